@@ -1,0 +1,1 @@
+//! AT command framing and a sans-IO command channel (work in progress).

@@ -1,0 +1,1 @@
+//! Cellular modem driver (work in progress).

@@ -1,0 +1,1 @@
+//! SMS PDU codec (work in progress).

@@ -1,0 +1,146 @@
+//! What a driver declares about itself: which devices it can claim and how they are recognised.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The family of device a driver handles; exposed as the `Kind` property on D-Bus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceKind {
+    /// A 3GPP modem speaking AT commands (`cellular-modem`).
+    CellularModem,
+    /// A satellite terminal such as an Iridium SBD modem (`satellite-terminal`).
+    SatelliteTerminal,
+    /// A Bluetooth Low Energy peripheral (`ble-device`).
+    BleDevice,
+}
+
+impl DeviceKind {
+    /// The string used for this kind on D-Bus.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::CellularModem => "cellular-modem",
+            DeviceKind::SatelliteTerminal => "satellite-terminal",
+            DeviceKind::BleDevice => "ble-device",
+        }
+    }
+}
+
+/// Returned by a plugin's `describe` entry: its identity and its claim rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriverDescription {
+    /// Short driver name (`cellular`, `iridium`, ...); what `driver =` in the config refers to.
+    pub name: String,
+    /// The plugin's own version string.
+    pub version: String,
+    /// Device kinds this driver creates.
+    pub kinds: Vec<DeviceKind>,
+    /// Serial ports whose udev properties match any of these rules are handed to this driver
+    /// without AT identification.
+    #[serde(default)]
+    pub udev: Vec<UdevRule>,
+    /// After the host's AT probe, the driver whose best matching rule has the highest priority
+    /// claims the port.
+    #[serde(default)]
+    pub at: Vec<AtRule>,
+    /// Baud rate to use when neither the config nor udev names one.
+    #[serde(default)]
+    pub default_baud: Option<u32>,
+}
+
+/// Matches a port by its udev properties: every listed property must be present and equal
+/// (compared case-insensitively, so `ID_VENDOR_ID=2C7C` matches `2c7c`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UdevRule {
+    /// Property name to required value.
+    pub properties: BTreeMap<String, String>,
+}
+
+impl UdevRule {
+    /// Whether `properties` satisfy this rule. An empty rule matches nothing.
+    pub fn matches(&self, properties: &BTreeMap<String, String>) -> bool {
+        !self.properties.is_empty()
+            && self.properties.iter().all(|(key, want)| {
+                properties
+                    .get(key)
+                    .is_some_and(|have| have.eq_ignore_ascii_case(want))
+            })
+    }
+}
+
+/// Matches a port by what the device answered to the host's AT identification probe.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtRule {
+    /// Case-insensitive substring of the `+CGMI` answer; `None` matches any manufacturer.
+    #[serde(default)]
+    pub manufacturer: Option<String>,
+    /// Case-insensitive substring of the `+CGMM` answer; `None` matches any model.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Higher wins when several drivers match. A generic driver uses 0, a vendor driver more.
+    #[serde(default)]
+    pub priority: i32,
+}
+
+impl AtRule {
+    /// Whether the identification answers satisfy this rule.
+    pub fn matches(&self, identity: &AtIdentity) -> bool {
+        contains_ignore_case(&identity.manufacturer, self.manufacturer.as_deref())
+            && contains_ignore_case(&identity.model, self.model.as_deref())
+    }
+}
+
+fn contains_ignore_case(haystack: &str, needle: Option<&str>) -> bool {
+    needle.is_none_or(|needle| {
+        haystack
+            .to_ascii_lowercase()
+            .contains(&needle.to_ascii_lowercase())
+    })
+}
+
+/// What a port answered to the host's identification probe (`AT+CGMI`, `AT+CGMM`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtIdentity {
+    /// Answer to `AT+CGMI`, trimmed ("" if the device gave none).
+    pub manufacturer: String,
+    /// Answer to `AT+CGMM`, trimmed ("" if the device gave none).
+    pub model: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(manufacturer: &str, model: &str) -> AtIdentity {
+        AtIdentity {
+            manufacturer: manufacturer.into(),
+            model: model.into(),
+        }
+    }
+
+    #[test]
+    fn at_rule_matches_substrings_ignoring_case() {
+        let rule = AtRule {
+            manufacturer: Some("iridium".into()),
+            model: None,
+            priority: 100,
+        };
+        assert!(rule.matches(&identity("Iridium", "IRIDIUM 9600 Family SBD Transceiver")));
+        assert!(!rule.matches(&identity("Quectel", "EG25")));
+        assert!(AtRule::default().matches(&identity("", "")));
+    }
+
+    #[test]
+    fn udev_rule_needs_every_property() {
+        let rule = UdevRule {
+            properties: [("ID_VENDOR_ID".into(), "2c7c".into()), ("ID_MODEL_ID".into(), "0125".into())]
+                .into(),
+        };
+        let mut props: BTreeMap<String, String> = [("ID_VENDOR_ID".into(), "2C7C".into())].into();
+        assert!(!rule.matches(&props));
+        props.insert("ID_MODEL_ID".into(), "0125".into());
+        assert!(rule.matches(&props));
+        assert!(!UdevRule::default().matches(&props));
+    }
+}

@@ -1,0 +1,27 @@
+//! The m2mhal driver plugin ABI, version 1.
+//!
+//! A driver is a sans-IO state machine: the host (m2mhald) owns every file descriptor, timer and
+//! thread, hands the driver [`Input`]s (bytes received, timers fired, calls from applications) and
+//! carries out the [`Effect`]s it returns (bytes to send, timers to arm, replies, property updates).
+//!
+//! Across the shared-library boundary the messages travel as CBOR (see [`codec`]) through the
+//! `#[repr(C)]` entry table of [`abi`], so fields can be added without breaking older plugins. Rust
+//! drivers implement [`sdk::Driver`] and export it with [`export_driver!`]; C drivers implement the
+//! table described in `include/m2mhal_plugin.h`.
+//!
+//! This crate is pure: types and encoding, no runtime, no I/O.
+
+pub mod abi;
+pub mod codec;
+pub mod describe;
+pub mod messages;
+pub mod sdk;
+
+pub use describe::{AtIdentity, AtRule, DeviceKind, DriverDescription, UdevRule};
+pub use messages::{
+    CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
+    Input, LogLevel, MessageState, OpenConfig, OutgoingMessage, Request, SignalUpdate,
+};
+
+/// The ABI version this crate implements. A host refuses plugins that report another one.
+pub const ABI_VERSION: u32 = 1;
