@@ -1,9 +1,110 @@
 //! m2mhald: the m2mhal hardware abstraction daemon.
 //!
-//! The path of a device is one straight line: [`kernel_event`] -> [`filter`] -> probe -> claim by a
-//! plugin -> device task -> D-Bus. Messages are kept in the [`store`].
+//! The path of a device is one straight line: [`kernel_event`] -> [`filter`] -> [`claim`] (probe)
+//! -> driver instance ([`plugin_host`]) -> [`device::task`] -> D-Bus ([`dbus`]). Messages are kept
+//! in the [`store`].
 
+pub mod claim;
+pub mod clock;
 pub mod config;
+pub mod dbus;
+pub mod device;
+pub mod discovery;
 pub mod filter;
 pub mod kernel_event;
+pub mod notify;
+pub mod plugin_host;
+pub mod port;
+pub mod registry;
 pub mod store;
+
+use std::sync::Arc;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::Config;
+use crate::dbus::manager::ManagerInterface;
+use crate::dbus::{BUS_NAME, MANAGER_PATH};
+use crate::device::task::Services;
+use crate::discovery::Discovery;
+use crate::kernel_event::{Action, KernelEvent};
+use crate::plugin_host::PluginSet;
+use crate::registry::Registry;
+use crate::store::{Store, StoreHandle};
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The bus could not be reached or the name is taken.
+    #[error("D-Bus: {0}")]
+    Bus(#[from] zbus::Error),
+    /// Signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(#[from] std::io::Error),
+}
+
+/// Depth of the kernel event queue.
+const EVENT_QUEUE: usize = 256;
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(config: Config) -> Result<(), DaemonError> {
+    let config = Arc::new(config);
+    let store = StoreHandle::new(Store::open(&config.state_dir)?);
+    let plugins = Arc::new(PluginSet::load(&config.plugin_dirs));
+    let registry = Arc::new(Registry::default());
+    let (events, events_rx) = mpsc::channel(EVENT_QUEUE);
+    let manager =
+        ManagerInterface::new(Arc::clone(&registry), Arc::clone(&plugins), events.clone());
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let conn = zbus::connection::Builder::system()
+        .serve_at(MANAGER_PATH, zbus::fdo::ObjectManager)
+        .serve_at(MANAGER_PATH, manager)
+        .name(BUS_NAME)
+        .build()
+        .await?;
+    tracing::info!(
+        "m2mhald {} owns {BUS_NAME} with {} driver plugin(s)",
+        env!("CARGO_PKG_VERSION"),
+        plugins.iter().count()
+    );
+    let services = Services {
+        conn: conn.clone(),
+        store,
+        registry,
+    };
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let discovery = Discovery::new(Arc::clone(&config), plugins, services);
+    let discovery = tokio::spawn(discovery.run(events_rx, shutdown_rx));
+    for port in &config.ports {
+        let event = KernelEvent {
+            action: Action::Add,
+            subsystem: "tty".into(),
+            name: port
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            devnode: port.path.clone(),
+            properties: Default::default(),
+        };
+        // The receiver lives in the discovery task, which runs until shutdown.
+        let _ = events.send(event).await;
+    }
+    notify::notify("READY=1");
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+    notify::notify("STOPPING=1");
+    let _ = shutdown.send(true);
+    if let Err(e) = discovery.await {
+        tracing::error!("discovery task ended abnormally: {e}");
+    }
+    let _ = conn.release_name(BUS_NAME).await;
+    Ok(())
+}

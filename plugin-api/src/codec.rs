@@ -91,8 +91,14 @@ mod tests {
         let value = ciborium::Value::Map(vec![(
             ciborium::Value::Text("signal".into()),
             ciborium::Value::Map(vec![
-                (ciborium::Value::Text("quality".into()), ciborium::Value::Integer(40.into())),
-                (ciborium::Value::Text("future_field".into()), ciborium::Value::Bool(true)),
+                (
+                    ciborium::Value::Text("quality".into()),
+                    ciborium::Value::Integer(40.into()),
+                ),
+                (
+                    ciborium::Value::Text("future_field".into()),
+                    ciborium::Value::Bool(true),
+                ),
             ]),
         )]);
         let effect: Effect = value.deserialized().unwrap();

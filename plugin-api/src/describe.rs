@@ -134,8 +134,11 @@ mod tests {
     #[test]
     fn udev_rule_needs_every_property() {
         let rule = UdevRule {
-            properties: [("ID_VENDOR_ID".into(), "2c7c".into()), ("ID_MODEL_ID".into(), "0125".into())]
-                .into(),
+            properties: [
+                ("ID_VENDOR_ID".into(), "2c7c".into()),
+                ("ID_MODEL_ID".into(), "0125".into()),
+            ]
+            .into(),
         };
         let mut props: BTreeMap<String, String> = [("ID_VENDOR_ID".into(), "2C7C".into())].into();
         assert!(!rule.matches(&props));

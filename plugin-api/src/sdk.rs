@@ -66,7 +66,10 @@ pub mod export {
     }
 
     /// Fills `out` with the outcome of `body` and returns the status code.
-    unsafe fn finish(out: *mut Buffer, outcome: std::thread::Result<Result<Vec<u8>, String>>) -> i32 {
+    unsafe fn finish(
+        out: *mut Buffer,
+        outcome: std::thread::Result<Result<Vec<u8>, String>>,
+    ) -> i32 {
         let (status, bytes) = match outcome {
             Ok(Ok(bytes)) => (STATUS_OK, bytes),
             Ok(Err(message)) => (STATUS_ERROR, message.into_bytes()),
@@ -143,7 +146,12 @@ pub mod export {
         let instance = unsafe { &mut *instance.cast::<Instance<D>>() };
         if instance.poisoned {
             // SAFETY: forwarded caller contract.
-            return unsafe { finish(out, Ok(Err("instance is poisoned by an earlier panic".into()))) };
+            return unsafe {
+                finish(
+                    out,
+                    Ok(Err("instance is poisoned by an earlier panic".into())),
+                )
+            };
         }
         // SAFETY: the caller guarantees `input_len` readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(input, input_len) };

@@ -1,1 +1,27 @@
-//! Cellular modem driver (work in progress).
+//! m2mhal driver for 3GPP TS 27.007 / 27.005 cellular modems (Quectel, SIMCom, u-blox, Telit,
+//! Sierra and other modems that speak the standard AT command set).
+//!
+//! The driver is a sans-IO state machine ([`CellularDriver`]): it initialises the modem, keeps the
+//! signal and registration properties fresh, sends SMS in PDU mode and hands received SMS to the
+//! host, deleting them from the modem only after the host has committed them. It is exported as
+//! the `cellular` plugin (`libm2mhal_driver_cellular.so`).
+//!
+//! Module map: [`driver`] routes host events; `commands` is the queue of AT commands in front of
+//! the one `AtChannel`; `init` is the initialisation sequence; `signal` parses signal, registration
+//! and operator answers; `inbox` and `outbox` are the SMS receive and send flows; `timers` names
+//! the timers.
+
+mod commands;
+mod describe;
+pub mod driver;
+mod inbox;
+mod init;
+mod outbox;
+mod parse;
+mod signal;
+mod timers;
+
+pub use driver::CellularDriver;
+pub use outbox::MAX_PAYLOAD;
+
+m2mhal_plugin_api::export_driver!(CellularDriver, "cellular");

@@ -1,0 +1,101 @@
+//! `org.m2mhal.Hal1.Manager`: the device list, reported kernel events, loaded plugins.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use zbus::{OwnedObjectPath, OwnedVariant, Variant, interface};
+
+use super::error::HalError;
+use crate::kernel_event::KernelEvent;
+use crate::plugin_host::PluginSet;
+use crate::registry::Registry;
+
+/// The Manager interface at `/org/m2mhal/Hal1`.
+pub struct ManagerInterface {
+    registry: Arc<Registry>,
+    plugins: Arc<PluginSet>,
+    events: mpsc::Sender<KernelEvent>,
+}
+
+impl ManagerInterface {
+    /// The manager over `registry`, feeding reported events into `events`.
+    pub fn new(
+        registry: Arc<Registry>,
+        plugins: Arc<PluginSet>,
+        events: mpsc::Sender<KernelEvent>,
+    ) -> Self {
+        ManagerInterface {
+            registry,
+            plugins,
+            events,
+        }
+    }
+}
+
+fn entry(dict: &mut HashMap<String, OwnedVariant>, key: &str, value: Variant<'_>) {
+    if let Ok(value) = OwnedVariant::try_from(value) {
+        dict.insert(key.to_owned(), value);
+    }
+}
+
+#[interface(name = "org.m2mhal.Hal1.Manager")]
+impl ManagerInterface {
+    /// Daemon version.
+    #[zbus(property)]
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_owned()
+    }
+
+    /// Current device objects.
+    #[zbus(property)]
+    fn devices(&self) -> Vec<OwnedObjectPath> {
+        self.registry.paths()
+    }
+
+    /// Feeds a kernel event through the same path as udev's: filter, probe, claim.
+    async fn report_kernel_event(
+        &self,
+        event: HashMap<String, OwnedVariant>,
+    ) -> Result<(), HalError> {
+        let event =
+            KernelEvent::from_dbus(&event).map_err(|e| HalError::InvalidArgument(e.to_string()))?;
+        event
+            .check_tty_node()
+            .map_err(|e| HalError::InvalidArgument(e.to_string()))?;
+        self.events
+            .send(event)
+            .await
+            .map_err(|_| HalError::Failed("the daemon is shutting down".into()))
+    }
+
+    /// One dictionary per loaded plugin: `name`, `version`, `abi`, `path`, `kinds`.
+    fn list_plugins(&self) -> Vec<HashMap<String, OwnedVariant>> {
+        self.plugins
+            .iter()
+            .map(|plugin| {
+                let mut dict = HashMap::new();
+                let description = &plugin.description;
+                entry(&mut dict, "name", Variant::from(description.name.as_str()));
+                entry(
+                    &mut dict,
+                    "version",
+                    Variant::from(description.version.as_str()),
+                );
+                entry(
+                    &mut dict,
+                    "abi",
+                    Variant::from(m2mhal_plugin_api::ABI_VERSION),
+                );
+                entry(
+                    &mut dict,
+                    "path",
+                    Variant::from(plugin.path.to_string_lossy().as_ref()),
+                );
+                let kinds: Vec<&str> = description.kinds.iter().map(|k| k.as_str()).collect();
+                entry(&mut dict, "kinds", Variant::from(kinds));
+                dict
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,284 @@
+//! `org.m2mhal.Hal1.Messaging`: SMS and satellite bursts in one shape, backed by the durable store.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use m2mhal_plugin_api::{Encoding, OutgoingMessage, Request};
+use zbus::object_server::SignalEmitter;
+use zbus::{OwnedVariant, Variant, interface};
+
+use super::error::HalError;
+use crate::device::handle::{DeviceHandle, DeviceRequest};
+use crate::store::{MessageRecord, StoreHandle};
+
+/// How long the driver may take to check a message before it is accepted.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long `Poll` may take.
+const POLL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The Messaging interface of one device object.
+pub struct MessagingInterface {
+    handle: Arc<DeviceHandle>,
+    store: StoreHandle,
+}
+
+impl MessagingInterface {
+    /// The interface for `handle`'s device, keeping messages in `store`.
+    pub fn new(handle: Arc<DeviceHandle>, store: StoreHandle) -> Self {
+        MessagingInterface { handle, store }
+    }
+
+    fn device_id(&self) -> String {
+        self.handle.state().id.clone()
+    }
+}
+
+/// Reads the `encoding` option; any other option is an error.
+fn parse_send_options(options: &HashMap<String, OwnedVariant>) -> Result<Encoding, HalError> {
+    let mut encoding = Encoding::Text;
+    for (key, value) in options {
+        match key.as_str() {
+            "encoding" => {
+                let text: String = value
+                    .try_clone()
+                    .ok()
+                    .and_then(|v| String::try_from(v).ok())
+                    .ok_or_else(|| {
+                        HalError::InvalidArgument(format!(
+                            "option \"encoding\" must be a string, got {}",
+                            value.value_signature()
+                        ))
+                    })?;
+                encoding = match text.as_str() {
+                    "text" => Encoding::Text,
+                    "binary" => Encoding::Binary,
+                    other => {
+                        return Err(HalError::InvalidArgument(format!(
+                            "option \"encoding\" must be \"text\" or \"binary\", got {other:?}"
+                        )));
+                    }
+                }
+            }
+            other => {
+                return Err(HalError::InvalidArgument(format!(
+                    "unknown option {other:?}; Send accepts \"encoding\""
+                )));
+            }
+        }
+    }
+    Ok(encoding)
+}
+
+/// Checks the payload against the encoding and the device's limit.
+fn check_payload(payload: &[u8], encoding: Encoding, max_payload: u32) -> Result<(), HalError> {
+    if encoding == Encoding::Text
+        && let Err(e) = std::str::from_utf8(payload)
+    {
+        return Err(HalError::InvalidArgument(format!(
+            "payload is not valid UTF-8 (encoding \"text\"): invalid byte at offset {}",
+            e.valid_up_to()
+        )));
+    }
+    if max_payload > 0 && payload.len() > max_payload as usize {
+        return Err(HalError::PayloadTooLarge(format!(
+            "payload is {} bytes; this device accepts at most {max_payload}",
+            payload.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The `List()` dictionary of one stored message.
+fn record_to_dict(record: MessageRecord) -> HashMap<String, OwnedVariant> {
+    let mut dict: HashMap<String, OwnedVariant> = HashMap::new();
+    let mut put = |key: &str, value: Variant<'_>| {
+        if let Ok(value) = OwnedVariant::try_from(value) {
+            dict.insert(key.to_owned(), value);
+        }
+    };
+    put("id", Variant::from(record.id));
+    put("direction", Variant::from(record.direction.as_str()));
+    put("peer", Variant::from(record.peer));
+    put("payload", Variant::from(record.payload));
+    if let Some(text) = record.text {
+        put("text", Variant::from(text));
+    }
+    put("encoding", Variant::from(record.encoding));
+    put("state", Variant::from(record.state));
+    put("timestamp", Variant::from(record.timestamp));
+    put("error", Variant::from(record.error));
+    put(
+        "info",
+        Variant::from(record.info.into_iter().collect::<HashMap<_, _>>()),
+    );
+    dict
+}
+
+#[interface(name = "org.m2mhal.Hal1.Messaging")]
+impl MessagingInterface {
+    /// Largest payload in bytes that one `Send` accepts on this device.
+    #[zbus(property)]
+    fn max_payload(&self) -> u32 {
+        self.handle.state().max_payload
+    }
+
+    /// Outgoing messages not yet `sent` or `failed`.
+    #[zbus(property)]
+    fn pending(&self) -> u32 {
+        self.handle.state().pending
+    }
+
+    /// Accepts a message into the durable outbox and returns its id once it is committed.
+    async fn send(
+        &self,
+        destination: String,
+        payload: Vec<u8>,
+        options: HashMap<String, OwnedVariant>,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) -> Result<String, HalError> {
+        let encoding = parse_send_options(&options)?;
+        let max_payload = self.handle.state().max_payload;
+        check_payload(&payload, encoding, max_payload)?;
+        let mut message = OutgoingMessage {
+            id: String::new(),
+            destination,
+            payload,
+            encoding,
+        };
+        self.handle
+            .call(Request::CheckMessage(message.clone()), CHECK_TIMEOUT)
+            .await?;
+        let device_id = self.device_id();
+        let text = match encoding {
+            Encoding::Text => String::from_utf8(message.payload.clone()).ok(),
+            Encoding::Binary => None,
+        };
+        let (destination, payload) = (message.destination.clone(), message.payload.clone());
+        let record = self
+            .store
+            .run(move |store| {
+                store.insert_outgoing(
+                    &device_id,
+                    &destination,
+                    &payload,
+                    encoding_name(encoding),
+                    text.as_deref(),
+                    crate::clock::unix_now(),
+                )
+            })
+            .await
+            .map_err(|e| HalError::Failed(format!("cannot store the message: {e}")))?;
+        message.id = record.id.clone();
+        let id = record.id.clone();
+        Self::state_changed(&emitter, &id, "queued", "").await?;
+        // The message is durable now: if the device went away meanwhile it is sent when it is back.
+        if let Err(e) = self.handle.send(DeviceRequest::Enqueue(record)).await {
+            tracing::info!("message {id} stays queued: {e}");
+        }
+        Ok(id)
+    }
+
+    /// Every stored message of this device.
+    async fn list(&self) -> Result<Vec<HashMap<String, OwnedVariant>>, HalError> {
+        let device_id = self.device_id();
+        let records = self
+            .store
+            .run(move |store| store.list(&device_id))
+            .await
+            .map_err(|e| HalError::Failed(format!("cannot read the store: {e}")))?;
+        Ok(records.into_iter().map(record_to_dict).collect())
+    }
+
+    /// Forgets a stored message.
+    async fn delete(&self, id: String) -> Result<(), HalError> {
+        let device_id = self.device_id();
+        let wanted = id.clone();
+        let deleted = self
+            .store
+            .run(move |store| store.delete(&device_id, &wanted))
+            .await
+            .map_err(|e| HalError::Failed(format!("cannot delete from the store: {e}")))?;
+        if !deleted {
+            return Err(HalError::InvalidArgument(format!(
+                "no message with id {id:?} on this device"
+            )));
+        }
+        // A device that is gone has no outbox left to clean.
+        let _ = self.handle.send(DeviceRequest::Forget(id)).await;
+        Ok(())
+    }
+
+    /// Looks for incoming messages now.
+    async fn poll(&self) -> Result<(), HalError> {
+        self.handle
+            .call(Request::Poll, POLL_TIMEOUT)
+            .await
+            .map(|_| ())
+    }
+
+    /// A complete incoming message, stored durably before this signal.
+    #[zbus(signal)]
+    pub async fn received(
+        emitter: &SignalEmitter<'_>,
+        id: &str,
+        peer: &str,
+        payload: &[u8],
+        info: HashMap<&str, Variant<'_>>,
+    ) -> zbus::Result<()>;
+
+    /// An outgoing message moved to `queued`, `sending`, `sent` or `failed`.
+    #[zbus(signal)]
+    pub async fn state_changed(
+        emitter: &SignalEmitter<'_>,
+        id: &str,
+        state: &str,
+        error: &str,
+    ) -> zbus::Result<()>;
+}
+
+/// The store's name of an encoding.
+pub fn encoding_name(encoding: Encoding) -> &'static str {
+    match encoding {
+        Encoding::Text => "text",
+        Encoding::Binary => "binary",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(pairs: &[(&str, Variant<'static>)]) -> HashMap<String, OwnedVariant> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), OwnedVariant::try_from(v).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn send_options_are_strict() {
+        assert_eq!(parse_send_options(&options(&[])).unwrap(), Encoding::Text);
+        assert_eq!(
+            parse_send_options(&options(&[("encoding", Variant::from("binary"))])).unwrap(),
+            Encoding::Binary
+        );
+        let err = parse_send_options(&options(&[("encoding", Variant::from(7u32))])).unwrap_err();
+        assert!(matches!(err, HalError::InvalidArgument(m) if m.contains("must be a string")));
+        let err =
+            parse_send_options(&options(&[("encoding", Variant::from("utf16"))])).unwrap_err();
+        assert!(matches!(err, HalError::InvalidArgument(m) if m.contains("utf16")));
+        let err = parse_send_options(&options(&[("priority", Variant::from(1u32))])).unwrap_err();
+        assert!(matches!(err, HalError::InvalidArgument(m) if m.contains("priority")));
+    }
+
+    #[test]
+    fn payload_checks_name_the_problem() {
+        assert!(check_payload(b"hello", Encoding::Text, 10).is_ok());
+        let err = check_payload(b"ab\xffcd", Encoding::Text, 10).unwrap_err();
+        assert!(matches!(err, HalError::InvalidArgument(m) if m.contains("offset 2")));
+        assert!(check_payload(b"ab\xffcd", Encoding::Binary, 10).is_ok());
+        let err = check_payload(&[0; 11], Encoding::Binary, 10).unwrap_err();
+        assert!(matches!(err, HalError::PayloadTooLarge(m) if m.contains("11 bytes")));
+    }
+}

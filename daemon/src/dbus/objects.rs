@@ -1,0 +1,96 @@
+//! Putting device objects on the bus and announcing their property changes.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use zbus::object_server::{Interface, SignalEmitter};
+use zbus::{Connection, Variant, fdo};
+
+use super::MANAGER_PATH;
+use super::device_iface::DeviceInterface;
+use super::manager::ManagerInterface;
+use super::messaging_iface::MessagingInterface;
+use super::signal_iface::SignalInterface;
+use crate::device::handle::DeviceHandle;
+use crate::device::state::Changed;
+use crate::store::StoreHandle;
+
+/// Registers the interfaces of a device. The Device interface comes last, so a client that sees it
+/// appear finds the others already there.
+pub async fn publish(
+    conn: &Connection,
+    handle: &Arc<DeviceHandle>,
+    store: &StoreHandle,
+) -> zbus::Result<()> {
+    let server = conn.object_server();
+    let path = handle.path.clone();
+    let (signal, messaging) = {
+        let state = handle.state();
+        (state.has("signal"), state.has("messaging"))
+    };
+    if signal {
+        server
+            .at(&path, SignalInterface::new(Arc::clone(handle)))
+            .await?;
+    }
+    if messaging {
+        server
+            .at(
+                &path,
+                MessagingInterface::new(Arc::clone(handle), store.clone()),
+            )
+            .await?;
+    }
+    server
+        .at(&path, DeviceInterface::new(Arc::clone(handle)))
+        .await?;
+    let manager = server
+        .interface::<_, ManagerInterface>(MANAGER_PATH)
+        .await?;
+    manager
+        .get()
+        .await
+        .devices_changed(manager.signal_emitter())
+        .await
+}
+
+/// Emits one `PropertiesChanged` per interface with every changed property of the device.
+pub async fn emit_changed(conn: &Connection, handle: &DeviceHandle, changed: &Changed) {
+    let path = handle.path.as_ref();
+    let result = async {
+        emit_for::<DeviceInterface>(conn, path.clone(), &changed.device).await?;
+        emit_for::<SignalInterface>(conn, path.clone(), &changed.signal).await?;
+        emit_for::<MessagingInterface>(conn, path, &changed.messaging).await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!("cannot emit property changes: {e}");
+    }
+}
+
+async fn emit_for<I: Interface>(
+    conn: &Connection,
+    path: zbus::ObjectPath<'_>,
+    names: &[&'static str],
+) -> zbus::Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let server = conn.object_server();
+    // Not every device implements every interface; nothing to announce then.
+    let Ok(iface) = server.interface::<_, I>(&path).await else {
+        return Ok(());
+    };
+    let emitter: &SignalEmitter<'static> = iface.signal_emitter();
+    let mut values: HashMap<&str, Variant<'_>> = HashMap::new();
+    {
+        let guard = iface.get().await;
+        for name in names {
+            if let Some(Ok(value)) = guard.get(name, server, conn, None, emitter).await {
+                values.insert(name, Variant::from(value));
+            }
+        }
+    }
+    fdo::Properties::properties_changed(emitter, I::name(), values, Cow::Borrowed(&[])).await
+}

@@ -1,0 +1,83 @@
+//! The D-Bus side's view of a device: its properties and a channel to its task.
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use m2mhal_plugin_api::{CallError, CallReply, Request};
+use tokio::sync::{mpsc, oneshot};
+use zbus::OwnedObjectPath;
+
+use super::state::DeviceState;
+use crate::dbus::error::HalError;
+use crate::store::MessageRecord;
+
+/// What the D-Bus interfaces ask of a device task.
+#[derive(Debug)]
+pub enum DeviceRequest {
+    /// A call to the driver; the reply comes back on `reply`.
+    Call {
+        /// The request.
+        request: Request,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<CallReply, CallError>>,
+    },
+    /// A message was committed to the outbox; send it when its turn comes.
+    Enqueue(MessageRecord),
+    /// A stored message was deleted; drop it from the outbox if it is still waiting there.
+    Forget(String),
+}
+
+/// Shared handle on one device, held by its D-Bus interfaces.
+#[derive(Debug)]
+pub struct DeviceHandle {
+    /// The device's object path.
+    pub path: OwnedObjectPath,
+    state: Arc<RwLock<DeviceState>>,
+    requests: mpsc::Sender<DeviceRequest>,
+}
+
+impl DeviceHandle {
+    /// A handle on the task listening on `requests`.
+    pub fn new(
+        path: OwnedObjectPath,
+        state: Arc<RwLock<DeviceState>>,
+        requests: mpsc::Sender<DeviceRequest>,
+    ) -> Self {
+        DeviceHandle {
+            path,
+            state,
+            requests,
+        }
+    }
+
+    /// Reads the current properties. The guard must not be held across an await.
+    pub fn state(&self) -> RwLockReadGuard<'_, DeviceState> {
+        self.state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn gone(&self) -> HalError {
+        HalError::DeviceGone(format!("device {} is gone", self.path.as_str()))
+    }
+
+    /// Sends a request to the device task without waiting for an answer.
+    pub async fn send(&self, request: DeviceRequest) -> Result<(), HalError> {
+        self.requests.send(request).await.map_err(|_| self.gone())
+    }
+
+    /// Calls the driver and waits for its answer at most `timeout`.
+    pub async fn call(&self, request: Request, timeout: Duration) -> Result<CallReply, HalError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(DeviceRequest::Call { request, reply }).await?;
+        match tokio::time::timeout(timeout, answer).await {
+            Err(_) => Err(HalError::Timeout(format!(
+                "device {} did not answer within {} ms",
+                self.path.as_str(),
+                timeout.as_millis()
+            ))),
+            Ok(Err(_)) => Err(self.gone()),
+            Ok(Ok(result)) => result.map_err(HalError::from),
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! One device: its properties, its handle for D-Bus, and the task that runs its driver.
+
+pub mod handle;
+pub mod state;
+pub mod task;

@@ -1,0 +1,250 @@
+//! The properties of one device as D-Bus shows them, and how driver updates change them.
+
+use std::collections::BTreeMap;
+
+use m2mhal_plugin_api::{DeviceUpdate, SignalUpdate};
+
+/// Device lifecycle states (`Device.State`).
+pub mod states {
+    /// Being set up by its driver.
+    pub const INITIALIZING: &str = "initializing";
+    /// Usable.
+    pub const READY: &str = "ready";
+    /// Known but not reachable now.
+    pub const OFFLINE: &str = "offline";
+    /// Broken; see `StateReason`.
+    pub const FAILED: &str = "failed";
+}
+
+/// Everything the D-Bus interfaces of one device expose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceState {
+    /// `Device.Id`.
+    pub id: String,
+    /// `Device.Kind`.
+    pub kind: String,
+    /// `Device.Driver`.
+    pub driver: String,
+    /// `Device.Manufacturer`.
+    pub manufacturer: String,
+    /// `Device.Model`.
+    pub model: String,
+    /// `Device.Revision`.
+    pub revision: String,
+    /// `Device.SerialNumber`.
+    pub serial_number: String,
+    /// `Device.Port`.
+    pub port: String,
+    /// `Device.State`.
+    pub state: String,
+    /// `Device.StateReason`.
+    pub state_reason: String,
+    /// `Device.Capabilities`.
+    pub capabilities: Vec<String>,
+    /// Driver-reported extras (IMSI, ICCID, ...).
+    pub extra: BTreeMap<String, String>,
+    /// `Messaging.MaxPayload`.
+    pub max_payload: u32,
+    /// `Messaging.Pending`.
+    pub pending: u32,
+    /// The `Signal` interface's properties.
+    pub signal: SignalState,
+}
+
+/// `org.m2mhal.Hal1.Signal` properties.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SignalState {
+    /// `Quality`, percent.
+    pub quality: u32,
+    /// `Rssi`, dBm.
+    pub rssi: i32,
+    /// `Technology`.
+    pub technology: String,
+    /// `Registration`.
+    pub registration: String,
+    /// `Operator`.
+    pub operator: String,
+    /// `UpdatedAt`, unix seconds.
+    pub updated_at: u64,
+}
+
+/// Which D-Bus properties an update changed, per interface (D-Bus property names).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changed {
+    /// Changed `org.m2mhal.Hal1.Device` properties.
+    pub device: Vec<&'static str>,
+    /// Changed `org.m2mhal.Hal1.Signal` properties.
+    pub signal: Vec<&'static str>,
+    /// Changed `org.m2mhal.Hal1.Messaging` properties.
+    pub messaging: Vec<&'static str>,
+}
+
+impl Changed {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.device.is_empty() && self.signal.is_empty() && self.messaging.is_empty()
+    }
+}
+
+fn set<T: PartialEq>(
+    field: &mut T,
+    value: Option<T>,
+    name: &'static str,
+    changed: &mut Vec<&'static str>,
+) {
+    if let Some(value) = value
+        && *field != value
+    {
+        *field = value;
+        changed.push(name);
+    }
+}
+
+impl DeviceState {
+    /// A device that a driver has just claimed on `port`.
+    pub fn new(driver: &str, kind: &str, port: &str) -> Self {
+        DeviceState {
+            id: String::new(),
+            kind: kind.to_owned(),
+            driver: driver.to_owned(),
+            manufacturer: String::new(),
+            model: String::new(),
+            revision: String::new(),
+            serial_number: String::new(),
+            port: port.to_owned(),
+            state: states::INITIALIZING.to_owned(),
+            state_reason: String::new(),
+            capabilities: Vec::new(),
+            extra: BTreeMap::new(),
+            max_payload: 0,
+            pending: 0,
+            signal: SignalState::default(),
+        }
+    }
+
+    /// Applies a driver's device update; returns what changed.
+    pub fn apply_device(&mut self, update: DeviceUpdate) -> Changed {
+        let mut changed = Changed::default();
+        let d = &mut changed.device;
+        set(&mut self.id, update.id, "Id", d);
+        set(
+            &mut self.kind,
+            update.kind.map(|k| k.as_str().to_owned()),
+            "Kind",
+            d,
+        );
+        set(
+            &mut self.manufacturer,
+            update.manufacturer,
+            "Manufacturer",
+            d,
+        );
+        set(&mut self.model, update.model, "Model", d);
+        set(&mut self.revision, update.revision, "Revision", d);
+        set(
+            &mut self.serial_number,
+            update.serial_number,
+            "SerialNumber",
+            d,
+        );
+        set(&mut self.state, update.state, "State", d);
+        set(
+            &mut self.state_reason,
+            update.state_reason,
+            "StateReason",
+            d,
+        );
+        set(
+            &mut self.capabilities,
+            update.capabilities,
+            "Capabilities",
+            d,
+        );
+        if let Some(extra) = update.extra {
+            self.extra.extend(extra);
+        }
+        set(
+            &mut self.max_payload,
+            update.max_payload,
+            "MaxPayload",
+            &mut changed.messaging,
+        );
+        changed
+    }
+
+    /// Applies a driver's signal update; returns what changed.
+    pub fn apply_signal(&mut self, update: SignalUpdate) -> Changed {
+        let mut changed = Changed::default();
+        let s = &mut changed.signal;
+        let signal = &mut self.signal;
+        set(
+            &mut signal.quality,
+            update.quality.map(|q| q.min(100)),
+            "Quality",
+            s,
+        );
+        set(&mut signal.rssi, update.rssi, "Rssi", s);
+        set(&mut signal.technology, update.technology, "Technology", s);
+        set(
+            &mut signal.registration,
+            update.registration,
+            "Registration",
+            s,
+        );
+        set(&mut signal.operator, update.operator, "Operator", s);
+        set(&mut signal.updated_at, update.updated_at, "UpdatedAt", s);
+        changed
+    }
+
+    /// Sets state and reason (host-side transitions such as unplug); returns what changed.
+    pub fn set_state(&mut self, state: &str, reason: &str) -> Changed {
+        self.apply_device(DeviceUpdate {
+            state: Some(state.to_owned()),
+            state_reason: Some(reason.to_owned()),
+            ..Default::default()
+        })
+    }
+
+    /// Sets the number of pending outgoing messages; returns what changed.
+    pub fn set_pending(&mut self, pending: u32) -> Changed {
+        let mut changed = Changed::default();
+        set(
+            &mut self.pending,
+            Some(pending),
+            "Pending",
+            &mut changed.messaging,
+        );
+        changed
+    }
+
+    /// Whether the device implements the capability (`signal`, `messaging`, ...).
+    pub fn has(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_reports_only_what_changed() {
+        let mut state = DeviceState::new("cellular", "cellular-modem", "/dev/ttyUSB2");
+        let changed = state.apply_device(DeviceUpdate {
+            id: Some("imei:356938035643809".into()),
+            state: Some(states::INITIALIZING.into()),
+            max_payload: Some(1200),
+            ..Default::default()
+        });
+        assert_eq!(changed.device, vec!["Id"]);
+        assert_eq!(changed.messaging, vec!["MaxPayload"]);
+        let changed = state.apply_signal(SignalUpdate {
+            quality: Some(250),
+            operator: Some(String::new()),
+            ..Default::default()
+        });
+        assert_eq!(changed.signal, vec!["Quality"]);
+        assert_eq!(state.signal.quality, 100);
+        assert!(state.set_pending(0).is_empty());
+    }
+}

@@ -1,0 +1,675 @@
+//! The task that runs one device: port I/O, the driver's timers and calls, the outbox, and the
+//! effects the driver asks for.
+//!
+//! Everything about one device happens here, in order; D-Bus handlers only send requests in and
+//! wait (with a timeout) for answers, so a slow or dead device never blocks anybody else.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use m2mhal_plugin_api::{
+    CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
+    Input, LogLevel, MessageState, OutgoingMessage, Request,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tokio_serial::SerialStream;
+use tracing::Instrument;
+use zbus::object_server::SignalEmitter;
+use zbus::{Connection, Variant};
+
+use super::handle::{DeviceHandle, DeviceRequest};
+use super::state::{Changed, DeviceState, states};
+use crate::dbus::messaging_iface::MessagingInterface;
+use crate::dbus::objects;
+use crate::plugin_host::{DriverInstance, Plugin};
+use crate::registry::Registry;
+use crate::store::{MessageRecord, StoreHandle};
+use crate::{clock, port};
+
+/// How long a write to the device may take before the port counts as hung up.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// First and largest delay between attempts to reopen a port that hung up.
+const REOPEN_FIRST: Duration = Duration::from_secs(1);
+const REOPEN_MAX: Duration = Duration::from_secs(30);
+/// Delay before a driver instance that failed is started again.
+const DRIVER_RESTART: Duration = Duration::from_secs(5);
+/// Depth of a device's request queue.
+const REQUEST_QUEUE: usize = 64;
+
+/// The services every device task uses.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// The bus connection that serves the objects.
+    pub conn: Connection,
+    /// The durable message store.
+    pub store: StoreHandle,
+    /// Published devices.
+    pub registry: Arc<Registry>,
+}
+
+/// Where and how a claimed device is attached.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// Device node.
+    pub devnode: PathBuf,
+    /// Baud rate for reopening.
+    pub baud: u32,
+    /// What the driver instance is opened with.
+    pub config: m2mhal_plugin_api::OpenConfig,
+}
+
+/// Who is waiting for a driver call's reply.
+enum PendingCall {
+    /// A D-Bus caller.
+    External(oneshot::Sender<Result<CallReply, CallError>>),
+    /// The outbox, sending the message with this id.
+    Outbox(String),
+}
+
+/// Why the main loop woke up.
+enum Wake {
+    Read(usize),
+    Hangup(String),
+    Request(Box<DeviceRequest>),
+    Timers,
+    Reattach,
+    Stop,
+}
+
+/// One device's task. Created by [`run`].
+struct DeviceTask {
+    services: Services,
+    plugin: Arc<Plugin>,
+    attachment: Attachment,
+    driver: Option<DriverInstance>,
+    port: Option<SerialStream>,
+    state: Arc<RwLock<DeviceState>>,
+    handle: Arc<DeviceHandle>,
+    number: u32,
+    published: bool,
+    outbox_loaded: bool,
+    timers: HashMap<u32, Instant>,
+    calls: HashMap<u64, PendingCall>,
+    next_call: u64,
+    outbox: VecDeque<MessageRecord>,
+    sending: Option<MessageRecord>,
+    inputs: VecDeque<Event>,
+    epoch: Instant,
+    reattach_at: Option<Instant>,
+    reopen_delay: Duration,
+}
+
+/// Runs a claimed device until `stop` turns true (unplug or shutdown).
+pub async fn run(
+    services: Services,
+    plugin: Arc<Plugin>,
+    driver: DriverInstance,
+    port: SerialStream,
+    attachment: Attachment,
+    stop: watch::Receiver<bool>,
+) {
+    let devnode = attachment.devnode.display().to_string();
+    let span = tracing::info_span!("device", port = %devnode, driver = plugin.name(), id = tracing::field::Empty);
+    let (requests_tx, requests) = mpsc::channel(REQUEST_QUEUE);
+    let kind = plugin
+        .description
+        .kinds
+        .first()
+        .map(|k| k.as_str())
+        .unwrap_or_default();
+    let state = Arc::new(RwLock::new(DeviceState::new(plugin.name(), kind, &devnode)));
+    let (number, path) = services.registry.allocate();
+    let handle = Arc::new(DeviceHandle::new(path, Arc::clone(&state), requests_tx));
+    let task = DeviceTask {
+        services,
+        plugin,
+        attachment,
+        driver: Some(driver),
+        port: Some(port),
+        state,
+        handle,
+        number,
+        published: false,
+        outbox_loaded: false,
+        timers: HashMap::new(),
+        calls: HashMap::new(),
+        next_call: 0,
+        outbox: VecDeque::new(),
+        sending: None,
+        inputs: VecDeque::new(),
+        epoch: Instant::now(),
+        reattach_at: None,
+        reopen_delay: REOPEN_FIRST,
+    };
+    task.main_loop(requests, stop).instrument(span).await;
+}
+
+/// Reads from the port, or waits forever when there is none.
+async fn read_port(port: &mut Option<SerialStream>, buf: &mut [u8]) -> Result<usize, String> {
+    match port {
+        Some(port) => port.read(buf).await.map_err(|e| e.to_string()),
+        None => std::future::pending().await,
+    }
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn printable(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
+}
+
+impl DeviceTask {
+    async fn main_loop(
+        mut self,
+        mut requests: mpsc::Receiver<DeviceRequest>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        self.queue(Event::Opened);
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let next_timer = self.timers.values().min().copied();
+            let wake = tokio::select! {
+                read = read_port(&mut self.port, &mut buf) => match read {
+                    Ok(0) => Wake::Hangup("end of file".into()),
+                    Ok(n) => Wake::Read(n),
+                    Err(e) => Wake::Hangup(e),
+                },
+                request = requests.recv() => match request {
+                    Some(request) => Wake::Request(Box::new(request)),
+                    None => Wake::Stop,
+                },
+                () = sleep_until(next_timer) => Wake::Timers,
+                () = sleep_until(self.reattach_at) => Wake::Reattach,
+                changed = stop.changed() => match changed {
+                    Ok(()) if !*stop.borrow() => continue,
+                    _ => Wake::Stop,
+                },
+            };
+            match wake {
+                Wake::Read(n) => {
+                    tracing::trace!("rx {}", printable(&buf[..n]));
+                    self.queue(Event::Rx(buf[..n].to_vec()));
+                }
+                Wake::Hangup(why) => self.hangup(&why),
+                Wake::Request(request) => self.request(*request).await,
+                Wake::Timers => self.fire_timers(),
+                Wake::Reattach => self.reattach().await,
+                Wake::Stop => break,
+            }
+            self.drain().await;
+        }
+        self.detach().await;
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Queues an event for the driver; [`Self::drain`] hands it over.
+    fn queue(&mut self, event: Event) {
+        self.inputs.push_back(event);
+    }
+
+    /// Hands queued events to the driver, including those its own effects give rise to, in order.
+    async fn drain(&mut self) {
+        while let Some(event) = self.inputs.pop_front() {
+            let input = Input {
+                now_ms: self.now_ms(),
+                unix_time: clock::unix_now(),
+                event,
+            };
+            let Some(driver) = self.driver.as_mut() else {
+                self.inputs.clear();
+                return;
+            };
+            match driver.handle(&input) {
+                Ok(decoded) => {
+                    for rejected in decoded.rejected {
+                        tracing::warn!("ignoring an effect this daemon does not know: {rejected}");
+                    }
+                    for effect in decoded.effects {
+                        self.apply(effect).await;
+                    }
+                }
+                Err(e) => {
+                    self.driver_failed(&e.to_string()).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn apply(&mut self, effect: Effect) {
+        match effect {
+            Effect::Tx(bytes) => self.write(&bytes).await,
+            Effect::SetTimer { id, after_ms } => {
+                let deadline = Instant::now() + Duration::from_millis(after_ms);
+                self.timers.insert(id, deadline);
+            }
+            Effect::CancelTimer(id) => {
+                self.timers.remove(&id);
+            }
+            Effect::Reply { call, result } => self.reply(call, result).await,
+            Effect::Device(update) => self.device_update(update).await,
+            Effect::Signal(update) => {
+                let changed = self.write_state(|s| s.apply_signal(update));
+                self.announce(&changed).await;
+            }
+            Effect::MessageReceived(message) => self.message_received(message).await,
+            Effect::MessageState {
+                id,
+                state,
+                error,
+                info,
+            } => self.record_state(&id, state, &error, &info).await,
+            Effect::Log { level, message } => match level {
+                LogLevel::Trace => tracing::trace!("{message}"),
+                LogLevel::Debug => tracing::debug!("{message}"),
+                LogLevel::Info => tracing::info!("{message}"),
+                LogLevel::Warn => tracing::warn!("{message}"),
+                LogLevel::Error => tracing::error!("{message}"),
+            },
+        }
+    }
+
+    fn write_state<R>(&self, f: impl FnOnce(&mut DeviceState) -> R) -> R {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        f(&mut state)
+    }
+
+    async fn write(&mut self, bytes: &[u8]) {
+        let Some(port) = self.port.as_mut() else {
+            tracing::debug!("dropping {} bytes: port is closed", bytes.len());
+            return;
+        };
+        tracing::trace!("tx {}", printable(bytes));
+        let result = tokio::time::timeout(WRITE_TIMEOUT, async {
+            port.write_all(bytes).await?;
+            port.flush().await
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.hangup(&format!("write failed: {e}")),
+            Err(_) => self.hangup("write timed out"),
+        }
+    }
+
+    /// The port hung up: tell the driver, and try to reopen it from time to time.
+    fn hangup(&mut self, why: &str) {
+        if self.port.take().is_none() {
+            return;
+        }
+        tracing::info!("port hung up ({why})");
+        self.schedule_reattach();
+        self.queue(Event::Hangup);
+    }
+
+    fn schedule_reattach(&mut self) {
+        self.reattach_at = Some(Instant::now() + self.reopen_delay);
+        self.reopen_delay = (self.reopen_delay * 2).min(REOPEN_MAX);
+    }
+
+    /// Reopens the port after a hangup, or restarts a driver instance that failed.
+    async fn reattach(&mut self) {
+        self.reattach_at = None;
+        if self.driver.is_none() {
+            match self.plugin.open(&self.attachment.config) {
+                Ok(driver) => self.driver = Some(driver),
+                Err(e) => {
+                    tracing::error!("cannot restart the driver: {e}");
+                    self.reattach_at = Some(Instant::now() + DRIVER_RESTART);
+                    return;
+                }
+            }
+        }
+        if self.port.is_none() {
+            match port::open(&self.attachment.devnode, self.attachment.baud) {
+                Ok(port) => self.port = Some(port),
+                Err(e) => {
+                    tracing::debug!("{e}");
+                    self.schedule_reattach();
+                    return;
+                }
+            }
+        }
+        tracing::info!("port reopened");
+        self.reopen_delay = REOPEN_FIRST;
+        self.queue(Event::Opened);
+    }
+
+    async fn driver_failed(&mut self, why: &str) {
+        tracing::error!("driver failed, restarting it in {DRIVER_RESTART:?}: {why}");
+        self.driver = None;
+        self.inputs.clear();
+        self.timers.clear();
+        self.fail_calls(Some((CallErrorKind::Failed, "the driver failed")));
+        let changed = self.write_state(|s| s.set_state(states::FAILED, "driver-error"));
+        self.announce(&changed).await;
+        self.reattach_at = Some(Instant::now() + DRIVER_RESTART);
+    }
+
+    /// Answers every waiting caller with `error` (or, with `None`, drops them so they see
+    /// `DeviceGone`), and puts a message that was being sent back at the head of the outbox.
+    fn fail_calls(&mut self, error: Option<(CallErrorKind, &str)>) {
+        for (_, pending) in self.calls.drain() {
+            if let (PendingCall::External(reply), Some((kind, message))) = (pending, error) {
+                let _ = reply.send(Err(CallError::new(kind, message)));
+            }
+        }
+        if let Some(record) = self.sending.take() {
+            // Still committed as `sending`; it goes out again once the device is back.
+            self.outbox.push_front(record);
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        let mut due: Vec<(Instant, u32)> = self
+            .timers
+            .iter()
+            .filter(|(_, deadline)| **deadline <= now)
+            .map(|(id, deadline)| (*deadline, *id))
+            .collect();
+        due.sort();
+        for (_, id) in due {
+            self.timers.remove(&id);
+            self.queue(Event::Timer(id));
+        }
+    }
+
+    async fn request(&mut self, request: DeviceRequest) {
+        match request {
+            DeviceRequest::Call { request, reply } => {
+                if self.driver.is_none() {
+                    let _ = reply.send(Err(CallError::new(
+                        CallErrorKind::NotReady,
+                        "the driver is restarting after a failure",
+                    )));
+                    return;
+                }
+                let call = self.new_call(PendingCall::External(reply));
+                self.queue(Event::Call { call, request });
+            }
+            DeviceRequest::Enqueue(record) => {
+                self.outbox.push_back(record);
+                self.update_pending().await;
+                self.send_next().await;
+            }
+            DeviceRequest::Forget(id) => {
+                self.outbox.retain(|r| r.id != id);
+                self.update_pending().await;
+            }
+        }
+    }
+
+    fn new_call(&mut self, pending: PendingCall) -> u64 {
+        self.next_call += 1;
+        self.calls.insert(self.next_call, pending);
+        self.next_call
+    }
+
+    async fn reply(&mut self, call: u64, result: Result<CallReply, CallError>) {
+        match self.calls.remove(&call) {
+            Some(PendingCall::External(reply)) => {
+                // The caller may have timed out and gone; nothing to do then.
+                let _ = reply.send(result);
+            }
+            Some(PendingCall::Outbox(id)) => self.send_finished(&id, result).await,
+            None => tracing::warn!("driver replied to unknown call {call}"),
+        }
+    }
+
+    async fn device_update(&mut self, update: DeviceUpdate) {
+        let changed = self.write_state(|s| s.apply_device(update));
+        let (id, state) = {
+            let s = self.handle.state();
+            (s.id.clone(), s.state.clone())
+        };
+        if changed.device.contains(&"Id") {
+            tracing::Span::current().record("id", id.as_str());
+        }
+        if !self.published && (!id.is_empty() || state == states::FAILED) {
+            self.publish().await;
+        } else {
+            self.announce(&changed).await;
+        }
+        if !id.is_empty() && !self.outbox_loaded {
+            self.load_outbox(&id).await;
+        }
+        if state == states::READY {
+            self.send_next().await;
+        }
+    }
+
+    async fn publish(&mut self) {
+        match objects::publish(&self.services.conn, &self.handle, &self.services.store).await {
+            Ok(()) => {
+                self.published = true;
+                self.services
+                    .registry
+                    .insert(self.number, Arc::clone(&self.handle));
+                let state = self.handle.state().clone();
+                tracing::info!(
+                    path = self.handle.path.as_str(),
+                    "{} {} {} is {}",
+                    state.kind,
+                    state.manufacturer,
+                    state.model,
+                    state.state
+                );
+            }
+            Err(e) => tracing::error!("cannot publish the device: {e}"),
+        }
+    }
+
+    async fn announce(&self, changed: &Changed) {
+        if self.published && !changed.is_empty() {
+            objects::emit_changed(&self.services.conn, &self.handle, changed).await;
+        }
+    }
+
+    fn emitter(&self) -> Option<SignalEmitter<'static>> {
+        SignalEmitter::new(&self.services.conn, self.handle.path.clone().into_inner()).ok()
+    }
+
+    async fn load_outbox(&mut self, device_id: &str) {
+        let id = device_id.to_owned();
+        match self
+            .services
+            .store
+            .run(move |store| store.pending_outgoing(&id))
+            .await
+        {
+            Ok(records) => {
+                self.outbox_loaded = true;
+                if !records.is_empty() {
+                    tracing::info!("{} queued message(s) from the store", records.len());
+                }
+                let known: Vec<String> = self.outbox.iter().map(|r| r.id.clone()).collect();
+                for record in records {
+                    let in_flight = self.sending.as_ref().is_some_and(|r| r.id == record.id);
+                    if !known.contains(&record.id) && !in_flight {
+                        self.outbox.push_back(record);
+                    }
+                }
+                self.update_pending().await;
+            }
+            Err(e) => tracing::error!("cannot read queued messages: {e}"),
+        }
+    }
+
+    async fn update_pending(&mut self) {
+        let pending = self.outbox.len() + usize::from(self.sending.is_some());
+        let pending = u32::try_from(pending).unwrap_or(u32::MAX);
+        let changed = self.write_state(|s| s.set_pending(pending));
+        self.announce(&changed).await;
+    }
+
+    /// Hands the next queued message to the driver when the device is ready and idle.
+    async fn send_next(&mut self) {
+        if self.sending.is_some() || self.driver.is_none() {
+            return;
+        }
+        if self.handle.state().state != states::READY {
+            return;
+        }
+        let Some(record) = self.outbox.pop_front() else {
+            return;
+        };
+        let encoding = if record.encoding == "binary" {
+            Encoding::Binary
+        } else {
+            Encoding::Text
+        };
+        let message = OutgoingMessage {
+            id: record.id.clone(),
+            destination: record.peer.clone(),
+            payload: record.payload.clone(),
+            encoding,
+        };
+        self.sending = Some(record.clone());
+        self.record_state(&record.id, MessageState::Sending, "", &Default::default())
+            .await;
+        let call = self.new_call(PendingCall::Outbox(record.id));
+        self.queue(Event::Call {
+            call,
+            request: Request::Send(message),
+        });
+    }
+
+    async fn send_finished(&mut self, id: &str, result: Result<CallReply, CallError>) {
+        let record = self.sending.take();
+        match result {
+            Ok(reply) => {
+                let info = match reply {
+                    CallReply::Sent(info) => info,
+                    _ => Default::default(),
+                };
+                self.record_state(id, MessageState::Sent, "", &info).await;
+            }
+            Err(e) if matches!(e.kind, CallErrorKind::NotReady | CallErrorKind::Timeout) => {
+                tracing::info!("message {id} stays queued: {}", e.message);
+                self.record_state(id, MessageState::Queued, &e.message, &Default::default())
+                    .await;
+                if let Some(record) = record {
+                    self.outbox.push_front(record);
+                }
+            }
+            Err(e) => {
+                tracing::warn!("message {id} failed: {}", e.message);
+                self.record_state(id, MessageState::Failed, &e.message, &Default::default())
+                    .await;
+            }
+        }
+        self.update_pending().await;
+        self.send_next().await;
+    }
+
+    /// Commits an outgoing message's new state, then signals it.
+    async fn record_state(
+        &mut self,
+        id: &str,
+        state: MessageState,
+        error: &str,
+        info: &std::collections::BTreeMap<String, String>,
+    ) {
+        let (owned_id, owned_error, owned_info) = (id.to_owned(), error.to_owned(), info.clone());
+        let stored = self
+            .services
+            .store
+            .run(move |store| store.set_state(&owned_id, state.as_str(), &owned_error, &owned_info))
+            .await;
+        if let Err(e) = stored {
+            tracing::error!("cannot record message {id} as {}: {e}", state.as_str());
+        }
+        if let Some(emitter) = self.emitter()
+            && let Err(e) =
+                MessagingInterface::state_changed(&emitter, id, state.as_str(), error).await
+        {
+            tracing::warn!("cannot emit StateChanged: {e}");
+        }
+    }
+
+    /// Commits an incoming message, signals it, then lets the driver delete it from the device.
+    async fn message_received(&mut self, message: IncomingMessage) {
+        let device_id = self.handle.state().id.clone();
+        if device_id.is_empty() {
+            tracing::warn!(
+                "driver reported a message before the device identity; not acknowledged"
+            );
+            return;
+        }
+        let key = message.key.clone();
+        let record = {
+            let message = message.clone();
+            self.services
+                .store
+                .run(move |store| {
+                    store.insert_incoming(
+                        &device_id,
+                        &message.key,
+                        &message.peer,
+                        &message.payload,
+                        message.text.as_deref(),
+                        message.timestamp,
+                        &message.info,
+                    )
+                })
+                .await
+        };
+        match record {
+            Ok(Some(record)) => {
+                tracing::info!("message {} received from {:?}", record.id, record.peer);
+                self.signal_received(&record.id, &message).await;
+            }
+            Ok(None) => tracing::debug!("message {key} was stored before; acknowledging again"),
+            Err(e) => {
+                tracing::error!(
+                    "cannot store incoming message {key}; leaving it on the device: {e}"
+                );
+                return;
+            }
+        }
+        self.inputs.push_back(Event::MessageCommitted { key });
+    }
+
+    async fn signal_received(&self, id: &str, message: &IncomingMessage) {
+        let Some(emitter) = self.emitter() else {
+            return;
+        };
+        let mut info: HashMap<&str, Variant<'_>> = HashMap::new();
+        if let Some(text) = &message.text {
+            info.insert("text", Variant::from(text.as_str()));
+        }
+        info.insert("timestamp", Variant::from(message.timestamp));
+        for (key, value) in &message.info {
+            info.entry(key.as_str())
+                .or_insert_with(|| Variant::from(value.as_str()));
+        }
+        if let Err(e) =
+            MessagingInterface::received(&emitter, id, &message.peer, &message.payload, info).await
+        {
+            tracing::warn!("cannot emit Received: {e}");
+        }
+    }
+
+    /// The device was unplugged or the daemon stops: the object stays, `offline`.
+    async fn detach(&mut self) {
+        self.port = None;
+        self.fail_calls(None);
+        let changed = self.write_state(|s| s.set_state(states::OFFLINE, "unplugged"));
+        self.announce(&changed).await;
+        tracing::info!("device detached");
+    }
+}

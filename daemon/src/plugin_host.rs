@@ -1,0 +1,347 @@
+//! Loading driver plugins through the v1 C ABI, and running their instances.
+//!
+//! Every file named `libm2mhal_driver_*.so` in a plugin directory is loaded, its entry table
+//! checked (ABI version, struct size, names, a `describe` that answers), and refused with one clear
+//! log line if anything is wrong; the daemon goes on without it. No other file is ever opened.
+
+use std::ffi::{CStr, c_void};
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use m2mhal_plugin_api::abi::{self, Buffer, PluginV1};
+use m2mhal_plugin_api::codec::{self, DecodedEffects};
+use m2mhal_plugin_api::{ABI_VERSION, DriverDescription, Input, OpenConfig};
+
+/// Prefix and suffix of the only file names the host opens in a plugin directory.
+const FILE_PREFIX: &str = "libm2mhal_driver_";
+const FILE_SUFFIX: &str = ".so";
+
+/// Why a plugin was refused or a call into it failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// The shared library could not be loaded or has no entry symbol.
+    #[error("cannot load: {0}")]
+    Load(#[from] libloading::Error),
+    /// The entry table is unusable.
+    #[error("{0}")]
+    BadTable(String),
+    /// The plugin reported an error.
+    #[error("{call} failed: {message}")]
+    Failed {
+        /// The entry point called.
+        call: &'static str,
+        /// The plugin's message.
+        message: String,
+    },
+    /// The plugin panicked; its instance is unusable.
+    #[error("{call} panicked: {message}")]
+    Panicked {
+        /// The entry point called.
+        call: &'static str,
+        /// The panic message.
+        message: String,
+    },
+    /// The plugin returned bytes that are not the expected CBOR.
+    #[error("{call} returned malformed data: {source}")]
+    Malformed {
+        /// The entry point called.
+        call: &'static str,
+        /// The decoding error.
+        source: codec::CodecError,
+    },
+}
+
+/// A loaded, validated plugin.
+#[derive(Debug)]
+pub struct Plugin {
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    /// Its self-description.
+    pub description: DriverDescription,
+    table: &'static PluginV1,
+    // Keeps the code mapped while `table` and instances are in use; dropped last.
+    _library: libloading::Library,
+}
+
+impl Plugin {
+    /// Loads and validates the plugin at `path`.
+    pub fn load(path: &Path) -> Result<Plugin, PluginError> {
+        // SAFETY: loading a library runs its initialisers; plugin directories are trusted
+        // configuration (root-owned in production), and only `libm2mhal_driver_*.so` files get here.
+        let library = unsafe { libloading::Library::new(path)? };
+        // SAFETY: the symbol's type is fixed by ABI v1.
+        let entry = unsafe { library.get::<abi::EntryFn>(abi::ENTRY_SYMBOL)? };
+        // SAFETY: calling the plugin's entry function, which takes no arguments.
+        let table_ptr = unsafe { entry() };
+        // SAFETY: the table is static data of the library, which `Plugin` keeps loaded. We read
+        // the two leading u32 fields before trusting the size of the rest.
+        let table = unsafe { table_ptr.as_ref() }
+            .ok_or_else(|| PluginError::BadTable("entry returned a null table".into()))?;
+        if table.abi_version != ABI_VERSION {
+            return Err(PluginError::BadTable(format!(
+                "plugin speaks ABI v{}, this daemon speaks v{ABI_VERSION}",
+                table.abi_version
+            )));
+        }
+        let needed = std::mem::size_of::<PluginV1>();
+        if (table.struct_size as usize) < needed {
+            return Err(PluginError::BadTable(format!(
+                "entry table is {} bytes, ABI v{ABI_VERSION} needs at least {needed}",
+                table.struct_size
+            )));
+        }
+        let name = static_str(table.name, "name")?;
+        let version = static_str(table.version, "version")?;
+        // SAFETY: `table` stays valid for as long as `library` is loaded; we store both together
+        // and never hand out the table beyond the plugin's lifetime.
+        let table: &'static PluginV1 = unsafe { &*(table as *const PluginV1) };
+        let bytes = call_buffer("describe", table, |out| {
+            // SAFETY: `out` is a valid empty buffer.
+            unsafe { (table.describe)(out) }
+        })?;
+        let description: DriverDescription =
+            codec::decode(&bytes).map_err(|source| PluginError::Malformed {
+                call: "describe",
+                source,
+            })?;
+        if description.name != name || description.version != version {
+            return Err(PluginError::BadTable(format!(
+                "entry table says {name} {version} but describe says {} {}",
+                description.name, description.version
+            )));
+        }
+        Ok(Plugin {
+            path: path.to_owned(),
+            description,
+            table,
+            _library: library,
+        })
+    }
+
+    /// The driver name.
+    pub fn name(&self) -> &str {
+        &self.description.name
+    }
+
+    /// Creates a driver instance for one device.
+    pub fn open(self: &Arc<Self>, config: &OpenConfig) -> Result<DriverInstance, PluginError> {
+        let input = codec::encode(config).map_err(|source| PluginError::Malformed {
+            call: "open",
+            source,
+        })?;
+        let mut instance: *mut c_void = std::ptr::null_mut();
+        call_buffer("open", self.table, |out| {
+            // SAFETY: `input` is readable for its length, `instance` and `out` are writable.
+            unsafe { (self.table.open)(input.as_ptr(), input.len(), &mut instance, out) }
+        })?;
+        let instance = NonNull::new(instance).ok_or_else(|| PluginError::Failed {
+            call: "open",
+            message: "returned no instance".into(),
+        })?;
+        Ok(DriverInstance {
+            plugin: Arc::clone(self),
+            instance,
+        })
+    }
+}
+
+/// One open driver instance; closed on drop.
+#[derive(Debug)]
+pub struct DriverInstance {
+    plugin: Arc<Plugin>,
+    instance: NonNull<c_void>,
+}
+
+// SAFETY: ABI v1 requires instances to be usable from any thread as long as calls are serialised,
+// which `&mut self` on `handle` guarantees.
+unsafe impl Send for DriverInstance {}
+// SAFETY: a shared reference gives no access to the instance pointer; every call needs `&mut`.
+unsafe impl Sync for DriverInstance {}
+
+impl DriverInstance {
+    /// Hands one input to the driver and returns its effects.
+    pub fn handle(&mut self, input: &Input) -> Result<DecodedEffects, PluginError> {
+        let bytes = codec::encode(input).map_err(|source| PluginError::Malformed {
+            call: "handle",
+            source,
+        })?;
+        let table = self.plugin.table;
+        let instance = self.instance.as_ptr();
+        let out = call_buffer("handle", table, |out| {
+            // SAFETY: `instance` came from this plugin's `open` and is not closed; `bytes` is
+            // readable; `out` is writable.
+            unsafe { (table.handle)(instance, bytes.as_ptr(), bytes.len(), out) }
+        })?;
+        codec::decode_effects(&out).map_err(|source| PluginError::Malformed {
+            call: "handle",
+            source,
+        })
+    }
+
+    /// The plugin this instance belongs to.
+    pub fn plugin(&self) -> &Arc<Plugin> {
+        &self.plugin
+    }
+}
+
+impl Drop for DriverInstance {
+    fn drop(&mut self) {
+        // SAFETY: the instance came from `open` of this plugin and is closed exactly once.
+        unsafe { (self.plugin.table.close)(self.instance.as_ptr()) }
+    }
+}
+
+/// Calls an entry point that fills a buffer, copies the buffer and hands it back to the plugin.
+fn call_buffer(
+    call: &'static str,
+    table: &PluginV1,
+    f: impl FnOnce(*mut Buffer) -> i32,
+) -> Result<Vec<u8>, PluginError> {
+    let mut buffer = Buffer::empty();
+    let status = f(&mut buffer);
+    let bytes = if buffer.ptr.is_null() || buffer.len == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: the plugin filled `len` bytes at `ptr`.
+        unsafe { std::slice::from_raw_parts(buffer.ptr, buffer.len) }.to_vec()
+    };
+    if !buffer.ptr.is_null() {
+        // SAFETY: the buffer was filled by this plugin and is freed once.
+        unsafe { (table.free_buffer)(&mut buffer) };
+    }
+    let message = || String::from_utf8_lossy(&bytes).into_owned();
+    match status {
+        abi::STATUS_OK => Ok(bytes),
+        abi::STATUS_PANIC => Err(PluginError::Panicked {
+            call,
+            message: message(),
+        }),
+        abi::STATUS_ERROR => Err(PluginError::Failed {
+            call,
+            message: message(),
+        }),
+        other => Err(PluginError::Failed {
+            call,
+            message: format!("unknown status {other}: {}", message()),
+        }),
+    }
+}
+
+fn static_str(ptr: *const std::ffi::c_char, field: &str) -> Result<&'static str, PluginError> {
+    if ptr.is_null() {
+        return Err(PluginError::BadTable(format!("{field} is null")));
+    }
+    // SAFETY: ABI v1 says the pointer is a NUL-terminated static string of the library.
+    let text = unsafe { CStr::from_ptr(ptr) };
+    text.to_str()
+        .map_err(|_| PluginError::BadTable(format!("{field} is not UTF-8")))
+}
+
+/// Whether `file_name` is one the host may open as a plugin.
+pub fn is_plugin_file_name(file_name: &str) -> bool {
+    file_name
+        .strip_prefix(FILE_PREFIX)
+        .and_then(|rest| rest.strip_suffix(FILE_SUFFIX))
+        .is_some_and(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+}
+
+/// All plugins that loaded, in the order found (directories in order, files sorted by name).
+#[derive(Debug, Default)]
+pub struct PluginSet {
+    plugins: Vec<Arc<Plugin>>,
+}
+
+impl PluginSet {
+    /// Loads every plugin file in `dirs`, logging each refusal and going on.
+    pub fn load(dirs: &[PathBuf]) -> PluginSet {
+        let mut set = PluginSet::default();
+        for dir in dirs {
+            let entries = match std::fs::read_dir(dir) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), "cannot read plugin directory: {e}");
+                    continue;
+                }
+            };
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .filter(|entry| entry.file_name().to_str().is_some_and(is_plugin_file_name))
+                .map(|entry| entry.path())
+                .collect();
+            files.sort();
+            for path in files {
+                set.add(&path);
+            }
+        }
+        set
+    }
+
+    fn add(&mut self, path: &Path) {
+        match Plugin::load(path) {
+            Ok(plugin) => {
+                if let Some(existing) = self.get(plugin.name()) {
+                    tracing::error!(
+                        plugin = %path.display(),
+                        "refusing plugin: driver name {:?} is already provided by {}",
+                        plugin.name(),
+                        existing.path.display()
+                    );
+                    return;
+                }
+                tracing::info!(
+                    plugin = %path.display(),
+                    "loaded driver {} {}",
+                    plugin.name(),
+                    plugin.description.version
+                );
+                self.plugins.push(Arc::new(plugin));
+            }
+            Err(e) => tracing::error!(plugin = %path.display(), "refusing plugin: {e}"),
+        }
+    }
+
+    /// The plugin providing driver `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Plugin>> {
+        self.plugins.iter().find(|p| p.name() == name)
+    }
+
+    /// Every loaded plugin.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Plugin>> {
+        self.plugins.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_driver_files_are_plugin_names() {
+        assert!(is_plugin_file_name("libm2mhal_driver_cellular.so"));
+        assert!(is_plugin_file_name("libm2mhal_driver_acme-x1.so"));
+        assert!(!is_plugin_file_name("libm2mhal_driver_.so"));
+        assert!(!is_plugin_file_name("libm2mhal_driver_cellular.so.1"));
+        assert!(!is_plugin_file_name("libother.so"));
+        assert!(!is_plugin_file_name("libm2mhal_driver_../x.so"));
+        assert!(!is_plugin_file_name("README"));
+    }
+
+    #[test]
+    fn garbage_file_is_refused_with_an_error() {
+        let dir = std::env::temp_dir().join(format!("m2mhal-plugin-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("libm2mhal_driver_garbage.so");
+        std::fs::write(&path, b"this is not an ELF file").unwrap();
+        let err = Plugin::load(&path).unwrap_err();
+        assert!(matches!(err, PluginError::Load(_)), "{err}");
+        let set = PluginSet::load(std::slice::from_ref(&dir));
+        assert_eq!(set.iter().count(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

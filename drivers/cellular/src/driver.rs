@@ -1,0 +1,813 @@
+//! [`CellularDriver`]: the `Driver` implementation. It routes each host event to the part that
+//! handles it and keeps the device's lifecycle:
+//!
+//! ```text
+//! (closed) --Opened--> initializing --init done--> ready
+//!                          |  SIM missing/locked -> failed "sim-missing" / initializing "sim-pin-required"
+//!                          |  AT+CMGF=0 refused  -> failed "pdu-mode-unsupported"
+//! any open state --3 timeouts in a row--> failed "no-response" --AT answered--> initializing
+//! any open state --Hangup--> offline "hangup" --Opened--> initializing
+//! ```
+//!
+//! Calls: `Send` waits in the outbox until the modem is ready (it fails with `NotReady` only while
+//! the SIM is missing or locked, the modem failed for good, or the port is closed); `Command`
+//! runs through the same command queue as everything else; `Refresh` and `Poll` need a ready
+//! modem; `Reset` restarts the initialisation; `CheckMessage` does no I/O.
+
+use m2mhal_at::{AtError, Command, Response, Urc};
+use m2mhal_plugin_api::sdk::Driver;
+use m2mhal_plugin_api::{
+    CallError, CallErrorKind, CallReply, DeviceUpdate, DriverDescription, Effect, Event, Input,
+    LogLevel, MessageState, OpenConfig, Request,
+};
+
+use crate::commands::{AtQueue, ListReason, Purpose, QueueEvent};
+use crate::describe::description;
+use crate::inbox::{Inbox, Received, parse_indication, parse_list, parse_read};
+use crate::init::{self, FIRST_STEP, InitStep, ModemFacts, Outcome, SimProblem};
+use crate::outbox::{self, Outbox, PartOutcome};
+use crate::signal::{Domain, SignalQuery, SignalTracker, parse_registration};
+use crate::timers::{self, Timer};
+
+/// Commands in a row that may time out before the modem counts as silent.
+const MAX_CONSECUTIVE_TIMEOUTS: u32 = 3;
+/// Timeout of a raw `Command` that gives none.
+const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 10_000;
+/// Timeout of the `AT` probe of a silent modem.
+const PROBE_TIMEOUT_MS: u64 = 2_000;
+/// Timeout of message storage commands (`AT+CMGR`, `AT+CMGD`, `AT+CNMA`).
+const STORAGE_TIMEOUT_MS: u64 = 10_000;
+/// Timeout of `AT+CMGL`, which may list a full storage.
+const LIST_TIMEOUT_MS: u64 = 30_000;
+
+/// Where the device is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The port is not open (before `Opened`, after `Hangup`).
+    Closed,
+    /// Running the initialisation sequence.
+    Initializing,
+    /// Initialising, waiting for a busy SIM.
+    SimBusy,
+    /// The SIM keeps the modem from working.
+    SimBlocked(SimProblem),
+    /// Initialised.
+    Ready,
+    /// The modem stopped answering; probing it.
+    NoResponse,
+    /// A required command failed; waits for `Reset` or a new `Opened`.
+    Failed(&'static str),
+}
+
+impl Phase {
+    /// Whether `Send` is refused right away rather than queued.
+    fn refuses_messages(self) -> bool {
+        matches!(
+            self,
+            Phase::Closed | Phase::SimBlocked(_) | Phase::Failed(_)
+        )
+    }
+}
+
+/// The cellular modem driver: one instance per modem port.
+pub struct CellularDriver {
+    /// Period of the signal refresh; 0 disables it.
+    signal_interval_ms: u64,
+    phase: Phase,
+    /// The `State` and `StateReason` last published.
+    published_state: Option<(String, String)>,
+    link: AtQueue,
+    facts: ModemFacts,
+    signal: SignalTracker,
+    inbox: Inbox,
+    outbox: Outbox,
+    /// Concatenation reference of the next message sent.
+    next_reference: u8,
+    consecutive_timeouts: u32,
+    probe_delay_ms: u64,
+    /// Clocks of the input being handled.
+    now_ms: u64,
+    unix_time: u64,
+    /// Effects of the input being handled.
+    out: Vec<Effect>,
+}
+
+impl Driver for CellularDriver {
+    fn describe() -> DriverDescription {
+        description()
+    }
+
+    /// Options: `signal_interval` (seconds between signal refreshes, default 30, 0 = never).
+    fn open(config: OpenConfig) -> Result<Self, String> {
+        let signal_interval_s = match config.options.get("signal_interval") {
+            None => timers::DEFAULT_SIGNAL_INTERVAL_S,
+            Some(text) => text.trim().parse::<u64>().map_err(|_| {
+                format!("option signal_interval: {text:?} is not a number of seconds")
+            })?,
+        };
+        Ok(CellularDriver {
+            signal_interval_ms: signal_interval_s.saturating_mul(1000),
+            phase: Phase::Closed,
+            published_state: None,
+            link: AtQueue::new(),
+            facts: ModemFacts::default(),
+            signal: SignalTracker::default(),
+            inbox: Inbox::default(),
+            outbox: Outbox::default(),
+            next_reference: 0,
+            consecutive_timeouts: 0,
+            probe_delay_ms: timers::PROBE_FIRST_MS,
+            now_ms: 0,
+            unix_time: 0,
+            out: Vec::new(),
+        })
+    }
+
+    fn handle(&mut self, input: Input) -> Vec<Effect> {
+        self.now_ms = input.now_ms;
+        self.unix_time = input.unix_time;
+        match input.event {
+            Event::Opened => self.restart(CallError::new(
+                CallErrorKind::Failed,
+                "the port was reopened",
+            )),
+            Event::Rx(bytes) => self.on_rx(&bytes),
+            Event::Hangup => self.on_hangup(),
+            Event::Timer(id) => self.on_timer(id),
+            Event::Call { call, request } => self.on_call(call, request),
+            Event::MessageCommitted { key } => self.on_committed(&key),
+        }
+        if self.phase != Phase::Closed {
+            self.link.pump(self.now_ms, &mut self.out);
+        }
+        std::mem::take(&mut self.out)
+    }
+}
+
+/// Lifecycle: (re)initialisation, silence, hangup.
+impl CellularDriver {
+    /// Drops whatever runs (answering its calls with `interrupted`) and initialises from scratch.
+    /// Messages waiting in the outbox stay; the one being sent is abandoned.
+    fn restart(&mut self, interrupted: CallError) {
+        let dropped = self.link.clear(self.now_ms, &mut self.out);
+        self.fail_purposes(dropped, &interrupted);
+        if let Some(call) = self.outbox.abandon_current() {
+            self.reply(call, Err(interrupted));
+        }
+        for timer in [Timer::SignalRefresh, Timer::SimRecheck, Timer::Probe] {
+            self.out.push(Effect::CancelTimer(timer.id()));
+        }
+        self.phase = Phase::Initializing;
+        self.consecutive_timeouts = 0;
+        self.facts = ModemFacts::default();
+        self.signal.forget_readings();
+        self.inbox.reset();
+        self.publish_state("initializing", "");
+        self.push_init(FIRST_STEP);
+    }
+
+    fn on_hangup(&mut self) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        let gone = CallError::new(CallErrorKind::NotReady, "the modem port hung up");
+        let dropped = self.link.clear(self.now_ms, &mut self.out);
+        self.fail_purposes(dropped, &gone);
+        for call in self.outbox.abandon_all() {
+            self.reply(call, Err(gone.clone()));
+        }
+        for timer in [Timer::SignalRefresh, Timer::SimRecheck, Timer::Probe] {
+            self.out.push(Effect::CancelTimer(timer.id()));
+        }
+        self.inbox.reset();
+        self.phase = Phase::Closed;
+        self.publish_state("offline", "hangup");
+    }
+
+    /// Three commands in a row timed out: give up on everything and probe the modem.
+    fn enter_no_response(&mut self, timed_out: Purpose) {
+        self.log(
+            LogLevel::Warn,
+            "the modem stopped answering: 3 commands in a row timed out",
+        );
+        let silent = CallError::new(CallErrorKind::Timeout, "the modem does not answer");
+        let dropped = self.link.clear(self.now_ms, &mut self.out);
+        self.fail_purposes(std::iter::once(timed_out).chain(dropped), &silent);
+        for call in self.outbox.abandon_all() {
+            self.reply(call, Err(silent.clone()));
+        }
+        for timer in [Timer::SignalRefresh, Timer::SimRecheck] {
+            self.out.push(Effect::CancelTimer(timer.id()));
+        }
+        self.phase = Phase::NoResponse;
+        self.publish_state("failed", "no-response");
+        self.probe_delay_ms = timers::PROBE_FIRST_MS;
+        self.set_timer(Timer::Probe, self.probe_delay_ms);
+    }
+
+    fn on_probe(&mut self, result: Result<Response, AtError>) {
+        if self.phase != Phase::NoResponse {
+            return;
+        }
+        if matches!(result, Err(AtError::Timeout)) {
+            self.probe_delay_ms = timers::next_probe_delay(self.probe_delay_ms);
+            self.set_timer(Timer::Probe, self.probe_delay_ms);
+        } else {
+            self.log(LogLevel::Info, "the modem answers again: initialising");
+            self.restart(CallError::new(
+                CallErrorKind::Failed,
+                "interrupted by a restart",
+            ));
+        }
+    }
+
+    fn become_ready(&mut self) {
+        self.phase = Phase::Ready;
+        self.publish_state("ready", "");
+        if !self.facts.indications {
+            self.log(
+                LogLevel::Warn,
+                "the modem refused every AT+CNMI setting: new messages are found by polling",
+            );
+        }
+        if self.signal_interval_ms > 0 {
+            self.set_timer(Timer::SignalRefresh, self.signal_interval_ms);
+        }
+        self.kick_outbox();
+    }
+}
+
+/// Routing of host events.
+impl CellularDriver {
+    fn on_rx(&mut self, bytes: &[u8]) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        for event in self.link.feed(bytes, &mut self.out) {
+            self.on_queue_event(event);
+        }
+    }
+
+    fn on_queue_event(&mut self, event: QueueEvent) {
+        match event {
+            QueueEvent::Completed(purpose, result) => self.on_completed(purpose, result),
+            QueueEvent::Urc(urc) => self.on_urc(urc),
+        }
+    }
+
+    fn on_timer(&mut self, id: u32) {
+        match Timer::from_id(id) {
+            Some(Timer::CommandDeadline) => {
+                if let Some(event) = self.link.deadline_fired(self.now_ms) {
+                    self.on_queue_event(event);
+                }
+            }
+            Some(Timer::SignalRefresh) if self.phase == Phase::Ready => {
+                if !self.link.contains(|p| matches!(p, Purpose::Signal { .. })) {
+                    self.queue_refresh(None);
+                }
+                if !self.facts.indications
+                    && !self
+                        .link
+                        .contains(|p| matches!(p, Purpose::ListMessages(_)))
+                {
+                    self.push(list_command(), Purpose::ListMessages(ListReason::Periodic));
+                }
+                self.set_timer(Timer::SignalRefresh, self.signal_interval_ms);
+            }
+            Some(Timer::SimRecheck)
+                if matches!(self.phase, Phase::SimBusy | Phase::SimBlocked(_)) =>
+            {
+                self.recheck_sim();
+            }
+            Some(Timer::Probe) if self.phase == Phase::NoResponse => {
+                // Between probes the line is quiet: start from a clean channel.
+                self.link.clear(self.now_ms, &mut self.out);
+                self.push(Command::new("AT", PROBE_TIMEOUT_MS), Purpose::Probe);
+            }
+            // A timer that fired after the state it was armed for ended.
+            _ => {}
+        }
+    }
+
+    fn on_call(&mut self, call: u64, request: Request) {
+        match request {
+            Request::Refresh if self.phase == Phase::Ready => self.queue_refresh(Some(call)),
+            Request::Poll if self.phase == Phase::Ready => {
+                self.push(
+                    list_command(),
+                    Purpose::ListMessages(ListReason::Poll(call)),
+                );
+            }
+            Request::Refresh | Request::Poll => self.reply_not_ready(call),
+            Request::Reset if self.phase == Phase::Closed => self.reply_not_ready(call),
+            Request::Reset => {
+                self.restart(CallError::new(
+                    CallErrorKind::Failed,
+                    "interrupted by a reset",
+                ));
+                self.reply(call, Ok(CallReply::Done));
+            }
+            Request::Command { line, timeout_ms } => self.on_raw_command(call, line, timeout_ms),
+            Request::CheckMessage(message) => {
+                let checked = outbox::encode(&message, 0).map(|_| CallReply::Done);
+                self.reply(call, checked);
+            }
+            Request::Send(_) if self.phase.refuses_messages() => self.reply_not_ready(call),
+            Request::Send(message) => {
+                let reference = self.next_reference;
+                match outbox::encode(&message, reference) {
+                    Ok(parts) => {
+                        self.next_reference = reference.wrapping_add(1);
+                        self.outbox.push(call, message.id, parts);
+                        self.kick_outbox();
+                    }
+                    Err(error) => self.reply(call, Err(error)),
+                }
+            }
+        }
+    }
+
+    fn on_raw_command(&mut self, call: u64, line: String, timeout_ms: u32) {
+        let line = line.trim();
+        let is_at = line
+            .get(..2)
+            .is_some_and(|at| at.eq_ignore_ascii_case("AT"));
+        if !is_at || line.chars().any(char::is_control) {
+            let error =
+                format!("command {line:?} must be one AT command line without control characters");
+            self.reply(
+                call,
+                Err(CallError::new(CallErrorKind::InvalidArgument, error)),
+            );
+        } else if matches!(self.phase, Phase::Closed | Phase::NoResponse) {
+            self.reply_not_ready(call);
+        } else {
+            let timeout_ms = match timeout_ms {
+                0 => DEFAULT_COMMAND_TIMEOUT_MS,
+                given => u64::from(given),
+            };
+            self.push(Command::new(line, timeout_ms), Purpose::UserCommand(call));
+        }
+    }
+
+    fn on_committed(&mut self, key: &str) {
+        if matches!(self.phase, Phase::Closed | Phase::NoResponse) {
+            // The message stays on the modem; after the next initialisation it is read again
+            // under the same key, and the host's next commit deletes it.
+            return;
+        }
+        for index in self.inbox.commit(key) {
+            self.push(delete_command(index), Purpose::DeleteMessage(index));
+        }
+    }
+
+    fn on_completed(&mut self, purpose: Purpose, result: Result<Response, AtError>) {
+        if matches!(result, Err(AtError::Timeout)) {
+            self.consecutive_timeouts += 1;
+            if self.consecutive_timeouts >= MAX_CONSECUTIVE_TIMEOUTS
+                && self.phase != Phase::NoResponse
+            {
+                self.enter_no_response(purpose);
+                return;
+            }
+        } else {
+            self.consecutive_timeouts = 0;
+        }
+        match purpose {
+            Purpose::Init(step) => self.on_init_step(step, result),
+            Purpose::Probe => self.on_probe(result),
+            Purpose::Signal { query, last, call } => self.on_signal(query, last, call, result),
+            Purpose::ReadMessage(index) => self.on_read(index, result),
+            Purpose::ListMessages(reason) => self.on_list(reason, result),
+            Purpose::DeleteMessage(index) | Purpose::DeleteStatusReport(index) => {
+                self.on_deleted(index, result)
+            }
+            Purpose::AckDelivery => {
+                if let Err(error) = result {
+                    self.log(LogLevel::Warn, format!("AT+CNMA failed: {error}"));
+                }
+            }
+            Purpose::SendPart => self.on_part_sent(result),
+            Purpose::UserCommand(call) => {
+                let reply = raw_reply(result);
+                self.reply(call, reply);
+            }
+        }
+    }
+
+    fn on_urc(&mut self, urc: Urc) {
+        let line = urc.line.as_str();
+        if let Some((storage, index)) = parse_indication(line, "+CMTI:") {
+            self.on_new_message(&storage, index);
+        } else if let Some((_, index)) = parse_indication(line, "+CDSI:") {
+            self.log(
+                LogLevel::Info,
+                format!("status report stored at index {index}: deleting it"),
+            );
+            self.push(delete_command(index), Purpose::DeleteStatusReport(index));
+        } else if line.starts_with("+CMT:") || line.starts_with("+CDS:") {
+            self.on_direct_delivery(urc.extra.as_deref());
+        } else if let Some(domain) = Domain::of_urc(line) {
+            self.on_registration_urc(line, domain);
+        } else if line.starts_with("+CPIN:")
+            && matches!(self.phase, Phase::SimBusy | Phase::SimBlocked(_))
+        {
+            self.recheck_sim();
+        }
+    }
+}
+
+/// Initialisation and SIM.
+impl CellularDriver {
+    fn push_init(&mut self, step: InitStep) {
+        self.push(step.command(&self.facts), Purpose::Init(step));
+    }
+
+    fn on_init_step(&mut self, step: InitStep, result: Result<Response, AtError>) {
+        if matches!(result, Err(AtError::Timeout)) {
+            // Retried until three timeouts in a row declare the modem silent.
+            self.link
+                .push_front(step.command(&self.facts), Purpose::Init(step));
+            return;
+        }
+        match init::advance(step, result, &mut self.facts) {
+            Outcome::Next(next) => self.push_init(next),
+            Outcome::Publish(update, next) => {
+                self.publish_device(*update);
+                self.push_init(next);
+            }
+            Outcome::SimReady(next) => {
+                self.out.push(Effect::CancelTimer(Timer::SimRecheck.id()));
+                self.phase = Phase::Initializing;
+                self.publish_state("initializing", "");
+                self.push_init(next);
+            }
+            Outcome::SimBusy => {
+                self.phase = Phase::SimBusy;
+                self.set_timer(Timer::SimRecheck, timers::SIM_BUSY_RETRY_MS);
+            }
+            Outcome::SimBlocked(problem) => self.on_sim_blocked(problem),
+            Outcome::Failed(reason) => {
+                self.log(LogLevel::Error, format!("initialisation failed: {reason}"));
+                self.phase = Phase::Failed(reason);
+                self.publish_state("failed", reason);
+                self.fail_outbox(CallErrorKind::NotReady, reason);
+            }
+            Outcome::Configured => {
+                self.queue_refresh(None);
+                self.push(list_command(), Purpose::ListMessages(ListReason::Init));
+            }
+        }
+    }
+
+    fn on_sim_blocked(&mut self, problem: SimProblem) {
+        if self.phase != Phase::SimBlocked(problem) {
+            self.log(
+                LogLevel::Warn,
+                format!("SIM not usable: {}", problem.reason()),
+            );
+            self.phase = Phase::SimBlocked(problem);
+            self.publish_state(problem.state(), problem.reason());
+            self.fail_outbox(CallErrorKind::NotReady, problem.reason());
+        }
+        self.set_timer(Timer::SimRecheck, timers::SIM_BLOCKED_RECHECK_MS);
+    }
+
+    fn recheck_sim(&mut self) {
+        if !self
+            .link
+            .contains(|p| *p == Purpose::Init(InitStep::SimStatus))
+        {
+            self.push_init(InitStep::SimStatus);
+        }
+    }
+}
+
+/// Signal.
+impl CellularDriver {
+    /// Queues the queries of a refresh; the last one publishes and answers `call`.
+    fn queue_refresh(&mut self, call: Option<u64>) {
+        let queries = self.signal.queries();
+        let count = queries.len();
+        for (at, query) in queries.into_iter().enumerate() {
+            let last = at + 1 == count;
+            let call = call.filter(|_| last);
+            self.push(query.command(), Purpose::Signal { query, last, call });
+        }
+    }
+
+    fn on_signal(
+        &mut self,
+        query: SignalQuery,
+        last: bool,
+        call: Option<u64>,
+        result: Result<Response, AtError>,
+    ) {
+        match &result {
+            Ok(response) => self.signal.apply(query, response),
+            Err(AtError::Timeout) => {}
+            Err(_) => self.signal.query_failed(query),
+        }
+        if !last {
+            return;
+        }
+        if let Some(update) = self.signal.changes(self.unix_time, true) {
+            self.out.push(Effect::Signal(update));
+        }
+        if let Some(call) = call {
+            let reply = match result {
+                Err(AtError::Timeout) => Err(CallError::new(
+                    CallErrorKind::Timeout,
+                    "the modem does not answer",
+                )),
+                _ => Ok(CallReply::Done),
+            };
+            self.reply(call, reply);
+        }
+    }
+
+    fn on_registration_urc(&mut self, line: &str, domain: Domain) {
+        let Some(registration) = parse_registration(line, domain) else {
+            return;
+        };
+        let was_registered = self.signal.is_registered();
+        self.signal.set_registration(domain, registration);
+        if let Some(update) = self.signal.changes(self.unix_time, false) {
+            self.out.push(Effect::Signal(update));
+        }
+        let operator_query = |p: &Purpose| {
+            matches!(
+                p,
+                Purpose::Signal {
+                    query: SignalQuery::Cops,
+                    ..
+                }
+            )
+        };
+        if self.phase == Phase::Ready
+            && was_registered != self.signal.is_registered()
+            && !self.link.contains(operator_query)
+        {
+            let query = SignalQuery::Cops;
+            self.push(
+                query.command(),
+                Purpose::Signal {
+                    query,
+                    last: true,
+                    call: None,
+                },
+            );
+        }
+    }
+}
+
+/// Receiving messages.
+impl CellularDriver {
+    fn on_new_message(&mut self, storage: &str, index: u32) {
+        // Before the storage is configured the initialisation's listing will find the message.
+        let configured = self.phase == Phase::Ready
+            || self
+                .link
+                .contains(|p| *p == Purpose::ListMessages(ListReason::Init));
+        if !configured
+            || self.inbox.has_seen(index)
+            || self.link.contains(|p| *p == Purpose::ReadMessage(index))
+        {
+            return;
+        }
+        if !init::storage_matches(&self.facts, storage) {
+            self.log(
+                LogLevel::Warn,
+                format!("new message in storage {storage:?}, which is not the one in use; it waits for a reset"),
+            );
+            return;
+        }
+        self.push(read_command(index), Purpose::ReadMessage(index));
+    }
+
+    fn on_read(&mut self, index: u32, result: Result<Response, AtError>) {
+        match result {
+            Ok(response) => {
+                if let Some(pdu) = parse_read(&response.lines) {
+                    self.take_in(Some(index), &pdu);
+                }
+            }
+            Err(AtError::Timeout) => self.push(read_command(index), Purpose::ReadMessage(index)),
+            Err(error) => self.log(LogLevel::Warn, format!("AT+CMGR={index} failed: {error}")),
+        }
+    }
+
+    fn on_list(&mut self, reason: ListReason, result: Result<Response, AtError>) {
+        let timed_out = matches!(result, Err(AtError::Timeout));
+        match result {
+            Ok(response) => {
+                for (index, pdu) in parse_list(&response.lines) {
+                    self.take_in(Some(index), &pdu);
+                }
+            }
+            Err(AtError::Timeout) if reason == ListReason::Init => {
+                self.link
+                    .push_front(list_command(), Purpose::ListMessages(reason));
+                return;
+            }
+            Err(error) => self.log(LogLevel::Warn, format!("AT+CMGL=4 failed: {error}")),
+        }
+        match reason {
+            ListReason::Init => self.become_ready(),
+            ListReason::Poll(call) if timed_out => {
+                let error = CallError::new(
+                    CallErrorKind::Timeout,
+                    "the modem did not list its messages in time",
+                );
+                self.reply(call, Err(error));
+            }
+            ListReason::Poll(call) => self.reply(call, Ok(CallReply::Done)),
+            ListReason::Periodic => {}
+        }
+    }
+
+    fn on_direct_delivery(&mut self, pdu: Option<&str>) {
+        if self.facts.ack_required {
+            self.link.push_front(
+                Command::new("AT+CNMA", STORAGE_TIMEOUT_MS),
+                Purpose::AckDelivery,
+            );
+        }
+        match pdu {
+            Some(pdu) => self.take_in(None, pdu),
+            None => self.log(LogLevel::Warn, "direct delivery without its PDU line"),
+        }
+    }
+
+    /// Hands a PDU to the inbox and acts on what it says.
+    fn take_in(&mut self, index: Option<u32>, pdu: &str) {
+        let place = index.map_or_else(
+            || "direct delivery".to_owned(),
+            |index| format!("index {index}"),
+        );
+        match self.inbox.accept(index, pdu, self.unix_time) {
+            Received::Message(message) => self.out.push(Effect::MessageReceived(message)),
+            Received::StatusReport { index, summary } => {
+                self.log(LogLevel::Info, format!("{summary} ({place})"));
+                if let Some(index) = index {
+                    self.push(delete_command(index), Purpose::DeleteStatusReport(index));
+                }
+            }
+            Received::Undecodable(why) => {
+                self.log(
+                    LogLevel::Warn,
+                    format!("message at {place} cannot be decoded, left on the modem: {why}"),
+                );
+            }
+            Received::PartHeld | Received::AlreadySeen | Received::Outgoing => {}
+        }
+    }
+
+    fn on_deleted(&mut self, index: u32, result: Result<Response, AtError>) {
+        match result {
+            Ok(_) => self.inbox.deleted(index),
+            Err(error) => self.log(LogLevel::Warn, format!("AT+CMGD={index} failed: {error}")),
+        }
+    }
+}
+
+/// Sending messages.
+impl CellularDriver {
+    fn kick_outbox(&mut self) {
+        if self.phase != Phase::Ready {
+            return;
+        }
+        if let Some((id, command)) = self.outbox.start() {
+            self.out.push(Effect::MessageState {
+                id,
+                state: MessageState::Sending,
+                error: String::new(),
+                info: Default::default(),
+            });
+            self.push(command, Purpose::SendPart);
+        }
+    }
+
+    fn on_part_sent(&mut self, result: Result<Response, AtError>) {
+        match self.outbox.part_done(result) {
+            Some(PartOutcome::Next(command)) => self.link.push_front(command, Purpose::SendPart),
+            Some(PartOutcome::Finished { call, result }) => {
+                self.reply(call, result);
+                self.kick_outbox();
+            }
+            None => {}
+        }
+    }
+
+    fn fail_outbox(&mut self, kind: CallErrorKind, reason: &str) {
+        let error = CallError::new(kind, format!("the modem is not ready: {reason}"));
+        for call in self.outbox.abandon_all() {
+            self.reply(call, Err(error.clone()));
+        }
+    }
+}
+
+/// Effects.
+impl CellularDriver {
+    fn push(&mut self, command: Command, purpose: Purpose) {
+        self.link.push(command, purpose);
+    }
+
+    fn reply(&mut self, call: u64, result: Result<CallReply, CallError>) {
+        self.out.push(Effect::Reply { call, result });
+    }
+
+    fn reply_not_ready(&mut self, call: u64) {
+        let (state, reason) = self
+            .published_state
+            .clone()
+            .unwrap_or_else(|| ("offline".into(), String::new()));
+        let detail = if reason.is_empty() {
+            state
+        } else {
+            format!("{state}: {reason}")
+        };
+        let error = CallError::new(
+            CallErrorKind::NotReady,
+            format!("the modem is not ready ({detail})"),
+        );
+        self.reply(call, Err(error));
+    }
+
+    /// Answers the calls of abandoned commands.
+    fn fail_purposes(&mut self, purposes: impl IntoIterator<Item = Purpose>, error: &CallError) {
+        for call in purposes.into_iter().filter_map(|purpose| purpose.call()) {
+            self.reply(call, Err(error.clone()));
+        }
+    }
+
+    fn set_timer(&mut self, timer: Timer, after_ms: u64) {
+        self.out.push(Effect::SetTimer {
+            id: timer.id(),
+            after_ms,
+        });
+    }
+
+    fn log(&mut self, level: LogLevel, message: impl Into<String>) {
+        self.out.push(Effect::Log {
+            level,
+            message: message.into(),
+        });
+    }
+
+    /// Publishes `update` together with the current state.
+    fn publish_device(&mut self, update: DeviceUpdate) {
+        let (state, reason) = self.published_state.clone().unzip();
+        self.out.push(Effect::Device(DeviceUpdate {
+            state,
+            state_reason: reason,
+            ..update
+        }));
+    }
+
+    /// Publishes `State` and `StateReason` when they change.
+    fn publish_state(&mut self, state: &str, reason: &str) {
+        let wanted = (state.to_owned(), reason.to_owned());
+        if self.published_state.as_ref() == Some(&wanted) {
+            return;
+        }
+        self.published_state = Some(wanted);
+        self.out.push(Effect::Device(DeviceUpdate {
+            state: Some(state.to_owned()),
+            state_reason: Some(reason.to_owned()),
+            ..DeviceUpdate::default()
+        }));
+    }
+}
+
+fn list_command() -> Command {
+    Command::new("AT+CMGL=4", LIST_TIMEOUT_MS)
+}
+
+fn read_command(index: u32) -> Command {
+    Command::new(format!("AT+CMGR={index}"), STORAGE_TIMEOUT_MS)
+}
+
+fn delete_command(index: u32) -> Command {
+    Command::new(format!("AT+CMGD={index}"), STORAGE_TIMEOUT_MS)
+}
+
+/// The reply to a raw command: its information lines and final result, as the modem sent them.
+fn raw_reply(result: Result<Response, AtError>) -> Result<CallReply, CallError> {
+    let (mut lines, last) = match result {
+        Ok(response) => (response.lines, "OK".to_owned()),
+        Err(AtError::Timeout) => {
+            return Err(CallError::new(
+                CallErrorKind::Timeout,
+                "no final result before the timeout",
+            ));
+        }
+        Err(AtError::Error) => (Vec::new(), "ERROR".to_owned()),
+        Err(AtError::Cme(error)) => (Vec::new(), format!("+CME ERROR: {}", error.text)),
+        Err(AtError::Cms(error)) => (Vec::new(), format!("+CMS ERROR: {}", error.text)),
+        Err(AtError::Other(result)) => (Vec::new(), result),
+    };
+    lines.push(last);
+    Ok(CallReply::Text(lines.join("\n")))
+}

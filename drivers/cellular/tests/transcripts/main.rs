@@ -1,0 +1,10 @@
+//! Transcript tests: the driver against byte-for-byte modem conversations.
+
+mod support;
+
+mod commands;
+mod init;
+mod receive;
+mod recovery;
+mod send;
+mod signal;

@@ -1,0 +1,36 @@
+//! The boundary between a simulated device's protocol logic and the pty/control plumbing.
+
+use serde_json::{Map, Value};
+
+/// What a simulated device sends to the host and reports to the simulator's user.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Output {
+    /// Bytes to write to the serial port.
+    pub bytes: Vec<u8>,
+    /// JSON events to print on stdout (objects with an `"event"` field).
+    pub events: Vec<Value>,
+}
+
+/// The answer to a control command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlReply {
+    /// The JSON reply (an object with an `"event"` field).
+    pub reply: Value,
+    /// Unsolicited output the command caused, for example URCs.
+    pub unsolicited: Output,
+}
+
+/// A device behind a simulated serial port: a sans-IO state machine.
+pub trait SimulatedDevice: Send + 'static {
+    /// Why a device-specific control command failed.
+    type ControlError: std::fmt::Display + Send;
+
+    /// Handles bytes the host wrote to the port and returns the device's answer.
+    fn receive(&mut self, input: &[u8]) -> Output;
+
+    /// Applies a device-specific control command; `now` is the Unix time in seconds.
+    fn control(&mut self, command: &str, now: i64) -> Result<ControlReply, Self::ControlError>;
+
+    /// Identifying fields shown in the ready line, for example `{"imei": "..."}`.
+    fn identity(&self) -> Map<String, Value>;
+}

@@ -1,0 +1,373 @@
+//! Control commands of a simulated modem (`signal`, `register`, `sms`, ...): parsing and the
+//! state changes with their URCs.
+
+use m2mhal_sms::{Body, DeliverOptions, PhoneNumber, SmsError, encode_deliver, from_hex, to_hex};
+use serde_json::{Value, json};
+
+use super::network::{AccessTech, Domain, RegistrationStatus, Signal};
+use super::sms_storage::tpdu_length;
+use super::state::{ModemState, SimState};
+use crate::device::{ControlReply, Output};
+
+/// The service centre named in received PDUs.
+const SMSC: &str = "+491710760000";
+
+/// Why a modem control command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ModemControlError {
+    /// The first word is not a modem command.
+    #[error("unknown command {0:?}")]
+    UnknownCommand(String),
+    /// The arguments do not fit the command; the text is its usage.
+    #[error("usage: {0}")]
+    Usage(&'static str),
+    /// The message could not be encoded.
+    #[error("cannot encode the message: {0}")]
+    Sms(#[from] SmsError),
+    /// The SIM has no room for all parts of the message.
+    #[error("SIM message storage is full")]
+    StorageFull,
+    /// Only a registered modem receives messages.
+    #[error("the modem is not registered: no message delivered")]
+    NotRegistered,
+    /// The command needs something this build cannot do yet.
+    #[error("{0}")]
+    Unsupported(&'static str),
+}
+
+/// How a received message reaches the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Stored (or routed with `+CMT`) and announced as `+CNMI` says.
+    Announced,
+    /// Like `Announced`, parts stored in reverse order.
+    AnnouncedReversed,
+    /// Stored without any URC, as if received while the host was away.
+    Silent,
+}
+
+/// A message body owned by a control command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageBody {
+    /// Text, GSM 7-bit when it fits, else UCS-2.
+    Text(String),
+    /// 8-bit data.
+    Binary(Vec<u8>),
+}
+
+/// A parsed modem control command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModemControl {
+    /// `signal <csq> [rsrp]`.
+    Signal(Signal),
+    /// `register <status> [tech]`.
+    Register(RegistrationStatus, Option<AccessTech>),
+    /// `operator <name>`.
+    Operator(String),
+    /// `sim <ready|missing|pin>`.
+    Sim(SimState),
+    /// `sms`, `sms-binary`, `sms-parts-reversed`, `store`.
+    Receive {
+        from: String,
+        body: MessageBody,
+        delivery: Delivery,
+    },
+    /// `quirk echo <on|off>`: echo stays on whatever `ATE0` says.
+    ForcedEcho(bool),
+    /// `quirk urc-interleave <on|off>`.
+    UrcInterleave(bool),
+    /// `list`: the stored messages.
+    List,
+    /// `status`: the modem state.
+    Status,
+}
+
+impl ModemControl {
+    /// Parses a control command line (without the `@<index>` prefix).
+    pub fn parse(line: &str) -> Result<Self, ModemControlError> {
+        let line = line.trim();
+        let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let rest = rest.trim();
+        let arguments: Vec<&str> = rest.split_whitespace().collect();
+        match word {
+            "signal" => parse_signal(&arguments),
+            "register" => parse_register(&arguments),
+            "operator" if !rest.is_empty() => Ok(Self::Operator(rest.to_owned())),
+            "operator" => Err(ModemControlError::Usage("operator <name>")),
+            "sim" => match arguments.as_slice() {
+                ["ready"] => Ok(Self::Sim(SimState::Ready)),
+                ["missing"] => Ok(Self::Sim(SimState::Missing)),
+                ["pin"] => Ok(Self::Sim(SimState::PinRequired)),
+                _ => Err(ModemControlError::Usage("sim <ready|missing|pin>")),
+            },
+            "sms" => parse_text_message(rest, Delivery::Announced, "sms <from> <text>"),
+            "sms-parts-reversed" => parse_text_message(
+                rest,
+                Delivery::AnnouncedReversed,
+                "sms-parts-reversed <from> <text>",
+            ),
+            "store" => parse_text_message(rest, Delivery::Silent, "store <from> <text>"),
+            "sms-ucs2" => Err(ModemControlError::Unsupported(
+                "sms-ucs2 needs a forced-UCS-2 option in m2mhal-sms; use sms with a non-GSM character",
+            )),
+            "sms-binary" => match arguments.as_slice() {
+                [from, hex] => Ok(Self::Receive {
+                    from: (*from).to_owned(),
+                    body: MessageBody::Binary(from_hex(hex)?),
+                    delivery: Delivery::Announced,
+                }),
+                _ => Err(ModemControlError::Usage("sms-binary <from> <hex>")),
+            },
+            "quirk" => match arguments.as_slice() {
+                ["echo", switch] => Ok(Self::ForcedEcho(parse_switch(switch)?)),
+                ["urc-interleave", switch] => Ok(Self::UrcInterleave(parse_switch(switch)?)),
+                _ => Err(ModemControlError::Usage(
+                    "quirk <echo|urc-interleave|slow|silent|garbage> <on|off|ms>",
+                )),
+            },
+            "list" if arguments.is_empty() => Ok(Self::List),
+            "status" if arguments.is_empty() => Ok(Self::Status),
+            _ => Err(ModemControlError::UnknownCommand(line.to_owned())),
+        }
+    }
+}
+
+fn parse_signal(arguments: &[&str]) -> Result<ModemControl, ModemControlError> {
+    const USAGE: &str = "signal <csq 0..31|99> [rsrp dBm -140..-44]";
+    let (csq, rsrp) = match arguments {
+        [csq] => (csq, None),
+        [csq, rsrp] => (csq, Some(rsrp)),
+        _ => return Err(ModemControlError::Usage(USAGE)),
+    };
+    let csq = csq.parse().ok().filter(|csq| *csq <= 31 || *csq == 99);
+    let rsrp_dbm = rsrp.map(|rsrp| rsrp.parse().ok().filter(|dbm| (-140..=-44).contains(dbm)));
+    match (csq, rsrp_dbm) {
+        (Some(csq), None) => Ok(ModemControl::Signal(Signal {
+            csq,
+            rsrp_dbm: None,
+        })),
+        (Some(csq), Some(Some(rsrp))) => Ok(ModemControl::Signal(Signal {
+            csq,
+            rsrp_dbm: Some(rsrp),
+        })),
+        _ => Err(ModemControlError::Usage(USAGE)),
+    }
+}
+
+fn parse_register(arguments: &[&str]) -> Result<ModemControl, ModemControlError> {
+    const USAGE: &str =
+        "register <home|roaming|searching|denied|idle|unknown> [lte|gsm|umts|lte-m|nb-iot]";
+    let (status, tech) = match arguments {
+        [status] => (RegistrationStatus::from_name(status), None),
+        [status, tech] => (
+            RegistrationStatus::from_name(status),
+            Some(AccessTech::from_name(tech)),
+        ),
+        _ => return Err(ModemControlError::Usage(USAGE)),
+    };
+    match (status, tech) {
+        (Some(status), None) => Ok(ModemControl::Register(status, None)),
+        (Some(status), Some(Some(tech))) => Ok(ModemControl::Register(status, Some(tech))),
+        _ => Err(ModemControlError::Usage(USAGE)),
+    }
+}
+
+fn parse_text_message(
+    rest: &str,
+    delivery: Delivery,
+    usage: &'static str,
+) -> Result<ModemControl, ModemControlError> {
+    let (from, text) = rest
+        .split_once(char::is_whitespace)
+        .ok_or(ModemControlError::Usage(usage))?;
+    Ok(ModemControl::Receive {
+        from: from.to_owned(),
+        body: MessageBody::Text(text.trim_start().to_owned()),
+        delivery,
+    })
+}
+
+fn parse_switch(word: &str) -> Result<bool, ModemControlError> {
+    match word {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(ModemControlError::Usage("quirk <name> <on|off>")),
+    }
+}
+
+impl ModemState {
+    /// Applies a control command; `now` (Unix seconds) stamps received messages.
+    pub fn apply(
+        &mut self,
+        control: ModemControl,
+        now: i64,
+    ) -> Result<ControlReply, ModemControlError> {
+        let mut reply = json!({ "event": "ok" });
+        let urcs = match control {
+            ModemControl::Signal(signal) => self.network.change(|network| network.signal = signal),
+            ModemControl::Register(status, tech) => self.network.change(|network| {
+                network.status = status;
+                network.tech = tech.unwrap_or(network.tech);
+            }),
+            ModemControl::Operator(name) => self.network.change(|network| network.operator = name),
+            ModemControl::Sim(sim) => self.change_sim(sim),
+            ModemControl::Receive {
+                from,
+                body,
+                delivery,
+            } => {
+                let (slots, urcs) = self.receive_message(&from, &body, delivery, now)?;
+                reply["slots"] = json!(slots);
+                urcs
+            }
+            ModemControl::ForcedEcho(on) => {
+                self.forced_echo = on;
+                Vec::new()
+            }
+            ModemControl::UrcInterleave(on) => {
+                self.urc_interleave = on;
+                if on {
+                    Vec::new()
+                } else {
+                    self.take_held_urcs()
+                }
+            }
+            ModemControl::List => {
+                reply = self.message_list();
+                Vec::new()
+            }
+            ModemControl::Status => {
+                reply = self.status();
+                Vec::new()
+            }
+        };
+        let bytes = self.unsolicited(urcs);
+        Ok(ControlReply {
+            reply,
+            unsolicited: Output {
+                bytes,
+                events: Vec::new(),
+            },
+        })
+    }
+
+    fn change_sim(&mut self, sim: SimState) -> Vec<String> {
+        self.sim = sim;
+        let pin_state = match sim {
+            SimState::Ready => "READY",
+            SimState::PinRequired => "SIM PIN",
+            SimState::Missing => "NOT READY",
+        };
+        let mut urcs = vec![format!("+CPIN: {pin_state}")];
+        urcs.extend(
+            self.network
+                .change(|network| network.sim_ready = sim == SimState::Ready),
+        );
+        urcs
+    }
+
+    /// Encodes a received message and stores or routes its parts; returns the slots used and the
+    /// URCs to emit.
+    fn receive_message(
+        &mut self,
+        from: &str,
+        body: &MessageBody,
+        delivery: Delivery,
+        now: i64,
+    ) -> Result<(Vec<usize>, Vec<String>), ModemControlError> {
+        if !self.network.is_registered() {
+            return Err(ModemControlError::NotRegistered);
+        }
+        let originator = PhoneNumber::parse(from)?;
+        let options = DeliverOptions {
+            timestamp: now,
+            utc_offset_quarters: 0,
+            concat_reference: self.concat_reference,
+            smsc: PhoneNumber::parse(SMSC).ok(),
+        };
+        let body = match body {
+            MessageBody::Text(text) => Body::Text(text),
+            MessageBody::Binary(data) => Body::Binary(data),
+        };
+        let mut parts = encode_deliver(&originator, body, &options)?;
+        if parts.len() > 1 {
+            self.concat_reference = self.concat_reference.wrapping_add(1);
+        }
+        if delivery == Delivery::AnnouncedReversed {
+            parts.reverse();
+        }
+        let indication = self.new_message_indication[1];
+        if delivery != Delivery::Silent && indication == 2 {
+            self.awaiting_ack = self.sms_service == 1;
+            let urcs = parts
+                .iter()
+                .map(|pdu| format!("+CMT: ,{}\r\n{}", tpdu_length(pdu), to_hex(pdu)));
+            return Ok((Vec::new(), urcs.collect()));
+        }
+        if self.storage.free() < parts.len() {
+            return Err(ModemControlError::StorageFull);
+        }
+        let mut slots = Vec::new();
+        for pdu in parts {
+            let slot = self
+                .storage
+                .store(pdu, from)
+                .map_err(|_| ModemControlError::StorageFull)?;
+            slots.push(slot);
+        }
+        let announce = delivery != Delivery::Silent && matches!(indication, 1 | 3);
+        let urcs = if announce {
+            slots
+                .iter()
+                .map(|slot| format!("+CMTI: \"SM\",{slot}"))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok((slots, urcs))
+    }
+
+    fn message_list(&self) -> Value {
+        let messages: Vec<Value> = self
+            .storage
+            .list()
+            .map(|(slot, message)| {
+                json!({
+                    "slot": slot,
+                    "status": message.status.name(),
+                    "from": message.from,
+                    "pdu": to_hex(&message.pdu),
+                })
+            })
+            .collect();
+        json!({ "event": "sms-list", "messages": messages })
+    }
+
+    fn status(&self) -> Value {
+        let network = &self.network;
+        json!({
+            "event": "status",
+            "imei": self.identity.imei,
+            "imsi": self.identity.imsi,
+            "iccid": self.identity.iccid,
+            "sim": self.sim.name(),
+            "registration": network.status.name(),
+            "effective_registration": network.effective_status().name(),
+            "tech": network.tech.name(),
+            "operator": network.operator,
+            "csq": network.signal.csq,
+            "rsrp": network.signal.rsrp(),
+            "cfun": self.functionality,
+            "echo": self.echo_enabled(),
+            "forced_echo": self.forced_echo,
+            "cmee": self.errors.level(),
+            "pdu_mode": self.pdu_mode,
+            "creg": network.report_level(Domain::Circuit),
+            "cgreg": network.report_level(Domain::Gprs),
+            "cereg": network.report_level(Domain::Eps),
+            "cnmi": self.new_message_indication,
+            "stored": self.storage.used(),
+            "urc_interleave": self.urc_interleave,
+        })
+    }
+}

@@ -1,0 +1,41 @@
+//! The simulated 3GPP cellular modem: AT command logic, SIM, network and SMS storage, with no I/O.
+
+mod command_line;
+mod commands;
+mod control;
+mod error;
+mod identity;
+mod network;
+mod sms_commands;
+mod sms_storage;
+mod state;
+
+#[cfg(test)]
+mod transcript_tests;
+
+pub use control::{ModemControl, ModemControlError};
+pub use identity::{DEFAULT_IMEI, Identity, is_valid_imei};
+pub use state::ModemState;
+
+use serde_json::{Map, Value};
+
+use crate::device::{ControlReply, Output, SimulatedDevice};
+
+impl SimulatedDevice for ModemState {
+    type ControlError = ModemControlError;
+
+    fn receive(&mut self, input: &[u8]) -> Output {
+        ModemState::receive(self, input)
+    }
+
+    fn control(&mut self, command: &str, now: i64) -> Result<ControlReply, ModemControlError> {
+        let control = ModemControl::parse(command)?;
+        self.apply(control, now)
+    }
+
+    fn identity(&self) -> Map<String, Value> {
+        let mut fields = Map::new();
+        fields.insert("imei".to_owned(), Value::from(self.identity().imei.clone()));
+        fields
+    }
+}

@@ -1,0 +1,219 @@
+//! Starts the real `m2msim` binary and talks to it like a daemon and a test harness would.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+use m2mhal_sms::{Body, PhoneNumber, SubmitOptions, encode_submit, to_hex};
+use serde_json::Value;
+
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// The simulator process with its JSON lines arriving on a channel.
+struct Simulator {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<Value>,
+}
+
+impl Simulator {
+    fn start(arguments: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_m2msim"))
+            .args(arguments)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if sender.send(serde_json::from_str(&line).unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        Self {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    fn next_line(&self) -> Value {
+        self.lines.recv_timeout(PATIENCE).unwrap()
+    }
+
+    fn command(&mut self, line: &str) -> Value {
+        writeln!(self.stdin, "{line}").unwrap();
+        self.next_line()
+    }
+}
+
+/// A serial port opened like the daemon opens it, its bytes arriving on a channel.
+struct Port {
+    writer: std::fs::File,
+    bytes: Receiver<Option<Vec<u8>>>,
+}
+
+impl Port {
+    fn open(path: &Path) -> Self {
+        let writer = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .unwrap();
+        let mut reader = writer.try_clone().unwrap();
+        let (sender, bytes) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buffer = [0; 1024];
+            loop {
+                let chunk = match reader.read(&mut buffer) {
+                    Ok(0) | Err(_) => None,
+                    Ok(count) => Some(buffer[..count].to_vec()),
+                };
+                let ended = chunk.is_none();
+                if sender.send(chunk).is_err() || ended {
+                    return;
+                }
+            }
+        });
+        Self { writer, bytes }
+    }
+
+    /// Writes `input` and returns what arrives until the answer ends with `end`.
+    fn exchange(&mut self, input: &str, end: &str) -> String {
+        self.writer.write_all(input.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        while !answer.ends_with(end.as_bytes()) {
+            match self.bytes.recv_timeout(PATIENCE).unwrap() {
+                Some(chunk) => answer.extend(chunk),
+                None => panic!("port closed after {:?}", String::from_utf8_lossy(&answer)),
+            }
+        }
+        String::from_utf8(answer).unwrap()
+    }
+
+    /// Waits until reading the port ends (hangup).
+    fn expect_hangup(&self) {
+        loop {
+            if self.bytes.recv_timeout(PATIENCE).unwrap().is_none() {
+                return;
+            }
+        }
+    }
+}
+
+fn ready_path(ready: &Value, index: u64) -> PathBuf {
+    assert_eq!(ready["event"], "ready");
+    assert_eq!(ready["index"], index);
+    PathBuf::from(ready["path"].as_str().unwrap())
+}
+
+#[test]
+fn modem_answers_at_on_its_pty() {
+    let directory = std::env::temp_dir().join(format!("m2msim-test-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let link = directory.join("modem");
+    let socket = directory.join("control.sock");
+    let mut simulator = Simulator::start(&[
+        "modem",
+        "--count",
+        "2",
+        "--link",
+        link.to_str().unwrap(),
+        "--control",
+        socket.to_str().unwrap(),
+    ]);
+    let first = simulator.next_line();
+    let path = ready_path(&first, 0);
+    assert_eq!(first["imei"], "356938035643809");
+    let second = simulator.next_line();
+    assert_ne!(ready_path(&second, 1), path);
+    assert_eq!(std::fs::read_link(&link).unwrap(), path);
+    assert_eq!(
+        std::fs::read_link(directory.join("modem-1")).unwrap(),
+        ready_path(&second, 1)
+    );
+
+    let mut port = Port::open(&path);
+    assert_eq!(port.exchange("AT\r", "OK\r\n"), "AT\r\r\nOK\r\n");
+    assert_eq!(port.exchange("ATE0\r", "OK\r\n"), "ATE0\r\r\nOK\r\n");
+
+    // The daemon closes and reopens the port: the modem keeps its state.
+    drop(port);
+    let mut port = Port::open(&link);
+    assert_eq!(
+        port.exchange("AT+CGSN\r", "OK\r\n"),
+        "\r\n356938035643809\r\n\r\nOK\r\n"
+    );
+
+    // An SMS arrives: the reply names its slot and the port gets +CMTI.
+    let reply = simulator.command("sms +4915123456789 Hello");
+    assert_eq!(
+        (reply["event"].as_str(), reply["index"].as_u64()),
+        (Some("ok"), Some(0))
+    );
+    assert_eq!(reply["slots"], serde_json::json!([0]));
+    assert_eq!(port.exchange("", "\r\n"), "\r\n+CMTI: \"SM\",0\r\n");
+
+    // The daemon sends an SMS: the simulator reports it.
+    let destination = PhoneNumber::parse("+4917612345678").unwrap();
+    let part = encode_submit(
+        &destination,
+        Body::Text("Hi there"),
+        &SubmitOptions::default(),
+    )
+    .unwrap()
+    .remove(0);
+    assert_eq!(
+        port.exchange(&format!("AT+CMGS={}\r", part.tpdu_len), "> "),
+        "\r\n> "
+    );
+    assert_eq!(
+        port.exchange(&format!("{}\x1a", to_hex(&part.pdu)), "OK\r\n"),
+        "\r\n+CMGS: 0\r\n\r\nOK\r\n"
+    );
+    let sent = simulator.next_line();
+    assert_eq!(sent["event"], "sms-sent");
+    assert_eq!(
+        (sent["to"].as_str(), sent["text"].as_str()),
+        (Some("+4917612345678"), Some("Hi there"))
+    );
+
+    // Errors never stop the simulator.
+    assert_eq!(simulator.command("@7 status")["event"], "error");
+    assert_eq!(simulator.command("signal 77")["event"], "error");
+
+    // The control socket answers too.
+    let mut control = UnixStream::connect(&socket).unwrap();
+    control.write_all(b"@1 status\n").unwrap();
+    let mut status = String::new();
+    BufReader::new(&control).read_line(&mut status).unwrap();
+    let status: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(
+        (status["event"].as_str(), status["index"].as_u64()),
+        (Some("status"), Some(1))
+    );
+    assert_eq!(status["imei"], "356938035643817");
+
+    // Hangup: the open port ends, a new pty appears behind the same link.
+    assert_eq!(simulator.command("hangup")["event"], "ok");
+    port.expect_hangup();
+    let ready = simulator.next_line();
+    let new_path = ready_path(&ready, 0);
+    assert_eq!(std::fs::read_link(&link).unwrap(), new_path);
+    let mut port = Port::open(&new_path);
+    assert_eq!(port.exchange("AT\r", "OK\r\n"), "\r\nOK\r\n");
+
+    assert_eq!(simulator.command("quit")["event"], "ok");
+    assert!(simulator.child.wait().unwrap().success());
+    assert!(std::fs::symlink_metadata(&link).is_err());
+    assert!(!socket.exists());
+    std::fs::remove_dir_all(&directory).unwrap();
+}
