@@ -1,5 +1,6 @@
 //! `m2mhald --config FILE`: the m2mhal daemon.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let config = match m2mhald::config::Config::load(&args.config) {
         Ok(config) => config,

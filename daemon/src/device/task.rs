@@ -175,6 +175,7 @@ impl DeviceTask {
         mut stop: watch::Receiver<bool>,
     ) {
         self.queue(Event::Opened);
+        self.drain().await;
         let mut buf = vec![0u8; 4096];
         loop {
             let next_timer = self.timers.values().min().copied();
