@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The m2mhal demo, without hardware: a private D-Bus system bus, a simulated LTE modem (m2msim) on a
+# pty, m2mhald managing it, and m2mctl showing the device, sending an SMS and receiving one.
+#
+#   scripts/demo.sh          run the demo and clean up
+#   scripts/demo.sh --keep   leave bus, simulator and daemon running and print how to use them
+set -euo pipefail
+cd "$(dirname "$0")/.."
+keep=false
+[ "${1:-}" = "--keep" ] && keep=true
+
+scripts/install-deps.sh
+echo "==> building"
+cargo build --workspace --quiet
+bin=target/debug
+
+work=$(mktemp -d /tmp/m2mhal-demo.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    exec 3>&- 2>/dev/null || true
+    rm -rf "$work"
+}
+$keep || trap cleanup EXIT
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "private system bus"
+cat >"$work/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$work/system_bus_socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus"/>
+  </policy>
+  <includedir>$PWD/dist/dbus</includedir>
+</busconfig>
+CONF
+dbus-daemon --config-file="$work/bus.conf" --nofork 2>/dev/null &
+pids+=($!)
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$work/system_bus_socket"
+for _ in $(seq 50); do [ -S "$work/system_bus_socket" ] && break; sleep 0.1; done
+echo "DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS"
+
+step "simulated modem (m2msim)"
+mkfifo "$work/sim-control"
+"$bin/m2msim" modem --link "$work/ttyLTE0" <"$work/sim-control" >"$work/sim.log" &
+pids+=($!)
+exec 3>"$work/sim-control"
+for _ in $(seq 50); do [ -e "$work/ttyLTE0" ] && break; sleep 0.1; done
+head -n1 "$work/sim.log"
+
+step "m2mhald"
+mkdir -p "$work/plugins" "$work/state"
+cp "$bin"/libm2mhal_driver_*.so "$work/plugins/"
+cat >"$work/m2mhald.toml" <<CONF
+plugin_dirs = ["$work/plugins"]
+state_dir = "$work/state"
+
+[[port]]
+path = "$work/ttyLTE0"
+CONF
+cat "$work/m2mhald.toml"
+"$bin/m2mhald" --config "$work/m2mhald.toml" 2>"$work/m2mhald.log" &
+pids+=($!)
+"$bin/m2mctl" wait any --state ready --timeout 20 >/dev/null
+
+step "m2mctl list"
+"$bin/m2mctl" list
+
+step "m2mctl show 0"
+"$bin/m2mctl" show 0
+
+step "m2mctl send 0 +15551234567 'Pump 3 pressure low ⚠️'"
+"$bin/m2mctl" send 0 +15551234567 "Pump 3 pressure low ⚠️" --wait
+echo "the simulated network saw:"
+grep '"sms-sent"' "$work/sim.log" | tail -n1
+
+step "an SMS arrives (multipart, with umlauts)"
+echo "sms +4915112345678 Grüße aus dem Pumpenhaus! Der Füllstand ist normal, alle drei Pumpen laufen, die nächste Wartung ist am Montag um 9 Uhr. Bitte den Schlüssel mitbringen." >&3
+for _ in $(seq 100); do
+    "$bin/m2mctl" messages 0 | grep -q '^.* in ' && break
+    sleep 0.1
+done
+
+step "m2mctl messages 0"
+"$bin/m2mctl" messages 0
+
+if $keep; then
+    step "still running"
+    echo "export DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS"
+    echo "simulator control: echo 'signal 25' > $work/sim-control   (see m2msim modem --help)"
+    echo "daemon log: $work/m2mhald.log; stop everything: kill ${pids[*]}"
+fi
