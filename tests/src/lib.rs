@@ -35,11 +35,13 @@ pub const WAIT: Duration = Duration::from_secs(20);
 /// The workspace's target directory for this profile (where the binaries and plugins are).
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test binary>
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target directory")
-        .to_owned()
+    // Tests live in target/<profile>/deps/, binaries such as the benchmark in target/<profile>/.
+    let dir = exe.parent().expect("target directory");
+    if dir.ends_with("deps") {
+        dir.parent().expect("target directory").to_owned()
+    } else {
+        dir.to_owned()
+    }
 }
 
 /// Path of a workspace binary, checked to exist.
