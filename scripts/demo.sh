@@ -11,7 +11,7 @@ keep=false
 
 scripts/install-deps.sh
 echo "==> building"
-cargo build --workspace --quiet
+cargo build --quiet -p m2mhald -p m2mctl -p m2msim -p m2mhal-driver-cellular
 bin=target/debug
 
 work=$(mktemp -d /tmp/m2mhal-demo.XXXXXX)

@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
 use crate::dbus::manager::ManagerInterface;
+use crate::dbus::strict::Strict;
 use crate::dbus::{BUS_NAME, MANAGER_PATH};
 use crate::device::task::Services;
 use crate::discovery::Discovery;
@@ -63,7 +64,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let conn = zbus::connection::Builder::system()
         .serve_at(MANAGER_PATH, zbus::fdo::ObjectManager)
-        .serve_at(MANAGER_PATH, manager)
+        .serve_at(MANAGER_PATH, Strict::new(manager))
         .name(BUS_NAME)
         .build()
         .await?;

@@ -6,6 +6,7 @@ pub mod manager;
 pub mod messaging_iface;
 pub mod objects;
 pub mod signal_iface;
+pub mod strict;
 
 /// The well-known bus name.
 pub const BUS_NAME: &str = "org.m2mhal.Hal1";

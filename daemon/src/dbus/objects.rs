@@ -12,6 +12,7 @@ use super::device_iface::DeviceInterface;
 use super::manager::ManagerInterface;
 use super::messaging_iface::MessagingInterface;
 use super::signal_iface::SignalInterface;
+use super::strict::Strict;
 use crate::device::handle::DeviceHandle;
 use crate::device::state::Changed;
 use crate::store::StoreHandle;
@@ -31,22 +32,22 @@ pub async fn publish(
     };
     if signal {
         server
-            .at(&path, SignalInterface::new(Arc::clone(handle)))
+            .at(&path, Strict::new(SignalInterface::new(Arc::clone(handle))))
             .await?;
     }
     if messaging {
         server
             .at(
                 &path,
-                MessagingInterface::new(Arc::clone(handle), store.clone()),
+                Strict::new(MessagingInterface::new(Arc::clone(handle), store.clone())),
             )
             .await?;
     }
     server
-        .at(&path, DeviceInterface::new(Arc::clone(handle)))
+        .at(&path, Strict::new(DeviceInterface::new(Arc::clone(handle))))
         .await?;
     let manager = server
-        .interface::<_, ManagerInterface>(MANAGER_PATH)
+        .interface::<_, Strict<ManagerInterface>>(MANAGER_PATH)
         .await?;
     manager
         .get()
@@ -59,9 +60,9 @@ pub async fn publish(
 pub async fn emit_changed(conn: &Connection, handle: &DeviceHandle, changed: &Changed) {
     let path = handle.path.as_ref();
     let result = async {
-        emit_for::<DeviceInterface>(conn, path.clone(), &changed.device).await?;
-        emit_for::<SignalInterface>(conn, path.clone(), &changed.signal).await?;
-        emit_for::<MessagingInterface>(conn, path, &changed.messaging).await
+        emit_for::<Strict<DeviceInterface>>(conn, path.clone(), &changed.device).await?;
+        emit_for::<Strict<SignalInterface>>(conn, path.clone(), &changed.signal).await?;
+        emit_for::<Strict<MessagingInterface>>(conn, path, &changed.messaging).await
     }
     .await;
     if let Err(e) = result {
