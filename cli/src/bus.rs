@@ -127,12 +127,8 @@ impl Hal {
 
     /// The device the user named (path, number, `Id` or `Port`).
     pub async fn device(&self, spec: &str) -> Result<Device, CliError> {
-        let mut devices = self.devices().await?;
-        let path = device::resolve(&devices, spec)?.path.clone();
-        let position = devices.iter().position(|device| device.path == path);
-        position
-            .map(|index| devices.swap_remove(index))
-            .ok_or_else(|| CliError::NoDevice(spec.to_owned()))
+        let devices = self.devices().await?;
+        device::resolve(&devices, spec).cloned()
     }
 
     /// Whether someone owns `org.m2mhal.Hal1` right now.

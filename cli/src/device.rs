@@ -11,7 +11,7 @@ use crate::error::CliError;
 pub type Properties = BTreeMap<String, OwnedVariant>;
 
 /// One device object as `GetManagedObjects` describes it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Device {
     /// Object path, `/org/m2mhal/Hal1/Devices/<n>`.
     pub path: String,
