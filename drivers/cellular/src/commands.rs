@@ -148,15 +148,16 @@ impl AtQueue {
 
     /// Starts the next command if the channel is idle and keeps the deadline timer in step.
     pub fn pump(&mut self, now_ms: u64, out: &mut Vec<Effect>) {
-        if !self.channel.is_busy()
-            && let Some((command, purpose)) = self.waiting.pop_front()
-        {
-            match self.channel.start(command.clone(), now_ms) {
-                Ok(bytes) => {
-                    out.push(Effect::Tx(bytes));
-                    self.in_flight = Some(purpose);
+        if !self.channel.is_busy() {
+            if let Some((command, purpose)) = self.waiting.pop_front() {
+                match self.channel.start(command.clone(), now_ms) {
+                    Ok(bytes) => {
+                        out.push(Effect::Tx(bytes));
+                        self.in_flight = Some(purpose);
+                    }
+                    // Not while idle; keep the command for the next try all the same.
+                    Err(_) => self.waiting.push_front((command, purpose)),
                 }
-                Err(_) => self.waiting.push_front((command, purpose)),
             }
         }
         self.sync_deadline(now_ms, out);

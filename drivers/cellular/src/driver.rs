@@ -146,17 +146,29 @@ impl Driver for CellularDriver {
 
 /// Lifecycle: (re)initialisation, silence, hangup.
 impl CellularDriver {
-    /// Drops whatever runs (answering its calls with `interrupted`) and initialises from scratch.
-    /// Messages waiting in the outbox stay; the one being sent is abandoned.
-    fn restart(&mut self, interrupted: CallError) {
+    /// Stops all work in progress: the queued and running commands (their calls are answered
+    /// with `error`), the message being sent (every waiting message too when `whole_outbox`) and
+    /// the background timers.
+    fn abandon_work(&mut self, error: &CallError, whole_outbox: bool) {
         let dropped = self.link.clear(self.now_ms, &mut self.out);
-        self.fail_purposes(dropped, &interrupted);
-        if let Some(call) = self.outbox.abandon_current() {
-            self.reply(call, Err(interrupted));
+        self.fail_purposes(dropped, error);
+        let abandoned = if whole_outbox {
+            self.outbox.abandon_all()
+        } else {
+            self.outbox.abandon_current().into_iter().collect()
+        };
+        for call in abandoned {
+            self.reply(call, Err(error.clone()));
         }
         for timer in [Timer::SignalRefresh, Timer::SimRecheck, Timer::Probe] {
             self.out.push(Effect::CancelTimer(timer.id()));
         }
+    }
+
+    /// Initialises from scratch. Messages waiting in the outbox stay; the one being sent and the
+    /// running commands fail with `interrupted`.
+    fn restart(&mut self, interrupted: CallError) {
+        self.abandon_work(&interrupted, false);
         self.phase = Phase::Initializing;
         self.consecutive_timeouts = 0;
         self.facts = ModemFacts::default();
@@ -170,15 +182,10 @@ impl CellularDriver {
         if self.phase == Phase::Closed {
             return;
         }
-        let gone = CallError::new(CallErrorKind::NotReady, "the modem port hung up");
-        let dropped = self.link.clear(self.now_ms, &mut self.out);
-        self.fail_purposes(dropped, &gone);
-        for call in self.outbox.abandon_all() {
-            self.reply(call, Err(gone.clone()));
-        }
-        for timer in [Timer::SignalRefresh, Timer::SimRecheck, Timer::Probe] {
-            self.out.push(Effect::CancelTimer(timer.id()));
-        }
+        self.abandon_work(
+            &CallError::new(CallErrorKind::NotReady, "the modem port hung up"),
+            true,
+        );
         self.inbox.reset();
         self.phase = Phase::Closed;
         self.publish_state("offline", "hangup");
@@ -191,14 +198,8 @@ impl CellularDriver {
             "the modem stopped answering: 3 commands in a row timed out",
         );
         let silent = CallError::new(CallErrorKind::Timeout, "the modem does not answer");
-        let dropped = self.link.clear(self.now_ms, &mut self.out);
-        self.fail_purposes(std::iter::once(timed_out).chain(dropped), &silent);
-        for call in self.outbox.abandon_all() {
-            self.reply(call, Err(silent.clone()));
-        }
-        for timer in [Timer::SignalRefresh, Timer::SimRecheck] {
-            self.out.push(Effect::CancelTimer(timer.id()));
-        }
+        self.fail_purposes([timed_out], &silent);
+        self.abandon_work(&silent, true);
         self.phase = Phase::NoResponse;
         self.publish_state("failed", "no-response");
         self.probe_delay_ms = timers::PROBE_FIRST_MS;
@@ -397,6 +398,11 @@ impl CellularDriver {
     }
 
     fn on_urc(&mut self, urc: Urc) {
+        if self.phase == Phase::NoResponse {
+            // Nothing is sent to a modem counted as silent but the probe; once it answers, the
+            // initialisation reads whatever these URCs announced.
+            return;
+        }
         let line = urc.line.as_str();
         if let Some((storage, index)) = parse_indication(line, "+CMTI:") {
             self.on_new_message(&storage, index);
@@ -438,9 +444,11 @@ impl CellularDriver {
                 self.push_init(next);
             }
             Outcome::SimReady(next) => {
-                self.out.push(Effect::CancelTimer(Timer::SimRecheck.id()));
-                self.phase = Phase::Initializing;
-                self.publish_state("initializing", "");
+                if self.phase != Phase::Initializing {
+                    self.out.push(Effect::CancelTimer(Timer::SimRecheck.id()));
+                    self.phase = Phase::Initializing;
+                    self.publish_state("initializing", "");
+                }
                 self.push_init(next);
             }
             Outcome::SimBusy => {

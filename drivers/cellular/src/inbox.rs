@@ -67,9 +67,8 @@ impl Inbox {
     /// Takes in the hex PDU from storage `index` (or a direct delivery when `None`).
     /// `unix_time` stamps a message whose time stamp cannot be used.
     pub fn accept(&mut self, index: Option<u32>, pdu_hex: &str, unix_time: u64) -> Received {
-        if let Some(index) = index
-            && !self.seen.insert(index)
-        {
+        let first_read = index.is_none_or(|index| self.seen.insert(index));
+        if !first_read {
             return Received::AlreadySeen;
         }
         let pdu = match from_hex(pdu_hex) {

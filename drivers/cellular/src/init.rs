@@ -386,3 +386,156 @@ pub(crate) fn storage_matches(facts: &ModemFacts, storage: &str) -> bool {
         .as_deref()
         .is_none_or(|ours| ours.eq_ignore_ascii_case(storage))
 }
+
+#[cfg(test)]
+mod tests {
+    use m2mhal_at::CmeError;
+
+    use super::*;
+
+    fn answer(lines: &[&str]) -> Result<Response, AtError> {
+        Ok(Response {
+            lines: lines.iter().map(|line| (*line).to_owned()).collect(),
+            binary: None,
+        })
+    }
+
+    fn cme(code: &str) -> Result<Response, AtError> {
+        Err(AtError::Cme(CmeError::from_text(code)))
+    }
+
+    #[test]
+    fn imei_is_fifteen_digits_bare_or_quoted() {
+        assert_eq!(
+            parse_imei("867698041234567").as_deref(),
+            Some("867698041234567")
+        );
+        assert_eq!(
+            parse_imei(r#"+CGSN: "867698041234567""#).as_deref(),
+            Some("867698041234567")
+        );
+        assert_eq!(parse_imei("86769804123456"), None);
+        assert_eq!(parse_imei("8676980412345678"), None);
+        assert_eq!(parse_imei("86769804123456X"), None);
+    }
+
+    #[test]
+    fn sim_answers() {
+        assert_eq!(
+            sim_outcome(&answer(&["+CPIN: READY"])),
+            Outcome::SimReady(InitStep::Imsi)
+        );
+        assert_eq!(
+            sim_outcome(&answer(&["+CPIN: SIM PIN2"])),
+            Outcome::SimReady(InitStep::Imsi)
+        );
+        assert_eq!(
+            sim_outcome(&answer(&["+CPIN: SIM PIN"])),
+            Outcome::SimBlocked(SimProblem::PinRequired)
+        );
+        assert_eq!(
+            sim_outcome(&answer(&["+CPIN: PH-SIM PIN"])),
+            Outcome::SimBlocked(SimProblem::PinRequired)
+        );
+        assert_eq!(
+            sim_outcome(&answer(&["+CPIN: SIM PUK"])),
+            Outcome::SimBlocked(SimProblem::PukRequired)
+        );
+        assert_eq!(
+            sim_outcome(&answer(&["+CPIN: NOT INSERTED"])),
+            Outcome::SimBlocked(SimProblem::Missing)
+        );
+        assert_eq!(
+            sim_outcome(&answer(&["+CPIN: NOT READY"])),
+            Outcome::SimBusy
+        );
+        assert_eq!(
+            sim_outcome(&cme("10")),
+            Outcome::SimBlocked(SimProblem::Missing)
+        );
+        assert_eq!(
+            sim_outcome(&cme("SIM not inserted")),
+            Outcome::SimBlocked(SimProblem::Missing)
+        );
+        assert_eq!(sim_outcome(&cme("14")), Outcome::SimBusy);
+        assert_eq!(
+            sim_outcome(&cme("13")),
+            Outcome::SimBlocked(SimProblem::Failure)
+        );
+        assert_eq!(
+            sim_outcome(&Err(AtError::Error)),
+            Outcome::SimBlocked(SimProblem::Failure)
+        );
+    }
+
+    #[test]
+    fn storage_kept_when_all_memories_agree() {
+        let mut facts = ModemFacts::default();
+        let outcome = choose_storage(
+            &[r#"+CPMS: "ME",1,255,"ME",1,255,"ME",1,255"#.into()],
+            &mut facts,
+        );
+        assert_eq!(outcome, Outcome::Next(InitStep::Indications(0)));
+        assert_eq!(facts.storage.as_deref(), Some("ME"));
+    }
+
+    #[test]
+    fn storage_set_when_memories_differ_current_reading_storage_first() {
+        let mut facts = ModemFacts::default();
+        let outcome = choose_storage(
+            &[r#"+CPMS: "ME",0,255,"SM",0,50,"SM",0,50"#.into()],
+            &mut facts,
+        );
+        assert_eq!(outcome, Outcome::Next(InitStep::StorageSet(0)));
+        assert_eq!(
+            InitStep::StorageSet(0).command(&facts).line,
+            r#"AT+CPMS="ME","ME","ME""#
+        );
+        assert_eq!(
+            InitStep::StorageSet(1).command(&facts).line,
+            r#"AT+CPMS="SM","SM","SM""#
+        );
+        // All refused: go on with whatever the modem uses.
+        assert_eq!(
+            advance(InitStep::StorageSet(2), Err(AtError::Error), &mut facts),
+            Outcome::Next(InitStep::Indications(0))
+        );
+        assert_eq!(facts.storage, None);
+    }
+
+    #[test]
+    fn required_and_optional_steps() {
+        let mut facts = ModemFacts::default();
+        assert_eq!(
+            advance(InitStep::PduMode, Err(AtError::Error), &mut facts),
+            Outcome::Failed("pdu-mode-unsupported")
+        );
+        assert_eq!(
+            advance(InitStep::Imsi, cme("4"), &mut facts),
+            Outcome::Next(InitStep::Iccid(0))
+        );
+        assert_eq!(
+            advance(
+                InitStep::Imei { fallback: true },
+                answer(&["ERROR?"]),
+                &mut facts
+            ),
+            Outcome::Failed("imei-unavailable")
+        );
+        assert_eq!(
+            advance(
+                InitStep::SmsService,
+                answer(&["+CSMS: 1,1,1,1"]),
+                &mut facts
+            ),
+            Outcome::Next(InitStep::StorageQuery)
+        );
+        assert!(facts.ack_required);
+        assert_eq!(
+            InitStep::RegistrationReports(Domain::Eps)
+                .command(&facts)
+                .line,
+            "AT+CEREG=2"
+        );
+    }
+}

@@ -37,7 +37,10 @@ fn quectel_eg25_with_echo_on() {
     assert_eq!(identity.revision.as_deref(), Some("EG25GGBR07A08M2G"));
     assert_eq!(identity.serial_number.as_deref(), Some("867698041234567"));
     assert_eq!(identity.state.as_deref(), Some("initializing"));
-    assert_eq!(identity.capabilities, Some(vec!["signal".to_owned(), "messaging".to_owned()]));
+    assert_eq!(
+        identity.capabilities,
+        Some(vec!["signal".to_owned(), "messaging".to_owned()])
+    );
     assert_eq!(identity.max_payload, Some(1200));
 
     modem.exchange("AT+CPIN?", "\r\n+CPIN: READY\r\n\r\nOK\r\n");
@@ -53,7 +56,10 @@ fn quectel_eg25_with_echo_on() {
     );
     modem.exchange("AT+CMGF=0", "\r\nOK\r\n");
     modem.exchange("AT+CSMS?", "\r\n+CSMS: 0,1,1,1\r\n\r\nOK\r\n");
-    modem.exchange("AT+CPMS?", "\r\n+CPMS: \"ME\",0,255,\"ME\",0,255,\"ME\",0,255\r\n\r\nOK\r\n");
+    modem.exchange(
+        "AT+CPMS?",
+        "\r\n+CPMS: \"ME\",0,255,\"ME\",0,255,\"ME\",0,255\r\n\r\nOK\r\n",
+    );
     modem.exchange("AT+CNMI=2,1,0,2,0", "\r\nOK\r\n");
     modem.exchange("AT+CREG=2", "\r\nOK\r\n");
     modem.exchange("AT+CGREG=2", "\r\nOK\r\n");
@@ -61,21 +67,38 @@ fn quectel_eg25_with_echo_on() {
     modem.exchange("AT+COPS=3,0", "\r\nOK\r\n");
     modem.exchange("AT+CSQ", "\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
     modem.exchange("AT+CESQ", "\r\n+CESQ: 99,99,255,255,20,45\r\n\r\nOK\r\n");
-    modem.exchange("AT+CREG?", "\r\n+CREG: 2,1,\"1A2B\",\"01A2D101\",7\r\n\r\nOK\r\n");
+    modem.exchange(
+        "AT+CREG?",
+        "\r\n+CREG: 2,1,\"1A2B\",\"01A2D101\",7\r\n\r\nOK\r\n",
+    );
     modem.exchange("AT+CGREG?", "\r\n+CGREG: 2,0\r\n\r\nOK\r\n");
-    modem.exchange("AT+CEREG?", "\r\n+CEREG: 2,1,\"1A2B\",\"01A2D101\",7\r\n\r\nOK\r\n");
-    assert!(modem.signals.is_empty(), "signal is published once per refresh");
+    modem.exchange(
+        "AT+CEREG?",
+        "\r\n+CEREG: 2,1,\"1A2B\",\"01A2D101\",7\r\n\r\nOK\r\n",
+    );
+    assert!(
+        modem.signals.is_empty(),
+        "signal is published once per refresh"
+    );
     modem.exchange("AT+COPS?", "\r\n+COPS: 0,0,\"Telekom.de\",7\r\n\r\nOK\r\n");
 
     let signal = modem.signals.last().unwrap();
     assert_eq!(signal.rssi, Some(-95), "RSRP 45 -> -140 + 45 dBm");
-    assert_eq!(signal.quality, Some(60), "-95 dBm RSRP on the -125..-75 scale");
+    assert_eq!(
+        signal.quality,
+        Some(60),
+        "-95 dBm RSRP on the -125..-75 scale"
+    );
     assert_eq!(signal.technology.as_deref(), Some("lte"));
     assert_eq!(signal.registration.as_deref(), Some("home"));
     assert_eq!(signal.operator.as_deref(), Some("Telekom.de"));
     assert_eq!(signal.updated_at, Some(EPOCH));
 
-    assert_eq!(modem.state().0, "initializing", "ready only after the storage was read");
+    assert_eq!(
+        modem.state().0,
+        "initializing",
+        "ready only after the storage was read"
+    );
     modem.exchange("AT+CMGL=4", "\r\nOK\r\n");
     assert_eq!(modem.state(), ("ready".to_owned(), String::new()));
     modem.expect_no_tx();
@@ -123,7 +146,10 @@ fn simcom_optional_commands_answer_errors() {
     assert_eq!(device.revision.as_deref(), Some("LE20B04SIM7600M22"));
     assert_eq!(
         device.extra,
-        Some(BTreeMap::from([("iccid".to_owned(), "8944303382700000001F".to_owned())]))
+        Some(BTreeMap::from([(
+            "iccid".to_owned(),
+            "8944303382700000001F".to_owned()
+        )]))
     );
     let signal = modem.signal();
     assert_eq!(signal.rssi, Some(-83), "CSQ 15 -> -113 + 2 * 15 dBm");
@@ -155,8 +181,15 @@ fn sim_missing_fails_and_recovers_when_a_sim_appears() {
     modem.ok("AT+CGMR", &["EG25GGBR07A08M2G"]);
     modem.ok("AT+CGSN", &["867698041234567"]);
     modem.fails("AT+CPIN?", "+CME ERROR: 10");
-    assert_eq!(modem.state(), ("failed".to_owned(), "sim-missing".to_owned()));
-    assert_eq!(modem.device().id.as_deref(), Some("imei:867698041234567"), "published anyway");
+    assert_eq!(
+        modem.state(),
+        ("failed".to_owned(), "sim-missing".to_owned())
+    );
+    assert_eq!(
+        modem.device().id.as_deref(),
+        Some("imei:867698041234567"),
+        "published anyway"
+    );
     modem.expect_no_tx();
 
     let send = modem.call(Request::Send(text_message("+4915112345678", "hi")));
@@ -165,9 +198,15 @@ fn sim_missing_fails_and_recovers_when_a_sim_appears() {
     assert!(error.message.contains("sim-missing"), "{}", error.message);
 
     // Raw commands still work (diagnostics).
-    let call = modem.call(Request::Command { line: "AT+QSIMDET?".into(), timeout_ms: 1000 });
+    let call = modem.call(Request::Command {
+        line: "AT+QSIMDET?".into(),
+        timeout_ms: 1000,
+    });
     modem.ok("AT+QSIMDET?", &["+QSIMDET: 0,0"]);
-    assert_eq!(modem.reply(call).unwrap(), m2mhal_plugin_api::CallReply::Text("+QSIMDET: 0,0\nOK".into()));
+    assert_eq!(
+        modem.reply(call).unwrap(),
+        m2mhal_plugin_api::CallReply::Text("+QSIMDET: 0,0\nOK".into())
+    );
 
     modem.advance(15_000);
     modem.fails("AT+CPIN?", "+CME ERROR: 10");
@@ -189,9 +228,15 @@ fn sim_pin_waits_for_the_pin_given_through_a_raw_command() {
     modem.ok("AT+CGMR", &["L0.0.00.00.05.06 [Feb 03 2018 13:00:41]"]);
     modem.ok("AT+CGSN", &["352753090123456"]);
     modem.ok("AT+CPIN?", &["+CPIN: SIM PIN"]);
-    assert_eq!(modem.state(), ("initializing".to_owned(), "sim-pin-required".to_owned()));
+    assert_eq!(
+        modem.state(),
+        ("initializing".to_owned(), "sim-pin-required".to_owned())
+    );
 
-    let call = modem.call(Request::Command { line: r#"AT+CPIN="1234""#.into(), timeout_ms: 5000 });
+    let call = modem.call(Request::Command {
+        line: r#"AT+CPIN="1234""#.into(),
+        timeout_ms: 5000,
+    });
     modem.ok(r#"AT+CPIN="1234""#, &[]);
     assert!(modem.reply(call).is_ok());
     // The SIM reports itself; the driver looks again at once.
@@ -211,12 +256,19 @@ fn sim_puk_and_busy_sim() {
     modem.ok("AT+CGMR", &["25.30.226"]);
     modem.ok("AT+CGSN", &["354516090123456"]);
     modem.fails("AT+CPIN?", "+CME ERROR: 14");
-    assert_eq!(modem.state(), ("initializing".to_owned(), String::new()), "a busy SIM is no error");
+    assert_eq!(
+        modem.state(),
+        ("initializing".to_owned(), String::new()),
+        "a busy SIM is no error"
+    );
     modem.advance(1_999);
     modem.expect_no_tx();
     modem.advance(1);
     modem.ok("AT+CPIN?", &["+CPIN: SIM PUK"]);
-    assert_eq!(modem.state(), ("initializing".to_owned(), "sim-puk-required".to_owned()));
+    assert_eq!(
+        modem.state(),
+        ("initializing".to_owned(), "sim-puk-required".to_owned())
+    );
 }
 
 #[test]
@@ -233,7 +285,10 @@ fn refused_pdu_mode_fails_the_modem() {
     modem.ok("AT+CIMI", &["310260000000000"]);
     modem.ok("AT+CCID", &["+CCID: 89014103211118510720"]);
     modem.fails("AT+CMGF=0", "+CMS ERROR: 303");
-    assert_eq!(modem.state(), ("failed".to_owned(), "pdu-mode-unsupported".to_owned()));
+    assert_eq!(
+        modem.state(),
+        ("failed".to_owned(), "pdu-mode-unsupported".to_owned())
+    );
     modem.expect_no_tx();
 
     // Reset runs the whole sequence again.

@@ -16,7 +16,11 @@ fn roaming_urcs_combine_the_domains() {
     modem.rx("\r\n+CEREG: 5,\"1A2B\",\"01A2D101\",7\r\n");
     assert_eq!(
         modem.signals.last(),
-        Some(&SignalUpdate { registration: Some("roaming".into()), updated_at: Some(EPOCH), ..Default::default() })
+        Some(&SignalUpdate {
+            registration: Some("roaming".into()),
+            updated_at: Some(EPOCH),
+            ..Default::default()
+        })
     );
     // Still registered: no operator query.
     modem.expect_no_tx();
@@ -45,7 +49,10 @@ fn refresh_call_answers_after_the_last_query() {
     let call = modem.call(Request::Refresh);
     modem.ok("AT+CSQ", &["+CSQ: 20,99"]);
     // A URC between a command and its result is no part of the answer.
-    modem.exchange("AT+CESQ", "\r\n+CREG: 1,\"1A2B\",\"01A2D101\",7\r\n\r\n+CESQ: 99,99,255,255,20,50\r\n\r\nOK\r\n");
+    modem.exchange(
+        "AT+CESQ",
+        "\r\n+CREG: 1,\"1A2B\",\"01A2D101\",7\r\n\r\n+CESQ: 99,99,255,255,20,50\r\n\r\nOK\r\n",
+    );
     modem.ok("AT+CREG?", &[r#"+CREG: 2,1,"1A2B","01A2D101",7"#]);
     modem.ok("AT+CGREG?", &["+CGREG: 2,0"]);
     modem.ok("AT+CEREG?", &[r#"+CEREG: 2,1,"1A2B","01A2D101",7"#]);
@@ -54,7 +61,12 @@ fn refresh_call_answers_after_the_last_query() {
     assert_eq!(modem.reply(call), Ok(CallReply::Done));
     assert_eq!(
         modem.signals.last(),
-        Some(&SignalUpdate { quality: Some(70), rssi: Some(-90), updated_at: Some(EPOCH + 5), ..Default::default() })
+        Some(&SignalUpdate {
+            quality: Some(70),
+            rssi: Some(-90),
+            updated_at: Some(EPOCH + 5),
+            ..Default::default()
+        })
     );
 }
 
@@ -110,7 +122,10 @@ fn a_bad_signal_interval_is_refused_at_open() {
 fn refresh_and_poll_need_a_ready_modem() {
     let mut modem = Modem::new();
     let refresh = modem.call(Request::Refresh);
-    assert_eq!(modem.reply(refresh).unwrap_err().kind, CallErrorKind::NotReady);
+    assert_eq!(
+        modem.reply(refresh).unwrap_err().kind,
+        CallErrorKind::NotReady
+    );
     modem.open();
     let poll = modem.call(Request::Poll);
     assert_eq!(modem.reply(poll).unwrap_err().kind, CallErrorKind::NotReady);

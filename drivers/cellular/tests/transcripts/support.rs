@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, VecDeque};
 use m2mhal_driver_cellular::CellularDriver;
 use m2mhal_plugin_api::sdk::Driver;
 use m2mhal_plugin_api::{
-    CallError, CallReply, DeviceUpdate, Effect, Event, IncomingMessage, Input, LogLevel, MessageState,
-    OpenConfig, Request, SignalUpdate,
+    CallError, CallReply, DeviceUpdate, Effect, Event, IncomingMessage, Input, LogLevel,
+    MessageState, OpenConfig, Request, SignalUpdate,
 };
 
 /// Unix time at `now_ms == 0`.
@@ -49,7 +49,10 @@ impl Modem {
     pub fn with_options(options: &[(&str, &str)]) -> Self {
         let config = OpenConfig {
             port: "/dev/ttyUSB2".into(),
-            options: options.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            options: options
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
             ..OpenConfig::default()
         };
         Modem {
@@ -126,14 +129,26 @@ impl Modem {
                 String::from_utf8_lossy(bytes),
                 "unexpected bytes written"
             ),
-            None => panic!("nothing written, expected {:?}", String::from_utf8_lossy(bytes)),
+            None => panic!(
+                "nothing written, expected {:?}",
+                String::from_utf8_lossy(bytes)
+            ),
         }
+    }
+
+    /// The next bytes written, if any.
+    pub fn take_tx(&mut self) -> Option<Vec<u8>> {
+        self.tx.pop_front()
     }
 
     /// Nothing more was written.
     #[track_caller]
     pub fn expect_no_tx(&mut self) {
-        let pending: Vec<String> = self.tx.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect();
+        let pending: Vec<String> = self
+            .tx
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect();
         assert!(pending.is_empty(), "unexpected writes: {pending:?}");
     }
 
@@ -162,7 +177,11 @@ impl Modem {
     /// Lets `ms` pass, firing due timers in order.
     pub fn advance(&mut self, ms: u64) {
         let end = self.now_ms + ms;
-        while let Some((&id, &due)) = self.timers.iter().filter(|(_, due)| **due <= end).min_by_key(|(_, due)| **due)
+        while let Some((&id, &due)) = self
+            .timers
+            .iter()
+            .filter(|(_, due)| **due <= end)
+            .min_by_key(|(_, due)| **due)
         {
             self.timers.remove(&id);
             self.now_ms = due;
@@ -187,7 +206,10 @@ impl Modem {
     /// The reply to `call`, which must have come.
     #[track_caller]
     pub fn reply(&self, call: u64) -> Result<CallReply, CallError> {
-        self.replies.get(&call).cloned().unwrap_or_else(|| panic!("call {call} not answered"))
+        self.replies
+            .get(&call)
+            .cloned()
+            .unwrap_or_else(|| panic!("call {call} not answered"))
     }
 
     /// The host committed `key`.
@@ -197,8 +219,16 @@ impl Modem {
 
     /// The last published state and reason.
     pub fn state(&self) -> (String, String) {
-        let last = self.devices.iter().rev().find(|update| update.state.is_some()).expect("no state published");
-        (last.state.clone().unwrap(), last.state_reason.clone().unwrap_or_default())
+        let last = self
+            .devices
+            .iter()
+            .rev()
+            .find(|update| update.state.is_some())
+            .expect("no state published");
+        (
+            last.state.clone().unwrap(),
+            last.state_reason.clone().unwrap_or_default(),
+        )
     }
 
     /// All device updates folded into one, as the host's view of the device.
@@ -209,7 +239,19 @@ impl Modem {
             macro_rules! fold {
                 ($($field:ident),*) => { $( if update.$field.is_some() { view.$field = update.$field; } )* };
             }
-            fold!(id, kind, manufacturer, model, revision, serial_number, state, state_reason, capabilities, max_payload, extra);
+            fold!(
+                id,
+                kind,
+                manufacturer,
+                model,
+                revision,
+                serial_number,
+                state,
+                state_reason,
+                capabilities,
+                max_payload,
+                extra
+            );
         }
         view
     }
@@ -222,14 +264,23 @@ impl Modem {
             macro_rules! fold {
                 ($($field:ident),*) => { $( if update.$field.is_some() { view.$field = update.$field; } )* };
             }
-            fold!(quality, rssi, technology, registration, operator, updated_at);
+            fold!(
+                quality,
+                rssi,
+                technology,
+                registration,
+                operator,
+                updated_at
+            );
         }
         view
     }
 
     /// Log lines at `level` that contain `text`.
     pub fn logged(&self, level: LogLevel, text: &str) -> bool {
-        self.logs.iter().any(|(l, message)| *l == level && message.contains(text))
+        self.logs
+            .iter()
+            .any(|(l, message)| *l == level && message.contains(text))
     }
 }
 

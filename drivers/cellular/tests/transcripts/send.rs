@@ -1,0 +1,260 @@
+//! Sending SMS: `AT+CMGS=<length>`, the `> ` prompt, the PDU in hex and Ctrl-Z.
+
+use std::collections::BTreeMap;
+
+use m2mhal_plugin_api::{
+    CallErrorKind, CallReply, Encoding, MessageState, OutgoingMessage, Request,
+};
+use m2mhal_sms::{Content, decode_submit, from_hex};
+
+use crate::support::{Modem, configure_after_sim, ready_modem};
+
+fn message(id: &str, destination: &str, payload: &[u8], encoding: Encoding) -> OutgoingMessage {
+    OutgoingMessage {
+        id: id.into(),
+        destination: destination.into(),
+        payload: payload.to_vec(),
+        encoding,
+    }
+}
+
+fn text(id: &str, text: &str) -> OutgoingMessage {
+    message(id, "+4915112345678", text.as_bytes(), Encoding::Text)
+}
+
+fn sent(parts: usize, references: &str) -> Result<CallReply, m2mhal_plugin_api::CallError> {
+    Ok(CallReply::Sent(BTreeMap::from([
+        ("message_references".to_owned(), references.to_owned()),
+        ("parts".to_owned(), parts.to_string()),
+    ])))
+}
+
+/// Answers the `> ` prompt of the `AT+CMGS` just written and returns the PDU hex the driver sent.
+#[track_caller]
+fn take_payload(modem: &mut Modem, command: &str) -> String {
+    modem.expect_tx(command);
+    modem.rx("\r\n> ");
+    let payload = modem.take_tx().expect("no PDU after the prompt");
+    let (hex, ctrl_z) = payload.split_at(payload.len() - 1);
+    assert_eq!(ctrl_z, [0x1A], "the PDU ends with Ctrl-Z");
+    String::from_utf8(hex.to_vec()).unwrap()
+}
+
+#[test]
+fn single_gsm7_message() {
+    let mut modem = ready_modem();
+    let call = modem.call(Request::Send(text("m1", "hi")));
+    assert_eq!(
+        modem.message_states,
+        [("m1".to_owned(), MessageState::Sending)]
+    );
+    modem.expect_tx("AT+CMGS=16");
+    modem.rx("\r\n> ");
+    // SCA 00 (the SIM's), SUBMIT, MR 0, 13 international digits, PID 0, DCS 0 (GSM 7-bit),
+    // 2 septets "hi" packed as E8 34.
+    modem.expect_bytes(b"0001000D91945111325476F8000002E834\x1a");
+    modem.rx("\r\n+CMGS: 12\r\n\r\nOK\r\n");
+    assert_eq!(modem.reply(call), sent(1, "12"));
+    modem.expect_no_tx();
+}
+
+#[test]
+fn single_ucs2_message_with_an_emoji() {
+    let mut modem = ready_modem();
+    let call = modem.call(Request::Send(text("m2", "Hi 👋")));
+    // DCS 08 (UCS-2), 10 octets: H i space and the surrogate pair D83D DC4B.
+    let pdu = take_payload(&mut modem, "AT+CMGS=24");
+    assert_eq!(pdu, "0001000D91945111325476F800080A004800690020D83DDC4B");
+    modem.rx("\r\n+CMGS: 200\r\n\r\nOK\r\n");
+    assert_eq!(modem.reply(call), sent(1, "200"));
+}
+
+#[test]
+fn multipart_message_with_echoed_prompt_payload() {
+    let mut modem = ready_modem();
+    let body = "Lorem ipsum dolor sit amet, ".repeat(8); // 224 characters: 2 parts of 153 + 71
+    let call = modem.call(Request::Send(text("m3", &body)));
+    let first = take_payload(&mut modem, "AT+CMGS=154");
+    // This modem echoes the PDU before answering.
+    modem.rx(&format!("{first}\r\n+CMGS: 12\r\n\r\nOK\r\n"));
+    let second = take_payload(&mut modem, "AT+CMGS=83");
+    modem.rx("\r\n+CMGS: 13\r\n\r\nOK\r\n");
+    assert_eq!(modem.reply(call), sent(2, "12,13"));
+
+    let parts: Vec<_> = [first, second]
+        .iter()
+        .map(|hex| decode_submit(&from_hex(hex).unwrap()).unwrap())
+        .collect();
+    assert_eq!(parts[0].destination, "+4915112345678");
+    let concat: Vec<_> = parts.iter().map(|part| part.concat.unwrap()).collect();
+    assert_eq!(
+        (concat[0].total, concat[0].sequence, concat[1].sequence),
+        (2, 1, 2)
+    );
+    assert_eq!(concat[0].reference, concat[1].reference);
+    let joined: String = parts
+        .iter()
+        .map(|part| match &part.content {
+            Content::Text(text) => text.clone(),
+            Content::Binary(_) => panic!("binary part"),
+        })
+        .collect();
+    assert_eq!(joined, body);
+
+    // The next long message gets another concatenation reference.
+    let again = modem.call(Request::Send(text("m4", &body)));
+    let next = take_payload(&mut modem, "AT+CMGS=154");
+    let next_reference = decode_submit(&from_hex(&next).unwrap())
+        .unwrap()
+        .concat
+        .unwrap()
+        .reference;
+    assert_ne!(next_reference, concat[0].reference);
+    modem.rx("\r\n+CMGS: 14\r\n\r\nOK\r\n");
+    let _ = take_payload(&mut modem, "AT+CMGS=83");
+    modem.rx("\r\n+CMGS: 15\r\n\r\nOK\r\n");
+    assert_eq!(modem.reply(again), sent(2, "14,15"));
+}
+
+#[test]
+fn cms_error_fails_the_message_with_its_meaning() {
+    let mut modem = ready_modem();
+    let call = modem.call(Request::Send(text("m5", "hi")));
+    let _ = take_payload(&mut modem, "AT+CMGS=16");
+    modem.rx("\r\n+CMS ERROR: 500\r\n");
+    let error = modem.reply(call).unwrap_err();
+    assert_eq!(error.kind, CallErrorKind::Failed);
+    assert_eq!(
+        error.message,
+        "part 1 of 1 not sent: CMS error 500: unknown error"
+    );
+
+    // The second part of a long message fails: the message fails, the next one goes out.
+    let long = modem.call(Request::Send(text("m6", &"x".repeat(200))));
+    let short = modem.call(Request::Send(text("m7", "hi")));
+    let _ = take_payload(&mut modem, "AT+CMGS=154");
+    modem.rx("\r\n+CMGS: 20\r\n\r\nOK\r\n");
+    let _ = take_payload(&mut modem, "AT+CMGS=62");
+    modem.rx("\r\n+CMS ERROR: 331\r\n");
+    let error = modem.reply(long).unwrap_err();
+    assert_eq!(
+        error.message,
+        "part 2 of 2 not sent: CMS error 331: no network service"
+    );
+    let _ = take_payload(&mut modem, "AT+CMGS=16");
+    modem.rx("\r\n+CMGS: 21\r\n\r\nOK\r\n");
+    assert_eq!(modem.reply(short), sent(1, "21"));
+}
+
+#[test]
+fn binary_message_is_sent_as_8bit_data() {
+    let mut modem = ready_modem();
+    let call = modem.call(Request::Send(message(
+        "m8",
+        "+4915112345678",
+        &[0xDE, 0xAD, 0xBE, 0xEF],
+        Encoding::Binary,
+    )));
+    let pdu = take_payload(&mut modem, "AT+CMGS=18");
+    assert_eq!(pdu, "0001000D91945111325476F8000404DEADBEEF");
+    modem.rx("\r\n+CMGS: 7\r\n\r\nOK\r\n");
+    assert_eq!(modem.reply(call), sent(1, "7"));
+}
+
+#[test]
+fn send_waits_until_the_modem_is_ready() {
+    let mut modem = Modem::new();
+    let offline = modem.call(Request::Send(text("m0", "hi")));
+    assert_eq!(
+        modem.reply(offline).unwrap_err().kind,
+        CallErrorKind::NotReady
+    );
+
+    modem.open();
+    let call = modem.call(Request::Send(text("m9", "hi")));
+    modem.ok("ATE0", &[]);
+    modem.ok("AT+CMEE=1", &[]);
+    modem.ok("AT+CGMI", &["Quectel"]);
+    modem.ok("AT+CGMM", &["EG25"]);
+    modem.ok("AT+CGMR", &["EG25GGBR07A08M2G"]);
+    modem.ok("AT+CGSN", &["867698041234567"]);
+    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
+    modem.ok("AT+CIMI", &["262011234567890"]);
+    modem.ok("AT+CCID", &["+CCID: 89490200001234567890"]);
+    modem.ok("AT+CMGF=0", &[]);
+    modem.ok("AT+CSMS?", &["+CSMS: 0,1,1,1"]);
+    modem.ok("AT+CPMS?", &[r#"+CPMS: "ME",0,255,"ME",0,255,"ME",0,255"#]);
+    modem.ok("AT+CNMI=2,1,0,2,0", &[]);
+    modem.ok("AT+CREG=2", &[]);
+    modem.ok("AT+CGREG=2", &[]);
+    modem.ok("AT+CEREG=2", &[]);
+    modem.ok("AT+COPS=3,0", &[]);
+    crate::support::answer_refresh(&mut modem);
+    assert!(!modem.replies.contains_key(&call));
+    modem.ok("AT+CMGL=4", &[]);
+    let _ = take_payload(&mut modem, "AT+CMGS=16");
+    modem.rx("\r\n+CMGS: 1\r\n\r\nOK\r\n");
+    assert_eq!(modem.reply(call), sent(1, "1"));
+}
+
+#[test]
+fn a_missing_sim_fails_waiting_messages() {
+    let mut modem = Modem::new();
+    modem.open();
+    let call = modem.call(Request::Send(text("m10", "hi")));
+    modem.ok("ATE0", &[]);
+    modem.ok("AT+CMEE=1", &[]);
+    modem.ok("AT+CGMI", &["Quectel"]);
+    modem.ok("AT+CGMM", &["EG25"]);
+    modem.ok("AT+CGMR", &["EG25GGBR07A08M2G"]);
+    modem.ok("AT+CGSN", &["867698041234567"]);
+    modem.fails("AT+CPIN?", "+CME ERROR: 10");
+    let error = modem.reply(call).unwrap_err();
+    assert_eq!(error.kind, CallErrorKind::NotReady);
+    assert!(error.message.contains("sim-missing"));
+    // Later the SIM shows up and the modem becomes ready without that message.
+    modem.advance(15_000);
+    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
+    configure_after_sim(&mut modem, &[]);
+}
+
+#[test]
+fn check_message_validates_without_io() {
+    let mut modem = ready_modem();
+    let ok = modem.call(Request::CheckMessage(text("c1", "hello")));
+    assert_eq!(modem.reply(ok), Ok(CallReply::Done));
+
+    let bad_number = modem.call(Request::CheckMessage(message(
+        "c2",
+        "0151-1234",
+        b"hi",
+        Encoding::Text,
+    )));
+    let error = modem.reply(bad_number).unwrap_err();
+    assert_eq!(error.kind, CallErrorKind::InvalidArgument);
+    assert!(error.message.contains("0151-1234"), "{}", error.message);
+
+    let bad_text = modem.call(Request::CheckMessage(message(
+        "c3",
+        "+4915112345678",
+        b"\xc3\x28",
+        Encoding::Text,
+    )));
+    assert_eq!(
+        modem.reply(bad_text).unwrap_err().kind,
+        CallErrorKind::InvalidArgument
+    );
+
+    let too_big = modem.call(Request::CheckMessage(text("c4", &"x".repeat(1201))));
+    assert_eq!(
+        modem.reply(too_big).unwrap_err().kind,
+        CallErrorKind::PayloadTooLarge
+    );
+
+    // Before the port is even open.
+    let mut closed = Modem::new();
+    let early = closed.call(Request::CheckMessage(text("c5", "hello")));
+    assert_eq!(closed.reply(early), Ok(CallReply::Done));
+
+    modem.expect_no_tx();
+}
