@@ -9,12 +9,16 @@ use m2mhal_at::{ProbeConfig, ProbeOutcome, ProbeStep, Prober};
 use m2mhal_plugin_api::AtIdentity;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
-use tokio_serial::SerialStream;
+use tokio_serial::{SerialPort, SerialStream};
 
 use crate::plugin_host::{Plugin, PluginSet};
 
 /// How long one probe write may take.
 const PROBE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Baud rates tried, in order, when probing a port whose rate nobody named: what USB modems and
+/// most UARTs use, then the Iridium 9602/9603 default, then the classic default.
+const PROBE_BAUDS: [u32; 3] = [115_200, 19_200, 9_600];
 
 /// The outcome of claiming a port.
 #[derive(Debug)]
@@ -25,6 +29,8 @@ pub enum Claim {
         plugin: Arc<Plugin>,
         /// The probe's answers, if the port was probed.
         identity: Option<AtIdentity>,
+        /// The baud rate the port is set to now.
+        baud: u32,
     },
     /// Nobody takes it, and why.
     Unclaimed(String),
@@ -63,47 +69,69 @@ pub fn by_identity(plugins: &PluginSet, identity: &AtIdentity) -> Option<Arc<Plu
     best.map(|(_, plugin)| Arc::clone(plugin))
 }
 
-/// Claims an open port: `driver` if named, else a udev rule, else the AT probe.
-pub async fn claim(
-    plugins: &PluginSet,
-    port: &mut SerialStream,
-    properties: &BTreeMap<String, String>,
-    driver: Option<&str>,
-) -> Claim {
-    if let Some(name) = driver {
-        return match plugins.get(name) {
-            Some(plugin) => Claim::Driver {
-                plugin: Arc::clone(plugin),
-                identity: None,
-            },
-            None => Claim::Unclaimed(format!("no plugin provides driver {name:?}")),
-        };
-    }
-    if let Some(plugin) = by_udev(plugins, properties) {
+/// What is known about the port being claimed.
+#[derive(Debug, Clone, Copy)]
+pub struct PortFacts<'a> {
+    /// udev-style properties.
+    pub properties: &'a BTreeMap<String, String>,
+    /// Driver named by the config or udev.
+    pub driver: Option<&'a str>,
+    /// Baud rate named by the config.
+    pub baud: Option<u32>,
+}
+
+/// Claims an open port: `driver` if named, else a udev rule, else the AT probe (at the configured
+/// baud rate, or at each of the usual ones). The port is left at the rate the driver should use.
+pub async fn claim(plugins: &PluginSet, port: &mut SerialStream, facts: PortFacts<'_>) -> Claim {
+    let named = match facts.driver {
+        Some(name) => match plugins.get(name) {
+            Some(plugin) => Some(Arc::clone(plugin)),
+            None => return Claim::Unclaimed(format!("no plugin provides driver {name:?}")),
+        },
+        None => by_udev(plugins, facts.properties),
+    };
+    if let Some(plugin) = named {
+        let baud = facts
+            .baud
+            .or(plugin.description.default_baud)
+            .unwrap_or(crate::port::DEFAULT_BAUD);
+        if let Err(e) = port.set_baud_rate(baud) {
+            return Claim::Unclaimed(format!("cannot set {baud} baud: {e}"));
+        }
         return Claim::Driver {
             plugin,
             identity: None,
+            baud,
         };
     }
-    match probe(port).await {
-        ProbeOutcome::Identified(identity) => {
-            let identity = AtIdentity {
-                manufacturer: identity.manufacturer,
-                model: identity.model,
-            };
-            match by_identity(plugins, &identity) {
-                Some(plugin) => Claim::Driver {
-                    plugin,
-                    identity: Some(identity),
-                },
-                None => Claim::Unclaimed(format!(
-                    "no driver matches {:?} {:?}",
-                    identity.manufacturer, identity.model
-                )),
-            }
+    let bauds = match facts.baud {
+        Some(baud) => vec![baud],
+        None => PROBE_BAUDS.to_vec(),
+    };
+    for baud in bauds {
+        if let Err(e) = port.set_baud_rate(baud) {
+            return Claim::Unclaimed(format!("cannot set {baud} baud: {e}"));
         }
-        ProbeOutcome::NoResponse => Claim::Unclaimed("no answer to AT".into()),
+        let ProbeOutcome::Identified(identity) = probe(port).await else {
+            continue;
+        };
+        let identity = AtIdentity {
+            manufacturer: identity.manufacturer,
+            model: identity.model,
+        };
+        return match by_identity(plugins, &identity) {
+            Some(plugin) => Claim::Driver {
+                plugin,
+                identity: Some(identity),
+                baud,
+            },
+            None => Claim::Unclaimed(format!(
+                "no driver matches {:?} {:?}",
+                identity.manufacturer, identity.model
+            )),
+        };
     }
+    Claim::Unclaimed("no answer to AT".into())
 }
 
 /// Runs the AT identification probe on `port`.

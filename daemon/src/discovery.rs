@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::claim::{self, Claim};
+use crate::claim::{self, Claim, PortFacts};
 use crate::config::Config;
 use crate::device::task::{self, Attachment, Services};
 use crate::filter::{self, Admission};
@@ -159,7 +159,7 @@ async fn attach(
     request: PortRequest,
     mut stop: watch::Receiver<bool>,
 ) {
-    let baud = request.baud.unwrap_or(port::DEFAULT_BAUD);
+    let open_baud = request.baud.unwrap_or(port::DEFAULT_BAUD);
     let mut delay = RETRY_FIRST;
     let mut attempt = 0;
     loop {
@@ -172,7 +172,7 @@ async fn attach(
             return;
         }
         delay = (delay * 2).min(RETRY_MAX);
-        let mut serial = match port::open(&request.devnode, baud) {
+        let mut serial = match port::open(&request.devnode, open_baud) {
             Ok(serial) => serial,
             Err(e) => {
                 if attempt == 1 {
@@ -183,15 +183,17 @@ async fn attach(
                 continue;
             }
         };
-        let claim = claim::claim(
-            &plugins,
-            &mut serial,
-            &request.properties,
-            request.driver.as_deref(),
-        )
-        .await;
-        let (plugin, identity) = match claim {
-            Claim::Driver { plugin, identity } => (plugin, identity),
+        let facts = PortFacts {
+            properties: &request.properties,
+            driver: request.driver.as_deref(),
+            baud: request.baud,
+        };
+        let (plugin, identity, baud) = match claim::claim(&plugins, &mut serial, facts).await {
+            Claim::Driver {
+                plugin,
+                identity,
+                baud,
+            } => (plugin, identity, baud),
             Claim::Unclaimed(why) => {
                 if attempt == 1 {
                     tracing::info!("no driver claims this port: {why}");

@@ -1,0 +1,1 @@
+//! Iridium SBD driver (work in progress).
