@@ -27,8 +27,9 @@ impl DeviceKind {
     }
 }
 
-/// Returned by a plugin's `describe` entry: its identity and its claim rules.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Returned by a plugin's `describe` entry: its identity and its claim rules. Build it with
+/// `..Default::default()` so that fields added later keep your code compiling.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DriverDescription {
     /// Short driver name (`cellular`, `iridium`, ...); what `driver =` in the config refers to.
     pub name: String,
@@ -47,6 +48,9 @@ pub struct DriverDescription {
     /// Baud rate to use when neither the config nor udev names one.
     #[serde(default)]
     pub default_baud: Option<u32>,
+    /// BLE peripherals matching any of these rules are claimed by this driver.
+    #[serde(default)]
+    pub ble: Vec<crate::ble::BleRule>,
 }
 
 /// Matches a port by its udev properties: every listed property must be present and equal

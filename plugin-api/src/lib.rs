@@ -12,6 +12,7 @@
 //! This crate is pure: types and encoding, no runtime, no I/O.
 
 pub mod abi;
+pub mod ble;
 pub mod codec;
 pub mod describe;
 pub mod messages;
@@ -20,7 +21,8 @@ pub mod sdk;
 pub use describe::{AtIdentity, AtRule, DeviceKind, DriverDescription, UdevRule};
 pub use messages::{
     CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
-    Input, LogLevel, MessageState, OpenConfig, OutgoingMessage, Request, SignalUpdate,
+    Input, LogLevel, MessageState, OpenConfig, OutgoingMessage, Request, SensorUpdate,
+    SignalUpdate,
 };
 
 /// The ABI version this crate implements. A host refuses plugins that report another one.

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
 
+use crate::ble::{Advertisement, GattOp, GattService};
 use crate::describe::AtIdentity;
 
 /// Everything a driver needs to start an instance for one device.
@@ -37,8 +39,11 @@ pub struct Input {
 }
 
 /// What happened, from the driver's point of view.
+///
+/// Non-exhaustive: later ABI minor versions add events (a driver ignores those it does not know).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Event {
     /// The port is open (again): the device must be (re)initialised from scratch.
     Opened,
@@ -61,11 +66,41 @@ pub enum Event {
         /// The key of the committed message.
         key: String,
     },
+    /// BLE: the peripheral advertised (every advertisement, including the one that got it claimed).
+    Advertisement(Advertisement),
+    /// BLE: the link is up and the GATT services are resolved.
+    LinkUp {
+        /// The peripheral's services.
+        services: Vec<GattService>,
+    },
+    /// BLE: the link went down (or a connect attempt failed).
+    LinkDown {
+        /// Why, for logs.
+        reason: String,
+    },
+    /// BLE: the result of an [`Effect::Gatt`] operation.
+    GattDone {
+        /// The `op` of the operation.
+        op: u64,
+        /// The value read (empty for other operations), or what went wrong.
+        result: Result<ByteBuf, String>,
+    },
+    /// BLE: a subscribed characteristic notified a value.
+    Notification {
+        /// Canonical characteristic UUID.
+        characteristic: String,
+        /// The value.
+        #[serde(with = "serde_bytes")]
+        value: Vec<u8>,
+    },
 }
 
 /// An application request routed to the driver.
+///
+/// Non-exhaustive: a driver answers requests it does not know with `NotSupported`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Request {
     /// Read signal (and whatever else is cheap) now.
     Refresh,
@@ -86,6 +121,36 @@ pub enum Request {
     Send(OutgoingMessage),
     /// Look for incoming messages now.
     Poll,
+    /// `Gatt.Connect`: bring the link up.
+    Connect,
+    /// `Gatt.Disconnect`: take the link down and keep it down until `Connect`.
+    Disconnect,
+    /// `Gatt.Read`: reply [`CallReply::Bytes`].
+    GattRead {
+        /// Canonical characteristic UUID.
+        characteristic: String,
+    },
+    /// `Gatt.Write`.
+    GattWrite {
+        /// Canonical characteristic UUID.
+        characteristic: String,
+        /// The bytes to write.
+        #[serde(with = "serde_bytes")]
+        value: Vec<u8>,
+        /// Write request (true) or command (false).
+        with_response: bool,
+    },
+    /// `Gatt.Subscribe`: notifications go out as `Gatt.Notification` (via [`Effect::Notify`]) and
+    /// are re-armed after every reconnect.
+    GattSubscribe {
+        /// Canonical characteristic UUID.
+        characteristic: String,
+    },
+    /// `Gatt.Unsubscribe`.
+    GattUnsubscribe {
+        /// Canonical characteristic UUID.
+        characteristic: String,
+    },
 }
 
 /// A message to transmit.
@@ -153,6 +218,22 @@ pub enum Effect {
         /// Extra facts to record with the message (for example `momsn`).
         info: BTreeMap<String, String>,
     },
+    /// BLE: bring the link up; the host answers with [`Event::LinkUp`] or [`Event::LinkDown`].
+    Connect,
+    /// BLE: take the link down.
+    Disconnect,
+    /// BLE: perform a GATT operation; the host answers with [`Event::GattDone`].
+    Gatt(GattOp),
+    /// BLE: emit `Gatt.Notification` for a value an application subscribed to.
+    Notify {
+        /// Canonical characteristic UUID.
+        characteristic: String,
+        /// The value.
+        #[serde(with = "serde_bytes")]
+        value: Vec<u8>,
+    },
+    /// Sensor readings changed (`Sensor.Readings`, merged by key).
+    Sensor(SensorUpdate),
     /// A log line, written by the host in the device's span.
     Log {
         /// Severity.
@@ -172,6 +253,8 @@ pub enum CallReply {
     Text(String),
     /// Facts about a sent message to record (reply to [`Request::Send`]).
     Sent(BTreeMap<String, String>),
+    /// Bytes (the reply to [`Request::GattRead`]).
+    Bytes(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 /// A call's failure, mapped onto the D-Bus error of the same name.
@@ -250,6 +333,21 @@ pub struct DeviceUpdate {
     pub max_payload: Option<u32>,
     /// Free-form extra facts (IMSI, ICCID, ...), exposed by the host where it can.
     pub extra: Option<BTreeMap<String, String>>,
+    /// BLE: `Gatt.Connected`.
+    pub connected: Option<bool>,
+    /// BLE: `Gatt.Services`, canonical UUIDs.
+    pub services: Option<Vec<String>>,
+}
+
+/// Changes to `org.m2mhal.Hal1.Sensor`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SensorUpdate {
+    /// Readings by key (`temperature` in degrees C, `humidity` %, `battery` %, `pressure` hPa, ...),
+    /// merged into the current ones.
+    pub readings: BTreeMap<String, f64>,
+    /// Unix seconds of the reading.
+    pub updated_at: Option<u64>,
 }
 
 /// Changes to `org.m2mhal.Hal1.Signal`; `None` = unchanged.

@@ -273,6 +273,13 @@ impl DeviceTask {
                 error,
                 info,
             } => self.record_state(&id, state, &error, &info).await,
+            Effect::Connect
+            | Effect::Disconnect
+            | Effect::Gatt(_)
+            | Effect::Notify { .. }
+            | Effect::Sensor(_) => {
+                tracing::warn!("ignoring a BLE effect on a serial device: {effect:?}");
+            }
             Effect::Log { level, message } => match level {
                 LogLevel::Trace => tracing::trace!("{message}"),
                 LogLevel::Debug => tracing::debug!("{message}"),

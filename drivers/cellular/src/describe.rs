@@ -25,5 +25,6 @@ pub(crate) fn description() -> DriverDescription {
             priority: 0,
         }],
         default_baud: Some(DEFAULT_BAUD),
+        ..Default::default()
     }
 }

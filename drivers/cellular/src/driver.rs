@@ -136,6 +136,8 @@ impl Driver for CellularDriver {
             Event::Timer(id) => self.on_timer(id),
             Event::Call { call, request } => self.on_call(call, request),
             Event::MessageCommitted { key } => self.on_committed(&key),
+            // BLE events and events of later ABI versions do not concern a modem.
+            _ => {}
         }
         if self.phase != Phase::Closed {
             self.link.pump(self.now_ms, &mut self.out);
@@ -325,6 +327,13 @@ impl CellularDriver {
                     }
                     Err(error) => self.reply(call, Err(error)),
                 }
+            }
+            other => {
+                let error = format!("a cellular modem does not support {other:?}");
+                self.reply(
+                    call,
+                    Err(CallError::new(CallErrorKind::NotSupported, error)),
+                );
             }
         }
     }

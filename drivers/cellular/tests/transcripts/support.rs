@@ -95,6 +95,7 @@ impl Modem {
                 Effect::MessageReceived(message) => self.received.push(message),
                 Effect::MessageState { id, state, .. } => self.message_states.push((id, state)),
                 Effect::Log { level, message } => self.logs.push((level, message)),
+                other => panic!("a modem driver asked for {other:?}"),
             }
         }
     }
