@@ -2,9 +2,11 @@
 
 pub mod device_iface;
 pub mod error;
+pub mod gatt_iface;
 pub mod manager;
 pub mod messaging_iface;
 pub mod objects;
+pub mod sensor_iface;
 pub mod signal_iface;
 pub mod strict;
 

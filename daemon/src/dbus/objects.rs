@@ -9,8 +9,10 @@ use zbus::{Connection, Variant, fdo};
 
 use super::MANAGER_PATH;
 use super::device_iface::DeviceInterface;
+use super::gatt_iface::GattInterface;
 use super::manager::ManagerInterface;
 use super::messaging_iface::MessagingInterface;
+use super::sensor_iface::SensorInterface;
 use super::signal_iface::SignalInterface;
 use super::strict::Strict;
 use crate::device::handle::DeviceHandle;
@@ -26,9 +28,14 @@ pub async fn publish(
 ) -> zbus::Result<()> {
     let server = conn.object_server();
     let path = handle.path.clone();
-    let (signal, messaging) = {
+    let (signal, messaging, gatt, sensor) = {
         let state = handle.state();
-        (state.has("signal"), state.has("messaging"))
+        (
+            state.has("signal"),
+            state.has("messaging"),
+            state.has("gatt"),
+            state.has("sensor"),
+        )
     };
     if signal {
         server
@@ -41,6 +48,16 @@ pub async fn publish(
                 &path,
                 Strict::new(MessagingInterface::new(Arc::clone(handle), store.clone())),
             )
+            .await?;
+    }
+    if gatt {
+        server
+            .at(&path, Strict::new(GattInterface::new(Arc::clone(handle))))
+            .await?;
+    }
+    if sensor {
+        server
+            .at(&path, Strict::new(SensorInterface::new(Arc::clone(handle))))
             .await?;
     }
     server
@@ -62,7 +79,9 @@ pub async fn emit_changed(conn: &Connection, handle: &DeviceHandle, changed: &Ch
     let result = async {
         emit_for::<Strict<DeviceInterface>>(conn, path.clone(), &changed.device).await?;
         emit_for::<Strict<SignalInterface>>(conn, path.clone(), &changed.signal).await?;
-        emit_for::<Strict<MessagingInterface>>(conn, path, &changed.messaging).await
+        emit_for::<Strict<MessagingInterface>>(conn, path.clone(), &changed.messaging).await?;
+        emit_for::<Strict<GattInterface>>(conn, path.clone(), &changed.gatt).await?;
+        emit_for::<Strict<SensorInterface>>(conn, path, &changed.sensor).await
     }
     .await;
     if let Err(e) = result {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use m2mhal_plugin_api::{DeviceUpdate, SignalUpdate};
+use m2mhal_plugin_api::{DeviceUpdate, SensorUpdate, SignalUpdate};
 
 /// Device lifecycle states (`Device.State`).
 pub mod states {
@@ -49,6 +49,21 @@ pub struct DeviceState {
     pub pending: u32,
     /// The `Signal` interface's properties.
     pub signal: SignalState,
+    /// `Gatt.Connected`.
+    pub connected: bool,
+    /// `Gatt.Services`.
+    pub services: Vec<String>,
+    /// The `Sensor` interface's properties.
+    pub sensor: SensorState,
+}
+
+/// `org.m2mhal.Hal1.Sensor` properties.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SensorState {
+    /// `Readings`.
+    pub readings: BTreeMap<String, f64>,
+    /// `UpdatedAt`, unix seconds.
+    pub updated_at: u64,
 }
 
 /// `org.m2mhal.Hal1.Signal` properties.
@@ -77,12 +92,20 @@ pub struct Changed {
     pub signal: Vec<&'static str>,
     /// Changed `org.m2mhal.Hal1.Messaging` properties.
     pub messaging: Vec<&'static str>,
+    /// Changed `org.m2mhal.Hal1.Gatt` properties.
+    pub gatt: Vec<&'static str>,
+    /// Changed `org.m2mhal.Hal1.Sensor` properties.
+    pub sensor: Vec<&'static str>,
 }
 
 impl Changed {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.device.is_empty() && self.signal.is_empty() && self.messaging.is_empty()
+        self.device.is_empty()
+            && self.signal.is_empty()
+            && self.messaging.is_empty()
+            && self.gatt.is_empty()
+            && self.sensor.is_empty()
     }
 }
 
@@ -119,6 +142,9 @@ impl DeviceState {
             max_payload: 0,
             pending: 0,
             signal: SignalState::default(),
+            connected: false,
+            services: Vec::new(),
+            sensor: SensorState::default(),
         }
     }
 
@@ -168,6 +194,25 @@ impl DeviceState {
             update.max_payload,
             "MaxPayload",
             &mut changed.messaging,
+        );
+        let g = &mut changed.gatt;
+        set(&mut self.connected, update.connected, "Connected", g);
+        set(&mut self.services, update.services, "Services", g);
+        changed
+    }
+
+    /// Merges a driver's sensor readings; returns what changed.
+    pub fn apply_sensor(&mut self, update: SensorUpdate) -> Changed {
+        let mut changed = Changed::default();
+        let s = &mut changed.sensor;
+        let mut readings = self.sensor.readings.clone();
+        readings.extend(update.readings);
+        set(&mut self.sensor.readings, Some(readings), "Readings", s);
+        set(
+            &mut self.sensor.updated_at,
+            update.updated_at,
+            "UpdatedAt",
+            s,
         );
         changed
     }
@@ -246,5 +291,20 @@ mod tests {
         assert_eq!(changed.signal, vec!["Quality"]);
         assert_eq!(state.signal.quality, 100);
         assert!(state.set_pending(0).is_empty());
+    }
+
+    #[test]
+    fn sensor_readings_merge_by_key() {
+        let mut state = DeviceState::new("ble", "ble-device", "A4:C1:38:00:11:22");
+        let reading = |pairs: &[(&str, f64)], at| SensorUpdate {
+            readings: pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+            updated_at: Some(at),
+        };
+        let changed = state.apply_sensor(reading(&[("temperature", 21.5)], 10));
+        assert_eq!(changed.sensor, vec!["Readings", "UpdatedAt"]);
+        state.apply_sensor(reading(&[("battery", 90.0)], 11));
+        assert_eq!(state.sensor.readings.len(), 2);
+        let changed = state.apply_sensor(reading(&[("battery", 90.0)], 11));
+        assert!(changed.is_empty());
     }
 }

@@ -23,6 +23,7 @@ use zbus::{Connection, Variant};
 
 use super::handle::{DeviceHandle, DeviceRequest};
 use super::state::{Changed, DeviceState, states};
+use crate::dbus::gatt_iface::GattInterface;
 use crate::dbus::messaging_iface::MessagingInterface;
 use crate::dbus::objects;
 use crate::plugin_host::{DriverInstance, Plugin};
@@ -273,11 +274,15 @@ impl DeviceTask {
                 error,
                 info,
             } => self.record_state(&id, state, &error, &info).await,
-            Effect::Connect
-            | Effect::Disconnect
-            | Effect::Gatt(_)
-            | Effect::Notify { .. }
-            | Effect::Sensor(_) => {
+            Effect::Sensor(update) => {
+                let changed = self.write_state(|s| s.apply_sensor(update));
+                self.announce(&changed).await;
+            }
+            Effect::Notify {
+                characteristic,
+                value,
+            } => self.notify(&characteristic, &value).await,
+            Effect::Connect | Effect::Disconnect | Effect::Gatt(_) => {
                 tracing::warn!("ignoring a BLE effect on a serial device: {effect:?}");
             }
             Effect::Log { level, message } => match level {
@@ -669,6 +674,14 @@ impl DeviceTask {
             MessagingInterface::received(&emitter, id, &message.peer, &message.payload, info).await
         {
             tracing::warn!("cannot emit Received: {e}");
+        }
+    }
+
+    async fn notify(&self, characteristic: &str, value: &[u8]) {
+        if let Some(emitter) = self.emitter()
+            && let Err(e) = GattInterface::notification(&emitter, characteristic, value).await
+        {
+            tracing::warn!("cannot emit Notification: {e}");
         }
     }
 
