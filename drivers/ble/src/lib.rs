@@ -1,0 +1,1 @@
+//! BLE sensor driver (work in progress).

@@ -1,0 +1,1 @@
+//! Fake BlueZ (work in progress).
