@@ -53,6 +53,9 @@ pub enum ConfigError {
     /// An entry of `[ble] allow` that is not a Bluetooth address.
     #[error("[ble] allow: {0:?} is not a Bluetooth address like AA:BB:CC:DD:EE:FF")]
     BadBleAddress(String),
+    /// A `[ble] bthome_keys` entry whose key is not 32 hex digits.
+    #[error("[ble] bthome_keys: the key for {0:?} must be 32 hex digits (a 128-bit AES key)")]
+    BadBthomeKey(String),
 }
 
 /// The whole configuration file. Every key is optional; see each field for its default.
@@ -95,6 +98,8 @@ pub struct BleConfig {
     pub adapter: String,
     /// Addresses exposed even if no driver claims them, upper-case `AA:BB:CC:DD:EE:FF`.
     pub allow: Vec<String>,
+    /// Per-device BTHome encryption keys (32 hex digits), by upper-case address.
+    pub bthome_keys: BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -115,6 +120,7 @@ impl Default for BleConfig {
             enabled: false,
             adapter: "hci0".to_owned(),
             allow: Vec::new(),
+            bthome_keys: BTreeMap::new(),
         }
     }
 }
@@ -141,6 +147,18 @@ impl Config {
             .allow
             .iter()
             .map(|address| normalize_ble_address(address))
+            .collect::<Result<_, _>>()?;
+        config.ble.bthome_keys = config
+            .ble
+            .bthome_keys
+            .iter()
+            .map(|(address, key)| {
+                let well_formed = key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit());
+                if !well_formed {
+                    return Err(ConfigError::BadBthomeKey(address.clone()));
+                }
+                Ok((normalize_ble_address(address)?, key.to_ascii_lowercase()))
+            })
             .collect::<Result<_, _>>()?;
         Ok(config)
     }
@@ -255,6 +273,7 @@ allow = ["AA:BB:CC:DD:EE:FF"]               # extra addresses to expose even if 
                 enabled: true,
                 adapter: "hci0".to_owned(),
                 allow: vec!["AA:BB:CC:DD:EE:FF".to_owned()],
+                bthome_keys: BTreeMap::new(),
             }
         );
         assert!(config.drivers.is_empty());
@@ -343,6 +362,16 @@ allow = ["AA:BB:CC:DD:EE:FF"]               # extra addresses to expose even if 
     fn ble_addresses_are_validated_and_stored_upper_case() {
         let config = Config::parse("[ble]\nallow = [\"aa:bb:cc:dd:ee:0f\"]\n").unwrap();
         assert_eq!(config.ble.allow, ["AA:BB:CC:DD:EE:0F"]);
+        let config = Config::parse(
+            "[ble.bthome_keys]\n\"a4:c1:38:00:11:22\" = \"231D39C1D7CC1AB1AEE224CD096DB932\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.ble.bthome_keys["A4:C1:38:00:11:22"],
+            "231d39c1d7cc1ab1aee224cd096db932"
+        );
+        let bad = Config::parse("[ble.bthome_keys]\n\"A4:C1:38:00:11:22\" = \"1234\"\n");
+        assert!(matches!(bad, Err(ConfigError::BadBthomeKey(_))));
         for bad in [
             "AA:BB:CC:DD:EE",
             "AA:BB:CC:DD:EE:FF:00",

@@ -16,7 +16,8 @@ use tracing::Instrument;
 
 use crate::claim::{self, Claim, PortFacts};
 use crate::config::Config;
-use crate::device::task::{self, Attachment, Services};
+use crate::device::link::{Link, SerialLink};
+use crate::device::task::{self, Services};
 use crate::filter::{self, Admission};
 use crate::kernel_event::{Action, KernelEvent};
 use crate::plugin_host::PluginSet;
@@ -214,12 +215,8 @@ async fn attach(
                 continue;
             }
         };
-        let attachment = Attachment {
-            devnode: request.devnode.clone(),
-            baud,
-            config: open,
-        };
-        task::run(services, plugin, driver, serial, attachment, stop).await;
+        let link = Link::Serial(SerialLink::new(request.devnode.clone(), baud, serial));
+        task::run(services, plugin, driver, open, link, stop).await;
         return;
     }
 }

@@ -4,6 +4,7 @@
 //! -> driver instance ([`plugin_host`]) -> [`device::task`] -> D-Bus ([`dbus`]). Messages are kept
 //! in the [`store`].
 
+pub mod ble;
 pub mod claim;
 pub mod clock;
 pub mod config;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
+use crate::ble::BleHost;
 use crate::config::Config;
 use crate::dbus::manager::ManagerInterface;
 use crate::dbus::strict::Strict;
@@ -79,6 +81,15 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         registry,
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let ble = config.ble.enabled.then(|| {
+        let host = BleHost::new(
+            Arc::clone(&config),
+            Arc::clone(&plugins),
+            services.clone(),
+            shutdown_rx.clone(),
+        );
+        tokio::spawn(host.run())
+    });
     let discovery = Discovery::new(Arc::clone(&config), plugins, services);
     let discovery = tokio::spawn(discovery.run(events_rx, shutdown_rx));
     for port in &config.ports {
@@ -105,6 +116,11 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     let _ = shutdown.send(true);
     if let Err(e) = discovery.await {
         tracing::error!("discovery task ended abnormally: {e}");
+    }
+    if let Some(ble) = ble
+        && let Err(e) = ble.await
+    {
+        tracing::error!("BLE task ended abnormally: {e}");
     }
     let _ = conn.release_name(BUS_NAME).await;
     Ok(())

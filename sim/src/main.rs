@@ -43,17 +43,30 @@ fn parse_imei(text: &str) -> Result<String, String> {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.device {
-        DeviceKind::Modem(args) => {
-            let modems = (0..usize::from(args.count))
-                .map(|index| ModemState::new(Identity::for_index(&args.imei, index), args.echo))
-                .collect();
-            simulator::run::<ModemState>(modems, &args.simulator).await
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("m2msim: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
         }
     };
+    let result = runtime.block_on(async {
+        match cli.device {
+            DeviceKind::Modem(args) => {
+                let modems = (0..usize::from(args.count))
+                    .map(|index| ModemState::new(Identity::for_index(&args.imei, index), args.echo))
+                    .collect();
+                simulator::run::<ModemState>(modems, &args.simulator).await
+            }
+        }
+    });
+    // Stdin is read on a blocking thread that nothing can interrupt: do not wait for it.
+    runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

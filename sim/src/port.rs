@@ -132,9 +132,24 @@ impl<D: SimulatedDevice> Port<D> {
                     reply.unsolicited
                 };
                 self.send(unsolicited).await;
-                reply.reply
+                let mut reply = reply.reply;
+                if command.trim() == "status" {
+                    self.add_line_status(&mut reply);
+                }
+                reply
             }
             Err(error) => report::error(error),
+        }
+    }
+
+    /// Adds the port's path and line quirks to a device's `status` reply.
+    fn add_line_status(&self, reply: &mut Value) {
+        if let Value::Object(fields) = reply {
+            let delay_ms = self.quirks.delay.map(|delay| delay.as_millis());
+            fields.insert("path".to_owned(), json!(self.pty.path()));
+            fields.insert("slow_ms".to_owned(), json!(delay_ms));
+            fields.insert("silent".to_owned(), json!(self.quirks.silent));
+            fields.insert("garbage".to_owned(), json!(self.quirks.garbage));
         }
     }
 

@@ -5,7 +5,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use m2mhal_sms::{Body, PhoneNumber, SubmitOptions, encode_submit, to_hex};
 use serde_json::Value;
@@ -55,57 +55,84 @@ impl Simulator {
     }
 }
 
-/// A serial port opened like the daemon opens it, its bytes arriving on a channel.
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        // A failed test must not leave the simulator running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A serial port opened like the daemon opens it, read without blocking.
 struct Port {
-    writer: std::fs::File,
-    bytes: Receiver<Option<Vec<u8>>>,
+    file: std::fs::File,
+}
+
+/// What one read from a port gave.
+enum Received {
+    Bytes(Vec<u8>),
+    Nothing,
+    Ended,
 }
 
 impl Port {
     fn open(path: &Path) -> Self {
-        let writer = std::fs::OpenOptions::new()
+        use std::os::unix::fs::OpenOptionsExt;
+
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
+            .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
             .open(path)
             .unwrap();
-        let mut reader = writer.try_clone().unwrap();
-        let (sender, bytes) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buffer = [0; 1024];
-            loop {
-                let chunk = match reader.read(&mut buffer) {
-                    Ok(0) | Err(_) => None,
-                    Ok(count) => Some(buffer[..count].to_vec()),
-                };
-                let ended = chunk.is_none();
-                if sender.send(chunk).is_err() || ended {
-                    return;
-                }
+        Self { file }
+    }
+
+    fn read(&mut self) -> Received {
+        let mut buffer = [0; 1024];
+        match self.file.read(&mut buffer) {
+            Ok(0) => Received::Ended,
+            Ok(count) => Received::Bytes(buffer[..count].to_vec()),
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(5));
+                Received::Nothing
             }
-        });
-        Self { writer, bytes }
+            // A pty slave reads EIO once the master is gone.
+            Err(_) => Received::Ended,
+        }
     }
 
     /// Writes `input` and returns what arrives until the answer ends with `end`.
     fn exchange(&mut self, input: &str, end: &str) -> String {
-        self.writer.write_all(input.as_bytes()).unwrap();
+        self.file.write_all(input.as_bytes()).unwrap();
+        let deadline = Instant::now() + PATIENCE;
         let mut answer = Vec::new();
         while !answer.ends_with(end.as_bytes()) {
-            match self.bytes.recv_timeout(PATIENCE).unwrap() {
-                Some(chunk) => answer.extend(chunk),
-                None => panic!("port closed after {:?}", String::from_utf8_lossy(&answer)),
+            assert!(
+                Instant::now() < deadline,
+                "no {end:?} after {input:?}: {:?}",
+                String::from_utf8_lossy(&answer)
+            );
+            match self.read() {
+                Received::Bytes(bytes) => answer.extend(bytes),
+                Received::Nothing => {}
+                Received::Ended => {
+                    panic!("port closed after {:?}", String::from_utf8_lossy(&answer))
+                }
             }
         }
         String::from_utf8(answer).unwrap()
     }
 
     /// Waits until reading the port ends (hangup).
-    fn expect_hangup(&self) {
-        loop {
-            if self.bytes.recv_timeout(PATIENCE).unwrap().is_none() {
+    fn expect_hangup(&mut self) {
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
+            if let Received::Ended = self.read() {
                 return;
             }
         }
+        panic!("the port did not hang up");
     }
 }
 
@@ -201,12 +228,14 @@ fn modem_answers_at_on_its_pty() {
         (Some("status"), Some(1))
     );
     assert_eq!(status["imei"], "356938035643817");
+    assert_eq!(status["path"], second["path"]);
 
     // Hangup: the open port ends, a new pty appears behind the same link.
-    assert_eq!(simulator.command("hangup")["event"], "ok");
+    let ready = simulator.command("hangup");
+    assert_eq!(simulator.next_line()["event"], "ok");
     port.expect_hangup();
-    let ready = simulator.next_line();
     let new_path = ready_path(&ready, 0);
+    assert_ne!(new_path, path);
     assert_eq!(std::fs::read_link(&link).unwrap(), new_path);
     let mut port = Port::open(&new_path);
     assert_eq!(port.exchange("AT\r", "OK\r\n"), "\r\nOK\r\n");

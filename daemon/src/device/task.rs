@@ -5,37 +5,30 @@
 //! wait (with a timeout) for answers, so a slow or dead device never blocks anybody else.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use m2mhal_plugin_api::{
     CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
-    Input, LogLevel, MessageState, OutgoingMessage, Request,
+    Input, LogLevel, MessageState, OpenConfig, OutgoingMessage, Request,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
-use tokio_serial::SerialStream;
 use tracing::Instrument;
 use zbus::object_server::SignalEmitter;
 use zbus::{Connection, Variant};
 
 use super::handle::{DeviceHandle, DeviceRequest};
+use super::link::Link;
 use super::state::{Changed, DeviceState, states};
+use crate::clock;
 use crate::dbus::gatt_iface::GattInterface;
 use crate::dbus::messaging_iface::MessagingInterface;
 use crate::dbus::objects;
 use crate::plugin_host::{DriverInstance, Plugin};
 use crate::registry::Registry;
 use crate::store::{MessageRecord, StoreHandle};
-use crate::{clock, port};
 
-/// How long a write to the device may take before the port counts as hung up.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-/// First and largest delay between attempts to reopen a port that hung up.
-const REOPEN_FIRST: Duration = Duration::from_secs(1);
-const REOPEN_MAX: Duration = Duration::from_secs(30);
 /// Delay before a driver instance that failed is started again.
 const DRIVER_RESTART: Duration = Duration::from_secs(5);
 /// Depth of a device's request queue.
@@ -52,17 +45,6 @@ pub struct Services {
     pub registry: Arc<Registry>,
 }
 
-/// Where and how a claimed device is attached.
-#[derive(Debug, Clone)]
-pub struct Attachment {
-    /// Device node.
-    pub devnode: PathBuf,
-    /// Baud rate for reopening.
-    pub baud: u32,
-    /// What the driver instance is opened with.
-    pub config: m2mhal_plugin_api::OpenConfig,
-}
-
 /// Who is waiting for a driver call's reply.
 enum PendingCall {
     /// A D-Bus caller.
@@ -73,11 +55,10 @@ enum PendingCall {
 
 /// Why the main loop woke up.
 enum Wake {
-    Read(usize),
-    Hangup(String),
+    Link(Event),
     Request(Box<DeviceRequest>),
     Timers,
-    Reattach,
+    RestartDriver,
     Stop,
 }
 
@@ -85,9 +66,9 @@ enum Wake {
 struct DeviceTask {
     services: Services,
     plugin: Arc<Plugin>,
-    attachment: Attachment,
+    config: OpenConfig,
     driver: Option<DriverInstance>,
-    port: Option<SerialStream>,
+    link: Link,
     state: Arc<RwLock<DeviceState>>,
     handle: Arc<DeviceHandle>,
     number: u32,
@@ -100,21 +81,21 @@ struct DeviceTask {
     sending: Option<MessageRecord>,
     inputs: VecDeque<Event>,
     epoch: Instant,
-    reattach_at: Option<Instant>,
-    reopen_delay: Duration,
+    restart_at: Option<Instant>,
 }
 
-/// Runs a claimed device until `stop` turns true (unplug or shutdown).
+/// Runs a claimed device until `stop` turns true (unplug or shutdown). `config` is what `driver`
+/// was opened with (to restart it after a failure); its `port` names the device node or address.
 pub async fn run(
     services: Services,
     plugin: Arc<Plugin>,
     driver: DriverInstance,
-    port: SerialStream,
-    attachment: Attachment,
+    config: OpenConfig,
+    link: Link,
     stop: watch::Receiver<bool>,
 ) {
-    let devnode = attachment.devnode.display().to_string();
-    let span = tracing::info_span!("device", port = %devnode, driver = plugin.name(), id = tracing::field::Empty);
+    let port = config.port.clone();
+    let span = tracing::info_span!("device", port = %port, driver = plugin.name(), id = tracing::field::Empty);
     let (requests_tx, requests) = mpsc::channel(REQUEST_QUEUE);
     let kind = plugin
         .description
@@ -122,15 +103,15 @@ pub async fn run(
         .first()
         .map(|k| k.as_str())
         .unwrap_or_default();
-    let state = Arc::new(RwLock::new(DeviceState::new(plugin.name(), kind, &devnode)));
+    let state = Arc::new(RwLock::new(DeviceState::new(plugin.name(), kind, &port)));
     let (number, path) = services.registry.allocate();
     let handle = Arc::new(DeviceHandle::new(path, Arc::clone(&state), requests_tx));
     let task = DeviceTask {
         services,
         plugin,
-        attachment,
+        config,
         driver: Some(driver),
-        port: Some(port),
+        link,
         state,
         handle,
         number,
@@ -143,18 +124,9 @@ pub async fn run(
         sending: None,
         inputs: VecDeque::new(),
         epoch: Instant::now(),
-        reattach_at: None,
-        reopen_delay: REOPEN_FIRST,
+        restart_at: None,
     };
     task.main_loop(requests, stop).instrument(span).await;
-}
-
-/// Reads from the port, or waits forever when there is none.
-async fn read_port(port: &mut Option<SerialStream>, buf: &mut [u8]) -> Result<usize, String> {
-    match port {
-        Some(port) => port.read(buf).await.map_err(|e| e.to_string()),
-        None => std::future::pending().await,
-    }
 }
 
 /// Sleeps until `deadline`, or forever when there is none.
@@ -165,10 +137,6 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-fn printable(bytes: &[u8]) -> String {
-    bytes.escape_ascii().to_string()
-}
-
 impl DeviceTask {
     async fn main_loop(
         mut self,
@@ -177,35 +145,26 @@ impl DeviceTask {
     ) {
         self.queue(Event::Opened);
         self.drain().await;
-        let mut buf = vec![0u8; 4096];
         loop {
             let next_timer = self.timers.values().min().copied();
             let wake = tokio::select! {
-                read = read_port(&mut self.port, &mut buf) => match read {
-                    Ok(0) => Wake::Hangup("end of file".into()),
-                    Ok(n) => Wake::Read(n),
-                    Err(e) => Wake::Hangup(e),
-                },
+                event = self.link.next() => Wake::Link(event),
                 request = requests.recv() => match request {
                     Some(request) => Wake::Request(Box::new(request)),
                     None => Wake::Stop,
                 },
                 () = sleep_until(next_timer) => Wake::Timers,
-                () = sleep_until(self.reattach_at) => Wake::Reattach,
+                () = sleep_until(self.restart_at) => Wake::RestartDriver,
                 changed = stop.changed() => match changed {
                     Ok(()) if !*stop.borrow() => continue,
                     _ => Wake::Stop,
                 },
             };
             match wake {
-                Wake::Read(n) => {
-                    tracing::trace!("rx {}", printable(&buf[..n]));
-                    self.queue(Event::Rx(buf[..n].to_vec()));
-                }
-                Wake::Hangup(why) => self.hangup(&why),
+                Wake::Link(event) => self.queue(event),
                 Wake::Request(request) => self.request(*request).await,
                 Wake::Timers => self.fire_timers(),
-                Wake::Reattach => self.reattach().await,
+                Wake::RestartDriver => self.restart_driver(),
                 Wake::Stop => break,
             }
             self.drain().await;
@@ -253,7 +212,11 @@ impl DeviceTask {
 
     async fn apply(&mut self, effect: Effect) {
         match effect {
-            Effect::Tx(bytes) => self.write(&bytes).await,
+            effect @ (Effect::Tx(_) | Effect::Connect | Effect::Disconnect | Effect::Gatt(_)) => {
+                if let Some(event) = self.link.perform(effect).await {
+                    self.queue(event);
+                }
+            }
             Effect::SetTimer { id, after_ms } => {
                 let deadline = Instant::now() + Duration::from_millis(after_ms);
                 self.timers.insert(id, deadline);
@@ -282,9 +245,6 @@ impl DeviceTask {
                 characteristic,
                 value,
             } => self.notify(&characteristic, &value).await,
-            Effect::Connect | Effect::Disconnect | Effect::Gatt(_) => {
-                tracing::warn!("ignoring a BLE effect on a serial device: {effect:?}");
-            }
             Effect::Log { level, message } => match level {
                 LogLevel::Trace => tracing::trace!("{message}"),
                 LogLevel::Debug => tracing::debug!("{message}"),
@@ -300,65 +260,20 @@ impl DeviceTask {
         f(&mut state)
     }
 
-    async fn write(&mut self, bytes: &[u8]) {
-        let Some(port) = self.port.as_mut() else {
-            tracing::debug!("dropping {} bytes: port is closed", bytes.len());
-            return;
-        };
-        tracing::trace!("tx {}", printable(bytes));
-        let result = tokio::time::timeout(WRITE_TIMEOUT, async {
-            port.write_all(bytes).await?;
-            port.flush().await
-        })
-        .await;
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => self.hangup(&format!("write failed: {e}")),
-            Err(_) => self.hangup("write timed out"),
-        }
-    }
-
-    /// The port hung up: tell the driver, and try to reopen it from time to time.
-    fn hangup(&mut self, why: &str) {
-        if self.port.take().is_none() {
-            return;
-        }
-        tracing::info!("port hung up ({why})");
-        self.schedule_reattach();
-        self.queue(Event::Hangup);
-    }
-
-    fn schedule_reattach(&mut self) {
-        self.reattach_at = Some(Instant::now() + self.reopen_delay);
-        self.reopen_delay = (self.reopen_delay * 2).min(REOPEN_MAX);
-    }
-
-    /// Reopens the port after a hangup, or restarts a driver instance that failed.
-    async fn reattach(&mut self) {
-        self.reattach_at = None;
-        if self.driver.is_none() {
-            match self.plugin.open(&self.attachment.config) {
-                Ok(driver) => self.driver = Some(driver),
-                Err(e) => {
-                    tracing::error!("cannot restart the driver: {e}");
-                    self.reattach_at = Some(Instant::now() + DRIVER_RESTART);
-                    return;
-                }
+    /// Starts a fresh driver instance after a failure and lets it initialise the device.
+    fn restart_driver(&mut self) {
+        self.restart_at = None;
+        match self.plugin.open(&self.config) {
+            Ok(driver) => {
+                tracing::info!("driver restarted");
+                self.driver = Some(driver);
+                self.queue(Event::Opened);
+            }
+            Err(e) => {
+                tracing::error!("cannot restart the driver: {e}");
+                self.restart_at = Some(Instant::now() + DRIVER_RESTART);
             }
         }
-        if self.port.is_none() {
-            match port::open(&self.attachment.devnode, self.attachment.baud) {
-                Ok(port) => self.port = Some(port),
-                Err(e) => {
-                    tracing::debug!("{e}");
-                    self.schedule_reattach();
-                    return;
-                }
-            }
-        }
-        tracing::info!("port reopened");
-        self.reopen_delay = REOPEN_FIRST;
-        self.queue(Event::Opened);
     }
 
     async fn driver_failed(&mut self, why: &str) {
@@ -369,7 +284,7 @@ impl DeviceTask {
         self.fail_calls(Some((CallErrorKind::Failed, "the driver failed")));
         let changed = self.write_state(|s| s.set_state(states::FAILED, "driver-error"));
         self.announce(&changed).await;
-        self.reattach_at = Some(Instant::now() + DRIVER_RESTART);
+        self.restart_at = Some(Instant::now() + DRIVER_RESTART);
     }
 
     /// Answers every waiting caller with `error` (or, with `None`, drops them so they see
@@ -687,7 +602,7 @@ impl DeviceTask {
 
     /// The device was unplugged or the daemon stops: the object stays, `offline`.
     async fn detach(&mut self) {
-        self.port = None;
+        self.link.close();
         self.fail_calls(None);
         let changed = self.write_state(|s| s.set_state(states::OFFLINE, "unplugged"));
         self.announce(&changed).await;

@@ -68,8 +68,11 @@ pub enum ModemControl {
     Sim(SimState),
     /// `sms`, `sms-binary`, `sms-parts-reversed`, `store`.
     Receive {
+        /// Originator as typed, for example `+4915123456789`.
         from: String,
+        /// The message.
         body: MessageBody,
+        /// How the host learns about it.
         delivery: Delivery,
     },
     /// `quirk echo <on|off>`: echo stays on whatever `ATE0` says.

@@ -376,10 +376,12 @@ mod tests {
 
     #[test]
     fn signal_reports() {
-        let mut network = Network::default();
-        network.signal = Signal {
-            csq: 20,
-            rsrp_dbm: Some(-95),
+        let mut network = Network {
+            signal: Signal {
+                csq: 20,
+                rsrp_dbm: Some(-95),
+            },
+            ..Network::default()
         };
         assert_eq!(network.csq_line(), "+CSQ: 20,99");
         // RSRP -95 dBm is index 46 (TS 36.133 §9.1.4: index = dBm + 141).

@@ -7,7 +7,7 @@ use super::command_line::{Command, Form};
 use super::commands::{lines, ok};
 use super::error::{CmsError, CommandError};
 use super::sms_storage::{CAPACITY, DeleteScope, MessageStatus, StoredMessage, tpdu_length};
-use super::state::{ModemState, Reply};
+use super::state::{ModemState, Reply, SimState};
 
 /// The longest TPDU of an SMS-SUBMIT (TS 23.040).
 const MAX_TPDU: usize = 164;
@@ -33,12 +33,11 @@ impl ModemState {
 
     /// Fails unless the SIM is ready, as `+CMS ERROR`.
     fn require_sms_sim(&self) -> Result<(), CommandError> {
-        self.require_sim().map_err(|error| {
-            CommandError::Cms(match error {
-                super::error::CmeError::SimNotInserted => CmsError::SimNotInserted,
-                _ => CmsError::SimPinRequired,
-            })
-        })
+        match self.sim {
+            SimState::Ready => Ok(()),
+            SimState::Missing => Err(CommandError::Cms(CmsError::SimNotInserted)),
+            SimState::PinRequired => Err(CommandError::Cms(CmsError::SimPinRequired)),
+        }
     }
 
     /// Fails unless the SIM is ready and the modem is in PDU mode.

@@ -164,16 +164,16 @@ impl ModemState {
     pub fn receive(&mut self, bytes: &[u8]) -> Output {
         let mut output = Output::default();
         for &byte in bytes {
+            let echo = self.echo_enabled();
             match &mut self.input {
                 Input::Command(line) => {
-                    if self.echo || self.forced_echo {
+                    if echo {
                         output.bytes.push(byte);
                     }
                     match byte {
                         b'\r' => {
                             let line = std::mem::take(line);
-                            let text = String::from_utf8_lossy(&line);
-                            let answer = self.handle_line(&text);
+                            let answer = self.handle_line(&String::from_utf8_lossy(&line));
                             output.bytes.extend(answer);
                         }
                         b'\n' => {}
@@ -197,7 +197,7 @@ impl ModemState {
                     }
                     b'\r' | b'\n' => {}
                     _ => {
-                        if self.echo || self.forced_echo {
+                        if echo {
                             output.bytes.push(byte);
                         }
                         if hex.len() < MAX_PDU_HEX {

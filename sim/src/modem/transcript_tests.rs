@@ -463,3 +463,13 @@ fn status_reports_the_state() {
     assert_eq!(status["registration"], "home");
     assert_eq!(status["echo"], false);
 }
+
+#[test]
+fn text_outside_gsm7_arrives_as_ucs2() {
+    let mut modem = quiet_modem();
+    control(&mut modem, "sms +4915123456789 Grüße 😀");
+    let (_, stored) = modem.storage.list().next().unwrap();
+    let deliver = decode_deliver(&stored.pdu).unwrap();
+    assert_eq!(deliver.alphabet, m2mhal_sms::Alphabet::Ucs2);
+    assert_eq!(deliver.content, Content::Text("Grüße 😀".into()));
+}
