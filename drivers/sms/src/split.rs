@@ -36,17 +36,9 @@ pub(crate) fn encode_body(body: Body<'_>, reference: u8) -> Result<EncodedBody, 
                     parts.into_iter().map(<[u8]>::to_vec).collect(),
                 )
             }
-            None => {
-                let units: Vec<u16> = text.encode_utf16().collect();
-                let parts = cut(&units, UCS2_SINGLE, UCS2_PART, |&unit| {
-                    !ucs2::is_high_surrogate(unit)
-                });
-                (
-                    Alphabet::Ucs2,
-                    parts.into_iter().map(ucs2::to_octets).collect(),
-                )
-            }
+            None => ucs2_payloads(text),
         },
+        Body::Ucs2Text(text) => ucs2_payloads(text),
         Body::Binary(octets) => {
             let parts = cut(octets, EIGHT_BIT_SINGLE, EIGHT_BIT_PART, |_| true);
             (
@@ -74,6 +66,18 @@ pub(crate) fn encode_body(body: Body<'_>, reference: u8) -> Result<EncodedBody, 
             .collect()
     };
     Ok(EncodedBody { alphabet, parts })
+}
+
+/// `text` as UCS-2 payloads, never ending a part inside a surrogate pair.
+fn ucs2_payloads(text: &str) -> (Alphabet, Vec<Vec<u8>>) {
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let parts = cut(&units, UCS2_SINGLE, UCS2_PART, |&unit| {
+        !ucs2::is_high_surrogate(unit)
+    });
+    (
+        Alphabet::Ucs2,
+        parts.into_iter().map(ucs2::to_octets).collect(),
+    )
 }
 
 /// Cuts `units` into one slice if it fits `single`, else into slices of at most `per_part`,

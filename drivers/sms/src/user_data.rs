@@ -15,6 +15,8 @@ pub(crate) const MAX_OCTETS: usize = 140;
 pub enum Body<'a> {
     /// Text: sent in GSM 7-bit if every character fits, else in UCS-2.
     Text(&'a str),
+    /// Text sent in UCS-2 even where GSM 7-bit would do (as some phones and gateways send it).
+    Ucs2Text(&'a str),
     /// Binary data: sent as 8-bit data.
     Binary(&'a [u8]),
 }

@@ -30,9 +30,6 @@ pub enum ModemControlError {
     /// Only a registered modem receives messages.
     #[error("the modem is not registered: no message delivered")]
     NotRegistered,
-    /// The command needs something this build cannot do yet.
-    #[error("{0}")]
-    Unsupported(&'static str),
 }
 
 /// How a received message reaches the host.
@@ -51,6 +48,8 @@ pub enum Delivery {
 pub enum MessageBody {
     /// Text, GSM 7-bit when it fits, else UCS-2.
     Text(String),
+    /// Text always in UCS-2.
+    Ucs2Text(String),
     /// 8-bit data.
     Binary(Vec<u8>),
 }
@@ -103,16 +102,30 @@ impl ModemControl {
                 ["pin"] => Ok(Self::Sim(SimState::PinRequired)),
                 _ => Err(ModemControlError::Usage("sim <ready|missing|pin>")),
             },
-            "sms" => parse_text_message(rest, Delivery::Announced, "sms <from> <text>"),
+            "sms" => parse_text_message(
+                rest,
+                Delivery::Announced,
+                "sms <from> <text>",
+                MessageBody::Text,
+            ),
             "sms-parts-reversed" => parse_text_message(
                 rest,
                 Delivery::AnnouncedReversed,
                 "sms-parts-reversed <from> <text>",
+                MessageBody::Text,
             ),
-            "store" => parse_text_message(rest, Delivery::Silent, "store <from> <text>"),
-            "sms-ucs2" => Err(ModemControlError::Unsupported(
-                "sms-ucs2 needs a forced-UCS-2 option in m2mhal-sms; use sms with a non-GSM character",
-            )),
+            "store" => parse_text_message(
+                rest,
+                Delivery::Silent,
+                "store <from> <text>",
+                MessageBody::Text,
+            ),
+            "sms-ucs2" => parse_text_message(
+                rest,
+                Delivery::Announced,
+                "sms-ucs2 <from> <text>",
+                MessageBody::Ucs2Text,
+            ),
             "sms-binary" => match arguments.as_slice() {
                 [from, hex] => Ok(Self::Receive {
                     from: (*from).to_owned(),
@@ -179,13 +192,14 @@ fn parse_text_message(
     rest: &str,
     delivery: Delivery,
     usage: &'static str,
+    body: fn(String) -> MessageBody,
 ) -> Result<ModemControl, ModemControlError> {
     let (from, text) = rest
         .split_once(char::is_whitespace)
         .ok_or(ModemControlError::Usage(usage))?;
     Ok(ModemControl::Receive {
         from: from.to_owned(),
-        body: MessageBody::Text(text.trim_start().to_owned()),
+        body: body(text.trim_start().to_owned()),
         delivery,
     })
 }
@@ -290,6 +304,7 @@ impl ModemState {
         };
         let body = match body {
             MessageBody::Text(text) => Body::Text(text),
+            MessageBody::Ucs2Text(text) => Body::Ucs2Text(text),
             MessageBody::Binary(data) => Body::Binary(data),
         };
         let mut parts = encode_deliver(&originator, body, &options)?;

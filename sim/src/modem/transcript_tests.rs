@@ -473,3 +473,13 @@ fn text_outside_gsm7_arrives_as_ucs2() {
     assert_eq!(deliver.alphabet, m2mhal_sms::Alphabet::Ucs2);
     assert_eq!(deliver.content, Content::Text("Grüße 😀".into()));
 }
+
+#[test]
+fn sms_ucs2_forces_ucs2_for_gsm_text() {
+    let mut modem = quiet_modem();
+    control(&mut modem, "sms-ucs2 +4915123456789 plain ascii");
+    let (_, stored) = modem.storage.list().next().unwrap();
+    let deliver = decode_deliver(&stored.pdu).unwrap();
+    assert_eq!(deliver.alphabet, m2mhal_sms::Alphabet::Ucs2);
+    assert_eq!(deliver.content, Content::Text("plain ascii".into()));
+}
