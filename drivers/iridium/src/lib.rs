@@ -1,1 +1,32 @@
-//! Iridium SBD driver (work in progress).
+//! m2mhal driver for Iridium Short Burst Data terminals: the 9602 and 9603 transceivers and the
+//! boards built on them (RockBLOCK and others), following the Iridium ISU AT Command Reference.
+//!
+//! The driver is a sans-IO state machine ([`IridiumDriver`]): it initialises the terminal, tracks
+//! signal bars and service availability from `+CIEV` indications, sends messages through SBD
+//! sessions (`AT+SBDWB`, `AT+SBDIX`) with retries that respect the power budget, and downloads
+//! mobile-terminated messages (`AT+SBDRB`), clearing them from the terminal only after the host
+//! has committed them. It is exported as the `iridium` plugin (`libm2mhal_driver_iridium.so`).
+//!
+//! Module map: `driver` routes host events and owns the lifecycle, `driver::session` runs the SBD
+//! sessions; `commands` is the queue of AT commands in front of the one `AtChannel`; `init` is
+//! the initialisation sequence; `signal` reads bars and service; `sbd` is the binary message
+//! format (checksums, MT blocks, message keys); `sbdix` parses session results and classifies MO
+//! status codes; `outbox` holds the messages waiting to go out; `options` and `timers` hold the
+//! configuration and the timers.
+
+mod commands;
+mod describe;
+mod driver;
+mod init;
+mod options;
+mod outbox;
+mod parse;
+mod sbd;
+mod sbdix;
+mod signal;
+mod timers;
+
+pub use driver::IridiumDriver;
+pub use sbd::MAX_PAYLOAD;
+
+m2mhal_plugin_api::export_driver!(IridiumDriver, "iridium");

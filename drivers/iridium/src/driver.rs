@@ -1,0 +1,676 @@
+//! [`IridiumDriver`]: the `Driver` implementation. It routes each host event to the part that
+//! handles it and keeps the device's lifecycle:
+//!
+//! ```text
+//! (closed) --Opened--> initializing --init done--> ready
+//!                          |  no IMEI -> failed "imei-unavailable"
+//! ready --permanent MO status (15, 16, 33, 34, 64, 65)--> failed "access-denied", ... --Reset--> initializing
+//! any open state --3 timeouts in a row--> failed "no-response" --AT answered--> initializing
+//! any open state --Hangup--> offline "hangup" --Opened--> initializing
+//! ```
+//!
+//! Calls: `Send` waits in the outbox until a session carries it (it fails with `NotReady` only
+//! while the terminal failed for good or the port is closed); `Command` runs through the same
+//! command queue as everything else; `Refresh` (`AT+CSQ`) and `Poll` (a mailbox session) need a
+//! ready terminal; `Reset` restarts the initialisation; `CheckMessage` does no I/O. The SBD
+//! sessions themselves are in [`session`].
+
+mod session;
+
+use m2mhal_at::{AtError, ChannelConfig, Command, Response, Urc};
+use m2mhal_plugin_api::sdk::Driver;
+use m2mhal_plugin_api::{
+    CallError, CallErrorKind, CallReply, DeviceUpdate, DriverDescription, Effect, Event, Input,
+    LogLevel, OpenConfig, Request,
+};
+
+use crate::commands::{CommandQueue, QueueEvent};
+use crate::describe::description;
+use crate::init::{self, FIRST_STEP, InitStep, Outcome, TerminalFacts};
+use crate::options::Options;
+use crate::outbox::{self, Outbox};
+use crate::signal::{Indication, SignalTracker, parse_bars, parse_indication};
+use crate::timers::{self, Timer};
+
+use self::session::{ClearReason, MailboxDemand, Schedule, Session};
+
+/// Commands in a row that may time out before the terminal counts as silent.
+const MAX_CONSECUTIVE_TIMEOUTS: u32 = 3;
+/// Timeout of a raw `Command` that gives none.
+const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 10_000;
+/// Timeout of the `AT` probe of a silent terminal.
+const PROBE_TIMEOUT_MS: u64 = 2_000;
+/// `AT+CSQ` waits for a fresh reading: "usually within two seconds", up to 50 s while the
+/// terminal acquires the network.
+const SIGNAL_TIMEOUT_MS: u64 = 60_000;
+/// The ring alert of the SBD ring alert service (`AT+SBDMTA=1`).
+const RING_ALERT: &str = "SBDRING";
+/// Indicator events (`AT+CIER`).
+const INDICATION: &str = "+CIEV:";
+
+/// Where the device is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The port is not open (before `Opened`, after `Hangup`).
+    Closed,
+    /// Running the initialisation sequence.
+    Initializing,
+    /// Initialised.
+    Ready,
+    /// The terminal stopped answering; probing it.
+    NoResponse,
+    /// The terminal cannot work until someone acts; waits for `Reset` or a new `Opened`.
+    Failed(&'static str),
+}
+
+impl Phase {
+    /// Whether `Send` is refused right away rather than queued.
+    fn refuses_messages(self) -> bool {
+        matches!(self, Phase::Closed | Phase::Failed(_))
+    }
+}
+
+/// Why a command was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Purpose {
+    /// A step of the initialisation sequence.
+    Init(InitStep),
+    /// `AT` sent to a silent terminal.
+    Probe,
+    /// `AT+CSQ`.
+    Signal(SignalReason),
+    /// `AT+SBDWB` of the first outbox message; the second attempt is the last.
+    Write {
+        /// 1 or 2.
+        attempt: u8,
+    },
+    /// `AT+SBDD0`.
+    ClearMo(ClearReason),
+    /// `AT+SBDIX` or `AT+SBDIXA`: the SBD session itself.
+    Transfer,
+    /// `AT+SBDRB`; the second attempt is the last.
+    Download {
+        /// 1 or 2.
+        attempt: u8,
+    },
+    /// `AT+SBDD1` after the host committed the MT message.
+    ClearMt,
+    /// A raw command from `Request::Command`.
+    UserCommand(u64),
+}
+
+/// Why the signal is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignalReason {
+    /// The last step of initialisation.
+    Init,
+    /// `Request::Refresh`; answer the call when done.
+    Refresh(u64),
+    /// The periodic poll while indications cannot be relied on.
+    Poll,
+}
+
+impl Purpose {
+    /// The application call waiting for this command, if any.
+    fn call(&self) -> Option<u64> {
+        match self {
+            Purpose::Signal(SignalReason::Refresh(call)) | Purpose::UserCommand(call) => {
+                Some(*call)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The Iridium SBD terminal driver: one instance per terminal port.
+pub struct IridiumDriver {
+    options: Options,
+    phase: Phase,
+    /// The `State` and `StateReason` last published.
+    published_state: Option<(String, String)>,
+    link: CommandQueue<Purpose>,
+    facts: TerminalFacts,
+    signal: SignalTracker,
+    outbox: Outbox,
+    session: Session,
+    mailbox: MailboxDemand,
+    schedule: Schedule,
+    /// Whether the MO buffer is known to be empty.
+    mo_clear: bool,
+    /// Whether [`Timer::SignalPoll`] is armed.
+    signal_poll_armed: bool,
+    consecutive_timeouts: u32,
+    probe_delay_ms: u64,
+    /// Clocks of the input being handled.
+    now_ms: u64,
+    unix_time: u64,
+    /// Effects of the input being handled.
+    out: Vec<Effect>,
+}
+
+impl Driver for IridiumDriver {
+    fn describe() -> DriverDescription {
+        description()
+    }
+
+    /// Options, in seconds: `signal_interval` (period of the `AT+CSQ` poll that runs only while
+    /// needed, default 60, 0 = never), `min_session_interval` (default 15) and `max_backoff`
+    /// (default 600).
+    fn open(config: OpenConfig) -> Result<Self, String> {
+        let options = Options::parse(&config.options)?;
+        Ok(IridiumDriver {
+            options,
+            phase: Phase::Closed,
+            published_state: None,
+            link: CommandQueue::new(channel_config(), Timer::CommandDeadline.id()),
+            facts: TerminalFacts::default(),
+            signal: SignalTracker::default(),
+            outbox: Outbox::default(),
+            session: Session::Idle,
+            mailbox: MailboxDemand::default(),
+            schedule: Schedule::default(),
+            mo_clear: false,
+            signal_poll_armed: false,
+            consecutive_timeouts: 0,
+            probe_delay_ms: timers::PROBE_FIRST_MS,
+            now_ms: 0,
+            unix_time: 0,
+            out: Vec::new(),
+        })
+    }
+
+    fn handle(&mut self, input: Input) -> Vec<Effect> {
+        self.now_ms = input.now_ms;
+        self.unix_time = input.unix_time;
+        match input.event {
+            Event::Opened => self.restart(CallError::new(
+                CallErrorKind::Failed,
+                "the port was reopened",
+            )),
+            Event::Rx(bytes) => self.on_rx(&bytes),
+            Event::Hangup => self.on_hangup(),
+            Event::Timer(id) => self.on_timer(id),
+            Event::Call { call, request } => self.on_call(call, request),
+            Event::MessageCommitted { key } => self.on_committed(&key),
+            // BLE events and events of later ABI versions do not concern a satellite terminal.
+            _ => {}
+        }
+        if self.phase != Phase::Closed {
+            self.link.pump(self.now_ms, &mut self.out);
+        }
+        std::mem::take(&mut self.out)
+    }
+}
+
+/// The unsolicited result codes of an Iridium terminal.
+fn channel_config() -> ChannelConfig {
+    ChannelConfig {
+        urc_prefixes: vec![RING_ALERT.to_owned(), INDICATION.to_owned()],
+        two_line_urcs: Vec::new(),
+    }
+}
+
+/// Lifecycle: (re)initialisation, silence, hangup.
+impl IridiumDriver {
+    /// Stops all work in progress: the queued and running commands (their calls are answered
+    /// with `error`), the session (the message it carries fails; every waiting message too when
+    /// `whole_outbox`) and the background timers.
+    fn abandon_work(&mut self, error: &CallError, whole_outbox: bool) {
+        let dropped = self.link.clear(self.now_ms, &mut self.out);
+        self.fail_purposes(dropped, error);
+        let mut calls = self.abandon_session();
+        if whole_outbox {
+            calls.extend(self.outbox.abandon_all());
+        }
+        for call in calls {
+            self.reply(call, Err(error.clone()));
+        }
+        self.outbox.set_written(false);
+        self.mo_clear = false;
+        self.signal_poll_armed = false;
+        for timer in [Timer::Session, Timer::SignalPoll, Timer::Probe] {
+            self.out.push(Effect::CancelTimer(timer.id()));
+        }
+    }
+
+    /// Initialises from scratch. Messages waiting in the outbox stay; the one being sent and the
+    /// running commands fail with `interrupted`.
+    fn restart(&mut self, interrupted: CallError) {
+        self.abandon_work(&interrupted, false);
+        self.phase = Phase::Initializing;
+        self.consecutive_timeouts = 0;
+        self.facts = TerminalFacts::default();
+        self.signal.forget();
+        self.publish_state("initializing", "");
+        self.push_init(FIRST_STEP);
+    }
+
+    fn on_hangup(&mut self) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.abandon_work(
+            &CallError::new(CallErrorKind::NotReady, "the terminal port hung up"),
+            true,
+        );
+        self.phase = Phase::Closed;
+        self.publish_state("offline", "hangup");
+    }
+
+    /// Three commands in a row timed out: give up on everything and probe the terminal.
+    fn enter_no_response(&mut self, timed_out: Purpose) {
+        self.log(
+            LogLevel::Warn,
+            "the terminal stopped answering: 3 commands in a row timed out",
+        );
+        let silent = CallError::new(CallErrorKind::Timeout, "the terminal does not answer");
+        self.fail_purposes([timed_out], &silent);
+        self.abandon_work(&silent, true);
+        self.phase = Phase::NoResponse;
+        self.publish_state("failed", "no-response");
+        self.probe_delay_ms = timers::PROBE_FIRST_MS;
+        self.set_timer(Timer::Probe, self.probe_delay_ms);
+    }
+
+    fn on_probe(&mut self, result: Result<Response, AtError>) {
+        if self.phase != Phase::NoResponse {
+            return;
+        }
+        if matches!(result, Err(AtError::Timeout)) {
+            self.probe_delay_ms = timers::next_probe_delay(self.probe_delay_ms);
+            self.set_timer(Timer::Probe, self.probe_delay_ms);
+        } else {
+            self.log(LogLevel::Info, "the terminal answers again: initialising");
+            self.restart(CallError::new(
+                CallErrorKind::Failed,
+                "interrupted by a restart",
+            ));
+        }
+    }
+
+    fn become_ready(&mut self) {
+        self.phase = Phase::Ready;
+        self.publish_state("ready", "");
+        self.mo_clear = self.facts.mo_cleared;
+        if let Some(mtmsn) = self.facts.mt_left.take() {
+            self.download_left_message(mtmsn);
+        }
+        self.arm_signal_poll();
+        self.kick_session();
+    }
+
+    /// The terminal cannot make SBD calls until someone acts (MO status 15, 16, 33, ...).
+    fn fail_terminal(&mut self, reason: &'static str, why: &str) {
+        self.log(
+            LogLevel::Error,
+            format!("the terminal cannot send: {why}; it needs attention and a Reset"),
+        );
+        self.phase = Phase::Failed(reason);
+        self.publish_state("failed", reason);
+        let error = CallError::new(
+            CallErrorKind::NotReady,
+            format!("the terminal is not ready: {reason} ({why})"),
+        );
+        for call in self.outbox.abandon_all() {
+            self.reply(call, Err(error.clone()));
+        }
+    }
+}
+
+/// Routing of host events.
+impl IridiumDriver {
+    fn on_rx(&mut self, bytes: &[u8]) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        for event in self.link.feed(bytes, &mut self.out) {
+            self.on_queue_event(event);
+        }
+    }
+
+    fn on_queue_event(&mut self, event: QueueEvent<Purpose>) {
+        match event {
+            QueueEvent::Completed(purpose, result) => self.on_completed(purpose, result),
+            QueueEvent::Urc(urc) => self.on_urc(&urc),
+        }
+    }
+
+    fn on_timer(&mut self, id: u32) {
+        match Timer::from_id(id) {
+            Some(Timer::CommandDeadline) => {
+                if let Some(event) = self.link.deadline_fired(self.now_ms) {
+                    self.on_queue_event(event);
+                }
+            }
+            Some(Timer::Session) => self.kick_session(),
+            Some(Timer::SignalPoll) => {
+                self.signal_poll_armed = false;
+                if self.signal_poll_needed()
+                    && !self.link.contains(|p| matches!(p, Purpose::Signal(_)))
+                {
+                    self.push(signal_command(), Purpose::Signal(SignalReason::Poll));
+                }
+            }
+            Some(Timer::Probe) if self.phase == Phase::NoResponse => {
+                // Between probes the line is quiet: start from a clean channel.
+                self.link.clear(self.now_ms, &mut self.out);
+                self.push(Command::new("AT", PROBE_TIMEOUT_MS), Purpose::Probe);
+            }
+            // A timer that fired after the state it was armed for ended.
+            _ => {}
+        }
+    }
+
+    fn on_call(&mut self, call: u64, request: Request) {
+        match request {
+            Request::Refresh if self.phase == Phase::Ready => self.push(
+                signal_command(),
+                Purpose::Signal(SignalReason::Refresh(call)),
+            ),
+            Request::Poll if self.phase == Phase::Ready => self.on_poll(call),
+            Request::Refresh | Request::Poll => self.reply_not_ready(call),
+            Request::Reset if self.phase == Phase::Closed => self.reply_not_ready(call),
+            Request::Reset => {
+                self.restart(CallError::new(
+                    CallErrorKind::Failed,
+                    "interrupted by a reset",
+                ));
+                self.reply(call, Ok(CallReply::Done));
+            }
+            Request::Command { line, timeout_ms } => self.on_raw_command(call, line, timeout_ms),
+            Request::CheckMessage(message) => {
+                let checked = outbox::check(&message).map(|()| CallReply::Done);
+                self.reply(call, checked);
+            }
+            Request::Send(_) if self.phase.refuses_messages() => self.reply_not_ready(call),
+            Request::Send(message) => match outbox::check(&message) {
+                Ok(()) => {
+                    self.outbox.push(call, message);
+                    self.kick_session();
+                }
+                Err(error) => self.reply(call, Err(error)),
+            },
+            other => {
+                let error = format!("a satellite terminal does not support {other:?}");
+                self.reply(
+                    call,
+                    Err(CallError::new(CallErrorKind::NotSupported, error)),
+                );
+            }
+        }
+    }
+
+    fn on_raw_command(&mut self, call: u64, line: String, timeout_ms: u32) {
+        let line = line.trim();
+        let is_at = line
+            .get(..2)
+            .is_some_and(|at| at.eq_ignore_ascii_case("AT"));
+        if !is_at || line.chars().any(char::is_control) {
+            let error =
+                format!("command {line:?} must be one AT command line without control characters");
+            self.reply(
+                call,
+                Err(CallError::new(CallErrorKind::InvalidArgument, error)),
+            );
+        } else if matches!(self.phase, Phase::Closed | Phase::NoResponse) {
+            self.reply_not_ready(call);
+        } else {
+            let timeout_ms = match timeout_ms {
+                0 => DEFAULT_COMMAND_TIMEOUT_MS,
+                given => u64::from(given),
+            };
+            self.push(Command::new(line, timeout_ms), Purpose::UserCommand(call));
+        }
+    }
+
+    fn on_completed(&mut self, purpose: Purpose, result: Result<Response, AtError>) {
+        if matches!(result, Err(AtError::Timeout)) {
+            self.consecutive_timeouts += 1;
+            if self.consecutive_timeouts >= MAX_CONSECUTIVE_TIMEOUTS
+                && self.phase != Phase::NoResponse
+            {
+                self.enter_no_response(purpose);
+                return;
+            }
+        } else {
+            self.consecutive_timeouts = 0;
+        }
+        match purpose {
+            Purpose::Init(step) => self.on_init_step(step, result),
+            Purpose::Probe => self.on_probe(result),
+            Purpose::Signal(reason) => self.on_signal(reason, result),
+            Purpose::Write { attempt } => self.on_written(attempt, result),
+            Purpose::ClearMo(reason) => self.on_mo_cleared(reason, result),
+            Purpose::Transfer => self.on_transfer(result),
+            Purpose::Download { attempt } => self.on_downloaded(attempt, result),
+            Purpose::ClearMt => self.on_mt_cleared(result),
+            Purpose::UserCommand(call) => {
+                let reply = raw_reply(result);
+                self.reply(call, reply);
+            }
+        }
+    }
+
+    fn on_urc(&mut self, urc: &Urc) {
+        if matches!(self.phase, Phase::NoResponse | Phase::Closed) {
+            // Nothing is sent to a terminal counted as silent but the probe; once it answers,
+            // the initialisation reads the signal and the buffers again.
+            return;
+        }
+        let line = urc.line.as_str();
+        if line.starts_with(RING_ALERT) {
+            self.on_ring_alert();
+        } else if let Some(indication) = parse_indication(line) {
+            self.on_indication(indication);
+        }
+    }
+}
+
+/// Initialisation.
+impl IridiumDriver {
+    fn push_init(&mut self, step: InitStep) {
+        self.push(step.command(), Purpose::Init(step));
+    }
+
+    fn on_init_step(&mut self, step: InitStep, result: Result<Response, AtError>) {
+        if matches!(result, Err(AtError::Timeout)) {
+            // Retried until three timeouts in a row declare the terminal silent.
+            self.link.push_front(step.command(), Purpose::Init(step));
+            return;
+        }
+        match init::advance(step, result, &mut self.facts) {
+            Outcome::Next(next) => self.push_init(next),
+            Outcome::Publish(update, next) => {
+                self.publish_device(*update);
+                self.push_init(next);
+            }
+            Outcome::Warn(warning, next) => {
+                self.log(LogLevel::Warn, warning);
+                self.push_init(next);
+            }
+            Outcome::Failed(reason) => {
+                self.log(LogLevel::Error, format!("initialisation failed: {reason}"));
+                self.phase = Phase::Failed(reason);
+                self.publish_state("failed", reason);
+                let error = CallError::new(
+                    CallErrorKind::NotReady,
+                    format!("the terminal is not ready: {reason}"),
+                );
+                for call in self.outbox.abandon_all() {
+                    self.reply(call, Err(error.clone()));
+                }
+            }
+            Outcome::Configured => {
+                self.push(signal_command(), Purpose::Signal(SignalReason::Init));
+            }
+        }
+    }
+}
+
+/// Signal and service.
+impl IridiumDriver {
+    fn on_signal(&mut self, reason: SignalReason, result: Result<Response, AtError>) {
+        let timed_out = matches!(result, Err(AtError::Timeout));
+        match result.as_ref().ok().and_then(|r| parse_bars(&r.lines)) {
+            Some(bars) => {
+                let update = self.signal.set_bars(bars, self.unix_time);
+                self.out.push(Effect::Signal(update));
+            }
+            None if timed_out => {}
+            None => self.log(LogLevel::Warn, "AT+CSQ gave no signal reading"),
+        }
+        match reason {
+            SignalReason::Init if self.phase == Phase::Initializing => self.become_ready(),
+            SignalReason::Init => {}
+            SignalReason::Refresh(call) => {
+                let reply = if timed_out {
+                    Err(CallError::new(
+                        CallErrorKind::Timeout,
+                        "the terminal did not read the signal in time",
+                    ))
+                } else {
+                    Ok(CallReply::Done)
+                };
+                self.reply(call, reply);
+                self.kick_session();
+            }
+            SignalReason::Poll => {
+                self.arm_signal_poll();
+                self.kick_session();
+            }
+        }
+    }
+
+    fn on_indication(&mut self, indication: Indication) {
+        match indication {
+            Indication::Signal(bars) => {
+                let update = self.signal.set_bars(bars, self.unix_time);
+                self.out.push(Effect::Signal(update));
+            }
+            Indication::Service(available) => {
+                self.signal.set_service(available);
+                let text = if available {
+                    "network service is available"
+                } else {
+                    "network service is unavailable"
+                };
+                self.log(LogLevel::Info, text);
+            }
+        }
+        self.kick_session();
+    }
+
+    /// Whether the `AT+CSQ` poll has to run: the terminal gives no indications, or work waits
+    /// for service to return.
+    fn signal_poll_needed(&self) -> bool {
+        self.phase == Phase::Ready
+            && self.options.signal_interval_ms > 0
+            && (!self.facts.indications
+                || (self.signal.service_unavailable() && self.session_wanted()))
+    }
+
+    /// Arms the signal poll if it is needed and not armed yet.
+    fn arm_signal_poll(&mut self) {
+        if self.signal_poll_needed() && !self.signal_poll_armed {
+            self.signal_poll_armed = true;
+            self.set_timer(Timer::SignalPoll, self.options.signal_interval_ms);
+        }
+    }
+}
+
+/// Effects.
+impl IridiumDriver {
+    fn push(&mut self, command: Command, purpose: Purpose) {
+        self.link.push(command, purpose);
+    }
+
+    fn reply(&mut self, call: u64, result: Result<CallReply, CallError>) {
+        self.out.push(Effect::Reply { call, result });
+    }
+
+    fn reply_not_ready(&mut self, call: u64) {
+        let (state, reason) = self
+            .published_state
+            .clone()
+            .unwrap_or_else(|| ("offline".into(), String::new()));
+        let detail = if reason.is_empty() {
+            state
+        } else {
+            format!("{state}: {reason}")
+        };
+        let error = CallError::new(
+            CallErrorKind::NotReady,
+            format!("the terminal is not ready ({detail})"),
+        );
+        self.reply(call, Err(error));
+    }
+
+    /// Answers the calls of abandoned commands.
+    fn fail_purposes(&mut self, purposes: impl IntoIterator<Item = Purpose>, error: &CallError) {
+        for call in purposes.into_iter().filter_map(|purpose| purpose.call()) {
+            self.reply(call, Err(error.clone()));
+        }
+    }
+
+    fn set_timer(&mut self, timer: Timer, after_ms: u64) {
+        self.out.push(Effect::SetTimer {
+            id: timer.id(),
+            after_ms,
+        });
+    }
+
+    fn log(&mut self, level: LogLevel, message: impl Into<String>) {
+        self.out.push(Effect::Log {
+            level,
+            message: message.into(),
+        });
+    }
+
+    /// Publishes `update` together with the current state.
+    fn publish_device(&mut self, update: DeviceUpdate) {
+        let (state, reason) = self.published_state.clone().unzip();
+        self.out.push(Effect::Device(DeviceUpdate {
+            state,
+            state_reason: reason,
+            ..update
+        }));
+    }
+
+    /// Publishes `State` and `StateReason` when they change.
+    fn publish_state(&mut self, state: &str, reason: &str) {
+        let wanted = (state.to_owned(), reason.to_owned());
+        if self.published_state.as_ref() == Some(&wanted) {
+            return;
+        }
+        self.published_state = Some(wanted);
+        self.out.push(Effect::Device(DeviceUpdate {
+            state: Some(state.to_owned()),
+            state_reason: Some(reason.to_owned()),
+            ..DeviceUpdate::default()
+        }));
+    }
+}
+
+fn signal_command() -> Command {
+    Command::new("AT+CSQ", SIGNAL_TIMEOUT_MS)
+}
+
+/// The reply to a raw command: its information lines and final result, as the terminal sent
+/// them.
+fn raw_reply(result: Result<Response, AtError>) -> Result<CallReply, CallError> {
+    let (mut lines, last) = match result {
+        Ok(response) => (response.lines, "OK".to_owned()),
+        Err(AtError::Timeout) => {
+            return Err(CallError::new(
+                CallErrorKind::Timeout,
+                "no final result before the timeout",
+            ));
+        }
+        Err(AtError::Error) => (Vec::new(), "ERROR".to_owned()),
+        Err(AtError::Cme(error)) => (Vec::new(), format!("+CME ERROR: {}", error.text)),
+        Err(AtError::Cms(error)) => (Vec::new(), format!("+CMS ERROR: {}", error.text)),
+        Err(AtError::Other(result)) => (Vec::new(), result),
+    };
+    lines.push(last);
+    Ok(CallReply::Text(lines.join("\n")))
+}
