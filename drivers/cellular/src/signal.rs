@@ -3,7 +3,8 @@
 //! properties.
 //!
 //! Mappings:
-//! - `Rssi` is the LTE RSRP from `+CESQ` when the modem gives one (0..97 -> -140 + n dBm), else the
+//! - `Rssi` is the LTE RSRP from `+CESQ` when the modem gives one (TS 27.007 8.69: value n means
+//!   -141 + n <= RSRP < -140 + n dBm; the lower bound is used), else the
 //!   RSSI from `+CSQ` (0..31 -> -113 + 2n dBm); 0 when neither is known.
 //! - `Quality` is linear in that level: RSSI -113 dBm = 0 % .. -51 dBm = 100 % (as ModemManager
 //!   maps `+CSQ` 0..31); RSRP -125 dBm = 0 % .. -75 dBm = 100 % (cell edge to excellent LTE).
@@ -190,7 +191,7 @@ pub(crate) fn parse_csq(line: &str) -> Option<i32> {
 /// is not on LTE (255) or the line is malformed.
 pub(crate) fn parse_cesq_rsrp(line: &str) -> Option<i32> {
     let rsrp: i32 = fields(line, "+CESQ:")?.get(5)?.number()?;
-    (0..=97).contains(&rsrp).then_some(-140 + rsrp)
+    (0..=97).contains(&rsrp).then_some(-141 + rsrp)
 }
 
 /// A registration answer or URC of `domain`. Both shapes are accepted: the response to the read
@@ -403,10 +404,11 @@ mod tests {
 
     #[test]
     fn cesq_gives_rsrp_only_on_lte() {
-        assert_eq!(parse_cesq_rsrp("+CESQ: 99,99,255,255,20,45"), Some(-95));
+        // TS 27.007 8.69: 45 means -96 <= RSRP < -95, 97 means -44 <= RSRP.
+        assert_eq!(parse_cesq_rsrp("+CESQ: 99,99,255,255,20,45"), Some(-96));
         assert_eq!(
             parse_cesq_rsrp("+CESQ: 99,99,255,255,34,97,255,255,255"),
-            Some(-43)
+            Some(-44)
         );
         assert_eq!(parse_cesq_rsrp("+CESQ: 35,0,255,255,255,255"), None);
         assert_eq!(parse_cesq_rsrp("+CESQ: 99,99"), None);

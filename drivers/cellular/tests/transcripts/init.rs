@@ -83,11 +83,11 @@ fn quectel_eg25_with_echo_on() {
     modem.exchange("AT+COPS?", "\r\n+COPS: 0,0,\"Telekom.de\",7\r\n\r\nOK\r\n");
 
     let signal = modem.signals.last().unwrap();
-    assert_eq!(signal.rssi, Some(-95), "RSRP 45 -> -140 + 45 dBm");
+    assert_eq!(signal.rssi, Some(-96), "RSRP 45 -> -141 + 45 dBm (TS 27.007 8.69)");
     assert_eq!(
         signal.quality,
-        Some(60),
-        "-95 dBm RSRP on the -125..-75 scale"
+        Some(58),
+        "-96 dBm RSRP on the -125..-75 scale"
     );
     assert_eq!(signal.technology.as_deref(), Some("lte"));
     assert_eq!(signal.registration.as_deref(), Some("home"));

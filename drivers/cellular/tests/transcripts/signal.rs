@@ -62,8 +62,8 @@ fn refresh_call_answers_after_the_last_query() {
     assert_eq!(
         modem.signals.last(),
         Some(&SignalUpdate {
-            quality: Some(70),
-            rssi: Some(-90),
+            quality: Some(68),
+            rssi: Some(-91),
             updated_at: Some(EPOCH + 5),
             ..Default::default()
         })
