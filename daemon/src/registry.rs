@@ -31,6 +31,12 @@ impl Registry {
         self.write().insert(number, handle);
     }
 
+    /// The published device with identity `id`, if any.
+    pub fn find_by_id(&self, id: &str) -> Option<Arc<DeviceHandle>> {
+        let devices = self.devices.read().unwrap_or_else(|p| p.into_inner());
+        devices.values().find(|h| h.state().id == id).cloned()
+    }
+
     /// Paths of every published device, in number order.
     pub fn paths(&self) -> Vec<OwnedObjectPath> {
         let devices = self.devices.read().unwrap_or_else(|p| p.into_inner());

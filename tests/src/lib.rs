@@ -4,7 +4,7 @@
 //! The binaries come from the workspace's target directory (`cargo build --workspace` first; the
 //! test command in README.md does that).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
-use zbus::{Connection, OwnedObjectPath, OwnedVariant};
+use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant};
 
 /// The daemon's bus name.
 pub const BUS_NAME: &str = "org.m2mhal.Hal1";
@@ -134,6 +134,14 @@ impl TestBus {
             .expect("connect to the private bus")
     }
 
+    /// Lets every local user reach the bus socket (its directory is private by default), as on a
+    /// real system bus.
+    pub fn open_to_all_users(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("open the bus directory");
+    }
+
     /// The bus daemon's pid (to check it is still up).
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
@@ -184,34 +192,92 @@ pub fn install_plugins(dir: &Path) -> PathBuf {
     plugins
 }
 
+/// A fresh directory for a daemon, with the built driver plugins installed in `plugins/`. Tests
+/// that need more in the directory (extra plugin files, a damaged store) prepare it and use
+/// [`Daemon::start_in`].
+pub fn daemon_dir() -> tempfile::TempDir {
+    let temp = tempfile::tempdir().expect("temp dir");
+    install_plugins(temp.path());
+    temp
+}
+
+/// Writes `m2mhald.toml` in `dir`: its `plugins/` and `state/` directories, then `extra`.
+fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    let config = format!(
+        "plugin_dirs = [\"{plugins}\"]\nstate_dir = \"{state}\"\n{extra}\n",
+        plugins = dir.join("plugins").display(),
+        state = dir.join("state").display(),
+    );
+    let config_path = dir.join("m2mhald.toml");
+    std::fs::write(&config_path, config).expect("write daemon config");
+    config_path
+}
+
+/// The `m2mhald` command for the config in `dir`, on `bus`, with debug logs on stderr.
+fn daemon_command(bus: &TestBus, dir: &Path, extra: &str, env: &[(&str, &str)]) -> Command {
+    let config_path = write_config(dir, extra);
+    let mut command = Command::new(binary("m2mhald"));
+    command
+        .arg("--config")
+        .arg(&config_path)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("M2MHAL_LOG", "debug")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs `m2mhald` with `extra` config in `dir` until it exits by itself (for configurations it
+/// must refuse); returns its exit status and stderr. Fails the test if it is still running after
+/// [`WAIT`].
+pub async fn run_daemon_to_exit(
+    bus: &TestBus,
+    dir: &Path,
+    extra: &str,
+) -> (std::process::ExitStatus, String) {
+    let child = daemon_command(bus, dir, extra, &[])
+        .spawn()
+        .expect("start m2mhald");
+    let output = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .expect("m2mhald exits by itself")
+        .expect("wait for m2mhald");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    eprintln!("[m2mhald] {stderr}");
+    (output.status, stderr)
+}
+
 impl Daemon {
     /// Starts the daemon with `extra` appended to a config naming a fresh plugin and state
     /// directory, and waits until it owns its bus name.
     pub async fn start(bus: &TestBus, extra: &str) -> Daemon {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let dir = temp.path().to_owned();
-        install_plugins(&dir);
-        let mut daemon = Daemon::start_in(bus, &dir, extra).await;
+        Daemon::start_with_env(bus, extra, &[]).await
+    }
+
+    /// Like [`Daemon::start`], with extra environment variables (e.g. `NOTIFY_SOCKET`).
+    pub async fn start_with_env(bus: &TestBus, extra: &str, env: &[(&str, &str)]) -> Daemon {
+        let temp = daemon_dir();
+        let mut daemon = Daemon::start_in_with_env(bus, temp.path(), extra, env).await;
         daemon._temp = Some(temp);
         daemon
     }
 
     /// Starts the daemon in an existing directory (to restart on the same state).
     pub async fn start_in(bus: &TestBus, dir: &Path, extra: &str) -> Daemon {
-        let config = format!(
-            "plugin_dirs = [\"{plugins}\"]\nstate_dir = \"{state}\"\n{extra}\n",
-            plugins = dir.join("plugins").display(),
-            state = dir.join("state").display(),
-        );
-        let config_path = dir.join("m2mhald.toml");
-        std::fs::write(&config_path, config).expect("write daemon config");
-        let mut child = Command::new(binary("m2mhald"))
-            .arg("--config")
-            .arg(&config_path)
-            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-            .env("M2MHAL_LOG", "debug")
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
+        Daemon::start_in_with_env(bus, dir, extra, &[]).await
+    }
+
+    /// Like [`Daemon::start_in`], with extra environment variables.
+    pub async fn start_in_with_env(
+        bus: &TestBus,
+        dir: &Path,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Daemon {
+        let mut child = daemon_command(bus, dir, extra, env)
             .spawn()
             .expect("start m2mhald");
         let stderr = forward_lines(child.stderr.take().expect("stderr"), "m2mhald");
@@ -230,6 +296,11 @@ impl Daemon {
             conn,
             stderr,
         }
+    }
+
+    /// The daemon's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Sends SIGTERM and returns the exit status.
@@ -280,11 +351,17 @@ fn forward_lines(
     rx
 }
 
+/// The kinds of JSON line `m2msim` prints in answer to a control command (everything else is an
+/// event such as `ready` or `sms-sent`).
+const SIM_REPLY_KINDS: [&str; 4] = ["ok", "error", "status", "sms-list"];
+
 /// A running `m2msim` with its control stdin and JSON event stdout.
 pub struct Sim {
     _child: Child,
     stdin: ChildStdin,
     events: mpsc::UnboundedReceiver<String>,
+    /// Lines read while looking for something else, oldest first, for later `expect_*` calls.
+    backlog: VecDeque<Value>,
     /// The `ready` lines, one per simulated device, in index order.
     pub ready: Vec<Value>,
 }
@@ -305,6 +382,7 @@ impl Sim {
             _child: child,
             stdin,
             events,
+            backlog: VecDeque::new(),
             ready: Vec::new(),
         };
         for _ in 0..count {
@@ -322,31 +400,97 @@ impl Sim {
             .to_owned()
     }
 
-    /// Sends one control command line.
-    pub async fn command(&mut self, line: &str) {
+    /// Sends one control command line and returns the simulator's JSON reply to it. Commands are
+    /// answered in order, so the reply is the next `ok`/`error`/`status`/`sms-list` line.
+    pub async fn command(&mut self, line: &str) -> Value {
         self.stdin
             .write_all(format!("{line}\n").as_bytes())
             .await
             .expect("write to m2msim");
         self.stdin.flush().await.expect("flush m2msim stdin");
+        self.next_line(&format!("the reply to {line:?}"), |value| {
+            SIM_REPLY_KINDS.iter().any(|kind| value["event"] == *kind)
+        })
+        .await
     }
 
-    /// Waits for the next JSON event whose `event` field is `kind`, skipping others.
+    /// Sends a control command that must succeed; returns the reply.
+    pub async fn ok(&mut self, line: &str) -> Value {
+        let reply = self.command(line).await;
+        assert_ne!(reply["event"], "error", "m2msim refused {line:?}: {reply}");
+        reply
+    }
+
+    /// The `status` of simulated device `index` (SIM, network, settings, stored messages).
+    pub async fn status(&mut self, index: usize) -> Value {
+        let reply = self.ok(&format!("@{index} status")).await;
+        assert_eq!(reply["event"], "status", "{reply}");
+        reply
+    }
+
+    /// The messages in the SIM storage of device `index` (the `messages` of `list`).
+    pub async fn stored(&mut self, index: usize) -> Vec<Value> {
+        let reply = self.ok(&format!("@{index} list")).await;
+        assert_eq!(reply["event"], "sms-list", "{reply}");
+        reply["messages"].as_array().expect("messages").clone()
+    }
+
+    /// Waits until the SIM storage of device `index` holds `count` messages.
+    pub async fn wait_stored(&mut self, index: usize, count: usize) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let stored = self.stored(index).await;
+            if stored.len() == count {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the modem's storage still holds {stored:?}, not {count} messages"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Hangs up device `index` (the host reads end of file); returns the new pty path.
+    pub async fn hangup(&mut self, index: usize) -> String {
+        self.ok(&format!("@{index} hangup")).await;
+        let ready = self
+            .next_line("the ready line after hangup", |value| {
+                value["event"] == "ready" && value["index"] == index
+            })
+            .await;
+        self.ready[index] = ready;
+        self.path(index)
+    }
+
+    /// Waits for the next JSON event whose `event` field is `kind`; other lines are kept for
+    /// later calls.
     pub async fn expect_event(&mut self, kind: &str) -> Value {
+        self.next_line(&format!("a {kind:?} event"), |value| value["event"] == kind)
+            .await
+    }
+
+    /// The oldest line (kept or new) that `accept` takes; the others stay kept.
+    async fn next_line(&mut self, what: &str, accept: impl Fn(&Value) -> bool) -> Value {
+        if let Some(at) = self.backlog.iter().position(&accept) {
+            return self.backlog.remove(at).expect("position is in range");
+        }
         let found = tokio::time::timeout(WAIT, async {
             while let Some(line) = self.events.recv().await {
-                if let Ok(value) = serde_json::from_str::<Value>(&line)
-                    && value["event"] == kind
-                {
+                let Ok(value) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                if accept(&value) {
                     return Some(value);
                 }
+                self.backlog.push_back(value);
             }
             None
         })
         .await;
         match found {
             Ok(Some(value)) => value,
-            _ => panic!("m2msim never reported a {kind:?} event"),
+            _ => panic!("m2msim never printed {what}"),
         }
     }
 }
@@ -414,6 +558,13 @@ where
         Err(zbus::Error::MethodError(name, text, _)) => {
             Err((name.to_string(), text.unwrap_or_default()))
         }
+        Err(zbus::Error::FDO(error)) => {
+            use zbus::DBusError;
+            Err((
+                error.name().to_string(),
+                error.description().unwrap_or_default().to_owned(),
+            ))
+        }
         Err(e) => Err(("transport".to_owned(), e.to_string())),
     }
 }
@@ -480,4 +631,350 @@ where
     })
     .await;
     found.ok().flatten().expect("signal did not arrive in time")
+}
+
+/// Prefix of the API's error names.
+pub const ERROR_PREFIX: &str = "org.m2mhal.Hal1.Error.";
+
+/// Asserts that `result` is the API error `org.m2mhal.Hal1.Error.<kind>`; returns its message,
+/// which the API promises is never empty.
+#[track_caller]
+pub fn assert_hal_error<T: std::fmt::Debug>(
+    result: Result<T, (String, String)>,
+    kind: &str,
+) -> String {
+    match result {
+        Ok(value) => panic!("expected {ERROR_PREFIX}{kind}, got success {value:?}"),
+        Err((name, message)) => {
+            assert_eq!(name, format!("{ERROR_PREFIX}{kind}"), "message: {message}");
+            assert!(!message.is_empty(), "{name} carries no message");
+            message
+        }
+    }
+}
+
+/// One simulated modem on a configured port of a running daemon, ready to use.
+pub struct ModemRig {
+    /// The daemon.
+    pub daemon: Daemon,
+    /// The simulator (device 0 is the modem of `path`).
+    pub sim: Sim,
+    /// The private bus.
+    pub bus: TestBus,
+    /// The pty of the modem.
+    pub port: String,
+    /// The device object of the modem.
+    pub path: String,
+}
+
+impl ModemRig {
+    /// Starts a bus, `m2msim <sim_args>` and a daemon whose config names device 0's port, plus
+    /// `extra` config; waits until the device is `ready`.
+    pub async fn start(sim_args: &[&str], extra: &str) -> ModemRig {
+        let bus = TestBus::start().await;
+        let sim = Sim::start(sim_args, 1).await;
+        let port = sim.path(0);
+        let daemon = Daemon::start(&bus, &format!("{}\n{extra}", port_config(&port))).await;
+        let path = wait_for_device(&daemon.conn, &port, "ready").await;
+        ModemRig {
+            daemon,
+            sim,
+            bus,
+            port,
+            path,
+        }
+    }
+
+    /// The test's connection to the daemon.
+    pub fn conn(&self) -> &Connection {
+        &self.daemon.conn
+    }
+}
+
+/// A `[[port]]` table for `path`.
+pub fn port_config(path: &str) -> String {
+    format!("[[port]]\npath = \"{path}\"\n")
+}
+
+/// Polls a property until `accept` takes its value; returns it.
+pub async fn wait_for_property<T>(
+    conn: &Connection,
+    path: &str,
+    interface: &str,
+    name: &str,
+    accept: impl Fn(&T) -> bool,
+) -> T
+where
+    T: TryFrom<OwnedVariant> + std::fmt::Debug,
+    T::Error: std::fmt::Debug,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let value: T = property(conn, path, interface, name).await;
+        if accept(&value) {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {interface}.{name} on {path}; last value {value:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The `PropertiesChanged` signals of the object at `path`.
+pub async fn properties_changed(conn: &Connection, path: &str) -> zbus::MessageStream {
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface("org.freedesktop.DBus.Properties")
+        .member("PropertiesChanged")
+        .path(path.to_owned())
+        .build()
+        .expect("match rule");
+    zbus::MessageStream::for_match_rule(rule, conn, None)
+        .await
+        .expect("subscribe to PropertiesChanged")
+}
+
+/// The body of `PropertiesChanged`.
+type PropertiesChangedBody = (String, HashMap<String, OwnedVariant>, Vec<String>);
+
+/// Waits for a `PropertiesChanged` of `interface` on `stream` that carries property `name` with
+/// a value `accept` takes; returns that value.
+pub async fn next_property_change<T>(
+    stream: &mut zbus::MessageStream,
+    interface: &str,
+    name: &str,
+    accept: impl Fn(&T) -> bool,
+) -> T
+where
+    T: TryFrom<OwnedVariant>,
+{
+    let (_, mut changed, _) = next_signal(stream, |(iface, changed, _): &PropertiesChangedBody| {
+        iface == interface
+            && changed
+                .get(name)
+                .and_then(|value| value.try_clone().ok())
+                .and_then(|value| T::try_from(value).ok())
+                .is_some_and(|value| accept(&value))
+    })
+    .await;
+    let value = changed
+        .remove(name)
+        .expect("accepted change has the property");
+    T::try_from(value).ok().expect("accepted change converts")
+}
+
+/// Options of `Messaging.Send`.
+pub type SendOptions<'a> = HashMap<&'a str, Variant<'a>>;
+
+/// `{"encoding": encoding}`.
+pub fn encoding(encoding: &str) -> SendOptions<'_> {
+    HashMap::from([("encoding", Variant::from(encoding))])
+}
+
+/// Calls `Messaging.Send`; the message id.
+pub async fn send(
+    conn: &Connection,
+    path: &str,
+    destination: &str,
+    payload: &[u8],
+    options: &SendOptions<'_>,
+) -> Result<String, (String, String)> {
+    call(
+        conn,
+        path,
+        MESSAGING,
+        "Send",
+        &(destination, payload, options),
+    )
+    .await
+}
+
+/// Calls `Messaging.Send` with a text payload; the message id.
+pub async fn send_text(
+    conn: &Connection,
+    path: &str,
+    destination: &str,
+    text: &str,
+) -> Result<String, (String, String)> {
+    send(conn, path, destination, text.as_bytes(), &encoding("text")).await
+}
+
+/// One message of `Messaging.List`.
+pub type StoredMessage = HashMap<String, OwnedVariant>;
+
+/// `Messaging.List`.
+pub async fn list_messages(conn: &Connection, path: &str) -> Vec<StoredMessage> {
+    call(conn, path, MESSAGING, "List", &())
+        .await
+        .expect("Messaging.List")
+}
+
+/// A value of a D-Bus dictionary, converted; fails the test when absent or of another type.
+pub fn field<T>(dict: &HashMap<String, OwnedVariant>, key: &str) -> T
+where
+    T: TryFrom<OwnedVariant>,
+    T::Error: std::fmt::Debug,
+{
+    let value = dict
+        .get(key)
+        .unwrap_or_else(|| panic!("no {key:?} in {dict:?}"))
+        .try_clone()
+        .expect("clone variant");
+    T::try_from(value).expect("dictionary value type")
+}
+
+/// The body of `Messaging.Received`: id, peer, payload, info.
+pub type ReceivedBody = (String, String, Vec<u8>, HashMap<String, OwnedVariant>);
+/// The body of `Messaging.StateChanged`: id, state, error.
+pub type StateChangedBody = (String, String, String);
+
+/// Waits until the outgoing message `id` reaches `state` on a `StateChanged` stream; returns the
+/// states seen for it, in order, including `state`.
+pub async fn wait_message_state(
+    stream: &mut zbus::MessageStream,
+    id: &str,
+    state: &str,
+) -> Vec<StateChangedBody> {
+    let mut seen = Vec::new();
+    loop {
+        let change: StateChangedBody =
+            next_signal(stream, |(changed, _, _): &StateChangedBody| changed == id).await;
+        let done = change.1 == state;
+        seen.push(change);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// A `ReportKernelEvent` dictionary for a tty: `name` is the last component of `devnode`.
+pub fn tty_event(
+    action: &str,
+    devnode: &str,
+    properties: &[(&str, &str)],
+) -> HashMap<&'static str, OwnedVariant> {
+    let name = Path::new(devnode)
+        .file_name()
+        .expect("devnode has a name")
+        .to_string_lossy()
+        .into_owned();
+    let properties: HashMap<String, String> = properties
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let owned = |value: Variant<'_>| OwnedVariant::try_from(value).expect("owned variant");
+    HashMap::from([
+        ("action", owned(Variant::from(action))),
+        ("subsystem", owned(Variant::from("tty"))),
+        ("name", owned(Variant::from(name))),
+        ("devnode", owned(Variant::from(devnode))),
+        ("properties", owned(Variant::from(properties))),
+    ])
+}
+
+/// Calls `Manager.ReportKernelEvent`.
+pub async fn report_kernel_event(
+    conn: &Connection,
+    event: &HashMap<&str, OwnedVariant>,
+) -> Result<(), (String, String)> {
+    call(conn, MANAGER_PATH, MANAGER, "ReportKernelEvent", &(event,)).await
+}
+
+/// What a finished `m2mctl` run printed and returned.
+#[derive(Debug)]
+pub struct CtlOutput {
+    /// Exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `m2mctl <args>` against `bus_address` (as `DBUS_SYSTEM_BUS_ADDRESS`) and waits for it.
+pub async fn m2mctl(bus_address: &str, args: &[&str]) -> CtlOutput {
+    run_m2mctl(bus_address, None, args).await
+}
+
+/// Like [`m2mctl`], as the unprivileged user `uid` (the test must run as root, and the bus must
+/// be open to that user: [`TestBus::open_to_all_users`]).
+pub async fn m2mctl_as_user(bus_address: &str, uid: u32, args: &[&str]) -> CtlOutput {
+    run_m2mctl(bus_address, Some(uid), args).await
+}
+
+async fn run_m2mctl(bus_address: &str, uid: Option<u32>, args: &[&str]) -> CtlOutput {
+    let mut command = Command::new(binary("m2mctl"));
+    if let Some(uid) = uid {
+        command.uid(uid).gid(uid);
+    }
+    let child = command
+        .args(args)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", bus_address)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start m2mctl");
+    let output = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("m2mctl {args:?} did not finish"))
+        .expect("wait for m2mctl");
+    let output = CtlOutput {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    eprintln!("[m2mctl {args:?}] {output:?}");
+    output
+}
+
+/// Watches files for being opened by anybody (inotify `IN_OPEN`), to prove a port was or was
+/// never touched.
+pub struct OpenWatch {
+    inotify: nix::sys::inotify::Inotify,
+    watches: HashMap<nix::sys::inotify::WatchDescriptor, PathBuf>,
+    opened: Vec<PathBuf>,
+}
+
+impl OpenWatch {
+    /// Starts watching `paths`.
+    pub fn new(paths: &[&str]) -> OpenWatch {
+        use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+        let inotify =
+            Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).expect("inotify");
+        let watches = paths
+            .iter()
+            .map(|path| {
+                let watch = inotify
+                    .add_watch(*path, AddWatchFlags::IN_OPEN)
+                    .expect("watch a path");
+                (watch, PathBuf::from(path))
+            })
+            .collect();
+        OpenWatch {
+            inotify,
+            watches,
+            opened: Vec::new(),
+        }
+    }
+
+    /// Every watched path opened since the watch began (each once).
+    pub fn opened(&mut self) -> Vec<PathBuf> {
+        while let Ok(events) = self.inotify.read_events() {
+            if events.is_empty() {
+                break;
+            }
+            for event in events {
+                if let Some(path) = self.watches.get(&event.wd)
+                    && !self.opened.contains(path)
+                {
+                    self.opened.push(path.clone());
+                }
+            }
+        }
+        self.opened.clone()
+    }
 }

@@ -20,7 +20,7 @@ use crate::device::state::Changed;
 use crate::store::StoreHandle;
 
 /// Registers the interfaces of a device. The Device interface comes last, so a client that sees it
-/// appear finds the others already there.
+/// appear finds the others already there. Call [`devices_changed`] once the registry lists it.
 pub async fn publish(
     conn: &Connection,
     handle: &Arc<DeviceHandle>,
@@ -63,6 +63,12 @@ pub async fn publish(
     server
         .at(&path, Strict::new(DeviceInterface::new(Arc::clone(handle))))
         .await?;
+    Ok(())
+}
+
+/// Announces a change of `Manager.Devices` (after the registry changed).
+pub async fn devices_changed(conn: &Connection) -> zbus::Result<()> {
+    let server = conn.object_server();
     let manager = server
         .interface::<_, Strict<ManagerInterface>>(MANAGER_PATH)
         .await?;

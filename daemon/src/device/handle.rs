@@ -27,13 +27,15 @@ pub enum DeviceRequest {
     Forget(String),
 }
 
-/// Shared handle on one device, held by its D-Bus interfaces.
+/// Shared handle on one device, held by its D-Bus interfaces. The object outlives the task that
+/// serves it: when the device comes back (replug, reopen under another node), a new task attaches
+/// to the same handle, so the device keeps its object path.
 #[derive(Debug)]
 pub struct DeviceHandle {
     /// The device's object path.
     pub path: OwnedObjectPath,
     state: Arc<RwLock<DeviceState>>,
-    requests: mpsc::Sender<DeviceRequest>,
+    requests: RwLock<mpsc::Sender<DeviceRequest>>,
 }
 
 impl DeviceHandle {
@@ -46,8 +48,34 @@ impl DeviceHandle {
         DeviceHandle {
             path,
             state,
-            requests,
+            requests: RwLock::new(requests),
         }
+    }
+
+    /// The properties, shared with the task that serves the device.
+    pub fn shared_state(&self) -> Arc<RwLock<DeviceState>> {
+        Arc::clone(&self.state)
+    }
+
+    /// The current task's request channel.
+    pub fn sender(&self) -> mpsc::Sender<DeviceRequest> {
+        self.requests
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Whether a task serves the device now.
+    pub fn is_attached(&self) -> bool {
+        !self.sender().is_closed()
+    }
+
+    /// Hands the device to a new task.
+    pub fn attach(&self, requests: mpsc::Sender<DeviceRequest>) {
+        *self
+            .requests
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = requests;
     }
 
     /// Reads the current properties. The guard must not be held across an await.
@@ -63,7 +91,7 @@ impl DeviceHandle {
 
     /// Sends a request to the device task without waiting for an answer.
     pub async fn send(&self, request: DeviceRequest) -> Result<(), HalError> {
-        self.requests.send(request).await.map_err(|_| self.gone())
+        self.sender().send(request).await.map_err(|_| self.gone())
     }
 
     /// Calls the driver and waits for its answer at most `timeout`.

@@ -241,6 +241,58 @@ impl DeviceState {
         changed
     }
 
+    /// Takes over every property of `new` (a device that came back); returns what changed.
+    pub fn replace_with(&mut self, new: DeviceState) -> Changed {
+        let mut changed = self.apply_device(DeviceUpdate {
+            id: Some(new.id),
+            kind: None,
+            manufacturer: Some(new.manufacturer),
+            model: Some(new.model),
+            revision: Some(new.revision),
+            serial_number: Some(new.serial_number),
+            state: Some(new.state),
+            state_reason: Some(new.state_reason),
+            capabilities: Some(new.capabilities),
+            max_payload: Some(new.max_payload),
+            extra: Some(new.extra),
+            connected: Some(new.connected),
+            services: Some(new.services),
+        });
+        set(&mut self.kind, Some(new.kind), "Kind", &mut changed.device);
+        set(
+            &mut self.driver,
+            Some(new.driver),
+            "Driver",
+            &mut changed.device,
+        );
+        set(&mut self.port, Some(new.port), "Port", &mut changed.device);
+        let signal = new.signal;
+        changed.signal = self
+            .apply_signal(SignalUpdate {
+                quality: Some(signal.quality),
+                rssi: Some(signal.rssi),
+                technology: Some(signal.technology),
+                registration: Some(signal.registration),
+                operator: Some(signal.operator),
+                updated_at: Some(signal.updated_at),
+            })
+            .signal;
+        let s = &mut changed.sensor;
+        set(
+            &mut self.sensor.readings,
+            Some(new.sensor.readings),
+            "Readings",
+            s,
+        );
+        set(
+            &mut self.sensor.updated_at,
+            Some(new.sensor.updated_at),
+            "UpdatedAt",
+            s,
+        );
+        changed
+    }
+
     /// Sets state and reason (host-side transitions such as unplug); returns what changed.
     pub fn set_state(&mut self, state: &str, reason: &str) -> Changed {
         self.apply_device(DeviceUpdate {

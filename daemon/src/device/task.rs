@@ -73,6 +73,8 @@ struct DeviceTask {
     handle: Arc<DeviceHandle>,
     number: u32,
     published: bool,
+    /// Another port serves the same device; this task ends.
+    abandoned: bool,
     outbox_loaded: bool,
     timers: HashMap<u32, Instant>,
     calls: HashMap<u64, PendingCall>,
@@ -116,6 +118,7 @@ pub async fn run(
         handle,
         number,
         published: false,
+        abandoned: false,
         outbox_loaded: false,
         timers: HashMap::new(),
         calls: HashMap::new(),
@@ -168,6 +171,10 @@ impl DeviceTask {
                 Wake::Stop => break,
             }
             self.drain().await;
+            if self.abandoned {
+                self.link.close();
+                return;
+            }
         }
         self.detach().await;
     }
@@ -236,7 +243,14 @@ impl DeviceTask {
                 state,
                 error,
                 info,
-            } => self.record_state(&id, state, &error, &info).await,
+            } => {
+                // The host already announced `sending` for the message in flight; the driver's
+                // own `sending` only adds facts (attempts, next retry) to record.
+                let repeated = state == MessageState::Sending
+                    && self.sending.as_ref().is_some_and(|r| r.id == id);
+                self.record_state(&id, state, &error, &info, !repeated)
+                    .await
+            }
             Effect::Sensor(update) => {
                 let changed = self.write_state(|s| s.apply_sensor(update));
                 self.announce(&changed).await;
@@ -380,13 +394,27 @@ impl DeviceTask {
         }
     }
 
+    /// Puts the device on the bus, or back into the object it had before (same `Id`).
     async fn publish(&mut self) {
+        let id = self.handle.state().id.clone();
+        if let Some(known) = self
+            .services
+            .registry
+            .find_by_id(&id)
+            .filter(|_| !id.is_empty())
+        {
+            self.adopt(known).await;
+            return;
+        }
         match objects::publish(&self.services.conn, &self.handle, &self.services.store).await {
             Ok(()) => {
                 self.published = true;
                 self.services
                     .registry
                     .insert(self.number, Arc::clone(&self.handle));
+                if let Err(e) = objects::devices_changed(&self.services.conn).await {
+                    tracing::warn!("cannot announce the device list: {e}");
+                }
                 let state = self.handle.state().clone();
                 tracing::info!(
                     path = self.handle.path.as_str(),
@@ -399,6 +427,28 @@ impl DeviceTask {
             }
             Err(e) => tracing::error!("cannot publish the device: {e}"),
         }
+    }
+
+    /// Serves a device that is already on the bus under its `Id`: back in its old object if that
+    /// one's task is gone (replug), or not at all if another port serves it already.
+    async fn adopt(&mut self, known: Arc<DeviceHandle>) {
+        if known.is_attached() {
+            tracing::warn!(
+                path = known.path.as_str(),
+                "this device is already served through {}; leaving this port alone",
+                known.state().port
+            );
+            self.abandoned = true;
+            return;
+        }
+        known.attach(self.handle.sender());
+        let now = self.handle.state().clone();
+        self.state = known.shared_state();
+        self.handle = known;
+        self.published = true;
+        let changed = self.write_state(|s| s.replace_with(now));
+        tracing::info!(path = self.handle.path.as_str(), "device is back");
+        self.announce(&changed).await;
     }
 
     async fn announce(&self, changed: &Changed) {
@@ -467,8 +517,14 @@ impl DeviceTask {
             encoding,
         };
         self.sending = Some(record.clone());
-        self.record_state(&record.id, MessageState::Sending, "", &Default::default())
-            .await;
+        self.record_state(
+            &record.id,
+            MessageState::Sending,
+            "",
+            &Default::default(),
+            true,
+        )
+        .await;
         let call = self.new_call(PendingCall::Outbox(record.id));
         self.queue(Event::Call {
             call,
@@ -484,20 +540,33 @@ impl DeviceTask {
                     CallReply::Sent(info) => info,
                     _ => Default::default(),
                 };
-                self.record_state(id, MessageState::Sent, "", &info).await;
+                self.record_state(id, MessageState::Sent, "", &info, true)
+                    .await;
             }
             Err(e) if matches!(e.kind, CallErrorKind::NotReady | CallErrorKind::Timeout) => {
                 tracing::info!("message {id} stays queued: {}", e.message);
-                self.record_state(id, MessageState::Queued, &e.message, &Default::default())
-                    .await;
+                self.record_state(
+                    id,
+                    MessageState::Queued,
+                    &e.message,
+                    &Default::default(),
+                    true,
+                )
+                .await;
                 if let Some(record) = record {
                     self.outbox.push_front(record);
                 }
             }
             Err(e) => {
                 tracing::warn!("message {id} failed: {}", e.message);
-                self.record_state(id, MessageState::Failed, &e.message, &Default::default())
-                    .await;
+                self.record_state(
+                    id,
+                    MessageState::Failed,
+                    &e.message,
+                    &Default::default(),
+                    true,
+                )
+                .await;
             }
         }
         self.update_pending().await;
@@ -511,6 +580,7 @@ impl DeviceTask {
         state: MessageState,
         error: &str,
         info: &std::collections::BTreeMap<String, String>,
+        announce: bool,
     ) {
         let (owned_id, owned_error, owned_info) = (id.to_owned(), error.to_owned(), info.clone());
         let stored = self
@@ -521,7 +591,8 @@ impl DeviceTask {
         if let Err(e) = stored {
             tracing::error!("cannot record message {id} as {}: {e}", state.as_str());
         }
-        if let Some(emitter) = self.emitter()
+        if announce
+            && let Some(emitter) = self.emitter()
             && let Err(e) =
                 MessagingInterface::state_changed(&emitter, id, state.as_str(), error).await
         {

@@ -1,0 +1,764 @@
+//! `m2mhal-bench`: how fast and how small `m2mhald` is, measured end to end against the real daemon
+//! on a private system bus with `m2msim` modems, the way an application on a gateway sees it.
+//!
+//! Run it with `cargo build --release --workspace && cargo run --release -p m2mhal-tests --bin
+//! m2mhal-bench`; docs/benchmarks.md explains every figure. The table goes to stdout, the
+//! simulators' event lines to stderr.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use m2mhal_tests::{
+    BUS_NAME, DEVICE, MANAGER, MANAGER_PATH, SIGNAL, Sim, TestBus, daemon_dir, port_config,
+};
+use tokio::process::{Child, Command};
+use zbus::{Connection, MessageStream, OwnedVariant, Variant};
+
+/// Timed daemon starts and timed port-to-ready runs (one untimed warm-up run comes first).
+const RUNS: usize = 10;
+/// Sequential `Get` calls (and as many `Ping`s) timed for the latency figure.
+const CALLS: usize = 5000;
+/// Untimed calls of each kind before the timed ones.
+const WARMUP_CALLS: usize = 200;
+/// Modems of the large fleet.
+const FLEET: usize = 64;
+/// Window over which idle CPU is measured: one default `signal_interval` (30 s).
+const IDLE_WINDOW: Duration = Duration::from_secs(30);
+/// Pause between the last device becoming ready and the idle measurements: longer than the 10 s
+/// tokio keeps an unused blocking thread (the store's), so the thread set is stable in the window.
+const SETTLE: Duration = Duration::from_secs(12);
+/// How long any single wait of the benchmark may take before it gives up.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Targets from the project brief.
+const READY_TARGET: Duration = Duration::from_millis(500);
+/// `Get` p50 may be at most this many times the `Ping` p50.
+const LATENCY_TARGET_RATIO: f64 = 2.0;
+/// VmRSS with one modem ready, in KiB (12 MiB).
+const RSS_TARGET_KIB: u64 = 12 * 1024;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let machine = Machine::read();
+    let bus = TestBus::start().await;
+
+    progress("1. daemon start");
+    let start = daemon_start(&bus).await;
+    progress("2. port to ready");
+    let probed = port_to_ready(&bus, ("ID_M2MHAL_CANDIDATE", "1")).await;
+    let named = port_to_ready(&bus, ("ID_M2MHAL_DRIVER", "cellular")).await;
+
+    progress("4./5. one modem, idle");
+    let one = Fleet::start(&bus, 1).await;
+    let one_idle = one.idle().await;
+    progress("3. Get latency");
+    let latency = get_latency(&one.conn, &one.devices[0]).await;
+    one.stop().await;
+
+    progress("4./5. 64 modems, idle");
+    let many = Fleet::start(&bus, FLEET).await;
+    let many_idle = many.idle().await;
+    let many_ready = many.all_ready;
+    many.stop().await;
+
+    let report = Report {
+        machine,
+        start,
+        probed,
+        named,
+        latency,
+        one_idle,
+        many_idle,
+        many_ready,
+    };
+    report.print();
+}
+
+/// Tells the person waiting what is being measured now (on stderr, away from the table).
+fn progress(what: &str) {
+    eprintln!("[bench] {what}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+/// Timed samples of one figure.
+struct Samples(Vec<Duration>);
+
+impl Samples {
+    /// The nearest-rank percentile `q` (0 < q <= 1): the smallest sample with at least `q` of all
+    /// samples at or below it.
+    fn percentile(&self, q: f64) -> Duration {
+        let mut sorted = self.0.clone();
+        sorted.sort();
+        let rank = (q * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1]
+    }
+
+    fn median(&self) -> Duration {
+        self.percentile(0.5)
+    }
+
+    fn max(&self) -> Duration {
+        self.0.iter().copied().max().unwrap_or_default()
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "MISSED" }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine and the daemon process, from /proc
+
+/// What the numbers were measured on.
+struct Machine {
+    cores: usize,
+    cpu: String,
+    kernel: String,
+    profile: &'static str,
+    load_before: String,
+    /// The driver plugins every daemon of the run loads.
+    plugins: Vec<String>,
+}
+
+impl Machine {
+    fn read() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|line| line.strip_prefix("model name"))
+            .and_then(|rest| rest.split_once(':'))
+            .map_or("unknown", |(_, name)| name.trim())
+            .to_owned();
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map_or_else(|_| "unknown".to_owned(), |k| k.trim().to_owned());
+        Machine {
+            cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            cpu,
+            kernel,
+            profile: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            load_before: load_average(),
+            plugins: installed_plugins(),
+        }
+    }
+}
+
+/// File names of the driver plugins a daemon of this run loads (what `daemon_dir` installs).
+fn installed_plugins() -> Vec<String> {
+    let dir = daemon_dir();
+    let mut plugins: Vec<String> = std::fs::read_dir(dir.path().join("plugins"))
+        .expect("plugin directory")
+        .filter_map(|entry| Some(entry.ok()?.file_name().to_string_lossy().into_owned()))
+        .collect();
+    plugins.sort();
+    plugins
+}
+
+/// The 1, 5 and 15 minute load averages.
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A `kB` field (`VmRSS`, `VmHWM`) of /proc/<pid>/status.
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("daemon status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("daemon stat");
+    // The command name (field 2) may contain spaces; the fields after it start with field 3.
+    let (_, after_name) = stat.rsplit_once(')').expect("stat has a command name");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let field = |n: usize| -> u64 { fields[n - 3].parse().expect("numeric stat field") };
+    field(14) + field(15)
+}
+
+/// Time each thread of a process has spent on a CPU, in ns, by thread id (the first field of
+/// /proc/<pid>/task/<tid>/schedstat, which the scheduler counts exactly, unlike the sampled
+/// utime and stime).
+fn thread_runtimes(pid: u32) -> HashMap<String, u64> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("daemon threads")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let schedstat = std::fs::read_to_string(entry.path().join("schedstat")).ok()?;
+            let ns = schedstat.split_whitespace().next()?.parse().ok()?;
+            Some((entry.file_name().to_string_lossy().into_owned(), ns))
+        })
+        .collect()
+}
+
+/// On-CPU time between two [`thread_runtimes`] readings; `None` if a thread ended in between
+/// (its time would be lost, so the sum would be too low).
+fn runtime_between(
+    before: &HashMap<String, u64>,
+    after: &HashMap<String, u64>,
+) -> Option<Duration> {
+    if before.keys().any(|tid| !after.contains_key(tid)) {
+        return None;
+    }
+    let ns = after
+        .iter()
+        .map(|(tid, ns)| ns - before.get(tid).copied().unwrap_or(0))
+        .sum();
+    Some(Duration::from_nanos(ns))
+}
+
+/// Clock ticks per second of /proc/<pid>/stat (`getconf CLK_TCK`).
+fn ticks_per_second() -> u64 {
+    let out = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .expect("getconf");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("CLK_TCK is a number")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The daemon under test
+
+/// An `m2mhald` started by the benchmark, logging at its default level into `dir/m2mhald.log`.
+struct BenchDaemon {
+    child: Child,
+    pid: u32,
+}
+
+impl BenchDaemon {
+    /// Spawns the daemon with a config naming `dir`'s plugins and state plus `extra`; does not
+    /// wait for anything.
+    fn spawn(bus: &TestBus, dir: &Path, extra: &str) -> BenchDaemon {
+        let config = format!(
+            "plugin_dirs = [\"{plugins}\"]\nstate_dir = \"{state}\"\n{extra}\n",
+            plugins = dir.join("plugins").display(),
+            state = dir.join("state").display(),
+        );
+        let config_path = dir.join("m2mhald.toml");
+        std::fs::write(&config_path, config).expect("write daemon config");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("m2mhald.log"))
+            .expect("daemon log file");
+        let child = Command::new(m2mhal_tests::binary("m2mhald"))
+            .arg("--config")
+            .arg(&config_path)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .env_remove("M2MHAL_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start m2mhald");
+        let pid = child.id().expect("m2mhald pid");
+        BenchDaemon { child, pid }
+    }
+
+    /// Spawns the daemon and waits until it owns its bus name.
+    async fn start(bus: &TestBus, conn: &Connection, dir: &Path, extra: &str) -> BenchDaemon {
+        let mut owners = name_owner_changes(conn).await;
+        let daemon = BenchDaemon::spawn(bus, dir, extra);
+        name_acquired(&mut owners).await;
+        daemon
+    }
+
+    /// SIGTERM, then waits for the exit.
+    async fn stop(mut self) {
+        std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid.to_string())
+            .status()
+            .expect("kill");
+        tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("m2mhald exits after SIGTERM")
+            .expect("wait for m2mhald");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bus helpers
+
+/// Signals matching `rule` (built from `builder`), subscribed now.
+async fn signals(conn: &Connection, builder: zbus::match_rule::Builder<'_>) -> MessageStream {
+    let rule = builder
+        .msg_type(zbus::message::Type::Signal)
+        .build()
+        .expect("match rule");
+    MessageStream::for_match_rule(rule, conn, None)
+        .await
+        .expect("subscribe")
+}
+
+/// `NameOwnerChanged` for the daemon's name.
+async fn name_owner_changes(conn: &Connection) -> MessageStream {
+    let rule = zbus::MatchRule::builder()
+        .sender("org.freedesktop.DBus")
+        .interface("org.freedesktop.DBus")
+        .member("NameOwnerChanged")
+        .arg(0, BUS_NAME);
+    signals(conn, rule).await
+}
+
+/// Waits until the daemon's name gets an owner.
+async fn name_acquired(owners: &mut MessageStream) {
+    let acquired = async {
+        while let Some(Ok(message)) = owners.next().await {
+            let (name, _old, new): (String, String, String) =
+                message.body().deserialize().expect("NameOwnerChanged body");
+            if name == BUS_NAME && !new.is_empty() {
+                return;
+            }
+        }
+        panic!("the bus connection closed");
+    };
+    tokio::time::timeout(WAIT, acquired)
+        .await
+        .expect("m2mhald owns its name in time");
+}
+
+/// `InterfacesAdded` and `PropertiesChanged` of Device interfaces, as one stream.
+type DeviceChanges = futures_util::stream::Select<MessageStream, MessageStream>;
+
+/// Subscribes to [`DeviceChanges`] from the daemon.
+async fn device_changes(conn: &Connection) -> DeviceChanges {
+    let added = zbus::MatchRule::builder()
+        .sender(BUS_NAME)
+        .interface("org.freedesktop.DBus.ObjectManager")
+        .member("InterfacesAdded");
+    let changed = zbus::MatchRule::builder()
+        .sender(BUS_NAME)
+        .interface("org.freedesktop.DBus.Properties")
+        .member("PropertiesChanged")
+        .arg(0, DEVICE);
+    let added = signals(conn, added).await;
+    let changed = signals(conn, changed).await;
+    futures_util::stream::select(added, changed)
+}
+
+/// A string property from a property dictionary.
+fn string_property(properties: &HashMap<String, OwnedVariant>, name: &str) -> Option<String> {
+    properties
+        .get(name)
+        .and_then(|value| String::try_from(value.clone()).ok())
+}
+
+/// Waits until the device on `port` is `ready`, from `InterfacesAdded` (a device published ready)
+/// or `PropertiesChanged` of its Device interface.
+async fn device_ready(changes: &mut DeviceChanges, port: &str) {
+    type Added = (
+        zbus::OwnedObjectPath,
+        HashMap<String, HashMap<String, OwnedVariant>>,
+    );
+    type Changed = (String, HashMap<String, OwnedVariant>, Vec<String>);
+    let ready = async {
+        let mut device_path: Option<String> = None;
+        while let Some(Ok(message)) = changes.next().await {
+            let header = message.header();
+            let member = header.member().map(|m| m.as_str().to_owned());
+            let path = header.path().map(|p| p.as_str().to_owned());
+            if member.as_deref() == Some("InterfacesAdded") {
+                let (object, interfaces): Added = message.body().deserialize().expect("body");
+                let Some(device) = interfaces.get(DEVICE) else {
+                    continue;
+                };
+                if string_property(device, "Port").as_deref() == Some(port) {
+                    device_path = Some(object.as_str().to_owned());
+                    if string_property(device, "State").as_deref() == Some("ready") {
+                        return;
+                    }
+                }
+            } else if path.is_some() && path == device_path {
+                let (_, changed, _): Changed = message.body().deserialize().expect("body");
+                if string_property(&changed, "State").as_deref() == Some("ready") {
+                    return;
+                }
+            }
+        }
+        panic!("the bus connection closed");
+    };
+    tokio::time::timeout(WAIT, ready)
+        .await
+        .unwrap_or_else(|_| panic!("the device on {port} did not become ready in time"));
+}
+
+/// `Manager.ReportKernelEvent` for the tty `devnode`.
+async fn report_kernel_event(
+    conn: &Connection,
+    action: &str,
+    devnode: &str,
+    properties: &[(&str, &str)],
+) {
+    let name = Path::new(devnode)
+        .file_name()
+        .expect("devnode has a file name")
+        .to_string_lossy()
+        .into_owned();
+    let properties: HashMap<&str, &str> = properties.iter().copied().collect();
+    let event: HashMap<&str, Variant<'_>> = HashMap::from([
+        ("action", Variant::from(action)),
+        ("subsystem", Variant::from("tty")),
+        ("name", Variant::from(name.as_str())),
+        ("devnode", Variant::from(devnode)),
+        ("properties", Variant::from(properties)),
+    ]);
+    let result: Result<(), _> =
+        m2mhal_tests::call(conn, MANAGER_PATH, MANAGER, "ReportKernelEvent", &(event,)).await;
+    result.unwrap_or_else(|e| panic!("ReportKernelEvent {action} {devnode}: {e:?}"));
+}
+
+/// Object paths of the devices whose `State` is `ready`.
+async fn ready_devices(conn: &Connection) -> Vec<String> {
+    let manager = zbus::fdo::ObjectManagerProxy::builder(conn)
+        .destination(BUS_NAME)
+        .path(MANAGER_PATH)
+        .build()
+        .await
+        .expect("object manager proxy");
+    let objects = manager
+        .get_managed_objects()
+        .await
+        .expect("GetManagedObjects");
+    let mut ready: Vec<String> = objects
+        .into_iter()
+        .filter(|(_, interfaces)| {
+            interfaces
+                .iter()
+                .find(|(name, _)| name.as_str() == DEVICE)
+                .is_some_and(|(_, device)| {
+                    string_property(device, "State").as_deref() == Some("ready")
+                })
+        })
+        .map(|(path, _)| path.as_str().to_owned())
+        .collect();
+    ready.sort();
+    ready
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Daemon start to name owned
+
+/// Time from spawning `m2mhald` (no ports, existing state) until its name has an owner.
+async fn daemon_start(bus: &TestBus) -> Samples {
+    let dir = daemon_dir();
+    let conn = bus.connect().await;
+    let mut owners = name_owner_changes(&conn).await;
+    let mut samples = Vec::new();
+    // Run 0 creates the store and pages the binary in; it is not counted.
+    for run in 0..=RUNS {
+        let t0 = Instant::now();
+        let daemon = BenchDaemon::spawn(bus, dir.path(), "");
+        name_acquired(&mut owners).await;
+        let elapsed = t0.elapsed();
+        daemon.stop().await;
+        if run > 0 {
+            samples.push(elapsed);
+        }
+    }
+    Samples(samples)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Port announced to device ready
+
+/// Time from `ReportKernelEvent(add)` for a fresh simulated modem (tagged with `tag`) until its
+/// device is `ready`, with one daemon running throughout.
+async fn port_to_ready(bus: &TestBus, tag: (&str, &str)) -> Samples {
+    let dir = daemon_dir();
+    let conn = bus.connect().await;
+    let daemon = BenchDaemon::start(bus, &conn, dir.path(), "").await;
+    let mut changes = device_changes(&conn).await;
+    let mut samples = Vec::new();
+    // Run 0 pages the driver plugin in; it is not counted.
+    for run in 0..=RUNS {
+        let sim = Sim::start(&["modem"], 1).await;
+        let port = sim.path(0);
+        let t0 = Instant::now();
+        report_kernel_event(&conn, "add", &port, &[tag]).await;
+        device_ready(&mut changes, &port).await;
+        let elapsed = t0.elapsed();
+        report_kernel_event(&conn, "remove", &port, &[]).await;
+        drop(sim);
+        if run > 0 {
+            samples.push(elapsed);
+        }
+    }
+    daemon.stop().await;
+    Samples(samples)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Property read latency against the bus floor
+
+/// Sequential round trips of the two calls, interleaved so both see the same conditions.
+struct Latency {
+    get: Samples,
+    ping: Samples,
+}
+
+/// Times `Get(Signal, Quality)` on `device` and `Peer.Ping` to the bus, alternating, on `conn`.
+async fn get_latency(conn: &Connection, device: &str) -> Latency {
+    let get = || async {
+        let reply = conn
+            .call_method(
+                Some(BUS_NAME),
+                device,
+                Some("org.freedesktop.DBus.Properties"),
+                "Get",
+                &(SIGNAL, "Quality"),
+            )
+            .await
+            .expect("Get Quality");
+        let quality: OwnedVariant = reply.body().deserialize().expect("Get reply");
+        u32::try_from(quality).expect("Quality is a u32");
+    };
+    let ping = || async {
+        conn.call_method(
+            Some("org.freedesktop.DBus"),
+            "/org/freedesktop/DBus",
+            Some("org.freedesktop.DBus.Peer"),
+            "Ping",
+            &(),
+        )
+        .await
+        .expect("Ping the bus");
+    };
+    for _ in 0..WARMUP_CALLS {
+        get().await;
+        ping().await;
+    }
+    let mut gets = Vec::with_capacity(CALLS);
+    let mut pings = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let t0 = Instant::now();
+        get().await;
+        gets.push(t0.elapsed());
+        let t0 = Instant::now();
+        ping().await;
+        pings.push(t0.elapsed());
+    }
+    Latency {
+        get: Samples(gets),
+        ping: Samples(pings),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4 and 5. Memory and idle CPU with 1 and with 64 modems
+
+/// A daemon with `[[port]]` entries for every modem of one simulator, all devices ready.
+struct Fleet {
+    daemon: BenchDaemon,
+    conn: Connection,
+    /// Object paths of the ready devices.
+    devices: Vec<String>,
+    /// From spawning the daemon until every device was seen ready (polled every 50 ms).
+    all_ready: Duration,
+    _sim: Sim,
+    _dir: tempfile::TempDir,
+}
+
+/// The daemon's footprint while nobody calls it.
+struct Idle {
+    rss_kib: u64,
+    hwm_kib: u64,
+    /// From utime + stime (clock ticks, sampled).
+    tick_percent: f64,
+    ticks: u64,
+    /// From the threads' schedstat (exact); `None` if a thread ended during the window.
+    runtime_percent: Option<f64>,
+    runtime: Option<Duration>,
+}
+
+impl Fleet {
+    async fn start(bus: &TestBus, modems: usize) -> Fleet {
+        let count = modems.to_string();
+        let sim = Sim::start(&["modem", "--count", &count], modems).await;
+        let ports: String = (0..modems).map(|i| port_config(&sim.path(i))).collect();
+        let dir = daemon_dir();
+        let conn = bus.connect().await;
+        let t0 = Instant::now();
+        let daemon = BenchDaemon::start(bus, &conn, dir.path(), &ports).await;
+        let deadline = t0 + WAIT;
+        let devices = loop {
+            let ready = ready_devices(&conn).await;
+            if ready.len() == modems {
+                break ready;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {modems} modems ready in time",
+                ready.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        Fleet {
+            all_ready: t0.elapsed(),
+            daemon,
+            conn,
+            devices,
+            _sim: sim,
+            _dir: dir,
+        }
+    }
+
+    /// RSS and CPU use over [`IDLE_WINDOW`] after a short settling pause.
+    async fn idle(&self) -> Idle {
+        tokio::time::sleep(SETTLE).await;
+        let pid = self.daemon.pid;
+        let ticks_before = cpu_ticks(pid);
+        let runtimes_before = thread_runtimes(pid);
+        let t0 = Instant::now();
+        tokio::time::sleep(IDLE_WINDOW).await;
+        let ticks = cpu_ticks(pid) - ticks_before;
+        let runtime = runtime_between(&runtimes_before, &thread_runtimes(pid));
+        let window = t0.elapsed();
+        let percent = |seconds: f64| 100.0 * seconds / window.as_secs_f64();
+        Idle {
+            rss_kib: status_kib(pid, "VmRSS"),
+            hwm_kib: status_kib(pid, "VmHWM"),
+            tick_percent: percent(ticks as f64 / ticks_per_second() as f64),
+            ticks,
+            runtime_percent: runtime.map(|r| percent(r.as_secs_f64())),
+            runtime,
+        }
+    }
+
+    async fn stop(self) {
+        self.daemon.stop().await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table
+
+/// Every figure of one benchmark run.
+struct Report {
+    machine: Machine,
+    start: Samples,
+    probed: Samples,
+    named: Samples,
+    latency: Latency,
+    one_idle: Idle,
+    many_idle: Idle,
+    many_ready: Duration,
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+impl Report {
+    fn print(&self) {
+        let m = &self.machine;
+        println!("m2mhal benchmark ({} build)", m.profile);
+        println!(
+            "machine: {} x {}, Linux {}; load average before: {}, after: {}",
+            m.cores,
+            m.cpu,
+            m.kernel,
+            m.load_before,
+            load_average()
+        );
+        println!("plugins loaded: {}", m.plugins.join(", "));
+        println!();
+        println!("| figure | median | p90 / p99 | max | target |");
+        println!("|---|---|---|---|---|");
+        let s = &self.start;
+        println!(
+            "| 1. daemon start to name owned ({RUNS} runs) | {} | p90 {} | {} | none |",
+            ms(s.median()),
+            ms(s.percentile(0.9)),
+            ms(s.max())
+        );
+        for (what, samples) in [("probed", &self.probed), ("ID_M2MHAL_DRIVER", &self.named)] {
+            let p90 = samples.percentile(0.9);
+            println!(
+                "| 2. port to ready, {what} ({RUNS} runs) | {} | p90 {} | {} | p90 <= {}: {} |",
+                ms(samples.median()),
+                ms(p90),
+                ms(samples.max()),
+                ms(READY_TARGET),
+                verdict(p90 <= READY_TARGET)
+            );
+        }
+        let (get, ping) = (&self.latency.get, &self.latency.ping);
+        let ratio = get.median().as_secs_f64() / ping.median().as_secs_f64();
+        println!(
+            "| 3. Get(Signal.Quality) ({CALLS} calls) | {} | p99 {} | {} | p50 <= {LATENCY_TARGET_RATIO}x ping: {:.2}x, {} |",
+            us(get.median()),
+            us(get.percentile(0.99)),
+            us(get.max()),
+            ratio,
+            verdict(ratio <= LATENCY_TARGET_RATIO)
+        );
+        println!(
+            "| 3. Peer.Ping to the bus ({CALLS} calls) | {} | p99 {} | {} | floor |",
+            us(ping.median()),
+            us(ping.percentile(0.99)),
+            us(ping.max())
+        );
+        println!();
+        println!(
+            "| idle daemon ({:.0} s window) | VmRSS | VmHWM | CPU, utime+stime | CPU, schedstat | target |",
+            IDLE_WINDOW.as_secs_f64()
+        );
+        println!("|---|---|---|---|---|---|");
+        for (modems, idle) in [(1, &self.one_idle), (FLEET, &self.many_idle)] {
+            let target = if modems == 1 {
+                format!(
+                    "RSS <= {}: {}",
+                    mib(RSS_TARGET_KIB),
+                    verdict(idle.rss_kib <= RSS_TARGET_KIB)
+                )
+            } else {
+                "none".to_owned()
+            };
+            let exact = match (idle.runtime_percent, idle.runtime) {
+                (Some(percent), Some(runtime)) => format!("{percent:.4} % ({})", us(runtime)),
+                _ => "n/a (a thread ended)".to_owned(),
+            };
+            println!(
+                "| 4./5. {modems} modem(s) ready | {} ({} kB) | {} | {:.3} % ({} ticks) | {exact} | {target} |",
+                mib(idle.rss_kib),
+                idle.rss_kib,
+                mib(idle.hwm_kib),
+                idle.tick_percent,
+                idle.ticks,
+            );
+        }
+        println!();
+        println!(
+            "{FLEET} configured ports: daemon spawn to all {FLEET} devices ready: {}",
+            ms(self.many_ready)
+        );
+    }
+}
