@@ -427,7 +427,6 @@ async fn an_unknown_config_key_stops_the_daemon() {
 const NOBODY: u32 = 65534;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding 5: privileged methods are not authorized"]
 async fn unprivileged_callers_may_read_but_not_act() {
     let mut rig = ModemRig::start(&["modem"], "").await;
     rig.bus.open_to_all_users();

@@ -4,8 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use m2mhal_plugin_api::{CallReply, Request};
-use zbus::interface;
+use zbus::message::Header;
+use zbus::{Connection, interface};
 
+use super::authorize::{Action, authorize};
 use super::error::HalError;
 use crate::device::handle::DeviceHandle;
 
@@ -111,7 +113,12 @@ impl DeviceInterface {
     }
 
     /// Re-initialises the device.
-    async fn reset(&self) -> Result<(), HalError> {
+    async fn reset(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), HalError> {
+        authorize(conn, &header, Action::Control).await?;
         self.handle
             .call(Request::Reset, RESET_TIMEOUT)
             .await
@@ -119,7 +126,14 @@ impl DeviceInterface {
     }
 
     /// Raw command pass-through (one AT line) for diagnostics; returns the device's answer.
-    async fn command(&self, command: String, timeout_ms: u32) -> Result<String, HalError> {
+    async fn command(
+        &self,
+        command: String,
+        timeout_ms: u32,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<String, HalError> {
+        authorize(conn, &header, Action::Command).await?;
         check_command_line(&command)?;
         let timeout_ms = match timeout_ms {
             0 => COMMAND_DEFAULT_TIMEOUT_MS,

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use m2mhal_plugin_api::ble::normalize_uuid;
 use m2mhal_plugin_api::{CallReply, Request};
+use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
-use zbus::{OwnedVariant, interface};
+use zbus::{Connection, OwnedVariant, interface};
 
+use super::authorize::{Action, authorize};
 use super::error::HalError;
 use crate::device::handle::DeviceHandle;
 
@@ -108,7 +110,10 @@ impl GattInterface {
         characteristic: String,
         value: Vec<u8>,
         options: HashMap<String, OwnedVariant>,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
     ) -> Result<(), HalError> {
+        authorize(conn, &header, Action::Control).await?;
         let characteristic = self::characteristic(&characteristic)?;
         let with_response = parse_write_options(&options)?;
         self.call(Request::GattWrite {

@@ -4,8 +4,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
-use zbus::{OwnedObjectPath, OwnedVariant, Variant, interface};
+use zbus::message::Header;
+use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant, interface};
 
+use super::authorize::{Action, authorize};
 use super::error::HalError;
 use crate::kernel_event::KernelEvent;
 use crate::plugin_host::PluginSet;
@@ -57,7 +59,10 @@ impl ManagerInterface {
     async fn report_kernel_event(
         &self,
         event: HashMap<String, OwnedVariant>,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
     ) -> Result<(), HalError> {
+        authorize(conn, &header, Action::Control).await?;
         let event =
             KernelEvent::from_dbus(&event).map_err(|e| HalError::InvalidArgument(e.to_string()))?;
         event

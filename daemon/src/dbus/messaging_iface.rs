@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use m2mhal_plugin_api::{Encoding, OutgoingMessage, Request};
+use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
-use zbus::{OwnedVariant, Variant, interface};
+use zbus::{Connection, OwnedVariant, Variant, interface};
 
+use super::authorize::{Action, authorize};
 use super::error::HalError;
 use crate::device::handle::{DeviceHandle, DeviceRequest};
 use crate::store::{MessageRecord, StoreHandle};
@@ -136,7 +138,10 @@ impl MessagingInterface {
         payload: Vec<u8>,
         options: HashMap<String, OwnedVariant>,
         #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
     ) -> Result<String, HalError> {
+        authorize(conn, &header, Action::Messaging).await?;
         let encoding = parse_send_options(&options)?;
         let max_payload = self.handle.state().max_payload;
         check_payload(&payload, encoding, max_payload)?;
@@ -191,7 +196,13 @@ impl MessagingInterface {
     }
 
     /// Forgets a stored message.
-    async fn delete(&self, id: String) -> Result<(), HalError> {
+    async fn delete(
+        &self,
+        id: String,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), HalError> {
+        authorize(conn, &header, Action::Messaging).await?;
         let device_id = self.device_id();
         let wanted = id.clone();
         let deleted = self

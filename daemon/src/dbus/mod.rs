@@ -1,5 +1,6 @@
 //! The D-Bus service of the API contract (`org.m2mhal.Hal1`).
 
+pub mod authorize;
 pub mod device_iface;
 pub mod error;
 pub mod gatt_iface;
