@@ -18,6 +18,7 @@ pub mod plugin_host;
 pub mod port;
 pub mod registry;
 pub mod store;
+pub mod udev_monitor;
 
 use std::sync::Arc;
 
@@ -92,6 +93,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     });
     let discovery = Discovery::new(Arc::clone(&config), plugins, services);
     let discovery = tokio::spawn(discovery.run(events_rx, shutdown_rx));
+    udev_monitor::spawn(events.clone());
     for port in &config.ports {
         let event = KernelEvent {
             action: Action::Add,
