@@ -6,6 +6,8 @@
 //! - `connect`: `auto` (default: connect when the advertisement shows the Environmental Sensing or
 //!   Battery service and carries no BTHome data), `always` (a GATT device whatever it advertises)
 //!   or `never` (connect only when an application asks for it).
+//! - `absent_after`: seconds without an advertisement (and without a link) after which the device
+//!   counts as out of range (`offline`, `out-of-range`); default 300, 0 never.
 
 use m2mhal_plugin_api::OpenConfig;
 
@@ -38,6 +40,8 @@ pub(crate) struct Config {
     pub bthome_key: Option<BindKey>,
     /// `connect`.
     pub connect: ConnectMode,
+    /// `absent_after`, in milliseconds; 0 = never.
+    pub absent_after_ms: u64,
 }
 
 /// The configuration cannot be used.
@@ -52,6 +56,9 @@ pub(crate) enum ConfigError {
     /// `connect` has an unknown value.
     #[error("option connect: {0:?} is not one of auto, always, never")]
     Connect(String),
+    /// `absent_after` is not a number of seconds.
+    #[error("option absent_after: {0:?} is not a number of seconds")]
+    AbsentAfter(String),
 }
 
 impl Config {
@@ -70,6 +77,14 @@ impl Config {
             Some("never") => ConnectMode::Never,
             Some(other) => return Err(ConfigError::Connect(other.to_owned())),
         };
+        let absent_after_ms = match open.options.get("absent_after") {
+            None => DEFAULT_ABSENT_AFTER_S * 1000,
+            Some(text) => text
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| ConfigError::AbsentAfter(text.clone()))?
+                .saturating_mul(1000),
+        };
         Ok(Config {
             address,
             address_text: address
@@ -79,9 +94,13 @@ impl Config {
                 .join(":"),
             bthome_key,
             connect,
+            absent_after_ms,
         })
     }
 }
+
+/// Seconds without advertisements before a device counts as out of range.
+const DEFAULT_ABSENT_AFTER_S: u64 = 300;
 
 /// `AA:BB:CC:DD:EE:FF` (either case) as bytes.
 fn parse_address(text: &str) -> Option<Address> {

@@ -69,6 +69,8 @@ pub struct BleDriver {
     config: Config,
     /// Whether an advertisement or a link showed the device.
     seen: bool,
+    /// No advertisement for `absent_after` and no link: out of range.
+    absent: bool,
     /// Whether the device's readings come over GATT (its advertisement shows the Environmental
     /// Sensing or Battery service without BTHome data, or `connect = always`).
     gatt_sensor: bool,
@@ -121,6 +123,7 @@ impl Driver for BleDriver {
             gatt_sensor: config.connect == ConnectMode::Always,
             config,
             seen: false,
+            absent: false,
             policy: LinkPolicy::Auto,
             link: Link::Down,
             services: None,
@@ -364,6 +367,12 @@ impl BleDriver {
                 }
                 self.arm_call_deadline();
             }
+            Some(Timer::Absent) => {
+                if self.link != Link::Up {
+                    self.absent = true;
+                    self.publish_state();
+                }
+            }
             None => {}
         }
     }
@@ -535,6 +544,13 @@ impl BleDriver {
 impl BleDriver {
     fn on_advertisement(&mut self, advertisement: Advertisement) {
         self.seen = true;
+        self.absent = false;
+        if self.config.absent_after_ms > 0 {
+            self.out.push(Effect::SetTimer {
+                id: Timer::Absent.id(),
+                after_ms: self.config.absent_after_ms,
+            });
+        }
         if let Some(rssi) = advertisement.rssi {
             self.publish_rssi(rssi);
         }
@@ -876,6 +892,7 @@ impl BleDriver {
     fn state(&self) -> (&'static str, &'static str) {
         match self.link_trouble {
             Some(reason) if self.link_required() && self.link != Link::Up => ("offline", reason),
+            _ if self.absent && self.link != Link::Up => ("offline", "out-of-range"),
             _ if self.seen => ("ready", ""),
             _ => ("initializing", ""),
         }

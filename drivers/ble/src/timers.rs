@@ -7,11 +7,13 @@ pub(crate) enum Timer {
     Reconnect = 1,
     /// The earliest deadline of the calls waiting for a link.
     CallDeadline = 2,
+    /// No advertisement for a while: the device is out of range.
+    Absent = 3,
 }
 
 impl Timer {
     /// Every timer.
-    const ALL: [Timer; 2] = [Timer::Reconnect, Timer::CallDeadline];
+    const ALL: [Timer; 3] = [Timer::Reconnect, Timer::CallDeadline, Timer::Absent];
 
     /// The id used in `SetTimer` / `Event::Timer`.
     pub fn id(self) -> u32 {

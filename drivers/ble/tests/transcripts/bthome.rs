@@ -156,3 +156,22 @@ proptest! {
         prop_assert!(quality <= 100);
     }
 }
+
+#[test]
+fn a_sensor_that_stops_advertising_goes_offline_and_comes_back() {
+    let mut sensor = Peripheral::with_options(&[("absent_after", "60")]);
+    sensor.input(m2mhal_plugin_api::Event::Opened);
+    sensor.advertise(bthome_advertisement("40 00 01 02C409", -70));
+    assert_eq!(sensor.state(), ("ready", ""));
+    sensor.advance(59_000);
+    assert_eq!(sensor.state(), ("ready", ""), "still within absent_after");
+    sensor.advance(1_000);
+    assert_eq!(sensor.state(), ("offline", "out-of-range"));
+    sensor.advertise(bthome_advertisement("40 00 02 02C409", -75));
+    assert_eq!(sensor.state(), ("ready", ""));
+    // Every advertisement restarts the wait.
+    sensor.advance(45_000);
+    sensor.advertise(bthome_advertisement("40 00 03 02C409", -75));
+    sensor.advance(45_000);
+    assert_eq!(sensor.state(), ("ready", ""));
+}
