@@ -367,13 +367,11 @@ impl BleDriver {
                 }
                 self.arm_call_deadline();
             }
-            Some(Timer::Absent) => {
-                if self.link != Link::Up {
-                    self.absent = true;
-                    self.publish_state();
-                }
+            Some(Timer::Absent) if self.link != Link::Up => {
+                self.absent = true;
+                self.publish_state();
             }
-            None => {}
+            Some(Timer::Absent) | None => {}
         }
     }
 
