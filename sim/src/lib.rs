@@ -6,6 +6,7 @@
 //! takes control commands from stdin, a unix socket or a script.
 
 pub mod device;
+pub mod iridium;
 pub mod line_quirks;
 pub mod modem;
 pub mod port;

@@ -1,8 +1,9 @@
-//! The `m2msim` command: `m2msim modem [--count N] [--link PATH] ...`.
+//! The `m2msim` command: `m2msim modem|iridium [--count N] [--link PATH] ...`.
 
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use m2msim::iridium::{self, IridiumOptions};
 use m2msim::modem::{DEFAULT_IMEI, Identity, ModemState, is_valid_imei};
 use m2msim::simulator::{self, SimulatorOptions};
 
@@ -18,6 +19,8 @@ struct Cli {
 enum DeviceKind {
     /// Simulated 3GPP cellular modems speaking AT (think Quectel EG25).
     Modem(ModemArgs),
+    /// Simulated Iridium 9603 SBD transceivers and their gateway.
+    Iridium(IridiumOptions),
 }
 
 #[derive(Debug, Args)]
@@ -45,7 +48,8 @@ fn parse_imei(text: &str) -> Result<String, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Multi-threaded: an Iridium session blocks its port's task (see `m2msim::iridium`).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
                     .collect();
                 simulator::run::<ModemState>(modems, &args.simulator).await
             }
+            DeviceKind::Iridium(options) => iridium::run(&options).await,
         }
     });
     // Stdin is read on a blocking thread that nothing can interrupt: do not wait for it.

@@ -1,0 +1,107 @@
+//! The simulated Iridium 9603 SBD transceiver: AT command logic, message buffers, sessions and
+//! the gateway behind them, with no I/O.
+//!
+//! A session (`AT+SBDIX`) takes time, but [`SimulatedDevice`] has no timer: the device waits the
+//! session out inside [`SimulatedDevice::receive`], blocking its port's task (on a multi-threaded
+//! runtime the other ports and the control commands go on meanwhile). For the same reason the
+//! 60 s timeout of `AT+SBDWB` shows only when the host sends something after it.
+
+mod commands;
+mod control;
+mod gateway;
+mod identity;
+mod indications;
+mod sbd;
+mod session;
+mod transceiver;
+
+#[cfg(test)]
+mod transcript_tests;
+
+pub use control::{IridiumControl, IridiumControlError};
+pub use identity::{DEFAULT_IMEI, imei_for_index, is_imei};
+pub use transceiver::{DEFAULT_SESSION_DELAY, Transceiver, WRITE_PERIOD};
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use crate::device::{ControlReply, Output, SimulatedDevice};
+use crate::simulator::{self, RunError, SimulatorOptions};
+
+/// The options of `m2msim iridium`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IridiumOptions {
+    /// Number of transceivers.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub count: u16,
+    /// IMEI of transceiver 0 (15 digits); the others count up from it.
+    #[arg(long, default_value = DEFAULT_IMEI, value_parser = parse_imei)]
+    pub imei: String,
+    /// Echo stays on whatever ATE0 says (a firmware quirk).
+    #[arg(long)]
+    pub echo: bool,
+    /// How long an SBD session takes, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub session_delay: u64,
+    /// Links, control socket and start script.
+    #[command(flatten)]
+    pub simulator: SimulatorOptions,
+}
+
+fn parse_imei(text: &str) -> Result<String, String> {
+    if is_imei(text) {
+        Ok(text.to_owned())
+    } else {
+        Err("an IMEI has 15 digits".to_owned())
+    }
+}
+
+/// Runs `options.count` transceivers on ptys until `quit` or a termination signal. Sessions
+/// block their port's task, so this wants a multi-threaded tokio runtime.
+pub async fn run(options: &IridiumOptions) -> Result<(), RunError> {
+    let delay = Duration::from_millis(options.session_delay);
+    let transceivers = (0..usize::from(options.count))
+        .map(|index| Transceiver::new(imei_for_index(&options.imei, index), options.echo, delay))
+        .collect();
+    simulator::run::<Transceiver>(transceivers, &options.simulator).await
+}
+
+impl SimulatedDevice for Transceiver {
+    type ControlError = IridiumControlError;
+
+    /// Answers the host; a session started by the input is waited out here, so its `+SBDIX`
+    /// answer (and the answers to input that came after it) are part of the output.
+    fn receive(&mut self, input: &[u8]) -> Output {
+        let mut output = Transceiver::receive(self, input, Instant::now());
+        while let Some(delay) = self.session_in_progress() {
+            wait_out(delay);
+            transceiver::append(&mut output, self.finish_session(Instant::now()));
+        }
+        output
+    }
+
+    fn control(&mut self, command: &str, _now: i64) -> Result<ControlReply, IridiumControlError> {
+        Ok(self.apply(IridiumControl::parse(command)?))
+    }
+
+    fn identity(&self) -> Map<String, Value> {
+        let mut fields = Map::new();
+        fields.insert("imei".to_owned(), Value::from(self.imei()));
+        fields
+    }
+}
+
+/// Sleeps for `delay`. On a multi-threaded tokio runtime the worker hands its other tasks over
+/// first, so other ports and control commands go on meanwhile; elsewhere it just sleeps.
+fn wait_out(delay: Duration) {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+
+    let multi_threaded = Handle::try_current()
+        .is_ok_and(|runtime| runtime.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if multi_threaded {
+        tokio::task::block_in_place(|| std::thread::sleep(delay));
+    } else {
+        std::thread::sleep(delay);
+    }
+}
