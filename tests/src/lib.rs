@@ -353,7 +353,7 @@ fn forward_lines(
 
 /// The kinds of JSON line `m2msim` prints in answer to a control command (everything else is an
 /// event such as `ready` or `sms-sent`).
-const SIM_REPLY_KINDS: [&str; 4] = ["ok", "error", "status", "sms-list"];
+const SIM_REPLY_KINDS: [&str; 5] = ["ok", "error", "status", "sms-list", "mo-list"];
 
 /// A running `m2msim` with its control stdin and JSON event stdout.
 pub struct Sim {
