@@ -3,7 +3,10 @@
 //!
 //! # Classifying lines
 //! While a command is in flight, a line equal to the command line (its echo; trimmed, case
-//! ignored) before any other response line is dropped, and so is the echo of the prompt payload.
+//! ignored) before any other response line is dropped, and so is the echo of a payload sent after
+//! the `> ` prompt (an SMS PDU). A payload asked for with a `READY` line (Iridium `AT+SBDWB`) is
+//! binary and never echoed: nothing after it is taken for its echo, so that a result line such as
+//! `0` is kept even when the payload happens to read like it.
 //! A line starting with a configured URC prefix is a URC, unless it starts with the command's own
 //! response prefix ([`Command::response_prefix`]): then it is a response line, like every other
 //! line. While idle every line is a URC, known or not. A two-line URC (`+CMT:`) takes the next
@@ -189,7 +192,7 @@ impl AtChannel {
                     if in_flight.is_urc(&self.config, &line) {
                         self.on_urc_line(line, output);
                     } else if line == "READY" && in_flight.payload_pending() {
-                        output.tx.extend(in_flight.take_payload());
+                        output.tx.extend(in_flight.take_payload(Echo::None));
                     } else {
                         in_flight.add_line(line);
                     }
@@ -206,7 +209,7 @@ impl AtChannel {
                             .push(ChannelEvent::Completed(done.finish(result)));
                     }
                 }
-                Frame::Prompt => output.tx.extend(in_flight.take_payload()),
+                Frame::Prompt => output.tx.extend(in_flight.take_payload(Echo::Expected)),
                 Frame::Binary(block) => in_flight.set_binary(block),
             },
         }
@@ -237,6 +240,15 @@ impl AtChannel {
 
 fn urc(line: String, extra: Option<String>) -> ChannelEvent {
     ChannelEvent::Urc(Urc { line, extra })
+}
+
+/// Whether the modem echoes a prompt payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Echo {
+    /// A text payload after the `> ` prompt (SMS PDU): echoed when echo is on.
+    Expected,
+    /// A binary payload after `READY` (Iridium `AT+SBDWB`): never echoed.
+    None,
 }
 
 /// The command in flight and what has arrived for it so far.
@@ -304,13 +316,17 @@ impl InFlight {
         self.command.prompt_payload.is_some()
     }
 
-    /// The prompt payload if it has not been sent yet; a prompt without one is ignored.
-    fn take_payload(&mut self) -> Vec<u8> {
+    /// The prompt payload if it has not been sent yet; a prompt without one is ignored. `echo`
+    /// says whether the modem sends the payload back before its answer.
+    fn take_payload(&mut self, echo: Echo) -> Vec<u8> {
         let Some(payload) = self.command.prompt_payload.take() else {
             return Vec::new();
         };
         self.late_final_possible = false;
-        self.expected_echo = Some(trim_noise(&String::from_utf8_lossy(&payload)).to_owned());
+        self.expected_echo = match echo {
+            Echo::Expected => Some(trim_noise(&String::from_utf8_lossy(&payload)).to_owned()),
+            Echo::None => None,
+        };
         payload
     }
 

@@ -8,7 +8,8 @@ pub struct Command {
     /// How long to wait for the final result, in milliseconds.
     pub timeout_ms: u64,
     /// Bytes to send as they are when the modem asks for them with the `> ` prompt or a `READY`
-    /// line (Iridium `AT+SBDWB`), e.g. an SMS PDU in hex followed by Ctrl-Z (0x1A).
+    /// line (Iridium `AT+SBDWB`), e.g. an SMS PDU in hex followed by Ctrl-Z (0x1A). After the
+    /// prompt the modem may echo them; after `READY` it never does.
     pub prompt_payload: Option<Vec<u8>>,
     /// The response is a binary block (Iridium `AT+SBDRB`), not lines.
     pub binary_response: bool,

@@ -2,8 +2,13 @@
 //! and binary blocks; a command channel that runs one command at a time and tells responses from
 //! URCs; and the probe that identifies an unknown port.
 //!
+//! For the drivers of AT devices (plugin ABI): the [`queue`] of commands in front of the channel,
+//! which arms the host timer of the command in flight; [`raw`] commands from applications; the
+//! [`silence`] watch that declares a device silent and paces its probes; the [`ident`]ification
+//! values (`AT+CGMI`, `AT+CGSN`, ...); and the device [`state`] as last published.
+//!
 //! Nothing here reads a clock or touches a file descriptor: bytes and the current time
-//! (`now_ms`) go in, events and bytes to write come out.
+//! (`now_ms`) go in, events, effects and bytes to write come out.
 
 #![warn(missing_docs)]
 
@@ -12,8 +17,13 @@ mod codes;
 mod command;
 mod config;
 pub mod framer;
+pub mod ident;
 pub mod probe;
+pub mod queue;
+pub mod raw;
 pub mod result;
+pub mod silence;
+pub mod state;
 
 pub use channel::{
     AtChannel, AtError, ChannelBusy, ChannelConfig, ChannelEvent, ChannelOutput, Command, Response,

@@ -474,6 +474,29 @@ fn sbdwb_sends_its_payload_on_ready() {
 }
 
 #[test]
+fn sbdwb_payload_that_reads_like_its_result_is_not_taken_for_an_echo() {
+    // Payload 0x30 0xD0 and checksum 0x0100: as text, "0" and noise, the same as the result line
+    // that follows. The terminal never echoes what it reads after READY.
+    let mut channel = channel();
+    let command = Command::new("AT+SBDWB=2", 5000).with_prompt_payload(b"0\xd0\x01\x00".to_vec());
+    channel.start(command, 0).unwrap();
+    let output = channel.feed(b"AT+SBDWB=2\r\r\nREADY\r\n");
+    assert_eq!(output.tx, b"0\xd0\x01\x00");
+    assert_eq!(channel.feed(b"\r\n0\r\n\r\nOK\r\n").events, [ok(&["0"])]);
+}
+
+#[test]
+fn cmgs_payload_echo_is_dropped_even_when_it_reads_like_a_response() {
+    // The `> ` prompt keeps its echo handling: a PDU echoed as it was sent is no response line.
+    let mut channel = channel();
+    let command = Command::new("AT+CMGS=1", 60_000).with_prompt_payload(b"00\x1a".to_vec());
+    channel.start(command, 0).unwrap();
+    assert_eq!(channel.feed(b"\r\n> ").tx, b"00\x1a");
+    let events = channel.feed(b"00\x1a\r\n+CMGS: 4\r\n\r\nOK\r\n").events;
+    assert_eq!(events, [ok(&["+CMGS: 4"])]);
+}
+
+#[test]
 fn sbdring_is_a_urc() {
     let mut channel = channel();
     let events = run(

@@ -14,27 +14,25 @@
 //! runs through the same command queue as everything else; `Refresh` and `Poll` need a ready
 //! modem; `Reset` restarts the initialisation; `CheckMessage` does no I/O.
 
-use m2mhal_at::{AtError, Command, Response, Urc};
+use m2mhal_at::queue::{CommandQueue, QueueEvent};
+use m2mhal_at::raw;
+use m2mhal_at::silence::SilenceWatch;
+use m2mhal_at::state::PublishedState;
+use m2mhal_at::{AtError, ChannelConfig, Command, Response, Urc};
 use m2mhal_plugin_api::sdk::Driver;
 use m2mhal_plugin_api::{
     CallError, CallErrorKind, CallReply, DeviceUpdate, DriverDescription, Effect, Event, Input,
     LogLevel, MessageState, OpenConfig, Request,
 };
 
-use crate::commands::{AtQueue, ListReason, Purpose, QueueEvent};
 use crate::describe::description;
 use crate::inbox::{Inbox, Received, parse_indication, parse_list, parse_read};
 use crate::init::{self, FIRST_STEP, InitStep, ModemFacts, Outcome, SimProblem};
 use crate::outbox::{self, Outbox, PartOutcome};
+use crate::purpose::{ListReason, Purpose};
 use crate::signal::{Domain, SignalQuery, SignalTracker, parse_registration};
 use crate::timers::{self, Timer};
 
-/// Commands in a row that may time out before the modem counts as silent.
-const MAX_CONSECUTIVE_TIMEOUTS: u32 = 3;
-/// Timeout of a raw `Command` that gives none.
-const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 10_000;
-/// Timeout of the `AT` probe of a silent modem.
-const PROBE_TIMEOUT_MS: u64 = 2_000;
 /// Timeout of message storage commands (`AT+CMGR`, `AT+CMGD`, `AT+CNMA`).
 const STORAGE_TIMEOUT_MS: u64 = 10_000;
 /// Timeout of `AT+CMGL`, which may list a full storage.
@@ -75,16 +73,16 @@ pub struct CellularDriver {
     signal_interval_ms: u64,
     phase: Phase,
     /// The `State` and `StateReason` last published.
-    published_state: Option<(String, String)>,
-    link: AtQueue,
+    state: PublishedState,
+    link: CommandQueue<Purpose>,
     facts: ModemFacts,
     signal: SignalTracker,
     inbox: Inbox,
     outbox: Outbox,
     /// Concatenation reference of the next message sent.
     next_reference: u8,
-    consecutive_timeouts: u32,
-    probe_delay_ms: u64,
+    /// Timeouts in a row, and the pace of the probes once they make silence.
+    silence: SilenceWatch,
     /// Clocks of the input being handled.
     now_ms: u64,
     unix_time: u64,
@@ -108,15 +106,14 @@ impl Driver for CellularDriver {
         Ok(CellularDriver {
             signal_interval_ms: signal_interval_s.saturating_mul(1000),
             phase: Phase::Closed,
-            published_state: None,
-            link: AtQueue::new(),
+            state: PublishedState::new("modem"),
+            link: CommandQueue::new(ChannelConfig::gsm(), Timer::CommandDeadline.id()),
             facts: ModemFacts::default(),
             signal: SignalTracker::default(),
             inbox: Inbox::default(),
             outbox: Outbox::default(),
             next_reference: 0,
-            consecutive_timeouts: 0,
-            probe_delay_ms: timers::PROBE_FIRST_MS,
+            silence: SilenceWatch::new(),
             now_ms: 0,
             unix_time: 0,
             out: Vec::new(),
@@ -172,7 +169,7 @@ impl CellularDriver {
     fn restart(&mut self, interrupted: CallError) {
         self.abandon_work(&interrupted, false);
         self.phase = Phase::Initializing;
-        self.consecutive_timeouts = 0;
+        self.silence.reset();
         self.facts = ModemFacts::default();
         self.signal.forget_readings();
         self.inbox.reset();
@@ -204,8 +201,8 @@ impl CellularDriver {
         self.abandon_work(&silent, true);
         self.phase = Phase::NoResponse;
         self.publish_state("failed", "no-response");
-        self.probe_delay_ms = timers::PROBE_FIRST_MS;
-        self.set_timer(Timer::Probe, self.probe_delay_ms);
+        let delay = self.silence.first_probe_delay();
+        self.set_timer(Timer::Probe, delay);
     }
 
     fn on_probe(&mut self, result: Result<Response, AtError>) {
@@ -213,8 +210,8 @@ impl CellularDriver {
             return;
         }
         if matches!(result, Err(AtError::Timeout)) {
-            self.probe_delay_ms = timers::next_probe_delay(self.probe_delay_ms);
-            self.set_timer(Timer::Probe, self.probe_delay_ms);
+            let delay = self.silence.next_probe_delay();
+            self.set_timer(Timer::Probe, delay);
         } else {
             self.log(LogLevel::Info, "the modem answers again: initialising");
             self.restart(CallError::new(
@@ -251,7 +248,7 @@ impl CellularDriver {
         }
     }
 
-    fn on_queue_event(&mut self, event: QueueEvent) {
+    fn on_queue_event(&mut self, event: QueueEvent<Purpose>) {
         match event {
             QueueEvent::Completed(purpose, result) => self.on_completed(purpose, result),
             QueueEvent::Urc(urc) => self.on_urc(urc),
@@ -286,7 +283,7 @@ impl CellularDriver {
             Some(Timer::Probe) if self.phase == Phase::NoResponse => {
                 // Between probes the line is quiet: start from a clean channel.
                 self.link.clear(self.now_ms, &mut self.out);
-                self.push(Command::new("AT", PROBE_TIMEOUT_MS), Purpose::Probe);
+                self.push(SilenceWatch::probe_command(), Purpose::Probe);
             }
             // A timer that fired after the state it was armed for ended.
             _ => {}
@@ -311,7 +308,7 @@ impl CellularDriver {
                 ));
                 self.reply(call, Ok(CallReply::Done));
             }
-            Request::Command { line, timeout_ms } => self.on_raw_command(call, line, timeout_ms),
+            Request::Command { line, timeout_ms } => self.on_raw_command(call, &line, timeout_ms),
             Request::CheckMessage(message) => {
                 let checked = outbox::encode(&message, 0).map(|_| CallReply::Done);
                 self.reply(call, checked);
@@ -338,26 +335,13 @@ impl CellularDriver {
         }
     }
 
-    fn on_raw_command(&mut self, call: u64, line: String, timeout_ms: u32) {
-        let line = line.trim();
-        let is_at = line
-            .get(..2)
-            .is_some_and(|at| at.eq_ignore_ascii_case("AT"));
-        if !is_at || line.chars().any(char::is_control) {
-            let error =
-                format!("command {line:?} must be one AT command line without control characters");
-            self.reply(
-                call,
-                Err(CallError::new(CallErrorKind::InvalidArgument, error)),
-            );
-        } else if matches!(self.phase, Phase::Closed | Phase::NoResponse) {
-            self.reply_not_ready(call);
-        } else {
-            let timeout_ms = match timeout_ms {
-                0 => DEFAULT_COMMAND_TIMEOUT_MS,
-                given => u64::from(given),
-            };
-            self.push(Command::new(line, timeout_ms), Purpose::UserCommand(call));
+    fn on_raw_command(&mut self, call: u64, line: &str, timeout_ms: u32) {
+        match raw::command(line, timeout_ms) {
+            Err(invalid) => self.reply(call, Err(invalid)),
+            Ok(_) if matches!(self.phase, Phase::Closed | Phase::NoResponse) => {
+                self.reply_not_ready(call)
+            }
+            Ok(command) => self.push(command, Purpose::UserCommand(call)),
         }
     }
 
@@ -373,16 +357,9 @@ impl CellularDriver {
     }
 
     fn on_completed(&mut self, purpose: Purpose, result: Result<Response, AtError>) {
-        if matches!(result, Err(AtError::Timeout)) {
-            self.consecutive_timeouts += 1;
-            if self.consecutive_timeouts >= MAX_CONSECUTIVE_TIMEOUTS
-                && self.phase != Phase::NoResponse
-            {
-                self.enter_no_response(purpose);
-                return;
-            }
-        } else {
-            self.consecutive_timeouts = 0;
+        if self.silence.record(&result) && self.phase != Phase::NoResponse {
+            self.enter_no_response(purpose);
+            return;
         }
         match purpose {
             Purpose::Init(step) => self.on_init_step(step, result),
@@ -400,7 +377,7 @@ impl CellularDriver {
             }
             Purpose::SendPart => self.on_part_sent(result),
             Purpose::UserCommand(call) => {
-                let reply = raw_reply(result);
+                let reply = raw::reply(result);
                 self.reply(call, reply);
             }
         }
@@ -736,19 +713,7 @@ impl CellularDriver {
     }
 
     fn reply_not_ready(&mut self, call: u64) {
-        let (state, reason) = self
-            .published_state
-            .clone()
-            .unwrap_or_else(|| ("offline".into(), String::new()));
-        let detail = if reason.is_empty() {
-            state
-        } else {
-            format!("{state}: {reason}")
-        };
-        let error = CallError::new(
-            CallErrorKind::NotReady,
-            format!("the modem is not ready ({detail})"),
-        );
+        let error = self.state.not_ready();
         self.reply(call, Err(error));
     }
 
@@ -775,26 +740,12 @@ impl CellularDriver {
 
     /// Publishes `update` together with the current state.
     fn publish_device(&mut self, update: DeviceUpdate) {
-        let (state, reason) = self.published_state.clone().unzip();
-        self.out.push(Effect::Device(DeviceUpdate {
-            state,
-            state_reason: reason,
-            ..update
-        }));
+        self.out.push(self.state.with_state(update));
     }
 
     /// Publishes `State` and `StateReason` when they change.
     fn publish_state(&mut self, state: &str, reason: &str) {
-        let wanted = (state.to_owned(), reason.to_owned());
-        if self.published_state.as_ref() == Some(&wanted) {
-            return;
-        }
-        self.published_state = Some(wanted);
-        self.out.push(Effect::Device(DeviceUpdate {
-            state: Some(state.to_owned()),
-            state_reason: Some(reason.to_owned()),
-            ..DeviceUpdate::default()
-        }));
+        self.out.extend(self.state.change(state, reason));
     }
 }
 
@@ -808,23 +759,4 @@ fn read_command(index: u32) -> Command {
 
 fn delete_command(index: u32) -> Command {
     Command::new(format!("AT+CMGD={index}"), STORAGE_TIMEOUT_MS)
-}
-
-/// The reply to a raw command: its information lines and final result, as the modem sent them.
-fn raw_reply(result: Result<Response, AtError>) -> Result<CallReply, CallError> {
-    let (mut lines, last) = match result {
-        Ok(response) => (response.lines, "OK".to_owned()),
-        Err(AtError::Timeout) => {
-            return Err(CallError::new(
-                CallErrorKind::Timeout,
-                "no final result before the timeout",
-            ));
-        }
-        Err(AtError::Error) => (Vec::new(), "ERROR".to_owned()),
-        Err(AtError::Cme(error)) => (Vec::new(), format!("+CME ERROR: {}", error.text)),
-        Err(AtError::Cms(error)) => (Vec::new(), format!("+CMS ERROR: {}", error.text)),
-        Err(AtError::Other(result)) => (Vec::new(), result),
-    };
-    lines.push(last);
-    Ok(CallReply::Text(lines.join("\n")))
 }

@@ -8,11 +8,12 @@
 
 use std::collections::BTreeMap;
 
+use m2mhal_at::ident::{find_imei, first_identity_value};
 use m2mhal_at::{AtError, Command, Response};
 use m2mhal_plugin_api::{DeviceKind, DeviceUpdate};
 
 use crate::outbox::MAX_PAYLOAD;
-use crate::parse::{first_fields, identity_value};
+use crate::parse::first_fields;
 use crate::signal::Domain;
 
 const STEP_TIMEOUT_MS: u64 = 5_000;
@@ -195,7 +196,7 @@ pub(crate) fn advance(
         .as_ref()
         .map(|r| r.lines.as_slice())
         .unwrap_or_default();
-    let first_value = || lines.iter().find_map(|line| identity_value(line));
+    let first_value = || first_identity_value(lines);
     match step {
         InitStep::EchoOff => Outcome::Next(InitStep::ErrorCodes),
         InitStep::ErrorCodes => Outcome::Next(InitStep::Manufacturer),
@@ -211,7 +212,7 @@ pub(crate) fn advance(
             facts.revision = first_value().unwrap_or_default();
             Outcome::Next(InitStep::Imei { fallback: false })
         }
-        InitStep::Imei { fallback } => match lines.iter().find_map(|line| parse_imei(line)) {
+        InitStep::Imei { fallback } => match find_imei(lines) {
             Some(imei) => {
                 facts.imei = imei;
                 Outcome::Publish(Box::new(identity_update(facts)), InitStep::SimStatus)
@@ -273,11 +274,6 @@ pub(crate) fn advance(
         InitStep::RegistrationReports(Domain::Eps) => Outcome::Next(InitStep::OperatorFormat),
         InitStep::OperatorFormat => Outcome::Configured,
     }
-}
-
-/// The IMEI in an `AT+CGSN` answer line (`867698041234567` or `+CGSN: "867698041234567"`).
-pub(crate) fn parse_imei(line: &str) -> Option<String> {
-    identity_value(line).filter(|value| is_digits(value, 15..=15))
 }
 
 fn is_digits(text: &str, lengths: std::ops::RangeInclusive<usize>) -> bool {
@@ -405,18 +401,27 @@ mod tests {
     }
 
     #[test]
-    fn imei_is_fifteen_digits_bare_or_quoted() {
-        assert_eq!(
-            parse_imei("867698041234567").as_deref(),
-            Some("867698041234567")
+    fn imei_from_cgsn_or_else_from_gsn() {
+        let mut facts = ModemFacts::default();
+        let outcome = advance(
+            InitStep::Imei { fallback: false },
+            answer(&[r#"+CGSN: "867698041234567""#]),
+            &mut facts,
         );
-        assert_eq!(
-            parse_imei(r#"+CGSN: "867698041234567""#).as_deref(),
-            Some("867698041234567")
+        assert!(
+            matches!(outcome, Outcome::Publish(_, InitStep::SimStatus)),
+            "{outcome:?}"
         );
-        assert_eq!(parse_imei("86769804123456"), None);
-        assert_eq!(parse_imei("8676980412345678"), None);
-        assert_eq!(parse_imei("86769804123456X"), None);
+        assert_eq!(facts.imei, "867698041234567");
+        assert_eq!(
+            advance(
+                InitStep::Imei { fallback: false },
+                answer(&["86769804123456"]),
+                &mut facts
+            ),
+            Outcome::Next(InitStep::Imei { fallback: true }),
+            "14 digits are no IMEI"
+        );
     }
 
     #[test]

@@ -6,18 +6,18 @@
 //! host, deleting them from the modem only after the host has committed them. It is exported as
 //! the `cellular` plugin (`libm2mhal_driver_cellular.so`).
 //!
-//! Module map: `driver` routes host events; `commands` is the queue of AT commands in front of
-//! the one `AtChannel`; `init` is the initialisation sequence; `signal` parses signal, registration
-//! and operator answers; `inbox` and `outbox` are the SMS receive and send flows; `timers` names
-//! the timers.
+//! Module map: `driver` routes host events and keeps the queue of AT commands
+//! (`m2mhal_at::queue`) in front of the one `AtChannel`; `purpose` says why each command was
+//! sent; `init` is the initialisation sequence; `signal` parses signal, registration and operator
+//! answers; `inbox` and `outbox` are the SMS receive and send flows; `timers` names the timers.
 
-mod commands;
 mod describe;
 mod driver;
 mod inbox;
 mod init;
 mod outbox;
 mod parse;
+mod purpose;
 mod signal;
 mod timers;
 

@@ -69,24 +69,6 @@ fn field(raw: &str) -> Field<'_> {
     }
 }
 
-/// The value of an identification answer: `Quectel`, `+CGMI: "u-blox"`, `^ICCID: 8944...` all
-/// give the text after the optional `<prefix>:` without quotes. `None` for an empty answer.
-pub(crate) fn identity_value(line: &str) -> Option<String> {
-    let line = line.trim();
-    let value = match line.split_once(':') {
-        Some((head, rest)) if is_response_prefix(head) => rest,
-        _ => line,
-    };
-    let value = value.trim().trim_matches('"').trim();
-    (!value.is_empty()).then(|| value.to_owned())
-}
-
-/// `+CGSN`, `^ICCID`, `#CCID`, `Revision`: a name a modem puts in front of a value.
-fn is_response_prefix(head: &str) -> bool {
-    let name = head.trim_start_matches(['+', '^', '#', '$', '!']);
-    !name.is_empty() && !name.contains(' ') && name.chars().all(|c| c.is_ascii_alphanumeric())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,27 +100,5 @@ mod tests {
         assert!(fields("+CGREG: 1", "+CREG:").is_none());
         assert!(fields("+creg: 1", "+CREG:").is_some());
         assert!(fields("", "+CREG:").is_none());
-    }
-
-    #[test]
-    fn identity_values_lose_prefix_and_quotes() {
-        assert_eq!(identity_value("Quectel").as_deref(), Some("Quectel"));
-        assert_eq!(
-            identity_value(r#"+CGSN: "867698041234567""#).as_deref(),
-            Some("867698041234567")
-        );
-        assert_eq!(
-            identity_value("^ICCID: 89860000000000000000").as_deref(),
-            Some("89860000000000000000")
-        );
-        assert_eq!(
-            identity_value("Revision: EG25GGBR07A08M2G").as_deref(),
-            Some("EG25GGBR07A08M2G")
-        );
-        assert_eq!(
-            identity_value("SIMCOM INCORPORATED").as_deref(),
-            Some("SIMCOM INCORPORATED")
-        );
-        assert_eq!(identity_value("  "), None);
     }
 }

@@ -37,32 +37,12 @@ impl Timer {
 pub(crate) const SIM_BUSY_RETRY_MS: u64 = 2_000;
 /// Wait before asking `AT+CPIN?` again while the SIM is missing or locked.
 pub(crate) const SIM_BLOCKED_RECHECK_MS: u64 = 15_000;
-/// First delay between `AT` probes of a silent modem; doubles up to [`PROBE_MAX_MS`].
-pub(crate) const PROBE_FIRST_MS: u64 = 2_000;
-/// Longest delay between `AT` probes.
-pub(crate) const PROBE_MAX_MS: u64 = 30_000;
 /// Default period of the signal refresh, in seconds (`signal_interval` option).
 pub(crate) const DEFAULT_SIGNAL_INTERVAL_S: u64 = 30;
-
-/// The probe delay after one that went unanswered.
-pub(crate) fn next_probe_delay(previous_ms: u64) -> u64 {
-    previous_ms
-        .saturating_mul(2)
-        .clamp(PROBE_FIRST_MS, PROBE_MAX_MS)
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn probe_delay_doubles_up_to_thirty_seconds() {
-        let delays: Vec<u64> =
-            std::iter::successors(Some(PROBE_FIRST_MS), |d| Some(next_probe_delay(*d)))
-                .take(6)
-                .collect();
-        assert_eq!(delays, [2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
-    }
 
     #[test]
     fn ids_round_trip() {

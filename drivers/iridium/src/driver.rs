@@ -17,6 +17,10 @@
 
 mod session;
 
+use m2mhal_at::queue::{CommandQueue, QueueEvent};
+use m2mhal_at::raw;
+use m2mhal_at::silence::SilenceWatch;
+use m2mhal_at::state::PublishedState;
 use m2mhal_at::{AtError, ChannelConfig, Command, Response, Urc};
 use m2mhal_plugin_api::sdk::Driver;
 use m2mhal_plugin_api::{
@@ -24,22 +28,15 @@ use m2mhal_plugin_api::{
     LogLevel, OpenConfig, Request,
 };
 
-use crate::commands::{CommandQueue, QueueEvent};
 use crate::describe::description;
 use crate::init::{self, FIRST_STEP, InitStep, Outcome, TerminalFacts};
 use crate::options::Options;
 use crate::outbox::{self, Outbox};
 use crate::signal::{Indication, SignalTracker, parse_bars, parse_indication};
-use crate::timers::{self, Timer};
+use crate::timers::Timer;
 
 use self::session::{ClearReason, MailboxDemand, Schedule, Session};
 
-/// Commands in a row that may time out before the terminal counts as silent.
-const MAX_CONSECUTIVE_TIMEOUTS: u32 = 3;
-/// Timeout of a raw `Command` that gives none.
-const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 10_000;
-/// Timeout of the `AT` probe of a silent terminal.
-const PROBE_TIMEOUT_MS: u64 = 2_000;
 /// `AT+CSQ` waits for a fresh reading: "usually within two seconds", up to 50 s while the
 /// terminal acquires the network.
 const SIGNAL_TIMEOUT_MS: u64 = 60_000;
@@ -127,7 +124,7 @@ pub struct IridiumDriver {
     options: Options,
     phase: Phase,
     /// The `State` and `StateReason` last published.
-    published_state: Option<(String, String)>,
+    state: PublishedState,
     link: CommandQueue<Purpose>,
     facts: TerminalFacts,
     signal: SignalTracker,
@@ -139,8 +136,8 @@ pub struct IridiumDriver {
     mo_clear: bool,
     /// Whether [`Timer::SignalPoll`] is armed.
     signal_poll_armed: bool,
-    consecutive_timeouts: u32,
-    probe_delay_ms: u64,
+    /// Timeouts in a row, and the pace of the probes once they make silence.
+    silence: SilenceWatch,
     /// Clocks of the input being handled.
     now_ms: u64,
     unix_time: u64,
@@ -161,7 +158,7 @@ impl Driver for IridiumDriver {
         Ok(IridiumDriver {
             options,
             phase: Phase::Closed,
-            published_state: None,
+            state: PublishedState::new("terminal"),
             link: CommandQueue::new(channel_config(), Timer::CommandDeadline.id()),
             facts: TerminalFacts::default(),
             signal: SignalTracker::default(),
@@ -171,8 +168,7 @@ impl Driver for IridiumDriver {
             schedule: Schedule::default(),
             mo_clear: false,
             signal_poll_armed: false,
-            consecutive_timeouts: 0,
-            probe_delay_ms: timers::PROBE_FIRST_MS,
+            silence: SilenceWatch::new(),
             now_ms: 0,
             unix_time: 0,
             out: Vec::new(),
@@ -238,7 +234,7 @@ impl IridiumDriver {
     fn restart(&mut self, interrupted: CallError) {
         self.abandon_work(&interrupted, false);
         self.phase = Phase::Initializing;
-        self.consecutive_timeouts = 0;
+        self.silence.reset();
         self.facts = TerminalFacts::default();
         self.signal.forget();
         self.publish_state("initializing", "");
@@ -268,8 +264,8 @@ impl IridiumDriver {
         self.abandon_work(&silent, true);
         self.phase = Phase::NoResponse;
         self.publish_state("failed", "no-response");
-        self.probe_delay_ms = timers::PROBE_FIRST_MS;
-        self.set_timer(Timer::Probe, self.probe_delay_ms);
+        let delay = self.silence.first_probe_delay();
+        self.set_timer(Timer::Probe, delay);
     }
 
     fn on_probe(&mut self, result: Result<Response, AtError>) {
@@ -277,8 +273,8 @@ impl IridiumDriver {
             return;
         }
         if matches!(result, Err(AtError::Timeout)) {
-            self.probe_delay_ms = timers::next_probe_delay(self.probe_delay_ms);
-            self.set_timer(Timer::Probe, self.probe_delay_ms);
+            let delay = self.silence.next_probe_delay();
+            self.set_timer(Timer::Probe, delay);
         } else {
             self.log(LogLevel::Info, "the terminal answers again: initialising");
             self.restart(CallError::new(
@@ -354,7 +350,7 @@ impl IridiumDriver {
             Some(Timer::Probe) if self.phase == Phase::NoResponse => {
                 // Between probes the line is quiet: start from a clean channel.
                 self.link.clear(self.now_ms, &mut self.out);
-                self.push(Command::new("AT", PROBE_TIMEOUT_MS), Purpose::Probe);
+                self.push(SilenceWatch::probe_command(), Purpose::Probe);
             }
             // A timer that fired after the state it was armed for ended.
             _ => {}
@@ -377,7 +373,7 @@ impl IridiumDriver {
                 ));
                 self.reply(call, Ok(CallReply::Done));
             }
-            Request::Command { line, timeout_ms } => self.on_raw_command(call, line, timeout_ms),
+            Request::Command { line, timeout_ms } => self.on_raw_command(call, &line, timeout_ms),
             Request::CheckMessage(message) => {
                 let checked = outbox::check(&message).map(|()| CallReply::Done);
                 self.reply(call, checked);
@@ -400,40 +396,20 @@ impl IridiumDriver {
         }
     }
 
-    fn on_raw_command(&mut self, call: u64, line: String, timeout_ms: u32) {
-        let line = line.trim();
-        let is_at = line
-            .get(..2)
-            .is_some_and(|at| at.eq_ignore_ascii_case("AT"));
-        if !is_at || line.chars().any(char::is_control) {
-            let error =
-                format!("command {line:?} must be one AT command line without control characters");
-            self.reply(
-                call,
-                Err(CallError::new(CallErrorKind::InvalidArgument, error)),
-            );
-        } else if matches!(self.phase, Phase::Closed | Phase::NoResponse) {
-            self.reply_not_ready(call);
-        } else {
-            let timeout_ms = match timeout_ms {
-                0 => DEFAULT_COMMAND_TIMEOUT_MS,
-                given => u64::from(given),
-            };
-            self.push(Command::new(line, timeout_ms), Purpose::UserCommand(call));
+    fn on_raw_command(&mut self, call: u64, line: &str, timeout_ms: u32) {
+        match raw::command(line, timeout_ms) {
+            Err(invalid) => self.reply(call, Err(invalid)),
+            Ok(_) if matches!(self.phase, Phase::Closed | Phase::NoResponse) => {
+                self.reply_not_ready(call)
+            }
+            Ok(command) => self.push(command, Purpose::UserCommand(call)),
         }
     }
 
     fn on_completed(&mut self, purpose: Purpose, result: Result<Response, AtError>) {
-        if matches!(result, Err(AtError::Timeout)) {
-            self.consecutive_timeouts += 1;
-            if self.consecutive_timeouts >= MAX_CONSECUTIVE_TIMEOUTS
-                && self.phase != Phase::NoResponse
-            {
-                self.enter_no_response(purpose);
-                return;
-            }
-        } else {
-            self.consecutive_timeouts = 0;
+        if self.silence.record(&result) && self.phase != Phase::NoResponse {
+            self.enter_no_response(purpose);
+            return;
         }
         match purpose {
             Purpose::Init(step) => self.on_init_step(step, result),
@@ -445,7 +421,7 @@ impl IridiumDriver {
             Purpose::Download { attempt } => self.on_downloaded(attempt, result),
             Purpose::ClearMt => self.on_mt_cleared(result),
             Purpose::UserCommand(call) => {
-                let reply = raw_reply(result);
+                let reply = raw::reply(result);
                 self.reply(call, reply);
             }
         }
@@ -589,19 +565,7 @@ impl IridiumDriver {
     }
 
     fn reply_not_ready(&mut self, call: u64) {
-        let (state, reason) = self
-            .published_state
-            .clone()
-            .unwrap_or_else(|| ("offline".into(), String::new()));
-        let detail = if reason.is_empty() {
-            state
-        } else {
-            format!("{state}: {reason}")
-        };
-        let error = CallError::new(
-            CallErrorKind::NotReady,
-            format!("the terminal is not ready ({detail})"),
-        );
+        let error = self.state.not_ready();
         self.reply(call, Err(error));
     }
 
@@ -628,49 +592,15 @@ impl IridiumDriver {
 
     /// Publishes `update` together with the current state.
     fn publish_device(&mut self, update: DeviceUpdate) {
-        let (state, reason) = self.published_state.clone().unzip();
-        self.out.push(Effect::Device(DeviceUpdate {
-            state,
-            state_reason: reason,
-            ..update
-        }));
+        self.out.push(self.state.with_state(update));
     }
 
     /// Publishes `State` and `StateReason` when they change.
     fn publish_state(&mut self, state: &str, reason: &str) {
-        let wanted = (state.to_owned(), reason.to_owned());
-        if self.published_state.as_ref() == Some(&wanted) {
-            return;
-        }
-        self.published_state = Some(wanted);
-        self.out.push(Effect::Device(DeviceUpdate {
-            state: Some(state.to_owned()),
-            state_reason: Some(reason.to_owned()),
-            ..DeviceUpdate::default()
-        }));
+        self.out.extend(self.state.change(state, reason));
     }
 }
 
 fn signal_command() -> Command {
     Command::new("AT+CSQ", SIGNAL_TIMEOUT_MS)
-}
-
-/// The reply to a raw command: its information lines and final result, as the terminal sent
-/// them.
-fn raw_reply(result: Result<Response, AtError>) -> Result<CallReply, CallError> {
-    let (mut lines, last) = match result {
-        Ok(response) => (response.lines, "OK".to_owned()),
-        Err(AtError::Timeout) => {
-            return Err(CallError::new(
-                CallErrorKind::Timeout,
-                "no final result before the timeout",
-            ));
-        }
-        Err(AtError::Error) => (Vec::new(), "ERROR".to_owned()),
-        Err(AtError::Cme(error)) => (Vec::new(), format!("+CME ERROR: {}", error.text)),
-        Err(AtError::Cms(error)) => (Vec::new(), format!("+CMS ERROR: {}", error.text)),
-        Err(AtError::Other(result)) => (Vec::new(), result),
-    };
-    lines.push(last);
-    Ok(CallReply::Text(lines.join("\n")))
 }

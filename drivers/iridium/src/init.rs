@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use m2mhal_at::ident::{find_imei, first_identity_value};
 use m2mhal_at::{AtError, Command, Response};
 use m2mhal_plugin_api::{DeviceKind, DeviceUpdate};
 
@@ -114,21 +115,21 @@ pub(crate) fn advance(
         InitStep::EchoOff => Outcome::Next(InitStep::FlowControlOff),
         InitStep::FlowControlOff => Outcome::Next(InitStep::Manufacturer),
         InitStep::Manufacturer => {
-            facts.manufacturer = first_value(lines).unwrap_or_default();
+            facts.manufacturer = first_identity_value(lines).unwrap_or_default();
             Outcome::Next(InitStep::Model)
         }
         InitStep::Model => {
-            facts.model = first_value(lines).unwrap_or_default();
+            facts.model = first_identity_value(lines).unwrap_or_default();
             Outcome::Next(InitStep::Revision)
         }
         InitStep::Revision => {
             facts.revision = labelled(lines, "Call Processor Version")
-                .or_else(|| first_value(lines))
+                .or_else(|| first_identity_value(lines))
                 .unwrap_or_default();
             facts.hardware = labelled(lines, "Hardware Version");
             Outcome::Next(InitStep::Imei)
         }
-        InitStep::Imei => match lines.iter().find_map(|line| parse_imei(line)) {
+        InitStep::Imei => match find_imei(lines) {
             Some(imei) => {
                 facts.imei = imei;
                 Outcome::Publish(Box::new(identity_update(facts)), InitStep::RingAlerts)
@@ -186,23 +187,6 @@ fn identity_update(facts: &TerminalFacts) -> DeviceUpdate {
     }
 }
 
-/// The first answer line's value (see [`value_of`]).
-fn first_value(lines: &[String]) -> Option<String> {
-    lines.iter().find_map(|line| value_of(line))
-}
-
-/// The value of an answer line, without an optional `+CGSN:`-style prefix and quotes; `None` when
-/// empty.
-fn value_of(line: &str) -> Option<String> {
-    let line = line.trim();
-    let value = match line.split_once(':') {
-        Some((head, rest)) if head.starts_with('+') => rest,
-        _ => line,
-    };
-    let value = value.trim().trim_matches('"').trim();
-    (!value.is_empty()).then(|| value.to_owned())
-}
-
 /// The value of the `label: value` line among `lines` (`Hardware Version: BOOT07d2/...`).
 fn labelled(lines: &[String], label: &str) -> Option<String> {
     lines.iter().find_map(|line| {
@@ -210,12 +194,6 @@ fn labelled(lines: &[String], label: &str) -> Option<String> {
         let value = value.trim();
         (head.trim().eq_ignore_ascii_case(label) && !value.is_empty()).then(|| value.to_owned())
     })
-}
-
-/// A 15-digit IMEI from `300434063963620` or `+CGSN: "300434063963620"`.
-fn parse_imei(line: &str) -> Option<String> {
-    let value = value_of(line)?;
-    (value.len() == 15 && value.bytes().all(|b| b.is_ascii_digit())).then_some(value)
 }
 
 #[cfg(test)]
@@ -257,21 +235,27 @@ mod tests {
 
     #[test]
     fn imei_must_have_15_digits() {
-        assert_eq!(
-            parse_imei("300434063963620").as_deref(),
-            Some("300434063963620")
-        );
-        assert_eq!(
-            parse_imei("+CGSN: \"300434063963620\"").as_deref(),
-            Some("300434063963620")
-        );
-        assert_eq!(parse_imei("30043406396362"), None);
-        assert_eq!(parse_imei("30043406396362X"), None);
         let mut facts = TerminalFacts::default();
-        assert_eq!(
-            advance(InitStep::Imei, Err(AtError::Error), &mut facts),
-            Outcome::Failed("imei-unavailable")
+        let outcome = advance(
+            InitStep::Imei,
+            ok(&["+CGSN: \"300434063963620\""]),
+            &mut facts,
         );
+        assert!(
+            matches!(outcome, Outcome::Publish(_, InitStep::RingAlerts)),
+            "{outcome:?}"
+        );
+        assert_eq!(facts.imei, "300434063963620");
+        for answer in [
+            ok(&["30043406396362"]),
+            ok(&["30043406396362X"]),
+            Err(AtError::Error),
+        ] {
+            assert_eq!(
+                advance(InitStep::Imei, answer, &mut facts),
+                Outcome::Failed("imei-unavailable")
+            );
+        }
     }
 
     #[test]

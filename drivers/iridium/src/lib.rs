@@ -7,14 +7,13 @@
 //! mobile-terminated messages (`AT+SBDRB`), clearing them from the terminal only after the host
 //! has committed them. It is exported as the `iridium` plugin (`libm2mhal_driver_iridium.so`).
 //!
-//! Module map: `driver` routes host events and owns the lifecycle, `driver::session` runs the SBD
-//! sessions; `commands` is the queue of AT commands in front of the one `AtChannel`; `init` is
-//! the initialisation sequence; `signal` reads bars and service; `sbd` is the binary message
+//! Module map: `driver` routes host events, owns the lifecycle and keeps the queue of AT commands
+//! (`m2mhal_at::queue`) in front of the one `AtChannel`; `driver::session` runs the SBD sessions;
+//! `init` is the initialisation sequence; `signal` reads bars and service; `sbd` is the binary message
 //! format (checksums, MT blocks, message keys); `sbdix` parses session results and classifies MO
 //! status codes; `outbox` holds the messages waiting to go out; `options` and `timers` hold the
 //! configuration and the timers.
 
-mod commands;
 mod describe;
 mod driver;
 mod init;

@@ -33,19 +33,8 @@ impl Timer {
     }
 }
 
-/// First delay between `AT` probes of a silent terminal; doubles up to [`PROBE_MAX_MS`].
-pub(crate) const PROBE_FIRST_MS: u64 = 2_000;
-/// Longest delay between `AT` probes.
-pub(crate) const PROBE_MAX_MS: u64 = 30_000;
 /// After MO status 36 the terminal must wait 3 minutes since its last registration.
 pub(crate) const REGISTRATION_WAIT_MS: u64 = 180_000;
-
-/// The probe delay after one that went unanswered.
-pub(crate) fn next_probe_delay(previous_ms: u64) -> u64 {
-    previous_ms
-        .saturating_mul(2)
-        .clamp(PROBE_FIRST_MS, PROBE_MAX_MS)
-}
 
 /// The wait after `failures` failed sessions in a row (at least 1): the minimum session interval,
 /// doubled for each further failure, at most `max_backoff_ms` (never below the minimum).
@@ -60,15 +49,6 @@ pub(crate) fn retry_delay(failures: u32, min_interval_ms: u64, max_backoff_ms: u
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn probe_delay_doubles_up_to_thirty_seconds() {
-        let delays: Vec<u64> =
-            std::iter::successors(Some(PROBE_FIRST_MS), |d| Some(next_probe_delay(*d)))
-                .take(6)
-                .collect();
-        assert_eq!(delays, [2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
-    }
 
     #[test]
     fn retry_delay_doubles_from_the_minimum_interval_up_to_the_cap() {

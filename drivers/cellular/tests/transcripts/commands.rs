@@ -85,3 +85,17 @@ fn timeout_and_closed_port() {
         CallErrorKind::NotReady
     );
 }
+
+#[test]
+fn a_command_without_a_timeout_gets_ten_seconds() {
+    let mut modem = ready_modem();
+    let call = modem.call(Request::Command {
+        line: "AT+QENG=\"servingcell\"".into(),
+        timeout_ms: 0,
+    });
+    modem.expect_tx("AT+QENG=\"servingcell\"");
+    modem.advance(9_999);
+    assert!(!modem.answered(call));
+    modem.advance(1);
+    assert_eq!(modem.reply(call).unwrap_err().kind, CallErrorKind::Timeout);
+}

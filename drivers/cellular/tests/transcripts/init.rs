@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use m2mhal_plugin_api::{CallErrorKind, DeviceKind, Encoding, OutgoingMessage, Request};
 
-use crate::support::{EPOCH, Modem, answer_refresh, configure_after_sim, ready_modem};
+use crate::support::{
+    EPOCH, Identity, Modem, answer_sim_ready, configure_after_sim, identify, identify_as,
+    ready_modem,
+};
 
 fn text_message(destination: &str, text: &str) -> OutgoingMessage {
     OutgoingMessage {
@@ -83,7 +86,11 @@ fn quectel_eg25_with_echo_on() {
     modem.exchange("AT+COPS?", "\r\n+COPS: 0,0,\"Telekom.de\",7\r\n\r\nOK\r\n");
 
     let signal = modem.signals.last().unwrap();
-    assert_eq!(signal.rssi, Some(-96), "RSRP 45 -> -141 + 45 dBm (TS 27.007 8.69)");
+    assert_eq!(
+        signal.rssi,
+        Some(-96),
+        "RSRP 45 -> -141 + 45 dBm (TS 27.007 8.69)"
+    );
     assert_eq!(
         signal.quality,
         Some(58),
@@ -174,12 +181,7 @@ fn simcom_optional_commands_answer_errors() {
 fn sim_missing_fails_and_recovers_when_a_sim_appears() {
     let mut modem = Modem::new();
     modem.open();
-    modem.ok("ATE0", &[]);
-    modem.ok("AT+CMEE=1", &[]);
-    modem.ok("AT+CGMI", &["Quectel"]);
-    modem.ok("AT+CGMM", &["EG25"]);
-    modem.ok("AT+CGMR", &["EG25GGBR07A08M2G"]);
-    modem.ok("AT+CGSN", &["867698041234567"]);
+    identify(&mut modem);
     modem.fails("AT+CPIN?", "+CME ERROR: 10");
     assert_eq!(
         modem.state(),
@@ -212,7 +214,7 @@ fn sim_missing_fails_and_recovers_when_a_sim_appears() {
     modem.fails("AT+CPIN?", "+CME ERROR: 10");
     modem.expect_no_tx();
     modem.advance(15_000);
-    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
+    answer_sim_ready(&mut modem);
     assert_eq!(modem.state(), ("initializing".to_owned(), String::new()));
     configure_after_sim(&mut modem, &[]);
 }
@@ -221,12 +223,15 @@ fn sim_missing_fails_and_recovers_when_a_sim_appears() {
 fn sim_pin_waits_for_the_pin_given_through_a_raw_command() {
     let mut modem = Modem::new();
     modem.open();
-    modem.ok("ATE0", &[]);
-    modem.ok("AT+CMEE=1", &[]);
-    modem.ok("AT+CGMI", &["u-blox"]);
-    modem.ok("AT+CGMM", &["SARA-R410M-02B"]);
-    modem.ok("AT+CGMR", &["L0.0.00.00.05.06 [Feb 03 2018 13:00:41]"]);
-    modem.ok("AT+CGSN", &["352753090123456"]);
+    identify_as(
+        &mut modem,
+        &Identity {
+            manufacturer: "u-blox",
+            model: "SARA-R410M-02B",
+            revision: "L0.0.00.00.05.06 [Feb 03 2018 13:00:41]",
+            imei: "352753090123456",
+        },
+    );
     modem.ok("AT+CPIN?", &["+CPIN: SIM PIN"]);
     assert_eq!(
         modem.state(),
@@ -241,7 +246,7 @@ fn sim_pin_waits_for_the_pin_given_through_a_raw_command() {
     assert!(modem.reply(call).is_ok());
     // The SIM reports itself; the driver looks again at once.
     modem.rx("\r\n+CPIN: READY\r\n");
-    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
+    answer_sim_ready(&mut modem);
     configure_after_sim(&mut modem, &[]);
 }
 
@@ -249,12 +254,15 @@ fn sim_pin_waits_for_the_pin_given_through_a_raw_command() {
 fn sim_puk_and_busy_sim() {
     let mut modem = Modem::new();
     modem.open();
-    modem.ok("ATE0", &[]);
-    modem.ok("AT+CMEE=1", &[]);
-    modem.ok("AT+CGMI", &["Telit"]);
-    modem.ok("AT+CGMM", &["LE910C1-EUX"]);
-    modem.ok("AT+CGMR", &["25.30.226"]);
-    modem.ok("AT+CGSN", &["354516090123456"]);
+    identify_as(
+        &mut modem,
+        &Identity {
+            manufacturer: "Telit",
+            model: "LE910C1-EUX",
+            revision: "25.30.226",
+            imei: "354516090123456",
+        },
+    );
     modem.fails("AT+CPIN?", "+CME ERROR: 14");
     assert_eq!(
         modem.state(),
@@ -275,13 +283,16 @@ fn sim_puk_and_busy_sim() {
 fn refused_pdu_mode_fails_the_modem() {
     let mut modem = Modem::new();
     modem.open();
-    modem.ok("ATE0", &[]);
-    modem.ok("AT+CMEE=1", &[]);
-    modem.ok("AT+CGMI", &["Sierra Wireless, Incorporated"]);
-    modem.ok("AT+CGMM", &["MC7304"]);
-    modem.ok("AT+CGMR", &["SWI9X15C_05.05.58.00"]);
-    modem.ok("AT+CGSN", &["359225050123456"]);
-    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
+    identify_as(
+        &mut modem,
+        &Identity {
+            manufacturer: "Sierra Wireless, Incorporated",
+            model: "MC7304",
+            revision: "SWI9X15C_05.05.58.00",
+            imei: "359225050123456",
+        },
+    );
+    answer_sim_ready(&mut modem);
     modem.ok("AT+CIMI", &["310260000000000"]);
     modem.ok("AT+CCID", &["+CCID: 89014103211118510720"]);
     modem.fails("AT+CMGF=0", "+CMS ERROR: 303");
@@ -318,24 +329,8 @@ fn reset_reinitialises_a_ready_modem() {
     let mut modem = ready_modem();
     let reset = modem.call(Request::Reset);
     assert!(modem.reply(reset).is_ok());
-    modem.ok("ATE0", &[]);
-    modem.ok("AT+CMEE=1", &[]);
-    modem.ok("AT+CGMI", &["Quectel"]);
-    modem.ok("AT+CGMM", &["EG25"]);
-    modem.ok("AT+CGMR", &["EG25GGBR07A08M2G"]);
-    modem.ok("AT+CGSN", &["867698041234567"]);
-    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
-    modem.ok("AT+CIMI", &["262011234567890"]);
-    modem.ok("AT+CCID", &["+CCID: 89490200001234567890"]);
-    modem.ok("AT+CMGF=0", &[]);
-    modem.ok("AT+CSMS?", &["+CSMS: 0,1,1,1"]);
-    modem.ok("AT+CPMS?", &[r#"+CPMS: "ME",0,255,"ME",0,255,"ME",0,255"#]);
-    modem.ok("AT+CNMI=2,1,0,2,0", &[]);
-    modem.ok("AT+CREG=2", &[]);
-    modem.ok("AT+CGREG=2", &[]);
-    modem.ok("AT+CEREG=2", &[]);
-    modem.ok("AT+COPS=3,0", &[]);
-    answer_refresh(&mut modem);
-    modem.ok("AT+CMGL=4", &[]);
-    assert_eq!(modem.state(), ("ready".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("initializing".to_owned(), String::new()));
+    identify(&mut modem);
+    answer_sim_ready(&mut modem);
+    configure_after_sim(&mut modem, &[]);
 }

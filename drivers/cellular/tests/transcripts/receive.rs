@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use m2mhal_plugin_api::{CallReply, LogLevel, Request};
 use m2mhal_sms::{Body, DeliverOptions, PhoneNumber, encode_deliver, to_hex};
 
-use crate::support::{EPOCH, Modem, answer_refresh, configure_after_sim, ready_modem};
+use crate::support::{
+    EPOCH, Identity, Modem, answer_imsi_and_iccid, answer_refresh, answer_registration_reports,
+    answer_sim_ready, configure_after_sim, identify, identify_as, ready_modem,
+};
 
 /// Sent two minutes before the test's clock starts, from a German service centre (UTC+1).
 const SENT_AT: u64 = EPOCH - 120;
@@ -152,24 +155,15 @@ fn storage_read_at_startup_with_multipart_status_report_and_junk() {
 
     let mut modem = Modem::new();
     modem.open();
-    modem.ok("ATE0", &[]);
-    modem.ok("AT+CMEE=1", &[]);
-    modem.ok("AT+CGMI", &["Quectel"]);
-    modem.ok("AT+CGMM", &["EG25"]);
-    modem.ok("AT+CGMR", &["EG25GGBR07A08M2G"]);
-    modem.ok("AT+CGSN", &["867698041234567"]);
-    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
+    identify(&mut modem);
+    answer_sim_ready(&mut modem);
     // configure_after_sim expects no write after the listing: answer it by hand here.
-    modem.ok("AT+CIMI", &["262011234567890"]);
-    modem.ok("AT+CCID", &["+CCID: 89490200001234567890"]);
+    answer_imsi_and_iccid(&mut modem);
     modem.ok("AT+CMGF=0", &[]);
     modem.ok("AT+CSMS?", &["+CSMS: 0,1,1,1"]);
     modem.ok("AT+CPMS?", &[r#"+CPMS: "ME",6,255,"ME",6,255,"ME",6,255"#]);
     modem.ok("AT+CNMI=2,1,0,2,0", &[]);
-    modem.ok("AT+CREG=2", &[]);
-    modem.ok("AT+CGREG=2", &[]);
-    modem.ok("AT+CEREG=2", &[]);
-    modem.ok("AT+COPS=3,0", &[]);
+    answer_registration_reports(&mut modem);
     answer_refresh(&mut modem);
     modem.ok("AT+CMGL=4", &stored);
     assert_eq!(modem.state(), ("ready".to_owned(), String::new()));
@@ -231,13 +225,8 @@ fn the_same_message_read_twice_has_the_same_key() {
         // Two daemon runs: the first crashed before the commit, the message is still stored.
         let mut modem = Modem::new();
         modem.open();
-        modem.ok("ATE0", &[]);
-        modem.ok("AT+CMEE=1", &[]);
-        modem.ok("AT+CGMI", &["Quectel"]);
-        modem.ok("AT+CGMM", &["EG25"]);
-        modem.ok("AT+CGMR", &["EG25GGBR07A08M2G"]);
-        modem.ok("AT+CGSN", &["867698041234567"]);
-        modem.ok("AT+CPIN?", &["+CPIN: READY"]);
+        identify(&mut modem);
+        answer_sim_ready(&mut modem);
         let [h, p] = list_line(0, 1, &pdu);
         configure_after_sim(&mut modem, &[&h, &p]);
         keys.push(modem.received[0].key.clone());
@@ -249,24 +238,23 @@ fn the_same_message_read_twice_has_the_same_key() {
 fn direct_delivery_with_cmt_is_acknowledged() {
     let mut modem = Modem::new();
     modem.open();
-    modem.ok("ATE0", &[]);
-    modem.ok("AT+CMEE=1", &[]);
-    modem.ok("AT+CGMI", &["u-blox"]);
-    modem.ok("AT+CGMM", &["LARA-R211"]);
-    modem.ok("AT+CGMR", &["30.31"]);
-    modem.ok("AT+CGSN", &["357520070123456"]);
-    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
-    modem.ok("AT+CIMI", &["262011234567890"]);
-    modem.ok("AT+CCID", &["+CCID: 89490200001234567890"]);
+    identify_as(
+        &mut modem,
+        &Identity {
+            manufacturer: "u-blox",
+            model: "LARA-R211",
+            revision: "30.31",
+            imei: "357520070123456",
+        },
+    );
+    answer_sim_ready(&mut modem);
+    answer_imsi_and_iccid(&mut modem);
     modem.ok("AT+CMGF=0", &[]);
     // Phase 2+: direct deliveries must be acknowledged.
     modem.ok("AT+CSMS?", &["+CSMS: 1,1,1,1"]);
     modem.ok("AT+CPMS?", &[r#"+CPMS: "SM",0,50,"SM",0,50,"SM",0,50"#]);
     modem.ok("AT+CNMI=2,1,0,2,0", &[]);
-    modem.ok("AT+CREG=2", &[]);
-    modem.ok("AT+CGREG=2", &[]);
-    modem.ok("AT+CEREG=2", &[]);
-    modem.ok("AT+COPS=3,0", &[]);
+    answer_registration_reports(&mut modem);
     answer_refresh(&mut modem);
     modem.ok("AT+CMGL=4", &[]);
 
@@ -296,25 +284,24 @@ fn direct_delivery_with_cmt_is_acknowledged() {
 fn without_new_message_indications_the_storage_is_polled() {
     let mut modem = Modem::new();
     modem.open();
-    modem.ok("ATE0", &[]);
-    modem.ok("AT+CMEE=1", &[]);
-    modem.ok("AT+CGMI", &["Cinterion"]);
-    modem.ok("AT+CGMM", &["EHS6"]);
-    modem.ok("AT+CGMR", &["REVISION 03.001"]);
-    modem.ok("AT+CGSN", &["356789012345675"]);
-    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
-    modem.ok("AT+CIMI", &["262011234567890"]);
-    modem.ok("AT+CCID", &["+CCID: 89490200001234567890"]);
+    identify_as(
+        &mut modem,
+        &Identity {
+            manufacturer: "Cinterion",
+            model: "EHS6",
+            revision: "REVISION 03.001",
+            imei: "356789012345675",
+        },
+    );
+    answer_sim_ready(&mut modem);
+    answer_imsi_and_iccid(&mut modem);
     modem.ok("AT+CMGF=0", &[]);
     modem.ok("AT+CSMS?", &["+CSMS: 0,1,1,1"]);
     modem.ok("AT+CPMS?", &[r#"+CPMS: "MT",0,255,"MT",0,255,"MT",0,255"#]);
     for setting in ["2,1,0,2,0", "2,1,0,1,0", "2,1,0,0,0", "1,1,0,0,0"] {
         modem.fails(&format!("AT+CNMI={setting}"), "+CMS ERROR: 303");
     }
-    modem.ok("AT+CREG=2", &[]);
-    modem.ok("AT+CGREG=2", &[]);
-    modem.ok("AT+CEREG=2", &[]);
-    modem.ok("AT+COPS=3,0", &[]);
+    answer_registration_reports(&mut modem);
     answer_refresh(&mut modem);
     modem.ok("AT+CMGL=4", &[]);
     assert_eq!(modem.state(), ("ready".to_owned(), String::new()));

@@ -3,7 +3,7 @@
 use m2mhal_plugin_api::{CallErrorKind, CallReply, Encoding, Event, OutgoingMessage, Request};
 use proptest::prelude::*;
 
-use crate::support::{Modem, answer_refresh, ready_modem};
+use crate::support::{Modem, answer_sim_ready, configure_until_listing, identify, ready_modem};
 
 fn hello() -> OutgoingMessage {
     OutgoingMessage {
@@ -66,24 +66,9 @@ fn three_timeouts_fail_the_modem_and_probing_brings_it_back() {
     // It answers again: initialise from scratch; a message sent meanwhile waits for it.
     let later = modem.call(Request::Send(hello()));
     assert_eq!(modem.state(), ("initializing".to_owned(), String::new()));
-    modem.ok("ATE0", &[]);
-    modem.ok("AT+CMEE=1", &[]);
-    modem.ok("AT+CGMI", &["Quectel"]);
-    modem.ok("AT+CGMM", &["EG25"]);
-    modem.ok("AT+CGMR", &["EG25GGBR07A08M2G"]);
-    modem.ok("AT+CGSN", &["867698041234567"]);
-    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
-    modem.ok("AT+CIMI", &["262011234567890"]);
-    modem.ok("AT+CCID", &["+CCID: 89490200001234567890"]);
-    modem.ok("AT+CMGF=0", &[]);
-    modem.ok("AT+CSMS?", &["+CSMS: 0,1,1,1"]);
-    modem.ok("AT+CPMS?", &[r#"+CPMS: "ME",0,255,"ME",0,255,"ME",0,255"#]);
-    modem.ok("AT+CNMI=2,1,0,2,0", &[]);
-    modem.ok("AT+CREG=2", &[]);
-    modem.ok("AT+CGREG=2", &[]);
-    modem.ok("AT+CEREG=2", &[]);
-    modem.ok("AT+COPS=3,0", &[]);
-    answer_refresh(&mut modem);
+    identify(&mut modem);
+    answer_sim_ready(&mut modem);
+    configure_until_listing(&mut modem);
     modem.ok("AT+CMGL=4", &[]);
     assert_eq!(modem.state(), ("ready".to_owned(), String::new()));
     modem.expect_tx("AT+CMGS=19");
@@ -111,6 +96,30 @@ fn silence_during_initialisation_retries_then_fails() {
     // A modem that just booted echoes.
     modem.exchange("AT", "AT\r\r\nOK\r\n");
     modem.expect_tx("ATE0");
+}
+
+#[test]
+fn probes_of_a_silent_modem_back_off_to_thirty_seconds() {
+    let mut modem = Modem::new();
+    modem.open();
+    for _ in 0..3 {
+        modem.expect_tx("ATE0");
+        modem.advance(5_000);
+    }
+    assert_eq!(
+        modem.state(),
+        ("failed".to_owned(), "no-response".to_owned())
+    );
+    // Each probe waits 2 s for its answer; the waits between them double up to 30 s.
+    for wait_ms in [2_000, 4_000, 8_000, 16_000, 30_000, 30_000] {
+        modem.advance(wait_ms - 1);
+        modem.expect_no_tx();
+        modem.advance(1);
+        modem.expect_tx("AT");
+        modem.advance(2_000);
+    }
+    modem.expect_no_tx();
+    assert_eq!(modem.state().1, "no-response");
 }
 
 #[test]

@@ -2,12 +2,15 @@
 
 use std::collections::BTreeMap;
 
+use m2mhal_driver_testkit::StateChange;
 use m2mhal_plugin_api::{
     CallErrorKind, CallReply, Encoding, MessageState, OutgoingMessage, Request,
 };
 use m2mhal_sms::{Content, decode_submit, from_hex};
 
-use crate::support::{Modem, configure_after_sim, ready_modem};
+use crate::support::{
+    Modem, answer_sim_ready, configure_after_sim, configure_until_listing, identify, ready_modem,
+};
 
 fn message(id: &str, destination: &str, payload: &[u8], encoding: Encoding) -> OutgoingMessage {
     OutgoingMessage {
@@ -46,7 +49,12 @@ fn single_gsm7_message() {
     let call = modem.call(Request::Send(text("m1", "hi")));
     assert_eq!(
         modem.message_states,
-        [("m1".to_owned(), MessageState::Sending)]
+        [StateChange {
+            id: "m1".to_owned(),
+            state: MessageState::Sending,
+            error: String::new(),
+            info: BTreeMap::new(),
+        }]
     );
     modem.expect_tx("AT+CMGS=16");
     modem.rx("\r\n> ");
@@ -172,24 +180,9 @@ fn send_waits_until_the_modem_is_ready() {
 
     modem.open();
     let call = modem.call(Request::Send(text("m9", "hi")));
-    modem.ok("ATE0", &[]);
-    modem.ok("AT+CMEE=1", &[]);
-    modem.ok("AT+CGMI", &["Quectel"]);
-    modem.ok("AT+CGMM", &["EG25"]);
-    modem.ok("AT+CGMR", &["EG25GGBR07A08M2G"]);
-    modem.ok("AT+CGSN", &["867698041234567"]);
-    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
-    modem.ok("AT+CIMI", &["262011234567890"]);
-    modem.ok("AT+CCID", &["+CCID: 89490200001234567890"]);
-    modem.ok("AT+CMGF=0", &[]);
-    modem.ok("AT+CSMS?", &["+CSMS: 0,1,1,1"]);
-    modem.ok("AT+CPMS?", &[r#"+CPMS: "ME",0,255,"ME",0,255,"ME",0,255"#]);
-    modem.ok("AT+CNMI=2,1,0,2,0", &[]);
-    modem.ok("AT+CREG=2", &[]);
-    modem.ok("AT+CGREG=2", &[]);
-    modem.ok("AT+CEREG=2", &[]);
-    modem.ok("AT+COPS=3,0", &[]);
-    crate::support::answer_refresh(&mut modem);
+    identify(&mut modem);
+    answer_sim_ready(&mut modem);
+    configure_until_listing(&mut modem);
     assert!(!modem.replies.contains_key(&call));
     modem.ok("AT+CMGL=4", &[]);
     let _ = take_payload(&mut modem, "AT+CMGS=16");
@@ -202,19 +195,14 @@ fn a_missing_sim_fails_waiting_messages() {
     let mut modem = Modem::new();
     modem.open();
     let call = modem.call(Request::Send(text("m10", "hi")));
-    modem.ok("ATE0", &[]);
-    modem.ok("AT+CMEE=1", &[]);
-    modem.ok("AT+CGMI", &["Quectel"]);
-    modem.ok("AT+CGMM", &["EG25"]);
-    modem.ok("AT+CGMR", &["EG25GGBR07A08M2G"]);
-    modem.ok("AT+CGSN", &["867698041234567"]);
+    identify(&mut modem);
     modem.fails("AT+CPIN?", "+CME ERROR: 10");
     let error = modem.reply(call).unwrap_err();
     assert_eq!(error.kind, CallErrorKind::NotReady);
     assert!(error.message.contains("sim-missing"));
     // Later the SIM shows up and the modem becomes ready without that message.
     modem.advance(15_000);
-    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
+    answer_sim_ready(&mut modem);
     configure_after_sim(&mut modem, &[]);
 }
 

@@ -4,7 +4,10 @@ use m2mhal_driver_cellular::CellularDriver;
 use m2mhal_plugin_api::sdk::Driver;
 use m2mhal_plugin_api::{CallErrorKind, CallReply, OpenConfig, Request, SignalUpdate};
 
-use crate::support::{EPOCH, Modem, answer_refresh, ready_modem};
+use crate::support::{
+    EPOCH, Identity, Modem, answer_refresh, answer_sim_ready, configure_after_sim, identify_as,
+    ready_modem,
+};
 
 #[test]
 fn roaming_urcs_combine_the_domains() {
@@ -74,14 +77,17 @@ fn refresh_call_answers_after_the_last_query() {
 fn periodic_refresh_follows_the_signal_interval_option() {
     let mut modem = Modem::with_options(&[("signal_interval", "10")]);
     modem.open();
-    modem.ok("ATE0", &[]);
-    modem.ok("AT+CMEE=1", &[]);
-    modem.ok("AT+CGMI", &["Quectel"]);
-    modem.ok("AT+CGMM", &["BG96"]);
-    modem.ok("AT+CGMR", &["BG96MAR02A07M1G"]);
-    modem.ok("AT+CGSN", &["866425031234567"]);
-    modem.ok("AT+CPIN?", &["+CPIN: READY"]);
-    crate::support::configure_after_sim(&mut modem, &[]);
+    identify_as(
+        &mut modem,
+        &Identity {
+            manufacturer: "Quectel",
+            model: "BG96",
+            revision: "BG96MAR02A07M1G",
+            imei: "866425031234567",
+        },
+    );
+    answer_sim_ready(&mut modem);
+    configure_after_sim(&mut modem, &[]);
     modem.advance(9_999);
     modem.expect_no_tx();
     modem.advance(1);

@@ -9,7 +9,7 @@ use m2mhal_plugin_api::{
 };
 
 use crate::support::{
-    CGMR_9603, EPOCH, IMEI, Terminal, configure, identify, message, ready_terminal,
+    CGMR_9603, EPOCH, IMEI, Terminal, binary, configure, identify, message, ready_terminal,
 };
 
 #[test]
@@ -116,7 +116,7 @@ fn rockblock_without_flow_control_lines_refuses_at_k0_and_still_works() {
     let mut terminal = Terminal::new();
     terminal.open();
     terminal.ok("ATE0", &[]);
-    terminal.error("AT&K0");
+    terminal.fails("AT&K0", "ERROR");
     terminal.ok("AT+CGMI", &["Iridium"]);
     terminal.ok("AT+CGMM", &["IRIDIUM 9600 Family SBD Transceiver"]);
     terminal.ok("AT+CGMR", &["Call Processor Version: TA16005"]);
@@ -135,13 +135,13 @@ fn no_imei_fails_the_terminal() {
     terminal.ok("AT+CGMI", &["Iridium"]);
     terminal.ok("AT+CGMM", &["IRIDIUM 9600 Family SBD Transceiver"]);
     terminal.ok("AT+CGMR", &CGMR_9603);
-    terminal.error("AT+CGSN");
+    terminal.fails("AT+CGSN", "ERROR");
     assert_eq!(
         terminal.state(),
         ("failed".to_owned(), "imei-unavailable".to_owned())
     );
     terminal.expect_no_tx();
-    let call = terminal.send("m1", b"hi");
+    let call = terminal.send(binary("m1", b"hi"));
     assert_eq!(
         terminal.reply(call).unwrap_err().kind,
         CallErrorKind::NotReady
@@ -180,7 +180,7 @@ fn without_indications_the_signal_is_polled_at_the_signal_interval() {
     terminal.ok("ATE0", &[]);
     identify(&mut terminal);
     terminal.ok("AT+SBDMTA=1", &[]);
-    terminal.error("AT+CIER=1,1,1");
+    terminal.fails("AT+CIER=1,1,1", "ERROR");
     terminal.ok("AT+SBDD0", &["0"]);
     terminal.ok("AT+SBDS", &["+SBDS: 0, 0, 0, -1"]);
     terminal.ok("AT+CSQ", &["+CSQ:2"]);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use m2mhal_plugin_api::{CallErrorKind, CallReply, LogLevel, Request};
 
 use crate::support::{
-    EPOCH, Terminal, configure, identify, read_block, ready_terminal, sbdix, write_message,
+    EPOCH, Terminal, binary, configure, identify, read_block, ready_terminal, sbdix, write_message,
 };
 
 /// FNV-1a 64 of "hello".
@@ -88,7 +88,7 @@ fn a_copy_bad_twice_is_given_up_and_sessions_go_on() {
     }
     assert!(terminal.logged(LogLevel::Warn, "giving up on this copy"));
     assert!(terminal.received.is_empty());
-    let call = terminal.send("m1", b"next");
+    let call = terminal.send(binary("m1", b"next"));
     terminal.advance(15_000);
     write_message(&mut terminal, b"next");
     terminal.expect_tx("AT+SBDIX");
@@ -156,7 +156,7 @@ fn ring_alert_is_answered_with_sbdixa() {
 #[test]
 fn ring_alert_during_a_session_waits_for_its_turn() {
     let mut terminal = ready_terminal();
-    terminal.send("m1", b"x");
+    terminal.send(binary("m1", b"x"));
     terminal.expect_tx("AT+SBDWB=1");
     terminal.rx("\r\nSBDRING\r\n\r\nREADY\r\n");
     terminal.expect_bytes(b"x\x00\x78");
@@ -171,7 +171,7 @@ fn ring_alert_during_a_session_waits_for_its_turn() {
 #[test]
 fn poll_with_a_message_in_backoff_rides_on_its_session() {
     let mut terminal = ready_terminal();
-    let send = terminal.send("m1", b"x");
+    let send = terminal.send(binary("m1", b"x"));
     write_message(&mut terminal, b"x");
     terminal.expect_tx("AT+SBDIX");
     terminal.rx(&sbdix([17, 1, 2, 0, 0, 0]));
@@ -211,7 +211,7 @@ fn failed_mailbox_check_fails_the_poll_and_is_retried() {
 #[test]
 fn mailbox_check_after_a_message_clears_the_mo_buffer_first() {
     let mut terminal = ready_terminal();
-    terminal.send("m1", b"x");
+    terminal.send(binary("m1", b"x"));
     write_message(&mut terminal, b"x");
     terminal.expect_tx("AT+SBDIX");
     terminal.rx(&sbdix([0, 1, 0, 0, 0, 0]));

@@ -3,12 +3,12 @@
 use m2mhal_plugin_api::{CallErrorKind, CallReply, Event, Request};
 use proptest::prelude::*;
 
-use crate::support::{Terminal, configure, identify, ready_terminal, sbdix, write_message};
+use crate::support::{Terminal, binary, configure, identify, ready_terminal, sbdix, write_message};
 
 #[test]
 fn three_timeouts_fail_the_terminal_and_probing_brings_it_back() {
     let mut terminal = ready_terminal();
-    let send = terminal.send("m1", b"x");
+    let send = terminal.send(binary("m1", b"x"));
     terminal.expect_tx("AT+SBDWB=1");
     terminal.advance(15_000); // no READY: timeout 1, written again
     terminal.expect_tx("AT+SBDWB=1");
@@ -57,7 +57,7 @@ fn three_timeouts_fail_the_terminal_and_probing_brings_it_back() {
 #[test]
 fn session_timeout_is_retried_later() {
     let mut terminal = ready_terminal();
-    let call = terminal.send("m1", b"x");
+    let call = terminal.send(binary("m1", b"x"));
     write_message(&mut terminal, b"x");
     terminal.expect_tx("AT+SBDIX");
     terminal.advance(90_000);
@@ -72,7 +72,7 @@ fn session_timeout_is_retried_later() {
 fn hangup_goes_offline_and_fails_waiting_work() {
     let mut terminal = ready_terminal();
     terminal.rx("\r\n+CIEV:1,0\r\n");
-    let send = terminal.send("m1", b"x");
+    let send = terminal.send(binary("m1", b"x"));
     terminal.input(Event::Hangup);
     assert_eq!(
         terminal.state(),
@@ -82,7 +82,7 @@ fn hangup_goes_offline_and_fails_waiting_work() {
         terminal.reply(send).unwrap_err().kind,
         CallErrorKind::NotReady
     );
-    let refused = terminal.send("m2", b"y");
+    let refused = terminal.send(binary("m2", b"y"));
     assert_eq!(
         terminal.reply(refused).unwrap_err().kind,
         CallErrorKind::NotReady
@@ -97,7 +97,7 @@ fn hangup_goes_offline_and_fails_waiting_work() {
 fn reopen_keeps_waiting_messages_and_sends_them_after_init() {
     let mut terminal = ready_terminal();
     terminal.rx("\r\n+CIEV:1,0\r\n");
-    let call = terminal.send("m1", b"x");
+    let call = terminal.send(binary("m1", b"x"));
     terminal.open();
     assert!(!terminal.answered(call));
     terminal.ok("ATE0", &[]);
@@ -154,7 +154,7 @@ proptest! {
         chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..16)
     ) {
         let mut terminal = ready_terminal();
-        terminal.send("m1", b"x");
+        terminal.send(binary("m1", b"x"));
         terminal.call(Request::Poll);
         for chunk in &chunks {
             terminal.rx_bytes(chunk);

@@ -7,7 +7,8 @@ use m2mhal_plugin_api::{CallErrorKind, CallReply, Encoding, LogLevel, MessageSta
 use proptest::prelude::*;
 
 use crate::support::{
-    EPOCH, Terminal, message, ready_terminal, ready_with, sbdix, with_checksum, write_message,
+    EPOCH, Terminal, binary, message, ready_terminal, ready_with, sbdix, with_checksum,
+    write_message,
 };
 
 fn sent(
@@ -55,7 +56,7 @@ fn binary_message_of_340_bytes_with_line_endings_and_nuls() {
     let payload: Vec<u8> = (0..340u32)
         .map(|i| [0x00, b'\r', b'\n', 0xff][i as usize % 4])
         .collect();
-    let call = terminal.send("m1", &payload);
+    let call = terminal.send(binary("m1", &payload));
     write_message(&mut terminal, &payload);
     session(&mut terminal, [1, 7, 0, 0, 0, 0]);
     assert_eq!(terminal.reply(call), sent(7, 1, 1));
@@ -63,9 +64,29 @@ fn binary_message_of_340_bytes_with_line_endings_and_nuls() {
 }
 
 #[test]
+fn payload_that_reads_like_the_write_result_is_not_taken_for_an_echo() {
+    // 0x30 0xD0 with its checksum 0x0100 reads "0" as text, like the result line that follows;
+    // the terminal never echoes what it reads after READY, so that line is the result.
+    let mut terminal = ready_terminal();
+    let call = terminal.send(binary("m1", &[0x30, 0xD0]));
+    terminal.expect_tx("AT+SBDWB=2");
+    terminal.rx("\r\nREADY\r\n");
+    terminal.expect_bytes(b"0\xD0\x01\x00");
+    terminal.rx("\r\n0\r\n\r\nOK\r\n");
+    session(&mut terminal, [0, 31, 0, 0, 0, 0]);
+    assert_eq!(terminal.reply(call), sent(31, 0, 1));
+    let warnings: Vec<_> = terminal
+        .logs
+        .iter()
+        .filter(|(level, _)| *level == LogLevel::Warn)
+        .collect();
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
 fn sbdwb_results_1_and_2_are_retried_once() {
     let mut terminal = ready_terminal();
-    let first = terminal.send("m1", b"abc");
+    let first = terminal.send(binary("m1", b"abc"));
     terminal.expect_tx("AT+SBDWB=3");
     terminal.rx("\r\nREADY\r\n");
     terminal.expect_bytes(&with_checksum(b"abc"));
@@ -80,7 +101,7 @@ fn sbdwb_results_1_and_2_are_retried_once() {
     terminal.ok("AT+SBDD0", &["0"]);
 
     // Result 1 twice: the message fails, naming the result.
-    let second = terminal.send("m2", b"xyz");
+    let second = terminal.send(binary("m2", b"xyz"));
     terminal.advance(15_000);
     for _ in 0..2 {
         terminal.expect_tx("AT+SBDWB=3");
@@ -102,7 +123,7 @@ fn sbdwb_results_1_and_2_are_retried_once() {
 #[test]
 fn sbdwb_result_3_fails_the_size_at_once() {
     let mut terminal = ready_terminal();
-    let call = terminal.send("m1", &[1; 300]);
+    let call = terminal.send(binary("m1", &[1; 300]));
     terminal.expect_tx("AT+SBDWB=300");
     // An older terminal with a smaller MO buffer refuses the size without READY.
     terminal.rx("\r\n3\r\n\r\nOK\r\n");
@@ -119,7 +140,7 @@ fn sbdwb_result_3_fails_the_size_at_once() {
 #[test]
 fn transient_failures_retry_with_doubling_delays_without_rewriting() {
     let mut terminal = ready_terminal();
-    let call = terminal.send("m1", b"position 1");
+    let call = terminal.send(binary("m1", b"position 1"));
     write_message(&mut terminal, b"position 1");
     session(&mut terminal, [18, 9, 2, 0, 0, 0]);
     assert!(terminal.logged(LogLevel::Warn, "MO status 18: connection lost (RF drop)"));
@@ -157,7 +178,7 @@ fn transient_failures_retry_with_doubling_delays_without_rewriting() {
     assert_eq!(attempts, ["1", "1", "2", "2", "3", "3", "4", "4", "5"]);
 
     // Success resets the backoff: the next message only waits the minimum interval.
-    let next = terminal.send("m2", b"position 2");
+    let next = terminal.send(binary("m2", b"position 2"));
     terminal.advance(14_999);
     terminal.expect_no_tx();
     terminal.advance(1);
@@ -169,7 +190,7 @@ fn transient_failures_retry_with_doubling_delays_without_rewriting() {
 #[test]
 fn backoff_stops_at_max_backoff() {
     let mut terminal = ready_with(&[("min_session_interval", "10"), ("max_backoff", "25")]);
-    terminal.send("m1", b"x");
+    terminal.send(binary("m1", b"x"));
     write_message(&mut terminal, b"x");
     session(&mut terminal, [13, 1, 2, 0, 0, 0]);
     for wait_s in [10, 20, 25, 25] {
@@ -183,7 +204,7 @@ fn backoff_stops_at_max_backoff() {
 #[test]
 fn mo_status_36_waits_three_minutes() {
     let mut terminal = ready_terminal();
-    let call = terminal.send("m1", b"x");
+    let call = terminal.send(binary("m1", b"x"));
     write_message(&mut terminal, b"x");
     session(&mut terminal, [36, 1, 2, 0, 0, 0]);
     terminal.advance(179_999);
@@ -196,8 +217,8 @@ fn mo_status_36_waits_three_minutes() {
 #[test]
 fn access_denied_fails_the_message_and_the_terminal() {
     let mut terminal = ready_terminal();
-    let first = terminal.send("m1", b"one");
-    let second = terminal.send("m2", b"two");
+    let first = terminal.send(binary("m1", b"one"));
+    let second = terminal.send(binary("m2", b"two"));
     write_message(&mut terminal, b"one");
     session(&mut terminal, [15, 4, 2, 0, 0, 0]);
     let error = terminal.reply(first).unwrap_err();
@@ -211,7 +232,7 @@ fn access_denied_fails_the_message_and_the_terminal() {
     let error = terminal.reply(second).unwrap_err();
     assert_eq!(error.kind, CallErrorKind::NotReady);
     assert!(error.message.contains("access-denied"), "{}", error.message);
-    let later = terminal.send("m3", b"three");
+    let later = terminal.send(binary("m3", b"three"));
     assert_eq!(
         terminal.reply(later).unwrap_err().kind,
         CallErrorKind::NotReady
@@ -235,7 +256,7 @@ fn every_terminal_failure_names_its_reason() {
         (65, "hardware-failure"),
     ] {
         let mut terminal = ready_terminal();
-        let call = terminal.send("m1", b"x");
+        let call = terminal.send(binary("m1", b"x"));
         write_message(&mut terminal, b"x");
         session(&mut terminal, [status, 1, 2, 0, 0, 0]);
         let error = terminal.reply(call).unwrap_err();
@@ -247,8 +268,8 @@ fn every_terminal_failure_names_its_reason() {
 #[test]
 fn rejected_message_fails_alone_and_the_next_one_goes() {
     let mut terminal = ready_terminal();
-    let first = terminal.send("m1", b"one");
-    let second = terminal.send("m2", b"two");
+    let first = terminal.send(binary("m1", b"one"));
+    let second = terminal.send(binary("m2", b"two"));
     write_message(&mut terminal, b"one");
     session(&mut terminal, [14, 4, 0, 0, 0, 0]);
     let error = terminal.reply(first).unwrap_err();
@@ -265,7 +286,7 @@ fn rejected_message_fails_alone_and_the_next_one_goes() {
 fn no_session_without_service_until_ciev_1_1() {
     let mut terminal = ready_terminal();
     terminal.rx("\r\n+CIEV:1,0\r\n");
-    let call = terminal.send("m1", b"sos");
+    let call = terminal.send(binary("m1", b"sos"));
     terminal.expect_no_tx();
     // While a message waits for service, the signal is polled (60 s by default).
     terminal.advance(60_000);
@@ -287,7 +308,7 @@ fn no_session_without_service_until_ciev_1_1() {
 fn csq_poll_finds_service_back_without_an_indication() {
     let mut terminal = ready_terminal();
     terminal.rx("\r\n+CIEV:0,0\r\n");
-    let call = terminal.send("m1", b"sos");
+    let call = terminal.send(binary("m1", b"sos"));
     terminal.expect_no_tx();
     terminal.advance(60_000);
     terminal.ok("AT+CSQ", &["+CSQ:2"]);
@@ -303,8 +324,8 @@ fn csq_poll_finds_service_back_without_an_indication() {
 #[test]
 fn messages_go_in_order_one_session_at_a_time() {
     let mut terminal = ready_terminal();
-    let first = terminal.send("m1", b"1");
-    let second = terminal.send("m2", b"2");
+    let first = terminal.send(binary("m1", b"1"));
+    let second = terminal.send(binary("m2", b"2"));
     write_message(&mut terminal, b"1");
     session(&mut terminal, [0, 1, 0, 0, 0, 0]);
     assert_eq!(terminal.reply(first), sent(1, 0, 1));
@@ -322,7 +343,7 @@ proptest! {
     #[test]
     fn any_payload_is_written_with_its_checksum(payload in proptest::collection::vec(any::<u8>(), 1..=340)) {
         let mut terminal = ready_terminal();
-        let call = terminal.send("m1", &payload);
+        let call = terminal.send(binary("m1", &payload));
         write_message(&mut terminal, &payload);
         session(&mut terminal, [0, 42, 0, 0, 0, 0]);
         prop_assert_eq!(terminal.reply(call), sent(42, 0, 1));

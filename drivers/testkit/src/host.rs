@@ -1,0 +1,426 @@
+//! [`Host`]: a fake host for transcript tests.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use m2mhal_plugin_api::sdk::Driver;
+use m2mhal_plugin_api::{
+    CallError, CallReply, DeviceUpdate, Effect, Event, IncomingMessage, Input, LogLevel,
+    MessageState, OpenConfig, OutgoingMessage, Request, SignalUpdate,
+};
+
+/// Unix time at the virtual clock's start (`now_ms == 0`).
+pub const EPOCH: u64 = 1_700_000_000;
+
+/// The port every driver is opened on.
+const PORT: &str = "/dev/ttyUSB0";
+
+/// An `Effect::MessageState`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    /// The message id.
+    pub id: String,
+    /// The new state.
+    pub state: MessageState,
+    /// Why, when failed ("" otherwise).
+    pub error: String,
+    /// Extra facts.
+    pub info: BTreeMap<String, String>,
+}
+
+/// A driver and everything it asked the host to do.
+///
+/// The clock is virtual: it starts at 0 ([`EPOCH`] in Unix time) and moves only with
+/// [`Host::advance`], which fires the timers the driver armed, in order. Bytes the driver writes
+/// queue up until a test takes them ([`Host::expect_tx`]); everything else it asks for is
+/// recorded in the public fields. An effect a serial driver has no business asking for (BLE) makes
+/// the test fail, and so does a call answered twice.
+pub struct Host<D> {
+    driver: D,
+    now_ms: u64,
+    /// Armed timers: id and when they fire.
+    timers: BTreeMap<u32, u64>,
+    tx: VecDeque<Vec<u8>>,
+    next_call: u64,
+    /// Replies by call id.
+    pub replies: BTreeMap<u64, Result<CallReply, CallError>>,
+    /// Every `Effect::Device`, in order.
+    pub devices: Vec<DeviceUpdate>,
+    /// Every `Effect::Signal`, in order.
+    pub signals: Vec<SignalUpdate>,
+    /// Every `Effect::MessageReceived`, in order.
+    pub received: Vec<IncomingMessage>,
+    /// Every `Effect::MessageState`, in order.
+    pub message_states: Vec<StateChange>,
+    /// Every `Effect::Log`, in order.
+    pub logs: Vec<(LogLevel, String)>,
+}
+
+/// A driver opened with default options (the port is not `Opened` yet).
+impl<D: Driver> Default for Host<D> {
+    fn default() -> Self {
+        Self::with_options(&[])
+    }
+}
+
+impl<D: Driver> Host<D> {
+    /// A driver opened with default options (the port is not `Opened` yet).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A driver opened with these options (the port is not `Opened` yet); panics if the driver
+    /// refuses them.
+    pub fn with_options(options: &[(&str, &str)]) -> Self {
+        let config = OpenConfig {
+            port: PORT.into(),
+            options: options
+                .iter()
+                .map(|(key, value)| ((*key).into(), (*value).into()))
+                .collect(),
+            ..OpenConfig::default()
+        };
+        let driver = D::open(config).unwrap_or_else(|error| panic!("open failed: {error}"));
+        Host {
+            driver,
+            now_ms: 0,
+            timers: BTreeMap::new(),
+            tx: VecDeque::new(),
+            next_call: 1,
+            replies: BTreeMap::new(),
+            devices: Vec::new(),
+            signals: Vec::new(),
+            received: Vec::new(),
+            message_states: Vec::new(),
+            logs: Vec::new(),
+        }
+    }
+
+    /// Hands one event to the driver now and records its effects.
+    #[track_caller]
+    pub fn input(&mut self, event: Event) {
+        let input = Input {
+            now_ms: self.now_ms,
+            unix_time: self.unix_time(),
+            event,
+        };
+        for effect in self.driver.handle(input) {
+            self.record(effect);
+        }
+    }
+
+    #[track_caller]
+    fn record(&mut self, effect: Effect) {
+        match effect {
+            Effect::Tx(bytes) => self.tx.push_back(bytes),
+            Effect::SetTimer { id, after_ms } => {
+                self.timers.insert(id, self.now_ms + after_ms);
+            }
+            Effect::CancelTimer(id) => {
+                self.timers.remove(&id);
+            }
+            Effect::Reply { call, result } => {
+                let earlier = self.replies.insert(call, result);
+                assert!(earlier.is_none(), "call {call} answered twice");
+            }
+            Effect::Device(update) => self.devices.push(update),
+            Effect::Signal(update) => self.signals.push(update),
+            Effect::MessageReceived(message) => self.received.push(message),
+            Effect::MessageState {
+                id,
+                state,
+                error,
+                info,
+            } => self.message_states.push(StateChange {
+                id,
+                state,
+                error,
+                info,
+            }),
+            Effect::Log { level, message } => self.logs.push((level, message)),
+            other => panic!("the driver asked for {other:?}, which this host does not serve"),
+        }
+    }
+
+    /// Unix time now.
+    pub fn unix_time(&self) -> u64 {
+        EPOCH + self.now_ms / 1000
+    }
+
+    /// The port opened.
+    pub fn open(&mut self) {
+        self.input(Event::Opened);
+    }
+
+    /// Text from the device.
+    pub fn rx(&mut self, text: &str) {
+        self.rx_bytes(text.as_bytes());
+    }
+
+    /// Bytes from the device.
+    pub fn rx_bytes(&mut self, bytes: &[u8]) {
+        self.input(Event::Rx(bytes.to_vec()));
+    }
+
+    /// The next bytes written must be `line` and a carriage return.
+    #[track_caller]
+    pub fn expect_tx(&mut self, line: &str) {
+        self.expect_bytes(format!("{line}\r").as_bytes());
+    }
+
+    /// The next bytes written must be exactly `bytes`.
+    #[track_caller]
+    pub fn expect_bytes(&mut self, bytes: &[u8]) {
+        match self.tx.pop_front() {
+            Some(sent) => assert_eq!(
+                sent,
+                bytes,
+                "unexpected bytes written: {:?} instead of {:?}",
+                String::from_utf8_lossy(&sent),
+                String::from_utf8_lossy(bytes)
+            ),
+            None => panic!(
+                "nothing written, expected {:?}",
+                String::from_utf8_lossy(bytes)
+            ),
+        }
+    }
+
+    /// The next bytes written, if any.
+    pub fn take_tx(&mut self) -> Option<Vec<u8>> {
+        self.tx.pop_front()
+    }
+
+    /// Nothing more was written.
+    #[track_caller]
+    pub fn expect_no_tx(&mut self) {
+        let pending: Vec<String> = self
+            .tx
+            .iter()
+            .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+            .collect();
+        assert!(pending.is_empty(), "unexpected writes: {pending:?}");
+    }
+
+    /// `command` is written and the device answers `answer` (raw text, line endings included).
+    #[track_caller]
+    pub fn exchange(&mut self, command: &str, answer: &str) {
+        self.expect_tx(command);
+        self.rx(answer);
+    }
+
+    /// `command` is written and the device answers these information lines and `OK`.
+    #[track_caller]
+    pub fn ok(&mut self, command: &str, lines: &[&str]) {
+        let mut answer: String = lines.iter().map(|line| format!("\r\n{line}\r\n")).collect();
+        answer.push_str("\r\nOK\r\n");
+        self.exchange(command, &answer);
+    }
+
+    /// `command` is written and the device answers with the final result `error` (`ERROR`,
+    /// `+CME ERROR: 4`, ...).
+    #[track_caller]
+    pub fn fails(&mut self, command: &str, error: &str) {
+        self.exchange(command, &format!("\r\n{error}\r\n"));
+    }
+
+    /// Lets `ms` pass, firing due timers in order.
+    #[track_caller]
+    pub fn advance(&mut self, ms: u64) {
+        let end = self.now_ms + ms;
+        while let Some((&id, &due)) = self
+            .timers
+            .iter()
+            .filter(|(_, due)| **due <= end)
+            .min_by_key(|(_, due)| **due)
+        {
+            self.timers.remove(&id);
+            self.now_ms = due;
+            self.input(Event::Timer(id));
+        }
+        self.now_ms = end;
+    }
+
+    /// Whether timer `id` is armed.
+    pub fn timer_armed(&self, id: u32) -> bool {
+        self.timers.contains_key(&id)
+    }
+
+    /// An application call; returns its id.
+    #[track_caller]
+    pub fn call(&mut self, request: Request) -> u64 {
+        let call = self.next_call;
+        self.next_call += 1;
+        self.input(Event::Call { call, request });
+        call
+    }
+
+    /// Sends `message`; returns the call.
+    #[track_caller]
+    pub fn send(&mut self, message: OutgoingMessage) -> u64 {
+        self.call(Request::Send(message))
+    }
+
+    /// The reply to `call`, which must have come.
+    #[track_caller]
+    pub fn reply(&self, call: u64) -> Result<CallReply, CallError> {
+        self.replies
+            .get(&call)
+            .cloned()
+            .unwrap_or_else(|| panic!("call {call} not answered"))
+    }
+
+    /// Whether `call` is answered.
+    pub fn answered(&self, call: u64) -> bool {
+        self.replies.contains_key(&call)
+    }
+
+    /// The host committed the received message `key`.
+    #[track_caller]
+    pub fn commit(&mut self, key: &str) {
+        self.input(Event::MessageCommitted { key: key.into() });
+    }
+
+    /// The last published state and reason.
+    #[track_caller]
+    pub fn state(&self) -> (String, String) {
+        let last = self
+            .devices
+            .iter()
+            .rev()
+            .find(|update| update.state.is_some())
+            .expect("no state published");
+        (
+            last.state.clone().unwrap_or_default(),
+            last.state_reason.clone().unwrap_or_default(),
+        )
+    }
+
+    /// All device updates folded into one, as the host's view of the device.
+    pub fn device(&self) -> DeviceUpdate {
+        let mut view = DeviceUpdate::default();
+        for update in self.devices.iter().cloned() {
+            macro_rules! fold {
+                ($($field:ident),*) => { $( if update.$field.is_some() { view.$field = update.$field; } )* };
+            }
+            fold!(
+                id,
+                kind,
+                manufacturer,
+                model,
+                revision,
+                serial_number,
+                state,
+                state_reason,
+                capabilities,
+                max_payload,
+                extra
+            );
+        }
+        view
+    }
+
+    /// All signal updates folded into one, as the host's view of the Signal interface.
+    pub fn signal(&self) -> SignalUpdate {
+        let mut view = SignalUpdate::default();
+        for update in self.signals.iter().cloned() {
+            macro_rules! fold {
+                ($($field:ident),*) => { $( if update.$field.is_some() { view.$field = update.$field; } )* };
+            }
+            fold!(
+                quality,
+                rssi,
+                technology,
+                registration,
+                operator,
+                updated_at
+            );
+        }
+        view
+    }
+
+    /// The last signal quality published.
+    pub fn quality(&self) -> Option<u32> {
+        self.signal().quality
+    }
+
+    /// Whether a log line at `level` contains `text`.
+    pub fn logged(&self, level: LogLevel, text: &str) -> bool {
+        self.logs
+            .iter()
+            .any(|(logged, message)| *logged == level && message.contains(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use m2mhal_plugin_api::DriverDescription;
+
+    use super::*;
+
+    /// Arms timer 2 for 500 ms and timer 1 for 100 ms when opened; writes `T<id>` when one fires
+    /// and re-arms timer 1; answers every call `Done`.
+    struct Ticker;
+
+    impl Driver for Ticker {
+        fn describe() -> DriverDescription {
+            DriverDescription::default()
+        }
+
+        fn open(_: OpenConfig) -> Result<Self, String> {
+            Ok(Ticker)
+        }
+
+        fn handle(&mut self, input: Input) -> Vec<Effect> {
+            match input.event {
+                Event::Opened => vec![
+                    Effect::SetTimer {
+                        id: 2,
+                        after_ms: 500,
+                    },
+                    Effect::SetTimer {
+                        id: 1,
+                        after_ms: 100,
+                    },
+                ],
+                Event::Timer(id) => vec![
+                    Effect::Tx(format!("T{id}@{}", input.now_ms).into_bytes()),
+                    Effect::SetTimer {
+                        id: 1,
+                        after_ms: 300,
+                    },
+                ],
+                Event::Call { call, .. } => vec![Effect::Reply {
+                    call,
+                    result: Ok(CallReply::Done),
+                }],
+                _ => Vec::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn advance_fires_due_timers_in_order_at_their_time() {
+        let mut host = Host::<Ticker>::new();
+        host.open();
+        host.advance(99);
+        host.expect_no_tx();
+        host.advance(451);
+        host.expect_bytes(b"T1@100");
+        host.expect_bytes(b"T1@400");
+        host.expect_bytes(b"T2@500");
+        host.expect_no_tx();
+        assert!(host.timer_armed(1));
+        assert!(!host.timer_armed(2));
+        assert_eq!(host.unix_time(), EPOCH);
+    }
+
+    #[test]
+    fn calls_get_their_own_ids() {
+        let mut host = Host::<Ticker>::new();
+        let first = host.call(Request::Poll);
+        let second = host.call(Request::Refresh);
+        assert_ne!(first, second);
+        assert_eq!(host.reply(second), Ok(CallReply::Done));
+        assert!(host.answered(first));
+    }
+}

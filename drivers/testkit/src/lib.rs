@@ -1,0 +1,23 @@
+//! Test support for m2mhal driver plugins (dev-dependency only).
+//!
+//! - [`Host`]: a fake host for transcript tests, generic over any
+//!   [`Driver`](m2mhal_plugin_api::sdk::Driver). It feeds the driver inputs on a virtual clock,
+//!   fires the timers the driver arms, and records every effect, so that a test reads like a
+//!   device log:
+//!
+//!   ```ignore
+//!   modem.expect_tx("AT+CSQ");
+//!   modem.rx("\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+//!   // or, the same in one line:
+//!   modem.ok("AT+CSQ", &["+CSQ: 20,99"]);
+//!   ```
+//! - [`PluginClient`]: the plugin as the daemon sees it, through nothing but its exported C entry
+//!   table, CBOR in and out.
+
+#![warn(missing_docs)]
+
+mod c_abi;
+mod host;
+
+pub use c_abi::{OpenOutcome, PluginClient, PluginInstance, writes};
+pub use host::{EPOCH, Host, StateChange};
