@@ -240,7 +240,6 @@ async fn assert_works_despite(sim_args: &[&str], quirks: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding 6: line noise before an answer becomes an information line"]
 async fn line_noise_before_answers_is_ignored() {
     assert_works_despite(&["modem"], &["quirk garbage on"]).await;
 }
@@ -251,7 +250,6 @@ async fn a_slow_modem_that_keeps_echoing_gets_ready() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding 6: line noise before an answer becomes an information line"]
 async fn line_noise_before_an_echo_is_ignored() {
     assert_works_despite(&["modem", "--echo"], &["quirk garbage on"]).await;
 }

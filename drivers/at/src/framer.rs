@@ -143,7 +143,11 @@ impl Framer {
 
     /// The frame for one line of text; `None` for a line of noise.
     fn text_frame(&mut self, bytes: &[u8]) -> Option<Frame> {
-        let text = String::from_utf8_lossy(bytes);
+        // Every AT response line starts with an ASCII character; what comes before the first one
+        // is line noise (a baud rate mismatch, a modem powering up), even where it happens to
+        // form valid UTF-8. A line without any is noise as a whole.
+        let start = bytes.iter().position(u8::is_ascii_graphic)?;
+        let text = String::from_utf8_lossy(&bytes[start..]);
         let line = trim_noise(&text);
         if line.is_empty() {
             return None;
@@ -236,6 +240,23 @@ mod tests {
         assert_eq!(
             frames(b"caf\xe9 au lait\r\n"),
             [line("caf\u{fffd} au lait")]
+        );
+    }
+
+    #[test]
+    fn noise_that_forms_valid_utf8_before_a_line_is_dropped() {
+        // 0xC5 0x8F is "\u{14f}": valid UTF-8, still noise before an answer or an echo.
+        assert_eq!(
+            frames(b"\xc5\x8f\r\nQuectel\r\n\xc5\x8f\xe2\x82\xacAT+CGMM\r\nOK\r\n"),
+            [
+                line("Quectel"),
+                line("AT+CGMM"),
+                Frame::Final(FinalResult::Ok)
+            ]
+        );
+        assert_eq!(
+            frames(b"\xe2\x82\xac\r\nOK\r\n"),
+            [Frame::Final(FinalResult::Ok)]
         );
     }
 
