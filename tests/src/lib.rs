@@ -451,6 +451,35 @@ impl Sim {
         }
     }
 
+    /// Polls the `status` of device `index` until `accept` takes it; returns it.
+    pub async fn wait_status(
+        &mut self,
+        index: usize,
+        what: &str,
+        accept: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let status = self.status(index).await;
+            if accept(&status) {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}; last status {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The mobile-originated messages the gateway of Iridium transceiver `index` received so
+    /// far, oldest first (the `messages` of `list-mo`: `momsn`, `data_hex`, `text`).
+    pub async fn gateway_mo(&mut self, index: usize) -> Vec<Value> {
+        let reply = self.ok(&format!("@{index} list-mo")).await;
+        assert_eq!(reply["event"], "mo-list", "{reply}");
+        reply["messages"].as_array().expect("messages").clone()
+    }
+
     /// Hangs up device `index` (the host reads end of file); returns the new pty path.
     pub async fn hangup(&mut self, index: usize) -> String {
         self.ok(&format!("@{index} hangup")).await;

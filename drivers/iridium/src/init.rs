@@ -34,6 +34,9 @@ pub(crate) enum InitStep {
     Imei,
     /// `AT+SBDMTA=1`: `SBDRING` when the gateway has a message.
     RingAlerts,
+    /// `AT+CIER=0`: indications off first, so that switching them on below reports the current
+    /// signal and service even when they were left on before a restart.
+    IndicationsOff,
     /// `AT+CIER=1,1,1`: `+CIEV` indications of signal and service.
     Indications,
     /// `AT+SBDD0`: clear the MO buffer (the host sends again what it still has).
@@ -93,6 +96,7 @@ impl InitStep {
             InitStep::Revision => "AT+CGMR",
             InitStep::Imei => "AT+CGSN",
             InitStep::RingAlerts => "AT+SBDMTA=1",
+            InitStep::IndicationsOff => "AT+CIER=0",
             InitStep::Indications => "AT+CIER=1,1,1",
             InitStep::ClearMo => "AT+SBDD0",
             InitStep::BufferStatus => "AT+SBDS",
@@ -137,12 +141,14 @@ pub(crate) fn advance(
             None => Outcome::Failed("imei-unavailable"),
         },
         InitStep::RingAlerts => match result {
-            Ok(_) => Outcome::Next(InitStep::Indications),
+            Ok(_) => Outcome::Next(InitStep::IndicationsOff),
             Err(error) => Outcome::Warn(
                 format!("AT+SBDMTA=1 failed ({error}): no ring alerts, messages wait for a Poll"),
-                InitStep::Indications,
+                InitStep::IndicationsOff,
             ),
         },
+        // Its answer does not matter: the next step tells whether indications work.
+        InitStep::IndicationsOff => Outcome::Next(InitStep::Indications),
         InitStep::Indications => {
             facts.indications = result.is_ok();
             match result {

@@ -45,12 +45,15 @@ fn bars_of(value: i64) -> Option<u8> {
 pub(crate) struct SignalTracker {
     /// Whether the terminal has network service; `None` until a reading says.
     service: Option<bool>,
+    /// The terminal itself said there is no service (`+CIEV:1,0`): only its `+CIEV:1,1` says
+    /// otherwise, not a bars reading.
+    lost_by_indication: bool,
 }
 
 impl SignalTracker {
     /// Forgets every reading (the terminal is being re-initialised).
     pub fn forget(&mut self) {
-        self.service = None;
+        *self = SignalTracker::default();
     }
 
     /// Whether a reading said there is no service. Unknown service does not block a session:
@@ -62,7 +65,9 @@ impl SignalTracker {
     /// Takes a bars reading (service is available with 1 bar or more, as the manual defines it)
     /// and returns the update to publish.
     pub fn set_bars(&mut self, bars: u8, unix_time: u64) -> SignalUpdate {
-        self.service = Some(bars > 0);
+        if !self.lost_by_indication {
+            self.service = Some(bars > 0);
+        }
         SignalUpdate {
             quality: Some(u32::from(bars) * PERCENT_PER_BAR),
             rssi: Some(0),
@@ -73,9 +78,16 @@ impl SignalTracker {
         }
     }
 
-    /// Takes a service indication.
+    /// Takes a service indication (`+CIEV:1,<0|1>`).
     pub fn set_service(&mut self, available: bool) {
         self.service = Some(available);
+        self.lost_by_indication = !available;
+    }
+
+    /// A session failed for want of network service (MO status 32): no session until a reading
+    /// or an indication shows service again.
+    pub fn session_found_no_service(&mut self) {
+        self.service = Some(false);
     }
 }
 

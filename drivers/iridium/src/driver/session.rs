@@ -31,6 +31,8 @@ use crate::timers::{REGISTRATION_WAIT_MS, Timer, retry_delay};
 
 /// `AT+SBDWB`: the terminal answers right after the message (it waits up to 60 s for it).
 const WRITE_TIMEOUT_MS: u64 = 15_000;
+/// MO status 32: "no network service, unable to initiate call".
+const NO_NETWORK_SERVICE: u8 = 32;
 /// `AT+SBDIX`: a session takes from seconds to about a minute.
 const TRANSFER_TIMEOUT_MS: u64 = 90_000;
 /// `AT+SBDRB`: up to 1964 bytes at 19200 baud.
@@ -503,6 +505,10 @@ impl IridiumDriver {
                 true
             }
             MoClass::Transient => {
+                if mo.code() == NO_NETWORK_SERVICE {
+                    self.signal.session_found_no_service();
+                    self.arm_signal_poll();
+                }
                 self.message_will_retry(&mo.to_string(), wait_ms);
                 false
             }

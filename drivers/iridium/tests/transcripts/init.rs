@@ -92,6 +92,7 @@ fn full_init_of_a_9603_with_echo_on() {
     assert_eq!(identity.state.as_deref(), Some("initializing"));
 
     terminal.ok("AT+SBDMTA=1", &[]);
+    terminal.ok("AT+CIER=0", &[]);
     terminal.expect_tx("AT+CIER=1,1,1");
     terminal.rx("\r\nOK\r\n\r\n+CIEV:0,3\r\n\r\n+CIEV:1,1\r\n");
     assert_eq!(terminal.quality(), Some(60));
@@ -180,6 +181,7 @@ fn without_indications_the_signal_is_polled_at_the_signal_interval() {
     terminal.ok("ATE0", &[]);
     identify(&mut terminal);
     terminal.ok("AT+SBDMTA=1", &[]);
+    terminal.fails("AT+CIER=0", "ERROR");
     terminal.fails("AT+CIER=1,1,1", "ERROR");
     terminal.ok("AT+SBDD0", &["0"]);
     terminal.ok("AT+SBDS", &["+SBDS: 0, 0, 0, -1"]);

@@ -305,6 +305,36 @@ fn no_session_without_service_until_ciev_1_1() {
 }
 
 #[test]
+fn bars_do_not_override_the_terminals_no_service_indication() {
+    let mut terminal = ready_terminal();
+    terminal.rx("\r\n+CIEV:1,0\r\n");
+    let call = terminal.send(binary("m1", b"sos"));
+    terminal.advance(60_000);
+    terminal.ok("AT+CSQ", &["+CSQ:5"]);
+    terminal.expect_no_tx();
+    terminal.rx("\r\n+CIEV:1,1\r\n");
+    write_message(&mut terminal, b"sos");
+    session(&mut terminal, [0, 3, 0, 0, 0, 0]);
+    assert_eq!(terminal.reply(call), sent(3, 0, 1));
+}
+
+#[test]
+fn mo_status_32_waits_for_service_before_the_next_session() {
+    let mut terminal = ready_terminal();
+    let call = terminal.send(binary("m1", b"sos"));
+    write_message(&mut terminal, b"sos");
+    session(&mut terminal, [32, 3, 0, 0, 0, 0]);
+    // The backoff alone does not bring a session: there is no service.
+    terminal.advance(15_000);
+    terminal.expect_no_tx();
+    // The signal poll (60 s) finds bars again; the message stays in the MO buffer.
+    terminal.advance(45_000);
+    terminal.ok("AT+CSQ", &["+CSQ:3"]);
+    session(&mut terminal, [0, 4, 0, 0, 0, 0]);
+    assert_eq!(terminal.reply(call), sent(4, 0, 2));
+}
+
+#[test]
 fn csq_poll_finds_service_back_without_an_indication() {
     let mut terminal = ready_terminal();
     terminal.rx("\r\n+CIEV:0,0\r\n");

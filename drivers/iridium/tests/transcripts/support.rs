@@ -56,6 +56,7 @@ pub fn identify(terminal: &mut Terminal) {
 /// indicators at once), an empty MO buffer, `sbds` as the `AT+SBDS` answer, 4 bars.
 pub fn configure(terminal: &mut Terminal, sbds: &str) {
     terminal.ok("AT+SBDMTA=1", &[]);
+    terminal.ok("AT+CIER=0", &[]);
     terminal.ok("AT+CIER=1,1,1", &["+CIEV:0,4", "+CIEV:1,1"]);
     terminal.ok("AT+SBDD0", &["0"]);
     terminal.ok("AT+SBDS", &[sbds]);
