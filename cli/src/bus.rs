@@ -1,5 +1,6 @@
 //! The connection to m2mhald: method calls with a timeout, the device snapshot, signal streams.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::future;
@@ -7,9 +8,9 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::Serialize;
 use zbus::message::Type as MessageType;
 use zbus::wire::{DynamicDeserialize, DynamicType};
-use zbus::{Connection, MatchRule, Message, MessageStream, fdo};
+use zbus::{Connection, MatchRule, Message, MessageStream, OwnedVariant, fdo};
 
-use crate::device::{self, Device};
+use crate::device::{self, Device, Properties};
 use crate::error::CliError;
 
 /// Well-known name of the daemon on the system bus.
@@ -123,6 +124,19 @@ impl Hal {
             )
             .await?;
         Ok(device::devices_from_managed_objects(objects))
+    }
+
+    /// Every property of `interface` on `path`, read now (`Properties.GetAll`).
+    pub async fn properties(&self, path: &str, interface: &str) -> Result<Properties, CliError> {
+        let properties: HashMap<String, OwnedVariant> = self
+            .call(
+                path,
+                "org.freedesktop.DBus.Properties",
+                "GetAll",
+                &(interface,),
+            )
+            .await?;
+        Ok(properties.into_iter().collect())
     }
 
     /// The device the user named (path, number, `Id` or `Port`).

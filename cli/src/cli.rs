@@ -5,10 +5,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::format::value::parse_hex;
+
 /// Shown at the end of `m2mctl --help`.
 const AFTER_HELP: &str = "\
 DEVICE may be the object path (/org/m2mhal/Hal1/Devices/3), its number (3),
-the device Id (imei:356938035643809) or its port (/dev/ttyUSB2).
+the device Id (imei:356938035643809, ble:AA:BB:CC:DD:EE:FF) or its port
+(/dev/ttyUSB2, or the Bluetooth address of a BLE device).
 
 Exit codes:
   0  success
@@ -23,7 +26,8 @@ The daemon is looked up on the system bus; DBUS_SYSTEM_BUS_ADDRESS overrides its
 #[derive(Debug, Parser)]
 #[command(name = "m2mctl", version, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Print machine-readable JSON instead of tables (one object per line for `monitor`).
+    /// Print machine-readable JSON instead of tables (one object per line for `monitor` and
+    /// `gatt subscribe`).
     #[arg(long, global = true)]
     pub json: bool,
     /// Seconds to wait for the daemon's answers, and for `wait` and `send --wait`.
@@ -56,6 +60,9 @@ pub enum Command {
     Messages {
         /// The device.
         device: String,
+        /// Add an INFO column with the driver's extra facts (momsn, mtmsn, attempts, ...).
+        #[arg(long, short)]
+        verbose: bool,
     },
     /// Forget a stored message.
     Delete {
@@ -74,6 +81,19 @@ pub enum Command {
         /// The device.
         device: String,
     },
+    /// Show a sensor's readings with their units.
+    Sensor {
+        /// The device.
+        device: String,
+        /// Read the sensor now (Sensor.Refresh) before showing the readings.
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Talk to a BLE device over GATT.
+    ///
+    /// The daemon may take up to 45 s to connect to a device that is not connected yet: pass a
+    /// larger --timeout when the default is too short.
+    Gatt(GattArgs),
     /// Re-initialise a device.
     Reset {
         /// The device.
@@ -125,6 +145,76 @@ pub struct SendArgs {
     pub wait: bool,
 }
 
+/// Arguments of `gatt`.
+#[derive(Debug, Args)]
+pub struct GattArgs {
+    /// The device.
+    pub device: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: GattAction,
+}
+
+/// The subcommands of `gatt`. Characteristics are named by UUID, 16-bit (2a19) or 128-bit.
+#[derive(Debug, Subcommand)]
+pub enum GattAction {
+    /// List the device's services and whether the link is up.
+    Services,
+    /// Read a characteristic and print its value in hex.
+    Read {
+        /// Characteristic UUID: 16-bit (2a19) or 128-bit.
+        uuid: String,
+        /// Print the value as UTF-8 text instead of hex.
+        #[arg(long)]
+        text: bool,
+    },
+    /// Write a characteristic.
+    Write(GattWriteArgs),
+    /// Print a characteristic's notifications (hex, one per line) until Ctrl-C or `--count N`.
+    Subscribe {
+        /// Characteristic UUID: 16-bit (2a19) or 128-bit.
+        uuid: String,
+        /// Exit after this many notifications.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+    },
+    /// Bring the link up.
+    Connect,
+    /// Take the link down.
+    Disconnect,
+}
+
+/// Arguments of `gatt DEVICE write`.
+#[derive(Debug, Args)]
+pub struct GattWriteArgs {
+    /// Characteristic UUID: 16-bit (2a19) or 128-bit.
+    pub uuid: String,
+    /// The value in hex (whitespace and `:` between bytes allowed).
+    #[arg(required_unless_present = "text", conflicts_with = "text", value_parser = parse_hex_value)]
+    pub hex: Option<HexValue>,
+    /// Write this text (UTF-8) instead of hex bytes.
+    #[arg(long, value_name = "TEXT")]
+    pub text: Option<String>,
+    /// Write without response.
+    #[arg(long)]
+    pub no_response: bool,
+}
+
+impl GattWriteArgs {
+    /// The bytes to write: the hex value or the text.
+    pub fn value(&self) -> Vec<u8> {
+        match (&self.hex, &self.text) {
+            (Some(HexValue(bytes)), _) => bytes.clone(),
+            (None, Some(text)) => text.as_bytes().to_vec(),
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+/// Bytes given on the command line in hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HexValue(pub Vec<u8>);
+
 /// Arguments of `report-kernel-event`.
 #[derive(Debug, Args)]
 pub struct KernelEventArgs {
@@ -171,6 +261,11 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         return Err("the timeout must be more than 0 seconds".to_owned());
     }
     Duration::try_from_secs_f64(seconds).map_err(|error| error.to_string())
+}
+
+/// Parses hex digits into bytes.
+fn parse_hex_value(text: &str) -> Result<HexValue, String> {
+    parse_hex(text).map(HexValue)
 }
 
 /// Parses `KEY=VALUE`.
@@ -313,6 +408,80 @@ mod tests {
                 .kind(),
             ErrorKind::InvalidValue
         );
+    }
+
+    #[test]
+    fn satellite_send_has_an_empty_destination() {
+        let cli = parse(&["send", "3", "", "position 52.52,13.40"]).unwrap();
+        let Command::Send(send) = cli.command else {
+            panic!()
+        };
+        assert_eq!(send.destination, "");
+        assert_eq!(send.text.as_deref(), Some("position 52.52,13.40"));
+    }
+
+    #[test]
+    fn sensor_and_messages_flags() {
+        let cli = parse(&["sensor", "12", "--refresh", "--json"]).unwrap();
+        let Command::Sensor { device, refresh } = cli.command else {
+            panic!()
+        };
+        assert_eq!((device.as_str(), refresh, cli.json), ("12", true, true));
+        let cli = parse(&["messages", "3", "-v"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Messages { verbose: true, .. }
+        ));
+    }
+
+    fn gatt(args: &[&str]) -> Result<GattAction, clap::Error> {
+        let cli = parse(&[&["gatt", "AA:BB:CC:DD:EE:FF"], args].concat())?;
+        let Command::Gatt(gatt) = cli.command else {
+            panic!()
+        };
+        assert_eq!(gatt.device, "AA:BB:CC:DD:EE:FF");
+        Ok(gatt.action)
+    }
+
+    #[test]
+    fn gatt_subcommands() {
+        assert!(matches!(gatt(&["services"]).unwrap(), GattAction::Services));
+        assert!(matches!(gatt(&["connect"]).unwrap(), GattAction::Connect));
+        let GattAction::Read { uuid, text } = gatt(&["read", "2a19", "--text"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!((uuid.as_str(), text), ("2a19", true));
+        let GattAction::Subscribe { uuid, count } =
+            gatt(&["subscribe", "2A19", "--count", "3"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((uuid.as_str(), count), ("2A19", Some(3)));
+        let missing = gatt(&[]).unwrap_err();
+        assert_eq!(missing.exit_code(), 2);
+    }
+
+    #[test]
+    fn gatt_write_takes_hex_or_text() {
+        let GattAction::Write(write) = gatt(&["write", "2a06", "01:ff", "--no-response"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(write.value(), [0x01, 0xff]);
+        assert!(write.no_response);
+        let GattAction::Write(write) = gatt(&["write", "2a00", "--text", "Küche"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(write.value(), "Küche".as_bytes());
+        assert!(!write.no_response);
+
+        let bad_hex = gatt(&["write", "2a06", "0g"]).unwrap_err();
+        assert_eq!(bad_hex.kind(), ErrorKind::ValueValidation);
+        assert_eq!(bad_hex.exit_code(), 2);
+        let both = gatt(&["write", "2a06", "01", "--text", "x"]).unwrap_err();
+        assert_eq!(both.kind(), ErrorKind::ArgumentConflict);
+        let neither = gatt(&["write", "2a06"]).unwrap_err();
+        assert_eq!(neither.kind(), ErrorKind::MissingRequiredArgument);
     }
 
     #[test]

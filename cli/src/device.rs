@@ -35,6 +35,17 @@ impl Device {
         self.interfaces.contains_key(interface)
     }
 
+    /// The properties of `interface`; an error naming the device when it lacks the interface.
+    pub fn interface(&self, interface: &str) -> Result<&Properties, CliError> {
+        self.interfaces.get(interface).ok_or_else(|| {
+            CliError::Failed(format!(
+                "device {} has no {} interface",
+                self.label(),
+                iface::short(interface)
+            ))
+        })
+    }
+
     /// A property of one interface, looking through a variant wrapped in a variant.
     pub fn property(&self, interface: &str, name: &str) -> Option<&Variant<'static>> {
         self.interfaces
@@ -181,6 +192,15 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(resolve(&devices, "4").unwrap().state(), "ready");
+    }
+
+    #[test]
+    fn missing_interface_is_an_operation_failure() {
+        let modem = device(1, "imei:356938035643809", "/dev/ttyUSB2", "ready");
+        assert!(modem.interface(iface::DEVICE).unwrap().contains_key("Id"));
+        let error = modem.interface(iface::GATT).unwrap_err();
+        assert_eq!(error.to_string(), "device 1 has no Gatt interface");
+        assert_eq!(error.exit_code(), crate::error::EXIT_FAILED);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use zbus::{Message, OwnedObjectPath, OwnedVariant};
 
 use crate::bus::{BUS_NAME, MANAGER_PATH, iface};
 use crate::device::{Properties, device_label};
-use crate::format::value::{hex, properties_to_json, render_named, string_entry};
+use crate::format::value::{hex, peer_label, properties_to_json, render_named, string_entry};
 
 /// `org.freedesktop.DBus.ObjectManager`
 const OBJECT_MANAGER: &str = "org.freedesktop.DBus.ObjectManager";
@@ -244,8 +244,12 @@ impl Event {
                     Some(text) => format!("{text:?}"),
                     None => format!("({} bytes) {}", payload.len(), hex(payload)),
                 };
+                let sender = match peer.as_str() {
+                    "" => peer_label(peer).to_owned(),
+                    phone => format!("{phone:?}"),
+                };
                 format!(
-                    "[{}] received message {id} from {peer:?}: {content}",
+                    "[{}] received message {id} from {sender}: {content}",
                     label(path)
                 )
             }
@@ -457,7 +461,7 @@ mod tests {
         let event = decode(DEVICE_3, iface::MESSAGING, "Received", &body);
         assert_eq!(
             event.render(),
-            "[3] received message mt-4 from \"\": (3 bytes) 0102fe"
+            "[3] received message mt-4 from gateway: (3 bytes) 0102fe"
         );
     }
 

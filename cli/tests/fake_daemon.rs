@@ -6,16 +6,41 @@
 
 use std::collections::HashMap;
 use std::process::{Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use m2mhal_plugin_api::ble::normalize_uuid;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use zbus::object_server::SignalEmitter;
 use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant, fdo::ObjectManager, interface};
 
+/// A cellular modem: Device, Signal, Messaging (SMS).
 const DEVICE_1: &str = "/org/m2mhal/Hal1/Devices/1";
+/// A BLE thermometer: Device, Signal, Sensor, Gatt.
+const DEVICE_2: &str = "/org/m2mhal/Hal1/Devices/2";
+/// An Iridium terminal: Device, Signal, Messaging (short bursts).
+const DEVICE_3: &str = "/org/m2mhal/Hal1/Devices/3";
 const MAX_PAYLOAD: usize = 10;
+const BATTERY_LEVEL: &str = "00002a19-0000-1000-8000-00805f9b34fb";
+const HEART_RATE_MEASUREMENT: &str = "00002a37-0000-1000-8000-00805f9b34fb";
+
+/// What the fake daemon was asked to do, one line per call, in order.
+type CallLog = Arc<Mutex<Vec<String>>>;
+
+/// Takes the lines logged so far.
+fn drain(log: &CallLog) -> Vec<String> {
+    std::mem::take(&mut *log.lock().unwrap())
+}
+
+/// An `a{sv}` dictionary from (key, value) pairs.
+fn dict(entries: Vec<(&str, Variant<'_>)>) -> HashMap<String, OwnedVariant> {
+    entries
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), OwnedVariant::try_from(value).unwrap()))
+        .collect()
+}
 
 /// The daemon's error names.
 #[derive(Debug, zbus::DBusError)]
@@ -25,11 +50,13 @@ enum HalError {
     ZBus(zbus::Error),
     PayloadTooLarge(String),
     NotAuthorized(String),
+    InvalidArgument(String),
+    NotSupported(String),
 }
 
 struct FakeManager {
-    /// `action name key=value...` of every reported kernel event.
-    kernel_events: Arc<Mutex<Vec<String>>>,
+    /// Gets `action name key=value...` of every reported kernel event.
+    log: CallLog,
 }
 
 #[interface(name = "org.m2mhal.Hal1.Manager")]
@@ -41,7 +68,10 @@ impl FakeManager {
 
     #[zbus(property)]
     fn devices(&self) -> Vec<OwnedObjectPath> {
-        vec![OwnedObjectPath::try_from(DEVICE_1).unwrap()]
+        [DEVICE_1, DEVICE_2, DEVICE_3]
+            .into_iter()
+            .map(|path| OwnedObjectPath::try_from(path).unwrap())
+            .collect()
     }
 
     fn list_plugins(&self) -> Vec<HashMap<String, OwnedVariant>> {
@@ -55,12 +85,7 @@ impl FakeManager {
             ),
             ("kinds", Variant::from(vec!["cellular-modem"])),
         ];
-        vec![
-            plugin
-                .into_iter()
-                .map(|(key, value)| (key.to_owned(), OwnedVariant::try_from(value).unwrap()))
-                .collect(),
-        ]
+        vec![dict(plugin.into())]
     }
 
     fn report_kernel_event(&self, event: HashMap<String, OwnedVariant>) {
@@ -78,33 +103,40 @@ impl FakeManager {
             pairs.sort();
             summary.push_str(&format!(" {}", pairs.join(" ")));
         }
-        self.kernel_events.lock().unwrap().push(summary);
+        self.log.lock().unwrap().push(summary);
     }
 }
 
-struct FakeDevice;
+struct FakeDevice {
+    id: &'static str,
+    kind: &'static str,
+    driver: &'static str,
+    model: &'static str,
+    port: &'static str,
+    capabilities: &'static [&'static str],
+}
 
 #[interface(name = "org.m2mhal.Hal1.Device")]
 impl FakeDevice {
     #[zbus(property)]
     fn id(&self) -> String {
-        "imei:356938035643809".to_owned()
+        self.id.to_owned()
     }
     #[zbus(property)]
     fn kind(&self) -> String {
-        "cellular-modem".to_owned()
+        self.kind.to_owned()
     }
     #[zbus(property)]
     fn driver(&self) -> String {
-        "cellular".to_owned()
+        self.driver.to_owned()
     }
     #[zbus(property)]
     fn model(&self) -> String {
-        "EG25".to_owned()
+        self.model.to_owned()
     }
     #[zbus(property)]
     fn port(&self) -> String {
-        "/dev/ttyUSB2".to_owned()
+        self.port.to_owned()
     }
     #[zbus(property)]
     fn state(&self) -> String {
@@ -116,7 +148,10 @@ impl FakeDevice {
     }
     #[zbus(property)]
     fn capabilities(&self) -> Vec<String> {
-        vec!["signal".to_owned(), "messaging".to_owned()]
+        self.capabilities
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect()
     }
 
     fn reset(&self) -> Result<(), HalError> {
@@ -130,17 +165,25 @@ impl FakeDevice {
     }
 }
 
-struct FakeSignal;
+struct FakeSignal {
+    quality: u32,
+    rssi: i32,
+    technology: &'static str,
+}
 
 #[interface(name = "org.m2mhal.Hal1.Signal")]
 impl FakeSignal {
     #[zbus(property)]
     fn quality(&self) -> u32 {
-        73
+        self.quality
     }
     #[zbus(property)]
     fn rssi(&self) -> i32 {
-        -71
+        self.rssi
+    }
+    #[zbus(property)]
+    fn technology(&self) -> String {
+        self.technology.to_owned()
     }
     #[zbus(property)]
     fn updated_at(&self) -> u64 {
@@ -148,7 +191,12 @@ impl FakeSignal {
     }
 }
 
-struct FakeMessaging;
+struct FakeMessaging {
+    /// Gets `send <destination> <payload hex>` for every accepted message.
+    log: CallLog,
+    /// What `List` answers.
+    stored: fn() -> Vec<HashMap<String, OwnedVariant>>,
+}
 
 #[interface(name = "org.m2mhal.Hal1.Messaging")]
 impl FakeMessaging {
@@ -176,6 +224,11 @@ impl FakeMessaging {
             .and_then(|value| String::try_from(value.try_clone().unwrap()).ok())
             .unwrap_or_default();
         let id = format!("{encoding}-{}", payload.len());
+        let hex: String = payload.iter().map(|byte| format!("{byte:02x}")).collect();
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("send {destination:?} {hex}"));
         Self::state_changed(&emitter, &id, "sending", "").await?;
         if destination == "unreachable" {
             Self::state_changed(&emitter, &id, "failed", "+CMS ERROR: 38").await?;
@@ -186,22 +239,7 @@ impl FakeMessaging {
     }
 
     fn list(&self) -> Vec<HashMap<String, OwnedVariant>> {
-        let message = [
-            ("id", Variant::from("7")),
-            ("direction", Variant::from("in")),
-            ("peer", Variant::from("+4915112345678")),
-            ("payload", Variant::from(b"Hallo".to_vec())),
-            ("text", Variant::from("Hallo")),
-            ("state", Variant::from("received")),
-            ("timestamp", Variant::from(1_714_564_800u64)),
-            ("error", Variant::from("")),
-        ];
-        vec![
-            message
-                .into_iter()
-                .map(|(key, value)| (key.to_owned(), OwnedVariant::try_from(value).unwrap()))
-                .collect(),
-        ]
+        (self.stored)()
     }
 
     #[zbus(signal)]
@@ -210,6 +248,194 @@ impl FakeMessaging {
         id: &str,
         state: &str,
         error: &str,
+    ) -> zbus::Result<()>;
+}
+
+/// The SMS inbox of the modem.
+fn sms_inbox() -> Vec<HashMap<String, OwnedVariant>> {
+    vec![dict(vec![
+        ("id", Variant::from("7")),
+        ("direction", Variant::from("in")),
+        ("peer", Variant::from("+4915112345678")),
+        ("payload", Variant::from(b"Hallo".to_vec())),
+        ("text", Variant::from("Hallo")),
+        ("state", Variant::from("received")),
+        ("timestamp", Variant::from(1_714_564_800u64)),
+        ("error", Variant::from("")),
+    ])]
+}
+
+/// The messages of the Iridium terminal: one sent (MO) and one received (MT) through the gateway.
+fn satellite_messages() -> Vec<HashMap<String, OwnedVariant>> {
+    let mo_info = HashMap::from([("momsn", "12"), ("mo_status", "0"), ("attempts", "2")]);
+    let mt_info = HashMap::from([("mtmsn", "3")]);
+    vec![
+        dict(vec![
+            ("id", Variant::from("4")),
+            ("direction", Variant::from("out")),
+            ("peer", Variant::from("")),
+            ("payload", Variant::from(b"pos 52.52,13.40".to_vec())),
+            ("text", Variant::from("pos 52.52,13.40")),
+            ("state", Variant::from("sent")),
+            ("timestamp", Variant::from(1_714_564_800u64)),
+            ("error", Variant::from("")),
+            ("info", Variant::from(mo_info)),
+        ]),
+        dict(vec![
+            ("id", Variant::from("5")),
+            ("direction", Variant::from("in")),
+            ("peer", Variant::from("")),
+            ("payload", Variant::from(vec![0x01u8, 0x02, 0xfe])),
+            ("state", Variant::from("received")),
+            ("timestamp", Variant::from(1_714_564_860u64)),
+            ("error", Variant::from("")),
+            ("info", Variant::from(mt_info)),
+        ]),
+    ]
+}
+
+struct FakeSensor {
+    /// Set by `Refresh`: the next readings are newer.
+    refreshed: AtomicBool,
+}
+
+#[interface(name = "org.m2mhal.Hal1.Sensor")]
+impl FakeSensor {
+    #[zbus(property)]
+    fn readings(&self) -> HashMap<String, OwnedVariant> {
+        let temperature = if self.refreshed.load(Ordering::SeqCst) {
+            22.25
+        } else {
+            21.5
+        };
+        dict(vec![
+            ("temperature", Variant::from(temperature)),
+            ("humidity", Variant::from(45.5)),
+            ("battery", Variant::from(87.0)),
+            ("pressure", Variant::from(1013.25)),
+            ("motion", Variant::from(1.0)),
+        ])
+    }
+
+    #[zbus(property)]
+    fn updated_at(&self) -> u64 {
+        if self.refreshed.load(Ordering::SeqCst) {
+            1_714_564_860
+        } else {
+            1_714_564_800
+        }
+    }
+
+    fn refresh(&self) {
+        self.refreshed.store(true, Ordering::SeqCst);
+    }
+}
+
+struct FakeGatt {
+    connected: AtomicBool,
+    /// Gets `connect`, `write ...`, `subscribe ...` and the like for every call.
+    log: CallLog,
+}
+
+impl FakeGatt {
+    fn log(&self, line: String) {
+        self.log.lock().unwrap().push(line);
+    }
+}
+
+/// The canonical form of a characteristic UUID, or the daemon's error.
+fn characteristic(text: &str) -> Result<String, HalError> {
+    normalize_uuid(text).ok_or_else(|| {
+        HalError::InvalidArgument(format!(
+            "{text:?} is not a UUID: use the 16-bit form (2a19) or the 128-bit form"
+        ))
+    })
+}
+
+#[interface(name = "org.m2mhal.Hal1.Gatt")]
+impl FakeGatt {
+    #[zbus(property)]
+    fn connected(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
+    #[zbus(property)]
+    fn services(&self) -> Vec<String> {
+        ["00001800", "0000180f", "0000181a"]
+            .into_iter()
+            .map(|head| format!("{head}-0000-1000-8000-00805f9b34fb"))
+            .chain(["6e400001-b5a3-f393-e0a9-e50e24dcca9e".to_owned()])
+            .collect()
+    }
+
+    fn connect(&self) {
+        self.connected.store(true, Ordering::SeqCst);
+        self.log("connect".to_owned());
+    }
+
+    fn disconnect(&self) {
+        self.connected.store(false, Ordering::SeqCst);
+        self.log("disconnect".to_owned());
+    }
+
+    fn read(&self, characteristic_uuid: &str) -> Result<Vec<u8>, HalError> {
+        match characteristic(characteristic_uuid)?.as_str() {
+            BATTERY_LEVEL => Ok(vec![0x57]),
+            "00002a00-0000-1000-8000-00805f9b34fb" => Ok(b"Thermo 1".to_vec()),
+            "00002a01-0000-1000-8000-00805f9b34fb" => Ok(vec![0xc3, 0x28]),
+            other => Err(HalError::InvalidArgument(format!(
+                "no characteristic {other} on this device"
+            ))),
+        }
+    }
+
+    fn write(
+        &self,
+        characteristic_uuid: &str,
+        value: Vec<u8>,
+        options: HashMap<String, OwnedVariant>,
+    ) -> Result<(), HalError> {
+        characteristic(characteristic_uuid)?;
+        let with_response = options
+            .get("with_response")
+            .map(|flag| bool::try_from(flag.try_clone().unwrap()).unwrap())
+            .unwrap_or(true);
+        let hex: String = value.iter().map(|byte| format!("{byte:02x}")).collect();
+        self.log(format!(
+            "write {characteristic_uuid} {hex} with_response={with_response}"
+        ));
+        Ok(())
+    }
+
+    /// Notifies before replying: a client must listen before it calls.
+    async fn subscribe(
+        &self,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+        characteristic_uuid: &str,
+    ) -> Result<(), HalError> {
+        let canonical = characteristic(characteristic_uuid)?;
+        if canonical != BATTERY_LEVEL {
+            return Err(HalError::NotSupported(format!(
+                "characteristic {canonical} cannot notify"
+            )));
+        }
+        self.log(format!("subscribe {characteristic_uuid}"));
+        Self::notification(&emitter, HEART_RATE_MEASUREMENT, &[0x00, 0x48]).await?;
+        for level in [0x57u8, 0x56] {
+            Self::notification(&emitter, BATTERY_LEVEL, &[level]).await?;
+        }
+        Ok(())
+    }
+
+    fn unsubscribe(&self, characteristic_uuid: &str) {
+        self.log(format!("unsubscribe {characteristic_uuid}"));
+    }
+
+    #[zbus(signal)]
+    async fn notification(
+        emitter: &SignalEmitter<'_>,
+        characteristic: &str,
+        value: &[u8],
     ) -> zbus::Result<()>;
 }
 
@@ -248,13 +474,16 @@ impl PrivateBus {
         })
     }
 
-    /// Runs m2mctl with this bus as the system bus.
+    /// Runs m2mctl with this bus as the system bus; fails the test if it hangs.
     async fn m2mctl(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_m2mctl"))
+        let run = Command::new(env!("CARGO_BIN_EXE_m2mctl"))
             .args(args)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &self.address)
-            .output()
+            .kill_on_drop(true)
+            .output();
+        tokio::time::timeout(Duration::from_secs(20), run)
             .await
+            .unwrap_or_else(|_| panic!("m2mctl {args:?} did not finish"))
             .unwrap()
     }
 }
@@ -265,14 +494,65 @@ impl Drop for PrivateBus {
     }
 }
 
-/// Serves the fake m2mhald on `bus`.
-async fn serve_fake_daemon(bus: &PrivateBus, kernel_events: Arc<Mutex<Vec<String>>>) -> Connection {
+/// Serves the fake m2mhald on `bus`; it logs what it is asked to do in `log`.
+async fn serve_fake_daemon(bus: &PrivateBus, log: CallLog) -> Connection {
+    let modem = FakeDevice {
+        id: "imei:356938035643809",
+        kind: "cellular-modem",
+        driver: "cellular",
+        model: "EG25",
+        port: "/dev/ttyUSB2",
+        capabilities: &["signal", "messaging"],
+    };
+    let thermometer = FakeDevice {
+        id: "ble:A4:C1:38:0B:5E:11",
+        kind: "ble-device",
+        driver: "ble",
+        model: "ATC_0B5E11",
+        port: "A4:C1:38:0B:5E:11",
+        capabilities: &["gatt", "sensor", "signal"],
+    };
+    let terminal = FakeDevice {
+        id: "imei:300234063904190",
+        kind: "satellite-terminal",
+        driver: "iridium",
+        model: "9603",
+        port: "/dev/ttymxc1",
+        capabilities: &["signal", "messaging"],
+    };
+    let signal = |quality, rssi, technology| FakeSignal {
+        quality,
+        rssi,
+        technology,
+    };
+    let messaging = |stored| FakeMessaging {
+        log: log.clone(),
+        stored,
+    };
     zbus::connection::Builder::address(bus.address.as_str())
         .serve_at("/org/m2mhal/Hal1", ObjectManager)
-        .serve_at("/org/m2mhal/Hal1", FakeManager { kernel_events })
-        .serve_at(DEVICE_1, FakeDevice)
-        .serve_at(DEVICE_1, FakeSignal)
-        .serve_at(DEVICE_1, FakeMessaging)
+        .serve_at("/org/m2mhal/Hal1", FakeManager { log: log.clone() })
+        .serve_at(DEVICE_1, modem)
+        .serve_at(DEVICE_1, signal(73, -71, "lte"))
+        .serve_at(DEVICE_1, messaging(sms_inbox))
+        .serve_at(DEVICE_2, thermometer)
+        .serve_at(DEVICE_2, signal(60, -70, "ble"))
+        .serve_at(
+            DEVICE_2,
+            FakeSensor {
+                refreshed: AtomicBool::new(false),
+            },
+        )
+        .serve_at(
+            DEVICE_2,
+            FakeGatt {
+                connected: AtomicBool::new(false),
+                log: log.clone(),
+            },
+        )
+        .serve_at(DEVICE_3, terminal)
+        .serve_at(DEVICE_3, signal(60, 0, "iridium"))
+        .serve_at(DEVICE_3, messaging(satellite_messages))
         .name("org.m2mhal.Hal1")
         .build()
         .await
@@ -292,15 +572,17 @@ async fn subcommands_against_the_fake_daemon() {
     let Some(bus) = PrivateBus::start().await else {
         return;
     };
-    let kernel_events = Arc::new(Mutex::new(Vec::new()));
-    let _daemon = serve_fake_daemon(&bus, kernel_events.clone()).await;
+    let log = CallLog::default();
+    let _daemon = serve_fake_daemon(&bus, log.clone()).await;
 
     let list = bus.m2mctl(&["list"]).await;
     assert_eq!(list.status.code(), Some(0), "{}", stderr(&list));
     assert_eq!(
         stdout(&list),
-        "#  ID                    KIND            DRIVER    STATE  MODEL  PORT          SIGNAL\n\
-         1  imei:356938035643809  cellular-modem  cellular  ready  EG25   /dev/ttyUSB2  73%\n"
+        "#  ID                     KIND                DRIVER    STATE  MODEL       PORT               SIGNAL\n\
+         1  imei:356938035643809   cellular-modem      cellular  ready  EG25        /dev/ttyUSB2       73%\n\
+         2  ble:A4:C1:38:0B:5E:11  ble-device          ble       ready  ATC_0B5E11  A4:C1:38:0B:5E:11  60% (-70 dBm)\n\
+         3  imei:300234063904190   satellite-terminal  iridium   ready  9603        /dev/ttymxc1       60% (3/5 bars)\n"
     );
 
     let list = bus.m2mctl(&["list", "--json"]).await;
@@ -322,7 +604,7 @@ async fn subcommands_against_the_fake_daemon() {
         "{text}"
     );
     assert!(
-        text.contains("    UpdatedAt  2024-05-01 12:00:00 UTC (1714564800)\n"),
+        text.contains("    UpdatedAt   2024-05-01 12:00:00 UTC (1714564800)\n"),
         "{text}"
     );
 
@@ -335,6 +617,7 @@ async fn subcommands_against_the_fake_daemon() {
         .await;
     assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
     assert_eq!(stdout(&sent), "text-5\n");
+    assert_eq!(drain(&log), ["send \"+4915112345678\" 48616c6c6f"]);
 
     let binary = bus
         .m2mctl(&["send", "imei:356938035643809", "", "--binary", "01ff"])
@@ -399,9 +682,10 @@ async fn subcommands_against_the_fake_daemon() {
         ])
         .await;
     assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
+    let events = drain(&log);
     assert_eq!(
-        *kernel_events.lock().unwrap(),
-        ["add tty ttyUSB0 ID_M2MHAL_CANDIDATE=1 ID_VENDOR_ID=2c7c"]
+        events.last().map(String::as_str),
+        Some("add tty ttyUSB0 ID_M2MHAL_CANDIDATE=1 ID_VENDOR_ID=2c7c")
     );
 
     let wait = bus.m2mctl(&["wait", "any", "--timeout", "2"]).await;
@@ -484,4 +768,284 @@ async fn no_bus_at_all() {
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
     assert!(stderr(&output).starts_with("m2mctl: cannot connect to the system bus: "));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensor_readings_with_units() {
+    let Some(bus) = PrivateBus::start().await else {
+        return;
+    };
+    let _daemon = serve_fake_daemon(&bus, CallLog::default()).await;
+
+    let sensor = bus.m2mctl(&["sensor", "ble:A4:C1:38:0B:5E:11"]).await;
+    assert_eq!(sensor.status.code(), Some(0), "{}", stderr(&sensor));
+    assert_eq!(
+        stdout(&sensor),
+        "KEY          VALUE    UNIT\n\
+         battery      87       %\n\
+         humidity     45.5     %\n\
+         motion       1        -\n\
+         pressure     1013.25  hPa\n\
+         temperature  21.5     °C\n\
+         UpdatedAt: 2024-05-01 12:00:00 UTC (1714564800)\n"
+    );
+
+    let json = bus.m2mctl(&["sensor", "2", "--json"]).await;
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "readings": {"battery": 87.0, "humidity": 45.5, "motion": 1.0, "pressure": 1013.25,
+                         "temperature": 21.5},
+            "updated_at": 1_714_564_800u64,
+        })
+    );
+
+    let refreshed = bus.m2mctl(&["sensor", "2", "--refresh"]).await;
+    assert_eq!(refreshed.status.code(), Some(0), "{}", stderr(&refreshed));
+    let text = stdout(&refreshed);
+    assert!(text.contains("temperature  22.25    °C\n"), "{text}");
+    assert!(
+        text.ends_with("UpdatedAt: 2024-05-01 12:01:00 UTC (1714564860)\n"),
+        "{text}"
+    );
+
+    let modem = bus.m2mctl(&["sensor", "1"]).await;
+    assert_eq!(modem.status.code(), Some(1));
+    assert_eq!(stderr(&modem), "m2mctl: device 1 has no Sensor interface\n");
+
+    let show = bus.m2mctl(&["show", "2"]).await;
+    let text = stdout(&show);
+    assert!(
+        text.contains(
+            "  Sensor\n\
+            \x20   Readings   battery=87 %\n\
+            \x20              humidity=45.5 %\n\
+            \x20              motion=1\n\
+            \x20              pressure=1013.25 hPa\n\
+            \x20              temperature=22.25 °C\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  Gatt\n\
+            \x20   Connected  false\n\
+            \x20   Services   00001800-0000-1000-8000-00805f9b34fb (Generic Access)\n\
+            \x20              0000180f-0000-1000-8000-00805f9b34fb (Battery)\n\
+            \x20              0000181a-0000-1000-8000-00805f9b34fb (Environmental Sensing)\n\
+            \x20              6e400001-b5a3-f393-e0a9-e50e24dcca9e\n"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gatt_services_read_write_connect() {
+    let Some(bus) = PrivateBus::start().await else {
+        return;
+    };
+    let log = CallLog::default();
+    let _daemon = serve_fake_daemon(&bus, log.clone()).await;
+
+    let services = bus.m2mctl(&["gatt", "2", "services"]).await;
+    assert_eq!(services.status.code(), Some(0), "{}", stderr(&services));
+    assert_eq!(
+        stdout(&services),
+        "Connected: no\n\
+         SERVICE                               NAME\n\
+         00001800-0000-1000-8000-00805f9b34fb  Generic Access\n\
+         0000180f-0000-1000-8000-00805f9b34fb  Battery\n\
+         0000181a-0000-1000-8000-00805f9b34fb  Environmental Sensing\n\
+         6e400001-b5a3-f393-e0a9-e50e24dcca9e  -\n"
+    );
+
+    let connect = bus.m2mctl(&["gatt", "A4:C1:38:0B:5E:11", "connect"]).await;
+    assert_eq!(connect.status.code(), Some(0), "{}", stderr(&connect));
+    assert_eq!(stdout(&connect), "");
+    let services = bus.m2mctl(&["gatt", "2", "services", "--json"]).await;
+    let json: serde_json::Value = serde_json::from_slice(&services.stdout).unwrap();
+    assert_eq!(json["connected"], true);
+    assert_eq!(json["services"][1], "0000180f-0000-1000-8000-00805f9b34fb");
+
+    let read = bus.m2mctl(&["gatt", "2", "read", "2a19"]).await;
+    assert_eq!(read.status.code(), Some(0), "{}", stderr(&read));
+    assert_eq!(stdout(&read), "57\n");
+    let read = bus.m2mctl(&["gatt", "2", "read", "2A00", "--text"]).await;
+    assert_eq!(stdout(&read), "Thermo 1\n");
+    let read = bus.m2mctl(&["--json", "gatt", "2", "read", "2a19"]).await;
+    assert_eq!(
+        stdout(&read),
+        format!("{{\"characteristic\":\"{BATTERY_LEVEL}\",\"value_hex\":\"57\"}}\n")
+    );
+    let not_text = bus.m2mctl(&["gatt", "2", "read", "2a01", "--text"]).await;
+    assert_eq!(not_text.status.code(), Some(1));
+    assert_eq!(
+        stderr(&not_text),
+        "m2mctl: the value of 2a01 is not UTF-8 text: c328\n"
+    );
+    let bad_uuid = bus.m2mctl(&["gatt", "2", "read", "battery"]).await;
+    assert_eq!(bad_uuid.status.code(), Some(1));
+    assert_eq!(
+        stderr(&bad_uuid),
+        "m2mctl: InvalidArgument: \"battery\" is not a UUID: use the 16-bit form (2a19) or the \
+         128-bit form\n"
+    );
+
+    let write = bus.m2mctl(&["gatt", "2", "write", "2a06", "01 ff"]).await;
+    assert_eq!(write.status.code(), Some(0), "{}", stderr(&write));
+    let write = bus
+        .m2mctl(&[
+            "gatt",
+            "2",
+            "write",
+            "2a00",
+            "--text",
+            "Küche",
+            "--no-response",
+        ])
+        .await;
+    assert_eq!(write.status.code(), Some(0), "{}", stderr(&write));
+    let bad_hex = bus.m2mctl(&["gatt", "2", "write", "2a06", "0g"]).await;
+    assert_eq!(bad_hex.status.code(), Some(2));
+    assert!(
+        stderr(&bad_hex).contains("\"0g\" is not hex"),
+        "{}",
+        stderr(&bad_hex)
+    );
+
+    let disconnect = bus.m2mctl(&["gatt", "2", "disconnect"]).await;
+    assert_eq!(disconnect.status.code(), Some(0), "{}", stderr(&disconnect));
+    assert_eq!(
+        drain(&log),
+        [
+            "connect",
+            "write 2a06 01ff with_response=true",
+            "write 2a00 4bc3bc636865 with_response=false",
+            "disconnect",
+        ]
+    );
+
+    let modem = bus.m2mctl(&["gatt", "1", "services"]).await;
+    assert_eq!(modem.status.code(), Some(1));
+    assert_eq!(stderr(&modem), "m2mctl: device 1 has no Gatt interface\n");
+    let unknown = bus.m2mctl(&["gatt", "9", "connect"]).await;
+    assert_eq!(unknown.status.code(), Some(4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gatt_subscribe_prints_notifications_then_unsubscribes() {
+    let Some(bus) = PrivateBus::start().await else {
+        return;
+    };
+    let log = CallLog::default();
+    let _daemon = serve_fake_daemon(&bus, log.clone()).await;
+
+    // The fake notifies before Subscribe returns: both values arrive only if m2mctl listens first.
+    let subscribe = bus
+        .m2mctl(&["gatt", "2", "subscribe", "2A19", "--count", "2"])
+        .await;
+    assert_eq!(subscribe.status.code(), Some(0), "{}", stderr(&subscribe));
+    assert_eq!(stdout(&subscribe), "57\n56\n");
+    assert_eq!(drain(&log), ["subscribe 2A19", "unsubscribe 2A19"]);
+
+    let json = bus
+        .m2mctl(&[
+            "gatt",
+            "2",
+            "subscribe",
+            BATTERY_LEVEL,
+            "--count",
+            "1",
+            "--json",
+        ])
+        .await;
+    assert_eq!(
+        stdout(&json),
+        format!("{{\"characteristic\":\"{BATTERY_LEVEL}\",\"value_hex\":\"57\"}}\n")
+    );
+
+    drain(&log);
+    let cannot_notify = bus.m2mctl(&["gatt", "2", "subscribe", "2a00"]).await;
+    assert_eq!(cannot_notify.status.code(), Some(1));
+    assert_eq!(
+        stderr(&cannot_notify),
+        "m2mctl: NotSupported: characteristic 00002a00-0000-1000-8000-00805f9b34fb cannot notify\n"
+    );
+    assert_eq!(drain(&log), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gatt_subscribe_stops_on_ctrl_c() {
+    let Some(bus) = PrivateBus::start().await else {
+        return;
+    };
+    let log = CallLog::default();
+    let _daemon = serve_fake_daemon(&bus, log.clone()).await;
+    let mut subscribe = Command::new(env!("CARGO_BIN_EXE_m2mctl"))
+        .args(["gatt", "2", "subscribe", "2a19"])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(subscribe.stdout.take().unwrap()).lines();
+    for expected in ["57", "56"] {
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(line.as_deref(), Some(expected));
+    }
+    let pid = subscribe.id().unwrap().to_string();
+    let interrupt = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(interrupt.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), subscribe.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(drain(&log), ["subscribe 2a19", "unsubscribe 2a19"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn satellite_send_and_messages() {
+    let Some(bus) = PrivateBus::start().await else {
+        return;
+    };
+    let log = CallLog::default();
+    let _daemon = serve_fake_daemon(&bus, log.clone()).await;
+
+    let sent = bus
+        .m2mctl(&["send", "/dev/ttymxc1", "", "hello", "--wait"])
+        .await;
+    assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
+    assert_eq!(stdout(&sent), "text-5\n");
+    assert_eq!(drain(&log), ["send \"\" 68656c6c6f"]);
+
+    let messages = bus.m2mctl(&["messages", "3"]).await;
+    assert_eq!(messages.status.code(), Some(0), "{}", stderr(&messages));
+    assert_eq!(
+        stdout(&messages),
+        "ID  DIR  PEER     STATE     TIME                     TEXT             ERROR\n\
+         4   out  gateway  sent      2024-05-01 12:00:00 UTC  pos 52.52,13.40  -\n\
+         5   in   gateway  received  2024-05-01 12:01:00 UTC  0x0102fe         -\n"
+    );
+    let verbose = bus.m2mctl(&["messages", "3", "--verbose"]).await;
+    assert_eq!(
+        stdout(&verbose),
+        "ID  DIR  PEER     STATE     TIME                     TEXT             ERROR  INFO\n\
+         4   out  gateway  sent      2024-05-01 12:00:00 UTC  pos 52.52,13.40  -      attempts=2 mo_status=0 momsn=12\n\
+         5   in   gateway  received  2024-05-01 12:01:00 UTC  0x0102fe         -      mtmsn=3\n"
+    );
+    let json = bus.m2mctl(&["messages", "3", "--json"]).await;
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json[0]["peer"], "");
+    assert_eq!(json[0]["info"]["momsn"], "12");
+    assert_eq!(json[1]["info"], serde_json::json!({"mtmsn": "3"}));
+    assert_eq!(json[1]["payload"], "0102fe");
 }

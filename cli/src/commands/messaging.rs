@@ -15,7 +15,8 @@ use crate::events::Event;
 use crate::format::table::Table;
 use crate::format::time::format_unix_time;
 use crate::format::value::{
-    bytes, hex, parse_hex, preview, properties_to_json, string_entry, unsigned,
+    bytes, dict_entries, hex, parse_hex, peer_label, preview, properties_to_json, render,
+    string_entry, unsigned,
 };
 
 /// Longest text shown in the TEXT column of `messages`.
@@ -113,8 +114,8 @@ fn payload(args: &SendArgs) -> Result<(Vec<u8>, &'static str), CliError> {
     }
 }
 
-/// `m2mctl messages DEVICE`
-pub async fn messages(hal: &Hal, json: bool, spec: &str) -> Result<(), CliError> {
+/// `m2mctl messages DEVICE [--verbose]`
+pub async fn messages(hal: &Hal, json: bool, spec: &str, verbose: bool) -> Result<(), CliError> {
     let device = hal.device(spec).await?;
     let list: Vec<HashMap<String, OwnedVariant>> = hal
         .call(&device.path, iface::MESSAGING, "List", &())
@@ -128,13 +129,17 @@ pub async fn messages(hal: &Hal, json: bool, spec: &str) -> Result<(), CliError>
     } else if list.is_empty() {
         print("no messages")
     } else {
-        print(&message_table(&list))
+        print(&message_table(&list, verbose))
     }
 }
 
-/// The `messages` table: one row per stored message.
-fn message_table(messages: &[Properties]) -> String {
-    let mut table = Table::new(&["ID", "DIR", "PEER", "STATE", "TIME", "TEXT", "ERROR"]);
+/// The `messages` table: one row per stored message; `verbose` adds the INFO column.
+fn message_table(messages: &[Properties], verbose: bool) -> String {
+    let mut headers = vec!["ID", "DIR", "PEER", "STATE", "TIME", "TEXT", "ERROR"];
+    if verbose {
+        headers.push("INFO");
+    }
+    let mut table = Table::new(&headers);
     for message in messages {
         let time = message
             .get("timestamp")
@@ -142,17 +147,33 @@ fn message_table(messages: &[Properties]) -> String {
             .filter(|seconds| *seconds != 0)
             .map(format_unix_time)
             .unwrap_or_default();
-        table.push(vec![
+        let mut row = vec![
             string_entry(message, "id").to_owned(),
             string_entry(message, "direction").to_owned(),
-            string_entry(message, "peer").to_owned(),
+            peer_label(string_entry(message, "peer")).to_owned(),
             string_entry(message, "state").to_owned(),
             time,
             content_preview(message),
             string_entry(message, "error").to_owned(),
-        ]);
+        ];
+        if verbose {
+            row.push(info_text(message));
+        }
+        table.push(row);
     }
     table.render()
+}
+
+/// The message's `info` dictionary as `key=value` pairs sorted by key (`attempts=1 momsn=12`).
+fn info_text(message: &Properties) -> String {
+    let Some(info) = message.get("info") else {
+        return String::new();
+    };
+    let pairs: Vec<String> = dict_entries(info)
+        .into_iter()
+        .map(|(key, value)| format!("{key}={}", render(value)))
+        .collect();
+    pairs.join(" ")
 }
 
 /// The decoded text, or `0x` and the payload in hex, cut to [`PREVIEW_CHARS`].
@@ -267,10 +288,49 @@ mod tests {
             ("error", owned("no satellite in view")),
         ]);
         assert_eq!(
-            message_table(&[sms, burst]),
+            message_table(&[sms, burst], false),
             "ID  DIR  PEER            STATE     TIME                     TEXT                                      ERROR\n\
              7   in   +4915112345678  received  2024-05-01 12:00:00 UTC  Hallo                                     -\n\
-             8   out  -               failed    -                        0x000102030405060708090a0b0c0d0e0f10111…  no satellite in view\n"
+             8   out  gateway         failed    -                        0x000102030405060708090a0b0c0d0e0f10111…  no satellite in view\n"
+        );
+    }
+
+    #[test]
+    fn verbose_table_shows_satellite_sequence_numbers() {
+        let mo = stored(vec![
+            ("id", owned("4")),
+            ("direction", owned("out")),
+            ("peer", owned("")),
+            ("text", owned("hi")),
+            ("state", owned("sent")),
+            ("timestamp", owned(1_714_564_800u64)),
+            ("error", owned("")),
+            (
+                "info",
+                owned(HashMap::from([
+                    ("momsn", "12"),
+                    ("mo_status", "0"),
+                    ("attempts", "1"),
+                ])),
+            ),
+        ]);
+        let mt = stored(vec![
+            ("id", owned("5")),
+            ("direction", owned("in")),
+            ("peer", owned("")),
+            ("payload", owned(vec![0x01u8, 0x02])),
+            ("state", owned("received")),
+            ("timestamp", owned(1_714_564_860u64)),
+            ("error", owned("")),
+            ("info", owned(HashMap::from([("mtmsn", "3")]))),
+        ]);
+        let without_info = stored(vec![("id", owned("6"))]);
+        assert_eq!(
+            message_table(&[mo, mt, without_info], true),
+            "ID  DIR  PEER     STATE     TIME                     TEXT    ERROR  INFO\n\
+             4   out  gateway  sent      2024-05-01 12:00:00 UTC  hi      -      attempts=1 mo_status=0 momsn=12\n\
+             5   in   gateway  received  2024-05-01 12:01:00 UTC  0x0102  -      mtmsn=3\n\
+             6   -    gateway  -         -                        -       -      -\n"
         );
     }
 }

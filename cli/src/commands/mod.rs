@@ -2,8 +2,10 @@
 
 mod control;
 mod devices;
+mod gatt;
 mod messaging;
 mod monitor;
+mod sensor;
 mod wait;
 
 use std::io::Write;
@@ -23,10 +25,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Show { device } => devices::show(&hal, json, &device).await,
         Command::Monitor { count } => monitor::monitor(&hal, json, count).await,
         Command::Send(args) => messaging::send(&hal, json, &args).await,
-        Command::Messages { device } => messaging::messages(&hal, json, &device).await,
+        Command::Messages { device, verbose } => {
+            messaging::messages(&hal, json, &device, verbose).await
+        }
         Command::Delete { device, id } => messaging::delete(&hal, &device, &id).await,
         Command::Poll { device } => messaging::poll(&hal, &device).await,
         Command::Refresh { device } => control::refresh(&hal, &device).await,
+        Command::Sensor { device, refresh } => sensor::sensor(&hal, json, &device, refresh).await,
+        Command::Gatt(args) => gatt::gatt(&hal, json, &args).await,
         Command::Reset { device } => control::reset(&hal, &device).await,
         Command::Passthrough {
             device,

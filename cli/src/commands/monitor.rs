@@ -1,6 +1,7 @@
-//! `monitor`: live events until Ctrl-C or `--count N`.
+//! `monitor`: live events until Ctrl-C or `--count N`; and the event loop `gatt subscribe` shares.
 
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
+use zbus::Message;
 
 use super::{print, print_json};
 use crate::bus::Hal;
@@ -9,15 +10,36 @@ use crate::events::Event;
 
 /// `m2mctl monitor [--count N]`
 pub async fn monitor(hal: &Hal, json: bool, count: Option<u64>) -> Result<(), CliError> {
-    let mut signals = hal.signals().await?;
+    let signals = hal.signals().await?;
     if !hal.daemon_is_running().await? {
         return Err(CliError::DaemonNotRunning);
     }
+    follow(signals, count, |event| {
+        if json {
+            print_json(&event.to_json())?;
+        } else {
+            print(&event.render())?;
+        }
+        Ok(true)
+    })
+    .await
+}
+
+/// Hands every event decoded from `signals` to `handle` until Ctrl-C (`Ok`), until `handle`
+/// has returned `Ok(true)` (it printed the event) `count` times, or until `handle` fails.
+pub async fn follow(
+    mut signals: impl Stream<Item = Message> + Unpin,
+    count: Option<u64>,
+    mut handle: impl FnMut(Event) -> Result<bool, CliError>,
+) -> Result<(), CliError> {
     let mut remaining = count;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     while remaining != Some(0) {
         let message = tokio::select! {
+            // Ctrl-C first: its handler is installed when first polled, before any event is
+            // handled, and it wins over a busy stream.
+            biased;
             _ = &mut ctrl_c => return Ok(()),
             message = signals.next() => message,
         };
@@ -27,12 +49,9 @@ pub async fn monitor(hal: &Hal, json: bool, count: Option<u64>) -> Result<(), Cl
         let Some(event) = Event::from_message(&message) else {
             continue;
         };
-        if json {
-            print_json(&event.to_json())?;
-        } else {
-            print(&event.render())?;
+        if handle(event)? {
+            remaining = remaining.map(|left| left - 1);
         }
-        remaining = remaining.map(|left| left - 1);
     }
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! Turning D-Bus values into text for people and JSON for scripts.
 
+pub mod gatt;
+pub mod sensor;
 pub mod table;
 pub mod time;
 pub mod value;

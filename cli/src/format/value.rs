@@ -4,6 +4,8 @@
 //! (`ay`) as lower-case hex, timestamps (properties named `UpdatedAt`, `FixTime`, `timestamp`)
 //! as UTC dates. JSON: the natural JSON type, byte arrays as hex strings, NaN as `null`.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value as Json};
 use zbus::{Signature, Variant};
 
@@ -148,14 +150,28 @@ pub fn unsigned(value: &Variant<'_>) -> Option<u64> {
     }
 }
 
+/// The items of an `as` value as text (a plain value becomes one item).
+pub fn strings(value: &Variant<'_>) -> Vec<String> {
+    match unwrap_variant(value) {
+        Variant::Array(array) => array.inner().iter().map(render).collect(),
+        other => vec![render(other)],
+    }
+}
+
 /// The strings of an `as` value joined with `, ` (a plain string stays as it is).
 pub fn string_list(value: &Variant<'_>) -> String {
+    strings(value).join(", ")
+}
+
+/// The entries of a dictionary value (`a{sv}`, `a{ss}`, also inside a `v`) sorted by key;
+/// nothing for any other value.
+pub fn dict_entries<'v, 'a>(value: &'v Variant<'a>) -> BTreeMap<String, &'v Variant<'a>> {
     match unwrap_variant(value) {
-        Variant::Array(array) => {
-            let items: Vec<String> = array.inner().iter().map(render).collect();
-            items.join(", ")
-        }
-        other => render(other),
+        Variant::Dict(dict) => dict
+            .iter()
+            .map(|(key, value)| (render(key), value))
+            .collect(),
+        _ => BTreeMap::new(),
     }
 }
 
@@ -165,6 +181,11 @@ pub fn string_entry<'p>(properties: &'p Properties, name: &str) -> &'p str {
         .get(name)
         .and_then(|value| string(value))
         .unwrap_or("")
+}
+
+/// How a message's peer is shown: `gateway` for the API's "" (the satellite gateway).
+pub fn peer_label(peer: &str) -> &str {
+    if peer.is_empty() { "gateway" } else { peer }
 }
 
 /// Lower-case hex, two digits per byte.
@@ -206,8 +227,6 @@ pub fn preview(text: &str, max_chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::test_support::owned;
 
@@ -279,6 +298,28 @@ mod tests {
             "cellular-modem, ble-device"
         );
         assert_eq!(string_list(&Variant::from(Vec::<String>::new())), "");
+        assert_eq!(
+            strings(&Variant::from(vec!["gatt", "sensor"])),
+            ["gatt", "sensor"]
+        );
+        assert_eq!(strings(&Variant::from("gatt")), ["gatt"]);
+    }
+
+    #[test]
+    fn dictionary_entries_sorted_by_key() {
+        let info = Variant::from(BTreeMap::from([("momsn", "12"), ("attempts", "2")]));
+        let entries: Vec<(String, String)> = dict_entries(&info)
+            .into_iter()
+            .map(|(key, value)| (key, render(value)))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("attempts".to_owned(), "2".to_owned()),
+                ("momsn".to_owned(), "12".to_owned())
+            ]
+        );
+        assert!(dict_entries(&Variant::from("x")).is_empty());
     }
 
     #[test]
@@ -287,6 +328,12 @@ mod tests {
         assert_eq!(bytes(&wrapped), Some(vec![0xde, 0xad]));
         assert_eq!(bytes(&Variant::from(vec![1u32, 2])), None);
         assert_eq!(bytes(&Variant::from("dead")), None);
+    }
+
+    #[test]
+    fn empty_peer_is_the_gateway() {
+        assert_eq!(peer_label(""), "gateway");
+        assert_eq!(peer_label("+4915112345678"), "+4915112345678");
     }
 
     #[test]
