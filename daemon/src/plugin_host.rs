@@ -20,9 +20,12 @@ const FILE_SUFFIX: &str = ".so";
 /// Why a plugin was refused or a call into it failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
-    /// The shared library could not be loaded or has no entry symbol.
-    #[error("cannot load: {0}")]
-    Load(#[from] libloading::Error),
+    /// The file is not a shared library the system can load.
+    #[error("not a loadable shared library: {0}")]
+    Load(String),
+    /// The library does not export the entry symbol.
+    #[error("no m2mhal_plugin_entry symbol: {0}")]
+    NoEntry(String),
     /// The entry table is unusable.
     #[error("{0}")]
     BadTable(String),
@@ -69,9 +72,11 @@ impl Plugin {
     pub fn load(path: &Path) -> Result<Plugin, PluginError> {
         // SAFETY: loading a library runs its initialisers; plugin directories are trusted
         // configuration (root-owned in production), and only `libm2mhal_driver_*.so` files get here.
-        let library = unsafe { libloading::Library::new(path)? };
+        let library = unsafe { libloading::Library::new(path) }
+            .map_err(|e| PluginError::Load(error_chain(&e)))?;
         // SAFETY: the symbol's type is fixed by ABI v1.
-        let entry = unsafe { library.get::<abi::EntryFn>(abi::ENTRY_SYMBOL)? };
+        let entry = unsafe { library.get::<abi::EntryFn>(abi::ENTRY_SYMBOL) }
+            .map_err(|e| PluginError::NoEntry(error_chain(&e)))?;
         // SAFETY: calling the plugin's entry function, which takes no arguments.
         let table_ptr = unsafe { entry() };
         // SAFETY: the table is static data of the library, which `Plugin` keeps loaded. We read
@@ -236,6 +241,18 @@ fn static_str(ptr: *const std::ffi::c_char, field: &str) -> Result<&'static str,
     let text = unsafe { CStr::from_ptr(ptr) };
     text.to_str()
         .map_err(|_| PluginError::BadTable(format!("{field} is not UTF-8")))
+}
+
+/// An error and its sources, as one line (libloading keeps dlerror's text in the source).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Whether `file_name` is one the host may open as a plugin.

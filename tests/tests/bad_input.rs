@@ -2,6 +2,7 @@
 //! refused with the documented error (or handled), and the daemon goes on serving.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use m2mhal_tests::*;
 use zbus::{OwnedVariant, Variant};
@@ -323,14 +324,28 @@ async fn bad_plugins_are_refused_and_the_good_one_serves() {
     let sim = Sim::start(&["modem"], 1).await;
     let dir = daemon_dir();
     let plugins = dir.path().join("plugins");
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/plugins/wrong_abi.c");
-    let built = std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(plugins.join("libm2mhal_driver_wrongabi.so"))
-        .arg(source)
-        .status()
-        .expect("a C compiler (cc)");
-    assert!(built.success());
+    for (source, name) in [
+        ("wrong_abi.c", "wrongabi"),
+        ("describe_fails.c", "describefails"),
+        ("no_entry.c", "noentry"),
+    ] {
+        let built = std::process::Command::new("cc")
+            .args(["-shared", "-fPIC", "-I"])
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../plugin-api/include"
+            ))
+            .arg("-o")
+            .arg(plugins.join(format!("libm2mhal_driver_{name}.so")))
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("plugins")
+                    .join(source),
+            )
+            .status()
+            .expect("a C compiler (cc)");
+        assert!(built.success(), "{source} builds");
+    }
     std::fs::write(
         plugins.join("libm2mhal_driver_garbage.so"),
         b"\x7fELF but not really a shared object",
@@ -338,8 +353,20 @@ async fn bad_plugins_are_refused_and_the_good_one_serves() {
     .unwrap();
 
     let mut daemon = Daemon::start_in(&bus, dir.path(), &port_config(&sim.path(0))).await;
+    // Plugins load in file name order, so the refusals are logged in this order.
+    let refused = daemon.expect_log("libm2mhal_driver_describefails.so").await;
+    assert!(
+        refused.contains("refusing plugin")
+            && refused.contains("describe panicked: sensor table missing"),
+        "{refused}"
+    );
     let refused = daemon.expect_log("libm2mhal_driver_garbage.so").await;
     assert!(refused.contains("refusing plugin"), "{refused}");
+    let refused = daemon.expect_log("libm2mhal_driver_noentry.so").await;
+    assert!(
+        refused.contains("refusing plugin") && refused.contains("m2mhal_plugin_entry"),
+        "{refused}"
+    );
     let refused = daemon.expect_log("libm2mhal_driver_wrongabi.so").await;
     assert!(
         refused.contains("refusing plugin") && refused.contains("v99"),
@@ -353,7 +380,9 @@ async fn bad_plugins_are_refused_and_the_good_one_serves() {
     let names: Vec<String> = loaded.iter().map(|p| field(p, "name")).collect();
     assert!(names.contains(&"cellular".to_owned()), "{names:?}");
     assert!(
-        !names.iter().any(|n| n == "wrongabi" || n == "garbage"),
+        !names
+            .iter()
+            .any(|n| ["wrongabi", "garbage", "describefails", "noentry"].contains(&n.as_str())),
         "{names:?}"
     );
     wait_for_device(&daemon.conn, &sim.path(0), "ready").await;
