@@ -5,9 +5,16 @@
 //! impl m2mhal_plugin_api::sdk::Driver for MyDriver { /* ... */ }
 //! m2mhal_plugin_api::export_driver!(MyDriver, "mydriver");
 //! ```
+//!
+//! While it handles an input, a driver collects what it asks the host to do in an [`Effects`].
+//!
 //! The generated entry points catch every panic: a panic in `describe` or `open` is reported as an
 //! error, a panic in `handle` poisons that one instance and is reported to the host, which closes
 //! the device. Nothing unwinds across the C boundary.
+
+mod effects;
+
+pub use effects::Effects;
 
 use std::any::Any;
 use std::ffi::c_void;

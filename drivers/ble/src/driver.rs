@@ -21,7 +21,7 @@
 use std::collections::BTreeSet;
 
 use m2mhal_plugin_api::ble::{Advertisement, GattAction, GattCharacteristic, GattService};
-use m2mhal_plugin_api::sdk::Driver;
+use m2mhal_plugin_api::sdk::{Driver, Effects};
 use m2mhal_plugin_api::{
     CallError, CallErrorKind, CallReply, DeviceKind, DeviceUpdate, DriverDescription, Effect,
     Event, Input, LogLevel, OpenConfig, Request, SensorUpdate, SignalUpdate,
@@ -107,7 +107,7 @@ pub struct BleDriver {
     now_ms: u64,
     unix_time: u64,
     /// Effects of the input being handled.
-    out: Vec<Effect>,
+    out: Effects,
 }
 
 impl Driver for BleDriver {
@@ -144,7 +144,7 @@ impl Driver for BleDriver {
             warned: BTreeSet::new(),
             now_ms: 0,
             unix_time: 0,
-            out: Vec::new(),
+            out: Effects::new(),
         })
     }
 
@@ -167,7 +167,7 @@ impl Driver for BleDriver {
             _ => {}
         }
         self.publish_state();
-        std::mem::take(&mut self.out)
+        self.out.take()
     }
 }
 
@@ -183,17 +183,17 @@ impl BleDriver {
         self.last_packet_id = None;
         self.last_rssi = None;
         self.published_state = None;
-        self.out.push(Effect::Device(DeviceUpdate {
+        self.out.device(DeviceUpdate {
             id: Some(format!("ble:{}", self.config.address_text)),
             kind: Some(DeviceKind::BleDevice),
             capabilities: Some(CAPABILITIES.map(str::to_owned).to_vec()),
             connected: Some(false),
             ..DeviceUpdate::default()
-        }));
-        self.out.push(Effect::Signal(SignalUpdate {
+        });
+        self.out.signal(SignalUpdate {
             technology: Some("ble".to_owned()),
             ..SignalUpdate::default()
-        }));
+        });
         self.ensure_link();
     }
 
@@ -238,7 +238,7 @@ impl BleDriver {
         self.link_trouble = None;
         self.reconnect_delay_ms = timers::RECONNECT_FIRST_MS;
         self.cancel_reconnect();
-        self.log(
+        self.out.log(
             LogLevel::Info,
             format!("connected, {} GATT services", services.len()),
         );
@@ -247,11 +247,11 @@ impl BleDriver {
             .map(|service| service.uuid.clone())
             .collect();
         self.services = Some(services);
-        self.out.push(Effect::Device(DeviceUpdate {
+        self.out.device(DeviceUpdate {
             connected: Some(true),
             services: Some(uuids),
             ..DeviceUpdate::default()
-        }));
+        });
         self.read_identity();
         self.read_sensors();
         self.subscribe_sensors();
@@ -267,15 +267,15 @@ impl BleDriver {
             // Already down: the answer to our own `Disconnect`, or a stale report.
             Link::Down => return,
             Link::Up => {
-                self.log(LogLevel::Info, format!("link lost: {reason}"));
-                self.out.push(Effect::Device(DeviceUpdate {
+                self.out.log(LogLevel::Info, format!("link lost: {reason}"));
+                self.out.device(DeviceUpdate {
                     connected: Some(false),
                     ..DeviceUpdate::default()
-                }));
+                });
                 self.link_trouble = Some("link-lost");
             }
             Link::Connecting => {
-                self.log(
+                self.out.log(
                     LogLevel::Info,
                     format!("connection attempt failed: {reason}"),
                 );
@@ -286,9 +286,7 @@ impl BleDriver {
                         "could not connect to the device ({MAX_FAILED_CONNECTS} attempts failed, the last: {reason})"
                     ),
                 );
-                for call in self.waiting.connect_failed() {
-                    self.reply(call, Err(error.clone()));
-                }
+                self.out.fail_all(self.waiting.connect_failed(), &error);
                 self.arm_call_deadline();
             }
         }
@@ -308,20 +306,19 @@ impl BleDriver {
         self.sensor_notifications.clear();
         for purpose in self.operations.abandon() {
             if let Purpose::Call { call, .. } = purpose {
-                self.reply(call, Err(error.clone()));
+                self.out.reply(call, Err(error.clone()));
             }
         }
-        for call in std::mem::take(&mut self.refresh_calls) {
-            self.reply(call, Err(error.clone()));
-        }
+        self.out
+            .fail_all(std::mem::take(&mut self.refresh_calls), error);
     }
 
     /// Takes the link down for good: waiting calls and operations in flight fail with `error`,
     /// no reconnection is pending, the backoff starts over.
     fn reset_link(&mut self, error: &CallError) {
-        for waiting in self.waiting.take_all() {
-            self.reply(waiting.call, Err(error.clone()));
-        }
+        let waiting = self.waiting.take_all();
+        self.out
+            .fail_all(waiting.iter().map(|waiting| waiting.call), error);
         self.arm_call_deadline();
         self.cancel_reconnect();
         self.drop_link(error);
@@ -331,11 +328,12 @@ impl BleDriver {
     }
 
     fn arm_reconnect(&mut self) {
-        self.log(
+        self.out.log(
             LogLevel::Debug,
             format!("reconnecting in {} ms", self.reconnect_delay_ms),
         );
-        self.set_timer(Timer::Reconnect, self.reconnect_delay_ms);
+        self.out
+            .set_timer(Timer::Reconnect.id(), self.reconnect_delay_ms);
         self.reconnect_armed = true;
         self.reconnect_delay_ms = timers::next_reconnect_delay(self.reconnect_delay_ms);
     }
@@ -343,7 +341,7 @@ impl BleDriver {
     fn cancel_reconnect(&mut self) {
         if self.reconnect_armed {
             self.reconnect_armed = false;
-            self.out.push(Effect::CancelTimer(Timer::Reconnect.id()));
+            self.out.cancel_timer(Timer::Reconnect.id());
         }
     }
 
@@ -362,9 +360,7 @@ impl BleDriver {
                         timers::CALL_WAIT_MS / 1000
                     ),
                 );
-                for call in self.waiting.expire(self.now_ms) {
-                    self.reply(call, Err(error.clone()));
-                }
+                self.out.fail_all(self.waiting.expire(self.now_ms), &error);
                 self.arm_call_deadline();
             }
             Some(Timer::Absent) if self.link != Link::Up => {
@@ -383,9 +379,12 @@ impl BleDriver {
         }
         match next {
             Some(deadline) => {
-                self.set_timer(Timer::CallDeadline, deadline.saturating_sub(self.now_ms));
+                self.out.set_timer(
+                    Timer::CallDeadline.id(),
+                    deadline.saturating_sub(self.now_ms),
+                );
             }
-            None => self.out.push(Effect::CancelTimer(Timer::CallDeadline.id())),
+            None => self.out.cancel_timer(Timer::CallDeadline.id()),
         }
         self.call_deadline_armed = next;
     }
@@ -456,7 +455,7 @@ impl BleDriver {
             let purpose = Purpose::Resubscribe(uuid.clone());
             if !self.start_if_present(&uuid, GattAction::Subscribe, purpose) {
                 self.subscriptions.remove(&uuid);
-                self.log(
+                self.out.log(
                     LogLevel::Warn,
                     format!(
                         "characteristic {uuid} is no longer on the device: subscription dropped"
@@ -475,10 +474,10 @@ impl BleDriver {
                 Ok(value) => {
                     if let Some(update) = info.update(&value) {
                         self.model_from_device |= info == InfoCharacteristic::Model;
-                        self.out.push(Effect::Device(update));
+                        self.out.device(update);
                     }
                 }
-                Err(error) => self.log(
+                Err(error) => self.out.log(
                     LogLevel::Warn,
                     format!("reading {} failed: {error}", uuid16(info.uuid16())),
                 ),
@@ -486,21 +485,21 @@ impl BleDriver {
             Purpose::Reading(sensor) => {
                 match result {
                     Ok(value) => self.publish_value(sensor, &value),
-                    Err(error) => self.log(
+                    Err(error) => self.out.log(
                         LogLevel::Warn,
                         format!("reading {} failed: {error}", uuid16(sensor.uuid16())),
                     ),
                 }
                 if !self.operations.reading() {
                     for call in std::mem::take(&mut self.refresh_calls) {
-                        self.reply(call, Ok(CallReply::Done));
+                        self.out.reply(call, Ok(CallReply::Done));
                     }
                 }
             }
             Purpose::SensorNotifications(sensor) => {
                 if let Err(error) = result {
                     let uuid = uuid16(sensor.uuid16());
-                    self.log(
+                    self.out.log(
                         LogLevel::Warn,
                         format!("subscribing to {uuid} failed: {error}"),
                     );
@@ -509,7 +508,7 @@ impl BleDriver {
             }
             Purpose::Resubscribe(uuid) => {
                 if let Err(error) = result {
-                    self.log(
+                    self.out.log(
                         LogLevel::Warn,
                         format!("re-subscribing to {uuid} failed: {error}"),
                     );
@@ -544,10 +543,8 @@ impl BleDriver {
         self.seen = true;
         self.absent = false;
         if self.config.absent_after_ms > 0 {
-            self.out.push(Effect::SetTimer {
-                id: Timer::Absent.id(),
-                after_ms: self.config.absent_after_ms,
-            });
+            self.out
+                .set_timer(Timer::Absent.id(), self.config.absent_after_ms);
         }
         if let Some(rssi) = advertisement.rssi {
             self.publish_rssi(rssi);
@@ -594,12 +591,12 @@ impl BleDriver {
         if self.last_rssi.replace(rssi) == Some(rssi) {
             return;
         }
-        self.out.push(Effect::Signal(SignalUpdate {
+        self.out.signal(SignalUpdate {
             rssi: Some(i32::from(rssi)),
             quality: Some(quality_from_rssi(rssi)),
             updated_at: Some(self.unix_time),
             ..SignalUpdate::default()
-        }));
+        });
     }
 
     /// The advertised name is the model until the device reports one.
@@ -610,10 +607,10 @@ impl BleDriver {
             return;
         }
         self.published_name = Some(name.to_owned());
-        self.out.push(Effect::Device(DeviceUpdate {
+        self.out.device(DeviceUpdate {
             model: Some(name.to_owned()),
             ..DeviceUpdate::default()
-        }));
+        });
     }
 }
 
@@ -658,7 +655,7 @@ impl BleDriver {
                 // non-exhaustive, so it is taken from the debug form rather than listed.
                 let debug = format!("{other:?}");
                 let name = debug.split([' ', '(', '{']).next().unwrap_or_default();
-                self.reply(
+                self.out.reply(
                     call,
                     Err(CallError::new(
                         CallErrorKind::NotSupported,
@@ -674,9 +671,9 @@ impl BleDriver {
             self.refresh_now(call);
         } else if !self.gatt_sensor {
             // Advertised readings arrive by themselves.
-            self.reply(call, Ok(CallReply::Done));
+            self.out.reply(call, Ok(CallReply::Done));
         } else if self.policy == LinkPolicy::HeldDown {
-            self.reply(call, Err(held_down()));
+            self.out.reply(call, Err(held_down()));
         } else {
             self.wait_for_link(call, Wanted::Refresh);
         }
@@ -690,14 +687,14 @@ impl BleDriver {
         if self.operations.reading() {
             self.refresh_calls.push(call);
         } else {
-            self.reply(call, Ok(CallReply::Done));
+            self.out.reply(call, Ok(CallReply::Done));
         }
     }
 
     fn on_connect(&mut self, call: u64) {
         self.policy = LinkPolicy::Requested;
         if self.link == Link::Up {
-            self.reply(call, Ok(CallReply::Done));
+            self.out.reply(call, Ok(CallReply::Done));
         } else {
             self.wait_for_link(call, Wanted::Link);
         }
@@ -714,12 +711,12 @@ impl BleDriver {
             self.out.push(Effect::Disconnect);
         }
         if was == Link::Up {
-            self.out.push(Effect::Device(DeviceUpdate {
+            self.out.device(DeviceUpdate {
                 connected: Some(false),
                 ..DeviceUpdate::default()
-            }));
+            });
         }
-        self.reply(call, Ok(CallReply::Done));
+        self.out.reply(call, Ok(CallReply::Done));
     }
 
     fn gatt_call(&mut self, call: u64, characteristic: String, action: GattAction) {
@@ -728,11 +725,11 @@ impl BleDriver {
         } else if action == GattAction::Unsubscribe {
             // Nothing is armed while the link is down; it just will not be re-armed.
             self.subscriptions.remove(&characteristic);
-            self.reply(call, Ok(CallReply::Done));
+            self.out.reply(call, Ok(CallReply::Done));
         } else if self.policy == LinkPolicy::HeldDown {
-            self.reply(call, Err(held_down()));
+            self.out.reply(call, Err(held_down()));
         } else if self.services.is_some() && self.characteristic(&characteristic).is_none() {
-            self.reply(call, Err(absent(&characteristic)));
+            self.out.reply(call, Err(absent(&characteristic)));
         } else {
             self.wait_for_link(
                 call,
@@ -754,7 +751,7 @@ impl BleDriver {
     /// The link came up for a waiting call.
     fn resume(&mut self, waiting: WaitingCall) {
         match waiting.wanted {
-            Wanted::Link => self.reply(waiting.call, Ok(CallReply::Done)),
+            Wanted::Link => self.out.reply(waiting.call, Ok(CallReply::Done)),
             Wanted::Refresh => self.refresh_now(waiting.call),
             Wanted::Gatt {
                 characteristic,
@@ -766,19 +763,19 @@ impl BleDriver {
     /// Runs a GATT call on the link that is up.
     fn start_call(&mut self, call: u64, characteristic: String, action: GattAction) {
         if self.characteristic(&characteristic).is_none() {
-            return self.reply(call, Err(absent(&characteristic)));
+            return self.out.reply(call, Err(absent(&characteristic)));
         }
         let sensor_uses = self.sensor_notifications.contains(&characteristic);
         let already_on = sensor_uses || self.subscriptions.contains(&characteristic);
         match action {
             GattAction::Subscribe if already_on => {
                 self.subscriptions.insert(characteristic);
-                return self.reply(call, Ok(CallReply::Done));
+                return self.out.reply(call, Ok(CallReply::Done));
             }
             GattAction::Unsubscribe
                 if !self.subscriptions.remove(&characteristic) || sensor_uses =>
             {
-                return self.reply(call, Ok(CallReply::Done));
+                return self.out.reply(call, Ok(CallReply::Done));
             }
             _ => {}
         }
@@ -821,7 +818,7 @@ impl BleDriver {
                 ))
             }
         };
-        self.reply(call, reply);
+        self.out.reply(call, reply);
     }
 }
 
@@ -843,28 +840,10 @@ fn held_down() -> CallError {
 
 /// Effects.
 impl BleDriver {
-    fn reply(&mut self, call: u64, result: Result<CallReply, CallError>) {
-        self.out.push(Effect::Reply { call, result });
-    }
-
-    fn set_timer(&mut self, timer: Timer, after_ms: u64) {
-        self.out.push(Effect::SetTimer {
-            id: timer.id(),
-            after_ms,
-        });
-    }
-
-    fn log(&mut self, level: LogLevel, message: impl Into<String>) {
-        self.out.push(Effect::Log {
-            level,
-            message: message.into(),
-        });
-    }
-
     /// Logs a warning the first time it occurs.
     fn warn_once(&mut self, message: String) {
         if self.warned.insert(message.clone()) {
-            self.log(LogLevel::Warn, message);
+            self.out.log(LogLevel::Warn, message);
         }
     }
 
@@ -904,10 +883,10 @@ impl BleDriver {
         }
         self.published_state = Some(state);
         let (state, reason) = state;
-        self.out.push(Effect::Device(DeviceUpdate {
+        self.out.device(DeviceUpdate {
             state: Some(state.to_owned()),
             state_reason: Some(reason.to_owned()),
             ..DeviceUpdate::default()
-        }));
+        });
     }
 }

@@ -19,10 +19,10 @@ use m2mhal_at::raw;
 use m2mhal_at::silence::SilenceWatch;
 use m2mhal_at::state::PublishedState;
 use m2mhal_at::{AtError, ChannelConfig, Command, Response, Urc};
-use m2mhal_plugin_api::sdk::Driver;
+use m2mhal_plugin_api::sdk::{Driver, Effects};
 use m2mhal_plugin_api::{
-    CallError, CallErrorKind, CallReply, DeviceUpdate, DriverDescription, Effect, Event, Input,
-    LogLevel, MessageState, OpenConfig, Request,
+    CallError, CallErrorKind, CallReply, DriverDescription, Effect, Event, Input, LogLevel,
+    MessageState, OpenConfig, Request,
 };
 
 use crate::describe::description;
@@ -87,7 +87,7 @@ pub struct CellularDriver {
     now_ms: u64,
     unix_time: u64,
     /// Effects of the input being handled.
-    out: Vec<Effect>,
+    out: Effects,
 }
 
 impl Driver for CellularDriver {
@@ -116,7 +116,7 @@ impl Driver for CellularDriver {
             silence: SilenceWatch::new(),
             now_ms: 0,
             unix_time: 0,
-            out: Vec::new(),
+            out: Effects::new(),
         })
     }
 
@@ -137,9 +137,9 @@ impl Driver for CellularDriver {
             _ => {}
         }
         if self.phase != Phase::Closed {
-            self.link.pump(self.now_ms, &mut self.out);
+            self.link.pump(self.now_ms, self.out.as_mut_vec());
         }
-        std::mem::take(&mut self.out)
+        self.out.take()
     }
 }
 
@@ -149,18 +149,17 @@ impl CellularDriver {
     /// with `error`), the message being sent (every waiting message too when `whole_outbox`) and
     /// the background timers.
     fn abandon_work(&mut self, error: &CallError, whole_outbox: bool) {
-        let dropped = self.link.clear(self.now_ms, &mut self.out);
-        self.fail_purposes(dropped, error);
+        let dropped = self.link.clear(self.now_ms, self.out.as_mut_vec());
+        self.out
+            .fail_all(dropped.iter().filter_map(Purpose::call), error);
         let abandoned = if whole_outbox {
             self.outbox.abandon_all()
         } else {
             self.outbox.abandon_current().into_iter().collect()
         };
-        for call in abandoned {
-            self.reply(call, Err(error.clone()));
-        }
+        self.out.fail_all(abandoned, error);
         for timer in [Timer::SignalRefresh, Timer::SimRecheck, Timer::Probe] {
-            self.out.push(Effect::CancelTimer(timer.id()));
+            self.out.cancel_timer(timer.id());
         }
     }
 
@@ -173,7 +172,7 @@ impl CellularDriver {
         self.facts = ModemFacts::default();
         self.signal.forget_readings();
         self.inbox.reset();
-        self.publish_state("initializing", "");
+        self.out.extend(self.state.change("initializing", ""));
         self.push_init(FIRST_STEP);
     }
 
@@ -187,22 +186,22 @@ impl CellularDriver {
         );
         self.inbox.reset();
         self.phase = Phase::Closed;
-        self.publish_state("offline", "hangup");
+        self.out.extend(self.state.change("offline", "hangup"));
     }
 
     /// Three commands in a row timed out: give up on everything and probe the modem.
     fn enter_no_response(&mut self, timed_out: Purpose) {
-        self.log(
+        self.out.log(
             LogLevel::Warn,
             "the modem stopped answering: 3 commands in a row timed out",
         );
         let silent = CallError::new(CallErrorKind::Timeout, "the modem does not answer");
-        self.fail_purposes([timed_out], &silent);
+        self.out.fail_all(timed_out.call(), &silent);
         self.abandon_work(&silent, true);
         self.phase = Phase::NoResponse;
-        self.publish_state("failed", "no-response");
+        self.out.extend(self.state.change("failed", "no-response"));
         let delay = self.silence.first_probe_delay();
-        self.set_timer(Timer::Probe, delay);
+        self.out.set_timer(Timer::Probe.id(), delay);
     }
 
     fn on_probe(&mut self, result: Result<Response, AtError>) {
@@ -211,9 +210,10 @@ impl CellularDriver {
         }
         if matches!(result, Err(AtError::Timeout)) {
             let delay = self.silence.next_probe_delay();
-            self.set_timer(Timer::Probe, delay);
+            self.out.set_timer(Timer::Probe.id(), delay);
         } else {
-            self.log(LogLevel::Info, "the modem answers again: initialising");
+            self.out
+                .log(LogLevel::Info, "the modem answers again: initialising");
             self.restart(CallError::new(
                 CallErrorKind::Failed,
                 "interrupted by a restart",
@@ -223,15 +223,16 @@ impl CellularDriver {
 
     fn become_ready(&mut self) {
         self.phase = Phase::Ready;
-        self.publish_state("ready", "");
+        self.out.extend(self.state.change("ready", ""));
         if !self.facts.indications {
-            self.log(
+            self.out.log(
                 LogLevel::Warn,
                 "the modem refused every AT+CNMI setting: new messages are found by polling",
             );
         }
         if self.signal_interval_ms > 0 {
-            self.set_timer(Timer::SignalRefresh, self.signal_interval_ms);
+            self.out
+                .set_timer(Timer::SignalRefresh.id(), self.signal_interval_ms);
         }
         self.kick_outbox();
     }
@@ -243,7 +244,7 @@ impl CellularDriver {
         if self.phase == Phase::Closed {
             return;
         }
-        for event in self.link.feed(bytes, &mut self.out) {
+        for event in self.link.feed(bytes, self.out.as_mut_vec()) {
             self.on_queue_event(event);
         }
     }
@@ -271,9 +272,11 @@ impl CellularDriver {
                         .link
                         .contains(|p| matches!(p, Purpose::ListMessages(_)))
                 {
-                    self.push(list_command(), Purpose::ListMessages(ListReason::Periodic));
+                    self.link
+                        .push(list_command(), Purpose::ListMessages(ListReason::Periodic));
                 }
-                self.set_timer(Timer::SignalRefresh, self.signal_interval_ms);
+                self.out
+                    .set_timer(Timer::SignalRefresh.id(), self.signal_interval_ms);
             }
             Some(Timer::SimRecheck)
                 if matches!(self.phase, Phase::SimBusy | Phase::SimBlocked(_)) =>
@@ -282,8 +285,9 @@ impl CellularDriver {
             }
             Some(Timer::Probe) if self.phase == Phase::NoResponse => {
                 // Between probes the line is quiet: start from a clean channel.
-                self.link.clear(self.now_ms, &mut self.out);
-                self.push(SilenceWatch::probe_command(), Purpose::Probe);
+                self.link.clear(self.now_ms, self.out.as_mut_vec());
+                self.link
+                    .push(SilenceWatch::probe_command(), Purpose::Probe);
             }
             // A timer that fired after the state it was armed for ended.
             _ => {}
@@ -294,26 +298,30 @@ impl CellularDriver {
         match request {
             Request::Refresh if self.phase == Phase::Ready => self.queue_refresh(Some(call)),
             Request::Poll if self.phase == Phase::Ready => {
-                self.push(
+                self.link.push(
                     list_command(),
                     Purpose::ListMessages(ListReason::Poll(call)),
                 );
             }
-            Request::Refresh | Request::Poll => self.reply_not_ready(call),
-            Request::Reset if self.phase == Phase::Closed => self.reply_not_ready(call),
+            Request::Refresh | Request::Poll => self.out.reply(call, Err(self.state.not_ready())),
+            Request::Reset if self.phase == Phase::Closed => {
+                self.out.reply(call, Err(self.state.not_ready()))
+            }
             Request::Reset => {
                 self.restart(CallError::new(
                     CallErrorKind::Failed,
                     "interrupted by a reset",
                 ));
-                self.reply(call, Ok(CallReply::Done));
+                self.out.reply(call, Ok(CallReply::Done));
             }
             Request::Command { line, timeout_ms } => self.on_raw_command(call, &line, timeout_ms),
             Request::CheckMessage(message) => {
                 let checked = outbox::encode(&message, 0).map(|_| CallReply::Done);
-                self.reply(call, checked);
+                self.out.reply(call, checked);
             }
-            Request::Send(_) if self.phase.refuses_messages() => self.reply_not_ready(call),
+            Request::Send(_) if self.phase.refuses_messages() => {
+                self.out.reply(call, Err(self.state.not_ready()))
+            }
             Request::Send(message) => {
                 let reference = self.next_reference;
                 match outbox::encode(&message, reference) {
@@ -322,12 +330,12 @@ impl CellularDriver {
                         self.outbox.push(call, message.id, parts);
                         self.kick_outbox();
                     }
-                    Err(error) => self.reply(call, Err(error)),
+                    Err(error) => self.out.reply(call, Err(error)),
                 }
             }
             other => {
                 let error = format!("a cellular modem does not support {other:?}");
-                self.reply(
+                self.out.reply(
                     call,
                     Err(CallError::new(CallErrorKind::NotSupported, error)),
                 );
@@ -337,11 +345,11 @@ impl CellularDriver {
 
     fn on_raw_command(&mut self, call: u64, line: &str, timeout_ms: u32) {
         match raw::command(line, timeout_ms) {
-            Err(invalid) => self.reply(call, Err(invalid)),
+            Err(invalid) => self.out.reply(call, Err(invalid)),
             Ok(_) if matches!(self.phase, Phase::Closed | Phase::NoResponse) => {
-                self.reply_not_ready(call)
+                self.out.reply(call, Err(self.state.not_ready()))
             }
-            Ok(command) => self.push(command, Purpose::UserCommand(call)),
+            Ok(command) => self.link.push(command, Purpose::UserCommand(call)),
         }
     }
 
@@ -352,7 +360,8 @@ impl CellularDriver {
             return;
         }
         for index in self.inbox.commit(key) {
-            self.push(delete_command(index), Purpose::DeleteMessage(index));
+            self.link
+                .push(delete_command(index), Purpose::DeleteMessage(index));
         }
     }
 
@@ -372,13 +381,14 @@ impl CellularDriver {
             }
             Purpose::AckDelivery => {
                 if let Err(error) = result {
-                    self.log(LogLevel::Warn, format!("AT+CNMA failed: {error}"));
+                    self.out
+                        .log(LogLevel::Warn, format!("AT+CNMA failed: {error}"));
                 }
             }
             Purpose::SendPart => self.on_part_sent(result),
             Purpose::UserCommand(call) => {
                 let reply = raw::reply(result);
-                self.reply(call, reply);
+                self.out.reply(call, reply);
             }
         }
     }
@@ -393,11 +403,12 @@ impl CellularDriver {
         if let Some((storage, index)) = parse_indication(line, "+CMTI:") {
             self.on_new_message(&storage, index);
         } else if let Some((_, index)) = parse_indication(line, "+CDSI:") {
-            self.log(
+            self.out.log(
                 LogLevel::Info,
                 format!("status report stored at index {index}: deleting it"),
             );
-            self.push(delete_command(index), Purpose::DeleteStatusReport(index));
+            self.link
+                .push(delete_command(index), Purpose::DeleteStatusReport(index));
         } else if line.starts_with("+CMT:") || line.starts_with("+CDS:") {
             self.on_direct_delivery(urc.extra.as_deref());
         } else if let Some(domain) = Domain::of_urc(line) {
@@ -413,7 +424,8 @@ impl CellularDriver {
 /// Initialisation and SIM.
 impl CellularDriver {
     fn push_init(&mut self, step: InitStep) {
-        self.push(step.command(&self.facts), Purpose::Init(step));
+        self.link
+            .push(step.command(&self.facts), Purpose::Init(step));
     }
 
     fn on_init_step(&mut self, step: InitStep, result: Result<Response, AtError>) {
@@ -426,46 +438,51 @@ impl CellularDriver {
         match init::advance(step, result, &mut self.facts) {
             Outcome::Next(next) => self.push_init(next),
             Outcome::Publish(update, next) => {
-                self.publish_device(*update);
+                self.out.push(self.state.with_state(*update));
                 self.push_init(next);
             }
             Outcome::SimReady(next) => {
                 if self.phase != Phase::Initializing {
-                    self.out.push(Effect::CancelTimer(Timer::SimRecheck.id()));
+                    self.out.cancel_timer(Timer::SimRecheck.id());
                     self.phase = Phase::Initializing;
-                    self.publish_state("initializing", "");
+                    self.out.extend(self.state.change("initializing", ""));
                 }
                 self.push_init(next);
             }
             Outcome::SimBusy => {
                 self.phase = Phase::SimBusy;
-                self.set_timer(Timer::SimRecheck, timers::SIM_BUSY_RETRY_MS);
+                self.out
+                    .set_timer(Timer::SimRecheck.id(), timers::SIM_BUSY_RETRY_MS);
             }
             Outcome::SimBlocked(problem) => self.on_sim_blocked(problem),
             Outcome::Failed(reason) => {
-                self.log(LogLevel::Error, format!("initialisation failed: {reason}"));
+                self.out
+                    .log(LogLevel::Error, format!("initialisation failed: {reason}"));
                 self.phase = Phase::Failed(reason);
-                self.publish_state("failed", reason);
+                self.out.extend(self.state.change("failed", reason));
                 self.fail_outbox(CallErrorKind::NotReady, reason);
             }
             Outcome::Configured => {
                 self.queue_refresh(None);
-                self.push(list_command(), Purpose::ListMessages(ListReason::Init));
+                self.link
+                    .push(list_command(), Purpose::ListMessages(ListReason::Init));
             }
         }
     }
 
     fn on_sim_blocked(&mut self, problem: SimProblem) {
         if self.phase != Phase::SimBlocked(problem) {
-            self.log(
+            self.out.log(
                 LogLevel::Warn,
                 format!("SIM not usable: {}", problem.reason()),
             );
             self.phase = Phase::SimBlocked(problem);
-            self.publish_state(problem.state(), problem.reason());
+            self.out
+                .extend(self.state.change(problem.state(), problem.reason()));
             self.fail_outbox(CallErrorKind::NotReady, problem.reason());
         }
-        self.set_timer(Timer::SimRecheck, timers::SIM_BLOCKED_RECHECK_MS);
+        self.out
+            .set_timer(Timer::SimRecheck.id(), timers::SIM_BLOCKED_RECHECK_MS);
     }
 
     fn recheck_sim(&mut self) {
@@ -487,7 +504,8 @@ impl CellularDriver {
         for (at, query) in queries.into_iter().enumerate() {
             let last = at + 1 == count;
             let call = call.filter(|_| last);
-            self.push(query.command(), Purpose::Signal { query, last, call });
+            self.link
+                .push(query.command(), Purpose::Signal { query, last, call });
         }
     }
 
@@ -507,7 +525,7 @@ impl CellularDriver {
             return;
         }
         if let Some(update) = self.signal.changes(self.unix_time, true) {
-            self.out.push(Effect::Signal(update));
+            self.out.signal(update);
         }
         if let Some(call) = call {
             let reply = match result {
@@ -517,7 +535,7 @@ impl CellularDriver {
                 )),
                 _ => Ok(CallReply::Done),
             };
-            self.reply(call, reply);
+            self.out.reply(call, reply);
         }
     }
 
@@ -528,7 +546,7 @@ impl CellularDriver {
         let was_registered = self.signal.is_registered();
         self.signal.set_registration(domain, registration);
         if let Some(update) = self.signal.changes(self.unix_time, false) {
-            self.out.push(Effect::Signal(update));
+            self.out.signal(update);
         }
         let operator_query = |p: &Purpose| {
             matches!(
@@ -544,7 +562,7 @@ impl CellularDriver {
             && !self.link.contains(operator_query)
         {
             let query = SignalQuery::Cops;
-            self.push(
+            self.link.push(
                 query.command(),
                 Purpose::Signal {
                     query,
@@ -571,13 +589,14 @@ impl CellularDriver {
             return;
         }
         if !init::storage_matches(&self.facts, storage) {
-            self.log(
+            self.out.log(
                 LogLevel::Warn,
                 format!("new message in storage {storage:?}, which is not the one in use; it waits for a reset"),
             );
             return;
         }
-        self.push(read_command(index), Purpose::ReadMessage(index));
+        self.link
+            .push(read_command(index), Purpose::ReadMessage(index));
     }
 
     fn on_read(&mut self, index: u32, result: Result<Response, AtError>) {
@@ -587,8 +606,12 @@ impl CellularDriver {
                     self.take_in(Some(index), &pdu);
                 }
             }
-            Err(AtError::Timeout) => self.push(read_command(index), Purpose::ReadMessage(index)),
-            Err(error) => self.log(LogLevel::Warn, format!("AT+CMGR={index} failed: {error}")),
+            Err(AtError::Timeout) => self
+                .link
+                .push(read_command(index), Purpose::ReadMessage(index)),
+            Err(error) => self
+                .out
+                .log(LogLevel::Warn, format!("AT+CMGR={index} failed: {error}")),
         }
     }
 
@@ -605,7 +628,9 @@ impl CellularDriver {
                     .push_front(list_command(), Purpose::ListMessages(reason));
                 return;
             }
-            Err(error) => self.log(LogLevel::Warn, format!("AT+CMGL=4 failed: {error}")),
+            Err(error) => self
+                .out
+                .log(LogLevel::Warn, format!("AT+CMGL=4 failed: {error}")),
         }
         match reason {
             ListReason::Init => self.become_ready(),
@@ -614,9 +639,9 @@ impl CellularDriver {
                     CallErrorKind::Timeout,
                     "the modem did not list its messages in time",
                 );
-                self.reply(call, Err(error));
+                self.out.reply(call, Err(error));
             }
-            ListReason::Poll(call) => self.reply(call, Ok(CallReply::Done)),
+            ListReason::Poll(call) => self.out.reply(call, Ok(CallReply::Done)),
             ListReason::Periodic => {}
         }
     }
@@ -630,7 +655,9 @@ impl CellularDriver {
         }
         match pdu {
             Some(pdu) => self.take_in(None, pdu),
-            None => self.log(LogLevel::Warn, "direct delivery without its PDU line"),
+            None => self
+                .out
+                .log(LogLevel::Warn, "direct delivery without its PDU line"),
         }
     }
 
@@ -643,13 +670,14 @@ impl CellularDriver {
         match self.inbox.accept(index, pdu, self.unix_time) {
             Received::Message(message) => self.out.push(Effect::MessageReceived(message)),
             Received::StatusReport { index, summary } => {
-                self.log(LogLevel::Info, format!("{summary} ({place})"));
+                self.out.log(LogLevel::Info, format!("{summary} ({place})"));
                 if let Some(index) = index {
-                    self.push(delete_command(index), Purpose::DeleteStatusReport(index));
+                    self.link
+                        .push(delete_command(index), Purpose::DeleteStatusReport(index));
                 }
             }
             Received::Undecodable(why) => {
-                self.log(
+                self.out.log(
                     LogLevel::Warn,
                     format!("message at {place} cannot be decoded, left on the modem: {why}"),
                 );
@@ -661,7 +689,9 @@ impl CellularDriver {
     fn on_deleted(&mut self, index: u32, result: Result<Response, AtError>) {
         match result {
             Ok(_) => self.inbox.deleted(index),
-            Err(error) => self.log(LogLevel::Warn, format!("AT+CMGD={index} failed: {error}")),
+            Err(error) => self
+                .out
+                .log(LogLevel::Warn, format!("AT+CMGD={index} failed: {error}")),
         }
     }
 }
@@ -679,7 +709,7 @@ impl CellularDriver {
                 error: String::new(),
                 info: Default::default(),
             });
-            self.push(command, Purpose::SendPart);
+            self.link.push(command, Purpose::SendPart);
         }
     }
 
@@ -687,7 +717,7 @@ impl CellularDriver {
         match self.outbox.part_done(result) {
             Some(PartOutcome::Next(command)) => self.link.push_front(command, Purpose::SendPart),
             Some(PartOutcome::Finished { call, result }) => {
-                self.reply(call, result);
+                self.out.reply(call, result);
                 self.kick_outbox();
             }
             None => {}
@@ -696,56 +726,7 @@ impl CellularDriver {
 
     fn fail_outbox(&mut self, kind: CallErrorKind, reason: &str) {
         let error = CallError::new(kind, format!("the modem is not ready: {reason}"));
-        for call in self.outbox.abandon_all() {
-            self.reply(call, Err(error.clone()));
-        }
-    }
-}
-
-/// Effects.
-impl CellularDriver {
-    fn push(&mut self, command: Command, purpose: Purpose) {
-        self.link.push(command, purpose);
-    }
-
-    fn reply(&mut self, call: u64, result: Result<CallReply, CallError>) {
-        self.out.push(Effect::Reply { call, result });
-    }
-
-    fn reply_not_ready(&mut self, call: u64) {
-        let error = self.state.not_ready();
-        self.reply(call, Err(error));
-    }
-
-    /// Answers the calls of abandoned commands.
-    fn fail_purposes(&mut self, purposes: impl IntoIterator<Item = Purpose>, error: &CallError) {
-        for call in purposes.into_iter().filter_map(|purpose| purpose.call()) {
-            self.reply(call, Err(error.clone()));
-        }
-    }
-
-    fn set_timer(&mut self, timer: Timer, after_ms: u64) {
-        self.out.push(Effect::SetTimer {
-            id: timer.id(),
-            after_ms,
-        });
-    }
-
-    fn log(&mut self, level: LogLevel, message: impl Into<String>) {
-        self.out.push(Effect::Log {
-            level,
-            message: message.into(),
-        });
-    }
-
-    /// Publishes `update` together with the current state.
-    fn publish_device(&mut self, update: DeviceUpdate) {
-        self.out.push(self.state.with_state(update));
-    }
-
-    /// Publishes `State` and `StateReason` when they change.
-    fn publish_state(&mut self, state: &str, reason: &str) {
-        self.out.extend(self.state.change(state, reason));
+        self.out.fail_all(self.outbox.abandon_all(), &error);
     }
 }
 

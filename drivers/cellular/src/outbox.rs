@@ -194,33 +194,33 @@ impl Outbox {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use m2mhal_driver_testkit::outgoing;
 
-    fn message(destination: &str, payload: &[u8], encoding: Encoding) -> OutgoingMessage {
-        OutgoingMessage {
-            id: "m1".into(),
-            destination: destination.into(),
-            payload: payload.to_vec(),
-            encoding,
-        }
-    }
+    use super::*;
 
     #[test]
     fn bad_destination_is_named() {
-        let error = encode(&message("+49 151", b"hi", Encoding::Text), 0).unwrap_err();
+        let error = encode(&outgoing("m1", "+49 151", b"hi", Encoding::Text), 0).unwrap_err();
         assert_eq!(error.kind, CallErrorKind::InvalidArgument);
         assert!(error.message.contains("+49 151"), "{}", error.message);
     }
 
     #[test]
     fn invalid_utf8_text_is_rejected_but_binary_is_fine() {
-        let error = encode(&message("+4915112345678", b"\xff\xfe", Encoding::Text), 0).unwrap_err();
+        let error = encode(
+            &outgoing("m1", "+4915112345678", b"\xff\xfe", Encoding::Text),
+            0,
+        )
+        .unwrap_err();
         assert_eq!(error.kind, CallErrorKind::InvalidArgument);
         assert!(error.message.contains("UTF-8"));
         assert_eq!(
-            encode(&message("+4915112345678", b"\xff\xfe", Encoding::Binary), 0)
-                .unwrap()
-                .len(),
+            encode(
+                &outgoing("m1", "+4915112345678", b"\xff\xfe", Encoding::Binary),
+                0
+            )
+            .unwrap()
+            .len(),
             1
         );
     }
@@ -228,11 +228,15 @@ mod tests {
     #[test]
     fn oversized_payload_is_too_large() {
         let payload = vec![b'a'; MAX_PAYLOAD + 1];
-        let error = encode(&message("+4915112345678", &payload, Encoding::Text), 0).unwrap_err();
+        let error = encode(
+            &outgoing("m1", "+4915112345678", &payload, Encoding::Text),
+            0,
+        )
+        .unwrap_err();
         assert_eq!(error.kind, CallErrorKind::PayloadTooLarge);
         let fits = vec![b'a'; MAX_PAYLOAD];
         assert_eq!(
-            encode(&message("+4915112345678", &fits, Encoding::Text), 0)
+            encode(&outgoing("m1", "+4915112345678", &fits, Encoding::Text), 0)
                 .unwrap()
                 .len(),
             8
@@ -241,7 +245,7 @@ mod tests {
 
     #[test]
     fn part_command_sends_hex_and_ctrl_z_after_the_prompt() {
-        let parts = encode(&message("+4915112345678", b"hi", Encoding::Text), 0).unwrap();
+        let parts = encode(&outgoing("m1", "+4915112345678", b"hi", Encoding::Text), 0).unwrap();
         let command = part_command(&parts[0]);
         assert_eq!(command.line, format!("AT+CMGS={}", parts[0].tpdu_len));
         let payload = command.prompt_payload.unwrap();

@@ -22,10 +22,10 @@ use m2mhal_at::raw;
 use m2mhal_at::silence::SilenceWatch;
 use m2mhal_at::state::PublishedState;
 use m2mhal_at::{AtError, ChannelConfig, Command, Response, Urc};
-use m2mhal_plugin_api::sdk::Driver;
+use m2mhal_plugin_api::sdk::{Driver, Effects};
 use m2mhal_plugin_api::{
-    CallError, CallErrorKind, CallReply, DeviceUpdate, DriverDescription, Effect, Event, Input,
-    LogLevel, OpenConfig, Request,
+    CallError, CallErrorKind, CallReply, DriverDescription, Effect, Event, Input, LogLevel,
+    OpenConfig, Request,
 };
 
 use crate::describe::description;
@@ -142,7 +142,7 @@ pub struct IridiumDriver {
     now_ms: u64,
     unix_time: u64,
     /// Effects of the input being handled.
-    out: Vec<Effect>,
+    out: Effects,
 }
 
 impl Driver for IridiumDriver {
@@ -171,7 +171,7 @@ impl Driver for IridiumDriver {
             silence: SilenceWatch::new(),
             now_ms: 0,
             unix_time: 0,
-            out: Vec::new(),
+            out: Effects::new(),
         })
     }
 
@@ -192,9 +192,9 @@ impl Driver for IridiumDriver {
             _ => {}
         }
         if self.phase != Phase::Closed {
-            self.link.pump(self.now_ms, &mut self.out);
+            self.link.pump(self.now_ms, self.out.as_mut_vec());
         }
-        std::mem::take(&mut self.out)
+        self.out.take()
     }
 }
 
@@ -212,20 +212,19 @@ impl IridiumDriver {
     /// with `error`), the session (the message it carries fails; every waiting message too when
     /// `whole_outbox`) and the background timers.
     fn abandon_work(&mut self, error: &CallError, whole_outbox: bool) {
-        let dropped = self.link.clear(self.now_ms, &mut self.out);
-        self.fail_purposes(dropped, error);
+        let dropped = self.link.clear(self.now_ms, self.out.as_mut_vec());
+        self.out
+            .fail_all(dropped.iter().filter_map(Purpose::call), error);
         let mut calls = self.abandon_session();
         if whole_outbox {
             calls.extend(self.outbox.abandon_all());
         }
-        for call in calls {
-            self.reply(call, Err(error.clone()));
-        }
+        self.out.fail_all(calls, error);
         self.outbox.set_written(false);
         self.mo_clear = false;
         self.signal_poll_armed = false;
         for timer in [Timer::Session, Timer::SignalPoll, Timer::Probe] {
-            self.out.push(Effect::CancelTimer(timer.id()));
+            self.out.cancel_timer(timer.id());
         }
     }
 
@@ -237,7 +236,7 @@ impl IridiumDriver {
         self.silence.reset();
         self.facts = TerminalFacts::default();
         self.signal.forget();
-        self.publish_state("initializing", "");
+        self.out.extend(self.state.change("initializing", ""));
         self.push_init(FIRST_STEP);
     }
 
@@ -250,22 +249,22 @@ impl IridiumDriver {
             true,
         );
         self.phase = Phase::Closed;
-        self.publish_state("offline", "hangup");
+        self.out.extend(self.state.change("offline", "hangup"));
     }
 
     /// Three commands in a row timed out: give up on everything and probe the terminal.
     fn enter_no_response(&mut self, timed_out: Purpose) {
-        self.log(
+        self.out.log(
             LogLevel::Warn,
             "the terminal stopped answering: 3 commands in a row timed out",
         );
         let silent = CallError::new(CallErrorKind::Timeout, "the terminal does not answer");
-        self.fail_purposes([timed_out], &silent);
+        self.out.fail_all(timed_out.call(), &silent);
         self.abandon_work(&silent, true);
         self.phase = Phase::NoResponse;
-        self.publish_state("failed", "no-response");
+        self.out.extend(self.state.change("failed", "no-response"));
         let delay = self.silence.first_probe_delay();
-        self.set_timer(Timer::Probe, delay);
+        self.out.set_timer(Timer::Probe.id(), delay);
     }
 
     fn on_probe(&mut self, result: Result<Response, AtError>) {
@@ -274,9 +273,10 @@ impl IridiumDriver {
         }
         if matches!(result, Err(AtError::Timeout)) {
             let delay = self.silence.next_probe_delay();
-            self.set_timer(Timer::Probe, delay);
+            self.out.set_timer(Timer::Probe.id(), delay);
         } else {
-            self.log(LogLevel::Info, "the terminal answers again: initialising");
+            self.out
+                .log(LogLevel::Info, "the terminal answers again: initialising");
             self.restart(CallError::new(
                 CallErrorKind::Failed,
                 "interrupted by a restart",
@@ -286,7 +286,7 @@ impl IridiumDriver {
 
     fn become_ready(&mut self) {
         self.phase = Phase::Ready;
-        self.publish_state("ready", "");
+        self.out.extend(self.state.change("ready", ""));
         self.mo_clear = self.facts.mo_cleared;
         if let Some(mtmsn) = self.facts.mt_left.take() {
             self.download_left_message(mtmsn);
@@ -297,19 +297,17 @@ impl IridiumDriver {
 
     /// The terminal cannot make SBD calls until someone acts (MO status 15, 16, 33, ...).
     fn fail_terminal(&mut self, reason: &'static str, why: &str) {
-        self.log(
+        self.out.log(
             LogLevel::Error,
             format!("the terminal cannot send: {why}; it needs attention and a Reset"),
         );
         self.phase = Phase::Failed(reason);
-        self.publish_state("failed", reason);
+        self.out.extend(self.state.change("failed", reason));
         let error = CallError::new(
             CallErrorKind::NotReady,
             format!("the terminal is not ready: {reason} ({why})"),
         );
-        for call in self.outbox.abandon_all() {
-            self.reply(call, Err(error.clone()));
-        }
+        self.out.fail_all(self.outbox.abandon_all(), &error);
     }
 }
 
@@ -319,7 +317,7 @@ impl IridiumDriver {
         if self.phase == Phase::Closed {
             return;
         }
-        for event in self.link.feed(bytes, &mut self.out) {
+        for event in self.link.feed(bytes, self.out.as_mut_vec()) {
             self.on_queue_event(event);
         }
     }
@@ -344,13 +342,15 @@ impl IridiumDriver {
                 if self.signal_poll_needed()
                     && !self.link.contains(|p| matches!(p, Purpose::Signal(_)))
                 {
-                    self.push(signal_command(), Purpose::Signal(SignalReason::Poll));
+                    self.link
+                        .push(signal_command(), Purpose::Signal(SignalReason::Poll));
                 }
             }
             Some(Timer::Probe) if self.phase == Phase::NoResponse => {
                 // Between probes the line is quiet: start from a clean channel.
-                self.link.clear(self.now_ms, &mut self.out);
-                self.push(SilenceWatch::probe_command(), Purpose::Probe);
+                self.link.clear(self.now_ms, self.out.as_mut_vec());
+                self.link
+                    .push(SilenceWatch::probe_command(), Purpose::Probe);
             }
             // A timer that fired after the state it was armed for ended.
             _ => {}
@@ -359,36 +359,40 @@ impl IridiumDriver {
 
     fn on_call(&mut self, call: u64, request: Request) {
         match request {
-            Request::Refresh if self.phase == Phase::Ready => self.push(
+            Request::Refresh if self.phase == Phase::Ready => self.link.push(
                 signal_command(),
                 Purpose::Signal(SignalReason::Refresh(call)),
             ),
             Request::Poll if self.phase == Phase::Ready => self.on_poll(call),
-            Request::Refresh | Request::Poll => self.reply_not_ready(call),
-            Request::Reset if self.phase == Phase::Closed => self.reply_not_ready(call),
+            Request::Refresh | Request::Poll => self.out.reply(call, Err(self.state.not_ready())),
+            Request::Reset if self.phase == Phase::Closed => {
+                self.out.reply(call, Err(self.state.not_ready()))
+            }
             Request::Reset => {
                 self.restart(CallError::new(
                     CallErrorKind::Failed,
                     "interrupted by a reset",
                 ));
-                self.reply(call, Ok(CallReply::Done));
+                self.out.reply(call, Ok(CallReply::Done));
             }
             Request::Command { line, timeout_ms } => self.on_raw_command(call, &line, timeout_ms),
             Request::CheckMessage(message) => {
                 let checked = outbox::check(&message).map(|()| CallReply::Done);
-                self.reply(call, checked);
+                self.out.reply(call, checked);
             }
-            Request::Send(_) if self.phase.refuses_messages() => self.reply_not_ready(call),
+            Request::Send(_) if self.phase.refuses_messages() => {
+                self.out.reply(call, Err(self.state.not_ready()))
+            }
             Request::Send(message) => match outbox::check(&message) {
                 Ok(()) => {
                     self.outbox.push(call, message);
                     self.kick_session();
                 }
-                Err(error) => self.reply(call, Err(error)),
+                Err(error) => self.out.reply(call, Err(error)),
             },
             other => {
                 let error = format!("a satellite terminal does not support {other:?}");
-                self.reply(
+                self.out.reply(
                     call,
                     Err(CallError::new(CallErrorKind::NotSupported, error)),
                 );
@@ -398,11 +402,11 @@ impl IridiumDriver {
 
     fn on_raw_command(&mut self, call: u64, line: &str, timeout_ms: u32) {
         match raw::command(line, timeout_ms) {
-            Err(invalid) => self.reply(call, Err(invalid)),
+            Err(invalid) => self.out.reply(call, Err(invalid)),
             Ok(_) if matches!(self.phase, Phase::Closed | Phase::NoResponse) => {
-                self.reply_not_ready(call)
+                self.out.reply(call, Err(self.state.not_ready()))
             }
-            Ok(command) => self.push(command, Purpose::UserCommand(call)),
+            Ok(command) => self.link.push(command, Purpose::UserCommand(call)),
         }
     }
 
@@ -422,7 +426,7 @@ impl IridiumDriver {
             Purpose::ClearMt => self.on_mt_cleared(result),
             Purpose::UserCommand(call) => {
                 let reply = raw::reply(result);
-                self.reply(call, reply);
+                self.out.reply(call, reply);
             }
         }
     }
@@ -445,7 +449,7 @@ impl IridiumDriver {
 /// Initialisation.
 impl IridiumDriver {
     fn push_init(&mut self, step: InitStep) {
-        self.push(step.command(), Purpose::Init(step));
+        self.link.push(step.command(), Purpose::Init(step));
     }
 
     fn on_init_step(&mut self, step: InitStep, result: Result<Response, AtError>) {
@@ -457,27 +461,27 @@ impl IridiumDriver {
         match init::advance(step, result, &mut self.facts) {
             Outcome::Next(next) => self.push_init(next),
             Outcome::Publish(update, next) => {
-                self.publish_device(*update);
+                self.out.push(self.state.with_state(*update));
                 self.push_init(next);
             }
             Outcome::Warn(warning, next) => {
-                self.log(LogLevel::Warn, warning);
+                self.out.log(LogLevel::Warn, warning);
                 self.push_init(next);
             }
             Outcome::Failed(reason) => {
-                self.log(LogLevel::Error, format!("initialisation failed: {reason}"));
+                self.out
+                    .log(LogLevel::Error, format!("initialisation failed: {reason}"));
                 self.phase = Phase::Failed(reason);
-                self.publish_state("failed", reason);
+                self.out.extend(self.state.change("failed", reason));
                 let error = CallError::new(
                     CallErrorKind::NotReady,
                     format!("the terminal is not ready: {reason}"),
                 );
-                for call in self.outbox.abandon_all() {
-                    self.reply(call, Err(error.clone()));
-                }
+                self.out.fail_all(self.outbox.abandon_all(), &error);
             }
             Outcome::Configured => {
-                self.push(signal_command(), Purpose::Signal(SignalReason::Init));
+                self.link
+                    .push(signal_command(), Purpose::Signal(SignalReason::Init));
             }
         }
     }
@@ -490,10 +494,12 @@ impl IridiumDriver {
         match result.as_ref().ok().and_then(|r| parse_bars(&r.lines)) {
             Some(bars) => {
                 let update = self.signal.set_bars(bars, self.unix_time);
-                self.out.push(Effect::Signal(update));
+                self.out.signal(update);
             }
             None if timed_out => {}
-            None => self.log(LogLevel::Warn, "AT+CSQ gave no signal reading"),
+            None => self
+                .out
+                .log(LogLevel::Warn, "AT+CSQ gave no signal reading"),
         }
         match reason {
             SignalReason::Init if self.phase == Phase::Initializing => self.become_ready(),
@@ -507,7 +513,7 @@ impl IridiumDriver {
                 } else {
                     Ok(CallReply::Done)
                 };
-                self.reply(call, reply);
+                self.out.reply(call, reply);
                 self.kick_session();
             }
             SignalReason::Poll => {
@@ -521,7 +527,7 @@ impl IridiumDriver {
         match indication {
             Indication::Signal(bars) => {
                 let update = self.signal.set_bars(bars, self.unix_time);
-                self.out.push(Effect::Signal(update));
+                self.out.signal(update);
             }
             Indication::Service(available) => {
                 self.signal.set_service(available);
@@ -530,7 +536,7 @@ impl IridiumDriver {
                 } else {
                     "network service is unavailable"
                 };
-                self.log(LogLevel::Info, text);
+                self.out.log(LogLevel::Info, text);
             }
         }
         self.kick_session();
@@ -549,55 +555,9 @@ impl IridiumDriver {
     fn arm_signal_poll(&mut self) {
         if self.signal_poll_needed() && !self.signal_poll_armed {
             self.signal_poll_armed = true;
-            self.set_timer(Timer::SignalPoll, self.options.signal_interval_ms);
+            self.out
+                .set_timer(Timer::SignalPoll.id(), self.options.signal_interval_ms);
         }
-    }
-}
-
-/// Effects.
-impl IridiumDriver {
-    fn push(&mut self, command: Command, purpose: Purpose) {
-        self.link.push(command, purpose);
-    }
-
-    fn reply(&mut self, call: u64, result: Result<CallReply, CallError>) {
-        self.out.push(Effect::Reply { call, result });
-    }
-
-    fn reply_not_ready(&mut self, call: u64) {
-        let error = self.state.not_ready();
-        self.reply(call, Err(error));
-    }
-
-    /// Answers the calls of abandoned commands.
-    fn fail_purposes(&mut self, purposes: impl IntoIterator<Item = Purpose>, error: &CallError) {
-        for call in purposes.into_iter().filter_map(|purpose| purpose.call()) {
-            self.reply(call, Err(error.clone()));
-        }
-    }
-
-    fn set_timer(&mut self, timer: Timer, after_ms: u64) {
-        self.out.push(Effect::SetTimer {
-            id: timer.id(),
-            after_ms,
-        });
-    }
-
-    fn log(&mut self, level: LogLevel, message: impl Into<String>) {
-        self.out.push(Effect::Log {
-            level,
-            message: message.into(),
-        });
-    }
-
-    /// Publishes `update` together with the current state.
-    fn publish_device(&mut self, update: DeviceUpdate) {
-        self.out.push(self.state.with_state(update));
-    }
-
-    /// Publishes `State` and `StateReason` when they change.
-    fn publish_state(&mut self, state: &str, reason: &str) {
-        self.out.extend(self.state.change(state, reason));
     }
 }
 

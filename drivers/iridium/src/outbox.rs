@@ -107,35 +107,31 @@ impl Outbox {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use m2mhal_driver_testkit::outgoing;
 
-    fn message(destination: &str, payload: &[u8], encoding: Encoding) -> OutgoingMessage {
-        OutgoingMessage {
-            id: "m1".into(),
-            destination: destination.into(),
-            payload: payload.to_vec(),
-            encoding,
-        }
-    }
+    use super::*;
 
     #[test]
     fn check_accepts_1_to_340_bytes_to_the_gateway() {
-        assert_eq!(check(&message("", b"x", Encoding::Text)), Ok(()));
-        assert_eq!(check(&message("", &[0xff; 340], Encoding::Binary)), Ok(()));
+        assert_eq!(check(&outgoing("m1", "", b"x", Encoding::Text)), Ok(()));
+        assert_eq!(
+            check(&outgoing("m1", "", &[0xff; 340], Encoding::Binary)),
+            Ok(())
+        );
         let kind = |m: &OutgoingMessage| check(m).unwrap_err().kind;
         assert_eq!(
-            kind(&message("", &[0; 341], Encoding::Binary)),
+            kind(&outgoing("m1", "", &[0; 341], Encoding::Binary)),
             CallErrorKind::PayloadTooLarge
         );
         assert_eq!(
-            kind(&message("", b"", Encoding::Binary)),
+            kind(&outgoing("m1", "", b"", Encoding::Binary)),
             CallErrorKind::InvalidArgument
         );
         assert_eq!(
-            kind(&message("", b"\xff", Encoding::Text)),
+            kind(&outgoing("m1", "", b"\xff", Encoding::Text)),
             CallErrorKind::InvalidArgument
         );
-        let error = check(&message("+881612345678", b"x", Encoding::Text)).unwrap_err();
+        let error = check(&outgoing("m1", "+881612345678", b"x", Encoding::Text)).unwrap_err();
         assert_eq!(error.kind, CallErrorKind::InvalidArgument);
         assert!(
             error
@@ -147,8 +143,8 @@ mod tests {
     #[test]
     fn fifo_with_attempts_and_buffer_state() {
         let mut outbox = Outbox::default();
-        outbox.push(1, message("", b"a", Encoding::Text));
-        outbox.push(2, message("", b"b", Encoding::Text));
+        outbox.push(1, outgoing("m1", "", b"a", Encoding::Text));
+        outbox.push(2, outgoing("m1", "", b"b", Encoding::Text));
         assert_eq!(outbox.count_attempt().map(|m| m.attempts), Some(1));
         outbox.set_written(true);
         assert_eq!(outbox.pop().map(|m| m.call), Some(1));

@@ -1,30 +1,25 @@
 //! The plugin as the host sees it: nothing but the exported C entry table, CBOR in and out.
 
-use m2mhal_driver_testkit::{PluginClient, writes};
-use m2mhal_plugin_api::abi::{PluginV1, STATUS_ERROR, STATUS_OK};
-use m2mhal_plugin_api::{ABI_VERSION, DeviceKind, Event, OpenConfig};
+use m2mhal_driver_testkit::{CommonChecks, linked_plugin, writes};
+use m2mhal_plugin_api::{DeviceKind, OpenConfig};
 
 // Links the plugin's `m2mhal_plugin_entry`.
 use m2mhal_driver_iridium as _;
 
-unsafe extern "C" {
-    fn m2mhal_plugin_entry() -> *const PluginV1;
+fn config() -> OpenConfig {
+    OpenConfig {
+        port: "/dev/ttyUSB0".into(),
+        ..OpenConfig::default()
+    }
 }
 
-fn plugin() -> PluginClient {
-    // SAFETY: the entry returns a pointer to the plugin's static table.
-    unsafe { PluginClient::new(m2mhal_plugin_entry()) }
+fn common_checks() -> CommonChecks {
+    linked_plugin!().check_common("iridium", &config())
 }
 
 #[test]
 fn entry_table_describes_the_driver() {
-    let plugin = plugin();
-    assert_eq!(plugin.table().abi_version, ABI_VERSION);
-    assert_eq!(plugin.table().struct_size as usize, size_of::<PluginV1>());
-    assert_eq!(plugin.name(), "iridium");
-
-    let description = plugin.describe();
-    assert_eq!(description.name, "iridium");
+    let description = common_checks().description;
     assert_eq!(description.kinds, [DeviceKind::SatelliteTerminal]);
     assert_eq!(description.at.len(), 1);
     assert_eq!(description.at[0].manufacturer.as_deref(), Some("iridium"));
@@ -34,42 +29,21 @@ fn entry_table_describes_the_driver() {
 
 #[test]
 fn open_handle_close_through_the_table() {
-    let config = OpenConfig {
-        port: "/dev/ttyUSB0".into(),
-        ..OpenConfig::default()
-    };
-    let opened = plugin().open(&config);
+    let mut checked = common_checks();
+    assert_eq!(writes(&checked.opened), ["ATE0\r"]);
+    // The garbage the common checks sent did not stop the instance.
     assert_eq!(
-        opened.status,
-        STATUS_OK,
-        "{}",
-        String::from_utf8_lossy(&opened.message)
+        checked.instance.writes_after_rx(10, b"ATE0\r\r\nOK\r\n"),
+        ["AT&K0\r"]
     );
-    let mut instance = opened.instance.expect("no instance");
-
-    let effects = instance.handle(0, Event::Opened);
-    assert_eq!(writes(&effects), ["ATE0\r"]);
-    let answered = instance.handle(10, Event::Rx(b"ATE0\r\r\nOK\r\n".to_vec()));
-    assert_eq!(writes(&answered), ["AT&K0\r"]);
-
-    // Garbage instead of CBOR is an error, not a crash; the instance keeps working.
-    let (status, message) = instance.handle_raw(b"\xff\x00garbage");
-    assert_eq!(status, STATUS_ERROR);
-    assert!(!message.is_empty());
-    let next = instance.handle(20, Event::Rx(b"\r\nERROR\r\n".to_vec()));
-    assert_eq!(writes(&next), ["AT+CGMI\r"]);
+    assert_eq!(
+        checked.instance.writes_after_rx(20, b"\r\nERROR\r\n"),
+        ["AT+CGMI\r"]
+    );
     // Dropping the instance closes it.
 }
 
 #[test]
 fn open_refuses_a_bad_option_with_a_message() {
-    let config = OpenConfig {
-        port: "/dev/ttyUSB0".into(),
-        options: [("max_backoff".to_owned(), "-5".to_owned())].into(),
-        ..OpenConfig::default()
-    };
-    let refused = plugin().open(&config);
-    assert_eq!(refused.status, STATUS_ERROR);
-    assert!(refused.instance.is_none());
-    assert!(String::from_utf8_lossy(&refused.message).contains("max_backoff"));
+    linked_plugin!().check_refuses_option(&config(), "max_backoff", "-5");
 }

@@ -1,20 +1,19 @@
 //! [`PluginClient`]: a plugin driven through its exported C entry table, as the daemon drives it.
 //!
 //! ```ignore
-//! unsafe extern "C" {
-//!     fn m2mhal_plugin_entry() -> *const PluginV1;
-//! }
-//! // SAFETY: the entry returns the plugin's static table.
-//! let plugin = unsafe { PluginClient::new(m2mhal_plugin_entry()) };
-//! let mut instance = plugin.open(&OpenConfig::default()).instance.unwrap();
-//! assert_eq!(writes(&instance.handle(0, Event::Opened)), ["ATE0\r"]);
+//! use m2mhal_driver_cellular as _; // links the plugin's entry
+//!
+//! let plugin = m2mhal_driver_testkit::linked_plugin!();
+//! let mut checked = plugin.check_common("cellular", &OpenConfig::default());
+//! assert_eq!(writes(&checked.opened), ["ATE0\r"]);
+//! let answered = checked.instance.handle(10, Event::Rx(b"ATE0\r\r\nOK\r\n".to_vec()));
 //! ```
 
 use std::ffi::{CStr, c_char, c_void};
 use std::ptr::NonNull;
 
-use m2mhal_plugin_api::abi::{Buffer, PluginV1, STATUS_OK};
-use m2mhal_plugin_api::{DriverDescription, Effect, Event, Input, OpenConfig, codec};
+use m2mhal_plugin_api::abi::{Buffer, PluginV1, STATUS_ERROR, STATUS_OK};
+use m2mhal_plugin_api::{ABI_VERSION, DriverDescription, Effect, Event, Input, OpenConfig, codec};
 
 use crate::host::EPOCH;
 
@@ -33,6 +32,17 @@ pub struct OpenOutcome {
     pub instance: Option<PluginInstance>,
     /// The bytes of the output buffer (the error message on failure).
     pub message: Vec<u8>,
+}
+
+/// What [`PluginClient::check_common`] leaves for the driver's own checks.
+#[derive(Debug)]
+pub struct CommonChecks {
+    /// What `describe` gave.
+    pub description: DriverDescription,
+    /// The effects of `Opened` (at `now_ms` 0).
+    pub opened: Vec<Effect>,
+    /// The instance, after `Opened` and after a garbage input it refused; it must keep working.
+    pub instance: PluginInstance,
 }
 
 /// One open instance of a plugin; closed when dropped.
@@ -80,6 +90,50 @@ impl PluginClient {
         codec::decode(&bytes).unwrap_or_else(|error| panic!("bad description: {error}"))
     }
 
+    /// Runs the checks every plugin must pass through its table: the ABI version and table size,
+    /// `name` in the table and in the description, a version; an instance opened with `config`
+    /// closes without having handled anything; another one handles `Opened` and refuses garbage
+    /// instead of CBOR with an error message, not a crash. Returns what the driver's own checks
+    /// need, the instance among it (dropping it closes it).
+    #[track_caller]
+    pub fn check_common(&self, name: &str, config: &OpenConfig) -> CommonChecks {
+        assert_eq!(self.table.abi_version, ABI_VERSION);
+        assert_eq!(self.table.struct_size as usize, size_of::<PluginV1>());
+        assert_eq!(self.name(), name);
+        assert!(!self.version().is_empty(), "the table names no version");
+        let description = self.describe();
+        assert_eq!(description.name, name);
+
+        drop(self.open(config).expect_instance());
+        let mut instance = self.open(config).expect_instance();
+        let opened = instance.handle(0, Event::Opened);
+        let (status, message) = instance.handle_raw(b"\xff\x00garbage");
+        assert_eq!(status, STATUS_ERROR, "garbage input was not refused");
+        assert!(
+            !message.is_empty(),
+            "garbage input was refused without a message"
+        );
+        CommonChecks {
+            description,
+            opened,
+            instance,
+        }
+    }
+
+    /// Opens an instance with `config` and option `key` set to `value`, which the plugin must
+    /// refuse with a message that names `key`; returns the message.
+    #[track_caller]
+    pub fn check_refuses_option(&self, config: &OpenConfig, key: &str, value: &str) -> String {
+        let mut config = config.clone();
+        config.options.insert(key.to_owned(), value.to_owned());
+        let message = self.open(&config).expect_refusal();
+        assert!(
+            message.contains(key),
+            "the refusal does not name {key}: {message}"
+        );
+        message
+    }
+
     /// Opens an instance with `config`.
     pub fn open(&self, config: &OpenConfig) -> OpenOutcome {
         let bytes =
@@ -97,6 +151,27 @@ impl PluginClient {
             }),
             message: take(self.table, out),
         }
+    }
+}
+
+impl OpenOutcome {
+    /// The instance; panics with the plugin's message unless `open` succeeded.
+    #[track_caller]
+    pub fn expect_instance(self) -> PluginInstance {
+        let message = String::from_utf8_lossy(&self.message);
+        assert_eq!(self.status, STATUS_OK, "open failed: {message}");
+        self.instance.expect("open succeeded without an instance")
+    }
+
+    /// The plugin's error message; panics unless `open` failed with `STATUS_ERROR`, made no
+    /// instance and said why.
+    #[track_caller]
+    pub fn expect_refusal(self) -> String {
+        assert_eq!(self.status, STATUS_ERROR, "open did not refuse");
+        assert!(self.instance.is_none(), "open refused but made an instance");
+        let message = String::from_utf8_lossy(&self.message).into_owned();
+        assert!(!message.is_empty(), "open refused without a message");
+        message
     }
 }
 
@@ -118,7 +193,7 @@ impl PluginInstance {
     }
 
     /// Hands `event` at `now_ms` ([`EPOCH`] as Unix time) to `handle`; panics unless it succeeds
-    /// with valid effects.
+    /// with effects the host understands, every one of them.
     #[track_caller]
     pub fn handle(&mut self, now_ms: u64, event: Event) -> Vec<Effect> {
         let input = Input {
@@ -130,9 +205,20 @@ impl PluginInstance {
             codec::encode(&input).unwrap_or_else(|error| panic!("cannot encode input: {error}"));
         let (status, output) = self.handle_raw(&bytes);
         assert_eq!(status, STATUS_OK, "{}", String::from_utf8_lossy(&output));
-        codec::decode_effects(&output)
-            .unwrap_or_else(|error| panic!("bad effects: {error}"))
-            .effects
+        let decoded =
+            codec::decode_effects(&output).unwrap_or_else(|error| panic!("bad effects: {error}"));
+        assert!(
+            decoded.rejected.is_empty(),
+            "effects the host does not understand: {:?}",
+            decoded.rejected
+        );
+        decoded.effects
+    }
+
+    /// Hands bytes received at `now_ms` to `handle`; what the driver wrote in answer, as text.
+    #[track_caller]
+    pub fn writes_after_rx(&mut self, now_ms: u64, bytes: &[u8]) -> Vec<String> {
+        writes(&self.handle(now_ms, Event::Rx(bytes.to_vec())))
     }
 }
 
@@ -141,6 +227,19 @@ impl Drop for PluginInstance {
         // SAFETY: the instance came from `open` and is closed once, here.
         unsafe { (self.table.close)(self.instance.as_ptr()) };
     }
+}
+
+/// The client of the plugin linked into this test binary (`use the_plugin_crate as _;`), through
+/// its exported `m2mhal_plugin_entry`.
+#[macro_export]
+macro_rules! linked_plugin {
+    () => {{
+        unsafe extern "C" {
+            fn m2mhal_plugin_entry() -> *const $crate::plugin_api::abi::PluginV1;
+        }
+        // SAFETY: the entry returns the linked plugin's static table.
+        unsafe { $crate::PluginClient::new(m2mhal_plugin_entry()) }
+    }};
 }
 
 /// The bytes written by `Effect::Tx` among `effects`, as text.

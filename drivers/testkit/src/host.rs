@@ -2,17 +2,36 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use m2mhal_plugin_api::ble::GattOp;
 use m2mhal_plugin_api::sdk::Driver;
 use m2mhal_plugin_api::{
     CallError, CallReply, DeviceUpdate, Effect, Event, IncomingMessage, Input, LogLevel,
-    MessageState, OpenConfig, OutgoingMessage, Request, SignalUpdate,
+    MessageState, OpenConfig, OutgoingMessage, Request, SensorUpdate, SignalUpdate,
 };
 
 /// Unix time at the virtual clock's start (`now_ms == 0`).
 pub const EPOCH: u64 = 1_700_000_000;
 
-/// The port every driver is opened on.
-const PORT: &str = "/dev/ttyUSB0";
+/// The port a serial driver is opened on.
+const SERIAL_PORT: &str = "/dev/ttyUSB0";
+
+/// How the device is attached; it decides which effects the driver may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attachment {
+    /// A serial port: bytes, messages.
+    Serial,
+    /// A BLE peripheral: the link, GATT operations, notifications, sensor readings.
+    Ble,
+}
+
+/// An `Effect::Connect` or `Effect::Disconnect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRequest {
+    /// Bring the link up.
+    Connect,
+    /// Take the link down.
+    Disconnect,
+}
 
 /// An `Effect::MessageState`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,16 +49,21 @@ pub struct StateChange {
 /// A driver and everything it asked the host to do.
 ///
 /// The clock is virtual: it starts at 0 ([`EPOCH`] in Unix time) and moves only with
-/// [`Host::advance`], which fires the timers the driver armed, in order. Bytes the driver writes
-/// queue up until a test takes them ([`Host::expect_tx`]); everything else it asks for is
-/// recorded in the public fields. An effect a serial driver has no business asking for (BLE) makes
-/// the test fail, and so does a call answered twice.
+/// [`Host::advance`], which fires the timers the driver armed, in order. Bytes the driver writes,
+/// the link requests and the GATT operations of a BLE driver queue up until a test takes them
+/// ([`Host::expect_tx`], [`Host::take_link_request`], [`Host::take_gatt`]); everything else it
+/// asks for is recorded in the public fields. An effect the device's attachment has no use for (a
+/// GATT operation from a serial driver, bytes from a BLE driver) makes the test fail, and so does
+/// a call answered twice.
 pub struct Host<D> {
     driver: D,
+    attachment: Attachment,
     now_ms: u64,
     /// Armed timers: id and when they fire.
     timers: BTreeMap<u32, u64>,
     tx: VecDeque<Vec<u8>>,
+    link_requests: VecDeque<LinkRequest>,
+    gatt: VecDeque<GattOp>,
     next_call: u64,
     /// Replies by call id.
     pub replies: BTreeMap<u64, Result<CallReply, CallError>>,
@@ -51,6 +75,10 @@ pub struct Host<D> {
     pub received: Vec<IncomingMessage>,
     /// Every `Effect::MessageState`, in order.
     pub message_states: Vec<StateChange>,
+    /// Every `Effect::Sensor`, in order.
+    pub sensors: Vec<SensorUpdate>,
+    /// Every `Effect::Notify`: characteristic and value, in order.
+    pub notifications: Vec<(String, Vec<u8>)>,
     /// Every `Effect::Log`, in order.
     pub logs: Vec<(LogLevel, String)>,
 }
@@ -68,11 +96,21 @@ impl<D: Driver> Host<D> {
         Self::default()
     }
 
-    /// A driver opened with these options (the port is not `Opened` yet); panics if the driver
-    /// refuses them.
+    /// A driver of a serial device opened with these options (the port is not `Opened` yet);
+    /// panics if the driver refuses them.
     pub fn with_options(options: &[(&str, &str)]) -> Self {
+        Self::attached(Attachment::Serial, SERIAL_PORT, options)
+    }
+
+    /// A driver of the BLE peripheral at `address` opened with these options (the device is not
+    /// `Opened` yet); panics if the driver refuses them.
+    pub fn ble_peripheral(address: &str, options: &[(&str, &str)]) -> Self {
+        Self::attached(Attachment::Ble, address, options)
+    }
+
+    fn attached(attachment: Attachment, port: &str, options: &[(&str, &str)]) -> Self {
         let config = OpenConfig {
-            port: PORT.into(),
+            port: port.into(),
             options: options
                 .iter()
                 .map(|(key, value)| ((*key).into(), (*value).into()))
@@ -82,15 +120,20 @@ impl<D: Driver> Host<D> {
         let driver = D::open(config).unwrap_or_else(|error| panic!("open failed: {error}"));
         Host {
             driver,
+            attachment,
             now_ms: 0,
             timers: BTreeMap::new(),
             tx: VecDeque::new(),
+            link_requests: VecDeque::new(),
+            gatt: VecDeque::new(),
             next_call: 1,
             replies: BTreeMap::new(),
             devices: Vec::new(),
             signals: Vec::new(),
             received: Vec::new(),
             message_states: Vec::new(),
+            sensors: Vec::new(),
+            notifications: Vec::new(),
             logs: Vec::new(),
         }
     }
@@ -110,34 +153,56 @@ impl<D: Driver> Host<D> {
 
     #[track_caller]
     fn record(&mut self, effect: Effect) {
-        match effect {
-            Effect::Tx(bytes) => self.tx.push_back(bytes),
-            Effect::SetTimer { id, after_ms } => {
+        match (self.attachment, effect) {
+            (_, Effect::SetTimer { id, after_ms }) => {
                 self.timers.insert(id, self.now_ms + after_ms);
             }
-            Effect::CancelTimer(id) => {
+            (_, Effect::CancelTimer(id)) => {
                 self.timers.remove(&id);
             }
-            Effect::Reply { call, result } => {
+            (_, Effect::Reply { call, result }) => {
                 let earlier = self.replies.insert(call, result);
                 assert!(earlier.is_none(), "call {call} answered twice");
             }
-            Effect::Device(update) => self.devices.push(update),
-            Effect::Signal(update) => self.signals.push(update),
-            Effect::MessageReceived(message) => self.received.push(message),
-            Effect::MessageState {
-                id,
-                state,
-                error,
-                info,
-            } => self.message_states.push(StateChange {
+            (_, Effect::Device(update)) => self.devices.push(update),
+            (_, Effect::Signal(update)) => self.signals.push(update),
+            (_, Effect::Log { level, message }) => self.logs.push((level, message)),
+            (Attachment::Serial, Effect::Tx(bytes)) => self.tx.push_back(bytes),
+            (Attachment::Serial, Effect::MessageReceived(message)) => self.received.push(message),
+            (
+                Attachment::Serial,
+                Effect::MessageState {
+                    id,
+                    state,
+                    error,
+                    info,
+                },
+            ) => self.message_states.push(StateChange {
                 id,
                 state,
                 error,
                 info,
             }),
-            Effect::Log { level, message } => self.logs.push((level, message)),
-            other => panic!("the driver asked for {other:?}, which this host does not serve"),
+            (Attachment::Ble, Effect::Connect) => {
+                self.link_requests.push_back(LinkRequest::Connect)
+            }
+            (Attachment::Ble, Effect::Disconnect) => {
+                self.link_requests.push_back(LinkRequest::Disconnect)
+            }
+            (Attachment::Ble, Effect::Gatt(op)) => self.gatt.push_back(op),
+            (Attachment::Ble, Effect::Sensor(update)) => self.sensors.push(update),
+            (
+                Attachment::Ble,
+                Effect::Notify {
+                    characteristic,
+                    value,
+                },
+            ) => self.notifications.push((characteristic, value)),
+            (attachment, other) => {
+                panic!(
+                    "the driver asked for {other:?}, which a {attachment:?} device has no use for"
+                )
+            }
         }
     }
 
@@ -188,6 +253,16 @@ impl<D: Driver> Host<D> {
     /// The next bytes written, if any.
     pub fn take_tx(&mut self) -> Option<Vec<u8>> {
         self.tx.pop_front()
+    }
+
+    /// The next link request, if any.
+    pub fn take_link_request(&mut self) -> Option<LinkRequest> {
+        self.link_requests.pop_front()
+    }
+
+    /// The next GATT operation, if any.
+    pub fn take_gatt(&mut self) -> Option<GattOp> {
+        self.gatt.pop_front()
     }
 
     /// Nothing more was written.
@@ -245,6 +320,16 @@ impl<D: Driver> Host<D> {
         self.timers.contains_key(&id)
     }
 
+    /// When timer `id` fires (milliseconds on the virtual clock), if it is armed.
+    pub fn timer_due(&self, id: u32) -> Option<u64> {
+        self.timers.get(&id).copied()
+    }
+
+    /// Milliseconds on the virtual clock.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
     /// An application call; returns its id.
     #[track_caller]
     pub fn call(&mut self, request: Request) -> u64 {
@@ -282,7 +367,7 @@ impl<D: Driver> Host<D> {
 
     /// The last published state and reason.
     #[track_caller]
-    pub fn state(&self) -> (String, String) {
+    pub fn state(&self) -> (&str, &str) {
         let last = self
             .devices
             .iter()
@@ -290,8 +375,8 @@ impl<D: Driver> Host<D> {
             .find(|update| update.state.is_some())
             .expect("no state published");
         (
-            last.state.clone().unwrap_or_default(),
-            last.state_reason.clone().unwrap_or_default(),
+            last.state.as_deref().unwrap_or_default(),
+            last.state_reason.as_deref().unwrap_or_default(),
         )
     }
 
@@ -313,7 +398,9 @@ impl<D: Driver> Host<D> {
                 state_reason,
                 capabilities,
                 max_payload,
-                extra
+                extra,
+                connected,
+                services
             );
         }
         view
@@ -343,19 +430,36 @@ impl<D: Driver> Host<D> {
         self.signal().quality
     }
 
+    /// All sensor readings merged by key, as the host's view of `Sensor.Readings`.
+    pub fn readings(&self) -> BTreeMap<String, f64> {
+        self.sensors
+            .iter()
+            .flat_map(|update| update.readings.clone())
+            .collect()
+    }
+
     /// Whether a log line at `level` contains `text`.
     pub fn logged(&self, level: LogLevel, text: &str) -> bool {
+        self.log_count(level, text) > 0
+    }
+
+    /// How many log lines at `level` contain `text`.
+    pub fn log_count(&self, level: LogLevel, text: &str) -> usize {
         self.logs
             .iter()
-            .any(|(logged, message)| *logged == level && message.contains(text))
+            .filter(|(logged, message)| *logged == level && message.contains(text))
+            .count()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use m2mhal_plugin_api::DriverDescription;
+    use m2mhal_plugin_api::ble::GattAction;
 
     use super::*;
+
+    const ADDRESS: &str = "54:48:E6:8F:80:A5";
 
     /// Arms timer 2 for 500 ms and timer 1 for 100 ms when opened; writes `T<id>` when one fires
     /// and re-arms timer 1; answers every call `Done`.
@@ -422,5 +526,105 @@ mod tests {
         assert_ne!(first, second);
         assert_eq!(host.reply(second), Ok(CallReply::Done));
         assert!(host.answered(first));
+    }
+
+    /// A BLE peripheral's driver: connects and reads the battery level when opened, publishes
+    /// and forwards every notification, disconnects when a timer fires.
+    struct BatteryMonitor;
+
+    impl Driver for BatteryMonitor {
+        fn describe() -> DriverDescription {
+            DriverDescription::default()
+        }
+
+        fn open(_: OpenConfig) -> Result<Self, String> {
+            Ok(BatteryMonitor)
+        }
+
+        fn handle(&mut self, input: Input) -> Vec<Effect> {
+            match input.event {
+                Event::Opened => vec![
+                    Effect::Connect,
+                    Effect::Gatt(GattOp {
+                        op: 1,
+                        characteristic: "2a19".into(),
+                        action: GattAction::Read,
+                    }),
+                ],
+                Event::Notification {
+                    characteristic,
+                    value,
+                } => vec![
+                    Effect::Sensor(SensorUpdate {
+                        readings: [("battery".to_owned(), f64::from(value[0]))].into(),
+                        updated_at: Some(input.unix_time),
+                    }),
+                    Effect::Notify {
+                        characteristic,
+                        value,
+                    },
+                ],
+                Event::Timer(_) => vec![Effect::Disconnect],
+                _ => Vec::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn a_ble_host_queues_link_requests_and_gatt_operations_and_records_the_rest() {
+        let mut host = Host::<BatteryMonitor>::ble_peripheral(ADDRESS, &[]);
+        host.open();
+        assert_eq!(host.take_link_request(), Some(LinkRequest::Connect));
+        assert_eq!(host.take_link_request(), None);
+        assert_eq!(
+            host.take_gatt(),
+            Some(GattOp {
+                op: 1,
+                characteristic: "2a19".into(),
+                action: GattAction::Read,
+            })
+        );
+        assert_eq!(host.take_gatt(), None);
+
+        host.input(Event::Notification {
+            characteristic: "2a19".into(),
+            value: vec![90],
+        });
+        host.input(Event::Notification {
+            characteristic: "2a19".into(),
+            value: vec![85],
+        });
+        assert_eq!(host.readings(), [("battery".to_owned(), 85.0)].into());
+        assert_eq!(
+            host.notifications,
+            [("2a19".to_owned(), vec![90]), ("2a19".to_owned(), vec![85])]
+        );
+        host.input(Event::Timer(1));
+        assert_eq!(host.take_link_request(), Some(LinkRequest::Disconnect));
+    }
+
+    #[test]
+    #[should_panic(expected = "which a Serial device has no use for")]
+    fn a_serial_host_refuses_ble_effects() {
+        Host::<BatteryMonitor>::new().open();
+    }
+
+    #[test]
+    #[should_panic(expected = "which a Ble device has no use for")]
+    fn a_ble_host_refuses_bytes() {
+        let mut host = Host::<Ticker>::ble_peripheral(ADDRESS, &[]);
+        host.open();
+        host.advance(100);
+    }
+
+    #[test]
+    fn timers_report_when_they_fire() {
+        let mut host = Host::<Ticker>::new();
+        host.open();
+        host.advance(50);
+        assert_eq!(host.now_ms(), 50);
+        assert_eq!(host.timer_due(1), Some(100));
+        assert_eq!(host.timer_due(2), Some(500));
+        assert_eq!(host.timer_due(3), None);
     }
 }

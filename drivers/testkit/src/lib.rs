@@ -1,9 +1,9 @@
 //! Test support for m2mhal driver plugins (dev-dependency only).
 //!
 //! - [`Host`]: a fake host for transcript tests, generic over any
-//!   [`Driver`](m2mhal_plugin_api::sdk::Driver). It feeds the driver inputs on a virtual clock,
-//!   fires the timers the driver arms, and records every effect, so that a test reads like a
-//!   device log:
+//!   [`Driver`](m2mhal_plugin_api::sdk::Driver) of a serial device or a BLE peripheral. It feeds
+//!   the driver inputs on a virtual clock, fires the timers the driver arms, and records every
+//!   effect, so that a test reads like a device log:
 //!
 //!   ```ignore
 //!   modem.expect_tx("AT+CSQ");
@@ -12,12 +12,20 @@
 //!   modem.ok("AT+CSQ", &["+CSQ: 20,99"]);
 //!   ```
 //! - [`PluginClient`]: the plugin as the daemon sees it, through nothing but its exported C entry
-//!   table, CBOR in and out.
+//!   table, CBOR in and out ([`linked_plugin!`] gets it); [`PluginClient::check_common`] runs the
+//!   checks every plugin must pass.
+//! - [`outgoing`]: a message to send.
 
 #![warn(missing_docs)]
 
 mod c_abi;
 mod host;
+mod message;
 
-pub use c_abi::{OpenOutcome, PluginClient, PluginInstance, writes};
-pub use host::{EPOCH, Host, StateChange};
+pub use c_abi::{CommonChecks, OpenOutcome, PluginClient, PluginInstance, writes};
+pub use host::{EPOCH, Host, LinkRequest, StateChange};
+pub use message::outgoing;
+
+/// The plugin API, for the code [`linked_plugin!`] generates.
+#[doc(hidden)]
+pub use m2mhal_plugin_api as plugin_api;

@@ -3,7 +3,10 @@
 use m2mhal_plugin_api::ble::GattAction;
 use m2mhal_plugin_api::{CallErrorKind, CallReply, Request};
 
-use crate::support::{Peripheral, VENDOR, bthome_advertisement, connected_sensor, service, uuid};
+use crate::support::{
+    BleTranscript, Peripheral, VENDOR, bthome_advertisement, connected_sensor, opened_peripheral,
+    service, uuid,
+};
 
 fn read(characteristic: &str) -> Request {
     Request::GattRead {
@@ -148,7 +151,7 @@ fn a_characteristic_absent_from_the_device_is_an_invalid_argument() {
 
 /// An advertisement-only device that has never been connected.
 fn bthome_device() -> Peripheral {
-    let mut device = Peripheral::opened();
+    let mut device = opened_peripheral();
     device.advertise(bthome_advertisement("40 0161", -70));
     device
 }

@@ -5,11 +5,14 @@ use m2mhal_plugin_api::{CallReply, DeviceKind, LogLevel, Request};
 use proptest::prelude::*;
 use serde_bytes::ByteBuf;
 
-use crate::support::{ADDRESS, EPOCH, EXAMPLE_KEY, Peripheral, bthome_advertisement, uuid};
+use crate::support::{
+    ADDRESS, BleTranscript, EPOCH, EXAMPLE_KEY, bthome_advertisement, opened_peripheral,
+    peripheral_with, uuid,
+};
 
 #[test]
 fn advertisement_only_sensor() {
-    let mut sensor = Peripheral::opened();
+    let mut sensor = opened_peripheral();
     let identity = sensor.device();
     assert_eq!(identity.id.as_deref(), Some("ble:54:48:E6:8F:80:A5"));
     assert_eq!(identity.kind, Some(DeviceKind::BleDevice));
@@ -55,7 +58,7 @@ fn advertisement_only_sensor() {
 
 #[test]
 fn a_repeated_packet_id_is_not_counted_twice() {
-    let mut button = Peripheral::opened();
+    let mut button = opened_peripheral();
     // Trigger-based device (0x44): packet id 7, button press.
     button.advertise(bthome_advertisement("44 0007 3A01", -60));
     button.advertise(bthome_advertisement("44 0007 3A01", -61));
@@ -75,7 +78,7 @@ fn a_repeated_packet_id_is_not_counted_twice() {
 
 #[test]
 fn encrypted_advertisements_with_the_key() {
-    let mut sensor = Peripheral::with_options(&[("bthome_key", EXAMPLE_KEY)]);
+    let mut sensor = peripheral_with(&[("bthome_key", EXAMPLE_KEY)]);
     sensor.input(m2mhal_plugin_api::Event::Opened);
     // bthome.io/encryption's example, sent by 54:48:E6:8F:80:A5.
     sensor.advertise(bthome_advertisement(
@@ -91,34 +94,33 @@ fn encrypted_advertisements_with_the_key() {
 #[test]
 fn encrypted_advertisements_without_the_right_key_warn_once() {
     let example = "41 A47266C95F73 00112233 78237214";
-    let mut without_key = Peripheral::opened();
+    let mut without_key = opened_peripheral();
     without_key.advertise(bthome_advertisement(example, -70));
     without_key.advertise(bthome_advertisement(example, -70));
     assert!(without_key.sensors.is_empty());
-    assert_eq!(without_key.logged(LogLevel::Warn, "no bthome_key"), 1);
+    assert_eq!(without_key.log_count(LogLevel::Warn, "no bthome_key"), 1);
     assert_eq!(without_key.state(), ("ready", ""));
 
-    let mut wrong_key =
-        Peripheral::with_options(&[("bthome_key", "00112233445566778899aabbccddeeff")]);
+    let mut wrong_key = peripheral_with(&[("bthome_key", "00112233445566778899aabbccddeeff")]);
     wrong_key.input(m2mhal_plugin_api::Event::Opened);
     wrong_key.advertise(bthome_advertisement(example, -70));
     wrong_key.advertise(bthome_advertisement(example, -70));
     assert!(wrong_key.sensors.is_empty());
-    assert_eq!(wrong_key.logged(LogLevel::Warn, "does not decrypt"), 1);
+    assert_eq!(wrong_key.log_count(LogLevel::Warn, "does not decrypt"), 1);
 }
 
 #[test]
 fn an_unknown_object_ends_the_packet_with_one_warning() {
-    let mut sensor = Peripheral::opened();
+    let mut sensor = opened_peripheral();
     sensor.advertise(bthome_advertisement("40 0161 EE0102 02CA09", -70));
     sensor.advertise(bthome_advertisement("40 0160 EE0102 02CA09", -70));
     assert_eq!(sensor.readings(), [("battery".into(), 96.0)].into());
-    assert_eq!(sensor.logged(LogLevel::Warn, "0xee is unknown"), 1);
+    assert_eq!(sensor.log_count(LogLevel::Warn, "0xee is unknown"), 1);
 }
 
 #[test]
 fn names_and_unsupported_calls() {
-    let mut sensor = Peripheral::opened();
+    let mut sensor = opened_peripheral();
     let mut advertisement = bthome_advertisement("40 0161", -70);
     advertisement.name = Some("  ".into());
     sensor.advertise(advertisement);
@@ -143,7 +145,7 @@ proptest! {
         rssi in any::<i16>(),
     ) {
         let options: &[(&str, &str)] = if encrypted_key { &[("bthome_key", EXAMPLE_KEY)] } else { &[] };
-        let mut sensor = Peripheral::with_options(options);
+        let mut sensor = peripheral_with(options);
         sensor.input(m2mhal_plugin_api::Event::Opened);
         sensor.advertise(Advertisement {
             address: ADDRESS.into(),
@@ -159,7 +161,7 @@ proptest! {
 
 #[test]
 fn a_sensor_that_stops_advertising_goes_offline_and_comes_back() {
-    let mut sensor = Peripheral::with_options(&[("absent_after", "60")]);
+    let mut sensor = peripheral_with(&[("absent_after", "60")]);
     sensor.input(m2mhal_plugin_api::Event::Opened);
     sensor.advertise(bthome_advertisement("40 00 01 02C409", -70));
     assert_eq!(sensor.state(), ("ready", ""));

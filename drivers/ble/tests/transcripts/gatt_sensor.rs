@@ -4,13 +4,13 @@ use m2mhal_plugin_api::ble::GattAction;
 use m2mhal_plugin_api::{CallReply, LogLevel, Request};
 
 use crate::support::{
-    EPOCH, Peripheral, answer_link_up_reads, connected_sensor, ess_advertisement, ess_services,
-    hex, service,
+    BleTranscript, EPOCH, answer_link_up_reads, connected_sensor, ess_advertisement, ess_services,
+    hex, opened_peripheral, peripheral_with, service,
 };
 
 #[test]
 fn connect_read_subscribe_and_notifications() {
-    let mut sensor = Peripheral::opened();
+    let mut sensor = opened_peripheral();
     sensor.advertise(ess_advertisement(-70));
     assert_eq!(sensor.device().model.as_deref(), Some("ESS-Sensor"));
     sensor.expect_connect();
@@ -90,7 +90,7 @@ fn unknown_and_malformed_values() {
     sensor.notify("2a6e", &hex("D20900"));
     assert_eq!(sensor.sensors.len(), before);
     assert_eq!(
-        sensor.logged(LogLevel::Warn, "Temperature: 3 bytes, expected 2"),
+        sensor.log_count(LogLevel::Warn, "Temperature: 3 bytes, expected 2"),
         1
     );
 }
@@ -108,12 +108,12 @@ fn refresh_reads_the_values_again() {
     assert_eq!(sensor.reply(refresh), Ok(CallReply::Done));
     assert_eq!(sensor.readings()["battery"], 89.0);
     assert_eq!(sensor.readings()["temperature"], 25.24);
-    assert_eq!(sensor.logged(LogLevel::Warn, "unlikely error"), 1);
+    assert_eq!(sensor.log_count(LogLevel::Warn, "unlikely error"), 1);
 }
 
 #[test]
 fn a_sensor_without_device_information_or_notifications() {
-    let mut sensor = Peripheral::opened();
+    let mut sensor = opened_peripheral();
     sensor.advertise(ess_advertisement(-70));
     sensor.expect_connect();
     sensor.link_up(vec![service("181a", &[("2a6e", &["read"])])]);
@@ -128,11 +128,11 @@ fn a_sensor_without_device_information_or_notifications() {
 
 #[test]
 fn connect_always_and_never() {
-    let mut always = Peripheral::with_options(&[("connect", "always")]);
+    let mut always = peripheral_with(&[("connect", "always")]);
     always.input(m2mhal_plugin_api::Event::Opened);
     always.expect_connect();
 
-    let mut never = Peripheral::with_options(&[("connect", "never")]);
+    let mut never = peripheral_with(&[("connect", "never")]);
     never.input(m2mhal_plugin_api::Event::Opened);
     never.advertise(ess_advertisement(-70));
     never.expect_no_link_request();
@@ -142,14 +142,14 @@ fn connect_always_and_never() {
 
 #[test]
 fn a_failed_subscription_is_logged_and_values_still_read() {
-    let mut sensor = Peripheral::opened();
+    let mut sensor = opened_peripheral();
     sensor.advertise(ess_advertisement(-70));
     sensor.expect_connect();
     sensor.link_up(vec![service("180f", &[("2a19", &["read", "notify"])])]);
     sensor.read("2a19", &[50]);
     let op = sensor.expect_gatt("2a19", GattAction::Subscribe);
     sensor.done(op, Err("not permitted"));
-    assert_eq!(sensor.logged(LogLevel::Warn, "subscribing to"), 1);
+    assert_eq!(sensor.log_count(LogLevel::Warn, "subscribing to"), 1);
     // Notifications that come anyway are not taken as readings.
     sensor.notify("2a19", &[40]);
     assert_eq!(sensor.readings()["battery"], 50.0);

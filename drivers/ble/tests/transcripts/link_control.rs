@@ -3,8 +3,8 @@
 use m2mhal_plugin_api::{CallErrorKind, CallReply, Request};
 
 use crate::support::{
-    LinkRequest, Peripheral, VENDOR, answer_link_up_reads, bthome_advertisement, connected_sensor,
-    ess_advertisement, ess_services, service,
+    BleTranscript, LinkRequest, VENDOR, answer_link_up_reads, bthome_advertisement,
+    connected_sensor, ess_advertisement, ess_services, opened_peripheral, service,
 };
 
 #[test]
@@ -61,7 +61,7 @@ fn disconnect_keeps_the_link_down_until_connect() {
 
 #[test]
 fn disconnect_fails_waiting_calls_and_refuses_a_late_link() {
-    let mut device = Peripheral::opened();
+    let mut device = opened_peripheral();
     device.advertise(bthome_advertisement("40 0161", -70));
     let read = device.call(Request::GattRead {
         characteristic: VENDOR.into(),
@@ -96,7 +96,7 @@ fn disconnect_fails_waiting_calls_and_refuses_a_late_link() {
 
 #[test]
 fn connect_keeps_an_advertisement_only_device_linked() {
-    let mut device = Peripheral::opened();
+    let mut device = opened_peripheral();
     device.advertise(bthome_advertisement("40 0161", -70));
     let connect = device.call(Request::Connect);
     device.expect_connect();

@@ -4,7 +4,8 @@ use m2mhal_plugin_api::ble::GattAction;
 use m2mhal_plugin_api::{CallReply, Request};
 
 use crate::support::{
-    Peripheral, VENDOR, answer_link_up_reads, connected_sensor, ess_advertisement, ess_services,
+    BleTranscript, Peripheral, VENDOR, answer_link_up_reads, connected_sensor, ess_advertisement,
+    ess_services, opened_peripheral,
 };
 
 /// Timer id of the reconnection.
@@ -82,7 +83,7 @@ fn backoff_doubles_up_to_a_minute() {
 
 #[test]
 fn a_sensor_that_never_connects_is_offline() {
-    let mut sensor = Peripheral::opened();
+    let mut sensor = opened_peripheral();
     sensor.advertise(ess_advertisement(-95));
     sensor.expect_connect();
     assert_eq!(sensor.state(), ("ready", ""));

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use m2mhal_driver_testkit::outgoing;
 use m2mhal_plugin_api::{CallErrorKind, DeviceKind, Encoding, OutgoingMessage, Request};
 
 use crate::support::{
@@ -10,19 +11,14 @@ use crate::support::{
 };
 
 fn text_message(destination: &str, text: &str) -> OutgoingMessage {
-    OutgoingMessage {
-        id: "m1".into(),
-        destination: destination.into(),
-        payload: text.as_bytes().to_vec(),
-        encoding: Encoding::Text,
-    }
+    outgoing("m1", destination, text.as_bytes(), Encoding::Text)
 }
 
 #[test]
 fn quectel_eg25_with_echo_on() {
     let mut modem = Modem::new();
     modem.open();
-    assert_eq!(modem.state(), ("initializing".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("initializing", ""));
     // Echo is on after power-up: every command comes back before its answer.
     modem.exchange("ATE0", "ATE0\r\r\nOK\r\n");
     modem.exchange("AT+CMEE=1", "\r\nOK\r\n");
@@ -107,7 +103,7 @@ fn quectel_eg25_with_echo_on() {
         "ready only after the storage was read"
     );
     modem.exchange("AT+CMGL=4", "\r\nOK\r\n");
-    assert_eq!(modem.state(), ("ready".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("ready", ""));
     modem.expect_no_tx();
 }
 
@@ -146,7 +142,7 @@ fn simcom_optional_commands_answer_errors() {
     modem.ok("AT+CMGL=4", &[]);
     modem.expect_no_tx();
 
-    assert_eq!(modem.state(), ("ready".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("ready", ""));
     let device = modem.device();
     assert_eq!(device.id.as_deref(), Some("imei:862274040123456"));
     assert_eq!(device.manufacturer.as_deref(), Some("SIMCOM INCORPORATED"));
@@ -183,10 +179,7 @@ fn sim_missing_fails_and_recovers_when_a_sim_appears() {
     modem.open();
     identify(&mut modem);
     modem.fails("AT+CPIN?", "+CME ERROR: 10");
-    assert_eq!(
-        modem.state(),
-        ("failed".to_owned(), "sim-missing".to_owned())
-    );
+    assert_eq!(modem.state(), ("failed", "sim-missing"));
     assert_eq!(
         modem.device().id.as_deref(),
         Some("imei:867698041234567"),
@@ -215,7 +208,7 @@ fn sim_missing_fails_and_recovers_when_a_sim_appears() {
     modem.expect_no_tx();
     modem.advance(15_000);
     answer_sim_ready(&mut modem);
-    assert_eq!(modem.state(), ("initializing".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("initializing", ""));
     configure_after_sim(&mut modem, &[]);
 }
 
@@ -233,10 +226,7 @@ fn sim_pin_waits_for_the_pin_given_through_a_raw_command() {
         },
     );
     modem.ok("AT+CPIN?", &["+CPIN: SIM PIN"]);
-    assert_eq!(
-        modem.state(),
-        ("initializing".to_owned(), "sim-pin-required".to_owned())
-    );
+    assert_eq!(modem.state(), ("initializing", "sim-pin-required"));
 
     let call = modem.call(Request::Command {
         line: r#"AT+CPIN="1234""#.into(),
@@ -266,17 +256,14 @@ fn sim_puk_and_busy_sim() {
     modem.fails("AT+CPIN?", "+CME ERROR: 14");
     assert_eq!(
         modem.state(),
-        ("initializing".to_owned(), String::new()),
+        ("initializing", ""),
         "a busy SIM is no error"
     );
     modem.advance(1_999);
     modem.expect_no_tx();
     modem.advance(1);
     modem.ok("AT+CPIN?", &["+CPIN: SIM PUK"]);
-    assert_eq!(
-        modem.state(),
-        ("initializing".to_owned(), "sim-puk-required".to_owned())
-    );
+    assert_eq!(modem.state(), ("initializing", "sim-puk-required"));
 }
 
 #[test]
@@ -296,16 +283,13 @@ fn refused_pdu_mode_fails_the_modem() {
     modem.ok("AT+CIMI", &["310260000000000"]);
     modem.ok("AT+CCID", &["+CCID: 89014103211118510720"]);
     modem.fails("AT+CMGF=0", "+CMS ERROR: 303");
-    assert_eq!(
-        modem.state(),
-        ("failed".to_owned(), "pdu-mode-unsupported".to_owned())
-    );
+    assert_eq!(modem.state(), ("failed", "pdu-mode-unsupported"));
     modem.expect_no_tx();
 
     // Reset runs the whole sequence again.
     let reset = modem.call(Request::Reset);
     assert!(modem.reply(reset).is_ok());
-    assert_eq!(modem.state(), ("initializing".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("initializing", ""));
     modem.expect_tx("ATE0");
 }
 
@@ -329,7 +313,7 @@ fn reset_reinitialises_a_ready_modem() {
     let mut modem = ready_modem();
     let reset = modem.call(Request::Reset);
     assert!(modem.reply(reset).is_ok());
-    assert_eq!(modem.state(), ("initializing".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("initializing", ""));
     identify(&mut modem);
     answer_sim_ready(&mut modem);
     configure_after_sim(&mut modem, &[]);

@@ -166,7 +166,7 @@ fn storage_read_at_startup_with_multipart_status_report_and_junk() {
     answer_registration_reports(&mut modem);
     answer_refresh(&mut modem);
     modem.ok("AT+CMGL=4", &stored);
-    assert_eq!(modem.state(), ("ready".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("ready", ""));
 
     let texts: Vec<&str> = modem
         .received
@@ -304,7 +304,7 @@ fn without_new_message_indications_the_storage_is_polled() {
     answer_registration_reports(&mut modem);
     answer_refresh(&mut modem);
     modem.ok("AT+CMGL=4", &[]);
-    assert_eq!(modem.state(), ("ready".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("ready", ""));
     assert!(modem.logged(LogLevel::Warn, "polling"));
 
     modem.advance(30_000);

@@ -1,17 +1,13 @@
 //! Silence, hangups and garbage.
 
+use m2mhal_driver_testkit::outgoing;
 use m2mhal_plugin_api::{CallErrorKind, CallReply, Encoding, Event, OutgoingMessage, Request};
 use proptest::prelude::*;
 
 use crate::support::{Modem, answer_sim_ready, configure_until_listing, identify, ready_modem};
 
 fn hello() -> OutgoingMessage {
-    OutgoingMessage {
-        id: "m1".into(),
-        destination: "+4915112345678".into(),
-        payload: b"hello".to_vec(),
-        encoding: Encoding::Text,
-    }
+    outgoing("m1", "+4915112345678", b"hello", Encoding::Text)
 }
 
 #[test]
@@ -31,10 +27,7 @@ fn three_timeouts_fail_the_modem_and_probing_brings_it_back() {
     assert_eq!(modem.state().0, "ready", "two timeouts are not yet silence");
     modem.advance(5_000);
 
-    assert_eq!(
-        modem.state(),
-        ("failed".to_owned(), "no-response".to_owned())
-    );
+    assert_eq!(modem.state(), ("failed", "no-response"));
     assert_eq!(
         modem.reply(command).unwrap_err().kind,
         CallErrorKind::Timeout
@@ -65,12 +58,12 @@ fn three_timeouts_fail_the_modem_and_probing_brings_it_back() {
 
     // It answers again: initialise from scratch; a message sent meanwhile waits for it.
     let later = modem.call(Request::Send(hello()));
-    assert_eq!(modem.state(), ("initializing".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("initializing", ""));
     identify(&mut modem);
     answer_sim_ready(&mut modem);
     configure_until_listing(&mut modem);
     modem.ok("AT+CMGL=4", &[]);
-    assert_eq!(modem.state(), ("ready".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("ready", ""));
     modem.expect_tx("AT+CMGS=19");
     modem.rx("\r\n> ");
     assert!(modem.take_tx().is_some());
@@ -88,10 +81,7 @@ fn silence_during_initialisation_retries_then_fails() {
     modem.advance(5_000);
     modem.expect_tx("ATE0");
     modem.advance(5_000);
-    assert_eq!(
-        modem.state(),
-        ("failed".to_owned(), "no-response".to_owned())
-    );
+    assert_eq!(modem.state(), ("failed", "no-response"));
     modem.advance(2_000);
     // A modem that just booted echoes.
     modem.exchange("AT", "AT\r\r\nOK\r\n");
@@ -106,10 +96,7 @@ fn probes_of_a_silent_modem_back_off_to_thirty_seconds() {
         modem.expect_tx("ATE0");
         modem.advance(5_000);
     }
-    assert_eq!(
-        modem.state(),
-        ("failed".to_owned(), "no-response".to_owned())
-    );
+    assert_eq!(modem.state(), ("failed", "no-response"));
     // Each probe waits 2 s for its answer; the waits between them double up to 30 s.
     for wait_ms in [2_000, 4_000, 8_000, 16_000, 30_000, 30_000] {
         modem.advance(wait_ms - 1);
@@ -157,7 +144,7 @@ fn hangup_fails_pending_calls_and_waits_for_the_port() {
         timeout_ms: 1000,
     });
     modem.input(Event::Hangup);
-    assert_eq!(modem.state(), ("offline".to_owned(), "hangup".to_owned()));
+    assert_eq!(modem.state(), ("offline", "hangup"));
     assert_eq!(modem.reply(send).unwrap_err().kind, CallErrorKind::NotReady);
     assert_eq!(
         modem.reply(command).unwrap_err().kind,
@@ -176,7 +163,7 @@ fn hangup_fails_pending_calls_and_waits_for_the_port() {
     );
 
     modem.open();
-    assert_eq!(modem.state(), ("initializing".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("initializing", ""));
     modem.expect_tx("ATE0");
 }
 

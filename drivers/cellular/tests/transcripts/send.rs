@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use m2mhal_driver_testkit::StateChange;
+use m2mhal_driver_testkit::{StateChange, outgoing};
 use m2mhal_plugin_api::{
     CallErrorKind, CallReply, Encoding, MessageState, OutgoingMessage, Request,
 };
@@ -12,17 +12,8 @@ use crate::support::{
     Modem, answer_sim_ready, configure_after_sim, configure_until_listing, identify, ready_modem,
 };
 
-fn message(id: &str, destination: &str, payload: &[u8], encoding: Encoding) -> OutgoingMessage {
-    OutgoingMessage {
-        id: id.into(),
-        destination: destination.into(),
-        payload: payload.to_vec(),
-        encoding,
-    }
-}
-
 fn text(id: &str, text: &str) -> OutgoingMessage {
-    message(id, "+4915112345678", text.as_bytes(), Encoding::Text)
+    outgoing(id, "+4915112345678", text.as_bytes(), Encoding::Text)
 }
 
 fn sent(parts: usize, references: &str) -> Result<CallReply, m2mhal_plugin_api::CallError> {
@@ -157,7 +148,7 @@ fn cms_error_fails_the_message_with_its_meaning() {
 #[test]
 fn binary_message_is_sent_as_8bit_data() {
     let mut modem = ready_modem();
-    let call = modem.call(Request::Send(message(
+    let call = modem.call(Request::Send(outgoing(
         "m8",
         "+4915112345678",
         &[0xDE, 0xAD, 0xBE, 0xEF],
@@ -212,7 +203,7 @@ fn check_message_validates_without_io() {
     let ok = modem.call(Request::CheckMessage(text("c1", "hello")));
     assert_eq!(modem.reply(ok), Ok(CallReply::Done));
 
-    let bad_number = modem.call(Request::CheckMessage(message(
+    let bad_number = modem.call(Request::CheckMessage(outgoing(
         "c2",
         "0151-1234",
         b"hi",
@@ -222,7 +213,7 @@ fn check_message_validates_without_io() {
     assert_eq!(error.kind, CallErrorKind::InvalidArgument);
     assert!(error.message.contains("0151-1234"), "{}", error.message);
 
-    let bad_text = modem.call(Request::CheckMessage(message(
+    let bad_text = modem.call(Request::CheckMessage(outgoing(
         "c3",
         "+4915112345678",
         b"\xc3\x28",

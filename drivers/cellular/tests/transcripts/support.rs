@@ -82,7 +82,7 @@ pub fn configure_after_sim(modem: &mut Modem, stored: &[&str]) {
     configure_until_listing(modem);
     modem.ok("AT+CMGL=4", stored);
     modem.expect_no_tx();
-    assert_eq!(modem.state(), ("ready".to_owned(), String::new()));
+    assert_eq!(modem.state(), ("ready", ""));
 }
 
 /// Answers the initialisation from `AT+CIMI` up to the storage listing (`AT+CMGL=4`, the last

@@ -182,7 +182,7 @@ impl IridiumDriver {
                 CallErrorKind::NotReady,
                 "no satellite service now; the mailbox is checked once service returns",
             );
-            self.reply(call, Err(error));
+            self.out.reply(call, Err(error));
             return;
         }
         self.mailbox.polls.push(call);
@@ -190,7 +190,7 @@ impl IridiumDriver {
     }
 
     pub(super) fn on_ring_alert(&mut self) {
-        self.log(
+        self.out.log(
             LogLevel::Info,
             "SBD ring alert: the gateway holds a message; answering with AT+SBDIXA",
         );
@@ -217,7 +217,7 @@ impl IridiumDriver {
         }
         let due = self.schedule.due(self.mailbox.urgent());
         if due > self.now_ms {
-            self.set_timer(Timer::Session, due - self.now_ms);
+            self.out.set_timer(Timer::Session.id(), due - self.now_ms);
         } else {
             self.start_session();
         }
@@ -234,7 +234,7 @@ impl IridiumDriver {
                 CallErrorKind::NotReady,
                 "no satellite service now; the mailbox is checked once service returns",
             );
-            self.reply(call, Err(error));
+            self.out.reply(call, Err(error));
         }
         self.arm_signal_poll();
     }
@@ -329,7 +329,8 @@ impl IridiumDriver {
             Err(why) => why,
         };
         if attempt < MAX_BUFFER_ATTEMPTS {
-            self.log(LogLevel::Warn, format!("{why}; writing the message again"));
+            self.out
+                .log(LogLevel::Warn, format!("{why}; writing the message again"));
             self.push_write(attempt + 1);
         } else {
             let error = CallError::new(
@@ -346,11 +347,11 @@ impl IridiumDriver {
             return;
         };
         if let Some(message) = self.outbox.pop() {
-            self.log(
+            self.out.log(
                 LogLevel::Warn,
                 format!("message {} not sent: {}", message.id, error.message),
             );
-            self.reply(message.call, Err(error));
+            self.out.reply(message.call, Err(error));
         }
         self.mailbox.merge(transfer.demand);
         self.kick_session();
@@ -360,7 +361,7 @@ impl IridiumDriver {
         let cleared = matches!(&result, Ok(response) if result_code(&response.lines) == Some(0));
         self.mo_clear = cleared;
         match reason {
-            ClearReason::AfterSession if !cleared => self.log(
+            ClearReason::AfterSession if !cleared => self.out.log(
                 LogLevel::Warn,
                 "AT+SBDD0 did not clear the MO buffer; it is cleared before the next mailbox check",
             ),
@@ -409,13 +410,14 @@ impl IridiumDriver {
         let wait_ms = self
             .schedule
             .ended(self.now_ms, false, false, &self.options);
-        self.log(LogLevel::Warn, format!("SBD session failed: {why}"));
+        self.out
+            .log(LogLevel::Warn, format!("SBD session failed: {why}"));
         for call in &transfer.demand.polls {
             let error = CallError::new(
                 CallErrorKind::Failed,
                 format!("mailbox check failed: {why}"),
             );
-            self.reply(*call, Err(error));
+            self.out.reply(*call, Err(error));
         }
         self.mailbox.queued |= transfer.demand.wanted();
         if transfer.carries_mo {
@@ -426,7 +428,7 @@ impl IridiumDriver {
 
     fn on_session_result(&mut self, transfer: Transfer, result: SessionResult) {
         let mo = result.mo_status;
-        self.log(
+        self.out.log(
             LogLevel::Info,
             format!(
                 "SBD session: {mo}; MOMSN {}, MT status {:?}, MTMSN {}, MT length {}, MT queued {}",
@@ -434,7 +436,7 @@ impl IridiumDriver {
             ),
         );
         if mo.code() == 1 {
-            self.log(
+            self.out.log(
                 LogLevel::Warn,
                 "the gateway holds an MT message too big for this terminal; it cannot be downloaded",
             );
@@ -456,7 +458,7 @@ impl IridiumDriver {
                     format!("mailbox check failed: {mo}; MT status 2: mailbox check error"),
                 ))
             };
-            self.reply(*call, reply);
+            self.out.reply(*call, reply);
         }
         let terminal_failure = match mo.class() {
             MoClass::TerminalFailed(reason) => Some(reason),
@@ -491,7 +493,7 @@ impl IridiumDriver {
         match mo.class() {
             MoClass::Success => {
                 if let Some(message) = self.outbox.pop() {
-                    self.log(
+                    self.out.log(
                         LogLevel::Info,
                         format!("message {} sent: MOMSN {}", message.id, result.momsn),
                     );
@@ -500,7 +502,7 @@ impl IridiumDriver {
                         ("mo_status".to_owned(), mo.code().to_string()),
                         ("attempts".to_owned(), message.attempts.to_string()),
                     ]);
-                    self.reply(message.call, Ok(CallReply::Sent(info)));
+                    self.out.reply(message.call, Ok(CallReply::Sent(info)));
                 }
                 true
             }
@@ -514,12 +516,12 @@ impl IridiumDriver {
             }
             MoClass::MessageRejected | MoClass::TerminalFailed(_) => {
                 if let Some(message) = self.outbox.pop() {
-                    self.log(
+                    self.out.log(
                         LogLevel::Error,
                         format!("message {} failed: {mo}", message.id),
                     );
                     let error = CallError::new(CallErrorKind::Failed, mo.to_string());
-                    self.reply(message.call, Err(error));
+                    self.out.reply(message.call, Err(error));
                 }
                 true
             }
@@ -533,7 +535,7 @@ impl IridiumDriver {
         };
         let (id, attempts) = (message.id.clone(), message.attempts);
         let wait_s = wait_ms.div_ceil(1000);
-        self.log(
+        self.out.log(
             LogLevel::Warn,
             format!("message {id}: attempt {attempts} failed: {why}; next try in {wait_s} s"),
         );
@@ -562,7 +564,7 @@ impl IridiumDriver {
 impl IridiumDriver {
     /// Initialisation found a message in the MT buffer: read it again (the host stores it once).
     pub(super) fn download_left_message(&mut self, mtmsn: u16) {
-        self.log(
+        self.out.log(
             LogLevel::Info,
             format!("MT message MTMSN {mtmsn} is still in the MT buffer: reading it again"),
         );
@@ -596,7 +598,7 @@ impl IridiumDriver {
         match payload {
             Ok(payload) => self.deliver(message, payload),
             Err(why) if attempt < MAX_BUFFER_ATTEMPTS => {
-                self.log(
+                self.out.log(
                     LogLevel::Warn,
                     format!(
                         "MT message MTMSN {}: {why}; reading it again",
@@ -606,7 +608,7 @@ impl IridiumDriver {
                 self.push_download(attempt + 1);
             }
             Err(why) => {
-                self.log(
+                self.out.log(
                     LogLevel::Warn,
                     format!(
                         "MT message MTMSN {}: {why}; giving up on this copy",
@@ -658,7 +660,7 @@ impl IridiumDriver {
         match &result {
             Err(AtError::Timeout) => return self.push_clear_mt(),
             Ok(response) if result_code(&response.lines) == Some(0) => {}
-            _ => self.log(
+            _ => self.out.log(
                 LogLevel::Warn,
                 format!("AT+SBDD1 did not clear MT message MTMSN {}", message.mtmsn),
             ),

@@ -44,7 +44,7 @@ fn description_claims_iridium_ahead_of_the_generic_cellular_rule() {
 fn full_init_of_a_9603_with_echo_on() {
     let mut terminal = Terminal::new();
     terminal.open();
-    assert_eq!(terminal.state(), ("initializing".to_owned(), String::new()));
+    assert_eq!(terminal.state(), ("initializing", ""));
     // Echo is on after power-up: ATE0 comes back before its OK.
     terminal.expect_tx("ATE0");
     terminal.rx("ATE0\r\r\nOK\r\n");
@@ -100,7 +100,7 @@ fn full_init_of_a_9603_with_echo_on() {
     terminal.ok("AT+SBDS", &["+SBDS: 0, 12, 0, -1"]);
     assert_eq!(terminal.state().0, "initializing", "ready after the signal");
     terminal.ok("AT+CSQ", &["+CSQ:4"]);
-    assert_eq!(terminal.state(), ("ready".to_owned(), String::new()));
+    assert_eq!(terminal.state(), ("ready", ""));
     let signal = terminal.signals.last().unwrap();
     assert_eq!(signal.quality, Some(80));
     assert_eq!(signal.technology.as_deref(), Some("iridium"));
@@ -123,7 +123,7 @@ fn rockblock_without_flow_control_lines_refuses_at_k0_and_still_works() {
     terminal.ok("AT+CGMR", &["Call Processor Version: TA16005"]);
     terminal.ok("AT+CGSN", &[IMEI]);
     configure(&mut terminal, "+SBDS: 0, 0, 0, -1");
-    assert_eq!(terminal.state(), ("ready".to_owned(), String::new()));
+    assert_eq!(terminal.state(), ("ready", ""));
     assert_eq!(terminal.devices[1].revision.as_deref(), Some("TA16005"));
 }
 
@@ -137,10 +137,7 @@ fn no_imei_fails_the_terminal() {
     terminal.ok("AT+CGMM", &["IRIDIUM 9600 Family SBD Transceiver"]);
     terminal.ok("AT+CGMR", &CGMR_9603);
     terminal.fails("AT+CGSN", "ERROR");
-    assert_eq!(
-        terminal.state(),
-        ("failed".to_owned(), "imei-unavailable".to_owned())
-    );
+    assert_eq!(terminal.state(), ("failed", "imei-unavailable"));
     terminal.expect_no_tx();
     let call = terminal.send(binary("m1", b"hi"));
     assert_eq!(

@@ -24,10 +24,7 @@ fn three_timeouts_fail_the_terminal_and_probing_brings_it_back() {
         "two timeouts are not yet silence"
     );
     terminal.advance(15_000); // timeout 3
-    assert_eq!(
-        terminal.state(),
-        ("failed".to_owned(), "no-response".to_owned())
-    );
+    assert_eq!(terminal.state(), ("failed", "no-response"));
     assert_eq!(
         terminal.reply(send).unwrap_err().kind,
         CallErrorKind::Timeout
@@ -47,11 +44,11 @@ fn three_timeouts_fail_the_terminal_and_probing_brings_it_back() {
     terminal.advance(1);
     terminal.expect_tx("AT");
     terminal.rx("\r\nOK\r\n");
-    assert_eq!(terminal.state(), ("initializing".to_owned(), String::new()));
+    assert_eq!(terminal.state(), ("initializing", ""));
     terminal.ok("ATE0", &[]);
     identify(&mut terminal);
     configure(&mut terminal, "+SBDS: 0, 12, 0, -1");
-    assert_eq!(terminal.state(), ("ready".to_owned(), String::new()));
+    assert_eq!(terminal.state(), ("ready", ""));
 }
 
 #[test]
@@ -74,10 +71,7 @@ fn hangup_goes_offline_and_fails_waiting_work() {
     terminal.rx("\r\n+CIEV:1,0\r\n");
     let send = terminal.send(binary("m1", b"x"));
     terminal.input(Event::Hangup);
-    assert_eq!(
-        terminal.state(),
-        ("offline".to_owned(), "hangup".to_owned())
-    );
+    assert_eq!(terminal.state(), ("offline", "hangup"));
     assert_eq!(
         terminal.reply(send).unwrap_err().kind,
         CallErrorKind::NotReady

@@ -47,7 +47,7 @@ fn text_message_goes_out_with_its_checksum() {
     assert_eq!(terminal.reply(call), sent(23, 0, 1));
     terminal.ok("AT+SBDD0", &["0"]);
     terminal.expect_no_tx();
-    assert_eq!(terminal.state(), ("ready".to_owned(), String::new()));
+    assert_eq!(terminal.state(), ("ready", ""));
 }
 
 #[test]
@@ -224,10 +224,7 @@ fn access_denied_fails_the_message_and_the_terminal() {
     let error = terminal.reply(first).unwrap_err();
     assert_eq!(error.kind, CallErrorKind::Failed);
     assert_eq!(error.message, "MO status 15: access is denied");
-    assert_eq!(
-        terminal.state(),
-        ("failed".to_owned(), "access-denied".to_owned())
-    );
+    assert_eq!(terminal.state(), ("failed", "access-denied"));
     assert!(terminal.logged(LogLevel::Error, "MO status 15: access is denied"));
     let error = terminal.reply(second).unwrap_err();
     assert_eq!(error.kind, CallErrorKind::NotReady);
@@ -261,7 +258,7 @@ fn every_terminal_failure_names_its_reason() {
         session(&mut terminal, [status, 1, 2, 0, 0, 0]);
         let error = terminal.reply(call).unwrap_err();
         assert!(error.message.starts_with(&format!("MO status {status}: ")));
-        assert_eq!(terminal.state(), ("failed".to_owned(), reason.to_owned()));
+        assert_eq!(terminal.state(), ("failed", reason));
     }
 }
 

@@ -8,7 +8,7 @@
 
 use m2mhal_driver_iridium::IridiumDriver;
 pub use m2mhal_driver_testkit::EPOCH;
-use m2mhal_driver_testkit::Host;
+use m2mhal_driver_testkit::{Host, outgoing};
 use m2mhal_plugin_api::{Encoding, OutgoingMessage};
 
 /// The Iridium driver in the fake host.
@@ -16,12 +16,7 @@ pub type Terminal = Host<IridiumDriver>;
 
 /// An outgoing satellite message.
 pub fn message(id: &str, payload: &[u8], encoding: Encoding) -> OutgoingMessage {
-    OutgoingMessage {
-        id: id.into(),
-        destination: String::new(),
-        payload: payload.to_vec(),
-        encoding,
-    }
+    outgoing(id, "", payload, encoding)
 }
 
 /// A binary satellite message.
@@ -71,7 +66,7 @@ pub fn ready_with(options: &[(&str, &str)]) -> Terminal {
     identify(&mut terminal);
     configure(&mut terminal, "+SBDS: 0, 12, 0, -1");
     terminal.expect_no_tx();
-    assert_eq!(terminal.state(), ("ready".to_owned(), String::new()));
+    assert_eq!(terminal.state(), ("ready", ""));
     terminal
 }
 
