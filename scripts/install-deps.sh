@@ -6,6 +6,7 @@ packages=(
     build-essential pkg-config # C toolchain for bundled SQLite and test plugins
     dbus                       # dbus-daemon: the private system bus of the demo and the tests
     libdbus-1-dev libudev-dev  # btleplug (BlueZ) and udev monitoring
+    systemd udev util-linux    # systemd-analyze, udevadm and setpriv for the system-file tests
 )
 
 missing=()
