@@ -243,6 +243,31 @@ fn static_str(ptr: *const std::ffi::c_char, field: &str) -> Result<&'static str,
         .map_err(|_| PluginError::BadTable(format!("{field} is not UTF-8")))
 }
 
+/// Checks that `path` (a directory when `dir`, else a regular file) is owned by root and writable
+/// by nobody else.
+fn check_root_only(path: &Path, dir: bool) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path).map_err(|e| format!("cannot inspect it: {e}"))?;
+    let (kind, right_kind) = if dir {
+        ("directory", metadata.is_dir())
+    } else {
+        ("regular file", metadata.is_file())
+    };
+    if !right_kind {
+        return Err(format!("not a {kind}"));
+    }
+    if metadata.uid() != 0 {
+        return Err(format!("owned by uid {}, not root", metadata.uid()));
+    }
+    let mode = metadata.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "mode {mode:04o} lets users other than root write it"
+        ));
+    }
+    Ok(())
+}
+
 /// An error and its sources, as one line (libloading keeps dlerror's text in the source).
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -278,7 +303,13 @@ impl PluginSet {
     /// Loads every plugin file in `dirs`, logging each refusal and going on.
     pub fn load(dirs: &[PathBuf]) -> PluginSet {
         let mut set = PluginSet::default();
+        // Code loaded into a root daemon must be as protected as the daemon itself.
+        let as_root = nix::unistd::geteuid().is_root();
         for dir in dirs {
+            if as_root && let Err(why) = check_root_only(dir, true) {
+                tracing::error!(dir = %dir.display(), "refusing plugin directory: {why}");
+                continue;
+            }
             let entries = match std::fs::read_dir(dir) {
                 Ok(entries) => entries,
                 Err(e) => {
@@ -293,6 +324,10 @@ impl PluginSet {
                 .collect();
             files.sort();
             for path in files {
+                if as_root && let Err(why) = check_root_only(&path, false) {
+                    tracing::error!(plugin = %path.display(), "refusing plugin: {why}");
+                    continue;
+                }
                 set.add(&path);
             }
         }
@@ -347,6 +382,27 @@ mod tests {
         assert!(!is_plugin_file_name("libother.so"));
         assert!(!is_plugin_file_name("libm2mhal_driver_../x.so"));
         assert!(!is_plugin_file_name("README"));
+    }
+
+    #[test]
+    fn plugin_paths_must_be_root_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("libm2mhal_driver_x.so");
+        std::fs::write(&file, b"").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        if nix::unistd::geteuid().is_root() {
+            assert_eq!(check_root_only(dir.path(), true), Ok(()));
+            assert_eq!(check_root_only(&file, false), Ok(()));
+        }
+        assert_eq!(check_root_only(&file, true), Err("not a directory".into()));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let refused = check_root_only(&file, false).unwrap_err();
+        assert!(
+            refused.contains("0666") || refused.contains("not root"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ const SETTLE: Duration = Duration::from_secs(12);
 /// How long any single wait of the benchmark may take before it gives up.
 const WAIT: Duration = Duration::from_secs(60);
 
-/// Targets from the project brief.
+/// Target: p90 of port announced to device ready.
 const READY_TARGET: Duration = Duration::from_millis(500);
 /// `Get` p50 may be at most this many times the `Ping` p50.
 const LATENCY_TARGET_RATIO: f64 = 2.0;
@@ -307,7 +307,7 @@ impl BenchDaemon {
 // ---------------------------------------------------------------------------------------------
 // Bus helpers
 
-/// Signals matching `rule` (built from `builder`), subscribed now.
+/// Signals matching the rule `builder` describes, subscribed now.
 async fn signals(conn: &Connection, builder: zbus::match_rule::Builder<'_>) -> MessageStream {
     let rule = builder
         .msg_type(zbus::message::Type::Signal)
@@ -588,17 +588,30 @@ struct Fleet {
 
 /// The daemon's footprint while nobody calls it.
 struct Idle {
+    /// `VmRSS` at the end of the window.
     rss_kib: u64,
+    /// `VmHWM` at the end of the window.
     hwm_kib: u64,
-    /// From utime + stime (clock ticks, sampled).
-    tick_percent: f64,
+    /// The measuring window.
+    window: Duration,
+    /// CPU time from utime + stime (sampled in clock ticks).
     ticks: u64,
-    /// From the threads' schedstat (exact); `None` if a thread ended during the window.
-    runtime_percent: Option<f64>,
+    /// The same in seconds.
+    tick_seconds: f64,
+    /// CPU time from the threads' schedstat (exact); `None` if a thread ended in the window.
     runtime: Option<Duration>,
 }
 
+impl Idle {
+    /// `seconds` of CPU time in % of one core over the window.
+    fn percent(&self, seconds: f64) -> f64 {
+        100.0 * seconds / self.window.as_secs_f64()
+    }
+}
+
 impl Fleet {
+    /// Starts `m2msim` with `modems` modems and a daemon configured with all their ports; waits
+    /// until every device is ready.
     async fn start(bus: &TestBus, modems: usize) -> Fleet {
         let count = modems.to_string();
         let sim = Sim::start(&["modem", "--count", &count], modems).await;
@@ -630,7 +643,7 @@ impl Fleet {
         }
     }
 
-    /// RSS and CPU use over [`IDLE_WINDOW`] after a short settling pause.
+    /// Memory and CPU use over [`IDLE_WINDOW`], after [`SETTLE`].
     async fn idle(&self) -> Idle {
         tokio::time::sleep(SETTLE).await;
         let pid = self.daemon.pid;
@@ -640,14 +653,12 @@ impl Fleet {
         tokio::time::sleep(IDLE_WINDOW).await;
         let ticks = cpu_ticks(pid) - ticks_before;
         let runtime = runtime_between(&runtimes_before, &thread_runtimes(pid));
-        let window = t0.elapsed();
-        let percent = |seconds: f64| 100.0 * seconds / window.as_secs_f64();
         Idle {
             rss_kib: status_kib(pid, "VmRSS"),
             hwm_kib: status_kib(pid, "VmHWM"),
-            tick_percent: percent(ticks as f64 / ticks_per_second() as f64),
+            window: t0.elapsed(),
             ticks,
-            runtime_percent: runtime.map(|r| percent(r.as_secs_f64())),
+            tick_seconds: ticks as f64 / ticks_per_second() as f64,
             runtime,
         }
     }
@@ -742,16 +753,20 @@ impl Report {
             } else {
                 "none".to_owned()
             };
-            let exact = match (idle.runtime_percent, idle.runtime) {
-                (Some(percent), Some(runtime)) => format!("{percent:.4} % ({})", us(runtime)),
-                _ => "n/a (a thread ended)".to_owned(),
+            let exact = match idle.runtime {
+                Some(runtime) => format!(
+                    "{:.4} % ({})",
+                    idle.percent(runtime.as_secs_f64()),
+                    us(runtime)
+                ),
+                None => "n/a (a thread ended)".to_owned(),
             };
             println!(
                 "| 4./5. {modems} modem(s) ready | {} ({} kB) | {} | {:.3} % ({} ticks) | {exact} | {target} |",
                 mib(idle.rss_kib),
                 idle.rss_kib,
                 mib(idle.hwm_kib),
-                idle.tick_percent,
+                idle.percent(idle.tick_seconds),
                 idle.ticks,
             );
         }
