@@ -1,10 +1,11 @@
-//! m2msim: simulated devices for m2mhal on pseudo-terminals, so that applications and
-//! end-to-end tests can run without hardware.
+//! m2msim: simulated devices for m2mhal on pseudo-terminals (and BLE peripherals behind a fake
+//! BlueZ, see [`ble`]), so that applications and end-to-end tests can run without hardware.
 //!
 //! A device is a sans-IO state machine ([`device::SimulatedDevice`]); the plumbing
 //! ([`simulator`], [`port`], [`pty`]) puts each one on a pty, prints JSON events on stdout and
 //! takes control commands from stdin, a unix socket or a script.
 
+pub mod ble;
 pub mod device;
 pub mod iridium;
 pub mod line_quirks;

@@ -1,8 +1,9 @@
-//! The `m2msim` command: `m2msim modem|iridium [--count N] [--link PATH] ...`.
+//! The `m2msim` command: `m2msim modem|iridium [--count N] [--link PATH] ...`, `m2msim ble`.
 
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use m2msim::ble::{self, BleOptions};
 use m2msim::iridium::{self, IridiumOptions};
 use m2msim::modem::{DEFAULT_IMEI, Identity, ModemState, is_valid_imei};
 use m2msim::simulator::{self, SimulatorOptions};
@@ -21,6 +22,8 @@ enum DeviceKind {
     Modem(ModemArgs),
     /// Simulated Iridium 9603 SBD transceivers and their gateway.
     Iridium(IridiumOptions),
+    /// Simulated BLE peripherals (BTHome, GATT sensors, phones) behind a fake BlueZ on D-Bus.
+    Ble(BleOptions),
 }
 
 #[derive(Debug, Args)]
@@ -65,9 +68,14 @@ fn main() -> ExitCode {
                 let modems = (0..usize::from(args.count))
                     .map(|index| ModemState::new(Identity::for_index(&args.imei, index), args.echo))
                     .collect();
-                simulator::run::<ModemState>(modems, &args.simulator).await
+                simulator::run::<ModemState>(modems, &args.simulator)
+                    .await
+                    .map_err(|error| error.to_string())
             }
-            DeviceKind::Iridium(options) => iridium::run(&options).await,
+            DeviceKind::Iridium(options) => iridium::run(&options)
+                .await
+                .map_err(|error| error.to_string()),
+            DeviceKind::Ble(options) => ble::run(&options).await.map_err(|error| error.to_string()),
         }
     });
     // Stdin is read on a blocking thread that nothing can interrupt: do not wait for it.

@@ -28,6 +28,10 @@ pub const DEVICE: &str = "org.m2mhal.Hal1.Device";
 pub const SIGNAL: &str = "org.m2mhal.Hal1.Signal";
 /// Messaging interface.
 pub const MESSAGING: &str = "org.m2mhal.Hal1.Messaging";
+/// Gatt interface (BLE devices).
+pub const GATT: &str = "org.m2mhal.Hal1.Gatt";
+/// Sensor interface.
+pub const SENSOR: &str = "org.m2mhal.Hal1.Sensor";
 
 /// How long the harness waits for anything before a test fails.
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -64,9 +68,26 @@ pub struct TestBus {
     pub address: String,
 }
 
+/// What Debian's `bluetooth.conf` grants root: owning `org.bluez` and calling it (for the fake
+/// BlueZ of `m2msim ble` and the daemon's BLE host, both run by root here).
+const BLUEZ_POLICY: &str = r#"<policy user="root">
+    <allow own="org.bluez"/>
+    <allow send_destination="org.bluez"/>
+  </policy>"#;
+
 impl TestBus {
     /// Starts the bus and waits until it accepts connections.
     pub async fn start() -> TestBus {
+        TestBus::start_with_policy("").await
+    }
+
+    /// Like [`TestBus::start`], with BlueZ's bus policy as well, for `m2msim ble`.
+    pub async fn start_with_bluez() -> TestBus {
+        TestBus::start_with_policy(BLUEZ_POLICY).await
+    }
+
+    /// Starts the bus with `extra` (`<policy>` elements) after the shipped policy.
+    async fn start_with_policy(extra: &str) -> TestBus {
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("system_bus_socket");
         let policy_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/dbus");
@@ -94,6 +115,7 @@ impl TestBus {
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
   </policy>
   <includedir>{policy}</includedir>
+  {extra}
 </busconfig>
 "#,
             socket = socket.display(),
@@ -353,7 +375,7 @@ fn forward_lines(
 
 /// The kinds of JSON line `m2msim` prints in answer to a control command (everything else is an
 /// event such as `ready` or `sms-sent`).
-const SIM_REPLY_KINDS: [&str; 5] = ["ok", "error", "status", "sms-list", "mo-list"];
+const SIM_REPLY_KINDS: [&str; 6] = ["ok", "error", "status", "sms-list", "mo-list", "events"];
 
 /// A running `m2msim` with its control stdin and JSON event stdout.
 pub struct Sim {
@@ -1005,5 +1027,103 @@ impl OpenWatch {
             }
         }
         self.opened.clone()
+    }
+}
+
+/// The `Id` of every current device object, with its path.
+pub async fn device_ids(conn: &Connection) -> Vec<(String, String)> {
+    let mut ids = Vec::new();
+    for path in devices(conn).await {
+        let id: String = property(conn, path.as_str(), DEVICE, "Id").await;
+        ids.push((id, path.as_str().to_owned()));
+    }
+    ids
+}
+
+/// Waits for the device with `Id` = `id` to be in `state`; returns its object path.
+pub async fn wait_for_device_id(conn: &Connection, id: &str, state: &str) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        for (device_id, path) in device_ids(conn).await {
+            if device_id == id {
+                let device_state: String = property(conn, &path, DEVICE, "State").await;
+                if device_state == state {
+                    return path;
+                }
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for device {id} in state {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `Sensor.Readings` of the device at `path`, as numbers.
+pub async fn readings(conn: &Connection, path: &str) -> HashMap<String, f64> {
+    let readings: HashMap<String, OwnedVariant> = property(conn, path, SENSOR, "Readings").await;
+    readings
+        .into_iter()
+        .map(|(key, value)| {
+            let value = f64::try_from(value).expect("readings are doubles");
+            (key, value)
+        })
+        .collect()
+}
+
+/// Polls `Sensor.Readings` until `accept` takes them; returns them.
+pub async fn wait_for_readings(
+    conn: &Connection,
+    path: &str,
+    accept: impl Fn(&HashMap<String, f64>) -> bool,
+) -> HashMap<String, f64> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let readings = readings(conn, path).await;
+        if accept(&readings) {
+            return readings;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for readings on {path}; last {readings:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `[ble]` config scanning adapter `hci0`, with `extra` after it (`allow = [...]`, more tables).
+pub fn ble_config(extra: &str) -> String {
+    format!("[ble]\nenabled = true\nadapter = \"hci0\"\n{extra}\n")
+}
+
+/// A private bus with BlueZ's policy, `m2msim ble` serving org.bluez on it, and a daemon with
+/// BLE enabled.
+pub struct BleRig {
+    /// The daemon.
+    pub daemon: Daemon,
+    /// The simulator; add peripherals and drive them with its control commands.
+    pub sim: Sim,
+    /// The private bus.
+    pub bus: TestBus,
+}
+
+impl BleRig {
+    /// Starts the bus and `m2msim ble` (peripherals advertise every 200 ms), runs the control
+    /// commands `setup` (each must succeed), then starts the daemon with `config` (which should
+    /// hold a `[ble]` table, see [`ble_config`]).
+    pub async fn start(setup: &[&str], config: &str) -> BleRig {
+        let bus = TestBus::start_with_bluez().await;
+        let mut sim = Sim::start(&["ble", "--bus", &bus.address, "--adv-interval", "200"], 1).await;
+        for line in setup {
+            sim.ok(line).await;
+        }
+        let daemon = Daemon::start(&bus, config).await;
+        BleRig { daemon, sim, bus }
+    }
+
+    /// The test's connection to the daemon.
+    pub fn conn(&self) -> &Connection {
+        &self.daemon.conn
     }
 }

@@ -4,6 +4,7 @@
 //! outcome comes back through the same channel as advertisements and link changes from the
 //! scanner.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use btleplug::api::{Central, CharPropFlags, Characteristic, Peripheral as _, WriteType};
@@ -23,6 +24,14 @@ const OP_TIMEOUT: Duration = Duration::from_secs(20);
 /// The current adapter, replaced when BlueZ restarts; `None` while there is none.
 pub type AdapterWatch = watch::Receiver<Option<Adapter>>;
 
+/// The peripheral object of the link that is up: it holds the discovered services, which a fresh
+/// lookup through the adapter would not.
+type Connected = Arc<Mutex<Option<Peripheral>>>;
+
+fn set_connected(slot: &Connected, peripheral: Option<Peripheral>) {
+    *slot.lock().unwrap_or_else(|p| p.into_inner()) = peripheral;
+}
+
 /// One peripheral's link.
 pub struct BleLink {
     address: String,
@@ -31,6 +40,7 @@ pub struct BleLink {
     sender: mpsc::UnboundedSender<Event>,
     operations: JoinSet<()>,
     notifications: Option<AbortHandle>,
+    connected: Connected,
 }
 
 impl BleLink {
@@ -45,6 +55,7 @@ impl BleLink {
             sender: sender.clone(),
             operations: JoinSet::new(),
             notifications: None,
+            connected: Connected::default(),
         };
         (link, sender)
     }
@@ -55,10 +66,11 @@ impl BleLink {
         while self.operations.try_join_next().is_some() {}
         match self.events.recv().await {
             Some(event) => {
-                if matches!(event, Event::LinkDown { .. })
-                    && let Some(notifications) = self.notifications.take()
-                {
-                    notifications.abort();
+                if matches!(event, Event::LinkDown { .. }) {
+                    set_connected(&self.connected, None);
+                    if let Some(notifications) = self.notifications.take() {
+                        notifications.abort();
+                    }
                 }
                 event
             }
@@ -74,10 +86,12 @@ impl BleLink {
         let sender = self.sender.clone();
         match effect {
             Effect::Connect => {
+                let connected = Arc::clone(&self.connected);
                 // This task lives as long as the link: after LinkUp it forwards notifications.
                 let handle = self.operations.spawn(async move {
                     match connect(adapter, &address).await {
                         Ok((peripheral, services)) => {
+                            set_connected(&connected, Some(peripheral.clone()));
                             let stream = peripheral.notifications().await;
                             let _ = sender.send(Event::LinkUp { services });
                             match stream {
@@ -107,9 +121,14 @@ impl BleLink {
                 });
             }
             Effect::Gatt(op) => {
+                let connected = self
+                    .connected
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
                 self.operations.spawn(async move {
                     let id = op.op;
-                    let result = gatt(adapter, &address, op).await;
+                    let result = gatt(connected, adapter, &address, op).await;
                     let _ = sender.send(Event::GattDone {
                         op: id,
                         result: result.map(ByteBuf::from),
@@ -124,6 +143,7 @@ impl BleLink {
     pub fn close(&mut self) {
         self.operations.abort_all();
         self.notifications = None;
+        set_connected(&self.connected, None);
     }
 }
 
@@ -217,8 +237,27 @@ fn flags(properties: CharPropFlags) -> Vec<String> {
     .collect()
 }
 
-async fn gatt(adapter: Option<Adapter>, address: &str, op: GattOp) -> Result<Vec<u8>, String> {
-    let peripheral = find(adapter, address).await?;
+/// Runs one GATT operation on the connected peripheral (or, without one, on a fresh lookup whose
+/// services are discovered first).
+async fn gatt(
+    connected: Option<Peripheral>,
+    adapter: Option<Adapter>,
+    address: &str,
+    op: GattOp,
+) -> Result<Vec<u8>, String> {
+    let peripheral = match connected {
+        Some(peripheral) => peripheral,
+        None => {
+            let peripheral = find(adapter, address).await?;
+            if peripheral.characteristics().is_empty() {
+                peripheral
+                    .discover_services()
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            peripheral
+        }
+    };
     let characteristic: Characteristic = peripheral
         .characteristics()
         .into_iter()

@@ -24,6 +24,7 @@ use m2mhal_plugin_api::{DeviceKind, Event, OpenConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
+use zbus::names::BusName;
 
 use crate::config::Config;
 use crate::device::link::Link;
@@ -34,6 +35,8 @@ use link::BleLink;
 /// First and largest delay between attempts to start a BLE session.
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(60);
+/// A session that lasted this long counts as healthy when it ends.
+const HEALTHY_SESSION: Duration = Duration::from_secs(10);
 /// The driver that takes allowed addresses no rule claims.
 const GENERIC_DRIVER: &str = "ble";
 
@@ -46,7 +49,14 @@ enum SessionError {
     NoAdapter(String),
     #[error("BlueZ's event stream ended (bluetoothd restarted?)")]
     StreamEnded,
+    #[error("bluetoothd restarted")]
+    BluezRestarted,
+    #[error("cannot watch bluetoothd on the bus: {0}")]
+    Bus(#[from] zbus::Error),
 }
+
+/// BlueZ's bus name, watched to notice restarts.
+const BLUEZ: &str = "org.bluez";
 
 /// The BLE side of the daemon.
 pub struct BleHost {
@@ -83,16 +93,24 @@ impl BleHost {
         let mut delay = RETRY_FIRST;
         let mut stop = self.stop.clone();
         loop {
+            let started = tokio::time::Instant::now();
             let outcome = tokio::select! {
                 outcome = self.session() => outcome,
                 _ = stop.wait_for(|stopped| *stopped) => break,
             };
+            // A session that ran for a while was healthy: start the backoff over.
+            if started.elapsed() >= HEALTHY_SESSION {
+                delay = RETRY_FIRST;
+            }
             self.adapter.send_replace(None);
-            match outcome {
-                Ok(()) => delay = RETRY_FIRST,
-                Err(e) => {
-                    tracing::warn!("BLE unavailable, retrying in {delay:?}: {e}");
-                }
+            // Whatever ended the session took every link with it.
+            for device in self.devices.values() {
+                let _ = device.send(Event::LinkDown {
+                    reason: "the Bluetooth session ended".into(),
+                });
+            }
+            if let Err(e) = outcome {
+                tracing::warn!("BLE unavailable, retrying in {delay:?}: {e}");
             }
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
@@ -105,6 +123,15 @@ impl BleHost {
 
     /// One session: adapter, event stream, scan, until something breaks.
     async fn session(&mut self) -> Result<(), SessionError> {
+        // btleplug's event stream outlives a bluetoothd restart; the bus tells when it happens.
+        let dbus = zbus::fdo::DBusProxy::new(&self.services.conn).await?;
+        let mut owner_changes = dbus
+            .receive_name_owner_changed_with_args(&[(0, BLUEZ)])
+            .await?;
+        let bluez = dbus
+            .get_name_owner(BusName::try_from(BLUEZ)?)
+            .await
+            .map_err(|e| SessionError::Bus(e.into()))?;
         let manager = Manager::new().await?;
         let adapter = find_adapter(&manager, &self.config.ble.adapter).await?;
         let mut events = adapter.events().await?;
@@ -114,7 +141,22 @@ impl BleHost {
         for peripheral in adapter.peripherals().await? {
             self.discovered(&adapter, &peripheral.id()).await;
         }
-        while let Some(event) = events.next().await {
+        loop {
+            let event = tokio::select! {
+                event = events.next() => event.ok_or(SessionError::StreamEnded)?,
+                change = owner_changes.next() => {
+                    // Only the bluetoothd this session talks to going away ends it.
+                    let gone = change.is_none_or(|signal| {
+                        signal
+                            .args()
+                            .is_ok_and(|args| args.old_owner().as_ref() == Some(&*bluez))
+                    });
+                    if gone {
+                        return Err(SessionError::BluezRestarted);
+                    }
+                    continue;
+                }
+            };
             match event {
                 CentralEvent::DeviceDiscovered(id)
                 | CentralEvent::DeviceUpdated(id)
@@ -136,7 +178,6 @@ impl BleHost {
                 CentralEvent::DeviceConnected(_) | CentralEvent::DeviceServicesModified(_) => {}
             }
         }
-        Err(SessionError::StreamEnded)
     }
 
     /// Sends an event built from the peripheral's advertisement to its device, if it has one.
