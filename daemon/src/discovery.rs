@@ -132,7 +132,9 @@ impl Discovery {
         }
         let (stop_tx, stop) = watch::channel(false);
         self.ports.insert(request.devnode.clone(), stop_tx);
-        let span = tracing::info_span!("port", port = %request.devnode.display());
+        // The stable /dev/serial/by-id name says which modem this is, across replugs.
+        let by_id = stable_name(&request.properties).unwrap_or_default();
+        let span = tracing::info_span!("port", port = %request.devnode.display(), by_id);
         let attach = attach(
             Arc::clone(&self.config),
             Arc::clone(&self.plugins),
@@ -142,6 +144,14 @@ impl Discovery {
         );
         self.tasks.spawn(attach.instrument(span));
     }
+}
+
+/// The `/dev/serial/by-id/...` link udev made for the port, if any.
+fn stable_name(properties: &BTreeMap<String, String>) -> Option<&str> {
+    properties
+        .get("DEVLINKS")?
+        .split_whitespace()
+        .find(|link| link.starts_with("/dev/serial/by-id/"))
 }
 
 /// Waits `delay`, or less if `stop` turns true; returns whether to go on.
@@ -218,5 +228,25 @@ async fn attach(
         let link = Link::Serial(SerialLink::new(request.devnode.clone(), baud, serial));
         task::run(services, plugin, driver, open, link, stop).await;
         return;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_by_id_link_names_the_port() {
+        let properties = BTreeMap::from([(
+            "DEVLINKS".to_owned(),
+            "/dev/serial/by-path/pci-0000:00:14.0-usb-0:2:1.2-port0 \
+             /dev/serial/by-id/usb-Quectel_EG25-G-if02-port0"
+                .to_owned(),
+        )]);
+        assert_eq!(
+            stable_name(&properties),
+            Some("/dev/serial/by-id/usb-Quectel_EG25-G-if02-port0")
+        );
+        assert_eq!(stable_name(&BTreeMap::new()), None);
     }
 }
