@@ -499,7 +499,10 @@ async fn port_to_ready(bus: &TestBus, tag: (&str, &str)) -> Samples {
     let mut samples = Vec::new();
     // Run 0 pages the driver plugin in; it is not counted.
     for run in 0..=RUNS {
-        let sim = Sim::start(&["modem"], 1).await;
+        // A different modem every run: the same IMEI would come back in its old object (a
+        // replug), which is another path than a new device's.
+        let imei = imei_for_run(run);
+        let sim = Sim::start(&["modem", "--imei", &imei], 1).await;
         let port = sim.path(0);
         let t0 = Instant::now();
         report_kernel_event(&conn, "add", &port, &[tag]).await;
@@ -513,6 +516,26 @@ async fn port_to_ready(bus: &TestBus, tag: (&str, &str)) -> Samples {
     }
     daemon.stop().await;
     Samples(samples)
+}
+
+/// A valid IMEI (Luhn check digit) that differs for every run.
+fn imei_for_run(run: usize) -> String {
+    let body = format!("35693803{:06}", 100_000 + run);
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let digit = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let doubled = digit * 2;
+                doubled / 10 + doubled % 10
+            } else {
+                digit
+            }
+        })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
 }
 
 // ---------------------------------------------------------------------------------------------
