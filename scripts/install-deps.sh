@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages m2mhal needs to build, test and run its demo. Idempotent.
+# Installs the Debian packages m2mhal needs (scripts/debian-packages.txt), only those missing.
 set -euo pipefail
+cd "$(dirname "$0")"
 
-packages=(
-    build-essential pkg-config # C toolchain for bundled SQLite and test plugins
-    dbus                       # dbus-daemon: the private system bus of the demo and the tests
-    libdbus-1-dev libudev-dev  # btleplug (BlueZ) and udev monitoring
-    systemd udev util-linux    # systemd-analyze, udevadm and setpriv for the system-file tests
-)
-
+mapfile -t packages < <(grep -v '^\s*\(#\|$\)' debian-packages.txt)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -64,6 +64,9 @@ pub fn admit(event: &KernelEvent, config: &Config) -> Admission {
 
 /// Index of the `[[port]]` whose path is `devnode`, literally or once both are canonicalized.
 fn configured_port(devnode: &Path, config: &Config) -> Option<usize> {
+    if config.ports.is_empty() {
+        return None;
+    }
     if let Some(index) = config.ports.iter().position(|port| port.path == devnode) {
         return Some(index);
     }

@@ -1127,3 +1127,185 @@ impl BleRig {
         &self.daemon.conn
     }
 }
+
+/// The distribution's Python, which has the `gi` (umockdev) and `dbusmock` modules; a `python3`
+/// found first in `PATH` (pyenv's, say) may lack them.
+const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+
+/// Whether [`SYSTEM_PYTHON`] can import `module`.
+pub fn python_has(module: &str) -> bool {
+    std::process::Command::new(SYSTEM_PYTHON)
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// umockdev's preload library: it shows a process the testbed's `/sys` and `/dev` and its
+/// uevents instead of the system's.
+const UMOCKDEV_PRELOAD: &str = "libumockdev-preload.so.0";
+
+/// A umockdev testbed run by `tests/umockdev/fake_usb.py` (see its doc string): a fake USB
+/// modem whose `/dev/ttyUSB2` is a pty of `m2msim`, and a fake untagged Arduino. The helper
+/// bind-mounts ptys into the testbed, so the tests must run as root.
+pub struct FakeUsb {
+    _child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::UnboundedReceiver<String>,
+    /// The testbed's root directory (`UMOCKDEV_DIR`).
+    pub root: String,
+    /// The pty behind the Arduino's `/dev/ttyACM0`: opening the node opens it.
+    pub arduino_pty: String,
+}
+
+impl FakeUsb {
+    /// Starts the helper and waits for its testbed.
+    pub async fn start() -> FakeUsb {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("umockdev/fake_usb.py");
+        let mut child = Command::new(SYSTEM_PYTHON)
+            .arg(script)
+            .env("LD_PRELOAD", UMOCKDEV_PRELOAD)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start fake_usb.py (packages umockdev, gir1.2-umockdev-1.0, python3-gi)");
+        let stdin = child.stdin.take().expect("stdin");
+        let lines = forward_lines(child.stdout.take().expect("stdout"), "fake_usb");
+        let mut fake = FakeUsb {
+            _child: child,
+            stdin,
+            lines,
+            root: String::new(),
+            arduino_pty: String::new(),
+        };
+        let ready = fake.next_line().await;
+        assert_eq!(ready["event"], "ready", "{ready}");
+        fake.root = ready["root"].as_str().expect("root").to_owned();
+        fake.arduino_pty = ready["arduino"].as_str().expect("arduino").to_owned();
+        fake
+    }
+
+    /// The environment that puts a process (the daemon) into the testbed.
+    pub fn env(&self) -> [(&str, &str); 2] {
+        [
+            ("UMOCKDEV_DIR", self.root.as_str()),
+            ("LD_PRELOAD", UMOCKDEV_PRELOAD),
+        ]
+    }
+
+    /// Runs one helper command (`add-modem PTY`, `remove-modem`, `add-arduino`), which must
+    /// succeed.
+    pub async fn ok(&mut self, line: &str) {
+        self.stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .expect("write to fake_usb.py");
+        self.stdin.flush().await.expect("flush fake_usb.py stdin");
+        let reply = self.next_line().await;
+        assert_eq!(
+            reply["event"], "ok",
+            "fake_usb.py refused {line:?}: {reply}"
+        );
+    }
+
+    async fn next_line(&mut self) -> Value {
+        let line = tokio::time::timeout(WAIT, self.lines.recv())
+            .await
+            .ok()
+            .flatten()
+            .expect("fake_usb.py answers");
+        serde_json::from_str(&line).expect("fake_usb.py prints JSON")
+    }
+}
+
+impl Drop for FakeUsb {
+    /// Undoes what the helper cannot once it is killed: its bind mounts and its testbed.
+    fn drop(&mut self) {
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        let inside = format!("{}/", self.root);
+        for point in mounts
+            .lines()
+            .filter_map(|line| line.split(' ').nth(1))
+            .filter(|point| point.starts_with(&inside))
+        {
+            let _ = std::process::Command::new("umount")
+                .args(["-l", point])
+                .status();
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// What polkit's own bus policy grants: root owns `org.freedesktop.PolicyKit1`, everyone may
+/// call it (for the mock polkitd of [`MockPolkit`]).
+const POLKIT_POLICY: &str = r#"<policy user="root">
+    <allow own="org.freedesktop.PolicyKit1"/>
+  </policy>
+  <policy context="default">
+    <allow send_destination="org.freedesktop.PolicyKit1"/>
+  </policy>"#;
+
+impl TestBus {
+    /// Like [`TestBus::start`], with polkit's bus policy as well, for [`MockPolkit`].
+    pub async fn start_with_polkit() -> TestBus {
+        TestBus::start_with_policy(POLKIT_POLICY).await
+    }
+}
+
+/// python-dbusmock's polkitd template on a private bus: it denies every action until told
+/// otherwise with [`MockPolkit::set_allowed`].
+pub struct MockPolkit {
+    _child: Child,
+    conn: Connection,
+}
+
+/// polkit's bus name.
+const POLKIT_NAME: &str = "org.freedesktop.PolicyKit1";
+
+impl MockPolkit {
+    /// Whether python-dbusmock is installed (package python3-dbusmock).
+    pub fn available() -> bool {
+        python_has("dbusmock")
+    }
+
+    /// Starts the mock on `bus` (started with [`TestBus::start_with_polkit`]) and waits until it
+    /// owns polkit's name.
+    pub async fn start(bus: &TestBus) -> MockPolkit {
+        let child = Command::new(SYSTEM_PYTHON)
+            .args(["-m", "dbusmock", "--system", "--template", "polkitd"])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start python3 -m dbusmock");
+        let conn = bus.connect().await;
+        let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("bus proxy");
+        wait_until("the mock polkitd to own its name", || async {
+            dbus.name_has_owner(POLKIT_NAME.try_into().expect("name"))
+                .await
+                .unwrap_or(false)
+        })
+        .await;
+        MockPolkit {
+            _child: child,
+            conn,
+        }
+    }
+
+    /// Makes polkit authorize exactly `actions` (for any subject).
+    pub async fn set_allowed(&self, actions: &[&str]) {
+        self.conn
+            .call_method(
+                Some(POLKIT_NAME),
+                "/org/freedesktop/PolicyKit1/Authority",
+                Some("org.freedesktop.DBus.Mock"),
+                "SetAllowed",
+                &(actions,),
+            )
+            .await
+            .expect("SetAllowed on the mock polkitd");
+    }
+}
