@@ -195,3 +195,45 @@ async fn a_replugged_modem_is_ready_again_under_its_id() {
     );
     assert_eq!(after, before, "the known device comes back in its object");
 }
+
+/// A composite modem exposes several AT ports of one device (same IMEI): the first port that
+/// identifies it serves it, the other is let go, and the device is one object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_ports_of_one_modem_are_one_device() {
+    let bus = TestBus::start().await;
+    let at_port = Sim::start(&["modem"], 1).await;
+    let modem_port = Sim::start(&["modem"], 1).await;
+    let mut daemon = Daemon::start(&bus, "").await;
+    let conn = daemon.conn.clone();
+    add(&conn, &at_port.path(0), &[("ID_M2MHAL_CANDIDATE", "1")]).await;
+    let path = wait_for_device(&conn, &at_port.path(0), "ready").await;
+    add(&conn, &modem_port.path(0), &[("ID_M2MHAL_CANDIDATE", "1")]).await;
+    let left = daemon.expect_log("already served through").await;
+    assert!(left.contains(&at_port.path(0)), "{left}");
+    let listed: Vec<String> = devices(&conn)
+        .await
+        .iter()
+        .map(|p| p.as_str().to_owned())
+        .collect();
+    assert_eq!(listed, [path.clone()]);
+    let port: String = property(&conn, &path, DEVICE, "Port").await;
+    assert_eq!(port, at_port.path(0));
+}
+
+/// As root, a plugin directory that others may write is refused, and so nothing is loaded from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_world_writable_plugin_directory_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let bus = TestBus::start().await;
+    let dir = daemon_dir();
+    let plugins = dir.path().join("plugins");
+    std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut daemon = Daemon::start_in(&bus, dir.path(), "").await;
+    let refused = daemon.expect_log("refusing plugin directory").await;
+    assert!(refused.contains("0777"), "{refused}");
+    let loaded: Vec<std::collections::HashMap<String, zbus::OwnedVariant>> =
+        call(&daemon.conn, MANAGER_PATH, MANAGER, "ListPlugins", &())
+            .await
+            .unwrap();
+    assert!(loaded.is_empty(), "{loaded:?}");
+}
