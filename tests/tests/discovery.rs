@@ -215,7 +215,7 @@ async fn two_ports_of_one_modem_are_one_device() {
         .iter()
         .map(|p| p.as_str().to_owned())
         .collect();
-    assert_eq!(listed, [path.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&path));
     let port: String = property(&conn, &path, DEVICE, "Port").await;
     assert_eq!(port, at_port.path(0));
 }
