@@ -14,10 +14,9 @@
 //! runs through the same command queue as everything else; `Refresh` and `Poll` need a ready
 //! modem; `Reset` restarts the initialisation; `CheckMessage` does no I/O.
 
-use m2mhal_at::queue::{CommandQueue, QueueEvent};
+use m2mhal_at::link::AtLink;
+use m2mhal_at::queue::QueueEvent;
 use m2mhal_at::raw;
-use m2mhal_at::silence::SilenceWatch;
-use m2mhal_at::state::PublishedState;
 use m2mhal_at::{AtError, ChannelConfig, Command, Response, Urc};
 use m2mhal_plugin_api::sdk::{Driver, Effects};
 use m2mhal_plugin_api::{
@@ -72,17 +71,14 @@ pub struct CellularDriver {
     /// Period of the signal refresh; 0 disables it.
     signal_interval_ms: u64,
     phase: Phase,
-    /// The `State` and `StateReason` last published.
-    state: PublishedState,
-    link: CommandQueue<Purpose>,
+    /// The command queue, the silence watch and the published state.
+    link: AtLink<Purpose>,
     facts: ModemFacts,
     signal: SignalTracker,
     inbox: Inbox,
     outbox: Outbox,
     /// Concatenation reference of the next message sent.
     next_reference: u8,
-    /// Timeouts in a row, and the pace of the probes once they make silence.
-    silence: SilenceWatch,
     /// Clocks of the input being handled.
     now_ms: u64,
     unix_time: u64,
@@ -106,14 +102,17 @@ impl Driver for CellularDriver {
         Ok(CellularDriver {
             signal_interval_ms: signal_interval_s.saturating_mul(1000),
             phase: Phase::Closed,
-            state: PublishedState::new("modem"),
-            link: CommandQueue::new(ChannelConfig::gsm(), Timer::CommandDeadline.id()),
+            link: AtLink::new(
+                "modem",
+                ChannelConfig::gsm(),
+                Timer::CommandDeadline.id(),
+                Timer::Probe.id(),
+            ),
             facts: ModemFacts::default(),
             signal: SignalTracker::default(),
             inbox: Inbox::default(),
             outbox: Outbox::default(),
             next_reference: 0,
-            silence: SilenceWatch::new(),
             now_ms: 0,
             unix_time: 0,
             out: Effects::new(),
@@ -137,7 +136,7 @@ impl Driver for CellularDriver {
             _ => {}
         }
         if self.phase != Phase::Closed {
-            self.link.pump(self.now_ms, self.out.as_mut_vec());
+            self.link.pump(self.now_ms, &mut self.out);
         }
         self.out.take()
     }
@@ -149,9 +148,7 @@ impl CellularDriver {
     /// with `error`), the message being sent (every waiting message too when `whole_outbox`) and
     /// the background timers.
     fn abandon_work(&mut self, error: &CallError, whole_outbox: bool) {
-        let dropped = self.link.clear(self.now_ms, self.out.as_mut_vec());
-        self.out
-            .fail_all(dropped.iter().filter_map(Purpose::call), error);
+        self.link.abandon(self.now_ms, error, &mut self.out);
         let abandoned = if whole_outbox {
             self.outbox.abandon_all()
         } else {
@@ -168,11 +165,10 @@ impl CellularDriver {
     fn restart(&mut self, interrupted: CallError) {
         self.abandon_work(&interrupted, false);
         self.phase = Phase::Initializing;
-        self.silence.reset();
         self.facts = ModemFacts::default();
         self.signal.forget_readings();
         self.inbox.reset();
-        self.out.extend(self.state.change("initializing", ""));
+        self.link.start_initializing(&mut self.out);
         self.push_init(FIRST_STEP);
     }
 
@@ -180,50 +176,32 @@ impl CellularDriver {
         if self.phase == Phase::Closed {
             return;
         }
-        self.abandon_work(
-            &CallError::new(CallErrorKind::NotReady, "the modem port hung up"),
-            true,
-        );
+        self.abandon_work(&self.link.hangup_error(), true);
         self.inbox.reset();
         self.phase = Phase::Closed;
-        self.out.extend(self.state.change("offline", "hangup"));
+        self.link.publish("offline", "hangup", &mut self.out);
     }
 
     /// Three commands in a row timed out: give up on everything and probe the modem.
     fn enter_no_response(&mut self, timed_out: Purpose) {
-        self.out.log(
-            LogLevel::Warn,
-            "the modem stopped answering: 3 commands in a row timed out",
-        );
-        let silent = CallError::new(CallErrorKind::Timeout, "the modem does not answer");
-        self.out.fail_all(timed_out.call(), &silent);
+        let silent = self.link.went_silent(&timed_out, &mut self.out);
         self.abandon_work(&silent, true);
         self.phase = Phase::NoResponse;
-        self.out.extend(self.state.change("failed", "no-response"));
-        let delay = self.silence.first_probe_delay();
-        self.out.set_timer(Timer::Probe.id(), delay);
+        self.link.start_probing(&mut self.out);
     }
 
     fn on_probe(&mut self, result: Result<Response, AtError>) {
         if self.phase != Phase::NoResponse {
             return;
         }
-        if matches!(result, Err(AtError::Timeout)) {
-            let delay = self.silence.next_probe_delay();
-            self.out.set_timer(Timer::Probe.id(), delay);
-        } else {
-            self.out
-                .log(LogLevel::Info, "the modem answers again: initialising");
-            self.restart(CallError::new(
-                CallErrorKind::Failed,
-                "interrupted by a restart",
-            ));
+        if let Some(interrupted) = self.link.probe_ended(&result, &mut self.out) {
+            self.restart(interrupted);
         }
     }
 
     fn become_ready(&mut self) {
         self.phase = Phase::Ready;
-        self.out.extend(self.state.change("ready", ""));
+        self.link.publish("ready", "", &mut self.out);
         if !self.facts.indications {
             self.out.log(
                 LogLevel::Warn,
@@ -244,7 +222,7 @@ impl CellularDriver {
         if self.phase == Phase::Closed {
             return;
         }
-        for event in self.link.feed(bytes, self.out.as_mut_vec()) {
+        for event in self.link.feed(bytes, &mut self.out) {
             self.on_queue_event(event);
         }
     }
@@ -284,10 +262,8 @@ impl CellularDriver {
                 self.recheck_sim();
             }
             Some(Timer::Probe) if self.phase == Phase::NoResponse => {
-                // Between probes the line is quiet: start from a clean channel.
-                self.link.clear(self.now_ms, self.out.as_mut_vec());
                 self.link
-                    .push(SilenceWatch::probe_command(), Purpose::Probe);
+                    .send_probe(self.now_ms, Purpose::Probe, &mut self.out);
             }
             // A timer that fired after the state it was armed for ended.
             _ => {}
@@ -303,9 +279,9 @@ impl CellularDriver {
                     Purpose::ListMessages(ListReason::Poll(call)),
                 );
             }
-            Request::Refresh | Request::Poll => self.out.reply(call, Err(self.state.not_ready())),
+            Request::Refresh | Request::Poll => self.link.reply_not_ready(call, &mut self.out),
             Request::Reset if self.phase == Phase::Closed => {
-                self.out.reply(call, Err(self.state.not_ready()))
+                self.link.reply_not_ready(call, &mut self.out)
             }
             Request::Reset => {
                 self.restart(CallError::new(
@@ -320,7 +296,7 @@ impl CellularDriver {
                 self.out.reply(call, checked);
             }
             Request::Send(_) if self.phase.refuses_messages() => {
-                self.out.reply(call, Err(self.state.not_ready()))
+                self.link.reply_not_ready(call, &mut self.out)
             }
             Request::Send(message) => {
                 let reference = self.next_reference;
@@ -344,12 +320,12 @@ impl CellularDriver {
     }
 
     fn on_raw_command(&mut self, call: u64, line: &str, timeout_ms: u32) {
-        match raw::command(line, timeout_ms) {
-            Err(invalid) => self.out.reply(call, Err(invalid)),
-            Ok(_) if matches!(self.phase, Phase::Closed | Phase::NoResponse) => {
-                self.out.reply(call, Err(self.state.not_ready()))
-            }
-            Ok(command) => self.link.push(command, Purpose::UserCommand(call)),
+        let accepting = !matches!(self.phase, Phase::Closed | Phase::NoResponse);
+        if let Some(command) =
+            self.link
+                .raw_command(call, line, timeout_ms, accepting, &mut self.out)
+        {
+            self.link.push(command, Purpose::UserCommand(call));
         }
     }
 
@@ -366,7 +342,10 @@ impl CellularDriver {
     }
 
     fn on_completed(&mut self, purpose: Purpose, result: Result<Response, AtError>) {
-        if self.silence.record(&result) && self.phase != Phase::NoResponse {
+        if self
+            .link
+            .goes_silent(&result, self.phase == Phase::NoResponse)
+        {
             self.enter_no_response(purpose);
             return;
         }
@@ -438,14 +417,14 @@ impl CellularDriver {
         match init::advance(step, result, &mut self.facts) {
             Outcome::Next(next) => self.push_init(next),
             Outcome::Publish(update, next) => {
-                self.out.push(self.state.with_state(*update));
+                self.out.push(self.link.with_state(*update));
                 self.push_init(next);
             }
             Outcome::SimReady(next) => {
                 if self.phase != Phase::Initializing {
                     self.out.cancel_timer(Timer::SimRecheck.id());
                     self.phase = Phase::Initializing;
-                    self.out.extend(self.state.change("initializing", ""));
+                    self.link.publish("initializing", "", &mut self.out);
                 }
                 self.push_init(next);
             }
@@ -459,7 +438,7 @@ impl CellularDriver {
                 self.out
                     .log(LogLevel::Error, format!("initialisation failed: {reason}"));
                 self.phase = Phase::Failed(reason);
-                self.out.extend(self.state.change("failed", reason));
+                self.link.publish("failed", reason, &mut self.out);
                 self.fail_outbox(CallErrorKind::NotReady, reason);
             }
             Outcome::Configured => {
@@ -477,8 +456,8 @@ impl CellularDriver {
                 format!("SIM not usable: {}", problem.reason()),
             );
             self.phase = Phase::SimBlocked(problem);
-            self.out
-                .extend(self.state.change(problem.state(), problem.reason()));
+            self.link
+                .publish(problem.state(), problem.reason(), &mut self.out);
             self.fail_outbox(CallErrorKind::NotReady, problem.reason());
         }
         self.out

@@ -1,6 +1,8 @@
 //! Why each AT command is sent: the [`Purpose`] the driver queues with it, so that its completion
 //! goes to the right handler.
 
+use m2mhal_at::link::LinkPurpose;
+
 use crate::init::InitStep;
 use crate::signal::SignalQuery;
 
@@ -47,9 +49,8 @@ pub(crate) enum ListReason {
     Periodic,
 }
 
-impl Purpose {
-    /// The application call waiting for this command, if any.
-    pub fn call(&self) -> Option<u64> {
+impl LinkPurpose for Purpose {
+    fn call(&self) -> Option<u64> {
         match self {
             Purpose::Signal { call, .. } => *call,
             Purpose::ListMessages(ListReason::Poll(call)) | Purpose::UserCommand(call) => {

@@ -17,10 +17,9 @@
 
 mod session;
 
-use m2mhal_at::queue::{CommandQueue, QueueEvent};
+use m2mhal_at::link::{AtLink, LinkPurpose};
+use m2mhal_at::queue::QueueEvent;
 use m2mhal_at::raw;
-use m2mhal_at::silence::SilenceWatch;
-use m2mhal_at::state::PublishedState;
 use m2mhal_at::{AtError, ChannelConfig, Command, Response, Urc};
 use m2mhal_plugin_api::sdk::{Driver, Effects};
 use m2mhal_plugin_api::{
@@ -107,8 +106,7 @@ enum SignalReason {
     Poll,
 }
 
-impl Purpose {
-    /// The application call waiting for this command, if any.
+impl LinkPurpose for Purpose {
     fn call(&self) -> Option<u64> {
         match self {
             Purpose::Signal(SignalReason::Refresh(call)) | Purpose::UserCommand(call) => {
@@ -123,9 +121,8 @@ impl Purpose {
 pub struct IridiumDriver {
     options: Options,
     phase: Phase,
-    /// The `State` and `StateReason` last published.
-    state: PublishedState,
-    link: CommandQueue<Purpose>,
+    /// The command queue, the silence watch and the published state.
+    link: AtLink<Purpose>,
     facts: TerminalFacts,
     signal: SignalTracker,
     outbox: Outbox,
@@ -136,8 +133,6 @@ pub struct IridiumDriver {
     mo_clear: bool,
     /// Whether [`Timer::SignalPoll`] is armed.
     signal_poll_armed: bool,
-    /// Timeouts in a row, and the pace of the probes once they make silence.
-    silence: SilenceWatch,
     /// Clocks of the input being handled.
     now_ms: u64,
     unix_time: u64,
@@ -158,8 +153,12 @@ impl Driver for IridiumDriver {
         Ok(IridiumDriver {
             options,
             phase: Phase::Closed,
-            state: PublishedState::new("terminal"),
-            link: CommandQueue::new(channel_config(), Timer::CommandDeadline.id()),
+            link: AtLink::new(
+                "terminal",
+                channel_config(),
+                Timer::CommandDeadline.id(),
+                Timer::Probe.id(),
+            ),
             facts: TerminalFacts::default(),
             signal: SignalTracker::default(),
             outbox: Outbox::default(),
@@ -168,7 +167,6 @@ impl Driver for IridiumDriver {
             schedule: Schedule::default(),
             mo_clear: false,
             signal_poll_armed: false,
-            silence: SilenceWatch::new(),
             now_ms: 0,
             unix_time: 0,
             out: Effects::new(),
@@ -192,7 +190,7 @@ impl Driver for IridiumDriver {
             _ => {}
         }
         if self.phase != Phase::Closed {
-            self.link.pump(self.now_ms, self.out.as_mut_vec());
+            self.link.pump(self.now_ms, &mut self.out);
         }
         self.out.take()
     }
@@ -212,9 +210,7 @@ impl IridiumDriver {
     /// with `error`), the session (the message it carries fails; every waiting message too when
     /// `whole_outbox`) and the background timers.
     fn abandon_work(&mut self, error: &CallError, whole_outbox: bool) {
-        let dropped = self.link.clear(self.now_ms, self.out.as_mut_vec());
-        self.out
-            .fail_all(dropped.iter().filter_map(Purpose::call), error);
+        self.link.abandon(self.now_ms, error, &mut self.out);
         let mut calls = self.abandon_session();
         if whole_outbox {
             calls.extend(self.outbox.abandon_all());
@@ -233,10 +229,9 @@ impl IridiumDriver {
     fn restart(&mut self, interrupted: CallError) {
         self.abandon_work(&interrupted, false);
         self.phase = Phase::Initializing;
-        self.silence.reset();
         self.facts = TerminalFacts::default();
         self.signal.forget();
-        self.out.extend(self.state.change("initializing", ""));
+        self.link.start_initializing(&mut self.out);
         self.push_init(FIRST_STEP);
     }
 
@@ -244,49 +239,31 @@ impl IridiumDriver {
         if self.phase == Phase::Closed {
             return;
         }
-        self.abandon_work(
-            &CallError::new(CallErrorKind::NotReady, "the terminal port hung up"),
-            true,
-        );
+        self.abandon_work(&self.link.hangup_error(), true);
         self.phase = Phase::Closed;
-        self.out.extend(self.state.change("offline", "hangup"));
+        self.link.publish("offline", "hangup", &mut self.out);
     }
 
     /// Three commands in a row timed out: give up on everything and probe the terminal.
     fn enter_no_response(&mut self, timed_out: Purpose) {
-        self.out.log(
-            LogLevel::Warn,
-            "the terminal stopped answering: 3 commands in a row timed out",
-        );
-        let silent = CallError::new(CallErrorKind::Timeout, "the terminal does not answer");
-        self.out.fail_all(timed_out.call(), &silent);
+        let silent = self.link.went_silent(&timed_out, &mut self.out);
         self.abandon_work(&silent, true);
         self.phase = Phase::NoResponse;
-        self.out.extend(self.state.change("failed", "no-response"));
-        let delay = self.silence.first_probe_delay();
-        self.out.set_timer(Timer::Probe.id(), delay);
+        self.link.start_probing(&mut self.out);
     }
 
     fn on_probe(&mut self, result: Result<Response, AtError>) {
         if self.phase != Phase::NoResponse {
             return;
         }
-        if matches!(result, Err(AtError::Timeout)) {
-            let delay = self.silence.next_probe_delay();
-            self.out.set_timer(Timer::Probe.id(), delay);
-        } else {
-            self.out
-                .log(LogLevel::Info, "the terminal answers again: initialising");
-            self.restart(CallError::new(
-                CallErrorKind::Failed,
-                "interrupted by a restart",
-            ));
+        if let Some(interrupted) = self.link.probe_ended(&result, &mut self.out) {
+            self.restart(interrupted);
         }
     }
 
     fn become_ready(&mut self) {
         self.phase = Phase::Ready;
-        self.out.extend(self.state.change("ready", ""));
+        self.link.publish("ready", "", &mut self.out);
         self.mo_clear = self.facts.mo_cleared;
         if let Some(mtmsn) = self.facts.mt_left.take() {
             self.download_left_message(mtmsn);
@@ -302,7 +279,7 @@ impl IridiumDriver {
             format!("the terminal cannot send: {why}; it needs attention and a Reset"),
         );
         self.phase = Phase::Failed(reason);
-        self.out.extend(self.state.change("failed", reason));
+        self.link.publish("failed", reason, &mut self.out);
         let error = CallError::new(
             CallErrorKind::NotReady,
             format!("the terminal is not ready: {reason} ({why})"),
@@ -317,7 +294,7 @@ impl IridiumDriver {
         if self.phase == Phase::Closed {
             return;
         }
-        for event in self.link.feed(bytes, self.out.as_mut_vec()) {
+        for event in self.link.feed(bytes, &mut self.out) {
             self.on_queue_event(event);
         }
     }
@@ -347,10 +324,8 @@ impl IridiumDriver {
                 }
             }
             Some(Timer::Probe) if self.phase == Phase::NoResponse => {
-                // Between probes the line is quiet: start from a clean channel.
-                self.link.clear(self.now_ms, self.out.as_mut_vec());
                 self.link
-                    .push(SilenceWatch::probe_command(), Purpose::Probe);
+                    .send_probe(self.now_ms, Purpose::Probe, &mut self.out);
             }
             // A timer that fired after the state it was armed for ended.
             _ => {}
@@ -364,9 +339,9 @@ impl IridiumDriver {
                 Purpose::Signal(SignalReason::Refresh(call)),
             ),
             Request::Poll if self.phase == Phase::Ready => self.on_poll(call),
-            Request::Refresh | Request::Poll => self.out.reply(call, Err(self.state.not_ready())),
+            Request::Refresh | Request::Poll => self.link.reply_not_ready(call, &mut self.out),
             Request::Reset if self.phase == Phase::Closed => {
-                self.out.reply(call, Err(self.state.not_ready()))
+                self.link.reply_not_ready(call, &mut self.out)
             }
             Request::Reset => {
                 self.restart(CallError::new(
@@ -381,7 +356,7 @@ impl IridiumDriver {
                 self.out.reply(call, checked);
             }
             Request::Send(_) if self.phase.refuses_messages() => {
-                self.out.reply(call, Err(self.state.not_ready()))
+                self.link.reply_not_ready(call, &mut self.out)
             }
             Request::Send(message) => match outbox::check(&message) {
                 Ok(()) => {
@@ -401,17 +376,20 @@ impl IridiumDriver {
     }
 
     fn on_raw_command(&mut self, call: u64, line: &str, timeout_ms: u32) {
-        match raw::command(line, timeout_ms) {
-            Err(invalid) => self.out.reply(call, Err(invalid)),
-            Ok(_) if matches!(self.phase, Phase::Closed | Phase::NoResponse) => {
-                self.out.reply(call, Err(self.state.not_ready()))
-            }
-            Ok(command) => self.link.push(command, Purpose::UserCommand(call)),
+        let accepting = !matches!(self.phase, Phase::Closed | Phase::NoResponse);
+        if let Some(command) =
+            self.link
+                .raw_command(call, line, timeout_ms, accepting, &mut self.out)
+        {
+            self.link.push(command, Purpose::UserCommand(call));
         }
     }
 
     fn on_completed(&mut self, purpose: Purpose, result: Result<Response, AtError>) {
-        if self.silence.record(&result) && self.phase != Phase::NoResponse {
+        if self
+            .link
+            .goes_silent(&result, self.phase == Phase::NoResponse)
+        {
             self.enter_no_response(purpose);
             return;
         }
@@ -461,7 +439,7 @@ impl IridiumDriver {
         match init::advance(step, result, &mut self.facts) {
             Outcome::Next(next) => self.push_init(next),
             Outcome::Publish(update, next) => {
-                self.out.push(self.state.with_state(*update));
+                self.out.push(self.link.with_state(*update));
                 self.push_init(next);
             }
             Outcome::Warn(warning, next) => {
@@ -472,7 +450,7 @@ impl IridiumDriver {
                 self.out
                     .log(LogLevel::Error, format!("initialisation failed: {reason}"));
                 self.phase = Phase::Failed(reason);
-                self.out.extend(self.state.change("failed", reason));
+                self.link.publish("failed", reason, &mut self.out);
                 let error = CallError::new(
                     CallErrorKind::NotReady,
                     format!("the terminal is not ready: {reason}"),
