@@ -174,7 +174,7 @@ impl Simulator {
             return None;
         }
         if line == "quit" {
-            self.quit.send_replace(true);
+            // Takes effect in `quit_if_asked`, once this reply is out.
             return Some(report::ok());
         }
         let (index, command) = match split_target(line) {
@@ -202,6 +202,14 @@ impl Simulator {
         )
     }
 
+    /// Signals `quit` after its reply was printed or sent, so a controller always reads the answer
+    /// before the simulator exits.
+    fn quit_if_asked(&self, line: &str) {
+        if line.trim() == "quit" {
+            self.quit.send_replace(true);
+        }
+    }
+
     /// Reads control lines from stdin and prints the replies. End of input is not a quit: a
     /// simulator started in the background keeps running.
     pub async fn serve_stdin(self: Arc<Self>) {
@@ -210,6 +218,7 @@ impl Simulator {
             if let Some(reply) = self.execute(&line).await {
                 report::print_line(&reply);
             }
+            self.quit_if_asked(&line);
         }
     }
 
@@ -231,6 +240,7 @@ impl Simulator {
             if let Some(reply) = reply {
                 report::print_line(&reply);
             }
+            self.quit_if_asked(line);
         }
     }
 
@@ -263,6 +273,7 @@ impl Simulator {
             {
                 return;
             }
+            self.quit_if_asked(&line);
         }
     }
 

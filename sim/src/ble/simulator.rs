@@ -63,6 +63,18 @@ impl BleSimulator {
         Some(reply.unwrap_or_else(report::error))
     }
 
+    /// Runs one control line and prints its reply. `quit` takes effect only once its reply is
+    /// out, so a controller always reads the answer before the simulator exits.
+    async fn execute_and_print(&self, line: &str) {
+        let Some(reply) = self.execute(line).await else {
+            return;
+        };
+        report::print_line(&reply);
+        if matches!(BleControl::parse(line.trim()), Ok(BleControl::Quit)) {
+            self.quit.send_replace(true);
+        }
+    }
+
     async fn apply(&self, command: BleControl) -> Result<Value, BleControlError> {
         let mut world = self.world.lock().await;
         let reply = match command {
@@ -151,10 +163,7 @@ impl BleSimulator {
                     "peripherals": peripherals,
                 })
             }
-            BleControl::Quit => {
-                self.quit.send_replace(true);
-                report::ok()
-            }
+            BleControl::Quit => report::ok(),
         };
         Ok(reply)
     }
@@ -183,29 +192,21 @@ impl BleSimulator {
     pub async fn serve_stdin(self: Arc<Self>) {
         let mut lines = BufReader::new(tokio::io::stdin()).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(reply) = self.execute(&line).await {
-                report::print_line(&reply);
-            }
+            self.execute_and_print(&line).await;
         }
     }
 
     /// Runs a script of control lines; `sleep <ms>` lines pause it.
     pub async fn run_script(self: Arc<Self>, script: String) {
         for line in script.lines() {
-            let reply = match line.trim().strip_prefix("sleep ") {
+            match line.trim().strip_prefix("sleep ") {
                 Some(ms) => match ms.trim().parse() {
-                    Ok(ms) => {
-                        tokio::time::sleep(Duration::from_millis(ms)).await;
-                        None
-                    }
-                    Err(_) => Some(report::error(format!(
+                    Ok(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                    Err(_) => report::print_line(&report::error(format!(
                         "script: {line:?}: sleep takes milliseconds"
                     ))),
                 },
-                None => self.execute(line).await,
-            };
-            if let Some(reply) = reply {
-                report::print_line(&reply);
+                None => self.execute_and_print(line).await,
             }
         }
     }
