@@ -174,10 +174,11 @@ async fn watch_clients(daemon: Arc<Daemon>, mut changes: zbus::fdo::NameOwnerCha
     while let Some(signal) = changes.next().await {
         let Ok(args) = signal.args() else { continue };
         let gone = args.new_owner().is_none();
-        if gone && args.name().starts_with(':') {
-            if let Err(error) = daemon.client_gone(args.name()).await {
-                tracing::warn!(%error, "fake bluez: cleaning up after a client failed");
-            }
+        if gone
+            && args.name().starts_with(':')
+            && let Err(error) = daemon.client_gone(args.name()).await
+        {
+            tracing::warn!(%error, "fake bluez: cleaning up after a client failed");
         }
     }
 }

@@ -208,7 +208,7 @@ pub(crate) mod hex {
 
     /// `"0a1b"` (or `"0A1B"`) as bytes; `None` if it isn't an even number of hex digits.
     pub fn decode(text: &str) -> Option<Vec<u8>> {
-        if text.len() % 2 != 0 || !text.is_ascii() {
+        if !text.len().is_multiple_of(2) || !text.is_ascii() {
             return None;
         }
         (0..text.len())

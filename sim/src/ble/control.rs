@@ -164,7 +164,7 @@ fn parse_address(text: &str) -> Result<Address, BleControlError> {
 
 /// `0a1B` as bytes; `None` unless an even number of hex digits.
 fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }
     text.as_bytes()
