@@ -341,19 +341,27 @@ impl Daemon {
 
     /// Waits for a log line containing `needle`.
     pub async fn expect_log(&mut self, needle: &str) -> String {
+        let mut lines = self.log_until(needle).await;
+        lines.pop().unwrap_or_default()
+    }
+
+    /// Waits for a log line containing `needle`; returns the lines logged until then, that one
+    /// last.
+    pub async fn log_until(&mut self, needle: &str) -> Vec<String> {
+        let mut lines = Vec::new();
         let found = tokio::time::timeout(WAIT, async {
             while let Some(line) = self.stderr.recv().await {
-                if line.contains(needle) {
-                    return Some(line);
+                let found = line.contains(needle);
+                lines.push(line);
+                if found {
+                    return true;
                 }
             }
-            None
+            false
         })
         .await;
-        match found {
-            Ok(Some(line)) => line,
-            _ => panic!("m2mhald never logged {needle:?}"),
-        }
+        assert!(found == Ok(true), "m2mhald never logged {needle:?}");
+        lines
     }
 }
 

@@ -415,6 +415,24 @@ async fn link_loss_recovers_and_notifications_keep_flowing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_object_bluez_removes_is_a_lost_link() {
+    // BlueZ expires the device object (disconnecting it first): the link is lost all the same,
+    // though the object can no longer be asked, and the sensor, still advertising, comes back.
+    let mut rig = BleRig::start(&[&format!("add-ess {ESS}")], &ble_config("")).await;
+    let conn = rig.daemon.conn.clone();
+    let path = wait_for_device_id(&conn, &id(ESS), "ready").await;
+    wait_for_property(&conn, &path, GATT, "Connected", |c: &bool| *c).await;
+    let mut changes = properties_changed(&conn, &path).await;
+
+    rig.sim.ok(&format!("expire {ESS}")).await;
+    next_property_change(&mut changes, GATT, "Connected", |c: &bool| !*c).await;
+    next_property_change(&mut changes, GATT, "Connected", |c: &bool| *c).await;
+    measure_ess_until_notified(&mut rig.sim, "humidity=33.5", 1).await;
+    wait_for_readings(&conn, &path, |r| r.get("humidity") == Some(&33.5)).await;
+    assert_eq!(wait_for_device_id(&conn, &id(ESS), "ready").await, path);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sensor_out_of_range_goes_offline_and_comes_back() {
     let config = format!("{}\n[drivers.ble]\nabsent_after = 2\n", ble_config(""));
     let mut rig = BleRig::start(&[&format!("add-bthome {BTHOME}")], &config).await;
@@ -443,34 +461,131 @@ async fn a_sensor_out_of_range_goes_offline_and_comes_back() {
     assert_eq!(wait_for_device_id(&conn, &id(BTHOME), "ready").await, path);
 }
 
+/// A BTHome sensor and a connected ESS sensor, both ready.
+struct TwoSensors {
+    rig: BleRig,
+    bthome: String,
+    ess: String,
+}
+
+impl TwoSensors {
+    async fn start() -> TwoSensors {
+        let rig = BleRig::start(
+            &[&format!("add-bthome {BTHOME}"), &format!("add-ess {ESS}")],
+            &ble_config(""),
+        )
+        .await;
+        let bthome = wait_for_device_id(rig.conn(), &id(BTHOME), "ready").await;
+        let ess = wait_for_device_id(rig.conn(), &id(ESS), "ready").await;
+        wait_for_property(rig.conn(), &ess, GATT, "Connected", |c: &bool| *c).await;
+        TwoSensors { rig, bthome, ess }
+    }
+
+    /// Both sensors deliver new temperatures, on their old objects.
+    async fn deliver(&mut self, ess: f64, bthome: f64) {
+        let conn = self.rig.daemon.conn.clone();
+        measure_ess_until_notified(&mut self.rig.sim, &format!("temperature={ess}"), 1).await;
+        self.rig
+            .sim
+            .ok(&format!("measure {BTHOME} temperature={bthome}"))
+            .await;
+        wait_for_readings(&conn, &self.ess, |r| r.get("temperature") == Some(&ess)).await;
+        wait_for_readings(&conn, &self.bthome, |r| {
+            r.get("temperature") == Some(&bthome)
+        })
+        .await;
+        assert_eq!(devices(&conn).await.len(), 2);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "race: after a bluetoothd restart the GATT sensor reconnects, but its notifications \
-            sometimes never reach the daemon (1 run in ~10); see the issue note"]
 async fn devices_recover_when_bluez_restarts() {
-    let mut rig = BleRig::start(
-        &[&format!("add-bthome {BTHOME}"), &format!("add-ess {ESS}")],
-        &ble_config(""),
-    )
-    .await;
-    let conn = rig.daemon.conn.clone();
-    let bthome = wait_for_device_id(&conn, &id(BTHOME), "ready").await;
-    let ess = wait_for_device_id(&conn, &id(ESS), "ready").await;
-    wait_for_property(&conn, &ess, GATT, "Connected", |c: &bool| *c).await;
+    let mut sensors = TwoSensors::start().await;
+    let conn = sensors.rig.daemon.conn.clone();
+    let ess = sensors.ess.clone();
     let mut changes = properties_changed(&conn, &ess).await;
 
-    rig.sim.ok("restart").await;
+    sensors.rig.sim.ok("restart").await;
     next_property_change(&mut changes, GATT, "Connected", |c: &bool| !*c).await;
     next_property_change(&mut changes, GATT, "Connected", |c: &bool| *c).await;
     wait_for_property(&conn, &ess, DEVICE, "State", |s: &String| s == "ready").await;
+    // Both deliver through the new BlueZ.
+    sensors.deliver(18.5, 19.5).await;
+}
 
-    // Both deliver new values through the new BlueZ, on their old objects.
-    measure_ess_until_notified(&mut rig.sim, "temperature=18.5", 1).await;
-    rig.sim
-        .ok(&format!("measure {BTHOME} temperature=19.5"))
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_recover_when_the_adapter_powers_off_and_on() {
+    let mut sensors = TwoSensors::start().await;
+    let conn = sensors.rig.daemon.conn.clone();
+    let ess = sensors.ess.clone();
+
+    // Off: the link goes, and reconnecting cannot succeed while the adapter is off.
+    sensors.rig.sim.ok("power off").await;
+    wait_for_property(&conn, &ess, GATT, "Connected", |c: &bool| !*c).await;
+    wait_for_property(&conn, &ess, DEVICE, "State", |s: &String| s == "offline").await;
+    sensors
+        .rig
+        .daemon
+        .expect_log("connection attempt failed")
         .await;
-    wait_for_readings(&conn, &ess, |r| r.get("temperature") == Some(&18.5)).await;
-    wait_for_readings(&conn, &bthome, |r| r.get("temperature") == Some(&19.5)).await;
-    assert_eq!(devices(&conn).await.len(), 2);
+    assert_eq!(
+        property::<String>(&conn, &ess, DEVICE, "State").await,
+        "offline"
+    );
+
+    // On: discovery starts again (BlueZ ended it), the sensor reconnects, values flow.
+    sensors.rig.sim.ok("power on").await;
+    wait_for_property(&conn, &ess, GATT, "Connected", |c: &bool| *c).await;
+    wait_for_property(&conn, &ess, DEVICE, "State", |s: &String| s == "ready").await;
+    sensors.deliver(17.25, 16.5).await;
+    let discoveries = bluez_events(&mut sensors.rig.sim)
+        .await
+        .iter()
+        .filter(|event| event["event"] == "discovery_started")
+        .count();
+    assert_eq!(discoveries, 2, "one scan before the power cycle, one after");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adapter_that_is_off_at_start_is_waited_for() {
+    let mut rig = BleRig::start(
+        &[&format!("add-bthome {BTHOME}"), "power off"],
+        &ble_config(""),
+    )
+    .await;
+    rig.daemon
+        .expect_log("hci0 is powered off; waiting for it")
+        .await;
+    assert!(devices(rig.conn()).await.is_empty());
+
+    // Power on starts the scan in the same session: no failure, no retry.
+    rig.sim.ok("power on").await;
+    let log = rig.daemon.log_until("scanning on hci0").await;
+    assert!(
+        !log.iter().any(|line| line.contains("BLE unavailable")),
+        "{log:#?}"
+    );
+    let path = wait_for_device_id(rig.conn(), &id(BTHOME), "ready").await;
+    wait_for_readings(rig.conn(), &path, |r| r.get("temperature").is_some()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bluetoothd_that_starts_later_is_taken_at_once() {
+    let bus = TestBus::start_with_bluez().await;
+    let mut daemon = Daemon::start(&bus, &ble_config("")).await;
+    // Two attempts failed: the next one would wait for its backoff.
+    daemon.expect_log("retrying in 2s").await;
+
+    let mut sim = Sim::start(&["ble", "--bus", &bus.address, "--adv-interval", "200"], 1).await;
+    sim.ok(&format!("add-bthome {BTHOME}")).await;
+    let log = daemon.log_until("scanning on hci0").await;
+    assert!(
+        log.iter()
+            .any(|line| line.contains("bluetoothd appeared on the bus")),
+        "{log:#?}"
+    );
+    let path = wait_for_device_id(&daemon.conn, &id(BTHOME), "ready").await;
+    wait_for_readings(&daemon.conn, &path, |r| r.get("temperature").is_some()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@
 //! objects across sessions; their links find the new adapter through a watch channel.
 
 pub mod advert;
+pub mod bluez_watch;
 pub mod link;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,12 +25,12 @@ use m2mhal_plugin_api::{DeviceKind, Event, OpenConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
-use zbus::names::BusName;
 
 use crate::config::Config;
 use crate::device::link::Link;
 use crate::device::task::{self, Services};
 use crate::plugin_host::{Plugin, PluginSet};
+use bluez_watch::BluezWatch;
 use link::BleLink;
 
 /// First and largest delay between attempts to start a BLE session.
@@ -51,12 +52,9 @@ enum SessionError {
     StreamEnded,
     #[error("bluetoothd restarted")]
     BluezRestarted,
-    #[error("cannot watch bluetoothd on the bus: {0}")]
-    Bus(#[from] zbus::Error),
+    #[error("bluetoothd is not running (nobody owns org.bluez)")]
+    NoBluez,
 }
-
-/// BlueZ's bus name, watched to notice restarts.
-const BLUEZ: &str = "org.bluez";
 
 /// The BLE side of the daemon.
 pub struct BleHost {
@@ -65,6 +63,9 @@ pub struct BleHost {
     services: Services,
     adapter: watch::Sender<Option<Adapter>>,
     devices: HashMap<String, mpsc::UnboundedSender<Event>>,
+    /// The address of each device's peripheral: BlueZ may have removed the object by the time
+    /// its link loss is handled, and then it can no longer be asked.
+    addresses: HashMap<PeripheralId, String>,
     tasks: JoinSet<()>,
     stop: watch::Receiver<bool>,
 }
@@ -83,6 +84,7 @@ impl BleHost {
             services,
             adapter: watch::channel(None).0,
             devices: HashMap::new(),
+            addresses: HashMap::new(),
             tasks: JoinSet::new(),
             stop,
         }
@@ -92,10 +94,25 @@ impl BleHost {
     pub async fn run(mut self) {
         let mut delay = RETRY_FIRST;
         let mut stop = self.stop.clone();
+        let mut bluez = loop {
+            match BluezWatch::new(&self.services.conn).await {
+                Ok(watch) => break watch,
+                Err(e) => {
+                    tracing::warn!(
+                        "BLE unavailable, retrying in {delay:?}: cannot watch bluetoothd on the bus: {e}"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        _ = stop.wait_for(|stopped| *stopped) => return,
+                    }
+                    delay = (delay * 2).min(RETRY_MAX);
+                }
+            }
+        };
         loop {
             let started = tokio::time::Instant::now();
             let outcome = tokio::select! {
-                outcome = self.session() => outcome,
+                outcome = self.session(&mut bluez) => outcome,
                 _ = stop.wait_for(|stopped| *stopped) => break,
             };
             // A session that ran for a while was healthy: start the backoff over.
@@ -113,30 +130,30 @@ impl BleHost {
                 tracing::warn!("BLE unavailable, retrying in {delay:?}: {e}");
             }
             tokio::select! {
-                () = tokio::time::sleep(delay) => {}
+                () = tokio::time::sleep(delay) => delay = (delay * 2).min(RETRY_MAX),
+                // A bluetoothd that (re)starts is worth trying at once.
+                () = bluez.appeared() => {
+                    tracing::info!("bluetoothd appeared on the bus");
+                    delay = RETRY_FIRST;
+                }
                 _ = stop.wait_for(|stopped| *stopped) => break,
             }
-            delay = (delay * 2).min(RETRY_MAX);
         }
         while self.tasks.join_next().await.is_some() {}
     }
 
     /// One session: adapter, event stream, scan, until something breaks.
-    async fn session(&mut self) -> Result<(), SessionError> {
-        // btleplug's event stream outlives a bluetoothd restart; the bus tells when it happens.
-        let dbus = zbus::fdo::DBusProxy::new(&self.services.conn).await?;
-        let mut owner_changes = dbus
-            .receive_name_owner_changed_with_args(&[(0, BLUEZ)])
-            .await?;
-        let bluez = dbus
-            .get_name_owner(BusName::try_from(BLUEZ)?)
-            .await
-            .map_err(|e| SessionError::Bus(e.into()))?;
+    async fn session(&mut self, bluez: &mut BluezWatch) -> Result<(), SessionError> {
+        let owner = bluez.owner().await.ok_or(SessionError::NoBluez)?;
         let manager = Manager::new().await?;
         let adapter = find_adapter(&manager, &self.config.ble.adapter).await?;
         let mut events = adapter.events().await?;
-        adapter.start_scan(ScanFilter::default()).await?;
-        tracing::info!("scanning on {}", self.config.ble.adapter);
+        // An adapter that is off is waited for: its StateUpdate starts the scan.
+        if adapter.adapter_state().await? == CentralState::PoweredOn {
+            self.start_scan(&adapter).await?;
+        } else {
+            tracing::info!("{} is powered off; waiting for it", self.config.ble.adapter);
+        }
         self.adapter.send_replace(Some(adapter.clone()));
         for peripheral in adapter.peripherals().await? {
             self.discovered(&adapter, &peripheral.id()).await;
@@ -144,18 +161,7 @@ impl BleHost {
         loop {
             let event = tokio::select! {
                 event = events.next() => event.ok_or(SessionError::StreamEnded)?,
-                change = owner_changes.next() => {
-                    // Only the bluetoothd this session talks to going away ends it.
-                    let gone = change.is_none_or(|signal| {
-                        signal
-                            .args()
-                            .is_ok_and(|args| args.old_owner().as_ref() == Some(&*bluez))
-                    });
-                    if gone {
-                        return Err(SessionError::BluezRestarted);
-                    }
-                    continue;
-                }
+                () = bluez.gone(&owner) => return Err(SessionError::BluezRestarted),
             };
             match event {
                 CentralEvent::DeviceDiscovered(id)
@@ -165,33 +171,29 @@ impl BleHost {
                 | CentralEvent::ServicesAdvertisement { id, .. }
                 | CentralEvent::RssiUpdate { id, .. } => self.discovered(&adapter, &id).await,
                 CentralEvent::DeviceDisconnected(id) => {
-                    self.send_to_device(&adapter, &id, |_| Event::LinkDown {
-                        reason: "link lost".into(),
-                    })
-                    .await;
+                    if let Some(device) = self.addresses.get(&id).and_then(|a| self.devices.get(a))
+                    {
+                        let _ = device.send(Event::LinkDown {
+                            reason: "link lost".into(),
+                        });
+                    }
                 }
+                // Powering off ends BlueZ's discovery sessions: scan again once it is back.
                 CentralEvent::StateUpdate(CentralState::PoweredOn) => {
-                    tracing::info!("adapter powered on; scanning again");
-                    adapter.start_scan(ScanFilter::default()).await?;
+                    self.start_scan(&adapter).await?;
                 }
-                CentralEvent::StateUpdate(state) => tracing::info!("adapter state: {state:?}"),
+                CentralEvent::StateUpdate(state) => {
+                    tracing::info!("{}: {state:?}", self.config.ble.adapter);
+                }
                 CentralEvent::DeviceConnected(_) | CentralEvent::DeviceServicesModified(_) => {}
             }
         }
     }
 
-    /// Sends an event built from the peripheral's advertisement to its device, if it has one.
-    async fn send_to_device(
-        &mut self,
-        adapter: &Adapter,
-        id: &PeripheralId,
-        event: impl FnOnce(Advertisement) -> Event,
-    ) {
-        if let Some(adv) = current_advertisement(adapter, id).await
-            && let Some(device) = self.devices.get(&adv.address)
-        {
-            let _ = device.send(event(adv));
-        }
+    async fn start_scan(&self, adapter: &Adapter) -> Result<(), SessionError> {
+        adapter.start_scan(ScanFilter::default()).await?;
+        tracing::info!("scanning on {}", self.config.ble.adapter);
+        Ok(())
     }
 
     /// A peripheral was seen: hand the advertisement to its device, or decide whether one of the
@@ -200,14 +202,15 @@ impl BleHost {
         let Some(adv) = current_advertisement(adapter, id).await else {
             return;
         };
-        if let Some(device) = self.devices.get(&adv.address) {
+        let address = adv.address.clone();
+        if let Some(device) = self.devices.get(&address) {
             let _ = device.send(Event::Advertisement(adv));
+        } else if let Some(plugin) = self.claim(&adv) {
+            self.start_device(plugin, adv);
+        } else {
             return;
         }
-        let Some(plugin) = self.claim(&adv) else {
-            return;
-        };
-        self.start_device(plugin, adv);
+        self.addresses.insert(id.clone(), address);
     }
 
     /// The driver that claims `adv`: the best matching BLE rule, or the generic driver for an

@@ -421,7 +421,11 @@ impl BleDriver {
     fn read_sensors(&mut self) {
         for sensor in SensorCharacteristic::ALL {
             let uuid = uuid16(sensor.uuid16());
-            self.start_if_present(&uuid, GattAction::Read, Purpose::Reading(sensor));
+            let purpose = Purpose::Reading {
+                sensor,
+                outdated: false,
+            };
+            self.start_if_present(&uuid, GattAction::Read, purpose);
         }
     }
 
@@ -482,8 +486,10 @@ impl BleDriver {
                     format!("reading {} failed: {error}", uuid16(info.uuid16())),
                 ),
             },
-            Purpose::Reading(sensor) => {
+            Purpose::Reading { sensor, outdated } => {
                 match result {
+                    // A notification already brought a newer value.
+                    Ok(_) if outdated => {}
                     Ok(value) => self.publish_value(sensor, &value),
                     Err(error) => self.out.log(
                         LogLevel::Warn,
@@ -527,6 +533,7 @@ impl BleDriver {
             && let Some(sensor) = SensorCharacteristic::from_uuid(&characteristic)
         {
             self.publish_value(sensor, &value);
+            self.operations.outdate_readings(sensor);
         }
         if self.subscriptions.contains(&characteristic) {
             self.out.push(Effect::Notify {

@@ -13,8 +13,14 @@ use crate::characteristics::{InfoCharacteristic, SensorCharacteristic};
 pub(crate) enum Purpose {
     /// Read a Device Information string.
     Identity(InfoCharacteristic),
-    /// Read a sensor value.
-    Reading(SensorCharacteristic),
+    /// Read a sensor value; `outdated` once a notification brought a newer one, so the read's
+    /// answer must not replace it.
+    Reading {
+        /// The value read.
+        sensor: SensorCharacteristic,
+        /// A notification of the same value arrived while the read was in flight.
+        outdated: bool,
+    },
     /// Turn on notifications of a sensor value.
     SensorNotifications(SensorCharacteristic),
     /// Re-arm an application's subscription after a reconnect.
@@ -63,7 +69,19 @@ impl GattOperations {
     pub fn reading(&self) -> bool {
         self.in_flight
             .values()
-            .any(|purpose| matches!(purpose, Purpose::Reading(_)))
+            .any(|purpose| matches!(purpose, Purpose::Reading { .. }))
+    }
+
+    /// A notification brought a value of `sensor`: reads of it still in flight answer with an
+    /// older one.
+    pub fn outdate_readings(&mut self, notified: SensorCharacteristic) {
+        for purpose in self.in_flight.values_mut() {
+            if let Purpose::Reading { sensor, outdated } = purpose
+                && *sensor == notified
+            {
+                *outdated = true;
+            }
+        }
     }
 }
 
@@ -78,7 +96,10 @@ mod tests {
         let first = ops.start(
             battery,
             GattAction::Read,
-            Purpose::Reading(SensorCharacteristic::BatteryLevel),
+            Purpose::Reading {
+                sensor: SensorCharacteristic::BatteryLevel,
+                outdated: false,
+            },
         );
         assert_eq!(
             first,
@@ -96,7 +117,10 @@ mod tests {
         assert!(ops.reading());
         assert_eq!(
             ops.finish(1),
-            Some(Purpose::Reading(SensorCharacteristic::BatteryLevel))
+            Some(Purpose::Reading {
+                sensor: SensorCharacteristic::BatteryLevel,
+                outdated: false,
+            })
         );
         assert!(!ops.reading());
         assert_eq!(ops.finish(1), None);

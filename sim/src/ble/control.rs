@@ -64,6 +64,9 @@ pub enum BleControl {
     Range(Address, bool),
     /// `drop <ADDR>`: link loss.
     Drop(Address),
+    /// `expire <ADDR>`: the device object goes away (disconnected first), as when BlueZ expires
+    /// a temporary device.
+    Expire(Address),
     /// `power on|off`: the adapter.
     Power(bool),
     /// `restart`: bluetoothd restarts.
@@ -125,6 +128,8 @@ impl BleControl {
             ["range", ..] => return Err(usage("range <ADDR> on|off")),
             ["drop", address] => BleControl::Drop(parse_address(address)?),
             ["drop", ..] => return Err(usage("drop <ADDR>")),
+            ["expire", address] => BleControl::Expire(parse_address(address)?),
+            ["expire", ..] => return Err(usage("expire <ADDR>")),
             ["power", switch] => BleControl::Power(on_off(switch, "power on|off")?),
             ["power", ..] => return Err(usage("power on|off")),
             ["restart"] => BleControl::Restart,
@@ -232,6 +237,10 @@ mod tests {
         assert_eq!(
             BleControl::parse("  power on ").unwrap(),
             BleControl::Power(true)
+        );
+        assert_eq!(
+            BleControl::parse("expire A4:C1:38:00:11:22").unwrap(),
+            BleControl::Expire(address())
         );
         assert_eq!(BleControl::parse("restart").unwrap(), BleControl::Restart);
         assert_eq!(BleControl::parse("events").unwrap(), BleControl::Events);

@@ -22,6 +22,8 @@
 //!                                         subscribed)
 //! range <ADDR> on|off                     into or out of range (out while connected: link loss)
 //! drop <ADDR>                             link loss
+//! expire <ADDR>                           the device object goes (disconnected first), as when
+//!                                         BlueZ expires a temporary device
 //! power on|off                            the adapter
 //! restart                                 bluetoothd restarts: every device object goes
 //! events                                  what clients did so far (the fake's event log)

@@ -131,6 +131,10 @@ impl BleSimulator {
                 let dropped = self.bluez.drop_link(address).await?;
                 json!({ "event": "ok", "dropped": dropped })
             }
+            BleControl::Expire(address) => {
+                self.bluez.expire_device(address).await?;
+                report::ok()
+            }
             BleControl::Power(on) => {
                 self.bluez.set_powered(on).await?;
                 world.powered = on;

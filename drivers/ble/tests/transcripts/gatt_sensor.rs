@@ -96,6 +96,27 @@ fn unknown_and_malformed_values() {
 }
 
 #[test]
+fn a_read_answered_after_a_notification_does_not_undo_it() {
+    // After a reconnect the reads and the subscriptions go out together; the sensor notifies
+    // 18.50 C before the read of the older 25.14 C is answered.
+    let mut sensor = opened_peripheral();
+    sensor.advertise(ess_advertisement(-70));
+    sensor.expect_connect();
+    sensor.link_up(vec![service("181a", &[("2a6e", &["read", "notify"])])]);
+    let read = sensor.expect_gatt("2a6e", GattAction::Read);
+    sensor.subscribe("2a6e");
+    sensor.notify("2a6e", &hex("3A07"));
+    sensor.done(read, Ok(hex("D209")));
+    assert_eq!(sensor.readings()["temperature"], 18.5);
+
+    // A read with no notification in between is taken as usual.
+    let refresh = sensor.call(Request::Refresh);
+    sensor.read("2a6e", &hex("D209"));
+    assert_eq!(sensor.reply(refresh), Ok(CallReply::Done));
+    assert_eq!(sensor.readings()["temperature"], 25.14);
+}
+
+#[test]
 fn refresh_reads_the_values_again() {
     let mut sensor = connected_sensor();
     let refresh = sensor.call(Request::Refresh);
