@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The m2mhal demo, without hardware: a private D-Bus system bus, a simulated LTE modem (m2msim) on a
-# pty, m2mhald managing it, and m2mctl showing the device, sending an SMS and receiving one.
+# The m2mhal demo, without hardware: a private D-Bus system bus, a simulated LTE modem and Iridium
+# 9603 (m2msim) on ptys, simulated BLE sensors behind a fake BlueZ, m2mhald managing them all, and
+# m2mctl showing the devices, sending an SMS and an SBD burst, receiving an SMS and reading sensors.
 #
 #   scripts/demo.sh          run the demo and clean up
 #   scripts/demo.sh --keep   leave bus, simulator and daemon running and print how to use them
@@ -11,7 +12,8 @@ keep=false
 
 scripts/install-deps.sh
 echo "==> building"
-cargo build --quiet -p m2mhald -p m2mctl -p m2msim -p m2mhal-driver-cellular
+cargo build --quiet -p m2mhald -p m2mctl -p m2msim -p m2mhal-driver-cellular \
+    -p m2mhal-driver-iridium -p m2mhal-driver-ble
 bin=target/debug
 
 work=$(mktemp -d /tmp/m2mhal-demo.XXXXXX)
@@ -44,6 +46,8 @@ cat >"$work/bus.conf" <<CONF
     <allow receive_type="error"/>
     <allow receive_type="signal"/>
     <allow send_destination="org.freedesktop.DBus"/>
+    <allow own="org.bluez"/>
+    <allow send_destination="org.bluez"/>
   </policy>
   <includedir>$PWD/dist/dbus</includedir>
 </busconfig>
@@ -62,6 +66,23 @@ exec 3>"$work/sim-control"
 for _ in $(seq 50); do [ -e "$work/ttyLTE0" ] && break; sleep 0.1; done
 head -n1 "$work/sim.log"
 
+step "simulated Iridium 9603 (m2msim iridium)"
+"$bin/m2msim" iridium --link "$work/ttyIRIDIUM0" >"$work/iridium.log" &
+pids+=($!)
+for _ in $(seq 50); do [ -e "$work/ttyIRIDIUM0" ] && break; sleep 0.1; done
+head -n1 "$work/iridium.log"
+
+step "simulated BLE sensors behind a fake BlueZ (m2msim ble)"
+cat >"$work/ble.script" <<SCRIPT
+add-bthome A4:C1:38:00:11:22 Greenhouse
+add-ess C0:FF:EE:00:00:01 Tank
+add-phone 5E:11:22:33:44:55
+SCRIPT
+"$bin/m2msim" ble --script "$work/ble.script" >"$work/ble.log" &
+pids+=($!)
+for _ in $(seq 50); do grep -q ready "$work/ble.log" 2>/dev/null && break; sleep 0.1; done
+echo "a BTHome thermometer, an Environmental Sensing GATT sensor, and a phone walking by"
+
 step "m2mhald"
 mkdir -p "$work/plugins" "$work/state"
 cp "$bin"/libm2mhal_driver_*.so "$work/plugins/"
@@ -71,32 +92,51 @@ state_dir = "$work/state"
 
 [[port]]
 path = "$work/ttyLTE0"
+
+[[port]]
+path = "$work/ttyIRIDIUM0"
+
+[ble]
+enabled = true
 CONF
 cat "$work/m2mhald.toml"
 "$bin/m2mhald" --config "$work/m2mhald.toml" 2>"$work/m2mhald.log" &
 pids+=($!)
-"$bin/m2mctl" wait any --state ready --timeout 20 >/dev/null
+for device in "$work/ttyLTE0" "$work/ttyIRIDIUM0" A4:C1:38:00:11:22 C0:FF:EE:00:00:01; do
+    "$bin/m2mctl" wait "$device" --state ready --timeout 20 >/dev/null
+done
 
-step "m2mctl list"
+step "m2mctl list   (the phone never shows up)"
 "$bin/m2mctl" list
 
-step "m2mctl show 0"
-"$bin/m2mctl" show 0
+step "m2mctl show $work/ttyLTE0"
+"$bin/m2mctl" show "$work/ttyLTE0"
 
-step "m2mctl send 0 +15551234567 'Pump 3 pressure low ⚠️'"
-"$bin/m2mctl" send 0 +15551234567 "Pump 3 pressure low ⚠️" --wait
+step "m2mctl send $work/ttyLTE0 +15551234567 'Pump 3 pressure low ⚠️'"
+"$bin/m2mctl" send "$work/ttyLTE0" +15551234567 "Pump 3 pressure low ⚠️" --wait
 echo "the simulated network saw:"
 grep '"sms-sent"' "$work/sim.log" | tail -n1
 
 step "an SMS arrives (multipart, with umlauts)"
 echo "sms +4915112345678 Grüße aus dem Pumpenhaus! Der Füllstand ist normal, alle drei Pumpen laufen, die nächste Wartung ist am Montag um 9 Uhr. Bitte den Schlüssel mitbringen." >&3
 for _ in $(seq 100); do
-    "$bin/m2mctl" messages 0 | grep -q '^.* in ' && break
+    "$bin/m2mctl" messages "$work/ttyLTE0" | grep -q '^.* in ' && break
     sleep 0.1
 done
 
-step "m2mctl messages 0"
-"$bin/m2mctl" messages 0
+step "m2mctl messages $work/ttyLTE0"
+"$bin/m2mctl" messages "$work/ttyLTE0"
+
+step "m2mctl send $work/ttyIRIDIUM0 '' 'pump station 7: level 82%'   (an SBD burst, same API)"
+"$bin/m2mctl" send "$work/ttyIRIDIUM0" "" "pump station 7: level 82%" --wait --timeout 30
+echo "the simulated Iridium gateway saw:"
+grep '"mo"' "$work/iridium.log" | tail -n1
+
+step "m2mctl sensor A4:C1:38:00:11:22   (BTHome advertisements)"
+"$bin/m2mctl" sensor A4:C1:38:00:11:22
+
+step "m2mctl sensor C0:FF:EE:00:00:01   (GATT Environmental Sensing, Battery, Device Information)"
+"$bin/m2mctl" sensor C0:FF:EE:00:00:01
 
 if $keep; then
     step "still running"

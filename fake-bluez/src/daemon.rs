@@ -20,7 +20,7 @@ use crate::filter::DiscoveryFilter;
 use crate::gatt::{self, ValueOptions};
 use crate::objects::{
     ADAPTER_PATH, AdapterObject, CharacteristicObject, DescriptorObject, DeviceObject,
-    GattLocation, ServiceObject, characteristic_path, descriptor_path, device_path, service_path,
+    GattLocation, ServiceObject, device_path,
 };
 use crate::spec::{Address, AdvUpdate, PeripheralSpec};
 use crate::state::{Device, Link, Peripheral, World};
@@ -72,6 +72,17 @@ enum GattObject {
     Service(GattLocation),
     Characteristic(GattLocation),
     Descriptor(GattLocation),
+}
+
+impl GattObject {
+    /// Its object path.
+    fn path(&self) -> String {
+        match self {
+            GattObject::Service(at) => at.service_path(),
+            GattObject::Characteristic(at) => at.characteristic_path(),
+            GattObject::Descriptor(at) => at.descriptor_path(),
+        }
+    }
 }
 
 impl Daemon {
@@ -133,6 +144,33 @@ impl Daemon {
             .map(|(name, value)| Ok((*name, Variant::try_from(value)?)))
             .collect::<zbus::Result<HashMap<&str, Variant<'_>>>>()?;
         fdo::Properties::properties_changed(emitter, I::name(), changed, invalidated.into()).await
+    }
+
+    /// Emits PropertiesChanged for `names` of the device object of `address`.
+    async fn device_changed(&self, address: Address, names: &[&str]) -> zbus::Result<()> {
+        self.emit_changed::<DeviceObject>(&device_path(&address), names)
+            .await
+    }
+
+    /// Emits PropertiesChanged for `names` of the characteristic at `at`.
+    async fn characteristic_changed(&self, at: GattLocation, names: &[&str]) -> zbus::Result<()> {
+        self.emit_changed::<CharacteristicObject>(&at.characteristic_path(), names)
+            .await
+    }
+
+    /// After a client's notify session on `at` began or ended: `Notifying` is signalled if the
+    /// session was the first or the last (`toggled`), then `event` is logged.
+    async fn notify_session_changed(
+        &self,
+        at: GattLocation,
+        toggled: bool,
+        event: Event,
+    ) -> zbus::Result<()> {
+        if toggled {
+            self.characteristic_changed(at, &["Notifying"]).await?;
+        }
+        self.events.push(event);
+        Ok(())
     }
 
     /// Requests `org.bluez` (refusing to queue behind another owner).
@@ -198,24 +236,19 @@ impl Daemon {
     async fn export_gatt(self: &Arc<Self>, address: Address) -> zbus::Result<()> {
         let server = self.conn.object_server();
         for object in self.gatt_objects(address) {
+            let path = object.path();
+            let daemon = self.clone();
             match object {
                 GattObject::Service(at) => {
-                    let path = service_path(&address, at.service);
-                    server
-                        .at(path, ServiceObject::new(self.clone(), at))
-                        .await?;
+                    server.at(path, ServiceObject::new(daemon, at)).await?;
                 }
                 GattObject::Characteristic(at) => {
-                    let path = characteristic_path(&address, at.service, at.characteristic);
-                    let object = CharacteristicObject::new(self.clone(), at);
-                    server.at(path, object).await?;
+                    server
+                        .at(path, CharacteristicObject::new(daemon, at))
+                        .await?;
                 }
                 GattObject::Descriptor(at) => {
-                    let path =
-                        descriptor_path(&address, at.service, at.characteristic, at.descriptor);
-                    server
-                        .at(path, DescriptorObject::new(self.clone(), at))
-                        .await?;
+                    server.at(path, DescriptorObject::new(daemon, at)).await?;
                 }
             }
         }
@@ -225,21 +258,13 @@ impl Daemon {
     async fn unexport_gatt(&self, address: Address) -> zbus::Result<()> {
         let server = self.conn.object_server();
         for object in self.gatt_objects(address).into_iter().rev() {
+            let path = object.path();
             match object {
-                GattObject::Service(at) => {
-                    server
-                        .remove::<ServiceObject, _>(service_path(&address, at.service))
-                        .await?
-                }
-                GattObject::Characteristic(at) => {
-                    let path = characteristic_path(&address, at.service, at.characteristic);
+                GattObject::Service(_) => server.remove::<ServiceObject, _>(path).await?,
+                GattObject::Characteristic(_) => {
                     server.remove::<CharacteristicObject, _>(path).await?
                 }
-                GattObject::Descriptor(at) => {
-                    let path =
-                        descriptor_path(&address, at.service, at.characteristic, at.descriptor);
-                    server.remove::<DescriptorObject, _>(path).await?
-                }
+                GattObject::Descriptor(_) => server.remove::<DescriptorObject, _>(path).await?,
             };
         }
         Ok(())
@@ -312,8 +337,7 @@ impl Daemon {
                 .collect()
         };
         for (address, names) in stale {
-            self.emit_changed::<DeviceObject>(&device_path(&address), &names)
-                .await?;
+            self.device_changed(address, &names).await?;
         }
         Ok(())
     }
@@ -350,18 +374,14 @@ impl Daemon {
             for (address, peripheral) in &mut world.peripherals {
                 for service in &mut peripheral.gatt {
                     for characteristic in &mut service.characteristics {
-                        if characteristic.notify_sessions.remove(client) {
+                        if let Some(last) = end_notify_session(characteristic, client) {
                             let at = GattLocation {
                                 address: *address,
                                 service: service.handle,
                                 characteristic: characteristic.handle,
                                 descriptor: 0,
                             };
-                            let now_silent = characteristic.notify_sessions.is_empty();
-                            if now_silent {
-                                set_cccd(characteristic, false);
-                            }
-                            stopped.push((at, characteristic.uuid.clone(), now_silent));
+                            stopped.push((at, characteristic.uuid.clone(), last));
                         }
                     }
                 }
@@ -376,17 +396,13 @@ impl Daemon {
         if last {
             self.end_discovery().await?;
         }
-        for (at, characteristic, now_silent) in stopped_notify {
-            if now_silent {
-                let path = characteristic_path(&at.address, at.service, at.characteristic);
-                self.emit_changed::<CharacteristicObject>(&path, &["Notifying"])
-                    .await?;
-            }
-            self.events.push(Event::NotifyStopped {
+        for (at, characteristic, last) in stopped_notify {
+            let event = Event::NotifyStopped {
                 address: at.address,
                 characteristic,
                 client: client.into(),
-            });
+            };
+            self.notify_session_changed(at, last, event).await?;
         }
         Ok(())
     }
@@ -497,10 +513,7 @@ impl Daemon {
                 self.export_device(address).await?;
                 self.events.push(Event::DeviceFound { address });
             }
-            Some(names) if !names.is_empty() => {
-                self.emit_changed::<DeviceObject>(&device_path(&address), &names)
-                    .await?;
-            }
+            Some(names) if !names.is_empty() => self.device_changed(address, &names).await?,
             Some(_) => {}
         }
         Ok(())
@@ -543,15 +556,9 @@ impl Daemon {
         let _ops = self.ops.lock().await;
         let connected = {
             let mut world = self.world();
-            let peripheral = world
-                .peripherals
-                .get_mut(&address)
-                .ok_or_else(|| Error::UnknownPeripheral(address.to_string()))?;
+            let peripheral = known_peripheral(&mut world, address)?;
             peripheral.in_range = in_range;
-            peripheral
-                .device
-                .as_ref()
-                .is_some_and(|d| d.link == Link::Up)
+            peripheral.connected()
         };
         self.link_changes.notify_waiters();
         if in_range {
@@ -573,11 +580,7 @@ impl Daemon {
         let _ops = self.ops.lock().await;
         {
             let mut world = self.world();
-            let spec = &mut world
-                .peripherals
-                .get_mut(&address)
-                .ok_or_else(|| Error::UnknownPeripheral(address.to_string()))?
-                .spec;
+            let spec = &mut known_peripheral(&mut world, address)?.spec;
             if let Some(rssi) = update.rssi {
                 spec.rssi = rssi;
             }
@@ -670,7 +673,6 @@ impl Daemon {
 
     /// The link is up: `Connected`, GATT objects, `UUIDs`, then `ServicesResolved`.
     async fn bring_link_up(self: &Arc<Self>, address: Address) -> zbus::Result<()> {
-        let path = device_path(&address);
         {
             let mut world = self.world();
             if let Some(peripheral) = world.peripherals.get_mut(&address) {
@@ -691,8 +693,7 @@ impl Daemon {
                 }
             }
         }
-        self.emit_changed::<DeviceObject>(&path, &["Connected"])
-            .await?;
+        self.device_changed(address, &["Connected"]).await?;
         self.export_gatt(address).await?;
         let uuids_grew = {
             let mut world = self.world();
@@ -707,13 +708,12 @@ impl Daemon {
             })
         };
         if uuids_grew {
-            self.emit_changed::<DeviceObject>(&path, &["UUIDs"]).await?;
+            self.device_changed(address, &["UUIDs"]).await?;
         }
         if let Some(device) = self.world().device_mut(&address) {
             device.services_resolved = true;
         }
-        self.emit_changed::<DeviceObject>(&path, &["ServicesResolved"])
-            .await?;
+        self.device_changed(address, &["ServicesResolved"]).await?;
         self.events.push(Event::Connected { address });
         Ok(())
     }
@@ -747,17 +747,7 @@ impl Daemon {
     /// Link loss on a connected peripheral (supervision timeout); false if it wasn't connected.
     pub async fn drop_link(&self, address: Address) -> Result<bool, Error> {
         let _ops = self.ops.lock().await;
-        let connected = {
-            let world = self.world();
-            let peripheral = world
-                .peripherals
-                .get(&address)
-                .ok_or_else(|| Error::UnknownPeripheral(address.to_string()))?;
-            peripheral
-                .device
-                .as_ref()
-                .is_some_and(|d| d.link == Link::Up)
-        };
+        let connected = known_peripheral(&mut self.world(), address)?.connected();
         if connected {
             self.take_link_down(address, DisconnectReason::Timeout)
                 .await?;
@@ -768,20 +758,17 @@ impl Daemon {
     /// The link goes down: `Disconnected` signal, `ServicesResolved` false, GATT objects
     /// removed, `Connected` false.
     async fn take_link_down(&self, address: Address, reason: DisconnectReason) -> zbus::Result<()> {
-        let path = device_path(&address);
-        let emitter = SignalEmitter::new(&self.conn, path.as_str())?;
+        let emitter = SignalEmitter::new(&self.conn, device_path(&address))?;
         DeviceObject::disconnected(&emitter, reason.name(), reason.message()).await?;
         if let Some(device) = self.world().device_mut(&address) {
             device.services_resolved = false;
         }
-        self.emit_changed::<DeviceObject>(&path, &["ServicesResolved"])
-            .await?;
+        self.device_changed(address, &["ServicesResolved"]).await?;
         self.unexport_gatt(address).await?;
         if let Some(device) = self.world().device_mut(&address) {
             device.link = Link::Down;
         }
-        self.emit_changed::<DeviceObject>(&path, &["Connected"])
-            .await?;
+        self.device_changed(address, &["Connected"]).await?;
         self.events.push(Event::Disconnected {
             address,
             reason: reason.name().into(),
@@ -805,8 +792,7 @@ impl Daemon {
         if let Some(device) = self.world().device_mut(&address) {
             device.paired = true;
         }
-        self.emit_changed::<DeviceObject>(&device_path(&address), &["Paired", "Bonded"])
-            .await?;
+        self.device_changed(address, &["Paired", "Bonded"]).await?;
         Ok(())
     }
 
@@ -850,14 +836,10 @@ impl Daemon {
     ) -> Result<Vec<u8>, BluezError> {
         let _ops = self.ops.lock().await;
         let (data, characteristic) = self.with_characteristic(at, |c, _| {
-            let data = gatt::read(&c.flags, &c.value, offset)?;
-            c.cached.truncate(usize::from(offset));
-            c.cached.extend_from_slice(&data);
+            let data = gatt::read_and_cache(&c.flags, &c.value, &mut c.cached, offset)?;
             Ok((data, c.uuid.clone()))
         })?;
-        let path = characteristic_path(&at.address, at.service, at.characteristic);
-        self.emit_changed::<CharacteristicObject>(&path, &["Value"])
-            .await?;
+        self.characteristic_changed(at, &["Value"]).await?;
         self.events.push(Event::Read {
             address: at.address,
             characteristic,
@@ -908,43 +890,28 @@ impl Daemon {
             }
             Ok((first, c.uuid.clone()))
         })?;
-        if first {
-            let path = characteristic_path(&at.address, at.service, at.characteristic);
-            self.emit_changed::<CharacteristicObject>(&path, &["Notifying"])
-                .await?;
-        }
-        self.events.push(Event::NotifyStarted {
+        let event = Event::NotifyStarted {
             address: at.address,
             characteristic,
             client,
-        });
-        Ok(())
+        };
+        Ok(self.notify_session_changed(at, first, event).await?)
     }
 
     /// `GattCharacteristic1.StopNotify` from `client`.
     pub async fn stop_notify(&self, at: GattLocation, client: String) -> Result<(), BluezError> {
         let _ops = self.ops.lock().await;
         let (last, characteristic) = self.with_characteristic(at, |c, _| {
-            if !c.notify_sessions.remove(&client) {
-                return Err(BluezError::failed("No notify session started"));
-            }
-            let last = c.notify_sessions.is_empty();
-            if last {
-                set_cccd(c, false);
-            }
+            let last = end_notify_session(c, &client)
+                .ok_or_else(|| BluezError::failed("No notify session started"))?;
             Ok((last, c.uuid.clone()))
         })?;
-        if last {
-            let path = characteristic_path(&at.address, at.service, at.characteristic);
-            self.emit_changed::<CharacteristicObject>(&path, &["Notifying"])
-                .await?;
-        }
-        self.events.push(Event::NotifyStopped {
+        let event = Event::NotifyStopped {
             address: at.address,
             characteristic,
             client,
-        });
-        Ok(())
+        };
+        Ok(self.notify_session_changed(at, last, event).await?)
     }
 
     /// `GattDescriptor1.ReadValue`.
@@ -955,13 +922,9 @@ impl Daemon {
     ) -> Result<Vec<u8>, BluezError> {
         let _ops = self.ops.lock().await;
         let (data, descriptor, characteristic) = self.with_descriptor(at, |d| {
-            let data = gatt::read(&d.flags, &d.value, offset)?;
-            d.cached.truncate(usize::from(offset));
-            d.cached.extend_from_slice(&data);
-            Ok(data)
+            gatt::read_and_cache(&d.flags, &d.value, &mut d.cached, offset)
         })?;
-        let path = descriptor_path(&at.address, at.service, at.characteristic, at.descriptor);
-        self.emit_changed::<DescriptorObject>(&path, &["Value"])
+        self.emit_changed::<DescriptorObject>(&at.descriptor_path(), &["Value"])
             .await?;
         self.events.push(Event::DescriptorRead {
             address: at.address,
@@ -1005,14 +968,8 @@ impl Daemon {
         let _ops = self.ops.lock().await;
         let notified_at = {
             let mut world = self.world();
-            let peripheral = world
-                .peripherals
-                .get_mut(&address)
-                .ok_or_else(|| Error::UnknownPeripheral(address.to_string()))?;
-            let connected = peripheral
-                .device
-                .as_ref()
-                .is_some_and(|d| d.link == Link::Up);
+            let peripheral = known_peripheral(&mut world, address)?;
+            let connected = peripheral.connected();
             let (service, characteristic) = gatt::find_by_uuid(&mut peripheral.gatt, &uuid)
                 .ok_or_else(|| Error::UnknownCharacteristic {
                     address: address.to_string(),
@@ -1025,12 +982,16 @@ impl Daemon {
             }
             notify.then_some((service, characteristic.handle))
         };
-        let Some((service, handle)) = notified_at else {
+        let Some((service, characteristic)) = notified_at else {
             return Ok(false);
         };
-        let path = characteristic_path(&address, service, handle);
-        self.emit_changed::<CharacteristicObject>(&path, &["Value"])
-            .await?;
+        let at = GattLocation {
+            address,
+            service,
+            characteristic,
+            descriptor: 0,
+        };
+        self.characteristic_changed(at, &["Value"]).await?;
         self.events.push(Event::Notified {
             address,
             characteristic: uuid,
@@ -1051,7 +1012,7 @@ impl Daemon {
             .world()
             .peripherals
             .iter()
-            .filter_map(|(address, p)| p.device.as_ref().map(|d| (*address, d.link == Link::Up)))
+            .filter_map(|(address, p)| p.device.as_ref().map(|_| (*address, p.connected())))
             .collect();
         let server = self.conn.object_server();
         for (address, connected) in devices {
@@ -1096,8 +1057,29 @@ fn connected_peripheral<'a>(
     world
         .peripherals
         .get_mut(address)
-        .filter(|p| p.device.as_ref().is_some_and(|d| d.link == Link::Up))
+        .filter(|p| p.connected())
         .ok_or_else(|| BluezError::failed("Not connected"))
+}
+
+/// A peripheral the test API names, or [`Error::UnknownPeripheral`].
+fn known_peripheral(world: &mut World, address: Address) -> Result<&mut Peripheral, Error> {
+    world
+        .peripherals
+        .get_mut(&address)
+        .ok_or_else(|| Error::UnknownPeripheral(address.to_string()))
+}
+
+/// Ends `client`'s notify session on `characteristic`, clearing the CCCD after the last one;
+/// whether it was the last, or `None` if the client had no session.
+fn end_notify_session(characteristic: &mut gatt::Characteristic, client: &str) -> Option<bool> {
+    if !characteristic.notify_sessions.remove(client) {
+        return None;
+    }
+    let last = characteristic.notify_sessions.is_empty();
+    if last {
+        set_cccd(characteristic, false);
+    }
+    Some(last)
 }
 
 /// Sets a characteristic's CCCD the way enabling or disabling its notifications (or, for an

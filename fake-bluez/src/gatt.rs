@@ -215,6 +215,20 @@ pub fn read(flags: &[String], value: &[u8], offset: u16) -> Result<Vec<u8>, Blue
         .ok_or_else(|| BluezError::InvalidOffset("Invalid offset".into()))
 }
 
+/// A read through BlueZ: the peripheral's answer from `offset` on, which BlueZ also caches (the
+/// `Value` property) from `offset` on.
+pub fn read_and_cache(
+    flags: &[String],
+    value: &[u8],
+    cached: &mut Vec<u8>,
+    offset: u16,
+) -> Result<Vec<u8>, BluezError> {
+    let data = read(flags, value, offset)?;
+    cached.truncate(usize::from(offset));
+    cached.extend_from_slice(&data);
+    Ok(data)
+}
+
 /// The value after writing `data` at `offset` into `value`, as a peripheral accepting the write
 /// stores it.
 fn splice(value: &[u8], data: &[u8], offset: u16) -> Result<Vec<u8>, BluezError> {

@@ -15,8 +15,9 @@
 //! * errors carry BlueZ's names and messages.
 //!
 //! Tests and `m2msim ble` drive it through [`FakeBluez`] and read what clients did from its
-//! [`Event`] log.
+//! [`Event`] log; [`bus::PrivateBus`] gives them a private bus to serve it on.
 
+pub mod bus;
 mod daemon;
 mod error;
 mod events;

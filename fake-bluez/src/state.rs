@@ -71,6 +71,11 @@ pub struct Peripheral {
 }
 
 impl Peripheral {
+    /// Whether a client is connected to it.
+    pub fn connected(&self) -> bool {
+        self.device.as_ref().is_some_and(|d| d.link == Link::Up)
+    }
+
     /// What its advertisement shows a discovery filter.
     pub fn sighting<'a>(&'a self, address: &'a str) -> Sighting<'a> {
         Sighting {

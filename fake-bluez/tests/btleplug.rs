@@ -8,9 +8,9 @@ mod common;
 
 use btleplug::api::{Central, CentralEvent, Manager as _, Peripheral as _, ScanFilter, WriteType};
 use btleplug::platform::Manager;
-use common::{PrivateBus, WAIT, plant_sensor};
+use common::{WAIT, plant_sensor, start_fake, writes};
 use futures_util::StreamExt;
-use m2mhal_fake_bluez::{AdvUpdate, Event, FakeBluez, WriteType as FakeWriteType};
+use m2mhal_fake_bluez::{AdvUpdate, Event, WriteType as FakeWriteType};
 use tokio::time::timeout;
 use uuid::Uuid;
 
@@ -20,10 +20,9 @@ fn uuid(text: &str) -> Uuid {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn btleplug_scans_connects_reads_writes_and_gets_notified() {
-    let bus = PrivateBus::start().await;
+    let (bus, bluez) = start_fake().await;
     // SAFETY: the only test in this binary sets it before any library reads the environment.
-    unsafe { std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &bus.address) };
-    let bluez = FakeBluez::start(bus.connect().await).await.unwrap();
+    unsafe { std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", bus.address()) };
     let sensor = plant_sensor();
     bluez.add_peripheral(sensor.clone()).await.unwrap();
 
@@ -116,18 +115,8 @@ async fn btleplug_scans_connects_reads_writes_and_gets_notified() {
         .write(mode, &[0x01], WriteType::WithoutResponse)
         .await
         .unwrap();
-    let written: Vec<(Vec<u8>, FakeWriteType)> = bluez
-        .events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Write {
-                value, write_type, ..
-            } => Some((value, write_type)),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        written,
+        writes(&bluez),
         [
             (vec![0xa0, 0x1f], FakeWriteType::Request),
             (vec![0x01], FakeWriteType::Command)

@@ -6,14 +6,19 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{PrivateBus, SignalRecorder, WAIT, plant_sensor, show, thermometer};
+use common::{SignalRecorder, WAIT, plant_sensor, show, start_fake, thermometer, writes};
+use m2mhal_fake_bluez::bus::PrivateBus;
 use m2mhal_fake_bluez::{AdvUpdate, Event, FakeBluez, WriteType};
-use zbus::fdo::{IntrospectableProxy, ObjectManagerProxy, PropertiesProxy};
+use zbus::fdo::{IntrospectableProxy, ManagedObjects, ObjectManagerProxy, PropertiesProxy};
 use zbus::{Connection, Proxy, Variant};
 
+const ADAPTER: &str = "/org/bluez/hci0";
+const CHARACTERISTIC: &str = "org.bluez.GattCharacteristic1";
+const DESCRIPTOR: &str = "org.bluez.GattDescriptor1";
 const DEV: &str = "/org/bluez/hci0/dev_C4_7C_8D_6A_11_22";
 const THERMO: &str = "/org/bluez/hci0/dev_A4_C1_38_00_00_01";
 const BATTERY_LEVEL: &str = "/org/bluez/hci0/dev_C4_7C_8D_6A_11_22/service0010/char0011";
+const CCCD: &str = "/org/bluez/hci0/dev_C4_7C_8D_6A_11_22/service0010/char0011/desc0013";
 const MODE: &str = "/org/bluez/hci0/dev_C4_7C_8D_6A_11_22/service0014/char0015";
 
 struct Setup {
@@ -24,11 +29,10 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let bus = PrivateBus::start().await;
-    let bluez = FakeBluez::start(bus.connect().await).await.unwrap();
+    let (bus, bluez) = start_fake().await;
     bluez.add_peripheral(plant_sensor()).await.unwrap();
     bluez.add_peripheral(thermometer()).await.unwrap();
-    let client = bus.connect().await;
+    let client = bus.connect().await.unwrap();
     let signals = SignalRecorder::start(&client).await;
     Setup {
         bus,
@@ -38,13 +42,71 @@ async fn setup() -> Setup {
     }
 }
 
+/// [`setup`], with the plant sensor discovered and connected.
+async fn connected_setup() -> Setup {
+    let setup = setup().await;
+    setup.discover().await;
+    setup.device("Connect").await.unwrap();
+    setup
+        .signals
+        .wait_for(&format!(
+            "PropertiesChanged {DEV} org.bluez.Device1 ServicesResolved=true"
+        ))
+        .await;
+    setup
+}
+
+/// Method calls as the test's client, by object.
+impl Setup {
+    async fn adapter(&self, method: &str, args: &impl Args) -> Reply {
+        call(&self.client, ADAPTER, "org.bluez.Adapter1", method, args).await
+    }
+
+    /// A call without arguments on the plant sensor's device object.
+    async fn device(&self, method: &str) -> Reply {
+        call(&self.client, DEV, "org.bluez.Device1", method, &()).await
+    }
+
+    async fn characteristic(&self, path: &str, method: &str, args: &impl Args) -> Reply {
+        call(&self.client, path, CHARACTERISTIC, method, args).await
+    }
+
+    async fn descriptor(&self, path: &str, method: &str, args: &impl Args) -> Reply {
+        call(&self.client, path, DESCRIPTOR, method, args).await
+    }
+
+    /// Sets the client's discovery filter, then starts discovering.
+    async fn start_discovery(&self, filter: HashMap<&str, Variant<'_>>) {
+        self.adapter("SetDiscoveryFilter", &(filter,))
+            .await
+            .unwrap();
+        self.adapter("StartDiscovery", &()).await.unwrap();
+    }
+
+    /// Discovers with no filter until a device is found.
+    async fn discover(&self) {
+        self.start_discovery(HashMap::new()).await;
+        self.bluez
+            .wait_for(WAIT, |e| matches!(e, Event::DeviceFound { .. }))
+            .await
+            .unwrap();
+    }
+}
+
+/// What a method call takes as arguments.
+trait Args: serde::Serialize + zbus::Type {}
+impl<T: serde::Serialize + zbus::Type> Args for T {}
+
+/// A method's reply, or its error as `name: message`.
+type Reply = Result<zbus::Message, String>;
+
 async fn call(
     conn: &Connection,
     path: &str,
     interface: &str,
     method: &str,
-    args: &(impl serde::Serialize + zbus::Type),
-) -> Result<zbus::Message, String> {
+    args: &impl Args,
+) -> Reply {
     let proxy = Proxy::new(conn, "org.bluez", path, interface)
         .await
         .unwrap();
@@ -73,6 +135,16 @@ async fn properties(conn: &Connection, path: &str, interface: &str) -> HashMap<S
         .collect()
 }
 
+async fn managed_objects(conn: &Connection) -> ManagedObjects {
+    let manager = ObjectManagerProxy::builder(conn)
+        .destination("org.bluez")
+        .path("/")
+        .build()
+        .await
+        .unwrap();
+    manager.get_managed_objects().await.unwrap()
+}
+
 fn no_options() -> HashMap<String, Variant<'static>> {
     HashMap::new()
 }
@@ -96,38 +168,10 @@ async fn children(conn: &Connection, path: &str) -> Vec<String> {
     names
 }
 
-async fn start_discovery(setup: &Setup, filter: HashMap<&str, Variant<'_>>) {
-    let adapter = "/org/bluez/hci0";
-    call(
-        &setup.client,
-        adapter,
-        "org.bluez.Adapter1",
-        "SetDiscoveryFilter",
-        &(filter,),
-    )
-    .await
-    .unwrap();
-    call(
-        &setup.client,
-        adapter,
-        "org.bluez.Adapter1",
-        "StartDiscovery",
-        &(),
-    )
-    .await
-    .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn adapter_is_managed_at_root_with_documented_properties() {
     let setup = setup().await;
-    let manager = ObjectManagerProxy::builder(&setup.client)
-        .destination("org.bluez")
-        .path("/")
-        .build()
-        .await
-        .unwrap();
-    let objects = manager.get_managed_objects().await.unwrap();
+    let objects = managed_objects(&setup.client).await;
     let with_interfaces: Vec<&str> = objects
         .iter()
         .filter(|(_, interfaces)| !interfaces.is_empty())
@@ -136,7 +180,7 @@ async fn adapter_is_managed_at_root_with_documented_properties() {
     // No device objects before anyone discovers, though both peripherals are in range.
     assert_eq!(with_interfaces, ["/org/bluez/hci0"]);
 
-    let adapter = properties(&setup.client, "/org/bluez/hci0", "org.bluez.Adapter1").await;
+    let adapter = properties(&setup.client, ADAPTER, "org.bluez.Adapter1").await;
     for (name, value) in [
         ("Address", "00:1A:7D:DA:71:13"),
         ("AddressType", "public"),
@@ -161,15 +205,7 @@ async fn adapter_is_managed_at_root_with_documented_properties() {
         assert!(adapter.contains_key(name), "{name} missing");
     }
 
-    let filters = call(
-        &setup.client,
-        "/org/bluez/hci0",
-        "org.bluez.Adapter1",
-        "GetDiscoveryFilters",
-        &(),
-    )
-    .await
-    .unwrap();
+    let filters = setup.adapter("GetDiscoveryFilters", &()).await.unwrap();
     let filters: Vec<String> = filters.body().deserialize().unwrap();
     assert_eq!(
         filters,
@@ -190,11 +226,9 @@ async fn adapter_is_managed_at_root_with_documented_properties() {
 async fn discovery_reports_only_devices_passing_the_filter() {
     let setup = setup().await;
     let uuids = Variant::from(vec!["0000fe95-0000-1000-8000-00805f9b34fb".to_owned()]);
-    start_discovery(
-        &setup,
-        [("UUIDs", uuids), ("DuplicateData", Variant::from(true))].into(),
-    )
-    .await;
+    setup
+        .start_discovery([("UUIDs", uuids), ("DuplicateData", Variant::from(true))].into())
+        .await;
     let lines = setup
         .signals
         .wait_for(&format!("InterfacesAdded {DEV} [\"org.bluez.Device1\"]"))
@@ -255,40 +289,18 @@ async fn discovery_reports_only_devices_passing_the_filter() {
         .await;
 
     // The same client may not start a second session; stopping invalidates RSSI.
-    let again = call(
-        &setup.client,
-        "/org/bluez/hci0",
-        "org.bluez.Adapter1",
-        "StartDiscovery",
-        &(),
-    )
-    .await;
+    let again = setup.adapter("StartDiscovery", &()).await;
     assert_eq!(
         again.unwrap_err(),
         "org.bluez.Error.InProgress: Operation already in progress"
     );
     setup.signals.clear();
-    call(
-        &setup.client,
-        "/org/bluez/hci0",
-        "org.bluez.Adapter1",
-        "StopDiscovery",
-        &(),
-    )
-    .await
-    .unwrap();
+    setup.adapter("StopDiscovery", &()).await.unwrap();
     setup
         .signals
         .wait_for(&format!("PropertiesChanged {DEV} org.bluez.Device1 -RSSI"))
         .await;
-    let stop_again = call(
-        &setup.client,
-        "/org/bluez/hci0",
-        "org.bluez.Adapter1",
-        "StopDiscovery",
-        &(),
-    )
-    .await;
+    let stop_again = setup.adapter("StopDiscovery", &()).await;
     assert_eq!(
         stop_again.unwrap_err(),
         "org.bluez.Error.Failed: No discovery started"
@@ -299,15 +311,10 @@ async fn discovery_reports_only_devices_passing_the_filter() {
 async fn bad_discovery_filter_is_invalid_arguments() {
     let setup = setup().await;
     let filter: HashMap<&str, Variant<'_>> = [("Transport", Variant::from("usb"))].into();
-    let error = call(
-        &setup.client,
-        "/org/bluez/hci0",
-        "org.bluez.Adapter1",
-        "SetDiscoveryFilter",
-        &(filter,),
-    )
-    .await
-    .unwrap_err();
+    let error = setup
+        .adapter("SetDiscoveryFilter", &(filter,))
+        .await
+        .unwrap_err();
     assert_eq!(
         error,
         "org.bluez.Error.InvalidArguments: Invalid arguments in method call"
@@ -317,15 +324,13 @@ async fn bad_discovery_filter_is_invalid_arguments() {
 #[tokio::test(flavor = "multi_thread")]
 async fn connect_exports_gatt_then_resolves_and_disconnect_undoes_it() {
     let setup = setup().await;
-    start_discovery(&setup, HashMap::new()).await;
+    setup.start_discovery(HashMap::new()).await;
     setup
         .signals
         .wait_for(&format!("InterfacesAdded {THERMO} [\"org.bluez.Device1\"]"))
         .await;
     setup.signals.clear();
-    call(&setup.client, DEV, "org.bluez.Device1", "Connect", &())
-        .await
-        .unwrap();
+    setup.device("Connect").await.unwrap();
     let transcript: Vec<String> = setup
         .signals
         .wait_for(&format!(
@@ -393,19 +398,12 @@ async fn connect_exports_gatt_then_resolves_and_disconnect_undoes_it() {
         !level.contains_key("Value"),
         "Value is cached only after a read"
     );
-    let cccd = properties(
-        &setup.client,
-        &format!("{BATTERY_LEVEL}/desc0013"),
-        "org.bluez.GattDescriptor1",
-    )
-    .await;
+    let cccd = properties(&setup.client, CCCD, "org.bluez.GattDescriptor1").await;
     assert_eq!(cccd["UUID"], "00002902-0000-1000-8000-00805f9b34fb");
     assert_eq!(cccd["Characteristic"], BATTERY_LEVEL);
 
     setup.signals.clear();
-    call(&setup.client, DEV, "org.bluez.Device1", "Disconnect", &())
-        .await
-        .unwrap();
+    setup.device("Disconnect").await.unwrap();
     let transcript = setup
         .signals
         .wait_for(&format!(
@@ -434,7 +432,7 @@ async fn connect_exports_gatt_then_resolves_and_disconnect_undoes_it() {
             format!("PropertiesChanged {DEV} org.bluez.Device1 Connected=false"),
         ]
     );
-    let again = call(&setup.client, DEV, "org.bluez.Device1", "Disconnect", &()).await;
+    let again = setup.device("Disconnect").await;
     assert_eq!(
         again.unwrap_err(),
         "org.bluez.Error.NotConnected: Not Connected"
@@ -443,35 +441,15 @@ async fn connect_exports_gatt_then_resolves_and_disconnect_undoes_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn gatt_reads_writes_and_notifications_behave_like_bluez() {
-    let setup = setup().await;
-    start_discovery(&setup, HashMap::new()).await;
-    setup
-        .bluez
-        .wait_for(WAIT, |e| matches!(e, Event::DeviceFound { .. }))
-        .await
-        .unwrap();
-    call(&setup.client, DEV, "org.bluez.Device1", "Connect", &())
-        .await
-        .unwrap();
+    let setup = connected_setup().await;
     let sensor = plant_sensor().address;
-    setup
-        .signals
-        .wait_for(&format!(
-            "PropertiesChanged {DEV} org.bluez.Device1 ServicesResolved=true"
-        ))
-        .await;
 
     // A read answers the value and caches it in Value, signalled before the reply.
     setup.signals.clear();
-    let reply = call(
-        &setup.client,
-        BATTERY_LEVEL,
-        "org.bluez.GattCharacteristic1",
-        "ReadValue",
-        &(no_options(),),
-    )
-    .await
-    .unwrap();
+    let reply = setup
+        .characteristic(BATTERY_LEVEL, "ReadValue", &(no_options(),))
+        .await
+        .unwrap();
     let value: Vec<u8> = reply.body().deserialize().unwrap();
     assert_eq!(value, [100]);
     let value_signal =
@@ -480,51 +458,25 @@ async fn gatt_reads_writes_and_notifications_behave_like_bluez() {
 
     // Writes: with no type, "write" wins over "write-without-response"; a request to a
     // characteristic without "write" is refused by the peripheral.
-    call(
-        &setup.client,
-        MODE,
-        "org.bluez.GattCharacteristic1",
-        "WriteValue",
-        &(vec![0xa0u8, 0x1f], no_options()),
-    )
-    .await
-    .unwrap();
+    setup
+        .characteristic(MODE, "WriteValue", &(vec![0xa0u8, 0x1f], no_options()))
+        .await
+        .unwrap();
     let command: HashMap<String, Variant<'_>> =
         [("type".to_owned(), Variant::from("command"))].into();
-    call(
-        &setup.client,
-        MODE,
-        "org.bluez.GattCharacteristic1",
-        "WriteValue",
-        &(vec![0x01u8], command),
-    )
-    .await
-    .unwrap();
+    setup
+        .characteristic(MODE, "WriteValue", &(vec![0x01u8], command))
+        .await
+        .unwrap();
     let request: HashMap<String, Variant<'_>> =
         [("type".to_owned(), Variant::from("request"))].into();
-    let refused = call(
-        &setup.client,
-        BATTERY_LEVEL,
-        "org.bluez.GattCharacteristic1",
-        "WriteValue",
-        &(vec![0u8], request),
-    )
-    .await
-    .unwrap_err();
+    let refused = setup
+        .characteristic(BATTERY_LEVEL, "WriteValue", &(vec![0u8], request))
+        .await
+        .unwrap_err();
     assert_eq!(refused, "org.bluez.Error.NotPermitted: Write not permitted");
-    let writes: Vec<(Vec<u8>, WriteType)> = setup
-        .bluez
-        .events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Write {
-                value, write_type, ..
-            } => Some((value, write_type)),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        writes,
+        writes(&setup.bluez),
         [
             (vec![0xa0, 0x1f], WriteType::Request),
             (vec![0x01], WriteType::Command)
@@ -532,15 +484,10 @@ async fn gatt_reads_writes_and_notifications_behave_like_bluez() {
     );
     let wide_offset: HashMap<String, Variant<'_>> =
         [("offset".to_owned(), Variant::from(1u64))].into();
-    let bad = call(
-        &setup.client,
-        MODE,
-        "org.bluez.GattCharacteristic1",
-        "ReadValue",
-        &(wide_offset,),
-    )
-    .await
-    .unwrap_err();
+    let bad = setup
+        .characteristic(MODE, "ReadValue", &(wide_offset,))
+        .await
+        .unwrap_err();
     assert_eq!(
         bad,
         "org.bluez.Error.InvalidArguments: Invalid arguments in method call"
@@ -548,23 +495,13 @@ async fn gatt_reads_writes_and_notifications_behave_like_bluez() {
 
     // Notifications: one session per client, Value signalled on every notification.
     setup.signals.clear();
-    call(
-        &setup.client,
-        BATTERY_LEVEL,
-        "org.bluez.GattCharacteristic1",
-        "StartNotify",
-        &(),
-    )
-    .await
-    .unwrap();
-    let twice = call(
-        &setup.client,
-        BATTERY_LEVEL,
-        "org.bluez.GattCharacteristic1",
-        "StartNotify",
-        &(),
-    )
-    .await;
+    setup
+        .characteristic(BATTERY_LEVEL, "StartNotify", &())
+        .await
+        .unwrap();
+    let twice = setup
+        .characteristic(BATTERY_LEVEL, "StartNotify", &())
+        .await;
     assert_eq!(
         twice.unwrap_err(),
         "org.bluez.Error.Failed: Already notifying"
@@ -583,38 +520,23 @@ async fn gatt_reads_writes_and_notifications_behave_like_bluez() {
             .await
             .unwrap()
     );
-    let cccd_read = call(
-        &setup.client,
-        &format!("{BATTERY_LEVEL}/desc0013"),
-        "org.bluez.GattDescriptor1",
-        "ReadValue",
-        &(no_options(),),
-    )
-    .await
-    .unwrap();
+    let cccd_read = setup
+        .descriptor(CCCD, "ReadValue", &(no_options(),))
+        .await
+        .unwrap();
     let cccd: Vec<u8> = cccd_read.body().deserialize().unwrap();
     assert_eq!(cccd, [0x01, 0x00]);
-    let cccd_write = call(
-        &setup.client,
-        &format!("{BATTERY_LEVEL}/desc0013"),
-        "org.bluez.GattDescriptor1",
-        "WriteValue",
-        &(vec![0u8, 0], no_options()),
-    )
-    .await;
+    let cccd_write = setup
+        .descriptor(CCCD, "WriteValue", &(vec![0u8, 0], no_options()))
+        .await;
     assert_eq!(
         cccd_write.unwrap_err(),
         "org.bluez.Error.NotPermitted: Write not permitted"
     );
-    call(
-        &setup.client,
-        BATTERY_LEVEL,
-        "org.bluez.GattCharacteristic1",
-        "StopNotify",
-        &(),
-    )
-    .await
-    .unwrap();
+    setup
+        .characteristic(BATTERY_LEVEL, "StopNotify", &())
+        .await
+        .unwrap();
     let lines = setup
         .signals
         .wait_for(&format!(
@@ -637,14 +559,7 @@ async fn gatt_reads_writes_and_notifications_behave_like_bluez() {
             ),
         ]
     );
-    let stop_again = call(
-        &setup.client,
-        BATTERY_LEVEL,
-        "org.bluez.GattCharacteristic1",
-        "StopNotify",
-        &(),
-    )
-    .await;
+    let stop_again = setup.characteristic(BATTERY_LEVEL, "StopNotify", &()).await;
     assert_eq!(
         stop_again.unwrap_err(),
         "org.bluez.Error.Failed: No notify session started"
@@ -657,14 +572,9 @@ async fn gatt_reads_writes_and_notifications_behave_like_bluez() {
             .await
             .unwrap()
     );
-    let acquire = call(
-        &setup.client,
-        MODE,
-        "org.bluez.GattCharacteristic1",
-        "AcquireWrite",
-        &(no_options(),),
-    )
-    .await;
+    let acquire = setup
+        .characteristic(MODE, "AcquireWrite", &(no_options(),))
+        .await;
     assert_eq!(
         acquire.unwrap_err(),
         "org.bluez.Error.NotSupported: Operation is not supported"
@@ -673,23 +583,8 @@ async fn gatt_reads_writes_and_notifications_behave_like_bluez() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn link_loss_and_unreachable_peripherals() {
-    let setup = setup().await;
-    start_discovery(&setup, HashMap::new()).await;
-    setup
-        .bluez
-        .wait_for(WAIT, |e| matches!(e, Event::DeviceFound { .. }))
-        .await
-        .unwrap();
+    let setup = connected_setup().await;
     let sensor = plant_sensor().address;
-    call(&setup.client, DEV, "org.bluez.Device1", "Connect", &())
-        .await
-        .unwrap();
-    setup
-        .signals
-        .wait_for(&format!(
-            "PropertiesChanged {DEV} org.bluez.Device1 ServicesResolved=true"
-        ))
-        .await;
     setup.signals.clear();
     setup.bluez.set_in_range(sensor, false).await.unwrap();
     let lines = setup
@@ -702,7 +597,7 @@ async fn link_loss_and_unreachable_peripherals() {
         lines[0],
         format!("Disconnected {DEV} org.bluez.Reason.Timeout")
     );
-    let failed = call(&setup.client, DEV, "org.bluez.Device1", "Connect", &()).await;
+    let failed = setup.device("Connect").await;
     assert_eq!(
         failed.unwrap_err(),
         "org.bluez.Error.Failed: le-connection-abort-by-local"
@@ -722,16 +617,10 @@ async fn link_loss_and_unreachable_peripherals() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sessions_end_when_their_client_leaves_and_power_and_restart_reset_things() {
     let setup = setup().await;
-    let other = setup.bus.connect().await;
-    call(
-        &other,
-        "/org/bluez/hci0",
-        "org.bluez.Adapter1",
-        "StartDiscovery",
-        &(),
-    )
-    .await
-    .unwrap();
+    let other = setup.bus.connect().await.unwrap();
+    call(&other, ADAPTER, "org.bluez.Adapter1", "StartDiscovery", &())
+        .await
+        .unwrap();
     setup
         .signals
         .wait_for("PropertiesChanged /org/bluez/hci0 org.bluez.Adapter1 Discovering=true")
@@ -750,52 +639,29 @@ async fn sessions_end_when_their_client_leaves_and_power_and_restart_reset_thing
             "PropertiesChanged /org/bluez/hci0 org.bluez.Adapter1 PowerState=off Powered=false",
         )
         .await;
-    let refused = call(
-        &setup.client,
-        "/org/bluez/hci0",
-        "org.bluez.Adapter1",
-        "StartDiscovery",
-        &(),
-    )
-    .await;
+    let refused = setup.adapter("StartDiscovery", &()).await;
     assert_eq!(
         refused.unwrap_err(),
         "org.bluez.Error.NotReady: Resource Not Ready"
     );
     // Powering on through the property, as btleplug does.
-    let adapter = Proxy::new(
-        &setup.client,
-        "org.bluez",
-        "/org/bluez/hci0",
-        "org.bluez.Adapter1",
-    )
-    .await
-    .unwrap();
+    let adapter = Proxy::new(&setup.client, "org.bluez", ADAPTER, "org.bluez.Adapter1")
+        .await
+        .unwrap();
     adapter.set_property("Powered", true).await.unwrap();
     setup
         .signals
         .wait_for("PropertiesChanged /org/bluez/hci0 org.bluez.Adapter1 PowerState=on Powered=true")
         .await;
 
-    start_discovery(&setup, HashMap::new()).await;
-    setup
-        .bluez
-        .wait_for(WAIT, |e| matches!(e, Event::DeviceFound { .. }))
-        .await
-        .unwrap();
+    setup.discover().await;
     setup.bluez.restart().await.unwrap();
-    let manager = ObjectManagerProxy::builder(&setup.client)
-        .destination("org.bluez")
-        .path("/")
-        .build()
-        .await
-        .unwrap();
-    let objects = manager.get_managed_objects().await.unwrap();
+    let objects = managed_objects(&setup.client).await;
     let devices = objects
         .values()
         .filter(|interfaces| interfaces.keys().any(|i| i.as_str() == "org.bluez.Device1"))
         .count();
     assert_eq!(devices, 0);
-    let adapter = properties(&setup.client, "/org/bluez/hci0", "org.bluez.Adapter1").await;
+    let adapter = properties(&setup.client, ADAPTER, "org.bluez.Adapter1").await;
     assert_eq!(adapter["Discovering"], "false");
 }

@@ -5,7 +5,9 @@
 //! ([`simulator`], [`port`], [`pty`]) puts each one on a pty, prints JSON events on stdout and
 //! takes control commands from stdin, a unix socket or a script.
 
+pub mod at_line;
 pub mod ble;
+pub mod control_plane;
 pub mod device;
 pub mod iridium;
 pub mod line_quirks;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::control_plane::parse_on_off;
+
 /// The `quirk slow|silent|garbage` settings of one port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineQuirks {
@@ -40,12 +42,7 @@ impl LineQuirk {
             }
             _ => return None,
         };
-        let switch = match value {
-            "on" => Some(true),
-            "off" => Some(false),
-            _ => None,
-        };
-        Some(match (name, switch) {
+        Some(match (name, parse_on_off(value)) {
             ("slow", Some(false)) => Ok(Self::Delay(None)),
             ("slow", Some(true)) => Ok(Self::Delay(Some(Duration::from_millis(1000)))),
             ("slow", None) => value

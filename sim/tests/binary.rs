@@ -1,4 +1,5 @@
-//! Starts the real `m2msim` binary and talks to it like a daemon and a test harness would.
+//! Starts the real `m2msim` binary (`modem`, `iridium`) and talks to it like a daemon and a test
+//! harness would.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -102,9 +103,14 @@ impl Port {
         }
     }
 
+    /// Writes `input` without waiting for an answer.
+    fn write(&mut self, input: &str) {
+        self.file.write_all(input.as_bytes()).unwrap();
+    }
+
     /// Writes `input` and returns what arrives until the answer ends with `end`.
     fn exchange(&mut self, input: &str, end: &str) -> String {
-        self.file.write_all(input.as_bytes()).unwrap();
+        self.write(input);
         let deadline = Instant::now() + PATIENCE;
         let mut answer = Vec::new();
         while !answer.ends_with(end.as_bytes()) {
@@ -245,4 +251,40 @@ fn modem_answers_at_on_its_pty() {
     assert!(std::fs::symlink_metadata(&link).is_err());
     assert!(!socket.exists());
     std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[test]
+fn iridium_answers_at_and_runs_sessions_without_stalling_other_ports() {
+    let mut simulator = Simulator::start(&["iridium", "--count", "2", "--session-delay", "500"]);
+    let first = simulator.next_line();
+    let second = simulator.next_line();
+    assert_eq!(first["imei"], "300234063904190");
+    assert_eq!(second["imei"], "300234063904191");
+    let mut port = Port::open(&ready_path(&first, 0));
+    let mut other = Port::open(&ready_path(&second, 1));
+
+    assert_eq!(port.exchange("AT\r", "OK\r\n"), "AT\r\r\nOK\r\n");
+    port.exchange("ATE0\rAT+SBDWT=hi\r", "OK\r\n\r\nOK\r\n");
+    port.write("AT+SBDIX\r");
+    // The session takes 500 ms; the other transceiver answers meanwhile.
+    let started = Instant::now();
+    assert_eq!(other.exchange("AT\r", "OK\r\n"), "AT\r\r\nOK\r\n");
+    assert!(started.elapsed() < Duration::from_millis(400));
+    assert_eq!(
+        port.exchange("", "OK\r\n"),
+        "\r\n+SBDIX: 0, 0, 0, 0, 0, 0\r\n\r\nOK\r\n"
+    );
+    let mo = simulator.next_line();
+    assert_eq!(
+        (
+            mo["event"].as_str(),
+            mo["index"].as_u64(),
+            mo["text"].as_str()
+        ),
+        (Some("mo"), Some(0), Some("hi"))
+    );
+    assert_eq!(simulator.next_line()["event"], "session");
+
+    assert_eq!(simulator.command("quit")["event"], "ok");
+    assert!(simulator.child.wait().unwrap().success());
 }

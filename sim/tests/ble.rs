@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::Duration;
 
+use m2mhal_fake_bluez::bus::PrivateBus;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -13,64 +14,6 @@ const PATIENCE: Duration = Duration::from_secs(5);
 
 /// `GetManagedObjects`: path -> interface -> properties.
 type ManagedObjects = HashMap<OwnedObjectPath, HashMap<String, HashMap<String, OwnedVariant>>>;
-
-/// A `dbus-daemon` of type system that allows everything, on a socket in a temporary directory.
-struct PrivateBus {
-    _child: Child,
-    _dir: tempfile::TempDir,
-    address: String,
-}
-
-impl PrivateBus {
-    async fn start() -> PrivateBus {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("system_bus_socket");
-        let config = format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-"#,
-            socket.display()
-        );
-        let config_path = dir.path().join("bus.conf");
-        std::fs::write(&config_path, config).unwrap();
-        let child = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config_path.display()))
-            .arg("--nofork")
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("dbus-daemon (package dbus) must be installed");
-        let bus = PrivateBus {
-            _child: child,
-            _dir: dir,
-            address: format!("unix:path={}", socket.display()),
-        };
-        for _ in 0..200 {
-            if bus.try_connect().await.is_ok() {
-                return bus;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("the private bus never came up");
-    }
-
-    async fn try_connect(&self) -> zbus::Result<Connection> {
-        zbus::connection::Builder::address(self.address.as_str())
-            .build()
-            .await
-    }
-}
 
 /// `m2msim ble --bus <bus>` with its control stdin and JSON stdout.
 struct Simulator {
@@ -132,14 +75,14 @@ async fn managed_objects(conn: &Connection) -> ManagedObjects {
 
 #[tokio::test]
 async fn serves_org_bluez_with_an_adapter_and_advertising_peripherals() {
-    let bus = PrivateBus::start().await;
-    let mut sim = Simulator::start(&bus.address);
+    let bus = PrivateBus::start().await.unwrap();
+    let mut sim = Simulator::start(bus.address());
     let ready = sim.next_line().await;
     assert_eq!(ready["event"], "ready", "{ready}");
-    assert_eq!(ready["bus"], bus.address.as_str());
+    assert_eq!(ready["bus"], bus.address());
     assert_eq!(ready["adapter"], "/org/bluez/hci0");
 
-    let conn = bus.try_connect().await.unwrap();
+    let conn = bus.connect().await.unwrap();
     let objects = managed_objects(&conn).await;
     let adapter = objects
         .iter()

@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use m2mhal_fake_bluez::bus::{BLUEZ_POLICY, PrivateBus};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
@@ -61,18 +62,28 @@ pub fn binary(name: &str) -> PathBuf {
 
 /// A private `dbus-daemon` configured like a system bus, with m2mhal's shipped policy included.
 pub struct TestBus {
-    child: Child,
-    /// Holds the socket and config.
-    pub dir: tempfile::TempDir,
+    bus: PrivateBus,
     /// `unix:path=...` address for `DBUS_SYSTEM_BUS_ADDRESS`.
     pub address: String,
 }
 
-/// What Debian's `bluetooth.conf` grants root: owning `org.bluez` and calling it (for the fake
-/// BlueZ of `m2msim ble` and the daemon's BLE host, both run by root here).
-const BLUEZ_POLICY: &str = r#"<policy user="root">
-    <allow own="org.bluez"/>
-    <allow send_destination="org.bluez"/>
+/// The default policy of a system bus (Debian's `system.conf`): everyone may connect and get
+/// replies and signals, nobody may own a name or call a method unless a policy file allows it.
+const SYSTEM_POLICY: &str = r#"<policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
   </policy>"#;
 
 impl TestBus {
@@ -88,70 +99,24 @@ impl TestBus {
 
     /// Starts the bus with `extra` (`<policy>` elements) after the shipped policy.
     async fn start_with_policy(extra: &str) -> TestBus {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let socket = dir.path().join("system_bus_socket");
-        let policy_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/dbus");
-        let config = format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
-  </policy>
-  <includedir>{policy}</includedir>
-  {extra}
-</busconfig>
-"#,
-            socket = socket.display(),
-            policy = policy_dir.display()
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/dbus");
+        let policy = format!(
+            "{SYSTEM_POLICY}\n  <includedir>{}</includedir>\n  {extra}",
+            shipped.display()
         );
-        let config_path = dir.path().join("system.conf");
-        std::fs::write(&config_path, config).expect("write bus config");
-        let child = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config_path.display()))
-            .arg("--nofork")
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("dbus-daemon must be installed (package dbus)");
-        let address = format!("unix:path={}", socket.display());
-        let bus = TestBus {
-            child,
-            dir,
-            address,
-        };
-        wait_until("the private bus to accept connections", || async {
-            bus.connect_raw().await.is_ok()
-        })
-        .await;
-        bus
-    }
-
-    async fn connect_raw(&self) -> zbus::Result<Connection> {
-        zbus::connection::Builder::address(self.address.as_str())
-            .build()
+        let bus = PrivateBus::start_with_policy(&policy)
             .await
+            .expect("start the private bus");
+        TestBus {
+            address: bus.address().to_owned(),
+            bus,
+        }
     }
 
     /// A client connection.
     pub async fn connect(&self) -> Connection {
-        self.connect_raw()
+        self.bus
+            .connect()
             .await
             .expect("connect to the private bus")
     }
@@ -160,13 +125,8 @@ impl TestBus {
     /// real system bus.
     pub fn open_to_all_users(&self) {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o755))
+        std::fs::set_permissions(self.bus.dir(), std::fs::Permissions::from_mode(0o755))
             .expect("open the bus directory");
-    }
-
-    /// The bus daemon's pid (to check it is still up).
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
     }
 }
 
@@ -176,15 +136,28 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    poll(
+        what,
+        async || if check().await { Ok(()) } else { Err(None) },
+    )
+    .await
+}
+
+/// Polls `probe` every 20 ms until it gives `Ok`; fails the test after [`WAIT`], naming `what`
+/// it waited for and what `probe` saw last (its `Err`, if it says).
+async fn poll<T>(what: &str, mut probe: impl AsyncFnMut() -> Result<T, Option<String>>) -> T {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        if check().await {
-            return;
+        let seen = match probe().await {
+            Ok(value) => return value,
+            Err(seen) => seen,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            match seen {
+                Some(seen) => panic!("timed out waiting for {what}; last {seen}"),
+                None => panic!("timed out waiting for {what}"),
+            }
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -223,8 +196,9 @@ pub fn daemon_dir() -> tempfile::TempDir {
     temp
 }
 
-/// Writes `m2mhald.toml` in `dir`: its `plugins/` and `state/` directories, then `extra`.
-fn write_config(dir: &Path, extra: &str) -> PathBuf {
+/// Writes `m2mhald.toml` in `dir`: its `plugins/` and `state/` directories, then `extra`;
+/// returns its path.
+pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let config = format!(
         "plugin_dirs = [\"{plugins}\"]\nstate_dir = \"{state}\"\n{extra}\n",
         plugins = dir.join("plugins").display(),
@@ -304,13 +278,7 @@ impl Daemon {
             .expect("start m2mhald");
         let stderr = forward_lines(child.stderr.take().expect("stderr"), "m2mhald");
         let conn = bus.connect().await;
-        let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("bus proxy");
-        wait_until("m2mhald to own org.m2mhal.Hal1", || async {
-            dbus.name_has_owner(BUS_NAME.try_into().expect("name"))
-                .await
-                .unwrap_or(false)
-        })
-        .await;
+        wait_for_owner(&conn, BUS_NAME, "m2mhald").await;
         Daemon {
             child,
             dir: dir.to_owned(),
@@ -381,15 +349,64 @@ fn forward_lines(
     rx
 }
 
+/// A child process driven by command lines on its stdin, printing lines on its stdout (echoed to
+/// the test's stderr); killed when dropped.
+struct LineChild {
+    _child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::UnboundedReceiver<String>,
+    who: &'static str,
+}
+
+impl LineChild {
+    /// Spawns `command` with its stdin and stdout piped; `who` names it in the log.
+    fn spawn(command: &mut Command, who: &'static str) -> std::io::Result<LineChild> {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let lines = forward_lines(child.stdout.take().expect("stdout is piped"), who);
+        Ok(LineChild {
+            _child: child,
+            stdin,
+            lines,
+            who,
+        })
+    }
+
+    /// Writes `line` and a newline.
+    async fn send(&mut self, line: &str) {
+        let who = self.who;
+        self.stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("write to {who}: {e}"));
+        self.stdin
+            .flush()
+            .await
+            .unwrap_or_else(|e| panic!("flush {who} stdin: {e}"));
+    }
+}
+
+/// Waits until `name` has an owner on the bus of `conn` (`who` is what should own it).
+async fn wait_for_owner(conn: &Connection, name: &str, who: &str) {
+    let dbus = zbus::fdo::DBusProxy::new(conn).await.expect("bus proxy");
+    let bus_name = zbus::names::BusName::try_from(name).expect("bus name");
+    wait_until(&format!("{who} to own {name}"), || async {
+        dbus.name_has_owner(bus_name.clone()).await.unwrap_or(false)
+    })
+    .await;
+}
+
 /// The kinds of JSON line `m2msim` prints in answer to a control command (everything else is an
 /// event such as `ready` or `sms-sent`).
 const SIM_REPLY_KINDS: [&str; 6] = ["ok", "error", "status", "sms-list", "mo-list", "events"];
 
 /// A running `m2msim` with its control stdin and JSON event stdout.
 pub struct Sim {
-    _child: Child,
-    stdin: ChildStdin,
-    events: mpsc::UnboundedReceiver<String>,
+    child: LineChild,
     /// Lines read while looking for something else, oldest first, for later `expect_*` calls.
     backlog: VecDeque<Value>,
     /// The `ready` lines, one per simulated device, in index order.
@@ -399,19 +416,10 @@ pub struct Sim {
 impl Sim {
     /// Starts `m2msim <args>` and waits for `count` ready lines.
     pub async fn start(args: &[&str], count: usize) -> Sim {
-        let mut child = Command::new(binary("m2msim"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
+        let child = LineChild::spawn(Command::new(binary("m2msim")).args(args), "m2msim")
             .expect("start m2msim");
-        let stdin = child.stdin.take().expect("stdin");
-        let events = forward_lines(child.stdout.take().expect("stdout"), "m2msim");
         let mut sim = Sim {
-            _child: child,
-            stdin,
-            events,
+            child,
             backlog: VecDeque::new(),
             ready: Vec::new(),
         };
@@ -433,11 +441,7 @@ impl Sim {
     /// Sends one control command line and returns the simulator's JSON reply to it. Commands are
     /// answered in order, so the reply is the next `ok`/`error`/`status`/`sms-list` line.
     pub async fn command(&mut self, line: &str) -> Value {
-        self.stdin
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .expect("write to m2msim");
-        self.stdin.flush().await.expect("flush m2msim stdin");
+        self.child.send(line).await;
         self.next_line(&format!("the reply to {line:?}"), |value| {
             SIM_REPLY_KINDS.iter().any(|kind| value["event"] == *kind)
         })
@@ -467,18 +471,14 @@ impl Sim {
 
     /// Waits until the SIM storage of device `index` holds `count` messages.
     pub async fn wait_stored(&mut self, index: usize, count: usize) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        let what = format!("the modem's storage to hold {count} messages");
+        poll(&what, async || {
             let stored = self.stored(index).await;
-            if stored.len() == count {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the modem's storage still holds {stored:?}, not {count} messages"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            (stored.len() == count)
+                .then_some(())
+                .ok_or_else(|| Some(format!("storage {stored:?}")))
+        })
+        .await
     }
 
     /// Polls the `status` of device `index` until `accept` takes it; returns it.
@@ -488,18 +488,15 @@ impl Sim {
         what: &str,
         accept: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        poll(what, async || {
             let status = self.status(index).await;
             if accept(&status) {
-                return status;
+                Ok(status)
+            } else {
+                Err(Some(format!("status {status}")))
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}; last status {status}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 
     /// The mobile-originated messages the gateway of Iridium transceiver `index` received so
@@ -535,7 +532,7 @@ impl Sim {
             return self.backlog.remove(at).expect("position is in range");
         }
         let found = tokio::time::timeout(WAIT, async {
-            while let Some(line) = self.events.recv().await {
+            while let Some(line) = self.child.lines.recv().await {
                 let Ok(value) = serde_json::from_str::<Value>(&line) else {
                     continue;
                 };
@@ -635,22 +632,21 @@ pub async fn devices(conn: &Connection) -> Vec<OwnedObjectPath> {
 
 /// Waits for a device on `port` whose `State` is `state`; returns its object path.
 pub async fn wait_for_device(conn: &Connection, port: &str, state: &str) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        for path in devices(conn).await {
-            let path = path.as_str().to_owned();
-            let device_port: String = property(conn, &path, DEVICE, "Port").await;
-            let device_state: String = property(conn, &path, DEVICE, "State").await;
-            if device_port == port && device_state == state {
-                return path;
+    poll(
+        &format!("a device on {port} in state {state}"),
+        async || {
+            for path in devices(conn).await {
+                let path = path.as_str().to_owned();
+                let device_port: String = property(conn, &path, DEVICE, "Port").await;
+                let device_state: String = property(conn, &path, DEVICE, "State").await;
+                if device_port == port && device_state == state {
+                    return Ok(path);
+                }
             }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for a device on {port} in state {state}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            Err(None)
+        },
+    )
+    .await
 }
 
 /// Subscribes to a signal of the daemon; returns a stream of its messages.
@@ -767,17 +763,21 @@ where
     T: TryFrom<OwnedVariant> + std::fmt::Debug,
     T::Error: std::fmt::Debug,
 {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let value: T = property(conn, path, interface, name).await;
-        if accept(&value) {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {interface}.{name} on {path}; last value {value:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    poll(&format!("{interface}.{name} on {path}"), async || {
+        accepted(property(conn, path, interface, name).await, &accept)
+    })
+    .await
+}
+
+/// `value` if `accept` takes it, else what it is (for the failure message of [`poll`]).
+fn accepted<T: std::fmt::Debug>(
+    value: T,
+    accept: impl Fn(&T) -> bool,
+) -> Result<T, Option<String>> {
+    if accept(&value) {
+        Ok(value)
+    } else {
+        Err(Some(format!("{value:?}")))
     }
 }
 
@@ -1050,22 +1050,18 @@ pub async fn device_ids(conn: &Connection) -> Vec<(String, String)> {
 
 /// Waits for the device with `Id` = `id` to be in `state`; returns its object path.
 pub async fn wait_for_device_id(conn: &Connection, id: &str, state: &str) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    poll(&format!("device {id} in state {state}"), async || {
         for (device_id, path) in device_ids(conn).await {
             if device_id == id {
                 let device_state: String = property(conn, &path, DEVICE, "State").await;
                 if device_state == state {
-                    return path;
+                    return Ok(path);
                 }
             }
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for device {id} in state {state}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        Err(None)
+    })
+    .await
 }
 
 /// `Sensor.Readings` of the device at `path`, as numbers.
@@ -1086,18 +1082,10 @@ pub async fn wait_for_readings(
     path: &str,
     accept: impl Fn(&HashMap<String, f64>) -> bool,
 ) -> HashMap<String, f64> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let readings = readings(conn, path).await;
-        if accept(&readings) {
-            return readings;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for readings on {path}; last {readings:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll(&format!("readings on {path}"), async || {
+        accepted(readings(conn, path).await, &accept)
+    })
+    .await
 }
 
 /// `[ble]` config scanning adapter `hci0`, with `extra` after it (`allow = [...]`, more tables).
@@ -1158,9 +1146,7 @@ const UMOCKDEV_PRELOAD: &str = "libumockdev-preload.so.0";
 /// modem whose `/dev/ttyUSB2` is a pty of `m2msim`, and a fake untagged Arduino. The helper
 /// bind-mounts ptys into the testbed, so the tests must run as root.
 pub struct FakeUsb {
-    _child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::UnboundedReceiver<String>,
+    child: LineChild,
     /// The testbed's root directory (`UMOCKDEV_DIR`).
     pub root: String,
     /// The pty behind the Arduino's `/dev/ttyACM0`: opening the node opens it.
@@ -1171,20 +1157,12 @@ impl FakeUsb {
     /// Starts the helper and waits for its testbed.
     pub async fn start() -> FakeUsb {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("umockdev/fake_usb.py");
-        let mut child = Command::new(SYSTEM_PYTHON)
-            .arg(script)
-            .env("LD_PRELOAD", UMOCKDEV_PRELOAD)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
+        let mut command = Command::new(SYSTEM_PYTHON);
+        command.arg(script).env("LD_PRELOAD", UMOCKDEV_PRELOAD);
+        let child = LineChild::spawn(&mut command, "fake_usb")
             .expect("start fake_usb.py (packages umockdev, gir1.2-umockdev-1.0, python3-gi)");
-        let stdin = child.stdin.take().expect("stdin");
-        let lines = forward_lines(child.stdout.take().expect("stdout"), "fake_usb");
         let mut fake = FakeUsb {
-            _child: child,
-            stdin,
-            lines,
+            child,
             root: String::new(),
             arduino_pty: String::new(),
         };
@@ -1206,11 +1184,7 @@ impl FakeUsb {
     /// Runs one helper command (`add-modem PTY`, `remove-modem`, `add-arduino`), which must
     /// succeed.
     pub async fn ok(&mut self, line: &str) {
-        self.stdin
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .expect("write to fake_usb.py");
-        self.stdin.flush().await.expect("flush fake_usb.py stdin");
+        self.child.send(line).await;
         let reply = self.next_line().await;
         assert_eq!(
             reply["event"], "ok",
@@ -1219,7 +1193,7 @@ impl FakeUsb {
     }
 
     async fn next_line(&mut self) -> Value {
-        let line = tokio::time::timeout(WAIT, self.lines.recv())
+        let line = tokio::time::timeout(WAIT, self.child.lines.recv())
             .await
             .ok()
             .flatten()
@@ -1290,13 +1264,7 @@ impl MockPolkit {
             .spawn()
             .expect("start python3 -m dbusmock");
         let conn = bus.connect().await;
-        let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("bus proxy");
-        wait_until("the mock polkitd to own its name", || async {
-            dbus.name_has_owner(POLKIT_NAME.try_into().expect("name"))
-                .await
-                .unwrap_or(false)
-        })
-        .await;
+        wait_for_owner(&conn, POLKIT_NAME, "the mock polkitd").await;
         MockPolkit {
             _child: child,
             conn,

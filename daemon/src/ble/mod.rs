@@ -3,9 +3,11 @@
 //! object only when a BLE driver claims it or the config allows its address. Everything else that
 //! walks by is never exposed.
 //!
-//! A session (manager, adapter, event stream, scan) is rebuilt with backoff whenever it fails:
-//! bluetoothd restarting, the adapter going away, power changes. Devices keep their tasks and
-//! objects across sessions; their links find the new adapter through a watch channel.
+//! A session (manager, adapter, event stream, scan) is rebuilt whenever it fails: at once when
+//! bluetoothd (re)appears on the bus, with backoff after other failures (no adapter, say), not at
+//! all while nobody owns `org.bluez`. An adapter that powers off keeps its session; powering on
+//! starts the scan again. Devices keep their tasks and objects across sessions; their links find
+//! the new adapter through a watch channel. A failure that repeats is logged once.
 
 pub mod advert;
 pub mod bluez_watch;
@@ -109,6 +111,9 @@ impl BleHost {
                 }
             }
         };
+        // The kind of the last failure logged as a warning: the same kind again is only a debug
+        // line (its text may differ in details such as a bus name).
+        let mut last_failure = None;
         loop {
             let started = tokio::time::Instant::now();
             let outcome = tokio::select! {
@@ -118,6 +123,7 @@ impl BleHost {
             // A session that ran for a while was healthy: start the backoff over.
             if started.elapsed() >= HEALTHY_SESSION {
                 delay = RETRY_FIRST;
+                last_failure = None;
             }
             self.adapter.send_replace(None);
             // Whatever ended the session took every link with it.
@@ -126,11 +132,26 @@ impl BleHost {
                     reason: "the Bluetooth session ended".into(),
                 });
             }
+            // Without bluetoothd only its appearance helps: no retries meanwhile.
+            let retry = match &outcome {
+                Err(SessionError::NoBluez) => None,
+                _ => Some(delay),
+            };
             if let Err(e) = outcome {
-                tracing::warn!("BLE unavailable, retrying in {delay:?}: {e}");
+                let failure = match retry {
+                    Some(delay) => format!("BLE unavailable, retrying in {delay:?}: {e}"),
+                    None => format!("BLE unavailable until bluetoothd starts: {e}"),
+                };
+                let kind = std::mem::discriminant(&e);
+                if last_failure == Some(kind) {
+                    tracing::debug!("{failure}");
+                } else {
+                    tracing::warn!("{failure}");
+                    last_failure = Some(kind);
+                }
             }
             tokio::select! {
-                () = tokio::time::sleep(delay) => delay = (delay * 2).min(RETRY_MAX),
+                () = sleep_or_wait_forever(retry) => delay = (delay * 2).min(RETRY_MAX),
                 // A bluetoothd that (re)starts is worth trying at once.
                 () = bluez.appeared() => {
                     tracing::info!("bluetoothd appeared on the bus");
@@ -280,6 +301,14 @@ impl BleHost {
         );
         let span = tracing::info_span!("ble", address = %address);
         self.tasks.spawn(run.instrument(span));
+    }
+}
+
+/// Sleeps for `delay`; without one, never returns.
+async fn sleep_or_wait_forever(delay: Option<Duration>) {
+    match delay {
+        Some(delay) => tokio::time::sleep(delay).await,
+        None => std::future::pending().await,
     }
 }
 

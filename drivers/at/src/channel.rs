@@ -40,6 +40,16 @@ pub struct Response {
     pub binary: Option<Vec<u8>>,
 }
 
+impl Response {
+    /// The information lines of `result`: none when the command failed.
+    pub fn lines_of(result: &Result<Response, AtError>) -> &[String] {
+        result
+            .as_ref()
+            .map(|response| response.lines.as_slice())
+            .unwrap_or_default()
+    }
+}
+
 /// Why a command failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum AtError {

@@ -2,7 +2,41 @@
 //!
 //! Modems answer these with the bare value (`Quectel`, `867698041234567`) or behind the
 //! command's name (`+CGMI: "u-blox"`, `^ICCID: 8944...`, `Revision: EG25GGBR07A08M2G`), quoted
-//! or not.
+//! or not. [`DeviceIdentity`] holds the values a driver publishes.
+
+use m2mhal_plugin_api::{DeviceKind, DeviceUpdate};
+
+/// What the identification commands told of a device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceIdentity {
+    /// `AT+CGMI`.
+    pub manufacturer: String,
+    /// `AT+CGMM`.
+    pub model: String,
+    /// The firmware revision (`AT+CGMR`).
+    pub revision: String,
+    /// `AT+CGSN`, 15 digits.
+    pub imei: String,
+}
+
+impl DeviceIdentity {
+    /// The update that makes the host publish a device of `kind` with this identity: `Id`
+    /// `imei:<IMEI>`, the IMEI as serial number, the `signal` and `messaging` capabilities and
+    /// payloads of up to `max_payload` bytes.
+    pub fn device_update(&self, kind: DeviceKind, max_payload: usize) -> DeviceUpdate {
+        DeviceUpdate {
+            id: Some(format!("imei:{}", self.imei)),
+            kind: Some(kind),
+            manufacturer: Some(self.manufacturer.clone()),
+            model: Some(self.model.clone()),
+            revision: Some(self.revision.clone()),
+            serial_number: Some(self.imei.clone()),
+            capabilities: Some(vec!["signal".to_owned(), "messaging".to_owned()]),
+            max_payload: u32::try_from(max_payload).ok(),
+            ..DeviceUpdate::default()
+        }
+    }
+}
 
 /// The value of an identification answer line: the text after an optional `<name>:` prefix,
 /// without quotes. `None` for an empty answer.
@@ -80,6 +114,31 @@ mod tests {
             Some("EG25")
         );
         assert_eq!(first_identity_value(&[]), None);
+    }
+
+    #[test]
+    fn the_update_publishes_the_identity_under_the_imei() {
+        let identity = DeviceIdentity {
+            manufacturer: "Quectel".into(),
+            model: "EG25".into(),
+            revision: "EG25GGBR07A08M2G".into(),
+            imei: "867698041234567".into(),
+        };
+        let some = |text: &str| Some(text.to_owned());
+        assert_eq!(
+            identity.device_update(DeviceKind::CellularModem, 1200),
+            DeviceUpdate {
+                id: some("imei:867698041234567"),
+                kind: Some(DeviceKind::CellularModem),
+                manufacturer: some("Quectel"),
+                model: some("EG25"),
+                revision: some("EG25GGBR07A08M2G"),
+                serial_number: some("867698041234567"),
+                capabilities: Some(vec!["signal".to_owned(), "messaging".to_owned()]),
+                max_payload: Some(1200),
+                ..DeviceUpdate::default()
+            }
+        );
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! For the drivers of AT devices (plugin ABI): the [`queue`] of commands in front of the channel,
 //! which arms the host timer of the command in flight; [`raw`] commands from applications; the
 //! [`silence`] watch that declares a device silent and paces its probes; the [`ident`]ification
-//! values (`AT+CGMI`, `AT+CGSN`, ...); the device [`state`] as last published; and the [`link`]
-//! that puts queue, silence watch and state together into the lifecycle every AT driver shares.
+//! values (`AT+CGMI`, `AT+CGSN`, ...); the device [`state`] as last published; the [`link`]
+//! that puts queue, silence watch and state together into the lifecycle every AT driver shares;
+//! and the [`driver`] routing of host events around that lifecycle.
 //!
 //! Nothing here reads a clock or touches a file descriptor: bytes and the current time
 //! (`now_ms`) go in, events, effects and bytes to write come out.
@@ -17,6 +18,7 @@ pub mod channel;
 mod codes;
 mod command;
 mod config;
+pub mod driver;
 pub mod framer;
 pub mod ident;
 pub mod link;

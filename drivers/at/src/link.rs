@@ -8,8 +8,9 @@
 //! - raw commands from applications (`Request::Command`);
 //! - publishing the state and answering calls the device cannot take now.
 //!
-//! The driver keeps its phase and decides when each step applies; the link only emits effects
-//! and returns what the driver has to do next.
+//! The queue holds the link's own commands (probes, raw commands) next to the driver's; the
+//! routing of [`AtDriver`](crate::driver::AtDriver) takes the completions of the link's own and
+//! hands the driver's to it. The driver keeps its phase and decides when each step applies.
 
 use m2mhal_plugin_api::sdk::Effects;
 use m2mhal_plugin_api::{CallError, CallErrorKind, DeviceUpdate, Effect, LogLevel};
@@ -26,14 +27,38 @@ pub trait LinkPurpose {
     fn call(&self) -> Option<u64>;
 }
 
+/// Why a command is in the link's queue: the link's own work or the driver's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Work<P> {
+    /// `AT` sent to a silent device.
+    Probe,
+    /// A raw command of this `Request::Command` call.
+    Raw(u64),
+    /// A command the driver queued with this purpose.
+    Driver(P),
+}
+
+impl<P: LinkPurpose> Work<P> {
+    /// The application call waiting for this command, if any.
+    fn call(&self) -> Option<u64> {
+        match self {
+            Work::Probe => None,
+            Work::Raw(call) => Some(*call),
+            Work::Driver(purpose) => purpose.call(),
+        }
+    }
+}
+
 /// The command queue, silence watch and published state of one AT device.
 #[derive(Debug)]
 pub struct AtLink<P> {
     /// What the device is called in logs and errors (`modem`, `terminal`).
     device: &'static str,
-    queue: CommandQueue<P>,
+    queue: CommandQueue<Work<P>>,
     silence: SilenceWatch,
     state: PublishedState,
+    /// Id of the host timer of the command in flight.
+    deadline_timer: u32,
     /// Id of the host timer of the next probe.
     probe_timer: u32,
 }
@@ -53,44 +78,31 @@ impl<P: LinkPurpose> AtLink<P> {
             queue: CommandQueue::new(config, deadline_timer),
             silence: SilenceWatch::new(),
             state: PublishedState::new(device),
+            deadline_timer,
             probe_timer,
         }
     }
 
     /// Queues `command` after the others.
     pub fn push(&mut self, command: Command, purpose: P) {
-        self.queue.push(command, purpose);
+        self.queue.push(command, Work::Driver(purpose));
     }
 
     /// Queues `command` before the others (a retry, the next part of a message).
     pub fn push_front(&mut self, command: Command, purpose: P) {
-        self.queue.push_front(command, purpose);
+        self.queue.push_front(command, Work::Driver(purpose));
     }
 
-    /// Whether a command queued or in flight has a purpose that is `wanted`.
+    /// Whether a command the driver queued, waiting or in flight, has a purpose that is `wanted`.
     pub fn contains(&self, wanted: impl Fn(&P) -> bool) -> bool {
-        self.queue.contains(wanted)
-    }
-
-    /// Feeds bytes from the device; see [`CommandQueue::feed`].
-    pub fn feed(&mut self, bytes: &[u8], out: &mut Effects) -> Vec<QueueEvent<P>> {
-        self.queue.feed(bytes, out.as_mut_vec())
-    }
-
-    /// The deadline timer fired; see [`CommandQueue::deadline_fired`].
-    pub fn deadline_fired(&mut self, now_ms: u64) -> Option<QueueEvent<P>> {
-        self.queue.deadline_fired(now_ms)
-    }
-
-    /// Starts the next command if the channel is idle; see [`CommandQueue::pump`].
-    pub fn pump(&mut self, now_ms: u64, out: &mut Effects) {
-        self.queue.pump(now_ms, out.as_mut_vec());
+        self.queue
+            .contains(|work| matches!(work, Work::Driver(purpose) if wanted(purpose)))
     }
 
     /// Drops every queued and running command and answers their calls with `error`.
     pub fn abandon(&mut self, now_ms: u64, error: &CallError, out: &mut Effects) {
         let dropped = self.queue.clear(now_ms, out.as_mut_vec());
-        out.fail_all(dropped.iter().filter_map(P::call), error);
+        out.fail_all(dropped.iter().filter_map(Work::call), error);
     }
 
     /// Publishes `state` and `reason` unless they are published already.
@@ -115,8 +127,33 @@ impl<P: LinkPurpose> AtLink<P> {
         self.publish("initializing", "", out);
     }
 
+    /// Feeds bytes from the device; see [`CommandQueue::feed`].
+    pub(crate) fn feed(&mut self, bytes: &[u8], out: &mut Effects) -> Vec<QueueEvent<Work<P>>> {
+        self.queue.feed(bytes, out.as_mut_vec())
+    }
+
+    /// Whether `id` is the host timer of the command in flight.
+    pub(crate) fn is_deadline_timer(&self, id: u32) -> bool {
+        id == self.deadline_timer
+    }
+
+    /// Whether `id` is the host timer of the next probe.
+    pub(crate) fn is_probe_timer(&self, id: u32) -> bool {
+        id == self.probe_timer
+    }
+
+    /// The deadline timer fired; see [`CommandQueue::deadline_fired`].
+    pub(crate) fn deadline_fired(&mut self, now_ms: u64) -> Option<QueueEvent<Work<P>>> {
+        self.queue.deadline_fired(now_ms)
+    }
+
+    /// Starts the next command if the channel is idle; see [`CommandQueue::pump`].
+    pub(crate) fn pump(&mut self, now_ms: u64, out: &mut Effects) {
+        self.queue.pump(now_ms, out.as_mut_vec());
+    }
+
     /// The error of the calls abandoned because the port hung up.
-    pub fn hangup_error(&self) -> CallError {
+    pub(crate) fn hangup_error(&self) -> CallError {
         CallError::new(
             CallErrorKind::NotReady,
             format!("the {} port hung up", self.device),
@@ -126,13 +163,17 @@ impl<P: LinkPurpose> AtLink<P> {
     /// Counts how a command ended; true when the device has just gone silent: the driver
     /// abandons its work with [`went_silent`](Self::went_silent) and
     /// [`start_probing`](Self::start_probing). Never true while `probing` already.
-    pub fn goes_silent(&mut self, result: &Result<Response, AtError>, probing: bool) -> bool {
+    pub(crate) fn goes_silent(
+        &mut self,
+        result: &Result<Response, AtError>,
+        probing: bool,
+    ) -> bool {
         self.silence.record(result) && !probing
     }
 
     /// The device went silent on the command of `timed_out`: logs it, fails the call waiting for
     /// that command and returns the error for the rest of the work the driver abandons.
-    pub fn went_silent(&mut self, timed_out: &P, out: &mut Effects) -> CallError {
+    pub(crate) fn went_silent(&mut self, timed_out: &Work<P>, out: &mut Effects) -> CallError {
         out.log(
             LogLevel::Warn,
             format!(
@@ -150,22 +191,21 @@ impl<P: LinkPurpose> AtLink<P> {
 
     /// After [`went_silent`](Self::went_silent) and the driver's cleanup: publishes
     /// `failed` / `no-response` and arms the first probe.
-    pub fn start_probing(&mut self, out: &mut Effects) {
+    pub(crate) fn start_probing(&mut self, out: &mut Effects) {
         self.publish("failed", "no-response", out);
         let delay = self.silence.first_probe_delay();
         out.set_timer(self.probe_timer, delay);
     }
 
-    /// The probe timer fired while the device is silent: sends `AT`, queued as `probe`, on a
-    /// clean channel.
-    pub fn send_probe(&mut self, now_ms: u64, probe: P, out: &mut Effects) {
+    /// The probe timer fired while the device is silent: queues `AT` on a clean channel.
+    pub(crate) fn send_probe(&mut self, now_ms: u64, out: &mut Effects) {
         self.queue.clear(now_ms, out.as_mut_vec());
-        self.queue.push(SilenceWatch::probe_command(), probe);
+        self.queue.push(SilenceWatch::probe_command(), Work::Probe);
     }
 
     /// The probe ended. Unanswered, it arms the next one and returns `None`; answered (even with
     /// `ERROR`), it logs so and returns the error of the work the driver's restart interrupts.
-    pub fn probe_ended(
+    pub(crate) fn probe_ended(
         &mut self,
         result: &Result<Response, AtError>,
         out: &mut Effects,
@@ -185,24 +225,25 @@ impl<P: LinkPurpose> AtLink<P> {
         ))
     }
 
-    /// `Request::Command` of `call`: the command the driver queues for it when `line` is one and
-    /// the device is `accepting` commands; otherwise answers the call with the error and returns
-    /// `None`.
-    pub fn raw_command(
-        &self,
+    /// `Request::Command` of `call`: queues the command when `line` is one and the device is
+    /// `accepting` commands; otherwise answers the call with the error.
+    pub(crate) fn raw_command(
+        &mut self,
         call: u64,
         line: &str,
         timeout_ms: u32,
         accepting: bool,
         out: &mut Effects,
-    ) -> Option<Command> {
+    ) {
         let refusal = match raw::command(line, timeout_ms) {
-            Ok(command) if accepting => return Some(command),
+            Ok(command) if accepting => {
+                self.queue.push(command, Work::Raw(call));
+                return;
+            }
             Ok(_) => self.state.not_ready(),
             Err(invalid) => invalid,
         };
         out.reply(call, Err(refusal));
-        None
     }
 }
 
@@ -217,7 +258,6 @@ mod tests {
 
     #[derive(Debug, Clone, PartialEq, Eq)]
     enum Why {
-        Probe,
         User(u64),
         Signal,
     }
@@ -239,7 +279,9 @@ mod tests {
         CallError::new(CallErrorKind::Timeout, text)
     }
 
-    fn completed(events: Vec<QueueEvent<Why>>) -> Vec<(Why, Result<Response, AtError>)> {
+    fn completed(
+        events: Vec<QueueEvent<Work<Why>>>,
+    ) -> Vec<(Work<Why>, Result<Response, AtError>)> {
         events
             .into_iter()
             .filter_map(|event| match event {
@@ -259,7 +301,7 @@ mod tests {
         assert!(!link.goes_silent(&timeout, true), "already probing");
         assert!(link.goes_silent(&timeout, false));
 
-        let error = link.went_silent(&Why::User(7), &mut out);
+        let error = link.went_silent(&Work::Driver(Why::User(7)), &mut out);
         assert_eq!(error, timeout_error("the modem does not answer"));
         link.start_probing(&mut out);
         assert_eq!(
@@ -293,7 +335,7 @@ mod tests {
         link.start_probing(&mut out);
         out.take();
 
-        link.send_probe(0, Why::Probe, &mut out);
+        link.send_probe(0, &mut out);
         link.pump(0, &mut out);
         assert_eq!(
             out.take(),
@@ -338,10 +380,9 @@ mod tests {
         link.publish("failed", "no-response", &mut out);
         out.take();
 
-        assert_eq!(link.raw_command(1, "AT+CSQ", 1_000, false, &mut out), None);
-        assert_eq!(link.raw_command(2, "AT\r+CSQ", 1_000, true, &mut out), None);
-        let command = link.raw_command(3, "AT+CSQ", 1_000, true, &mut out);
-        assert_eq!(command, Some(Command::new("AT+CSQ", 1_000)));
+        link.raw_command(1, "AT+CSQ", 1_000, false, &mut out);
+        link.raw_command(2, "AT\r+CSQ", 1_000, true, &mut out);
+        link.raw_command(3, "AT+CSQ", 1_000, true, &mut out);
         let replies = out.take();
         assert!(matches!(
             &replies[..],
@@ -352,11 +393,10 @@ mod tests {
                 && invalid.kind == CallErrorKind::InvalidArgument
         ));
 
-        link.push(command.unwrap(), Why::User(3));
         link.pump(0, &mut out);
         assert_eq!(out.take()[0], Effect::Tx(b"AT+CSQ\r".to_vec()));
         let events = link.feed(b"\r\n+CSQ: 20,99\r\n\r\nOK\r\n", &mut out);
-        let [(Why::User(3), result)] = &completed(events)[..] else {
+        let [(Work::Raw(3), result)] = &completed(events)[..] else {
             panic!("the user command did not complete");
         };
         assert_eq!(

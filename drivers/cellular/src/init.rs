@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use m2mhal_at::ident::{find_imei, first_identity_value};
+use m2mhal_at::ident::{DeviceIdentity, find_imei, first_identity_value};
 use m2mhal_at::{AtError, Command, Response};
 use m2mhal_plugin_api::{DeviceKind, DeviceUpdate};
 
@@ -107,14 +107,8 @@ impl SimProblem {
 /// What the initialisation learnt about the modem.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ModemFacts {
-    /// `AT+CGMI`.
-    pub manufacturer: String,
-    /// `AT+CGMM`.
-    pub model: String,
-    /// `AT+CGMR`.
-    pub revision: String,
-    /// `AT+CGSN`, 15 digits.
-    pub imei: String,
+    /// `AT+CGMI`, `AT+CGMM`, `AT+CGMR`, `AT+CGSN`.
+    pub identity: DeviceIdentity,
     /// `AT+CIMI`.
     pub imsi: Option<String>,
     /// `AT+CCID` and friends.
@@ -192,30 +186,30 @@ pub(crate) fn advance(
     result: Result<Response, AtError>,
     facts: &mut ModemFacts,
 ) -> Outcome {
-    let lines = result
-        .as_ref()
-        .map(|r| r.lines.as_slice())
-        .unwrap_or_default();
+    let lines = Response::lines_of(&result);
     let first_value = || first_identity_value(lines);
     match step {
         InitStep::EchoOff => Outcome::Next(InitStep::ErrorCodes),
         InitStep::ErrorCodes => Outcome::Next(InitStep::Manufacturer),
         InitStep::Manufacturer => {
-            facts.manufacturer = first_value().unwrap_or_default();
+            facts.identity.manufacturer = first_value().unwrap_or_default();
             Outcome::Next(InitStep::Model)
         }
         InitStep::Model => {
-            facts.model = first_value().unwrap_or_default();
+            facts.identity.model = first_value().unwrap_or_default();
             Outcome::Next(InitStep::Revision)
         }
         InitStep::Revision => {
-            facts.revision = first_value().unwrap_or_default();
+            facts.identity.revision = first_value().unwrap_or_default();
             Outcome::Next(InitStep::Imei { fallback: false })
         }
         InitStep::Imei { fallback } => match find_imei(lines) {
             Some(imei) => {
-                facts.imei = imei;
-                Outcome::Publish(Box::new(identity_update(facts)), InitStep::SimStatus)
+                facts.identity.imei = imei;
+                let update = facts
+                    .identity
+                    .device_update(DeviceKind::CellularModem, MAX_PAYLOAD);
+                Outcome::Publish(Box::new(update), InitStep::SimStatus)
             }
             None if !fallback => Outcome::Next(InitStep::Imei { fallback: true }),
             None => Outcome::Failed("imei-unavailable"),
@@ -348,21 +342,6 @@ fn choose_storage(lines: &[String], facts: &mut ModemFacts) -> Outcome {
     Outcome::Next(InitStep::StorageSet(0))
 }
 
-/// The update that makes the host publish the device.
-fn identity_update(facts: &ModemFacts) -> DeviceUpdate {
-    DeviceUpdate {
-        id: Some(format!("imei:{}", facts.imei)),
-        kind: Some(DeviceKind::CellularModem),
-        manufacturer: Some(facts.manufacturer.clone()),
-        model: Some(facts.model.clone()),
-        revision: Some(facts.revision.clone()),
-        serial_number: Some(facts.imei.clone()),
-        capabilities: Some(vec!["signal".to_owned(), "messaging".to_owned()]),
-        max_payload: u32::try_from(MAX_PAYLOAD).ok(),
-        ..DeviceUpdate::default()
-    }
-}
-
 /// `extra` with the IMSI and ICCID, when either is known.
 fn extra_update(facts: &ModemFacts) -> Option<DeviceUpdate> {
     let extra: BTreeMap<String, String> = [("imsi", &facts.imsi), ("iccid", &facts.iccid)]
@@ -412,7 +391,7 @@ mod tests {
             matches!(outcome, Outcome::Publish(_, InitStep::SimStatus)),
             "{outcome:?}"
         );
-        assert_eq!(facts.imei, "867698041234567");
+        assert_eq!(facts.identity.imei, "867698041234567");
         assert_eq!(
             advance(
                 InitStep::Imei { fallback: false },

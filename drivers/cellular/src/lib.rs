@@ -6,8 +6,9 @@
 //! host, deleting them from the modem only after the host has committed them. It is exported as
 //! the `cellular` plugin (`libm2mhal_driver_cellular.so`).
 //!
-//! Module map: `driver` routes host events and keeps the queue of AT commands
-//! (`m2mhal_at::queue`) in front of the one `AtChannel`; `purpose` says why each command was
+//! Module map: `driver` handles the host events that the routing shared by AT drivers
+//! (`m2mhal_at::driver`) hands over, and owns the link (`m2mhal_at::link`: command queue,
+//! silence watch, published state) in front of the one `AtChannel`; `purpose` says why each command was
 //! sent; `init` is the initialisation sequence; `signal` parses signal, registration and operator
 //! answers; `inbox` and `outbox` are the SMS receive and send flows; `timers` names the timers.
 

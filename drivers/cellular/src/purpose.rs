@@ -11,8 +11,6 @@ use crate::signal::SignalQuery;
 pub(crate) enum Purpose {
     /// A step of the initialisation sequence.
     Init(InitStep),
-    /// `AT` sent to a silent modem.
-    Probe,
     /// A query of a signal refresh; the last one of a refresh publishes and answers `call`.
     Signal {
         /// Which query.
@@ -34,8 +32,6 @@ pub(crate) enum Purpose {
     AckDelivery,
     /// `AT+CMGS` of the outbox's current part.
     SendPart,
-    /// A raw command from `Request::Command`.
-    UserCommand(u64),
 }
 
 /// Why the storage is listed.
@@ -53,9 +49,7 @@ impl LinkPurpose for Purpose {
     fn call(&self) -> Option<u64> {
         match self {
             Purpose::Signal { call, .. } => *call,
-            Purpose::ListMessages(ListReason::Poll(call)) | Purpose::UserCommand(call) => {
-                Some(*call)
-            }
+            Purpose::ListMessages(ListReason::Poll(call)) => Some(*call),
             _ => None,
         }
     }

@@ -1,5 +1,6 @@
-//! [`IridiumDriver`]: the `Driver` implementation. It routes each host event to the part that
-//! handles it and keeps the device's lifecycle:
+//! [`IridiumDriver`]: the `Driver` implementation. The routing shared by AT drivers
+//! (`m2mhal_at::driver::AtDriver`) hands each host event to the part here that handles it; the
+//! driver keeps the device's lifecycle:
 //!
 //! ```text
 //! (closed) --Opened--> initializing --init done--> ready
@@ -17,14 +18,13 @@
 
 mod session;
 
+use m2mhal_at::driver::AtDriver;
 use m2mhal_at::link::{AtLink, LinkPurpose};
-use m2mhal_at::queue::QueueEvent;
-use m2mhal_at::raw;
 use m2mhal_at::{AtError, ChannelConfig, Command, Response, Urc};
 use m2mhal_plugin_api::sdk::{Driver, Effects};
 use m2mhal_plugin_api::{
-    CallError, CallErrorKind, CallReply, DriverDescription, Effect, Event, Input, LogLevel,
-    OpenConfig, Request,
+    CallError, CallErrorKind, CallReply, DriverDescription, Effect, Input, LogLevel, OpenConfig,
+    Request,
 };
 
 use crate::describe::description;
@@ -71,8 +71,6 @@ impl Phase {
 enum Purpose {
     /// A step of the initialisation sequence.
     Init(InitStep),
-    /// `AT` sent to a silent terminal.
-    Probe,
     /// `AT+CSQ`.
     Signal(SignalReason),
     /// `AT+SBDWB` of the first outbox message; the second attempt is the last.
@@ -91,8 +89,6 @@ enum Purpose {
     },
     /// `AT+SBDD1` after the host committed the MT message.
     ClearMt,
-    /// A raw command from `Request::Command`.
-    UserCommand(u64),
 }
 
 /// Why the signal is read.
@@ -109,9 +105,7 @@ enum SignalReason {
 impl LinkPurpose for Purpose {
     fn call(&self) -> Option<u64> {
         match self {
-            Purpose::Signal(SignalReason::Refresh(call)) | Purpose::UserCommand(call) => {
-                Some(*call)
-            }
+            Purpose::Signal(SignalReason::Refresh(call)) => Some(*call),
             _ => None,
         }
     }
@@ -174,25 +168,7 @@ impl Driver for IridiumDriver {
     }
 
     fn handle(&mut self, input: Input) -> Vec<Effect> {
-        self.now_ms = input.now_ms;
-        self.unix_time = input.unix_time;
-        match input.event {
-            Event::Opened => self.restart(CallError::new(
-                CallErrorKind::Failed,
-                "the port was reopened",
-            )),
-            Event::Rx(bytes) => self.on_rx(&bytes),
-            Event::Hangup => self.on_hangup(),
-            Event::Timer(id) => self.on_timer(id),
-            Event::Call { call, request } => self.on_call(call, request),
-            Event::MessageCommitted { key } => self.on_committed(&key),
-            // BLE events and events of later ABI versions do not concern a satellite terminal.
-            _ => {}
-        }
-        if self.phase != Phase::Closed {
-            self.link.pump(self.now_ms, &mut self.out);
-        }
-        self.out.take()
+        self.handle_input(input)
     }
 }
 
@@ -224,43 +200,6 @@ impl IridiumDriver {
         }
     }
 
-    /// Initialises from scratch. Messages waiting in the outbox stay; the one being sent and the
-    /// running commands fail with `interrupted`.
-    fn restart(&mut self, interrupted: CallError) {
-        self.abandon_work(&interrupted, false);
-        self.phase = Phase::Initializing;
-        self.facts = TerminalFacts::default();
-        self.signal.forget();
-        self.link.start_initializing(&mut self.out);
-        self.push_init(FIRST_STEP);
-    }
-
-    fn on_hangup(&mut self) {
-        if self.phase == Phase::Closed {
-            return;
-        }
-        self.abandon_work(&self.link.hangup_error(), true);
-        self.phase = Phase::Closed;
-        self.link.publish("offline", "hangup", &mut self.out);
-    }
-
-    /// Three commands in a row timed out: give up on everything and probe the terminal.
-    fn enter_no_response(&mut self, timed_out: Purpose) {
-        let silent = self.link.went_silent(&timed_out, &mut self.out);
-        self.abandon_work(&silent, true);
-        self.phase = Phase::NoResponse;
-        self.link.start_probing(&mut self.out);
-    }
-
-    fn on_probe(&mut self, result: Result<Response, AtError>) {
-        if self.phase != Phase::NoResponse {
-            return;
-        }
-        if let Some(interrupted) = self.link.probe_ended(&result, &mut self.out) {
-            self.restart(interrupted);
-        }
-    }
-
     fn become_ready(&mut self) {
         self.phase = Phase::Ready;
         self.link.publish("ready", "", &mut self.out);
@@ -288,31 +227,48 @@ impl IridiumDriver {
     }
 }
 
-/// Routing of host events.
-impl IridiumDriver {
-    fn on_rx(&mut self, bytes: &[u8]) {
-        if self.phase == Phase::Closed {
-            return;
-        }
-        for event in self.link.feed(bytes, &mut self.out) {
-            self.on_queue_event(event);
-        }
+/// Host events, as the shared routing of `m2mhal_at` hands them over.
+impl AtDriver<Purpose> for IridiumDriver {
+    fn link_and_effects(&mut self) -> (&mut AtLink<Purpose>, &mut Effects) {
+        (&mut self.link, &mut self.out)
     }
 
-    fn on_queue_event(&mut self, event: QueueEvent<Purpose>) {
-        match event {
-            QueueEvent::Completed(purpose, result) => self.on_completed(purpose, result),
-            QueueEvent::Urc(urc) => self.on_urc(&urc),
-        }
+    fn set_clocks(&mut self, now_ms: u64, unix_time: u64) {
+        self.now_ms = now_ms;
+        self.unix_time = unix_time;
+    }
+
+    fn is_open(&self) -> bool {
+        self.phase != Phase::Closed
+    }
+
+    fn is_silent(&self) -> bool {
+        self.phase == Phase::NoResponse
+    }
+
+    /// Initialises from scratch. Messages waiting in the outbox stay; the one being sent and the
+    /// running commands fail with `interrupted`.
+    fn restart(&mut self, interrupted: CallError) {
+        self.abandon_work(&interrupted, false);
+        self.phase = Phase::Initializing;
+        self.facts = TerminalFacts::default();
+        self.signal.forget();
+        self.link.start_initializing(&mut self.out);
+        self.push_init(FIRST_STEP);
+    }
+
+    fn close(&mut self, error: &CallError) {
+        self.abandon_work(error, true);
+        self.phase = Phase::Closed;
+    }
+
+    fn go_silent(&mut self, error: &CallError) {
+        self.abandon_work(error, true);
+        self.phase = Phase::NoResponse;
     }
 
     fn on_timer(&mut self, id: u32) {
         match Timer::from_id(id) {
-            Some(Timer::CommandDeadline) => {
-                if let Some(event) = self.link.deadline_fired(self.now_ms) {
-                    self.on_queue_event(event);
-                }
-            }
             Some(Timer::Session) => self.kick_session(),
             Some(Timer::SignalPoll) => {
                 self.signal_poll_armed = false;
@@ -322,10 +278,6 @@ impl IridiumDriver {
                     self.link
                         .push(signal_command(), Purpose::Signal(SignalReason::Poll));
                 }
-            }
-            Some(Timer::Probe) if self.phase == Phase::NoResponse => {
-                self.link
-                    .send_probe(self.now_ms, Purpose::Probe, &mut self.out);
             }
             // A timer that fired after the state it was armed for ended.
             _ => {}
@@ -340,17 +292,6 @@ impl IridiumDriver {
             ),
             Request::Poll if self.phase == Phase::Ready => self.on_poll(call),
             Request::Refresh | Request::Poll => self.link.reply_not_ready(call, &mut self.out),
-            Request::Reset if self.phase == Phase::Closed => {
-                self.link.reply_not_ready(call, &mut self.out)
-            }
-            Request::Reset => {
-                self.restart(CallError::new(
-                    CallErrorKind::Failed,
-                    "interrupted by a reset",
-                ));
-                self.out.reply(call, Ok(CallReply::Done));
-            }
-            Request::Command { line, timeout_ms } => self.on_raw_command(call, &line, timeout_ms),
             Request::CheckMessage(message) => {
                 let checked = outbox::check(&message).map(|()| CallReply::Done);
                 self.out.reply(call, checked);
@@ -375,41 +316,23 @@ impl IridiumDriver {
         }
     }
 
-    fn on_raw_command(&mut self, call: u64, line: &str, timeout_ms: u32) {
-        let accepting = !matches!(self.phase, Phase::Closed | Phase::NoResponse);
-        if let Some(command) =
-            self.link
-                .raw_command(call, line, timeout_ms, accepting, &mut self.out)
-        {
-            self.link.push(command, Purpose::UserCommand(call));
-        }
+    fn on_committed(&mut self, key: &str) {
+        self.commit_mt(key);
     }
 
     fn on_completed(&mut self, purpose: Purpose, result: Result<Response, AtError>) {
-        if self
-            .link
-            .goes_silent(&result, self.phase == Phase::NoResponse)
-        {
-            self.enter_no_response(purpose);
-            return;
-        }
         match purpose {
             Purpose::Init(step) => self.on_init_step(step, result),
-            Purpose::Probe => self.on_probe(result),
             Purpose::Signal(reason) => self.on_signal(reason, result),
             Purpose::Write { attempt } => self.on_written(attempt, result),
             Purpose::ClearMo(reason) => self.on_mo_cleared(reason, result),
             Purpose::Transfer => self.on_transfer(result),
             Purpose::Download { attempt } => self.on_downloaded(attempt, result),
             Purpose::ClearMt => self.on_mt_cleared(result),
-            Purpose::UserCommand(call) => {
-                let reply = raw::reply(result);
-                self.out.reply(call, reply);
-            }
         }
     }
 
-    fn on_urc(&mut self, urc: &Urc) {
+    fn on_urc(&mut self, urc: Urc) {
         if matches!(self.phase, Phase::NoResponse | Phase::Closed) {
             // Nothing is sent to a terminal counted as silent but the probe; once it answers,
             // the initialisation reads the signal and the buffers again.

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use m2mhal_at::ident::{find_imei, first_identity_value};
+use m2mhal_at::ident::{DeviceIdentity, find_imei, first_identity_value};
 use m2mhal_at::{AtError, Command, Response};
 use m2mhal_plugin_api::{DeviceKind, DeviceUpdate};
 
@@ -51,16 +51,11 @@ pub(crate) const FIRST_STEP: InitStep = InitStep::EchoOff;
 /// What the initialisation learnt about the terminal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TerminalFacts {
-    /// `AT+CGMI`.
-    pub manufacturer: String,
-    /// `AT+CGMM`.
-    pub model: String,
-    /// The call processor version from `AT+CGMR`.
-    pub revision: String,
+    /// `AT+CGMI`, `AT+CGMM`, `AT+CGSN` and, as the revision, the call processor version from
+    /// `AT+CGMR`.
+    pub identity: DeviceIdentity,
     /// The hardware version from `AT+CGMR` (it tells a 9602 from a 9603).
     pub hardware: Option<String>,
-    /// `AT+CGSN`, 15 digits.
-    pub imei: String,
     /// Whether `AT+CIER=1,1,1` was accepted (otherwise the signal is polled).
     pub indications: bool,
     /// Whether `AT+SBDD0` emptied the MO buffer.
@@ -111,23 +106,20 @@ pub(crate) fn advance(
     result: Result<Response, AtError>,
     facts: &mut TerminalFacts,
 ) -> Outcome {
-    let lines = result
-        .as_ref()
-        .map(|r| r.lines.as_slice())
-        .unwrap_or_default();
+    let lines = Response::lines_of(&result);
     match step {
         InitStep::EchoOff => Outcome::Next(InitStep::FlowControlOff),
         InitStep::FlowControlOff => Outcome::Next(InitStep::Manufacturer),
         InitStep::Manufacturer => {
-            facts.manufacturer = first_identity_value(lines).unwrap_or_default();
+            facts.identity.manufacturer = first_identity_value(lines).unwrap_or_default();
             Outcome::Next(InitStep::Model)
         }
         InitStep::Model => {
-            facts.model = first_identity_value(lines).unwrap_or_default();
+            facts.identity.model = first_identity_value(lines).unwrap_or_default();
             Outcome::Next(InitStep::Revision)
         }
         InitStep::Revision => {
-            facts.revision = labelled(lines, "Call Processor Version")
+            facts.identity.revision = labelled(lines, "Call Processor Version")
                 .or_else(|| first_identity_value(lines))
                 .unwrap_or_default();
             facts.hardware = labelled(lines, "Hardware Version");
@@ -135,7 +127,7 @@ pub(crate) fn advance(
         }
         InitStep::Imei => match find_imei(lines) {
             Some(imei) => {
-                facts.imei = imei;
+                facts.identity.imei = imei;
                 Outcome::Publish(Box::new(identity_update(facts)), InitStep::RingAlerts)
             }
             None => Outcome::Failed("imei-unavailable"),
@@ -177,19 +169,13 @@ pub(crate) fn advance(
 /// The identity published once the IMEI is known.
 fn identity_update(facts: &TerminalFacts) -> DeviceUpdate {
     DeviceUpdate {
-        id: Some(format!("imei:{}", facts.imei)),
-        kind: Some(DeviceKind::SatelliteTerminal),
-        manufacturer: Some(facts.manufacturer.clone()),
-        model: Some(facts.model.clone()),
-        revision: Some(facts.revision.clone()),
-        serial_number: Some(facts.imei.clone()),
-        capabilities: Some(vec!["signal".to_owned(), "messaging".to_owned()]),
-        max_payload: u32::try_from(MAX_PAYLOAD).ok(),
         extra: facts
             .hardware
             .clone()
             .map(|hardware| BTreeMap::from([("hardware_version".to_owned(), hardware)])),
-        ..DeviceUpdate::default()
+        ..facts
+            .identity
+            .device_update(DeviceKind::SatelliteTerminal, MAX_PAYLOAD)
     }
 }
 
@@ -216,26 +202,23 @@ mod tests {
     #[test]
     fn revision_is_the_call_processor_version() {
         let mut facts = TerminalFacts::default();
+        // Three of the seven lines of a 9603's answer (the transcript tests have them all).
         let answer = ok(&[
             "Call Processor Version: TA19002",
             "Modem DSP Version: 1.7 svn: 2358",
-            "DBB Version: 0x0001 (ASIC)",
-            "RFA Version: 0x0007 (SRFA2)",
-            "NVM Version: KVS",
             "Hardware Version: BOOT07d2/9603NrvA-D/04/RAW0d",
-            "BOOT Version: TA19002 (rev exported)",
         ]);
         assert_eq!(
             advance(InitStep::Revision, answer, &mut facts),
             Outcome::Next(InitStep::Imei)
         );
-        assert_eq!(facts.revision, "TA19002");
+        assert_eq!(facts.identity.revision, "TA19002");
         assert_eq!(
             facts.hardware.as_deref(),
             Some("BOOT07d2/9603NrvA-D/04/RAW0d")
         );
         advance(InitStep::Revision, ok(&["TA16005"]), &mut facts);
-        assert_eq!(facts.revision, "TA16005");
+        assert_eq!(facts.identity.revision, "TA16005");
         assert_eq!(facts.hardware, None);
     }
 
@@ -251,7 +234,7 @@ mod tests {
             matches!(outcome, Outcome::Publish(_, InitStep::RingAlerts)),
             "{outcome:?}"
         );
-        assert_eq!(facts.imei, "300434063963620");
+        assert_eq!(facts.identity.imei, "300434063963620");
         for answer in [
             ok(&["30043406396362"]),
             ok(&["30043406396362X"]),

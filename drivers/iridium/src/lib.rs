@@ -7,8 +7,9 @@
 //! mobile-terminated messages (`AT+SBDRB`), clearing them from the terminal only after the host
 //! has committed them. It is exported as the `iridium` plugin (`libm2mhal_driver_iridium.so`).
 //!
-//! Module map: `driver` routes host events, owns the lifecycle and keeps the queue of AT commands
-//! (`m2mhal_at::queue`) in front of the one `AtChannel`; `driver::session` runs the SBD sessions;
+//! Module map: `driver` handles the host events that the routing shared by AT drivers
+//! (`m2mhal_at::driver`) hands over, and owns the link (`m2mhal_at::link`: command queue,
+//! silence watch, published state) in front of the one `AtChannel`; `driver::session` runs the SBD sessions;
 //! `init` is the initialisation sequence; `signal` reads bars and service; `sbd` is the binary message
 //! format (checksums, MT blocks, message keys); `sbdix` parses session results and classifies MO
 //! status codes; `outbox` holds the messages waiting to go out; `options` and `timers` hold the

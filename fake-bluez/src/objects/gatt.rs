@@ -7,7 +7,9 @@ use std::sync::Arc;
 use zbus::message::Header;
 use zbus::{OwnedFd, OwnedObjectPath, OwnedVariant, fdo, interface};
 
-use super::{characteristic_path, device_path, gone, optional, sender, service_path};
+use super::{
+    characteristic_path, descriptor_path, device_path, gone, optional, sender, service_path,
+};
 use crate::daemon::Daemon;
 use crate::error::BluezError;
 use crate::gatt::{self, Characteristic, Descriptor, Service, ValueOptions};
@@ -24,6 +26,28 @@ pub struct GattLocation {
     pub characteristic: u16,
     /// Descriptor handle (descriptors only).
     pub descriptor: u16,
+}
+
+impl GattLocation {
+    /// The service's object path.
+    pub fn service_path(&self) -> String {
+        service_path(&self.address, self.service)
+    }
+
+    /// The characteristic's object path.
+    pub fn characteristic_path(&self) -> String {
+        characteristic_path(&self.address, self.service, self.characteristic)
+    }
+
+    /// The descriptor's object path.
+    pub fn descriptor_path(&self) -> String {
+        descriptor_path(
+            &self.address,
+            self.service,
+            self.characteristic,
+            self.descriptor,
+        )
+    }
 }
 
 fn object_path(path: String) -> fdo::Result<OwnedObjectPath> {
@@ -160,7 +184,7 @@ impl CharacteristicObject {
 
     #[zbus(property)]
     async fn service(&self) -> fdo::Result<OwnedObjectPath> {
-        object_path(service_path(&self.at.address, self.at.service))
+        object_path(self.at.service_path())
     }
 
     #[zbus(property)]
@@ -257,11 +281,7 @@ impl DescriptorObject {
 
     #[zbus(property)]
     async fn characteristic(&self) -> fdo::Result<OwnedObjectPath> {
-        object_path(characteristic_path(
-            &self.at.address,
-            self.at.service,
-            self.at.characteristic,
-        ))
+        object_path(self.at.characteristic_path())
     }
 
     #[zbus(property)]

@@ -1,90 +1,44 @@
-//! Test helpers: a private dbus-daemon, a recorder of what org.bluez signals, and a peripheral
-//! to play with.
+//! Test helpers: a private bus with the fake on it, a recorder of what org.bluez signals, and
+//! peripherals to play with.
 
 #![allow(dead_code)] // Each test binary uses its own part of this module.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use m2mhal_fake_bluez::{CharSpec, DescSpec, PeripheralSpec, ServiceSpec};
+use m2mhal_fake_bluez::bus::PrivateBus;
+use m2mhal_fake_bluez::{
+    CharSpec, DescSpec, Event, FakeBluez, PeripheralSpec, ServiceSpec, WriteType,
+};
 use zbus::message::Type;
 use zbus::{Connection, MatchRule, MessageStream, OwnedObjectPath, OwnedVariant, Variant};
 
 /// How long a test waits for anything.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// A dbus-daemon of type system on a socket in a temporary directory, allowing everything.
-pub struct PrivateBus {
-    child: Child,
-    _dir: tempfile::TempDir,
-    /// `unix:path=...`.
-    pub address: String,
+/// A private bus with the fake serving org.bluez on it.
+pub async fn start_fake() -> (PrivateBus, FakeBluez) {
+    let bus = PrivateBus::start().await.unwrap();
+    let bluez = FakeBluez::start(bus.connect().await.unwrap())
+        .await
+        .unwrap();
+    (bus, bluez)
 }
 
-impl PrivateBus {
-    /// Starts the bus and waits until it takes connections.
-    pub async fn start() -> PrivateBus {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("system_bus_socket");
-        let config = format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-"#,
-            socket.display()
-        );
-        let config_path = dir.path().join("bus.conf");
-        std::fs::write(&config_path, config).unwrap();
-        let child = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config_path.display()))
-            .arg("--nofork")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (package dbus) must be installed");
-        let bus = PrivateBus {
-            child,
-            _dir: dir,
-            address: format!("unix:path={}", socket.display()),
-        };
-        for _ in 0..200 {
-            if bus.try_connect().await.is_ok() {
-                return bus;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("the private bus never came up");
-    }
-
-    async fn try_connect(&self) -> zbus::Result<Connection> {
-        zbus::connection::Builder::address(self.address.as_str())
-            .build()
-            .await
-    }
-
-    /// A new connection to the bus.
-    pub async fn connect(&self) -> Connection {
-        self.try_connect().await.unwrap()
-    }
-}
-
-impl Drop for PrivateBus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The characteristic writes the fake saw so far: value and write type, in order.
+pub fn writes(bluez: &FakeBluez) -> Vec<(Vec<u8>, WriteType)> {
+    bluez
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Write {
+                value, write_type, ..
+            } => Some((value, write_type)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The signals org.bluez sends, one line each, in order:

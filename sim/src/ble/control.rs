@@ -5,6 +5,7 @@ use m2mhal_fake_bluez::Address;
 
 use super::bthome::{self, Key};
 use super::measurement::{Measurement, MeasurementError};
+use crate::control_plane::parse_on_off;
 
 /// Why a control command failed.
 #[derive(Debug, thiserror::Error)]
@@ -75,8 +76,6 @@ pub enum BleControl {
     Events,
     /// `status`: the peripherals.
     Status,
-    /// `quit`.
-    Quit,
 }
 
 const ADD_BTHOME: &str = "add-bthome <ADDR> [name] [--key HEX32]";
@@ -135,7 +134,6 @@ impl BleControl {
             ["restart"] => BleControl::Restart,
             ["events"] => BleControl::Events,
             ["status"] => BleControl::Status,
-            ["quit"] => BleControl::Quit,
             _ => return Err(BleControlError::UnknownCommand(line.trim().to_owned())),
         };
         Ok(command)
@@ -179,11 +177,7 @@ fn parse_hex(text: &str) -> Option<Vec<u8>> {
 }
 
 fn on_off(word: &str, usage: &'static str) -> Result<bool, BleControlError> {
-    match word {
-        "on" => Ok(true),
-        "off" => Ok(false),
-        _ => Err(BleControlError::Usage(usage)),
-    }
+    parse_on_off(word).ok_or(BleControlError::Usage(usage))
 }
 
 #[cfg(test)]

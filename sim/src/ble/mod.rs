@@ -51,6 +51,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::control_plane::{ControlPlane, ControlStartError, Startup};
 use crate::report;
 
 /// Where the system bus is when `DBUS_SYSTEM_BUS_ADDRESS` is not set.
@@ -75,14 +76,9 @@ pub struct BleOptions {
 /// Why `m2msim ble` could not start or run.
 #[derive(Debug, thiserror::Error)]
 pub enum BleRunError {
-    /// The `--script` file cannot be read.
-    #[error("cannot read script {path}: {source}")]
-    Script {
-        /// The script path.
-        path: PathBuf,
-        /// The read error.
-        source: std::io::Error,
-    },
+    /// The script or the signals cannot be set up.
+    #[error(transparent)]
+    Control(#[from] ControlStartError),
     /// The bus cannot be reached.
     #[error("cannot connect to the bus {bus}: {source}")]
     Bus {
@@ -94,28 +90,11 @@ pub enum BleRunError {
     /// `org.bluez` cannot be served (name taken, not allowed by the bus policy).
     #[error("cannot serve org.bluez: {0}")]
     Bluez(#[from] m2mhal_fake_bluez::Error),
-    /// Termination signals cannot be watched.
-    #[error("cannot watch signals: {0}")]
-    Signals(std::io::Error),
 }
 
 /// Runs the simulator until `quit`, SIGINT or SIGTERM.
 pub async fn run(options: &BleOptions) -> Result<(), BleRunError> {
-    use tokio::signal::unix::{SignalKind, signal};
-
-    let script = match &options.script {
-        Some(path) => {
-            Some(
-                std::fs::read_to_string(path).map_err(|source| BleRunError::Script {
-                    path: path.clone(),
-                    source,
-                })?,
-            )
-        }
-        None => None,
-    };
-    let mut terminate = signal(SignalKind::terminate()).map_err(BleRunError::Signals)?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(BleRunError::Signals)?;
+    let startup = Startup::prepare(options.script.as_deref(), None)?;
     let bus = options.bus.clone().unwrap_or_else(|| {
         std::env::var("DBUS_SYSTEM_BUS_ADDRESS").unwrap_or_else(|_| DEFAULT_SYSTEM_BUS.to_owned())
     });
@@ -128,16 +107,8 @@ pub async fn run(options: &BleOptions) -> Result<(), BleRunError> {
         })?;
     let simulator = BleSimulator::start(conn, bus).await?;
     report::print_line(&simulator.ready_line());
-    tokio::spawn(Arc::clone(&simulator).serve_stdin());
     let interval = Duration::from_millis(options.adv_interval);
     tokio::spawn(Arc::clone(&simulator).advertise_periodically(interval));
-    if let Some(script) = script {
-        tokio::spawn(Arc::clone(&simulator).run_script(script));
-    }
-    tokio::select! {
-        () = simulator.quit_requested() => {}
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
-    }
+    ControlPlane::new(simulator).run(startup).await;
     Ok(())
 }

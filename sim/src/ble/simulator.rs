@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use m2mhal_fake_bluez::{ADAPTER_PATH, Address, AdvUpdate, Error, FakeBluez};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::Mutex;
 
 use super::control::{BleControl, BleControlError};
 use super::ess;
 use super::peripherals::{BthomeSensor, Kind, Simulated, default_name, phone_spec};
+use crate::control_plane::Commands;
 use crate::report;
 
 /// What the simulator added, and the adapter's power.
@@ -26,7 +26,6 @@ pub struct BleSimulator {
     bluez: FakeBluez,
     bus: String,
     world: Mutex<World>,
-    quit: watch::Sender<bool>,
 }
 
 impl BleSimulator {
@@ -41,38 +40,12 @@ impl BleSimulator {
             bluez,
             bus,
             world: Mutex::new(world),
-            quit: watch::channel(false).0,
         }))
     }
 
     /// `{"event":"ready","bus":...,"adapter":"/org/bluez/hci0"}`.
     pub fn ready_line(&self) -> Value {
         json!({ "event": "ready", "bus": self.bus, "adapter": ADAPTER_PATH })
-    }
-
-    /// Runs one control line and returns its JSON reply; `None` for blank and `#` comment lines.
-    pub async fn execute(&self, line: &str) -> Option<Value> {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            return None;
-        }
-        let reply = match BleControl::parse(line) {
-            Ok(command) => self.apply(command).await,
-            Err(error) => Err(error),
-        };
-        Some(reply.unwrap_or_else(report::error))
-    }
-
-    /// Runs one control line and prints its reply. `quit` takes effect only once its reply is
-    /// out, so a controller always reads the answer before the simulator exits.
-    async fn execute_and_print(&self, line: &str) {
-        let Some(reply) = self.execute(line).await else {
-            return;
-        };
-        report::print_line(&reply);
-        if matches!(BleControl::parse(line.trim()), Ok(BleControl::Quit)) {
-            self.quit.send_replace(true);
-        }
     }
 
     async fn apply(&self, command: BleControl) -> Result<Value, BleControlError> {
@@ -167,7 +140,6 @@ impl BleSimulator {
                     "peripherals": peripherals,
                 })
             }
-            BleControl::Quit => report::ok(),
         };
         Ok(reply)
     }
@@ -191,35 +163,15 @@ impl BleSimulator {
             }
         }
     }
+}
 
-    /// Reads control lines from stdin and prints the replies. End of input is not a quit.
-    pub async fn serve_stdin(self: Arc<Self>) {
-        let mut lines = BufReader::new(tokio::io::stdin()).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            self.execute_and_print(&line).await;
-        }
-    }
-
-    /// Runs a script of control lines; `sleep <ms>` lines pause it.
-    pub async fn run_script(self: Arc<Self>, script: String) {
-        for line in script.lines() {
-            match line.trim().strip_prefix("sleep ") {
-                Some(ms) => match ms.trim().parse() {
-                    Ok(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
-                    Err(_) => report::print_line(&report::error(format!(
-                        "script: {line:?}: sleep takes milliseconds"
-                    ))),
-                },
-                None => self.execute_and_print(line).await,
-            }
-        }
-    }
-
-    /// Waits for `quit`.
-    pub async fn quit_requested(&self) {
-        let mut quit = self.quit.subscribe();
-        // The sender lives in `self`, so waiting cannot fail.
-        let _ = quit.wait_for(|quit| *quit).await;
+impl Commands for BleSimulator {
+    async fn execute(&self, command: &str) -> Value {
+        let reply = match BleControl::parse(command) {
+            Ok(command) => self.apply(command).await,
+            Err(error) => Err(error),
+        };
+        reply.unwrap_or_else(report::error)
     }
 }
 

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::indications::Coverage;
 use super::sbd::MAX_MT_LENGTH;
 use super::transceiver::Transceiver;
+use crate::control_plane::parse_on_off;
 use crate::device::{ControlReply, Output};
 
 /// Why a control command failed.
@@ -111,11 +112,7 @@ fn mt_message(data: Vec<u8>) -> Result<IridiumControl, IridiumControlError> {
 }
 
 fn parse_switch(word: &str, usage: &'static str) -> Result<bool, IridiumControlError> {
-    match word {
-        "on" => Ok(true),
-        "off" => Ok(false),
-        _ => Err(IridiumControlError::Usage(usage)),
-    }
+    parse_on_off(word).ok_or(IridiumControlError::Usage(usage))
 }
 
 impl Transceiver {

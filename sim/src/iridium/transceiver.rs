@@ -7,6 +7,7 @@ use super::gateway::{Gateway, MtMessage};
 use super::indications::{Coverage, Indications};
 use super::sbd::{MAX_MO_LENGTH, checked_message};
 use super::session::SessionKind;
+use crate::at_line::LineAssembler;
 use crate::device::Output;
 
 /// How long a session takes unless `session-delay` says otherwise.
@@ -17,7 +18,6 @@ pub const WRITE_PERIOD: Duration = Duration::from_secs(60);
 const MAX_LINE: usize = 512;
 /// Most input kept while a session runs.
 const MAX_HELD_INPUT: usize = 4096;
-const BACKSPACE: u8 = 0x08;
 
 /// The settings the host changes with AT commands (and `ATZ` resets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +50,8 @@ impl Default for Settings {
 /// What the transceiver is reading from the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Input {
-    /// A command line up to `\r`.
-    Command(Vec<u8>),
+    /// Command lines (see the `line` field).
+    Command,
     /// The message and checksum after `AT+SBDWB=<length>` and `READY`.
     Binary {
         length: usize,
@@ -109,6 +109,8 @@ pub struct Transceiver {
     pub(super) gateway: Gateway,
     /// Indications and ring alerts held while the data port is reserved.
     held_urcs: Vec<String>,
+    /// The command line being typed.
+    line: LineAssembler,
     input: Input,
 }
 
@@ -130,7 +132,8 @@ impl Transceiver {
             last_queued: 0,
             gateway: Gateway::default(),
             held_urcs: Vec::new(),
-            input: Input::Command(Vec::new()),
+            line: LineAssembler::new(MAX_LINE),
+            input: Input::Command,
         }
     }
 
@@ -165,8 +168,7 @@ impl Transceiver {
     /// Ends the running session: its `+SBDIX` answer, held indications, then the input that
     /// arrived meanwhile. Nothing when no session runs.
     pub fn finish_session(&mut self, now: Instant) -> Output {
-        let Input::Session { kind, held } =
-            std::mem::replace(&mut self.input, Input::Command(Vec::new()))
+        let Input::Session { kind, held } = std::mem::replace(&mut self.input, Input::Command)
         else {
             return Output::default();
         };
@@ -182,7 +184,7 @@ impl Transceiver {
     /// Emits indications now, or holds them while the data port is reserved (message input or a
     /// session).
     pub(super) fn unsolicited(&mut self, urcs: Vec<String>) -> Vec<u8> {
-        if matches!(self.input, Input::Command(_)) {
+        if matches!(self.input, Input::Command) {
             urcs.iter()
                 .flat_map(|urc| self.info(&[urc.as_bytes()]))
                 .collect()
@@ -200,21 +202,9 @@ impl Transceiver {
     fn take_byte(&mut self, byte: u8, now: Instant, output: &mut Output) {
         let echo = self.echo_enabled();
         match &mut self.input {
-            Input::Command(line) => {
-                if echo {
-                    output.bytes.push(byte);
-                }
-                match byte {
-                    b'\r' => {
-                        let line = std::mem::take(line);
-                        self.run_line(&String::from_utf8_lossy(&line), now, output);
-                    }
-                    b'\n' => {}
-                    BACKSPACE => {
-                        line.pop();
-                    }
-                    _ if line.len() < MAX_LINE => line.push(byte),
-                    _ => line.clear(),
+            Input::Command => {
+                if let Some(body) = self.line.take(byte, echo, &mut output.bytes) {
+                    self.run_command(&body, now, output);
                 }
             }
             Input::Binary {
@@ -223,7 +213,7 @@ impl Transceiver {
                 payload.push(byte);
                 if payload.len() == *length + 2 {
                     let payload = std::mem::take(payload);
-                    self.input = Input::Command(Vec::new());
+                    self.input = Input::Command;
                     let code = match checked_message(&payload) {
                         Some(message) => {
                             self.mo_buffer = message.to_vec();
@@ -241,7 +231,7 @@ impl Transceiver {
                 match byte {
                     b'\r' => {
                         let text = std::mem::take(text);
-                        self.input = Input::Command(Vec::new());
+                        self.input = Input::Command;
                         self.mo_buffer = text;
                         output.bytes.extend(self.frame(result_code(0)));
                     }
@@ -259,16 +249,8 @@ impl Transceiver {
         }
     }
 
-    /// Runs a command line (without its `\r`). Lines that do not start with `AT` are ignored.
-    fn run_line(&mut self, line: &str, now: Instant, output: &mut Output) {
-        let line = line.trim();
-        let Some(body) = line
-            .get(..2)
-            .filter(|prefix| prefix.eq_ignore_ascii_case("AT"))
-            .and_then(|_| line.get(2..))
-        else {
-            return;
-        };
+    /// Runs a command line's command (the text after `AT`).
+    fn run_command(&mut self, body: &str, now: Instant, output: &mut Output) {
         match self.execute(body) {
             Answer::ReadBinary(length) => {
                 self.input = Input::Binary {
@@ -299,12 +281,12 @@ impl Transceiver {
     fn expire_write(&mut self, now: Instant, output: &mut Output) {
         let since = match &self.input {
             Input::Binary { since, .. } | Input::Text { since, .. } => *since,
-            Input::Command(_) | Input::Session { .. } => return,
+            Input::Command | Input::Session { .. } => return,
         };
         if now.saturating_duration_since(since) < WRITE_PERIOD {
             return;
         }
-        self.input = Input::Command(Vec::new());
+        self.input = Input::Command;
         output.bytes.extend(self.info(&[b"1"]));
         output.bytes.extend(self.release_held_urcs());
     }
@@ -324,7 +306,7 @@ impl Transceiver {
                 bytes.extend(self.release_held_urcs());
                 return bytes;
             }
-            // Not final answers: `run_line` handles them before framing.
+            // Not final answers: `run_command` handles them before framing.
             Answer::ReadBinary(_) | Answer::ReadText | Answer::Session(_) => Vec::new(),
         };
         bytes.extend(self.final_result(true));

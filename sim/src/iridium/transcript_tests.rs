@@ -23,6 +23,13 @@ fn text(transceiver: &mut Transceiver, input: &str) -> String {
     String::from_utf8(bytes(transceiver, input.as_bytes())).unwrap()
 }
 
+/// Sends each command of `log` and checks the answer next to it.
+fn replay(transceiver: &mut Transceiver, log: &[(&str, &str)]) {
+    for (command, answer) in log {
+        assert_eq!(text(transceiver, command), *answer, "{command:?}");
+    }
+}
+
 fn bytes(transceiver: &mut Transceiver, input: &[u8]) -> Vec<u8> {
     let output = transceiver.receive(input, Instant::now());
     assert!(output.events.is_empty(), "events: {:?}", output.events);
@@ -133,9 +140,7 @@ fn the_drivers_init_sequence() {
         ("AT+SBDS\r", "\r\n+SBDS: 0, 0, 0, -1\r\n\r\nOK\r\n"),
         ("AT+CSQ\r", "\r\n+CSQ:5\r\n\r\nOK\r\n"),
     ];
-    for (command, answer) in log {
-        assert_eq!(text(&mut transceiver, command), answer, "{command:?}");
-    }
+    replay(&mut transceiver, &log);
 }
 
 #[test]
@@ -158,9 +163,7 @@ fn settings_read_back_and_unknown_commands_fail() {
         ("AT+CMGS=5\r", "\r\nERROR\r\n"),
         ("AT+CRIS\r", "\r\n+CRIS:0,0\r\n\r\nOK\r\n"),
     ];
-    for (command, answer) in log {
-        assert_eq!(text(&mut transceiver, command), answer, "{command:?}");
-    }
+    replay(&mut transceiver, &log);
 }
 
 #[test]

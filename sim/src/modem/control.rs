@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::network::{AccessTech, Domain, RegistrationStatus, Signal};
 use super::sms_storage::tpdu_length;
 use super::state::{ModemState, SimState};
+use crate::control_plane::parse_on_off;
 use crate::device::{ControlReply, Output};
 
 /// The service centre named in received PDUs.
@@ -205,11 +206,7 @@ fn parse_text_message(
 }
 
 fn parse_switch(word: &str) -> Result<bool, ModemControlError> {
-    match word {
-        "on" => Ok(true),
-        "off" => Ok(false),
-        _ => Err(ModemControlError::Usage("quirk <name> <on|off>")),
-    }
+    parse_on_off(word).ok_or(ModemControlError::Usage("quirk <name> <on|off>"))
 }
 
 impl ModemState {

@@ -6,6 +6,7 @@ use super::error::{CommandError, ErrorReporting};
 use super::identity::Identity;
 use super::network::{Domain, Network};
 use super::sms_storage::SmsStorage;
+use crate::at_line::LineAssembler;
 use crate::device::Output;
 
 /// Longest command line kept; longer input is dropped like a modem's full buffer.
@@ -14,7 +15,6 @@ const MAX_LINE: usize = 1024;
 const MAX_PDU_HEX: usize = 2 * (176 + 12);
 const CTRL_Z: u8 = 0x1A;
 const ESCAPE: u8 = 0x1B;
-const BACKSPACE: u8 = 0x08;
 
 /// The SIM card as the control plane sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +63,8 @@ impl OperatorFormat {
 /// What the modem is reading from the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Input {
-    /// A command line up to `\r`.
-    Command(Vec<u8>),
+    /// Command lines (see the `line` field).
+    Command,
     /// PDU hex after `AT+CMGS=<length>` up to Ctrl-Z.
     Pdu { length: usize, hex: Vec<u8> },
 }
@@ -109,6 +109,8 @@ pub struct ModemState {
     pub(super) urc_interleave: bool,
     /// URCs held back until the next response (during the prompt or by the interleave quirk).
     held_urcs: Vec<String>,
+    /// The command line being typed.
+    line: LineAssembler,
     input: Input,
 }
 
@@ -133,7 +135,8 @@ impl ModemState {
             concat_reference: 1,
             urc_interleave: false,
             held_urcs: Vec::new(),
-            input: Input::Command(Vec::new()),
+            line: LineAssembler::new(MAX_LINE),
+            input: Input::Command,
         }
     }
 
@@ -166,33 +169,21 @@ impl ModemState {
         for &byte in bytes {
             let echo = self.echo_enabled();
             match &mut self.input {
-                Input::Command(line) => {
-                    if echo {
-                        output.bytes.push(byte);
-                    }
-                    match byte {
-                        b'\r' => {
-                            let line = std::mem::take(line);
-                            let answer = self.handle_line(&String::from_utf8_lossy(&line));
-                            output.bytes.extend(answer);
-                        }
-                        b'\n' => {}
-                        BACKSPACE => {
-                            line.pop();
-                        }
-                        _ if line.len() < MAX_LINE => line.push(byte),
-                        _ => line.clear(),
+                Input::Command => {
+                    if let Some(body) = self.line.take(byte, echo, &mut output.bytes) {
+                        let answer = self.run_commands(&body);
+                        output.bytes.extend(answer);
                     }
                 }
                 Input::Pdu { length, hex } => match byte {
                     CTRL_Z => {
                         let (length, hex) = (*length, std::mem::take(hex));
-                        self.input = Input::Command(Vec::new());
+                        self.input = Input::Command;
                         let result = self.submit(length, &hex, &mut output.events);
                         output.bytes.extend(self.frame(result));
                     }
                     ESCAPE => {
-                        self.input = Input::Command(Vec::new());
+                        self.input = Input::Command;
                         output.bytes.extend(self.frame(Ok(Vec::new())));
                     }
                     b'\r' | b'\n' => {}
@@ -210,17 +201,8 @@ impl ModemState {
         output
     }
 
-    /// Runs one command line (without its `\r`) and returns the framed answer. Lines that do not
-    /// start with `AT` are ignored, as modems do.
-    pub fn handle_line(&mut self, line: &str) -> Vec<u8> {
-        let line = line.trim();
-        let Some(body) = line
-            .get(..2)
-            .filter(|prefix| prefix.eq_ignore_ascii_case("AT"))
-            .map(|_| &line[2..])
-        else {
-            return Vec::new();
-        };
+    /// Runs the commands of a line (the text after `AT`) and returns the framed answer.
+    fn run_commands(&mut self, body: &str) -> Vec<u8> {
         let mut info = Vec::new();
         for command in split_commands(body) {
             match self.execute(command) {

@@ -255,13 +255,7 @@ impl BenchDaemon {
     /// Spawns the daemon with a config naming `dir`'s plugins and state plus `extra`; does not
     /// wait for anything.
     fn spawn(bus: &TestBus, dir: &Path, extra: &str) -> BenchDaemon {
-        let config = format!(
-            "plugin_dirs = [\"{plugins}\"]\nstate_dir = \"{state}\"\n{extra}\n",
-            plugins = dir.join("plugins").display(),
-            state = dir.join("state").display(),
-        );
-        let config_path = dir.join("m2mhald.toml");
-        std::fs::write(&config_path, config).expect("write daemon config");
+        let config_path = m2mhal_tests::write_config(dir, extra);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

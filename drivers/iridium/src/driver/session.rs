@@ -637,7 +637,8 @@ impl IridiumDriver {
         self.out.push(Effect::MessageReceived(incoming));
     }
 
-    pub(super) fn on_committed(&mut self, committed: &str) {
+    /// The host committed the message with key `committed`: clears the MT buffer if it held it.
+    pub(super) fn commit_mt(&mut self, committed: &str) {
         let Session::AwaitingCommit { key, message } = &self.session else {
             return;
         };
