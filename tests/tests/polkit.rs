@@ -23,7 +23,7 @@ async fn assert_refused(address: &str, args: &[&str], action: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polkit_decides_what_an_unprivileged_caller_may_do() {
-    if !MockPolkit::available() {
+    if !dbusmock_available() {
         eprintln!("skipping: python3-dbusmock is not installed (scripts/install-deps.sh)");
         return;
     }

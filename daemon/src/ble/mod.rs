@@ -170,7 +170,8 @@ impl BleHost {
         let adapter = find_adapter(&manager, &self.config.ble.adapter).await?;
         let mut events = adapter.events().await?;
         // An adapter that is off is waited for: its StateUpdate starts the scan.
-        if adapter.adapter_state().await? == CentralState::PoweredOn {
+        let mut scanning = adapter.adapter_state().await? == CentralState::PoweredOn;
+        if scanning {
             self.start_scan(&adapter).await?;
         } else {
             tracing::info!("{} is powered off; waiting for it", self.config.ble.adapter);
@@ -200,11 +201,15 @@ impl BleHost {
                     }
                 }
                 // Powering off ends BlueZ's discovery sessions: scan again once it is back.
-                CentralEvent::StateUpdate(CentralState::PoweredOn) => {
+                // (Starting a scan sets Powered, and some BlueZ fakes report that as a change.)
+                CentralEvent::StateUpdate(CentralState::PoweredOn) if !scanning => {
                     self.start_scan(&adapter).await?;
+                    scanning = true;
                 }
+                CentralEvent::StateUpdate(CentralState::PoweredOn) => {}
                 CentralEvent::StateUpdate(state) => {
                     tracing::info!("{}: {state:?}", self.config.ble.adapter);
+                    scanning = false;
                 }
                 CentralEvent::DeviceConnected(_) | CentralEvent::DeviceServicesModified(_) => {}
             }
