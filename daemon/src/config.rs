@@ -50,6 +50,9 @@ pub enum ConfigError {
         /// The rejected driver name.
         driver: String,
     },
+    /// An `isolated_drivers` entry that cannot name a plugin.
+    #[error("isolated_drivers: {0:?} is not a driver name (letters, digits, '_', '-')")]
+    BadIsolatedDriver(String),
     /// An entry of `[ble] allow` that is not a Bluetooth address.
     #[error("[ble] allow: {0:?} is not a Bluetooth address like AA:BB:CC:DD:EE:FF")]
     BadBleAddress(String),
@@ -74,6 +77,9 @@ pub struct Config {
     pub ble: BleConfig,
     /// Per-driver options (`[drivers.<name>]`), handed to that driver when it is opened.
     pub drivers: BTreeMap<String, BTreeMap<String, toml::Value>>,
+    /// Drivers whose every device runs in a worker process of its own, so that a crash or hang
+    /// of the driver takes down only that worker. Default empty (all drivers in the daemon).
+    pub isolated_drivers: Vec<String>,
 }
 
 /// One `[[port]]` table: a serial device on a fixed path.
@@ -110,6 +116,7 @@ impl Default for Config {
             ports: Vec::new(),
             ble: BleConfig::default(),
             drivers: BTreeMap::new(),
+            isolated_drivers: Vec::new(),
         }
     }
 }
@@ -142,6 +149,13 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text)?;
         config.validate_ports()?;
+        if let Some(bad) = config
+            .isolated_drivers
+            .iter()
+            .find(|name| !is_driver_name(name))
+        {
+            return Err(ConfigError::BadIsolatedDriver(bad.clone()));
+        }
         config.ble.allow = config
             .ble
             .allow
@@ -410,6 +424,21 @@ allow = ["AA:BB:CC:DD:EE:FF"]               # extra addresses to expose even if 
             Some("3")
         );
         assert!(config.driver_options("ble").is_empty());
+    }
+
+    #[test]
+    fn isolated_drivers_are_a_list_of_driver_names() {
+        assert!(Config::parse("").unwrap().isolated_drivers.is_empty());
+        let config = Config::parse(
+            "isolated_drivers = [\"cellular\", \"acme-x1\"]\n[[port]]\npath = \"/dev/ttyS1\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.isolated_drivers, ["cellular", "acme-x1"]);
+        assert_eq!(
+            error_text("isolated_drivers = [\"cellular\", \"../evil\"]\n"),
+            r#"isolated_drivers: "../evil" is not a driver name (letters, digits, '_', '-')"#
+        );
+        assert!(error_text("isolated_drivers = \"cellular\"\n").contains("isolated_drivers"));
     }
 
     #[test]

@@ -218,7 +218,7 @@ async fn attach(
             identity,
             options: config.driver_options(plugin.name()),
         };
-        let driver = match plugin.open(&open) {
+        let driver = match plugin.open(&open).await {
             Ok(driver) => driver,
             Err(e) => {
                 tracing::error!("driver {} cannot open the device: {e}", plugin.name());

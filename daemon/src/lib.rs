@@ -2,7 +2,7 @@
 //!
 //! The path of a device is one straight line: [`kernel_event`] -> [`filter`] -> [`claim`] (probe)
 //! -> driver instance ([`plugin_host`]) -> [`device::task`] -> D-Bus ([`dbus`]). Messages are kept
-//! in the [`store`].
+//! in the [`store`]. An isolated driver's instances run in [`worker`] processes.
 
 pub mod ble;
 pub mod claim;
@@ -19,6 +19,7 @@ pub mod port;
 pub mod registry;
 pub mod store;
 pub mod udev_monitor;
+pub mod worker;
 
 use std::sync::Arc;
 
@@ -58,7 +59,7 @@ const EVENT_QUEUE: usize = 256;
 pub async fn run(config: Config) -> Result<(), DaemonError> {
     let config = Arc::new(config);
     let store = StoreHandle::new(Store::open(&config.state_dir)?);
-    let plugins = Arc::new(PluginSet::load(&config.plugin_dirs));
+    let plugins = Arc::new(PluginSet::load(&config.plugin_dirs, &config.isolated_drivers).await);
     let registry = Arc::new(Registry::default());
     let (events, events_rx) = mpsc::channel(EVENT_QUEUE);
     let manager =

@@ -1,4 +1,5 @@
-//! `m2mhald --config FILE`: the m2mhal daemon.
+//! `m2mhald --config FILE`: the m2mhal daemon. (`m2mhald --driver-worker PLUGIN` is a worker
+//! process the daemon starts for an isolated driver, see `m2mhald::worker`.)
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -14,6 +15,9 @@ struct Args {
     /// Configuration file (TOML).
     #[arg(long, default_value = "/etc/m2mhal/m2mhald.toml")]
     config: PathBuf,
+    /// Internal: serve the driver plugin at this path on stdin/stdout for the daemon.
+    #[arg(long = "driver-worker", value_name = "PLUGIN", hide = true)]
+    driver_worker: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -24,6 +28,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    if let Some(plugin) = args.driver_worker {
+        return m2mhald::worker::serve::serve(&plugin);
+    }
     let config = match m2mhald::config::Config::load(&args.config) {
         Ok(config) => config,
         Err(e) => {

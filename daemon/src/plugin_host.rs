@@ -3,6 +3,11 @@
 //! Every file named `libm2mhal_driver_*.so` in a plugin directory is loaded, its entry table
 //! checked (ABI version, struct size, names, a `describe` that answers), and refused with one clear
 //! log line if anything is wrong; the daemon goes on without it. No other file is ever opened.
+//!
+//! A plugin is either loaded into the daemon ([`Library`]) or, for the drivers named in
+//! `isolated_drivers`, never mapped by the daemon at all: a worker process loads it with the same
+//! checks, and every instance gets a worker of its own ([`crate::worker`]). [`DriverInstance`]
+//! hides which: both speak the same CBOR, decoded here.
 
 use std::ffi::{CStr, c_void};
 use std::path::{Path, PathBuf};
@@ -12,6 +17,8 @@ use std::sync::Arc;
 use m2mhal_plugin_api::abi::{self, Buffer, PluginV1};
 use m2mhal_plugin_api::codec::{self, DecodedEffects};
 use m2mhal_plugin_api::{ABI_VERSION, DriverDescription, Input, OpenConfig};
+
+use crate::worker::{self, Worker, protocol::Request};
 
 /// Prefix and suffix of the only file names the host opens in a plugin directory.
 const FILE_PREFIX: &str = "libm2mhal_driver_";
@@ -53,13 +60,37 @@ pub enum PluginError {
         /// The decoding error.
         source: codec::CodecError,
     },
+    /// An isolated plugin's worker refused it; the message is the worker's, as the daemon would
+    /// have said it in-process.
+    #[error("{0}")]
+    Refused(String),
+    /// An isolated plugin's worker did not answer in time and was killed.
+    #[error("{call}: the driver did not answer within {} s (killed)", worker::ANSWER_DEADLINE.as_secs())]
+    Unresponsive {
+        /// The entry point called.
+        call: &'static str,
+    },
+    /// An isolated plugin's worker ended (crashed, or exited) instead of answering.
+    #[error("{call}: the driver's worker died: {status}")]
+    WorkerDied {
+        /// The entry point called.
+        call: &'static str,
+        /// How it ended (`signal 6 (SIGABRT)`, `exit status 1`).
+        status: String,
+    },
+    /// An isolated plugin's worker could not be started or broke the worker protocol.
+    #[error("{call}: driver worker: {message}")]
+    Worker {
+        /// The entry point called.
+        call: &'static str,
+        /// What went wrong.
+        message: String,
+    },
 }
 
-/// A loaded, validated plugin.
+/// A plugin library loaded into this process, its entry table validated.
 #[derive(Debug)]
-pub struct Plugin {
-    /// Where it was loaded from.
-    pub path: PathBuf,
+pub struct Library {
     /// Its self-description.
     pub description: DriverDescription,
     table: &'static PluginV1,
@@ -67,9 +98,9 @@ pub struct Plugin {
     _library: libloading::Library,
 }
 
-impl Plugin {
-    /// Loads and validates the plugin at `path`.
-    pub fn load(path: &Path) -> Result<Plugin, PluginError> {
+impl Library {
+    /// Loads and validates the plugin library at `path`.
+    pub fn load(path: &Path) -> Result<Library, PluginError> {
         // SAFETY: loading a library runs its initialisers; plugin directories are trusted
         // configuration (root-owned in production), and only `libm2mhal_driver_*.so` files get here.
         let library = unsafe { libloading::Library::new(path) }
@@ -79,7 +110,7 @@ impl Plugin {
             .map_err(|e| PluginError::NoEntry(error_chain(&e)))?;
         // SAFETY: calling the plugin's entry function, which takes no arguments.
         let table_ptr = unsafe { entry() };
-        // SAFETY: the table is static data of the library, which `Plugin` keeps loaded. We read
+        // SAFETY: the table is static data of the library, which `Library` keeps loaded. We read
         // the two leading u32 fields before trusting the size of the rest.
         let table = unsafe { table_ptr.as_ref() }
             .ok_or_else(|| PluginError::BadTable("entry returned a null table".into()))?;
@@ -99,12 +130,9 @@ impl Plugin {
         let name = static_str(table.name, "name")?;
         let version = static_str(table.version, "version")?;
         // SAFETY: `table` stays valid for as long as `library` is loaded; we store both together
-        // and never hand out the table beyond the plugin's lifetime.
+        // and never hand out the table beyond the library's lifetime.
         let table: &'static PluginV1 = unsafe { &*(table as *const PluginV1) };
-        let bytes = call_buffer("describe", table, |out| {
-            // SAFETY: `out` is a valid empty buffer.
-            unsafe { (table.describe)(out) }
-        })?;
+        let bytes = describe_bytes(table)?;
         let description: DriverDescription =
             codec::decode(&bytes).map_err(|source| PluginError::Malformed {
                 call: "describe",
@@ -116,11 +144,112 @@ impl Plugin {
                 description.name, description.version
             )));
         }
-        Ok(Plugin {
-            path: path.to_owned(),
+        Ok(Library {
             description,
             table,
             _library: library,
+        })
+    }
+
+    /// Calls `describe` again and returns the bytes it answered.
+    pub fn describe(&self) -> Result<Vec<u8>, PluginError> {
+        describe_bytes(self.table)
+    }
+
+    /// Creates a driver instance from `config`, the CBOR of an `OpenConfig`.
+    pub fn open(self: &Arc<Self>, config: &[u8]) -> Result<LibraryInstance, PluginError> {
+        let mut instance: *mut c_void = std::ptr::null_mut();
+        call_buffer("open", self.table, |out| {
+            // SAFETY: `config` is readable for its length, `instance` and `out` are writable.
+            unsafe { (self.table.open)(config.as_ptr(), config.len(), &mut instance, out) }
+        })?;
+        let instance = NonNull::new(instance).ok_or_else(|| PluginError::Failed {
+            call: "open",
+            message: "returned no instance".into(),
+        })?;
+        Ok(LibraryInstance {
+            library: Arc::clone(self),
+            instance,
+        })
+    }
+}
+
+/// One instance of a [`Library`]'s driver; closed on drop.
+#[derive(Debug)]
+pub struct LibraryInstance {
+    library: Arc<Library>,
+    instance: NonNull<c_void>,
+}
+
+// SAFETY: ABI v1 requires instances to be usable from any thread as long as calls are serialised,
+// which `&mut self` on `handle` guarantees.
+unsafe impl Send for LibraryInstance {}
+// SAFETY: a shared reference gives no access to the instance pointer; every call needs `&mut`.
+unsafe impl Sync for LibraryInstance {}
+
+impl LibraryInstance {
+    /// Hands `input` (the CBOR of an `Input`) to the driver; returns the bytes it answered.
+    pub fn handle(&mut self, input: &[u8]) -> Result<Vec<u8>, PluginError> {
+        let table = self.library.table;
+        let instance = self.instance.as_ptr();
+        call_buffer("handle", table, |out| {
+            // SAFETY: `instance` came from this library's `open` and is not closed; `input` is
+            // readable; `out` is writable.
+            unsafe { (table.handle)(instance, input.as_ptr(), input.len(), out) }
+        })
+    }
+}
+
+impl Drop for LibraryInstance {
+    fn drop(&mut self) {
+        // SAFETY: the instance came from `open` of this library and is closed exactly once.
+        unsafe { (self.library.table.close)(self.instance.as_ptr()) }
+    }
+}
+
+/// Where a plugin's code runs.
+#[derive(Debug)]
+enum Code {
+    /// Loaded into the daemon.
+    InProcess(Arc<Library>),
+    /// Loaded by one worker process per instance (`isolated_drivers`); the daemon never maps it.
+    Isolated,
+}
+
+/// A loaded, validated plugin.
+#[derive(Debug)]
+pub struct Plugin {
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    /// Its self-description.
+    pub description: DriverDescription,
+    code: Code,
+}
+
+impl Plugin {
+    /// Loads and validates the plugin at `path` into the daemon.
+    pub fn load(path: &Path) -> Result<Plugin, PluginError> {
+        let library = Library::load(path)?;
+        Ok(Plugin {
+            path: path.to_owned(),
+            description: library.description.clone(),
+            code: Code::InProcess(Arc::new(library)),
+        })
+    }
+
+    /// Has a worker process load and validate the plugin at `path` and describe it; every
+    /// instance will run in a worker of its own.
+    pub async fn load_isolated(path: &Path) -> Result<Plugin, PluginError> {
+        let mut worker = Worker::spawn(path)?;
+        let bytes = worker.call("describe", &Request::Describe).await?;
+        let description = codec::decode(&bytes).map_err(|source| PluginError::Malformed {
+            call: "describe",
+            source,
+        })?;
+        Ok(Plugin {
+            path: path.to_owned(),
+            description,
+            code: Code::Isolated,
         })
     }
 
@@ -129,55 +258,67 @@ impl Plugin {
         &self.description.name
     }
 
+    /// Whether its instances run in worker processes.
+    pub fn is_isolated(&self) -> bool {
+        matches!(self.code, Code::Isolated)
+    }
+
     /// Creates a driver instance for one device.
-    pub fn open(self: &Arc<Self>, config: &OpenConfig) -> Result<DriverInstance, PluginError> {
+    pub async fn open(
+        self: &Arc<Self>,
+        config: &OpenConfig,
+    ) -> Result<DriverInstance, PluginError> {
         let input = codec::encode(config).map_err(|source| PluginError::Malformed {
             call: "open",
             source,
         })?;
-        let mut instance: *mut c_void = std::ptr::null_mut();
-        call_buffer("open", self.table, |out| {
-            // SAFETY: `input` is readable for its length, `instance` and `out` are writable.
-            unsafe { (self.table.open)(input.as_ptr(), input.len(), &mut instance, out) }
-        })?;
-        let instance = NonNull::new(instance).ok_or_else(|| PluginError::Failed {
-            call: "open",
-            message: "returned no instance".into(),
-        })?;
+        let runner = match &self.code {
+            Code::InProcess(library) => Runner::InProcess(library.open(&input)?),
+            Code::Isolated => {
+                let mut worker = Worker::spawn(&self.path)?;
+                worker.call("open", &Request::Open(input)).await?;
+                tracing::info!(
+                    "driver {} runs this device in worker process {}",
+                    self.name(),
+                    worker.pid()
+                );
+                Runner::Worker(Box::new(worker))
+            }
+        };
         Ok(DriverInstance {
             plugin: Arc::clone(self),
-            instance,
+            runner,
         })
     }
 }
 
-/// One open driver instance; closed on drop.
+/// What runs a driver instance's code.
+#[derive(Debug)]
+enum Runner {
+    /// The library, in the daemon.
+    InProcess(LibraryInstance),
+    /// A worker process (boxed: its pipes and process handle are large).
+    Worker(Box<Worker>),
+}
+
+/// One open driver instance; closed on drop (an isolated one's worker is killed).
 #[derive(Debug)]
 pub struct DriverInstance {
     plugin: Arc<Plugin>,
-    instance: NonNull<c_void>,
+    runner: Runner,
 }
-
-// SAFETY: ABI v1 requires instances to be usable from any thread as long as calls are serialised,
-// which `&mut self` on `handle` guarantees.
-unsafe impl Send for DriverInstance {}
-// SAFETY: a shared reference gives no access to the instance pointer; every call needs `&mut`.
-unsafe impl Sync for DriverInstance {}
 
 impl DriverInstance {
     /// Hands one input to the driver and returns its effects.
-    pub fn handle(&mut self, input: &Input) -> Result<DecodedEffects, PluginError> {
+    pub async fn handle(&mut self, input: &Input) -> Result<DecodedEffects, PluginError> {
         let bytes = codec::encode(input).map_err(|source| PluginError::Malformed {
             call: "handle",
             source,
         })?;
-        let table = self.plugin.table;
-        let instance = self.instance.as_ptr();
-        let out = call_buffer("handle", table, |out| {
-            // SAFETY: `instance` came from this plugin's `open` and is not closed; `bytes` is
-            // readable; `out` is writable.
-            unsafe { (table.handle)(instance, bytes.as_ptr(), bytes.len(), out) }
-        })?;
+        let out = match &mut self.runner {
+            Runner::InProcess(instance) => instance.handle(&bytes)?,
+            Runner::Worker(worker) => worker.call("handle", &Request::Handle(bytes)).await?,
+        };
         codec::decode_effects(&out).map_err(|source| PluginError::Malformed {
             call: "handle",
             source,
@@ -190,11 +331,12 @@ impl DriverInstance {
     }
 }
 
-impl Drop for DriverInstance {
-    fn drop(&mut self) {
-        // SAFETY: the instance came from `open` of this plugin and is closed exactly once.
-        unsafe { (self.plugin.table.close)(self.instance.as_ptr()) }
-    }
+/// Calls `describe`, which fills a buffer with the description's CBOR.
+fn describe_bytes(table: &PluginV1) -> Result<Vec<u8>, PluginError> {
+    call_buffer("describe", table, |out| {
+        // SAFETY: `out` is a valid empty buffer.
+        unsafe { (table.describe)(out) }
+    })
 }
 
 /// Calls an entry point that fills a buffer, copies the buffer and hands it back to the plugin.
@@ -282,15 +424,59 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// Whether `file_name` is one the host may open as a plugin.
 pub fn is_plugin_file_name(file_name: &str) -> bool {
+    driver_part(file_name).is_some_and(|name| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    })
+}
+
+/// The plugin files in `dirs` the host may open: directories in order, files sorted by name,
+/// each refusal logged.
+fn plugin_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    // Code loaded into a root daemon must be as protected as the daemon itself.
+    let as_root = nix::unistd::geteuid().is_root();
+    let mut found = Vec::new();
+    for dir in dirs {
+        if as_root && let Err(why) = check_root_only(dir, true) {
+            tracing::error!(dir = %dir.display(), "refusing plugin directory: {why}");
+            continue;
+        }
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), "cannot read plugin directory: {e}");
+                continue;
+            }
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_name().to_str().is_some_and(is_plugin_file_name))
+            .map(|entry| entry.path())
+            .collect();
+        files.sort();
+        for path in files {
+            if as_root && let Err(why) = check_root_only(&path, false) {
+                tracing::error!(plugin = %path.display(), "refusing plugin: {why}");
+                continue;
+            }
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// The `<name>` of a `libm2mhal_driver_<name>.so` path.
+fn file_driver_name(path: &Path) -> Option<&str> {
+    path.file_name()?.to_str().and_then(driver_part)
+}
+
+/// The `<name>` of a `libm2mhal_driver_<name>.so` file name, unchecked.
+fn driver_part(file_name: &str) -> Option<&str> {
     file_name
-        .strip_prefix(FILE_PREFIX)
-        .and_then(|rest| rest.strip_suffix(FILE_SUFFIX))
-        .is_some_and(|name| {
-            !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        })
+        .strip_prefix(FILE_PREFIX)?
+        .strip_suffix(FILE_SUFFIX)
 }
 
 /// All plugins that loaded, in the order found (directories in order, files sorted by name).
@@ -300,42 +486,33 @@ pub struct PluginSet {
 }
 
 impl PluginSet {
-    /// Loads every plugin file in `dirs`, logging each refusal and going on.
-    pub fn load(dirs: &[PathBuf]) -> PluginSet {
+    /// Loads every plugin file in `dirs`, logging each refusal and going on. The plugins of the
+    /// drivers named in `isolated` (by their file name, `libm2mhal_driver_<name>.so`) are loaded
+    /// by worker processes instead of the daemon.
+    pub async fn load(dirs: &[PathBuf], isolated: &[String]) -> PluginSet {
         let mut set = PluginSet::default();
-        // Code loaded into a root daemon must be as protected as the daemon itself.
-        let as_root = nix::unistd::geteuid().is_root();
-        for dir in dirs {
-            if as_root && let Err(why) = check_root_only(dir, true) {
-                tracing::error!(dir = %dir.display(), "refusing plugin directory: {why}");
-                continue;
-            }
-            let entries = match std::fs::read_dir(dir) {
-                Ok(entries) => entries,
-                Err(e) => {
-                    tracing::warn!(dir = %dir.display(), "cannot read plugin directory: {e}");
-                    continue;
-                }
+        for path in plugin_files(dirs) {
+            let isolate =
+                file_driver_name(&path).is_some_and(|name| isolated.iter().any(|i| i == name));
+            let loaded = if isolate {
+                Plugin::load_isolated(&path).await
+            } else {
+                Plugin::load(&path)
             };
-            let mut files: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .filter(|entry| entry.file_name().to_str().is_some_and(is_plugin_file_name))
-                .map(|entry| entry.path())
-                .collect();
-            files.sort();
-            for path in files {
-                if as_root && let Err(why) = check_root_only(&path, false) {
-                    tracing::error!(plugin = %path.display(), "refusing plugin: {why}");
-                    continue;
-                }
-                set.add(&path);
+            set.add(&path, loaded);
+        }
+        for name in isolated {
+            if !set.iter().any(|p| p.is_isolated() && p.name() == name) {
+                tracing::warn!(
+                    "isolated_drivers names {name:?}, but no libm2mhal_driver_{name}.so providing it was loaded"
+                );
             }
         }
         set
     }
 
-    fn add(&mut self, path: &Path) {
-        match Plugin::load(path) {
+    fn add(&mut self, path: &Path, loaded: Result<Plugin, PluginError>) {
+        match loaded {
             Ok(plugin) => {
                 if let Some(existing) = self.get(plugin.name()) {
                     tracing::error!(
@@ -348,9 +525,10 @@ impl PluginSet {
                 }
                 tracing::info!(
                     plugin = %path.display(),
-                    "loaded driver {} {}",
+                    "loaded driver {} {}{}",
                     plugin.name(),
-                    plugin.description.version
+                    plugin.description.version,
+                    if plugin.is_isolated() { " (isolated: one worker process per device)" } else { "" }
                 );
                 self.plugins.push(Arc::new(plugin));
             }
@@ -406,14 +584,25 @@ mod tests {
     }
 
     #[test]
-    fn garbage_file_is_refused_with_an_error() {
+    fn the_driver_name_of_a_plugin_file() {
+        assert_eq!(
+            file_driver_name(Path::new(
+                "/usr/lib/m2mhal/drivers/libm2mhal_driver_cellular.so"
+            )),
+            Some("cellular")
+        );
+        assert_eq!(file_driver_name(Path::new("/x/libother.so")), None);
+    }
+
+    #[tokio::test]
+    async fn garbage_file_is_refused_with_an_error() {
         let dir = std::env::temp_dir().join(format!("m2mhal-plugin-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("libm2mhal_driver_garbage.so");
         std::fs::write(&path, b"this is not an ELF file").unwrap();
         let err = Plugin::load(&path).unwrap_err();
         assert!(matches!(err, PluginError::Load(_)), "{err}");
-        let set = PluginSet::load(std::slice::from_ref(&dir));
+        let set = PluginSet::load(std::slice::from_ref(&dir), &[]).await;
         assert_eq!(set.iter().count(), 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -187,6 +187,22 @@ pub fn install_plugins(dir: &Path) -> PathBuf {
     plugins
 }
 
+/// Installs the test-only plugin `libm2mhal_<driver>.so` (built by a workspace member under
+/// `tests/plugins/`) into `dir/plugins` as `libm2mhal_driver_<driver>.so`. Its built name is one
+/// the daemon never loads, so no other test and no `make install` ever sees it.
+pub fn install_test_plugin(dir: &Path, driver: &str) {
+    let built = target_dir().join(format!("libm2mhal_{driver}.so"));
+    assert!(
+        built.exists(),
+        "{} is missing: run `cargo build --workspace` before the tests",
+        built.display()
+    );
+    let installed = dir
+        .join("plugins")
+        .join(format!("libm2mhal_driver_{driver}.so"));
+    std::fs::copy(&built, installed).expect("copy the test plugin");
+}
+
 /// A fresh directory for a daemon, with the built driver plugins installed in `plugins/`. Tests
 /// that need more in the directory (extra plugin files, a damaged store) prepare it and use
 /// [`Daemon::start_in`].

@@ -232,7 +232,7 @@ impl BleHost {
         if let Some(device) = self.devices.get(&address) {
             let _ = device.send(Event::Advertisement(adv));
         } else if let Some(plugin) = self.claim(&adv) {
-            self.start_device(plugin, adv);
+            self.start_device(plugin, adv).await;
         } else {
             return;
         }
@@ -273,7 +273,7 @@ impl BleHost {
         None
     }
 
-    fn start_device(&mut self, plugin: Arc<Plugin>, adv: Advertisement) {
+    async fn start_device(&mut self, plugin: Arc<Plugin>, adv: Advertisement) {
         let address = adv.address.clone();
         let mut options = self.config.driver_options(plugin.name());
         if let Some(key) = self.config.ble.bthome_keys.get(&address) {
@@ -285,7 +285,7 @@ impl BleHost {
             identity: None,
             options,
         };
-        let driver = match plugin.open(&config) {
+        let driver = match plugin.open(&config).await {
             Ok(driver) => driver,
             Err(e) => {
                 tracing::error!(address = %address, "driver {} cannot open the device: {e}", plugin.name());

@@ -167,7 +167,7 @@ impl DeviceTask {
                 Wake::Link(event) => self.queue(event),
                 Wake::Request(request) => self.request(*request).await,
                 Wake::Timers => self.fire_timers(),
-                Wake::RestartDriver => self.restart_driver(),
+                Wake::RestartDriver => self.restart_driver().await,
                 Wake::Stop => break,
             }
             self.drain().await;
@@ -200,7 +200,7 @@ impl DeviceTask {
                 self.inputs.clear();
                 return;
             };
-            match driver.handle(&input) {
+            match driver.handle(&input).await {
                 Ok(decoded) => {
                     for rejected in decoded.rejected {
                         tracing::warn!("ignoring an effect this daemon does not know: {rejected}");
@@ -275,9 +275,9 @@ impl DeviceTask {
     }
 
     /// Starts a fresh driver instance after a failure and lets it initialise the device.
-    fn restart_driver(&mut self) {
+    async fn restart_driver(&mut self) {
         self.restart_at = None;
-        match self.plugin.open(&self.config) {
+        match self.plugin.open(&self.config).await {
             Ok(driver) => {
                 tracing::info!("driver restarted");
                 self.driver = Some(driver);

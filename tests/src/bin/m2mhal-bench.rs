@@ -23,6 +23,10 @@ const RUNS: usize = 10;
 const CALLS: usize = 5000;
 /// Untimed calls of each kind before the timed ones.
 const WARMUP_CALLS: usize = 200;
+/// Sequential `Device.Command("AT")` calls timed for the driver round trip figure.
+const DRIVER_CALLS: usize = 500;
+/// The config that runs the cellular driver in worker processes.
+const ISOLATED: &str = "isolated_drivers = [\"cellular\"]\n";
 /// Modems of the large fleet.
 const FLEET: usize = 64;
 /// Window over which idle CPU is measured: one default `signal_interval` (30 s).
@@ -52,14 +56,22 @@ async fn main() {
     let named = port_to_ready(&bus, ("ID_M2MHAL_DRIVER", "cellular")).await;
 
     progress("4./5. one modem, idle");
-    let one = Fleet::start(&bus, 1).await;
+    let one = Fleet::start(&bus, 1, "").await;
     let one_idle = one.idle().await;
     progress("3. Get latency");
     let latency = get_latency(&one.conn, &one.devices[0]).await;
+    progress("3b. driver round trip");
+    let round_trip = driver_round_trip(&one.conn, &one.devices[0]).await;
     one.stop().await;
 
+    progress("3./3b. the same with the cellular driver isolated");
+    let isolated = Fleet::start(&bus, 1, ISOLATED).await;
+    let isolated_latency = get_latency(&isolated.conn, &isolated.devices[0]).await;
+    let isolated_round_trip = driver_round_trip(&isolated.conn, &isolated.devices[0]).await;
+    isolated.stop().await;
+
     progress("4./5. 64 modems, idle");
-    let many = Fleet::start(&bus, FLEET).await;
+    let many = Fleet::start(&bus, FLEET, "").await;
     let many_idle = many.idle().await;
     let many_ready = many.all_ready;
     many.stop().await;
@@ -70,6 +82,9 @@ async fn main() {
         probed,
         named,
         latency,
+        isolated_latency,
+        round_trip,
+        isolated_round_trip,
         one_idle,
         many_idle,
         many_ready,
@@ -588,6 +603,36 @@ async fn get_latency(conn: &Connection, device: &str) -> Latency {
     }
 }
 
+/// 3b. `Device.Command("AT")` calls, one after the other: each goes through the driver twice (the
+/// call, then the modem's `OK`), so unlike `Get` it shows what running the driver in a worker
+/// process costs.
+async fn driver_round_trip(conn: &Connection, device: &str) -> Samples {
+    let command = || async {
+        let reply = conn
+            .call_method(
+                Some(BUS_NAME),
+                device,
+                Some(DEVICE),
+                "Command",
+                &("AT", 0u32),
+            )
+            .await
+            .expect("Device.Command");
+        let answer: String = reply.body().deserialize().expect("Command reply");
+        assert_eq!(answer, "OK");
+    };
+    for _ in 0..WARMUP_CALLS {
+        command().await;
+    }
+    let mut samples = Vec::with_capacity(DRIVER_CALLS);
+    for _ in 0..DRIVER_CALLS {
+        let t0 = Instant::now();
+        command().await;
+        samples.push(t0.elapsed());
+    }
+    Samples(samples)
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4 and 5. Memory and idle CPU with 1 and with 64 modems
 
@@ -627,12 +672,13 @@ impl Idle {
 }
 
 impl Fleet {
-    /// Starts `m2msim` with `modems` modems and a daemon configured with all their ports; waits
-    /// until every device is ready.
-    async fn start(bus: &TestBus, modems: usize) -> Fleet {
+    /// Starts `m2msim` with `modems` modems and a daemon configured with `head` (top-level keys)
+    /// and all their ports; waits until every device is ready.
+    async fn start(bus: &TestBus, modems: usize, head: &str) -> Fleet {
         let count = modems.to_string();
         let sim = Sim::start(&["modem", "--count", &count], modems).await;
         let ports: String = (0..modems).map(|i| port_config(&sim.path(i))).collect();
+        let ports = format!("{head}{ports}");
         let dir = daemon_dir();
         let conn = bus.connect().await;
         let t0 = Instant::now();
@@ -695,6 +741,9 @@ struct Report {
     probed: Samples,
     named: Samples,
     latency: Latency,
+    isolated_latency: Latency,
+    round_trip: Samples,
+    isolated_round_trip: Samples,
     one_idle: Idle,
     many_idle: Idle,
     many_ready: Duration,
@@ -754,6 +803,24 @@ impl Report {
             us(ping.percentile(0.99)),
             us(ping.max())
         );
+        let get = &self.isolated_latency.get;
+        println!(
+            "| 3. Get(Signal.Quality), cellular isolated ({CALLS} calls) | {} | p99 {} | {} | none |",
+            us(get.median()),
+            us(get.percentile(0.99)),
+            us(get.max())
+        );
+        for (where_, samples) in [
+            ("in the daemon", &self.round_trip),
+            ("isolated", &self.isolated_round_trip),
+        ] {
+            println!(
+                "| 3b. Device.Command(\"AT\"), cellular {where_} ({DRIVER_CALLS} calls) | {} | p99 {} | {} | none |",
+                us(samples.median()),
+                us(samples.percentile(0.99)),
+                us(samples.max())
+            );
+        }
         println!();
         println!(
             "| idle daemon ({:.0} s window) | VmRSS | VmHWM | CPU, utime+stime | CPU, schedstat | target |",
