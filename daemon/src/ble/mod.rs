@@ -111,9 +111,7 @@ impl BleHost {
                 }
             }
         };
-        // The kind of the last failure logged as a warning: the same kind again is only a debug
-        // line (its text may differ in details such as a bus name).
-        let mut last_failure = None;
+        let mut failures = FailureLog::default();
         loop {
             let started = tokio::time::Instant::now();
             let outcome = tokio::select! {
@@ -123,7 +121,7 @@ impl BleHost {
             // A session that ran for a while was healthy: start the backoff over.
             if started.elapsed() >= HEALTHY_SESSION {
                 delay = RETRY_FIRST;
-                last_failure = None;
+                failures = FailureLog::default();
             }
             self.adapter.send_replace(None);
             // Whatever ended the session took every link with it.
@@ -138,17 +136,7 @@ impl BleHost {
                 _ => Some(delay),
             };
             if let Err(e) = outcome {
-                let failure = match retry {
-                    Some(delay) => format!("BLE unavailable, retrying in {delay:?}: {e}"),
-                    None => format!("BLE unavailable until bluetoothd starts: {e}"),
-                };
-                let kind = std::mem::discriminant(&e);
-                if last_failure == Some(kind) {
-                    tracing::debug!("{failure}");
-                } else {
-                    tracing::warn!("{failure}");
-                    last_failure = Some(kind);
-                }
+                failures.report(&e, retry);
             }
             tokio::select! {
                 () = sleep_or_wait_forever(retry) => delay = (delay * 2).min(RETRY_MAX),
@@ -216,6 +204,7 @@ impl BleHost {
         }
     }
 
+    /// Starts discovery on `adapter` (btleplug powers it on first).
     async fn start_scan(&self, adapter: &Adapter) -> Result<(), SessionError> {
         adapter.start_scan(ScanFilter::default()).await?;
         tracing::info!("scanning on {}", self.config.ble.adapter);
@@ -306,6 +295,31 @@ impl BleHost {
         );
         let span = tracing::info_span!("ble", address = %address);
         self.tasks.spawn(run.instrument(span));
+    }
+}
+
+/// Logs why sessions end: a warning for a new kind of failure, a debug line when the same kind
+/// repeats (its text may differ in details such as a bus name), so that a gateway whose Bluetooth
+/// is missing does not fill the journal.
+#[derive(Default)]
+struct FailureLog {
+    last: Option<std::mem::Discriminant<SessionError>>,
+}
+
+impl FailureLog {
+    /// Logs `error`; `retry` is when the next session starts (`None`: when bluetoothd appears).
+    fn report(&mut self, error: &SessionError, retry: Option<Duration>) {
+        let failure = match retry {
+            Some(delay) => format!("BLE unavailable, retrying in {delay:?}: {error}"),
+            None => format!("BLE unavailable until bluetoothd starts: {error}"),
+        };
+        let kind = std::mem::discriminant(error);
+        if self.last == Some(kind) {
+            tracing::debug!("{failure}");
+        } else {
+            tracing::warn!("{failure}");
+            self.last = Some(kind);
+        }
     }
 }
 
