@@ -364,3 +364,46 @@ async fn poll_reads_messages_the_modem_did_not_announce() {
     assert_eq!(payload, b"found by polling");
     rig.sim.wait_stored(0, 0).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_message_missing_a_part_is_received_incomplete_and_frees_the_sim() {
+    let mut rig = ModemRig::start(&["modem"], "[drivers.cellular]\nmultipart_timeout = 2").await;
+    let mut received = subscribe(rig.conn(), MESSAGING, "Received").await;
+    // 359 characters: GSM 7-bit parts of 153, 153 and 53. The network loses part 2.
+    let text = (0..72)
+        .map(|n| format!("r{n:03}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(text.len(), 359);
+    let reply = rig.sim.ok(&format!("sms-lose-part 2 {PEER} {text}")).await;
+    assert_eq!(reply["slots"].as_array().map(Vec::len), Some(2), "{reply}");
+
+    // Two seconds after the first part was read, the parts that came are one message.
+    let (id, peer, payload, info): ReceivedBody =
+        next_signal(&mut received, |_: &ReceivedBody| true).await;
+    let expected = format!("{}{}", &text[..153], &text[306..]);
+    assert_eq!(peer, PEER);
+    assert_eq!(payload, expected.as_bytes());
+    assert_eq!(field::<String>(&info, "text"), expected);
+    assert_eq!(field::<String>(&info, "incomplete"), "true");
+    assert_eq!(field::<String>(&info, "parts"), "2");
+    assert_eq!(field::<String>(&info, "parts_total"), "3");
+    assert_eq!(field::<String>(&info, "parts_missing"), "2");
+
+    let message = listed(&rig, &id).await;
+    assert_eq!(field::<String>(&message, "direction"), "in");
+    assert_eq!(field::<String>(&message, "text"), expected);
+    let stored_info: std::collections::HashMap<String, String> = field(&message, "info");
+    assert_eq!(
+        stored_info.get("incomplete").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        stored_info.get("parts_missing").map(String::as_str),
+        Some("2")
+    );
+
+    // Stored by the host, the parts leave the SIM.
+    rig.sim.wait_stored(0, 0).await;
+    assert_eq!(rig.sim.status(0).await["stored"], 0);
+}

@@ -70,6 +70,9 @@ impl Phase {
 pub struct CellularDriver {
     /// Period of the signal refresh; 0 disables it.
     signal_interval_ms: u64,
+    /// How long the parts of a concatenated message wait for the missing ones before they are
+    /// reported as an incomplete message; 0 = forever.
+    multipart_timeout_ms: u64,
     phase: Phase,
     /// The command queue, the silence watch and the published state.
     link: AtLink<Purpose>,
@@ -91,16 +94,27 @@ impl Driver for CellularDriver {
         description()
     }
 
-    /// Options: `signal_interval` (seconds between signal refreshes, default 30, 0 = never).
+    /// Options: `signal_interval` (seconds between signal refreshes, default 30, 0 = never) and
+    /// `multipart_timeout` (seconds the parts of a concatenated message wait for the missing ones,
+    /// from the first part read, before they are reported as one incomplete message; default
+    /// 86400, 0 = forever; parts read again after a restart wait anew).
     fn open(config: OpenConfig) -> Result<Self, String> {
-        let signal_interval_s = match config.options.get("signal_interval") {
-            None => timers::DEFAULT_SIGNAL_INTERVAL_S,
-            Some(text) => text.trim().parse::<u64>().map_err(|_| {
-                format!("option signal_interval: {text:?} is not a number of seconds")
-            })?,
+        let milliseconds = |name: &str, default_s: u64| {
+            let seconds = match config.options.get(name) {
+                None => default_s,
+                Some(text) => text
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("option {name}: {text:?} is not a number of seconds"))?,
+            };
+            Ok::<u64, String>(seconds.saturating_mul(1000))
         };
         Ok(CellularDriver {
-            signal_interval_ms: signal_interval_s.saturating_mul(1000),
+            signal_interval_ms: milliseconds("signal_interval", timers::DEFAULT_SIGNAL_INTERVAL_S)?,
+            multipart_timeout_ms: milliseconds(
+                "multipart_timeout",
+                timers::DEFAULT_MULTIPART_TIMEOUT_S,
+            )?,
             phase: Phase::Closed,
             link: AtLink::new(
                 "modem",
@@ -137,7 +151,12 @@ impl CellularDriver {
             self.outbox.abandon_current().into_iter().collect()
         };
         self.out.fail_all(abandoned, error);
-        for timer in [Timer::SignalRefresh, Timer::SimRecheck, Timer::Probe] {
+        for timer in [
+            Timer::SignalRefresh,
+            Timer::SimRecheck,
+            Timer::Probe,
+            Timer::MultipartExpiry,
+        ] {
             self.out.cancel_timer(timer.id());
         }
     }
@@ -222,6 +241,9 @@ impl AtDriver<Purpose> for CellularDriver {
                 if matches!(self.phase, Phase::SimBusy | Phase::SimBlocked(_)) =>
             {
                 self.recheck_sim();
+            }
+            Some(Timer::MultipartExpiry) if self.multipart_timeout_ms > 0 => {
+                self.expire_incomplete();
             }
             // A timer that fired after the state it was armed for ended.
             _ => {}
@@ -571,7 +593,7 @@ impl CellularDriver {
             || "direct delivery".to_owned(),
             |index| format!("index {index}"),
         );
-        match self.inbox.accept(index, pdu, self.unix_time) {
+        match self.inbox.accept(index, pdu, self.now_ms, self.unix_time) {
             Received::Message(message) => self.out.push(Effect::MessageReceived(message)),
             Received::StatusReport { index, summary } => {
                 self.out.log(LogLevel::Info, format!("{summary} ({place})"));
@@ -586,8 +608,39 @@ impl CellularDriver {
                     format!("message at {place} cannot be decoded, left on the modem: {why}"),
                 );
             }
-            Received::PartHeld | Received::AlreadySeen | Received::Outgoing => {}
+            Received::PartHeld => self.arm_expiry(),
+            Received::AlreadySeen | Received::Outgoing => {}
         }
+    }
+
+    /// Arms the expiry timer for when the oldest incomplete message times out (if any does).
+    fn arm_expiry(&mut self) {
+        if self.multipart_timeout_ms == 0 {
+            return;
+        }
+        if let Some(first_read) = self.inbox.oldest_incomplete() {
+            let due = first_read.saturating_add(self.multipart_timeout_ms);
+            self.out
+                .set_timer(Timer::MultipartExpiry.id(), due.saturating_sub(self.now_ms));
+        }
+    }
+
+    /// Reports the concatenated messages that waited too long for their missing parts, each as
+    /// one incomplete message (its stored parts are deleted after the host commits it).
+    fn expire_incomplete(&mut self) {
+        if let Some(first_read_by) = self.now_ms.checked_sub(self.multipart_timeout_ms) {
+            for message in self.inbox.expire(first_read_by, self.unix_time) {
+                self.out.log(
+                    LogLevel::Warn,
+                    format!(
+                        "message {} from {} is incomplete: its missing parts did not arrive in time",
+                        message.key, message.peer
+                    ),
+                );
+                self.out.push(Effect::MessageReceived(message));
+            }
+        }
+        self.arm_expiry();
     }
 
     fn on_deleted(&mut self, index: u32, result: Result<Response, AtError>) {

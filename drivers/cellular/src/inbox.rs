@@ -1,4 +1,5 @@
-//! Receiving SMS: parsing `+CMTI`/`+CMGR`/`+CMGL`, decoding and reassembling the parts, and
+//! Receiving SMS: parsing `+CMTI`/`+CMGR`/`+CMGL`, decoding and reassembling the parts (giving up
+//! on a concatenated message whose missing parts never come, see [`Inbox::expire`]), and
 //! remembering which storage indices hold a message until the host has committed it.
 //!
 //! A message's key is the FNV-1a 64 hash of its part PDUs in sequence order, in hex: the same
@@ -10,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use m2mhal_plugin_api::IncomingMessage;
 use m2mhal_sms::{
-    Content, MessageType, Reassembler, decode_deliver, decode_status_report, from_hex, message_type,
+    Complete, Content, MessageType, Reassembler, decode_deliver, decode_status_report, from_hex,
+    message_type,
 };
 
 use crate::parse::fields;
@@ -64,9 +66,16 @@ impl Inbox {
         self.seen.contains(&index)
     }
 
-    /// Takes in the hex PDU from storage `index` (or a direct delivery when `None`).
+    /// Takes in the hex PDU from storage `index` (or a direct delivery when `None`), read at
+    /// `now_ms` (monotonic; starts the expiry clock of a concatenated message's first part).
     /// `unix_time` stamps a message whose time stamp cannot be used.
-    pub fn accept(&mut self, index: Option<u32>, pdu_hex: &str, unix_time: u64) -> Received {
+    pub fn accept(
+        &mut self,
+        index: Option<u32>,
+        pdu_hex: &str,
+        now_ms: u64,
+        unix_time: u64,
+    ) -> Received {
         let first_read = index.is_none_or(|index| self.seen.insert(index));
         if !first_read {
             return Received::AlreadySeen;
@@ -93,40 +102,69 @@ impl Inbox {
         };
         // A repeated part stays in `seen` and on the modem; the reassembler keeps the first.
         self.reassembler.take_duplicates();
-        match self.reassembler.push(part, deliver) {
+        match self.reassembler.push(part, deliver, now_ms) {
             None => Received::PartHeld,
-            Some(complete) => {
-                let smsc = complete.parts.first().and_then(|part| part.smsc.clone());
-                let key = message_key(complete.parts.iter().map(|part| part.pdu.as_slice()));
-                let indices: Vec<u32> = complete
-                    .parts
-                    .iter()
-                    .filter_map(|part| part.index)
-                    .collect();
-                if !indices.is_empty() {
-                    self.awaiting_commit
-                        .entry(key.clone())
-                        .or_default()
-                        .extend(indices);
-                }
-                let (payload, text) = match complete.content {
-                    Content::Text(text) => (text.clone().into_bytes(), Some(text)),
-                    Content::Binary(bytes) => (bytes, None),
-                };
-                let mut info =
-                    BTreeMap::from([("parts".to_owned(), complete.parts.len().to_string())]);
-                if let Some(smsc) = smsc {
-                    info.insert("smsc".to_owned(), smsc);
-                }
-                Received::Message(IncomingMessage {
-                    key,
-                    peer: complete.originator,
-                    payload,
-                    text,
-                    timestamp: u64::try_from(complete.timestamp).unwrap_or(unix_time),
-                    info,
-                })
-            }
+            Some(complete) => Received::Message(self.report(complete, unix_time)),
+        }
+    }
+
+    /// Gives up on the concatenated messages whose first part was read at or before
+    /// `first_read_by` (monotonic milliseconds) and returns each as one message made of the parts
+    /// that arrived. Its storage indices are deleted, as a whole message's, after the host
+    /// commits it. After a restart the parts are read again from storage and their clock starts
+    /// anew: a message can wait up to twice its timeout across one restart.
+    pub fn expire(&mut self, first_read_by: u64, unix_time: u64) -> Vec<IncomingMessage> {
+        self.reassembler
+            .expire(first_read_by)
+            .into_iter()
+            .map(|incomplete| self.report(incomplete, unix_time))
+            .collect()
+    }
+
+    /// When the first part of the oldest incomplete message was read (monotonic milliseconds).
+    pub fn oldest_incomplete(&self) -> Option<u64> {
+        self.reassembler.oldest()
+    }
+
+    /// The message for the host; remembers its storage indices until the host commits it.
+    /// `info` says `parts` (how many joined); a message given up on adds `incomplete` = `true`,
+    /// `parts_total` and `parts_missing` (the missing sequence numbers, e.g. `2,4`).
+    fn report(&mut self, complete: Complete<Part>, unix_time: u64) -> IncomingMessage {
+        let smsc = complete.parts.first().and_then(|part| part.smsc.clone());
+        let key = message_key(complete.parts.iter().map(|part| part.pdu.as_slice()));
+        let indices: Vec<u32> = complete
+            .parts
+            .iter()
+            .filter_map(|part| part.index)
+            .collect();
+        if !indices.is_empty() {
+            self.awaiting_commit
+                .entry(key.clone())
+                .or_default()
+                .extend(indices);
+        }
+        let (payload, text) = match complete.content {
+            Content::Text(text) => (text.clone().into_bytes(), Some(text)),
+            Content::Binary(bytes) => (bytes, None),
+        };
+        let mut info = BTreeMap::from([("parts".to_owned(), complete.parts.len().to_string())]);
+        if let Some(smsc) = smsc {
+            info.insert("smsc".to_owned(), smsc);
+        }
+        if !complete.missing.is_empty() {
+            let total = complete.parts.len() + complete.missing.len();
+            let missing: Vec<String> = complete.missing.iter().map(u8::to_string).collect();
+            info.insert("incomplete".to_owned(), "true".to_owned());
+            info.insert("parts_total".to_owned(), total.to_string());
+            info.insert("parts_missing".to_owned(), missing.join(","));
+        }
+        IncomingMessage {
+            key,
+            peer: complete.originator,
+            payload,
+            text,
+            timestamp: u64::try_from(complete.timestamp).unwrap_or(unix_time),
+            info,
         }
     }
 
@@ -268,12 +306,12 @@ mod tests {
     fn garbage_pdu_is_undecodable_and_kept_seen() {
         let mut inbox = Inbox::default();
         assert!(matches!(
-            inbox.accept(Some(2), "ZZ", 0),
+            inbox.accept(Some(2), "ZZ", 0, 0),
             Received::Undecodable(_)
         ));
-        assert_eq!(inbox.accept(Some(2), "ZZ", 0), Received::AlreadySeen);
+        assert_eq!(inbox.accept(Some(2), "ZZ", 0, 0), Received::AlreadySeen);
         assert!(matches!(
-            inbox.accept(Some(3), "0791", 0),
+            inbox.accept(Some(3), "0791", 0, 0),
             Received::Undecodable(_)
         ));
     }

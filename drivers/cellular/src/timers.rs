@@ -11,15 +11,18 @@ pub(crate) enum Timer {
     SimRecheck = 3,
     /// Probe a silent modem with `AT`.
     Probe = 4,
+    /// The oldest incomplete concatenated message times out.
+    MultipartExpiry = 5,
 }
 
 impl Timer {
     /// Every timer, for cancelling them all.
-    pub const ALL: [Timer; 4] = [
+    pub const ALL: [Timer; 5] = [
         Timer::CommandDeadline,
         Timer::SignalRefresh,
         Timer::SimRecheck,
         Timer::Probe,
+        Timer::MultipartExpiry,
     ];
 
     /// The id used in `SetTimer` / `Event::Timer`.
@@ -39,6 +42,9 @@ pub(crate) const SIM_BUSY_RETRY_MS: u64 = 2_000;
 pub(crate) const SIM_BLOCKED_RECHECK_MS: u64 = 15_000;
 /// Default period of the signal refresh, in seconds (`signal_interval` option).
 pub(crate) const DEFAULT_SIGNAL_INTERVAL_S: u64 = 30;
+/// Default wait for the missing parts of a concatenated message, in seconds (`multipart_timeout`
+/// option): a day.
+pub(crate) const DEFAULT_MULTIPART_TIMEOUT_S: u64 = 86_400;
 
 #[cfg(test)]
 mod tests {

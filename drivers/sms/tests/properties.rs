@@ -124,7 +124,7 @@ proptest! {
         let mut reassembler = Reassembler::new();
         let mut completed = Vec::new();
         for &index in &order {
-            completed.extend(reassembler.push(index, parts[index].clone()));
+            completed.extend(reassembler.push(index, parts[index].clone(), 0));
         }
         prop_assert_eq!(completed.len(), 1);
         let complete = completed.remove(0);
@@ -154,7 +154,7 @@ proptest! {
         let mut reassembler = Reassembler::new();
         let mut completed = Vec::new();
         for (index, pdu) in encode_deliver(&number, Body::Binary(&data), &options).unwrap().iter().enumerate() {
-            completed.extend(reassembler.push(index, decode_deliver(pdu).unwrap()));
+            completed.extend(reassembler.push(index, decode_deliver(pdu).unwrap(), 0));
         }
         prop_assert_eq!(completed.len(), 1);
         prop_assert_eq!(&completed[0].content, &Content::Binary(data));

@@ -38,7 +38,7 @@ fn joins_a_real_four_part_ucs2_message_listed_out_of_order() {
     for (index, hex) in BEELINE {
         let part = deliver(hex);
         assert_eq!(part.originator, "Beeline");
-        completed.extend(reassembler.push(index, part));
+        completed.extend(reassembler.push(index, part, 0));
         if completed.is_empty() {
             assert_eq!(reassembler.pending(), 1);
         }
@@ -55,6 +55,7 @@ fn joins_a_real_four_part_ucs2_message_listed_out_of_order() {
                     .into()
             ),
             parts: vec![12, 11, 13, 14],
+            missing: vec![],
         }]
     );
     assert_eq!(reassembler.pending(), 0);
@@ -68,6 +69,7 @@ fn a_message_that_was_not_split_completes_at_once() {
         .push(
             "SM:3",
             deliver("07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07"),
+            0,
         )
         .unwrap();
     assert_eq!(complete.originator, "+31641600986");
@@ -80,16 +82,16 @@ fn a_message_that_was_not_split_completes_at_once() {
 #[test]
 fn a_repeated_part_replaces_nothing_and_is_reported() {
     let mut reassembler = Reassembler::new();
-    assert_eq!(reassembler.push(12, deliver(BEELINE[1].1)), None);
-    assert_eq!(reassembler.push(20, deliver(BEELINE[1].1)), None);
+    assert_eq!(reassembler.push(12, deliver(BEELINE[1].1), 0), None);
+    assert_eq!(reassembler.push(20, deliver(BEELINE[1].1), 0), None);
     assert_eq!(reassembler.duplicates(), [20]);
     assert_eq!(reassembler.take_duplicates(), [20]);
     assert!(reassembler.duplicates().is_empty());
     assert_eq!(reassembler.pending(), 1);
     for (index, hex) in [BEELINE[0], BEELINE[2]] {
-        assert_eq!(reassembler.push(index, deliver(hex)), None);
+        assert_eq!(reassembler.push(index, deliver(hex), 0), None);
     }
-    let complete = reassembler.push(14, deliver(BEELINE[3].1)).unwrap();
+    let complete = reassembler.push(14, deliver(BEELINE[3].1), 0).unwrap();
     assert_eq!(complete.parts, [12, 11, 13, 14]);
 }
 
@@ -113,18 +115,24 @@ fn parts_are_kept_apart_by_originator_reference_and_total() {
     let text = |value: &str| Content::Text(value.into());
     let mut reassembler = Reassembler::new();
     assert_eq!(
-        reassembler.push(1, part("+491", 7, 2, 1, text("a1 "))),
+        reassembler.push(1, part("+491", 7, 2, 1, text("a1 ")), 0),
         None
     );
     assert_eq!(
-        reassembler.push(2, part("+492", 7, 2, 1, text("b1 "))),
+        reassembler.push(2, part("+492", 7, 2, 1, text("b1 ")), 0),
         None
     );
-    assert_eq!(reassembler.push(3, part("+491", 8, 2, 2, text("c2"))), None);
-    assert_eq!(reassembler.push(4, part("+491", 7, 3, 2, text("d2"))), None);
+    assert_eq!(
+        reassembler.push(3, part("+491", 8, 2, 2, text("c2")), 0),
+        None
+    );
+    assert_eq!(
+        reassembler.push(4, part("+491", 7, 3, 2, text("d2")), 0),
+        None
+    );
     assert_eq!(reassembler.pending(), 4);
     let complete = reassembler
-        .push(5, part("+492", 7, 2, 2, text("b2")))
+        .push(5, part("+492", 7, 2, 2, text("b2")), 0)
         .unwrap();
     assert_eq!(
         (complete.originator.as_str(), complete.content),
@@ -133,7 +141,7 @@ fn parts_are_kept_apart_by_originator_reference_and_total() {
     assert_eq!(complete.parts, [2, 5]);
     assert_eq!(complete.timestamp, 1_700_000_001);
     let complete = reassembler
-        .push(6, part("+491", 7, 2, 2, text("a2")))
+        .push(6, part("+491", 7, 2, 2, text("a2")), 0)
         .unwrap();
     assert_eq!(complete.content, text("a1 a2"));
     assert_eq!(reassembler.pending(), 2);
@@ -153,7 +161,7 @@ fn binary_parts_are_appended() {
     let mut reassembler = Reassembler::new();
     let mut completed = None;
     for (index, pdu) in pdus.iter().enumerate().rev() {
-        completed = reassembler.push(index, decode_deliver(pdu).unwrap());
+        completed = reassembler.push(index, decode_deliver(pdu).unwrap(), 0);
     }
     let complete = completed.unwrap();
     assert_eq!(complete.content, Content::Binary(data));
@@ -163,9 +171,9 @@ fn binary_parts_are_appended() {
 #[test]
 fn mixed_text_and_binary_parts_become_binary() {
     let mut reassembler = Reassembler::new();
-    reassembler.push(1, part("+491", 1, 2, 1, Content::Text("hé".into())));
+    reassembler.push(1, part("+491", 1, 2, 1, Content::Text("hé".into())), 0);
     let complete = reassembler
-        .push(2, part("+491", 1, 2, 2, Content::Binary(vec![0xFF])))
+        .push(2, part("+491", 1, 2, 2, Content::Binary(vec![0xFF])), 0)
         .unwrap();
     assert_eq!(
         complete.content,
@@ -177,8 +185,71 @@ fn mixed_text_and_binary_parts_become_binary() {
 fn an_impossible_sequence_number_is_a_message_of_its_own() {
     let mut reassembler = Reassembler::new();
     let complete = reassembler
-        .push(1, part("+491", 1, 2, 3, Content::Text("x".into())))
+        .push(1, part("+491", 1, 2, 3, Content::Text("x".into())), 0)
         .unwrap();
     assert_eq!(complete.parts, [1]);
     assert_eq!(reassembler.pending(), 0);
+}
+
+#[test]
+fn expiry_gives_up_only_on_messages_first_seen_by_the_cutoff() {
+    let text = |value: &str| Content::Text(value.into());
+    let mut reassembler = Reassembler::new();
+    // Message 7 (three parts): parts 3 and 1 at t=100 and t=150; part 2 never comes.
+    reassembler.push(1, part("+491", 7, 3, 3, text("c3")), 100);
+    reassembler.push(2, part("+491", 7, 3, 1, text("a1 ")), 150);
+    // Message 8 (two parts): part 2 at t=120.
+    reassembler.push(3, part("+491", 8, 2, 2, text("b2")), 120);
+    // Message 9 (two parts): part 1 at t=200, still young.
+    reassembler.push(4, part("+492", 9, 2, 1, text("d1")), 200);
+    assert_eq!(reassembler.oldest(), Some(100));
+
+    assert_eq!(reassembler.expire(99), []);
+    let expired = reassembler.expire(120);
+    assert_eq!(
+        expired,
+        [
+            Complete {
+                originator: "+491".into(),
+                timestamp: 1_700_000_001, // of part 1, the first present
+                content: text("a1 c3"),
+                parts: vec![2, 1],
+                missing: vec![2],
+            },
+            Complete {
+                originator: "+491".into(),
+                timestamp: 1_700_000_002,
+                content: text("b2"),
+                parts: vec![3],
+                missing: vec![1],
+            },
+        ]
+    );
+    assert_eq!(reassembler.pending(), 1);
+    assert_eq!(reassembler.oldest(), Some(200));
+
+    // The missing part of an expired message, late, starts a message of its own.
+    assert_eq!(
+        reassembler.push(5, part("+491", 7, 3, 2, text("b2")), 300),
+        None
+    );
+    assert_eq!(reassembler.pending(), 2);
+    let expired = reassembler.expire(300);
+    let parts: Vec<(Vec<i32>, Vec<u8>)> = expired
+        .into_iter()
+        .map(|message| (message.parts, message.missing))
+        .collect();
+    assert_eq!(parts, [(vec![4], vec![2]), (vec![5], vec![1, 3])]);
+    assert_eq!(reassembler.oldest(), None);
+}
+
+#[test]
+fn a_whole_message_misses_nothing_and_leaves_nothing_to_expire() {
+    let mut reassembler = Reassembler::new();
+    for (index, hex) in BEELINE {
+        if let Some(complete) = reassembler.push(index, deliver(hex), 5) {
+            assert!(complete.missing.is_empty());
+        }
+    }
+    assert_eq!(reassembler.expire(u64::MAX), []);
 }

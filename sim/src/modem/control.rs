@@ -40,6 +40,9 @@ pub enum Delivery {
     Announced,
     /// Like `Announced`, parts stored in reverse order.
     AnnouncedReversed,
+    /// Like `Announced`, but the network loses this part (1-based sequence number): it is
+    /// neither stored nor announced.
+    LosingPart(usize),
     /// Stored without any URC, as if received while the host was away.
     Silent,
 }
@@ -66,7 +69,7 @@ pub enum ModemControl {
     Operator(String),
     /// `sim <ready|missing|pin>`.
     Sim(SimState),
-    /// `sms`, `sms-binary`, `sms-parts-reversed`, `store`.
+    /// `sms`, `sms-binary`, `sms-parts-reversed`, `sms-lose-part`, `store`.
     Receive {
         /// Originator as typed, for example `+4915123456789`.
         from: String,
@@ -115,6 +118,7 @@ impl ModemControl {
                 "sms-parts-reversed <from> <text>",
                 MessageBody::Text,
             ),
+            "sms-lose-part" => parse_lost_part(rest),
             "store" => parse_text_message(
                 rest,
                 Delivery::Silent,
@@ -204,6 +208,27 @@ fn parse_text_message(
         delivery,
     })
 }
+
+/// `sms-lose-part <part> <from> <text>`: `<text>` from `<from>` without its part `<part>`.
+fn parse_lost_part(rest: &str) -> Result<ModemControl, ModemControlError> {
+    let (part, message) = rest
+        .split_once(char::is_whitespace)
+        .ok_or(ModemControlError::Usage(LOST_PART_USAGE))?;
+    let part = part
+        .parse::<usize>()
+        .ok()
+        .filter(|part| *part >= 1)
+        .ok_or(ModemControlError::Usage(LOST_PART_USAGE))?;
+    parse_text_message(
+        message.trim_start(),
+        Delivery::LosingPart(part),
+        LOST_PART_USAGE,
+        MessageBody::Text,
+    )
+}
+
+/// Usage of `sms-lose-part`.
+const LOST_PART_USAGE: &str = "sms-lose-part <part 1..parts> <from> <text of several parts>";
 
 fn parse_switch(word: &str) -> Result<bool, ModemControlError> {
     parse_on_off(word).ok_or(ModemControlError::Usage("quirk <name> <on|off>"))
@@ -310,6 +335,12 @@ impl ModemState {
         }
         if delivery == Delivery::AnnouncedReversed {
             parts.reverse();
+        }
+        if let Delivery::LosingPart(lost) = delivery {
+            if lost > parts.len() {
+                return Err(ModemControlError::Usage(LOST_PART_USAGE));
+            }
+            parts.remove(lost - 1);
         }
         let indication = self.new_message_indication[1];
         if delivery != Delivery::Silent && indication == 2 {

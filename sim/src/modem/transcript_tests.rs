@@ -301,6 +301,32 @@ fn long_sms_arrives_in_parts_and_can_be_reversed() {
 }
 
 #[test]
+fn a_part_lost_by_the_network_is_neither_stored_nor_announced() {
+    let mut modem = quiet_modem();
+    let long_text = "y".repeat(400);
+    let (reply, urcs) = control(
+        &mut modem,
+        &format!("sms-lose-part 2 +4915123456789 {long_text}"),
+    );
+    assert_eq!(reply["slots"], json!([0, 1]));
+    assert_eq!(urcs, "\r\n+CMTI: \"SM\",0\r\n\r\n+CMTI: \"SM\",1\r\n");
+    let sequences: Vec<(u8, u8)> = modem
+        .storage
+        .list()
+        .map(|(_, message)| {
+            let concat = decode_deliver(&message.pdu).unwrap().concat.unwrap();
+            (concat.sequence, concat.total)
+        })
+        .collect();
+    assert_eq!(sequences, [(1, 3), (3, 3)]);
+    // There is no part 0, and no part 4 of three.
+    assert!(ModemControl::parse("sms-lose-part 0 +4915123456789 x").is_err());
+    let beyond =
+        ModemControl::parse(&format!("sms-lose-part 4 +4915123456789 {long_text}")).unwrap();
+    assert!(modem.apply(beyond, NOW).is_err());
+}
+
+#[test]
 fn stored_sms_makes_no_urc_and_binary_sms_is_8bit() {
     let mut modem = quiet_modem();
     let (reply, urcs) = control(&mut modem, "store +4915123456789 while you were away");

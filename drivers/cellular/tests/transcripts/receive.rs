@@ -8,7 +8,8 @@ use m2mhal_sms::{Body, DeliverOptions, PhoneNumber, encode_deliver, to_hex};
 
 use crate::support::{
     EPOCH, Identity, Modem, answer_imsi_and_iccid, answer_refresh, answer_registration_reports,
-    answer_sim_ready, configure_after_sim, identify, identify_as, ready_modem,
+    answer_sim_ready, configure_after_sim, configure_until_listing, identify, identify_as,
+    ready_modem, ready_modem_with,
 };
 
 /// Sent two minutes before the test's clock starts, from a German service centre (UTC+1).
@@ -313,4 +314,163 @@ fn without_new_message_indications_the_storage_is_polled() {
     let [h, p] = list_line(0, 0, pdu);
     modem.ok("AT+CMGL=4", &[&h, &p]);
     assert_eq!(modem.received[0].text.as_deref(), Some("found by polling"));
+}
+
+/// A weather report of 376 characters: three parts of 153, 153 and 70 characters.
+fn three_part_report() -> (String, Vec<String>) {
+    let text = "Station 7 weather report, all sensors nominal. ".repeat(8);
+    let parts = deliver("+4917612345678", &text, 77);
+    assert_eq!(parts.len(), 3);
+    (text, parts)
+}
+
+/// The info of a message of which `missing` (e.g. "2") of `total` parts never arrived.
+fn incomplete_info(present: usize, total: usize, missing: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("incomplete".to_owned(), "true".to_owned()),
+        ("parts".to_owned(), present.to_string()),
+        ("parts_missing".to_owned(), missing.to_owned()),
+        ("parts_total".to_owned(), total.to_string()),
+        ("smsc".to_owned(), "+491710760000".to_owned()),
+    ])
+}
+
+/// Ten minutes, in the `multipart_timeout` option and in milliseconds.
+const TEN_MINUTES: (&str, u64) = ("600", 600_000);
+
+#[test]
+fn a_multipart_message_missing_a_part_is_reported_incomplete_after_the_timeout() {
+    let mut modem = ready_modem_with(&[
+        ("multipart_timeout", TEN_MINUTES.0),
+        ("signal_interval", "0"),
+    ]);
+    let (text, parts) = three_part_report();
+
+    // Parts 3 and 1 arrive; part 2 is lost by the network.
+    modem.rx("\r\n+CMTI: \"ME\",3\r\n");
+    modem.exchange("AT+CMGR=3", &read_answer(&parts[2]));
+    modem.advance(5_000);
+    modem.rx("\r\n+CMTI: \"ME\",1\r\n");
+    modem.exchange("AT+CMGR=1", &read_answer(&parts[0]));
+
+    // The clock runs from the first part read.
+    modem.advance(TEN_MINUTES.1 - 5_001);
+    assert!(modem.received.is_empty());
+    modem.advance(1);
+    assert_eq!(modem.received.len(), 1);
+    let message = modem.received[0].clone();
+    let expected = format!("{}{}", &text[..153], &text[306..]);
+    assert_eq!(message.text.as_deref(), Some(expected.as_str()));
+    assert_eq!(message.payload, expected.as_bytes());
+    assert_eq!(message.peer, "+4917612345678");
+    assert_eq!(message.timestamp, SENT_AT);
+    assert_eq!(message.info, incomplete_info(2, 3, "2"));
+    assert!(
+        modem.logged(LogLevel::Warn, "incomplete"),
+        "{:?}",
+        modem.logs
+    );
+
+    // As for a whole message: nothing is deleted before the host commits it.
+    modem.advance(TEN_MINUTES.1);
+    assert_eq!(modem.received.len(), 1);
+    modem.expect_no_tx();
+    modem.commit(&message.key);
+    modem.ok("AT+CMGD=1", &[]);
+    modem.ok("AT+CMGD=3", &[]);
+    modem.expect_no_tx();
+}
+
+#[test]
+fn a_multipart_timeout_of_zero_waits_forever() {
+    let mut modem = ready_modem_with(&[("multipart_timeout", "0"), ("signal_interval", "0")]);
+    let (text, parts) = three_part_report();
+    modem.rx("\r\n+CMTI: \"ME\",1\r\n");
+    modem.exchange("AT+CMGR=1", &read_answer(&parts[0]));
+    modem.rx("\r\n+CMTI: \"ME\",2\r\n");
+    modem.exchange("AT+CMGR=2", &read_answer(&parts[1]));
+
+    modem.advance(400 * 86_400_000);
+    assert!(modem.received.is_empty());
+    modem.expect_no_tx();
+
+    modem.rx("\r\n+CMTI: \"ME\",3\r\n");
+    modem.exchange("AT+CMGR=3", &read_answer(&parts[2]));
+    assert_eq!(modem.received.len(), 1);
+    assert_eq!(modem.received[0].text.as_deref(), Some(text.as_str()));
+    assert_eq!(modem.received[0].info["parts"], "3");
+}
+
+#[test]
+fn a_part_arriving_after_its_message_expired_is_a_message_of_its_own() {
+    // The default timeout: a day.
+    const DAY_MS: u64 = 86_400_000;
+    let mut modem = ready_modem_with(&[("signal_interval", "0")]);
+    let (text, parts) = three_part_report();
+    modem.rx("\r\n+CMTI: \"ME\",1\r\n");
+    modem.exchange("AT+CMGR=1", &read_answer(&parts[0]));
+    modem.rx("\r\n+CMTI: \"ME\",2\r\n");
+    modem.exchange("AT+CMGR=2", &read_answer(&parts[1]));
+    modem.advance(DAY_MS - 1);
+    assert!(modem.received.is_empty());
+    modem.advance(1);
+    assert_eq!(modem.received.len(), 1);
+    let first = modem.received[0].clone();
+    assert_eq!(first.text.as_deref(), Some(&text[..306]));
+    assert_eq!(first.info, incomplete_info(2, 3, "3"));
+
+    // Part 3, delayed by more than a day, waits a day of its own for parts 1 and 2.
+    modem.advance(60_000);
+    modem.rx("\r\n+CMTI: \"ME\",4\r\n");
+    modem.exchange("AT+CMGR=4", &read_answer(&parts[2]));
+    modem.advance(DAY_MS);
+    assert_eq!(modem.received.len(), 2);
+    let late = modem.received[1].clone();
+    assert_eq!(late.text.as_deref(), Some(&text[306..]));
+    assert_eq!(late.info, incomplete_info(1, 3, "1,2"));
+    assert_ne!(late.key, first.key);
+
+    modem.expect_no_tx();
+    modem.commit(&late.key);
+    modem.ok("AT+CMGD=4", &[]);
+    modem.commit(&first.key);
+    modem.ok("AT+CMGD=1", &[]);
+    modem.ok("AT+CMGD=2", &[]);
+    modem.expect_no_tx();
+}
+
+#[test]
+fn parts_listed_at_startup_expire_a_timeout_after_the_listing() {
+    // After a restart the stored parts are read again and their clock starts anew.
+    let (text, parts) = three_part_report();
+    let mut stored: Vec<String> = Vec::new();
+    stored.extend(list_line(0, 1, &parts[1]));
+    stored.extend(list_line(1, 1, &parts[2]));
+    let stored: Vec<&str> = stored.iter().map(String::as_str).collect();
+
+    let mut modem = Modem::with_options(&[
+        ("multipart_timeout", TEN_MINUTES.0),
+        ("signal_interval", "0"),
+    ]);
+    modem.open();
+    identify(&mut modem);
+    answer_sim_ready(&mut modem);
+    configure_until_listing(&mut modem);
+    modem.advance(2_000);
+    let listed_at = modem.now_ms();
+    modem.ok("AT+CMGL=4", &stored);
+    assert_eq!(modem.state(), ("ready", ""));
+
+    modem.advance(TEN_MINUTES.1 - 1);
+    assert!(modem.received.is_empty());
+    modem.advance(1);
+    assert_eq!(modem.now_ms(), listed_at + TEN_MINUTES.1);
+    assert_eq!(modem.received.len(), 1);
+    let message = modem.received[0].clone();
+    assert_eq!(message.text.as_deref(), Some(&text[153..]));
+    assert_eq!(message.info, incomplete_info(2, 3, "1"));
+    modem.commit(&message.key);
+    modem.ok("AT+CMGD=0", &[]);
+    modem.ok("AT+CMGD=1", &[]);
+    modem.expect_no_tx();
 }

@@ -43,7 +43,12 @@ pub const EG25: Identity = Identity {
 /// A standard modem that answers every initialisation command, with no stored messages. Leaves
 /// the driver `ready`.
 pub fn ready_modem() -> Modem {
-    let mut modem = Modem::new();
+    ready_modem_with(&[])
+}
+
+/// [`ready_modem`], opened with these driver options.
+pub fn ready_modem_with(options: &[(&str, &str)]) -> Modem {
+    let mut modem = Modem::with_options(options);
     modem.open();
     identify(&mut modem);
     answer_sim_ready(&mut modem);
