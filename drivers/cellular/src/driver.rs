@@ -306,7 +306,7 @@ impl AtDriver<Purpose> for CellularDriver {
             Purpose::Signal { query, last, call } => self.on_signal(query, last, call, result),
             Purpose::ReadMessage(index) => self.on_read(index, result),
             Purpose::ListMessages(reason) => self.on_list(reason, result),
-            Purpose::DeleteMessage(index) | Purpose::DeleteStatusReport(index) => {
+            Purpose::DeleteMessage(index) | Purpose::DeleteUnwanted(index) => {
                 self.on_deleted(index, result)
             }
             Purpose::AckDelivery => {
@@ -334,7 +334,7 @@ impl AtDriver<Purpose> for CellularDriver {
                 format!("status report stored at index {index}: deleting it"),
             );
             self.link
-                .push(delete_command(index), Purpose::DeleteStatusReport(index));
+                .push(delete_command(index), Purpose::DeleteUnwanted(index));
         } else if line.starts_with("+CMT:") || line.starts_with("+CDS:") {
             self.on_direct_delivery(urc.extra.as_deref());
         } else if let Some(domain) = Domain::of_urc(line) {
@@ -599,7 +599,7 @@ impl CellularDriver {
                 self.out.log(LogLevel::Info, format!("{summary} ({place})"));
                 if let Some(index) = index {
                     self.link
-                        .push(delete_command(index), Purpose::DeleteStatusReport(index));
+                        .push(delete_command(index), Purpose::DeleteUnwanted(index));
                 }
             }
             Received::Undecodable(why) => {
@@ -609,6 +609,22 @@ impl CellularDriver {
                 );
             }
             Received::PartHeld => self.arm_expiry(),
+            Received::RepeatedPart { index } => {
+                self.out.log(
+                    LogLevel::Info,
+                    format!("a part already held came again ({place}): deleting the copy"),
+                );
+                if let Some(index) = index {
+                    self.link
+                        .push(delete_command(index), Purpose::DeleteUnwanted(index));
+                }
+            }
+            Received::ConflictingPart => self.out.log(
+                LogLevel::Warn,
+                format!(
+                    "a part at {place} has the sequence number of a different part already held; left on the modem"
+                ),
+            ),
             Received::AlreadySeen | Received::Outgoing => {}
         }
     }

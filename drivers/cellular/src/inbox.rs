@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use m2mhal_plugin_api::IncomingMessage;
 use m2mhal_sms::{
-    Complete, Content, MessageType, Reassembler, decode_deliver, decode_status_report, from_hex,
-    message_type,
+    Complete, Content, Duplicate, MessageType, Reassembler, decode_deliver, decode_status_report,
+    from_hex, message_type,
 };
 
 use crate::parse::fields;
@@ -35,6 +35,14 @@ pub(crate) enum Received {
     Message(IncomingMessage),
     /// A part of a concatenated message; the others are still missing.
     PartHeld,
+    /// The very part already held came again (a retransmission): delete this copy.
+    RepeatedPart {
+        /// Its storage index, if stored.
+        index: Option<u32>,
+    },
+    /// A different part with the sequence number of one already held (say, a reference number
+    /// that wrapped around): it cannot join, and stays on the modem.
+    ConflictingPart,
     /// This storage index was read before.
     AlreadySeen,
     /// An SMS-STATUS-REPORT; delete it (it is no message for the host).
@@ -100,11 +108,20 @@ impl Inbox {
             pdu,
             smsc: deliver.smsc.clone(),
         };
-        // A repeated part stays in `seen` and on the modem; the reassembler keeps the first.
-        self.reassembler.take_duplicates();
-        match self.reassembler.push(part, deliver, now_ms) {
-            None => Received::PartHeld,
-            Some(complete) => Received::Message(self.report(complete, unix_time)),
+        let complete = self.reassembler.push(part, deliver, now_ms);
+        // The reassembler keeps the first of two parts with the same sequence number.
+        let repeated = self.reassembler.take_duplicates().pop();
+        match (complete, repeated) {
+            (Some(complete), _) => Received::Message(self.report(complete, unix_time)),
+            (None, None) => Received::PartHeld,
+            (
+                None,
+                Some(Duplicate {
+                    key,
+                    identical: true,
+                }),
+            ) => Received::RepeatedPart { index: key.index },
+            (None, Some(Duplicate { .. })) => Received::ConflictingPart,
         }
     }
 

@@ -26,8 +26,9 @@ pub(crate) enum Purpose {
     ListMessages(ListReason),
     /// `AT+CMGD=<index>` of a committed message part.
     DeleteMessage(u32),
-    /// `AT+CMGD=<index>` of a stored status report.
-    DeleteStatusReport(u32),
+    /// `AT+CMGD=<index>` of something stored that is no message for the host: a status report,
+    /// or a copy of a part already held.
+    DeleteUnwanted(u32),
     /// `AT+CNMA` after a directly delivered `+CMT`/`+CDS`.
     AckDelivery,
     /// `AT+CMGS` of the outbox's current part.

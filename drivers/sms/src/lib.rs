@@ -41,7 +41,7 @@ pub use deliver::{Deliver, DeliverOptions, decode_deliver, encode_deliver};
 pub use error::SmsError;
 pub use hex::{from_hex, to_hex};
 pub use message_type::{MessageType, message_type};
-pub use reassembly::{Complete, Reassembler};
+pub use reassembly::{Complete, Duplicate, Reassembler};
 pub use status_report::{DeliveryOutcome, StatusReport, decode_status_report};
 pub use submit::{EncodedPart, Submit, SubmitOptions, decode_submit, encode_submit};
 pub use udh::Concat;

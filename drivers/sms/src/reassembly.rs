@@ -41,6 +41,16 @@ struct Pending<K> {
     slots: Vec<Option<(K, Deliver)>>,
 }
 
+/// A part that repeated the sequence number of a part already held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate<K> {
+    /// The caller's key of the repeated part.
+    pub key: K,
+    /// Whether it is the very part already held (a retransmission), not a different part that
+    /// happens to carry the same originator, reference, total and sequence number.
+    pub identical: bool,
+}
+
 /// Collects concatenated parts until their message is complete. `K` identifies a part to the
 /// caller, e.g. its modem storage index, so the caller can delete the parts once the message is
 /// stored. No clock of its own: the caller says when each part came ([`Reassembler::push`]) and
@@ -48,7 +58,7 @@ struct Pending<K> {
 #[derive(Debug)]
 pub struct Reassembler<K> {
     pending: BTreeMap<MessageId, Pending<K>>,
-    duplicates: Vec<K>,
+    duplicates: Vec<Duplicate<K>>,
 }
 
 impl<K: Clone> Reassembler<K> {
@@ -63,8 +73,8 @@ impl<K: Clone> Reassembler<K> {
     /// Adds a part that came at time `now` (any clock and unit, the same as for
     /// [`Reassembler::expire`]); returns the message when this part completes it. A message that
     /// was not split completes at once. Parts belong together when originator, reference and
-    /// total match. A second part with the same sequence number replaces nothing: its key is kept
-    /// in [`Reassembler::duplicates`].
+    /// total match. A second part with the same sequence number replaces nothing: it is kept in
+    /// [`Reassembler::duplicates`].
     pub fn push(&mut self, key: K, part: Deliver, now: u64) -> Option<Complete<K>> {
         let Some(concat) = part.concat.filter(|c| (1..=c.total).contains(&c.sequence)) else {
             return assemble([(key, part)], Vec::new());
@@ -80,8 +90,11 @@ impl<K: Clone> Reassembler<K> {
         });
         match pending.slots.get_mut(usize::from(concat.sequence) - 1) {
             Some(slot @ None) => *slot = Some((key, part)),
-            _ => {
-                self.duplicates.push(key);
+            held => {
+                let identical = held
+                    .and_then(|slot| slot.as_ref())
+                    .is_some_and(|(_, held)| *held == part);
+                self.duplicates.push(Duplicate { key, identical });
                 return None;
             }
         }
@@ -132,13 +145,13 @@ impl<K: Clone> Reassembler<K> {
         self.pending.len()
     }
 
-    /// Keys of parts that repeated a sequence number already received, oldest first.
-    pub fn duplicates(&self) -> &[K] {
+    /// The parts that repeated a sequence number already received, oldest first.
+    pub fn duplicates(&self) -> &[Duplicate<K>] {
         &self.duplicates
     }
 
-    /// Takes the keys of duplicate parts (e.g. to delete them from the modem), leaving none.
-    pub fn take_duplicates(&mut self) -> Vec<K> {
+    /// Takes the duplicate parts (e.g. to delete the identical ones from the modem), leaving none.
+    pub fn take_duplicates(&mut self) -> Vec<Duplicate<K>> {
         std::mem::take(&mut self.duplicates)
     }
 }

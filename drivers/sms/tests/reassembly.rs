@@ -2,7 +2,7 @@
 //! parts keyed by storage index, in whatever order +CMGL lists them.
 
 use m2mhal_sms::{
-    Body, Complete, Concat, Content, Deliver, DeliverOptions, PhoneNumber, Reassembler,
+    Body, Complete, Concat, Content, Deliver, DeliverOptions, Duplicate, PhoneNumber, Reassembler,
     decode_deliver, encode_deliver, from_hex,
 };
 
@@ -84,9 +84,25 @@ fn a_repeated_part_replaces_nothing_and_is_reported() {
     let mut reassembler = Reassembler::new();
     assert_eq!(reassembler.push(12, deliver(BEELINE[1].1), 0), None);
     assert_eq!(reassembler.push(20, deliver(BEELINE[1].1), 0), None);
-    assert_eq!(reassembler.duplicates(), [20]);
-    assert_eq!(reassembler.take_duplicates(), [20]);
+    let repeated = Duplicate {
+        key: 20,
+        identical: true,
+    };
+    assert_eq!(reassembler.duplicates(), std::slice::from_ref(&repeated));
+    assert_eq!(reassembler.take_duplicates(), [repeated]);
     assert!(reassembler.duplicates().is_empty());
+    // A different part under the same originator, reference, total and sequence number (a
+    // reference that wrapped around, say) is a duplicate too, but not an identical one.
+    let mut other = deliver(BEELINE[1].1);
+    other.content = Content::Text("another message".into());
+    assert_eq!(reassembler.push(21, other, 0), None);
+    assert_eq!(
+        reassembler.take_duplicates(),
+        [Duplicate {
+            key: 21,
+            identical: false
+        }]
+    );
     assert_eq!(reassembler.pending(), 1);
     for (index, hex) in [BEELINE[0], BEELINE[2]] {
         assert_eq!(reassembler.push(index, deliver(hex), 0), None);

@@ -132,6 +132,52 @@ fn multipart_parts_out_of_order_via_cmti() {
 }
 
 #[test]
+fn a_repeated_part_is_deleted_at_once_and_a_conflicting_one_left() {
+    let mut modem = ready_modem();
+    let text = "A long report from station 7: ".repeat(7); // 2 parts
+    let parts = deliver("+4917612345678", &text, 42);
+    modem.rx("\r\n+CMTI: \"ME\",5\r\n");
+    modem.exchange("AT+CMGR=5", &read_answer(&parts[1]));
+
+    // The network delivers part 2 again (its acknowledgement got lost): the copy at index 6
+    // would otherwise hold a storage slot for ever.
+    modem.rx("\r\n+CMTI: \"ME\",6\r\n");
+    modem.exchange("AT+CMGR=6", &read_answer(&parts[1]));
+    modem.ok("AT+CMGD=6", &[]);
+    assert!(
+        modem.logged(LogLevel::Info, "came again"),
+        "{:?}",
+        modem.logs
+    );
+
+    // A different part 2 under the same reference (it wrapped around) cannot join: it stays.
+    let other = deliver(
+        "+4917612345678",
+        &"Another report, other text. ".repeat(8),
+        42,
+    );
+    modem.rx("\r\n+CMTI: \"ME\",7\r\n");
+    modem.exchange("AT+CMGR=7", &read_answer(&other[1]));
+    modem.expect_no_tx();
+    assert!(
+        modem.logged(LogLevel::Warn, "left on the modem"),
+        "{:?}",
+        modem.logs
+    );
+
+    // The message completes from the parts first read.
+    modem.rx("\r\n+CMTI: \"ME\",8\r\n");
+    modem.exchange("AT+CMGR=8", &read_answer(&parts[0]));
+    assert_eq!(modem.received.len(), 1);
+    assert_eq!(modem.received[0].text.as_deref(), Some(text.as_str()));
+    let key = modem.received[0].key.clone();
+    modem.commit(&key);
+    modem.ok("AT+CMGD=8", &[]);
+    modem.ok("AT+CMGD=5", &[]);
+    modem.expect_no_tx();
+}
+
+#[test]
 fn storage_read_at_startup_with_multipart_status_report_and_junk() {
     let long = deliver("+4917612345678", &"0123456789".repeat(20), 9);
     let short = &deliver("+4369912345678", "Grüße aus Wien", 0)[0];
