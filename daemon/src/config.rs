@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use thiserror::Error;
@@ -80,6 +81,9 @@ pub struct Config {
     /// Drivers whose every device runs in a worker process of its own, so that a crash or hang
     /// of the driver takes down only that worker. Default empty (all drivers in the daemon).
     pub isolated_drivers: Vec<String>,
+    /// Seconds a device may stay `offline` before the daemon forgets it (as `Device.Forget`
+    /// does). Default 0: never.
+    pub forget_after: u64,
 }
 
 /// One `[[port]]` table: a serial device on a fixed path.
@@ -117,6 +121,7 @@ impl Default for Config {
             ble: BleConfig::default(),
             drivers: BTreeMap::new(),
             isolated_drivers: Vec::new(),
+            forget_after: 0,
         }
     }
 }
@@ -133,6 +138,11 @@ impl Default for BleConfig {
 }
 
 impl Config {
+    /// `forget_after` as a delay, or `None` when devices are never forgotten by themselves.
+    pub fn forget_after(&self) -> Option<Duration> {
+        (self.forget_after > 0).then(|| Duration::from_secs(self.forget_after))
+    }
+
     /// Reads and parses the config file at `path`; every error names the file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
@@ -439,6 +449,22 @@ allow = ["AA:BB:CC:DD:EE:FF"]               # extra addresses to expose even if 
             r#"isolated_drivers: "../evil" is not a driver name (letters, digits, '_', '-')"#
         );
         assert!(error_text("isolated_drivers = \"cellular\"\n").contains("isolated_drivers"));
+    }
+
+    #[test]
+    fn forget_after_is_seconds_and_zero_means_never() {
+        assert_eq!(Config::parse("").unwrap().forget_after(), None);
+        assert_eq!(
+            Config::parse("forget_after = 0\n").unwrap().forget_after(),
+            None
+        );
+        assert_eq!(
+            Config::parse("forget_after = 86400\n")
+                .unwrap()
+                .forget_after(),
+            Some(Duration::from_secs(86400))
+        );
+        assert!(error_text("forget_after = -1\n").contains("forget_after"));
     }
 
     #[test]

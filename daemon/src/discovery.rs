@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use crate::backoff::Backoff;
 use crate::claim::{self, Claim, PortFacts};
 use crate::config::Config;
 use crate::device::link::{Link, SerialLink};
@@ -23,7 +24,8 @@ use crate::kernel_event::{Action, KernelEvent};
 use crate::plugin_host::PluginSet;
 use crate::port;
 
-/// First and largest delay between attempts to open or claim a port.
+/// First and largest delay between attempts to open or claim a port (a driver that cannot open
+/// the device backs off as [`Backoff::driver_restarts`] says).
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(60);
 /// How many times a port that was only tagged (not configured) is tried before giving up.
@@ -171,7 +173,9 @@ async fn attach(
     mut stop: watch::Receiver<bool>,
 ) {
     let open_baud = request.baud.unwrap_or(port::DEFAULT_BAUD);
-    let mut delay = RETRY_FIRST;
+    let mut port_delay = RETRY_FIRST;
+    let mut driver_restarts = Backoff::driver_restarts();
+    let mut delay = Duration::ZERO;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -182,7 +186,8 @@ async fn attach(
         if attempt > 1 && !wait_or_stop(delay, &mut stop).await {
             return;
         }
-        delay = (delay * 2).min(RETRY_MAX);
+        delay = port_delay;
+        port_delay = (port_delay * 2).min(RETRY_MAX);
         let mut serial = match port::open(&request.devnode, open_baud) {
             Ok(serial) => serial,
             Err(e) => {
@@ -221,7 +226,12 @@ async fn attach(
         let driver = match plugin.open(&open).await {
             Ok(driver) => driver,
             Err(e) => {
-                tracing::error!("driver {} cannot open the device: {e}", plugin.name());
+                let retry = driver_restarts.failed(std::time::Instant::now());
+                retry.log(format_args!(
+                    "driver {} cannot open the device: {e}",
+                    plugin.name()
+                ));
+                delay = retry.delay;
                 continue;
             }
         };

@@ -4,6 +4,7 @@
 //! -> driver instance ([`plugin_host`]) -> [`device::task`] -> D-Bus ([`dbus`]). Messages are kept
 //! in the [`store`]. An isolated driver's instances run in [`worker`] processes.
 
+pub mod backoff;
 pub mod ble;
 pub mod claim;
 pub mod clock;
@@ -60,7 +61,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     let config = Arc::new(config);
     let store = StoreHandle::new(Store::open(&config.state_dir)?);
     let plugins = Arc::new(PluginSet::load(&config.plugin_dirs, &config.isolated_drivers).await);
-    let registry = Arc::new(Registry::default());
+    let registry = Arc::new(Registry::new(store.clone(), config.forget_after()));
     let (events, events_rx) = mpsc::channel(EVENT_QUEUE);
     let manager =
         ManagerInterface::new(Arc::clone(&registry), Arc::clone(&plugins), events.clone());

@@ -1,46 +1,196 @@
-//! Published device objects, numbered without reuse during one daemon run.
+//! Published device objects: their numbers (kept per `Id` in the store, so a device has the same
+//! object path across restarts), putting them on the bus and taking them off again (Forget).
+//!
+//! Every change goes through one lock, so two ports that turn out to serve the same device, or a
+//! device that comes back while it is being forgotten, are settled one after the other.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use zbus::OwnedObjectPath;
+use tokio::sync::{Mutex, mpsc};
+use zbus::{Connection, OwnedObjectPath};
 
-use crate::dbus::DEVICES_PATH;
-use crate::device::handle::DeviceHandle;
+use crate::dbus::error::HalError;
+use crate::dbus::{DEVICES_PATH, objects};
+use crate::device::handle::{DeviceHandle, DeviceRequest};
+use crate::device::state::{DeviceState, states};
+use crate::store::StoreHandle;
 
 /// The device objects the daemon exposes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Registry {
-    next: AtomicU32,
+    store: StoreHandle,
+    forget_after: Option<Duration>,
     devices: RwLock<BTreeMap<u32, Arc<DeviceHandle>>>,
+    /// Held while objects are published or withdrawn.
+    changes: Mutex<()>,
+    /// Counts the times devices went offline; a `forget_after` timer only acts if its device has
+    /// not come back (and gone offline again) since it was started.
+    offline_events: AtomicU64,
+}
+
+/// How a device got onto the bus.
+#[derive(Debug)]
+pub enum Publication {
+    /// In a new object.
+    New(Arc<DeviceHandle>),
+    /// Back in the object it had (same `Id`); the caller's task now serves it.
+    Back(Arc<DeviceHandle>),
+    /// Not at all: another task serves the object with this `Id`.
+    Taken(Arc<DeviceHandle>),
+}
+
+/// Why a device could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The store could not give the device its number.
+    #[error("cannot number the device: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The object could not be registered.
+    #[error("cannot register the device object: {0}")]
+    Bus(#[from] zbus::Error),
+}
+
+/// The object path of device number `number`.
+fn device_path(number: u32) -> OwnedObjectPath {
+    // A decimal suffix under a valid prefix is always a valid object path.
+    OwnedObjectPath::try_from(format!("{DEVICES_PATH}/{number}")).unwrap_or_else(|_| unreachable!())
 }
 
 impl Registry {
-    /// A fresh object path; numbers are never handed out twice.
-    pub fn allocate(&self) -> (u32, OwnedObjectPath) {
-        let number = self.next.fetch_add(1, Ordering::Relaxed);
-        let path = format!("{DEVICES_PATH}/{number}");
-        // A decimal suffix under a valid prefix is always a valid object path.
-        let path = OwnedObjectPath::try_from(path).unwrap_or_else(|_| unreachable!());
-        (number, path)
+    /// An empty registry numbering devices in `store`; `forget_after` is the config's
+    /// `forget_after` (`None`: devices are never forgotten by themselves).
+    pub fn new(store: StoreHandle, forget_after: Option<Duration>) -> Self {
+        Registry {
+            store,
+            forget_after,
+            devices: RwLock::default(),
+            changes: Mutex::new(()),
+            offline_events: AtomicU64::new(0),
+        }
     }
 
-    /// Records a published device.
-    pub fn insert(&self, number: u32, handle: Arc<DeviceHandle>) {
-        self.write().insert(number, handle);
+    /// Puts the device whose properties are `state`, served by the task listening on
+    /// `requests`, on the bus: in the object its `Id` had before if there is one, else under the
+    /// number the store keeps for its `Id`.
+    pub async fn publish(
+        self: &Arc<Self>,
+        conn: &Connection,
+        state: &Arc<RwLock<DeviceState>>,
+        requests: &mpsc::Sender<DeviceRequest>,
+    ) -> Result<Publication, PublishError> {
+        let _changing = self.changes.lock().await;
+        let id = state.read().unwrap_or_else(|p| p.into_inner()).id.clone();
+        let id = (!id.is_empty()).then_some(id);
+        if let Some(known) = id.as_deref().and_then(|id| self.find_by_id(id)) {
+            if known.is_attached() {
+                return Ok(Publication::Taken(known));
+            }
+            known.attach(requests.clone());
+            return Ok(Publication::Back(known));
+        }
+        let in_use: BTreeSet<u32> = self.read().keys().copied().collect();
+        let number = self
+            .store
+            .run(move |store| store.device_number(id.as_deref(), &in_use))
+            .await?;
+        let handle = Arc::new(DeviceHandle::new(
+            device_path(number),
+            Arc::clone(state),
+            requests.clone(),
+        ));
+        objects::publish(conn, &handle, &self.store, self).await?;
+        self.write().insert(number, Arc::clone(&handle));
+        self.announce_list(conn).await;
+        Ok(Publication::New(handle))
+    }
+
+    /// Takes a device's object off the bus (`InterfacesRemoved`); nothing if it is not there.
+    pub async fn withdraw(&self, conn: &Connection, handle: &Arc<DeviceHandle>) {
+        let _changing = self.changes.lock().await;
+        self.remove(conn, handle).await;
+    }
+
+    /// `Device.Forget`: takes an `offline` device off the bus. Its task, if it still has one
+    /// (a BLE device out of range), publishes it again when it is back.
+    pub async fn forget(
+        &self,
+        conn: &Connection,
+        handle: &Arc<DeviceHandle>,
+    ) -> Result<(), HalError> {
+        let _changing = self.changes.lock().await;
+        let state = handle.state().state.clone();
+        if state != states::OFFLINE {
+            return Err(HalError::NotReady(format!(
+                "device {} is {state}; only an offline device can be forgotten",
+                handle.path.as_str()
+            )));
+        }
+        self.remove(conn, handle).await;
+        if handle.is_attached() {
+            // The task may have ended since; then there is nobody left to tell.
+            let _ = handle.send(DeviceRequest::Withdrawn).await;
+        }
+        tracing::info!(path = handle.path.as_str(), "device forgotten");
+        Ok(())
+    }
+
+    /// Records that a published device went offline: with `forget_after` set, it is forgotten
+    /// unless it comes back in time.
+    pub fn went_offline(self: &Arc<Self>, conn: &Connection, handle: &Arc<DeviceHandle>) {
+        let Some(delay) = self.forget_after else {
+            return;
+        };
+        let event = self.offline_events.fetch_add(1, Ordering::Relaxed) + 1;
+        handle.set_offline_event(event);
+        let (registry, conn, handle) = (Arc::clone(self), conn.clone(), Arc::clone(handle));
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if handle.offline_event() == event && registry.is_published(&handle) {
+                // NotReady: it is back (not offline any more), and stays.
+                let _ = registry.forget(&conn, &handle).await;
+            }
+        });
     }
 
     /// The published device with identity `id`, if any.
     pub fn find_by_id(&self, id: &str) -> Option<Arc<DeviceHandle>> {
-        let devices = self.devices.read().unwrap_or_else(|p| p.into_inner());
-        devices.values().find(|h| h.state().id == id).cloned()
+        self.read().values().find(|h| h.state().id == id).cloned()
     }
 
     /// Paths of every published device, in number order.
     pub fn paths(&self) -> Vec<OwnedObjectPath> {
-        let devices = self.devices.read().unwrap_or_else(|p| p.into_inner());
-        devices.values().map(|h| h.path.clone()).collect()
+        self.read().values().map(|h| h.path.clone()).collect()
+    }
+
+    fn is_published(&self, handle: &Arc<DeviceHandle>) -> bool {
+        self.read().values().any(|h| Arc::ptr_eq(h, handle))
+    }
+
+    /// Removes `handle`'s object; the caller holds the `changes` lock.
+    async fn remove(&self, conn: &Connection, handle: &Arc<DeviceHandle>) {
+        let removed = {
+            let mut devices = self.write();
+            let before = devices.len();
+            devices.retain(|_, h| !Arc::ptr_eq(h, handle));
+            devices.len() != before
+        };
+        if removed {
+            objects::withdraw(conn, &handle.path).await;
+            self.announce_list(conn).await;
+        }
+    }
+
+    async fn announce_list(&self, conn: &Connection) {
+        if let Err(e) = objects::devices_changed(conn).await {
+            tracing::warn!("cannot announce the device list: {e}");
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<u32, Arc<DeviceHandle>>> {
+        self.devices.read().unwrap_or_else(|p| p.into_inner())
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<u32, Arc<DeviceHandle>>> {

@@ -5,7 +5,7 @@
 //! an outgoing message is on disk before `Send` answers and an incoming one before it is
 //! signalled or deleted from the device. A damaged database is moved aside, never deleted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -48,6 +48,12 @@ const MIGRATIONS: &[&str] = &[
         key        TEXT    NOT NULL,
         value      TEXT    NOT NULL,
         PRIMARY KEY (message_id, key)
+    ) WITHOUT ROWID;",
+    // Version 2. The object number of every device Id ever published (`Devices/<number>`): kept
+    // after the device is forgotten, so that it gets its old number back if it returns.
+    "CREATE TABLE device_numbers (
+        device_id TEXT    PRIMARY KEY,
+        number    INTEGER NOT NULL UNIQUE CHECK (number >= 0)
     ) WITHOUT ROWID;",
 ];
 
@@ -352,6 +358,46 @@ impl Store {
             "WHERE device_id = ?1 AND direction = 'out' AND state IN ('queued', 'sending')",
             params![device_id],
         )
+    }
+
+    /// The object number (`Devices/<number>`) of the device `device_id`, or of a device whose Id
+    /// is not known yet (`None`, never recorded). An Id keeps the number it was given first; a
+    /// new Id gets, and keeps, the lowest number that was never given to another Id and is not
+    /// in `in_use` (numbers the daemon shows now, some of them on devices without an Id).
+    pub fn device_number(
+        &mut self,
+        device_id: Option<&str>,
+        in_use: &BTreeSet<u32>,
+    ) -> Result<u32, StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(id) = device_id
+            && let Some(number) = transaction
+                .query_row(
+                    "SELECT number FROM device_numbers WHERE device_id = ?1",
+                    params![id],
+                    |row| row.get::<_, u32>(0),
+                )
+                .optional()?
+        {
+            return Ok(number);
+        }
+        let given: BTreeSet<u32> = transaction
+            .prepare_cached("SELECT number FROM device_numbers")?
+            .query_map([], |row| row.get::<_, u32>(0))?
+            .collect::<Result<_, _>>()?;
+        let number = (0..=u32::MAX)
+            .find(|n| !given.contains(n) && !in_use.contains(n))
+            .unwrap_or(u32::MAX);
+        if let Some(id) = device_id {
+            transaction.execute(
+                "INSERT INTO device_numbers (device_id, number) VALUES (?1, ?2)",
+                params![id, number],
+            )?;
+            transaction.commit()?;
+        }
+        Ok(number)
     }
 
     /// Messages matching `filter` (a WHERE clause), oldest first, with their info.
@@ -991,6 +1037,31 @@ mod tests {
             error.to_string(),
             format!("timestamp {} is out of range", u64::MAX)
         );
+    }
+
+    #[test]
+    fn a_device_keeps_its_number_and_a_new_one_gets_the_lowest_never_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let none = BTreeSet::new();
+        assert_eq!(store.device_number(Some(MODEM), &none).unwrap(), 0);
+        // A device without an Id yet holds number 1 now; it is shown, never recorded.
+        assert_eq!(store.device_number(None, &BTreeSet::from([0])).unwrap(), 1);
+        assert_eq!(
+            store
+                .device_number(Some(OTHER_MODEM), &BTreeSet::from([0, 1]))
+                .unwrap(),
+            2
+        );
+        drop(store);
+
+        let mut store = Store::open(dir.path()).unwrap();
+        // After a restart, in the other order: each Id gets its own number again.
+        assert_eq!(store.device_number(Some(OTHER_MODEM), &none).unwrap(), 2);
+        assert_eq!(store.device_number(Some(MODEM), &none).unwrap(), 0);
+        // Number 1 was never given to an Id: the next new Id gets it.
+        assert_eq!(store.device_number(Some("ble:AA:BB"), &none).unwrap(), 1);
+        assert_eq!(store.device_number(Some("ble:CC:DD"), &none).unwrap(), 3);
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ use zbus::{Connection, interface};
 use super::authorize::{Action, authorize};
 use super::error::HalError;
 use crate::device::handle::DeviceHandle;
+use crate::registry::Registry;
 
 /// Default and largest timeouts of `Command`, in milliseconds.
 const COMMAND_DEFAULT_TIMEOUT_MS: u32 = 10_000;
@@ -22,12 +23,13 @@ pub(crate) const REPLY_MARGIN: Duration = Duration::from_secs(2);
 /// The Device interface of one device object.
 pub struct DeviceInterface {
     handle: Arc<DeviceHandle>,
+    registry: Arc<Registry>,
 }
 
 impl DeviceInterface {
-    /// The interface for `handle`'s device.
-    pub fn new(handle: Arc<DeviceHandle>) -> Self {
-        DeviceInterface { handle }
+    /// The interface for `handle`'s device, published in `registry`.
+    pub fn new(handle: Arc<DeviceHandle>, registry: Arc<Registry>) -> Self {
+        DeviceInterface { handle, registry }
     }
 }
 
@@ -123,6 +125,17 @@ impl DeviceInterface {
             .call(Request::Reset, RESET_TIMEOUT)
             .await
             .map(|_| ())
+    }
+
+    /// Removes an `offline` device's object; its stored messages stay, and it gets the same
+    /// object back if it returns. Any other state: `NotReady`.
+    async fn forget(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), HalError> {
+        authorize(conn, &header, Action::Control).await?;
+        self.registry.forget(conn, &self.handle).await
     }
 
     /// Raw command pass-through (one AT line) for diagnostics; returns the device's answer.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use zbus::object_server::{Interface, SignalEmitter};
-use zbus::{Connection, Variant, fdo};
+use zbus::{Connection, OwnedObjectPath, Variant, fdo};
 
 use super::MANAGER_PATH;
 use super::device_iface::DeviceInterface;
@@ -17,6 +17,7 @@ use super::signal_iface::SignalInterface;
 use super::strict::Strict;
 use crate::device::handle::DeviceHandle;
 use crate::device::state::Changed;
+use crate::registry::Registry;
 use crate::store::StoreHandle;
 
 /// Registers the interfaces of a device. The Device interface comes last, so a client that sees it
@@ -25,6 +26,7 @@ pub async fn publish(
     conn: &Connection,
     handle: &Arc<DeviceHandle>,
     store: &StoreHandle,
+    registry: &Arc<Registry>,
 ) -> zbus::Result<()> {
     let server = conn.object_server();
     let path = handle.path.clone();
@@ -61,9 +63,39 @@ pub async fn publish(
             .await?;
     }
     server
-        .at(&path, Strict::new(DeviceInterface::new(Arc::clone(handle))))
+        .at(
+            &path,
+            Strict::new(DeviceInterface::new(
+                Arc::clone(handle),
+                Arc::clone(registry),
+            )),
+        )
         .await?;
     Ok(())
+}
+
+/// Unregisters every interface of the device object at `path`, the Device interface first; each
+/// goes with an `InterfacesRemoved`. Call [`devices_changed`] once the registry no longer lists it.
+pub async fn withdraw(conn: &Connection, path: &OwnedObjectPath) {
+    let result = async {
+        remove::<Strict<DeviceInterface>>(conn, path).await?;
+        remove::<Strict<SignalInterface>>(conn, path).await?;
+        remove::<Strict<MessagingInterface>>(conn, path).await?;
+        remove::<Strict<GattInterface>>(conn, path).await?;
+        remove::<Strict<SensorInterface>>(conn, path).await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(path = path.as_str(), "cannot remove the device object: {e}");
+    }
+}
+
+/// Unregisters interface `I` at `path`, if the object has it.
+async fn remove<I: Interface>(conn: &Connection, path: &OwnedObjectPath) -> zbus::Result<()> {
+    match conn.object_server().remove::<I, _>(path.as_ref()).await {
+        Ok(_) | Err(zbus::Error::InterfaceNotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Announces a change of `Manager.Devices` (after the registry changed).

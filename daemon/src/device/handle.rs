@@ -1,5 +1,6 @@
 //! The D-Bus side's view of a device: its properties and a channel to its task.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
@@ -25,6 +26,9 @@ pub enum DeviceRequest {
     Enqueue(MessageRecord),
     /// A stored message was deleted; drop it from the outbox if it is still waiting there.
     Forget(String),
+    /// The device's object was taken off the bus (`Device.Forget`); publish it again when the
+    /// device is back.
+    Withdrawn,
 }
 
 /// Shared handle on one device, held by its D-Bus interfaces. The object outlives the task that
@@ -36,6 +40,7 @@ pub struct DeviceHandle {
     pub path: OwnedObjectPath,
     state: Arc<RwLock<DeviceState>>,
     requests: RwLock<mpsc::Sender<DeviceRequest>>,
+    offline_event: AtomicU64,
 }
 
 impl DeviceHandle {
@@ -49,7 +54,18 @@ impl DeviceHandle {
             path,
             state,
             requests: RwLock::new(requests),
+            offline_event: AtomicU64::new(0),
         }
+    }
+
+    /// Marks the latest time the device went offline (see [`crate::registry::Registry`]).
+    pub fn set_offline_event(&self, event: u64) {
+        self.offline_event.store(event, Ordering::Relaxed);
+    }
+
+    /// The mark of the latest time the device went offline.
+    pub fn offline_event(&self) -> u64 {
+        self.offline_event.load(Ordering::Relaxed)
     }
 
     /// The properties, shared with the task that serves the device.

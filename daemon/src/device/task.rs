@@ -5,7 +5,7 @@
 //! wait (with a timeout) for answers, so a slow or dead device never blocks anybody else.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use m2mhal_plugin_api::{
@@ -21,16 +21,15 @@ use zbus::{Connection, Variant};
 use super::handle::{DeviceHandle, DeviceRequest};
 use super::link::Link;
 use super::state::{Changed, DeviceState, states};
+use crate::backoff::Backoff;
 use crate::clock;
 use crate::dbus::gatt_iface::GattInterface;
 use crate::dbus::messaging_iface::MessagingInterface;
 use crate::dbus::objects;
 use crate::plugin_host::{DriverInstance, Plugin};
-use crate::registry::Registry;
+use crate::registry::{Publication, Registry};
 use crate::store::{MessageRecord, StoreHandle};
 
-/// Delay before a driver instance that failed is started again.
-const DRIVER_RESTART: Duration = Duration::from_secs(5);
 /// Depth of a device's request queue.
 const REQUEST_QUEUE: usize = 64;
 
@@ -70,9 +69,13 @@ struct DeviceTask {
     driver: Option<DriverInstance>,
     link: Link,
     state: Arc<RwLock<DeviceState>>,
-    handle: Arc<DeviceHandle>,
-    number: u32,
-    published: bool,
+    /// The task's end of the request channel, handed to the object the device is published in.
+    requests: mpsc::Sender<DeviceRequest>,
+    /// The device's object, once published.
+    handle: Option<Arc<DeviceHandle>>,
+    /// The object was forgotten while the device was offline; it is published again when the
+    /// device is back.
+    withdrawn: bool,
     /// Another port serves the same device; this task ends.
     abandoned: bool,
     outbox_loaded: bool,
@@ -84,6 +87,7 @@ struct DeviceTask {
     inputs: VecDeque<Event>,
     epoch: Instant,
     restart_at: Option<Instant>,
+    restarts: Backoff,
 }
 
 /// Runs a claimed device until `stop` turns true (unplug or shutdown). `config` is what `driver`
@@ -106,8 +110,8 @@ pub async fn run(
         .map(|k| k.as_str())
         .unwrap_or_default();
     let state = Arc::new(RwLock::new(DeviceState::new(plugin.name(), kind, &port)));
-    let (number, path) = services.registry.allocate();
-    let handle = Arc::new(DeviceHandle::new(path, Arc::clone(&state), requests_tx));
+    let mut restarts = Backoff::driver_restarts();
+    restarts.started(std::time::Instant::now());
     let task = DeviceTask {
         services,
         plugin,
@@ -115,9 +119,9 @@ pub async fn run(
         driver: Some(driver),
         link,
         state,
-        handle,
-        number,
-        published: false,
+        requests: requests_tx,
+        handle: None,
+        withdrawn: false,
         abandoned: false,
         outbox_loaded: false,
         timers: HashMap::new(),
@@ -128,6 +132,7 @@ pub async fn run(
         inputs: VecDeque::new(),
         epoch: Instant::now(),
         restart_at: None,
+        restarts,
     };
     task.main_loop(requests, stop).instrument(span).await;
 }
@@ -280,25 +285,29 @@ impl DeviceTask {
         match self.plugin.open(&self.config).await {
             Ok(driver) => {
                 tracing::info!("driver restarted");
+                self.restarts.started(std::time::Instant::now());
                 self.driver = Some(driver);
                 self.queue(Event::Opened);
             }
-            Err(e) => {
-                tracing::error!("cannot restart the driver: {e}");
-                self.restart_at = Some(Instant::now() + DRIVER_RESTART);
-            }
+            Err(e) => self.schedule_restart(format_args!("cannot restart the driver: {e}")),
         }
     }
 
+    /// Plans the next start of the driver after a failure, backing off while failures repeat.
+    fn schedule_restart(&mut self, failure: std::fmt::Arguments<'_>) {
+        let retry = self.restarts.failed(std::time::Instant::now());
+        retry.log(failure);
+        self.restart_at = Some(Instant::now() + retry.delay);
+    }
+
     async fn driver_failed(&mut self, why: &str) {
-        tracing::error!("driver failed, restarting it in {DRIVER_RESTART:?}: {why}");
+        self.schedule_restart(format_args!("driver failed: {why}"));
         self.driver = None;
         self.inputs.clear();
         self.timers.clear();
         self.fail_calls(Some((CallErrorKind::Failed, "the driver failed")));
         let changed = self.write_state(|s| s.set_state(states::FAILED, "driver-error"));
         self.announce(&changed).await;
-        self.restart_at = Some(Instant::now() + DRIVER_RESTART);
     }
 
     /// Answers every waiting caller with `error` (or, with `None`, drops them so they see
@@ -352,6 +361,10 @@ impl DeviceTask {
                 self.outbox.retain(|r| r.id != id);
                 self.update_pending().await;
             }
+            DeviceRequest::Withdrawn => {
+                self.handle = None;
+                self.withdrawn = true;
+            }
         }
     }
 
@@ -373,15 +386,27 @@ impl DeviceTask {
     }
 
     async fn device_update(&mut self, update: DeviceUpdate) {
+        let old_id = self.read_state().id.clone();
         let changed = self.write_state(|s| s.apply_device(update));
         let (id, state) = {
-            let s = self.handle.state();
+            let s = self.read_state();
             (s.id.clone(), s.state.clone())
         };
         if changed.device.contains(&"Id") {
             tracing::Span::current().record("id", id.as_str());
+            if old_id.is_empty()
+                && let Some(handle) = self.handle.take()
+            {
+                // Published without an Id (it failed first); now it gets the number of its Id.
+                self.services
+                    .registry
+                    .withdraw(&self.services.conn, &handle)
+                    .await;
+            }
         }
-        if !self.published && (!id.is_empty() || state == states::FAILED) {
+        let publishable = !id.is_empty() || state == states::FAILED;
+        let back = !self.withdrawn || state != states::OFFLINE;
+        if self.handle.is_none() && publishable && back {
             self.publish().await;
         } else {
             self.announce(&changed).await;
@@ -396,69 +421,71 @@ impl DeviceTask {
 
     /// Puts the device on the bus, or back into the object it had before (same `Id`).
     async fn publish(&mut self) {
-        let id = self.handle.state().id.clone();
-        if let Some(known) = self
-            .services
-            .registry
-            .find_by_id(&id)
-            .filter(|_| !id.is_empty())
-        {
-            self.adopt(known).await;
-            return;
-        }
-        match objects::publish(&self.services.conn, &self.handle, &self.services.store).await {
-            Ok(()) => {
-                self.published = true;
-                self.services
-                    .registry
-                    .insert(self.number, Arc::clone(&self.handle));
-                if let Err(e) = objects::devices_changed(&self.services.conn).await {
-                    tracing::warn!("cannot announce the device list: {e}");
-                }
-                let state = self.handle.state().clone();
+        let registry = Arc::clone(&self.services.registry);
+        let publication = registry
+            .publish(&self.services.conn, &self.state, &self.requests)
+            .await;
+        self.withdrawn = false;
+        match publication {
+            Ok(Publication::New(handle)) => {
+                let state = self.read_state().clone();
                 tracing::info!(
-                    path = self.handle.path.as_str(),
+                    path = handle.path.as_str(),
                     "{} {} {} is {}",
                     state.kind,
                     state.manufacturer,
                     state.model,
                     state.state
                 );
+                self.handle = Some(handle);
+            }
+            Ok(Publication::Back(known)) => self.adopt(known).await,
+            Ok(Publication::Taken(known)) => {
+                tracing::warn!(
+                    path = known.path.as_str(),
+                    "this device is already served through {}; leaving this port alone",
+                    known.state().port
+                );
+                self.abandoned = true;
             }
             Err(e) => tracing::error!("cannot publish the device: {e}"),
         }
     }
 
-    /// Serves a device that is already on the bus under its `Id`: back in its old object if that
-    /// one's task is gone (replug), or not at all if another port serves it already.
+    /// Serves a device in the object it had before under its `Id` (replug): the object's
+    /// properties become this task's.
     async fn adopt(&mut self, known: Arc<DeviceHandle>) {
-        if known.is_attached() {
-            tracing::warn!(
-                path = known.path.as_str(),
-                "this device is already served through {}; leaving this port alone",
-                known.state().port
-            );
-            self.abandoned = true;
-            return;
-        }
-        known.attach(self.handle.sender());
-        let now = self.handle.state().clone();
+        let now = self.read_state().clone();
         self.state = known.shared_state();
-        self.handle = known;
-        self.published = true;
+        tracing::info!(path = known.path.as_str(), "device is back");
+        self.handle = Some(known);
         let changed = self.write_state(|s| s.replace_with(now));
-        tracing::info!(path = self.handle.path.as_str(), "device is back");
         self.announce(&changed).await;
     }
 
     async fn announce(&self, changed: &Changed) {
-        if self.published && !changed.is_empty() {
-            objects::emit_changed(&self.services.conn, &self.handle, changed).await;
+        let Some(handle) = &self.handle else {
+            return;
+        };
+        if changed.is_empty() {
+            return;
+        }
+        objects::emit_changed(&self.services.conn, handle, changed).await;
+        if changed.device.contains(&"State") && self.read_state().state == states::OFFLINE {
+            self.services
+                .registry
+                .went_offline(&self.services.conn, handle);
         }
     }
 
+    /// Reads the current properties. The guard must not be held across an await.
+    fn read_state(&self) -> RwLockReadGuard<'_, DeviceState> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn emitter(&self) -> Option<SignalEmitter<'static>> {
-        SignalEmitter::new(&self.services.conn, self.handle.path.clone().into_inner()).ok()
+        let handle = self.handle.as_ref()?;
+        SignalEmitter::new(&self.services.conn, handle.path.clone().into_inner()).ok()
     }
 
     async fn load_outbox(&mut self, device_id: &str) {
@@ -499,7 +526,7 @@ impl DeviceTask {
         if self.sending.is_some() || self.driver.is_none() {
             return;
         }
-        if self.handle.state().state != states::READY {
+        if self.read_state().state != states::READY {
             return;
         }
         let Some(record) = self.outbox.pop_front() else {
@@ -602,7 +629,7 @@ impl DeviceTask {
 
     /// Commits an incoming message, signals it, then lets the driver delete it from the device.
     async fn message_received(&mut self, message: IncomingMessage) {
-        let device_id = self.handle.state().id.clone();
+        let device_id = self.read_state().id.clone();
         if device_id.is_empty() {
             tracing::warn!(
                 "driver reported a message before the device identity; not acknowledged"
