@@ -99,6 +99,12 @@ pub enum Command {
         /// The device.
         device: String,
     },
+    /// Remove an offline device that is gone for good (its stored messages stay; it gets the
+    /// same number if it comes back).
+    Forget {
+        /// The device.
+        device: String,
+    },
     /// Pass one raw command (AT line) to a device and print its response (privileged).
     #[command(name = "command")]
     Passthrough {

@@ -2,6 +2,7 @@
 
 mod control;
 mod devices;
+mod forget;
 mod gatt;
 mod messaging;
 mod monitor;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sensor { device, refresh } => sensor::sensor(&hal, json, &device, refresh).await,
         Command::Gatt(args) => gatt::gatt(&hal, json, &args).await,
         Command::Reset { device } => control::reset(&hal, &device).await,
+        Command::Forget { device } => forget::forget(&hal, &device).await,
         Command::Passthrough {
             device,
             line,
