@@ -1,0 +1,122 @@
+//! Device object numbers and forgetting devices (API 1.1): the same `Id` gets the same
+//! `Devices/<n>` across restarts whatever order the devices come in, and an offline device can be
+//! forgotten (`Device.Forget`, `m2mctl forget`, `forget_after`) and gets its number back.
+
+use m2mhal_tests::device_objects::*;
+use m2mhal_tests::*;
+
+const PEER: &str = "+4915112345678";
+/// No signal polling: the tests only look at device objects.
+const QUIET: &str = "[drivers.cellular]\nsignal_interval = 0\n";
+
+/// `Devices/<n>`.
+fn device_path(number: u32) -> String {
+    format!("{MANAGER_PATH}/Devices/{number}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_id_keeps_its_object_number_across_restarts_in_any_order() {
+    let bus = TestBus::start().await;
+    let sim = Sim::start(&["modem", "--count", "4"], 4).await;
+    let ports: Vec<String> = (0..4).map(|index| sim.path(index)).collect();
+    let dir = daemon_dir();
+
+    // First run: modems 0, 1 and 2 come one after the other.
+    let daemon = Daemon::start_in(&bus, dir.path(), QUIET).await;
+    let mut first = Vec::new();
+    for port in &ports[..3] {
+        add_modem_port(&daemon.conn, port).await;
+        first.push(ready_device(&daemon.conn, port).await);
+    }
+    let paths: Vec<&str> = first.iter().map(|(_, path)| path.as_str()).collect();
+    assert_eq!(paths, [device_path(0), device_path(1), device_path(2)]);
+    assert!(daemon.stop().await.success());
+
+    // Second run: a modem never seen before comes first, then modem 2, then 1 and 0 together.
+    let daemon = Daemon::start_in(&bus, dir.path(), QUIET).await;
+    let conn = &daemon.conn;
+    add_modem_port(conn, &ports[3]).await;
+    let (new_id, new_path) = ready_device(conn, &ports[3]).await;
+    add_modem_port(conn, &ports[2]).await;
+    let mut second = vec![ready_device(conn, &ports[2]).await];
+    add_modem_port(conn, &ports[1]).await;
+    add_modem_port(conn, &ports[0]).await;
+    second.push(ready_device(conn, &ports[1]).await);
+    second.push(ready_device(conn, &ports[0]).await);
+    second.reverse();
+
+    assert_eq!(second, first, "every Id is back on its own object");
+    assert!(!first.iter().any(|(id, _)| *id == new_id));
+    assert_eq!(
+        new_path,
+        device_path(3),
+        "a new Id gets the lowest number never given to another Id"
+    );
+    assert!(daemon.stop().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_device_is_forgotten_and_gets_its_number_and_messages_back() {
+    let bus = TestBus::start().await;
+    let mut sim = Sim::start(&["modem"], 1).await;
+    let port = sim.path(0);
+    let daemon = Daemon::start(&bus, QUIET).await;
+    let conn = &daemon.conn;
+    add_modem_port(conn, &port).await;
+    let (id, path) = ready_device(conn, &port).await;
+    let mut states = subscribe(conn, MESSAGING, "StateChanged").await;
+    let sent = send_text(conn, &path, PEER, "before forgetting")
+        .await
+        .unwrap();
+    wait_message_state(&mut states, &sent, "sent").await;
+    sim.expect_event("sms-sent").await;
+
+    // A device that is not offline is not forgotten.
+    let refused: Result<(), _> = call(conn, &path, DEVICE, "Forget", &()).await;
+    assert_hal_error(refused, "NotReady");
+    let refused = m2mctl(&bus.address, &["forget", &id]).await;
+    assert_ne!(refused.code, Some(0), "{refused:?}");
+    assert!(refused.stderr.contains("NotReady"), "{refused:?}");
+
+    let mut changes = properties_changed(conn, &path).await;
+    remove_port(conn, &port).await;
+    next_property_change::<String>(&mut changes, DEVICE, "State", |s| s == "offline").await;
+    let mut removed = interfaces_removed(conn).await;
+    let forgotten = m2mctl(&bus.address, &["forget", &id]).await;
+    assert_eq!(forgotten.code, Some(0), "{forgotten:?}");
+    device_removed(&mut removed, &path).await;
+    assert!(devices(conn).await.is_empty(), "the object is gone");
+
+    add_modem_port(conn, &port).await;
+    let back = ready_device(conn, &port).await;
+    assert_eq!(
+        back,
+        (id, path.clone()),
+        "the device is back on its old number"
+    );
+    let kept: Vec<String> = list_messages(conn, &path)
+        .await
+        .iter()
+        .map(|message| field(message, "id"))
+        .collect();
+    assert_eq!(kept, [sent], "its stored messages stayed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_offline_for_forget_after_is_forgotten_by_the_daemon() {
+    let bus = TestBus::start().await;
+    let sim = Sim::start(&["modem"], 1).await;
+    let port = sim.path(0);
+    let daemon = Daemon::start(&bus, &format!("forget_after = 1\n{QUIET}")).await;
+    let conn = &daemon.conn;
+    add_modem_port(conn, &port).await;
+    let (id, path) = ready_device(conn, &port).await;
+
+    let mut removed = interfaces_removed(conn).await;
+    remove_port(conn, &port).await;
+    device_removed(&mut removed, &path).await;
+    assert!(devices(conn).await.is_empty(), "the object is gone");
+
+    add_modem_port(conn, &port).await;
+    assert_eq!(ready_device(conn, &port).await, (id, path));
+}
