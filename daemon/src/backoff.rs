@@ -71,13 +71,13 @@ impl Backoff {
 }
 
 impl Retry {
-    /// Logs `what` with the delay: a warning the first time, a debug line for repeats.
-    pub fn log(&self, what: impl Display) {
-        let delay = self.delay;
+    /// Logs `failure` (which says when the next attempt is): a warning the first time, a debug
+    /// line for repeats.
+    pub fn log(&self, failure: impl Display) {
         if self.repeated {
-            tracing::debug!("{what}; retrying in {delay:?}");
+            tracing::debug!("{failure}");
         } else {
-            tracing::warn!("{what}; retrying in {delay:?}");
+            tracing::warn!("{failure}");
         }
     }
 }

@@ -228,8 +228,9 @@ async fn attach(
             Err(e) => {
                 let retry = driver_restarts.failed(std::time::Instant::now());
                 retry.log(format_args!(
-                    "driver {} cannot open the device: {e}",
-                    plugin.name()
+                    "driver {} cannot open the device, retrying in {:?}: {e}",
+                    plugin.name(),
+                    retry.delay
                 ));
                 delay = retry.delay;
                 continue;

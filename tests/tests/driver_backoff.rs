@@ -13,7 +13,7 @@ async fn a_driver_failing_on_open_backs_off_and_warns_once() {
         port_config(&sim.path(0))
     );
     let mut daemon = Daemon::start(&bus, &config).await;
-    let lines = daemon.log_until("retrying in 10s").await;
+    let lines = daemon.log_until("retrying in 10s:").await;
     let failures: Vec<&String> = lines
         .iter()
         .filter(|line| line.contains("driver cellular cannot open the device"))
@@ -24,7 +24,7 @@ async fn a_driver_failing_on_open_backs_off_and_warns_once() {
         "first failure: {}",
         failures[0]
     );
-    assert!(failures[0].contains("retrying in 5s"), "{}", failures[0]);
+    assert!(failures[0].contains("retrying in 5s:"), "{}", failures[0]);
     assert!(failures[1].contains("DEBUG"), "repeat: {}", failures[1]);
     assert!(devices(&daemon.conn).await.is_empty());
 }

@@ -289,19 +289,21 @@ impl DeviceTask {
                 self.driver = Some(driver);
                 self.queue(Event::Opened);
             }
-            Err(e) => self.schedule_restart(format_args!("cannot restart the driver: {e}")),
+            Err(e) => self.schedule_restart(|delay| {
+                format!("cannot restart the driver, retrying in {delay:?}: {e}")
+            }),
         }
     }
 
     /// Plans the next start of the driver after a failure, backing off while failures repeat.
-    fn schedule_restart(&mut self, failure: std::fmt::Arguments<'_>) {
+    fn schedule_restart(&mut self, failure: impl FnOnce(Duration) -> String) {
         let retry = self.restarts.failed(std::time::Instant::now());
-        retry.log(failure);
+        retry.log(failure(retry.delay));
         self.restart_at = Some(Instant::now() + retry.delay);
     }
 
     async fn driver_failed(&mut self, why: &str) {
-        self.schedule_restart(format_args!("driver failed: {why}"));
+        self.schedule_restart(|delay| format!("driver failed, restarting it in {delay:?}: {why}"));
         self.driver = None;
         self.inputs.clear();
         self.timers.clear();
