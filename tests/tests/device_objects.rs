@@ -120,3 +120,25 @@ async fn a_device_offline_for_forget_after_is_forgotten_by_the_daemon() {
     add_modem_port(conn, &port).await;
     assert_eq!(ready_device(conn, &port).await, (id, path));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_ble_sensor_that_comes_back_into_range_gets_its_number_back() {
+    const SENSOR_ADDRESS: &str = "A4:C1:38:00:00:01";
+    let config = format!("{}\n[drivers.ble]\nabsent_after = 2\n", ble_config(""));
+    let mut rig = BleRig::start(&[&format!("add-bthome {SENSOR_ADDRESS}")], &config).await;
+    let conn = rig.daemon.conn.clone();
+    let id = format!("ble:{SENSOR_ADDRESS}");
+    let path = wait_for_device_id(&conn, &id, "ready").await;
+
+    // Out of range, its driver still listens for it: offline, but the task stays.
+    rig.sim.ok(&format!("range {SENSOR_ADDRESS} off")).await;
+    wait_for_property(&conn, &path, DEVICE, "State", |s: &String| s == "offline").await;
+    let mut removed = interfaces_removed(&conn).await;
+    let forgotten: Result<(), _> = call(&conn, &path, DEVICE, "Forget", &()).await;
+    assert_eq!(forgotten, Ok(()));
+    device_removed(&mut removed, &path).await;
+    assert!(devices(&conn).await.is_empty(), "the object is gone");
+
+    rig.sim.ok(&format!("range {SENSOR_ADDRESS} on")).await;
+    assert_eq!(wait_for_device_id(&conn, &id, "ready").await, path);
+}
