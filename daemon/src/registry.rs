@@ -120,20 +120,23 @@ impl Registry {
         conn: &Connection,
         handle: &Arc<DeviceHandle>,
     ) -> Result<(), HalError> {
-        let _changing = self.changes.lock().await;
-        let state = handle.state().state.clone();
-        if state != states::OFFLINE {
-            return Err(HalError::NotReady(format!(
-                "device {} is {state}; only an offline device can be forgotten",
-                handle.path.as_str()
-            )));
-        }
-        self.remove(conn, handle).await;
-        if handle.is_attached() {
-            // The task may have ended since; then there is nobody left to tell.
-            let _ = handle.send(DeviceRequest::Withdrawn).await;
+        {
+            let _changing = self.changes.lock().await;
+            let state = handle.state().state.clone();
+            if state != states::OFFLINE {
+                return Err(HalError::NotReady(format!(
+                    "device {} is {state}; only an offline device can be forgotten",
+                    handle.path.as_str()
+                )));
+            }
+            self.remove(conn, handle).await;
         }
         tracing::info!(path = handle.path.as_str(), "device forgotten");
+        if handle.is_attached() {
+            // Told without the lock held: the task may be waiting for it. If the task has ended
+            // since, there is nobody left to tell.
+            let _ = handle.send(DeviceRequest::Withdrawn).await;
+        }
         Ok(())
     }
 

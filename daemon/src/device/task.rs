@@ -365,7 +365,12 @@ impl DeviceTask {
             }
             DeviceRequest::Withdrawn => {
                 self.handle = None;
-                self.withdrawn = true;
+                if self.read_state().state == states::OFFLINE {
+                    self.withdrawn = true;
+                } else {
+                    // It came back while it was being forgotten.
+                    self.publish().await;
+                }
             }
         }
     }
