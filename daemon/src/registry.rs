@@ -5,7 +5,6 @@
 //! device that comes back while it is being forgotten, are settled one after the other.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -26,9 +25,6 @@ pub struct Registry {
     devices: RwLock<BTreeMap<u32, Arc<DeviceHandle>>>,
     /// Held while objects are published or withdrawn.
     changes: Mutex<()>,
-    /// Counts the times devices went offline; a `forget_after` timer only acts if its device has
-    /// not come back (and gone offline again) since it was started.
-    offline_events: AtomicU64,
 }
 
 /// How a device got onto the bus.
@@ -68,7 +64,6 @@ impl Registry {
             forget_after,
             devices: RwLock::default(),
             changes: Mutex::new(()),
-            offline_events: AtomicU64::new(0),
         }
     }
 
@@ -146,16 +141,18 @@ impl Registry {
         let Some(delay) = self.forget_after else {
             return;
         };
-        let event = self.offline_events.fetch_add(1, Ordering::Relaxed) + 1;
-        handle.set_offline_event(event);
-        let (registry, conn, handle) = (Arc::clone(self), conn.clone(), Arc::clone(handle));
-        tokio::spawn(async move {
+        let (registry, conn, device) = (Arc::clone(self), conn.clone(), Arc::clone(handle));
+        let timer = tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            if handle.offline_event() == event && registry.is_published(&handle) {
-                // NotReady: it is back (not offline any more), and stays.
-                let _ = registry.forget(&conn, &handle).await;
+            if registry.is_published(&device) {
+                // A task of its own: only the wait above may be cancelled, never a removal
+                // half done. NotReady means it is back (not offline any more), and stays.
+                tokio::spawn(async move {
+                    let _ = registry.forget(&conn, &device).await;
+                });
             }
         });
+        handle.replace_forget_timer(timer.abort_handle());
     }
 
     /// The published device with identity `id`, if any.

@@ -1,11 +1,11 @@
 //! The D-Bus side's view of a device: its properties and a channel to its task.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use m2mhal_plugin_api::{CallError, CallReply, Request};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
 use zbus::OwnedObjectPath;
 
 use super::state::DeviceState;
@@ -40,7 +40,8 @@ pub struct DeviceHandle {
     pub path: OwnedObjectPath,
     state: Arc<RwLock<DeviceState>>,
     requests: RwLock<mpsc::Sender<DeviceRequest>>,
-    offline_event: AtomicU64,
+    /// The pending `forget_after` timer, if the device is offline and will be forgotten.
+    forget_timer: Mutex<Option<AbortHandle>>,
 }
 
 impl DeviceHandle {
@@ -54,18 +55,21 @@ impl DeviceHandle {
             path,
             state,
             requests: RwLock::new(requests),
-            offline_event: AtomicU64::new(0),
+            forget_timer: Mutex::new(None),
         }
     }
 
-    /// Marks the latest time the device went offline (see [`crate::registry::Registry`]).
-    pub fn set_offline_event(&self, event: u64) {
-        self.offline_event.store(event, Ordering::Relaxed);
-    }
-
-    /// The mark of the latest time the device went offline.
-    pub fn offline_event(&self) -> u64 {
-        self.offline_event.load(Ordering::Relaxed)
+    /// Sets the device's `forget_after` timer, cancelling the one it had (the device went offline
+    /// again since that one started, so that one would forget it too early).
+    pub fn replace_forget_timer(&self, timer: AbortHandle) {
+        let previous = self
+            .forget_timer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .replace(timer);
+        if let Some(previous) = previous {
+            previous.abort();
+        }
     }
 
     /// The properties, shared with the task that serves the device.
