@@ -142,3 +142,39 @@ async fn a_forgotten_ble_sensor_that_comes_back_into_range_gets_its_number_back(
     rig.sim.ok(&format!("range {SENSOR_ADDRESS} on")).await;
     assert_eq!(wait_for_device_id(&conn, &id, "ready").await, path);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_needs_the_control_action() {
+    /// uid of `nobody`.
+    const NOBODY: u32 = 65534;
+    if !dbusmock_available() {
+        eprintln!("skipping: python3-dbusmock is not installed (scripts/install-deps.sh)");
+        return;
+    }
+    let bus = TestBus::start_with_polkit().await;
+    bus.open_to_all_users();
+    let polkit = MockPolkit::start(&bus).await;
+    let sim = Sim::start(&["modem"], 1).await;
+    let port = sim.path(0);
+    let daemon = Daemon::start(&bus, QUIET).await;
+    let conn = &daemon.conn;
+    add_modem_port(conn, &port).await;
+    let (id, path) = ready_device(conn, &port).await;
+    remove_port(conn, &port).await;
+    wait_for_property(conn, &path, DEVICE, "State", |s: &String| s == "offline").await;
+
+    let refused = m2mctl_as_user(&bus.address, NOBODY, &["forget", &id]).await;
+    assert_eq!(refused.code, Some(1), "{refused:?}");
+    assert!(refused.stderr.contains("NotAuthorized"), "{refused:?}");
+    assert!(
+        refused.stderr.contains("org.m2mhal.Hal1.Control"),
+        "{refused:?}"
+    );
+    assert_eq!(devices(conn).await.len(), 1, "the device is still there");
+
+    polkit.set_allowed(&["org.m2mhal.Hal1.Control"]).await;
+    let mut removed = interfaces_removed(conn).await;
+    let forgotten = m2mctl_as_user(&bus.address, NOBODY, &["forget", &id]).await;
+    assert_eq!(forgotten.code, Some(0), "{forgotten:?}");
+    device_removed(&mut removed, &path).await;
+}
