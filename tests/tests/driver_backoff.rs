@@ -28,3 +28,37 @@ async fn a_driver_failing_on_open_backs_off_and_warns_once() {
     assert!(failures[1].contains("DEBUG"), "repeat: {}", failures[1]);
     assert!(devices(&daemon.conn).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_driver_that_cannot_be_restarted_backs_off_and_warns_once() {
+    let bus = TestBus::start().await;
+    let sim = Sim::start(&["modem"], 1).await;
+    let port = sim.path(0);
+    let config = format!(
+        "isolated_drivers = [\"misbehaving\"]\n\
+         [[port]]\npath = \"{port}\"\ndriver = \"misbehaving\"\n\
+         [drivers.misbehaving]\non_call = \"abort\"\n"
+    );
+    let dir = daemon_dir();
+    install_test_plugin(dir.path(), "misbehaving");
+    let mut daemon = Daemon::start_in(&bus, dir.path(), &config).await;
+    let path = wait_for_device(&daemon.conn, &port, "ready").await;
+
+    // The plugin file goes (a package upgrade, say): every new worker fails to load it.
+    let plugin = dir.path().join("plugins/libm2mhal_driver_misbehaving.so");
+    std::fs::remove_file(plugin).unwrap();
+    let reset: Result<(), _> = call(&daemon.conn, &path, DEVICE, "Reset", &()).await;
+    assert_hal_error(reset, "Failed");
+    let lines = daemon
+        .log_until("cannot restart the driver, retrying in 10s:")
+        .await;
+    let crash = lines
+        .iter()
+        .find(|line| line.contains("driver failed, restarting it in 5s:"))
+        .expect("the crash is logged");
+    assert!(crash.contains("WARN"), "{crash}");
+    let repeat = lines.last().unwrap();
+    assert!(repeat.contains("DEBUG"), "{repeat}");
+    let state: String = property(&daemon.conn, &path, DEVICE, "State").await;
+    assert_eq!(state, "failed");
+}
