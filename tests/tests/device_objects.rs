@@ -58,8 +58,8 @@ async fn each_id_keeps_its_object_number_across_restarts_in_any_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offline_device_is_forgotten_and_gets_its_number_and_messages_back() {
     let bus = TestBus::start().await;
-    let mut sim = Sim::start(&["modem"], 1).await;
-    let port = sim.path(0);
+    let mut sim = Sim::start(&["modem", "--count", "2"], 2).await;
+    let (port, other_port) = (sim.path(0), sim.path(1));
     let daemon = Daemon::start(&bus, QUIET).await;
     let conn = &daemon.conn;
     add_modem_port(conn, &port).await;
@@ -86,6 +86,11 @@ async fn an_offline_device_is_forgotten_and_gets_its_number_and_messages_back() 
     assert_eq!(forgotten.code, Some(0), "{forgotten:?}");
     device_removed(&mut removed, &path).await;
     assert!(devices(conn).await.is_empty(), "the object is gone");
+
+    // Its number stays its own: a modem never seen before gets the next one.
+    add_modem_port(conn, &other_port).await;
+    let (_, other_path) = ready_device(conn, &other_port).await;
+    assert_eq!(other_path, device_path(1));
 
     add_modem_port(conn, &port).await;
     let back = ready_device(conn, &port).await;
