@@ -1,11 +1,18 @@
 //! Device objects coming and going: adding tagged ports one by one and watching objects go with
 //! the ObjectManager's `InterfacesRemoved`.
 
+use std::time::Duration;
+
 use zbus::{Connection, OwnedObjectPath};
 
 use crate::{
-    DEVICE, next_signal, property, report_kernel_event, subscribe, tty_event, wait_for_device,
+    DEVICE, devices, next_signal, property, report_kernel_event, subscribe, tty_event,
+    wait_for_device,
 };
+
+/// How long a driver may take to give up on a silent modem: three commands of 5 s each, and
+/// a margin for a loaded machine.
+pub const SILENT_MODEM_WAIT: Duration = Duration::from_secs(60);
 
 /// The ObjectManager interface on the daemon's root object.
 const OBJECT_MANAGER: &str = "org.freedesktop.DBus.ObjectManager";
@@ -31,6 +38,32 @@ pub async fn ready_device(conn: &Connection, port: &str) -> (String, String) {
     let path = wait_for_device(conn, port, "ready").await;
     let id: String = property(conn, &path, DEVICE, "Id").await;
     (id, path)
+}
+
+/// Polls (every 20 ms) for a device on `port` in `state` for at most `limit`, for states a
+/// driver reaches only after timeouts of its own that are longer than [`crate::WAIT`]; returns
+/// its object path.
+pub async fn wait_long_for_device(
+    conn: &Connection,
+    port: &str,
+    state: &str,
+    limit: Duration,
+) -> String {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        for path in devices(conn).await {
+            let device_port: String = property(conn, path.as_str(), DEVICE, "Port").await;
+            let device_state: String = property(conn, path.as_str(), DEVICE, "State").await;
+            if device_port == port && device_state == state {
+                return path.as_str().to_owned();
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no device on {port} in state {state} within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Subscribes to the daemon's `InterfacesRemoved` signals.

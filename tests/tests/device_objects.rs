@@ -183,3 +183,31 @@ async fn forget_needs_the_control_action() {
     assert_eq!(forgotten.code, Some(0), "{forgotten:?}");
     device_removed(&mut removed, &path).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_fails_before_its_id_is_known_moves_to_its_ids_number() {
+    let bus = TestBus::start().await;
+    let mut sim = Sim::start(&["modem"], 1).await;
+    let port = sim.path(0);
+    let dir = daemon_dir();
+    // The driver is named: the port is not probed, the driver identifies the modem itself.
+    let config = format!("{}driver = \"cellular\"\n{QUIET}", port_config(&port));
+    let daemon = Daemon::start_in(&bus, dir.path(), &config).await;
+    let (id, path) = ready_device(&daemon.conn, &port).await;
+    assert!(daemon.stop().await.success());
+
+    // After a restart the modem does not answer: it is shown, failed, before anyone knows its Id.
+    sim.ok("@0 quirk silent on").await;
+    let daemon = Daemon::start_in(&bus, dir.path(), &config).await;
+    let conn = &daemon.conn;
+    let nameless = wait_long_for_device(conn, &port, "failed", SILENT_MODEM_WAIT).await;
+    let nameless_id: String = property(conn, &nameless, DEVICE, "Id").await;
+    assert_eq!(nameless_id, "");
+    assert_ne!(nameless, path, "a number kept for an Id is not lent out");
+
+    // Once it answers and says who it is, it moves to its own number.
+    let mut removed = interfaces_removed(conn).await;
+    sim.ok("@0 quirk silent off").await;
+    device_removed(&mut removed, &nameless).await;
+    assert_eq!(ready_device(conn, &port).await, (id, path));
+}
