@@ -416,6 +416,9 @@ impl<D: Driver> Host<D> {
             fold!(
                 quality,
                 rssi,
+                rsrp,
+                rsrq,
+                sinr,
                 technology,
                 registration,
                 operator,
