@@ -368,6 +368,35 @@ impl FakeGatt {
             .collect()
     }
 
+    /// API 1.1: the characteristics of the services above (the Environmental Sensing service
+    /// has none listed, as before a connection).
+    #[zbus(property)]
+    fn characteristics(&self) -> Vec<HashMap<String, OwnedVariant>> {
+        let standard = |short: &str| format!("0000{short}-0000-1000-8000-00805f9b34fb");
+        [
+            (standard("1800"), standard("2a00"), vec!["read"]),
+            (
+                standard("180f"),
+                BATTERY_LEVEL.to_owned(),
+                vec!["read", "notify"],
+            ),
+            (
+                "6e400001-b5a3-f393-e0a9-e50e24dcca9e".to_owned(),
+                "6e400002-b5a3-f393-e0a9-e50e24dcca9e".to_owned(),
+                vec!["write", "write-without-response"],
+            ),
+        ]
+        .into_iter()
+        .map(|(service, uuid, flags)| {
+            dict(vec![
+                ("service", Variant::from(service)),
+                ("uuid", Variant::from(uuid)),
+                ("flags", Variant::from(flags)),
+            ])
+        })
+        .collect()
+    }
+
     fn connect(&self) {
         self.connected.store(true, Ordering::SeqCst);
         self.log("connect".to_owned());
@@ -850,14 +879,18 @@ async fn gatt_services_read_write_connect() {
 
     let services = bus.m2mctl(&["gatt", "2", "services"]).await;
     assert_eq!(services.status.code(), Some(0), "{}", stderr(&services));
+    // Each service with its characteristics and their flags, as bluetoothctl lists them.
     assert_eq!(
         stdout(&services),
         "Connected: no\n\
-         SERVICE                               NAME\n\
-         00001800-0000-1000-8000-00805f9b34fb  Generic Access\n\
-         0000180f-0000-1000-8000-00805f9b34fb  Battery\n\
-         0000181a-0000-1000-8000-00805f9b34fb  Environmental Sensing\n\
-         6e400001-b5a3-f393-e0a9-e50e24dcca9e  -\n"
+         UUID                                    NAME                   FLAGS\n\
+         00001800-0000-1000-8000-00805f9b34fb    Generic Access         -\n\
+         \x20 00002a00-0000-1000-8000-00805f9b34fb  Device Name            read\n\
+         0000180f-0000-1000-8000-00805f9b34fb    Battery                -\n\
+         \x20 00002a19-0000-1000-8000-00805f9b34fb  Battery Level          read, notify\n\
+         0000181a-0000-1000-8000-00805f9b34fb    Environmental Sensing  -\n\
+         6e400001-b5a3-f393-e0a9-e50e24dcca9e    -                      -\n\
+         \x20 6e400002-b5a3-f393-e0a9-e50e24dcca9e  -                      write, write-without-response\n"
     );
 
     let connect = bus.m2mctl(&["gatt", "A4:C1:38:0B:5E:11", "connect"]).await;
@@ -867,6 +900,14 @@ async fn gatt_services_read_write_connect() {
     let json: serde_json::Value = serde_json::from_slice(&services.stdout).unwrap();
     assert_eq!(json["connected"], true);
     assert_eq!(json["services"][1], "0000180f-0000-1000-8000-00805f9b34fb");
+    assert_eq!(
+        json["characteristics"][1],
+        serde_json::json!({
+            "service": "0000180f-0000-1000-8000-00805f9b34fb",
+            "uuid": BATTERY_LEVEL,
+            "flags": ["read", "notify"],
+        })
+    );
 
     let read = bus.m2mctl(&["gatt", "2", "read", "2a19"]).await;
     assert_eq!(read.status.code(), Some(0), "{}", stderr(&read));
@@ -965,7 +1006,31 @@ async fn gatt_subscribe_prints_notifications_then_unsubscribes() {
         format!("{{\"characteristic\":\"{BATTERY_LEVEL}\",\"value_hex\":\"57\"}}\n")
     );
 
+    // The fake notifies twice: `--count 3` ends at the timeout, with an error, unsubscribed.
     drain(&log);
+    let too_few = bus
+        .m2mctl(&[
+            "gatt",
+            "2",
+            "subscribe",
+            "2a19",
+            "--count",
+            "3",
+            "--timeout",
+            "1",
+        ])
+        .await;
+    assert_eq!(too_few.status.code(), Some(1), "{}", stderr(&too_few));
+    assert_eq!(stdout(&too_few), "57\n56\n");
+    assert_eq!(
+        stderr(&too_few),
+        format!(
+            "m2mctl: timed out after 1 s waiting for notifications of {BATTERY_LEVEL} \
+             (2 of 3 arrived)\n"
+        )
+    );
+    assert_eq!(drain(&log), ["subscribe 2a19", "unsubscribe 2a19"]);
+
     let cannot_notify = bus.m2mctl(&["gatt", "2", "subscribe", "2a00"]).await;
     assert_eq!(cannot_notify.status.code(), Some(1));
     assert_eq!(

@@ -337,6 +337,9 @@ pub struct DeviceUpdate {
     pub connected: Option<bool>,
     /// BLE: `Gatt.Services`, canonical UUIDs.
     pub services: Option<Vec<String>>,
+    /// BLE: the services with their characteristics and flags (`Gatt.Characteristics`, API
+    /// 1.1). A plugin built before it never sets it: the host shows no characteristics.
+    pub gatt_services: Option<Vec<GattService>>,
 }
 
 /// Changes to `org.m2mhal.Hal1.Sensor`.

@@ -1,4 +1,4 @@
-//! GATT service UUIDs for people: the names of the common standard services.
+//! GATT UUIDs for people: the names of the common standard services and characteristics.
 
 use m2mhal_plugin_api::ble::short_uuid;
 
@@ -17,10 +17,39 @@ const SERVICE_NAMES: [(u16, &str); 11] = [
     (0x181a, "Environmental Sensing"),
 ];
 
+/// 16-bit UUIDs of common standard characteristics (Bluetooth Assigned Numbers) and their names.
+const CHARACTERISTIC_NAMES: [(u16, &str); 16] = [
+    (0x2a00, "Device Name"),
+    (0x2a01, "Appearance"),
+    (0x2a05, "Service Changed"),
+    (0x2a19, "Battery Level"),
+    (0x2a1c, "Temperature Measurement"),
+    (0x2a23, "System ID"),
+    (0x2a24, "Model Number String"),
+    (0x2a25, "Serial Number String"),
+    (0x2a26, "Firmware Revision String"),
+    (0x2a27, "Hardware Revision String"),
+    (0x2a28, "Software Revision String"),
+    (0x2a29, "Manufacturer Name String"),
+    (0x2a37, "Heart Rate Measurement"),
+    (0x2a6d, "Pressure"),
+    (0x2a6e, "Temperature"),
+    (0x2a6f, "Humidity"),
+];
+
 /// The name of a standard service given in canonical (lower-case, 128-bit) form.
 pub fn service_name(uuid: &str) -> Option<&'static str> {
+    name_in(&SERVICE_NAMES, uuid)
+}
+
+/// The name of a standard characteristic given in canonical (lower-case, 128-bit) form.
+pub fn characteristic_name(uuid: &str) -> Option<&'static str> {
+    name_in(&CHARACTERISTIC_NAMES, uuid)
+}
+
+fn name_in(names: &[(u16, &'static str)], uuid: &str) -> Option<&'static str> {
     let short = short_uuid(uuid)?;
-    SERVICE_NAMES
+    names
         .iter()
         .find(|(known, _)| *known == short)
         .map(|(_, name)| *name)
@@ -47,6 +76,23 @@ mod tests {
         assert_eq!(
             service_label("0000181a-0000-1000-8000-00805f9b34fb"),
             "0000181a-0000-1000-8000-00805f9b34fb (Environmental Sensing)"
+        );
+    }
+
+    #[test]
+    fn standard_characteristics_are_named() {
+        assert_eq!(
+            characteristic_name("00002a19-0000-1000-8000-00805f9b34fb"),
+            Some("Battery Level")
+        );
+        assert_eq!(
+            characteristic_name("0000180f-0000-1000-8000-00805f9b34fb"),
+            None,
+            "a service is no characteristic"
+        );
+        assert_eq!(
+            characteristic_name("6e400002-b5a3-f393-e0a9-e50e24dcca9e"),
+            None
         );
     }
 

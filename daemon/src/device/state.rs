@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use m2mhal_plugin_api::ble::GattService;
 use m2mhal_plugin_api::{DeviceUpdate, SensorUpdate, SignalUpdate};
 
 /// Device lifecycle states (`Device.State`).
@@ -53,6 +54,8 @@ pub struct DeviceState {
     pub connected: bool,
     /// `Gatt.Services`.
     pub services: Vec<String>,
+    /// The services with their characteristics (`Gatt.Characteristics`).
+    pub gatt_services: Vec<GattService>,
     /// The `Sensor` interface's properties.
     pub sensor: SensorState,
 }
@@ -183,6 +186,7 @@ impl DeviceState {
             signal: SignalState::default(),
             connected: false,
             services: Vec::new(),
+            gatt_services: Vec::new(),
             sensor: SensorState::default(),
         }
     }
@@ -237,6 +241,12 @@ impl DeviceState {
         let g = &mut changed.gatt;
         set(&mut self.connected, update.connected, "Connected", g);
         set(&mut self.services, update.services, "Services", g);
+        set(
+            &mut self.gatt_services,
+            update.gatt_services,
+            "Characteristics",
+            g,
+        );
         changed
     }
 
@@ -299,6 +309,7 @@ impl DeviceState {
             extra: Some(new.extra),
             connected: Some(new.connected),
             services: Some(new.services),
+            gatt_services: Some(new.gatt_services),
         });
         set(&mut self.kind, Some(new.kind), "Kind", &mut changed.device);
         set(

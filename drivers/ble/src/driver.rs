@@ -249,12 +249,13 @@ impl BleDriver {
             .iter()
             .map(|service| service.uuid.clone())
             .collect();
-        self.services = Some(services);
         self.out.device(DeviceUpdate {
             connected: Some(true),
             services: Some(uuids),
+            gatt_services: Some(services.clone()),
             ..DeviceUpdate::default()
         });
+        self.services = Some(services);
         self.read_identity();
         self.read_sensors();
         self.subscribe_sensors();

@@ -400,7 +400,8 @@ impl<D: Driver> Host<D> {
                 max_payload,
                 extra,
                 connected,
-                services
+                services,
+                gatt_services
             );
         }
         view
