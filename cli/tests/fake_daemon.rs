@@ -168,6 +168,8 @@ impl FakeDevice {
 struct FakeSignal {
     quality: u32,
     rssi: i32,
+    /// API 1.1; 0 (unknown) but on LTE.
+    rsrp: i32,
     technology: &'static str,
 }
 
@@ -180,6 +182,10 @@ impl FakeSignal {
     #[zbus(property)]
     fn rssi(&self) -> i32 {
         self.rssi
+    }
+    #[zbus(property)]
+    fn rsrp(&self) -> i32 {
+        self.rsrp
     }
     #[zbus(property)]
     fn technology(&self) -> String {
@@ -549,9 +555,10 @@ async fn serve_fake_daemon(bus: &PrivateBus, log: CallLog) -> Connection {
         port: "/dev/ttymxc1",
         capabilities: &["signal", "messaging"],
     };
-    let signal = |quality, rssi, technology| FakeSignal {
+    let signal = |quality, rssi, rsrp, technology| FakeSignal {
         quality,
         rssi,
+        rsrp,
         technology,
     };
     let messaging = |stored| FakeMessaging {
@@ -562,10 +569,10 @@ async fn serve_fake_daemon(bus: &PrivateBus, log: CallLog) -> Connection {
         .serve_at("/org/m2mhal/Hal1", ObjectManager)
         .serve_at("/org/m2mhal/Hal1", FakeManager { log: log.clone() })
         .serve_at(DEVICE_1, modem)
-        .serve_at(DEVICE_1, signal(73, -71, "lte"))
+        .serve_at(DEVICE_1, signal(73, -71, -95, "lte"))
         .serve_at(DEVICE_1, messaging(sms_inbox))
         .serve_at(DEVICE_2, thermometer)
-        .serve_at(DEVICE_2, signal(60, -70, "ble"))
+        .serve_at(DEVICE_2, signal(60, -70, 0, "ble"))
         .serve_at(
             DEVICE_2,
             FakeSensor {
@@ -580,7 +587,7 @@ async fn serve_fake_daemon(bus: &PrivateBus, log: CallLog) -> Connection {
             },
         )
         .serve_at(DEVICE_3, terminal)
-        .serve_at(DEVICE_3, signal(60, 0, "iridium"))
+        .serve_at(DEVICE_3, signal(60, 0, 0, "iridium"))
         .serve_at(DEVICE_3, messaging(satellite_messages))
         .name("org.m2mhal.Hal1")
         .build()
@@ -609,7 +616,7 @@ async fn subcommands_against_the_fake_daemon() {
     assert_eq!(
         stdout(&list),
         "#  ID                     KIND                DRIVER    STATE  MODEL       PORT               SIGNAL\n\
-         1  imei:356938035643809   cellular-modem      cellular  ready  EG25        /dev/ttyUSB2       73%\n\
+         1  imei:356938035643809   cellular-modem      cellular  ready  EG25        /dev/ttyUSB2       73% (RSSI -71 dBm, RSRP -95 dBm)\n\
          2  ble:A4:C1:38:0B:5E:11  ble-device          ble       ready  ATC_0B5E11  A4:C1:38:0B:5E:11  60% (-70 dBm)\n\
          3  imei:300234063904190   satellite-terminal  iridium   ready  9603        /dev/ttymxc1       60% (3/5 bars)\n"
     );
@@ -634,6 +641,11 @@ async fn subcommands_against_the_fake_daemon() {
     );
     assert!(
         text.contains("    UpdatedAt   2024-05-01 12:00:00 UTC (1714564800)\n"),
+        "{text}"
+    );
+    // Both levels, with units: RSSI (+CSQ) and RSRP (+CESQ) differ by 20-30 dB on LTE.
+    assert!(
+        text.contains("    Rsrp        -95 dBm\n    Rssi        -71 dBm\n"),
         "{text}"
     );
 
@@ -859,11 +871,14 @@ async fn sensor_readings_with_units() {
     assert!(
         text.contains(
             "  Gatt\n\
-            \x20   Connected  false\n\
-            \x20   Services   00001800-0000-1000-8000-00805f9b34fb (Generic Access)\n\
-            \x20              0000180f-0000-1000-8000-00805f9b34fb (Battery)\n\
-            \x20              0000181a-0000-1000-8000-00805f9b34fb (Environmental Sensing)\n\
-            \x20              6e400001-b5a3-f393-e0a9-e50e24dcca9e\n"
+            \x20   Characteristics  00002a00-0000-1000-8000-00805f9b34fb (Device Name): read\n\
+            \x20                    00002a19-0000-1000-8000-00805f9b34fb (Battery Level): read, notify\n\
+            \x20                    6e400002-b5a3-f393-e0a9-e50e24dcca9e: write, write-without-response\n\
+            \x20   Connected        false\n\
+            \x20   Services         00001800-0000-1000-8000-00805f9b34fb (Generic Access)\n\
+            \x20                    0000180f-0000-1000-8000-00805f9b34fb (Battery)\n\
+            \x20                    0000181a-0000-1000-8000-00805f9b34fb (Environmental Sensing)\n\
+            \x20                    6e400001-b5a3-f393-e0a9-e50e24dcca9e\n"
         ),
         "{text}"
     );

@@ -7,7 +7,7 @@ use super::{print, print_json};
 use crate::bus::{Hal, iface};
 use crate::device::{Device, Properties};
 use crate::error::CliError;
-use crate::format::gatt::service_label;
+use crate::format::gatt::{characteristics_of, service_label};
 use crate::format::sensor::reading_text;
 use crate::format::signal::{level_text, modem_levels};
 use crate::format::table::Table;
@@ -134,6 +134,10 @@ fn property_lines(interface: &str, property: &str, value: &Variant<'_>) -> Vec<S
         (iface::GATT, "Services") => strings(value)
             .iter()
             .map(|uuid| service_label(uuid))
+            .collect(),
+        (iface::GATT, "Characteristics") => characteristics_of(value)
+            .iter()
+            .map(|characteristic| characteristic.label())
             .collect(),
         (iface::SIGNAL, _) => {
             vec![level_text(property, value).unwrap_or_else(|| render_named(property, value))]

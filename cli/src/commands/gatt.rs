@@ -17,9 +17,9 @@ use crate::cli::{GattAction, GattArgs, GattWriteArgs};
 use crate::device::{Device, Properties, unwrap_variant};
 use crate::error::CliError;
 use crate::events::Event;
-use crate::format::gatt::{characteristic_name, service_name};
+use crate::format::gatt::{Characteristic, characteristic_name, characteristics, service_name};
 use crate::format::table::Table;
-use crate::format::value::{dict_entries, hex, string, strings};
+use crate::format::value::{hex, strings};
 
 /// `m2mctl gatt DEVICE ...`
 pub async fn gatt(hal: &Hal, json: bool, args: &GattArgs) -> Result<(), CliError> {
@@ -34,17 +34,6 @@ pub async fn gatt(hal: &Hal, json: bool, args: &GattArgs) -> Result<(), CliError
         GattAction::Connect => hal.call(path, iface::GATT, "Connect", &()).await,
         GattAction::Disconnect => hal.call(path, iface::GATT, "Disconnect", &()).await,
     }
-}
-
-/// One entry of `Gatt.Characteristics`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Characteristic {
-    /// The service it belongs to (canonical UUID).
-    service: String,
-    /// Its canonical UUID.
-    uuid: String,
-    /// BlueZ-style flags: `read`, `write`, `notify`, ...
-    flags: Vec<String>,
 }
 
 /// `gatt DEVICE services`: `Connected`, the `Services` with their names and, under each, its
@@ -72,27 +61,6 @@ fn services(json: bool, gatt: &Properties) -> Result<(), CliError> {
     } else {
         print(&services_text(connected, &services, &characteristics))
     }
-}
-
-/// The entries of the `Characteristics` property (none from a daemon without it).
-fn characteristics(gatt: &Properties) -> Vec<Characteristic> {
-    let Some(Variant::Array(entries)) = gatt.get("Characteristics").map(|v| unwrap_variant(v))
-    else {
-        return Vec::new();
-    };
-    entries
-        .inner()
-        .iter()
-        .filter_map(|entry| {
-            let fields = dict_entries(entry);
-            let text = |key: &str| fields.get(key).and_then(|value| string(value));
-            Some(Characteristic {
-                service: text("service")?.to_owned(),
-                uuid: text("uuid")?.to_owned(),
-                flags: fields.get("flags").map(|v| strings(v)).unwrap_or_default(),
-            })
-        })
-        .collect()
 }
 
 /// `Connected: yes` and a table of the services, each followed by its characteristics
@@ -290,36 +258,6 @@ mod tests {
             services_text(false, &[], &[]),
             "Connected: no\nno services known\n"
         );
-    }
-
-    #[test]
-    fn characteristics_come_from_the_property_entries() {
-        let entry = |uuid: &'static str| {
-            Variant::from(HashMap::from([
-                ("uuid", Variant::from(uuid)),
-                (
-                    "service",
-                    Variant::from("0000180f-0000-1000-8000-00805f9b34fb"),
-                ),
-                ("flags", Variant::from(vec!["read", "notify"])),
-            ]))
-        };
-        let gatt: Properties = [(
-            "Characteristics".to_owned(),
-            Variant::from(vec![entry(BATTERY_LEVEL)])
-                .try_into()
-                .unwrap(),
-        )]
-        .into();
-        assert_eq!(
-            characteristics(&gatt),
-            [Characteristic {
-                service: "0000180f-0000-1000-8000-00805f9b34fb".into(),
-                uuid: BATTERY_LEVEL.into(),
-                flags: vec!["read".into(), "notify".into()],
-            }]
-        );
-        assert_eq!(characteristics(&Properties::new()), []);
     }
 
     #[test]
