@@ -84,6 +84,28 @@ async fn lte_signal_has_the_rssi_of_csq_and_the_rsrp_of_cesq() {
     assert_eq!(field::<String>(&signal, "Technology"), "lte");
     assert_eq!(field::<String>(&signal, "Registration"), "home");
     assert_eq!(field::<String>(&signal, "Operator"), "SIMNET");
+
+    // m2mctl names both levels.
+    let listed = m2mctl(&bus.address, &["list"]).await;
+    assert_eq!(listed.code, Some(0), "{listed:?}");
+    assert!(
+        listed.stdout.contains("64% (RSSI -73 dBm, RSRP -100 dBm)"),
+        "{listed:?}"
+    );
+    let shown = m2mctl(&bus.address, &["show", &sim.path(0)]).await;
+    let lines: Vec<String> = shown
+        .stdout
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    for line in [
+        "Rsrp -100 dBm",
+        "Rsrq -10 dB",
+        "Rssi -73 dBm",
+        "Sinr unknown",
+    ] {
+        assert!(lines.iter().any(|l| l == line), "{line:?} in {shown:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
