@@ -30,7 +30,8 @@ pub struct Cli {
     /// `gatt subscribe`).
     #[arg(long, global = true)]
     pub json: bool,
-    /// Seconds to wait for the daemon's answers, and for `wait` and `send --wait`.
+    /// Seconds to wait for the daemon's answers, and for `wait`, `send --wait` and the
+    /// notifications of `gatt subscribe --count`.
     #[arg(long, global = true, value_name = "S", default_value = "10", value_parser = parse_seconds)]
     pub timeout: Duration,
     /// What to do.
