@@ -30,7 +30,8 @@ pub struct Cli {
     /// `gatt subscribe`).
     #[arg(long, global = true)]
     pub json: bool,
-    /// Seconds to wait for the daemon's answers, and for `wait` and `send --wait`.
+    /// Seconds to wait for the daemon's answers, and for `wait`, `send --wait` and the
+    /// notifications of `gatt subscribe --count`.
     #[arg(long, global = true, value_name = "S", default_value = "10", value_parser = parse_seconds)]
     pub timeout: Duration,
     /// What to do.
@@ -164,7 +165,8 @@ pub struct GattArgs {
 /// The subcommands of `gatt`. Characteristics are named by UUID, 16-bit (2a19) or 128-bit.
 #[derive(Debug, Subcommand)]
 pub enum GattAction {
-    /// List the device's services and whether the link is up.
+    /// List the device's services, each with its characteristics and their flags (read, write,
+    /// notify, ...), and whether the link is up.
     Services,
     /// Read a characteristic and print its value in hex.
     Read {
@@ -180,7 +182,8 @@ pub enum GattAction {
     Subscribe {
         /// Characteristic UUID: 16-bit (2a19) or 128-bit.
         uuid: String,
-        /// Exit after this many notifications.
+        /// Exit after this many notifications; fail (exit 1) when they have not all arrived
+        /// within --timeout.
         #[arg(long, value_name = "N")]
         count: Option<u64>,
     },

@@ -168,6 +168,8 @@ impl FakeDevice {
 struct FakeSignal {
     quality: u32,
     rssi: i32,
+    /// API 1.1; 0 (unknown) but on LTE.
+    rsrp: i32,
     technology: &'static str,
 }
 
@@ -180,6 +182,10 @@ impl FakeSignal {
     #[zbus(property)]
     fn rssi(&self) -> i32 {
         self.rssi
+    }
+    #[zbus(property)]
+    fn rsrp(&self) -> i32 {
+        self.rsrp
     }
     #[zbus(property)]
     fn technology(&self) -> String {
@@ -368,6 +374,35 @@ impl FakeGatt {
             .collect()
     }
 
+    /// API 1.1: the characteristics of the services above (the Environmental Sensing service
+    /// has none listed, as before a connection).
+    #[zbus(property)]
+    fn characteristics(&self) -> Vec<HashMap<String, OwnedVariant>> {
+        let standard = |short: &str| format!("0000{short}-0000-1000-8000-00805f9b34fb");
+        [
+            (standard("1800"), standard("2a00"), vec!["read"]),
+            (
+                standard("180f"),
+                BATTERY_LEVEL.to_owned(),
+                vec!["read", "notify"],
+            ),
+            (
+                "6e400001-b5a3-f393-e0a9-e50e24dcca9e".to_owned(),
+                "6e400002-b5a3-f393-e0a9-e50e24dcca9e".to_owned(),
+                vec!["write", "write-without-response"],
+            ),
+        ]
+        .into_iter()
+        .map(|(service, uuid, flags)| {
+            dict(vec![
+                ("service", Variant::from(service)),
+                ("uuid", Variant::from(uuid)),
+                ("flags", Variant::from(flags)),
+            ])
+        })
+        .collect()
+    }
+
     fn connect(&self) {
         self.connected.store(true, Ordering::SeqCst);
         self.log("connect".to_owned());
@@ -520,9 +555,10 @@ async fn serve_fake_daemon(bus: &PrivateBus, log: CallLog) -> Connection {
         port: "/dev/ttymxc1",
         capabilities: &["signal", "messaging"],
     };
-    let signal = |quality, rssi, technology| FakeSignal {
+    let signal = |quality, rssi, rsrp, technology| FakeSignal {
         quality,
         rssi,
+        rsrp,
         technology,
     };
     let messaging = |stored| FakeMessaging {
@@ -533,10 +569,10 @@ async fn serve_fake_daemon(bus: &PrivateBus, log: CallLog) -> Connection {
         .serve_at("/org/m2mhal/Hal1", ObjectManager)
         .serve_at("/org/m2mhal/Hal1", FakeManager { log: log.clone() })
         .serve_at(DEVICE_1, modem)
-        .serve_at(DEVICE_1, signal(73, -71, "lte"))
+        .serve_at(DEVICE_1, signal(73, -71, -95, "lte"))
         .serve_at(DEVICE_1, messaging(sms_inbox))
         .serve_at(DEVICE_2, thermometer)
-        .serve_at(DEVICE_2, signal(60, -70, "ble"))
+        .serve_at(DEVICE_2, signal(60, -70, 0, "ble"))
         .serve_at(
             DEVICE_2,
             FakeSensor {
@@ -551,7 +587,7 @@ async fn serve_fake_daemon(bus: &PrivateBus, log: CallLog) -> Connection {
             },
         )
         .serve_at(DEVICE_3, terminal)
-        .serve_at(DEVICE_3, signal(60, 0, "iridium"))
+        .serve_at(DEVICE_3, signal(60, 0, 0, "iridium"))
         .serve_at(DEVICE_3, messaging(satellite_messages))
         .name("org.m2mhal.Hal1")
         .build()
@@ -580,7 +616,7 @@ async fn subcommands_against_the_fake_daemon() {
     assert_eq!(
         stdout(&list),
         "#  ID                     KIND                DRIVER    STATE  MODEL       PORT               SIGNAL\n\
-         1  imei:356938035643809   cellular-modem      cellular  ready  EG25        /dev/ttyUSB2       73%\n\
+         1  imei:356938035643809   cellular-modem      cellular  ready  EG25        /dev/ttyUSB2       73% (RSSI -71 dBm, RSRP -95 dBm)\n\
          2  ble:A4:C1:38:0B:5E:11  ble-device          ble       ready  ATC_0B5E11  A4:C1:38:0B:5E:11  60% (-70 dBm)\n\
          3  imei:300234063904190   satellite-terminal  iridium   ready  9603        /dev/ttymxc1       60% (3/5 bars)\n"
     );
@@ -605,6 +641,11 @@ async fn subcommands_against_the_fake_daemon() {
     );
     assert!(
         text.contains("    UpdatedAt   2024-05-01 12:00:00 UTC (1714564800)\n"),
+        "{text}"
+    );
+    // Both levels, with units: RSSI (+CSQ) and RSRP (+CESQ) differ by 20-30 dB on LTE.
+    assert!(
+        text.contains("    Rsrp        -95 dBm\n    Rssi        -71 dBm\n"),
         "{text}"
     );
 
@@ -830,11 +871,14 @@ async fn sensor_readings_with_units() {
     assert!(
         text.contains(
             "  Gatt\n\
-            \x20   Connected  false\n\
-            \x20   Services   00001800-0000-1000-8000-00805f9b34fb (Generic Access)\n\
-            \x20              0000180f-0000-1000-8000-00805f9b34fb (Battery)\n\
-            \x20              0000181a-0000-1000-8000-00805f9b34fb (Environmental Sensing)\n\
-            \x20              6e400001-b5a3-f393-e0a9-e50e24dcca9e\n"
+            \x20   Characteristics  00002a00-0000-1000-8000-00805f9b34fb (Device Name): read\n\
+            \x20                    00002a19-0000-1000-8000-00805f9b34fb (Battery Level): read, notify\n\
+            \x20                    6e400002-b5a3-f393-e0a9-e50e24dcca9e: write, write-without-response\n\
+            \x20   Connected        false\n\
+            \x20   Services         00001800-0000-1000-8000-00805f9b34fb (Generic Access)\n\
+            \x20                    0000180f-0000-1000-8000-00805f9b34fb (Battery)\n\
+            \x20                    0000181a-0000-1000-8000-00805f9b34fb (Environmental Sensing)\n\
+            \x20                    6e400001-b5a3-f393-e0a9-e50e24dcca9e\n"
         ),
         "{text}"
     );
@@ -850,14 +894,18 @@ async fn gatt_services_read_write_connect() {
 
     let services = bus.m2mctl(&["gatt", "2", "services"]).await;
     assert_eq!(services.status.code(), Some(0), "{}", stderr(&services));
+    // Each service with its characteristics and their flags, as bluetoothctl lists them.
     assert_eq!(
         stdout(&services),
         "Connected: no\n\
-         SERVICE                               NAME\n\
-         00001800-0000-1000-8000-00805f9b34fb  Generic Access\n\
-         0000180f-0000-1000-8000-00805f9b34fb  Battery\n\
-         0000181a-0000-1000-8000-00805f9b34fb  Environmental Sensing\n\
-         6e400001-b5a3-f393-e0a9-e50e24dcca9e  -\n"
+         UUID                                    NAME                   FLAGS\n\
+         00001800-0000-1000-8000-00805f9b34fb    Generic Access         -\n\
+         \x20 00002a00-0000-1000-8000-00805f9b34fb  Device Name            read\n\
+         0000180f-0000-1000-8000-00805f9b34fb    Battery                -\n\
+         \x20 00002a19-0000-1000-8000-00805f9b34fb  Battery Level          read, notify\n\
+         0000181a-0000-1000-8000-00805f9b34fb    Environmental Sensing  -\n\
+         6e400001-b5a3-f393-e0a9-e50e24dcca9e    -                      -\n\
+         \x20 6e400002-b5a3-f393-e0a9-e50e24dcca9e  -                      write, write-without-response\n"
     );
 
     let connect = bus.m2mctl(&["gatt", "A4:C1:38:0B:5E:11", "connect"]).await;
@@ -867,6 +915,14 @@ async fn gatt_services_read_write_connect() {
     let json: serde_json::Value = serde_json::from_slice(&services.stdout).unwrap();
     assert_eq!(json["connected"], true);
     assert_eq!(json["services"][1], "0000180f-0000-1000-8000-00805f9b34fb");
+    assert_eq!(
+        json["characteristics"][1],
+        serde_json::json!({
+            "service": "0000180f-0000-1000-8000-00805f9b34fb",
+            "uuid": BATTERY_LEVEL,
+            "flags": ["read", "notify"],
+        })
+    );
 
     let read = bus.m2mctl(&["gatt", "2", "read", "2a19"]).await;
     assert_eq!(read.status.code(), Some(0), "{}", stderr(&read));
@@ -965,7 +1021,31 @@ async fn gatt_subscribe_prints_notifications_then_unsubscribes() {
         format!("{{\"characteristic\":\"{BATTERY_LEVEL}\",\"value_hex\":\"57\"}}\n")
     );
 
+    // The fake notifies twice: `--count 3` ends at the timeout, with an error, unsubscribed.
     drain(&log);
+    let too_few = bus
+        .m2mctl(&[
+            "gatt",
+            "2",
+            "subscribe",
+            "2a19",
+            "--count",
+            "3",
+            "--timeout",
+            "1",
+        ])
+        .await;
+    assert_eq!(too_few.status.code(), Some(1), "{}", stderr(&too_few));
+    assert_eq!(stdout(&too_few), "57\n56\n");
+    assert_eq!(
+        stderr(&too_few),
+        format!(
+            "m2mctl: timed out after 1 s waiting for notifications of {BATTERY_LEVEL} \
+             (2 of 3 arrived)\n"
+        )
+    );
+    assert_eq!(drain(&log), ["subscribe 2a19", "unsubscribe 2a19"]);
+
     let cannot_notify = bus.m2mctl(&["gatt", "2", "subscribe", "2a00"]).await;
     assert_eq!(cannot_notify.status.code(), Some(1));
     assert_eq!(

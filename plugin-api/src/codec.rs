@@ -112,6 +112,41 @@ mod tests {
     }
 
     #[test]
+    fn signal_quality_fields_of_api_1_1_round_trip_and_default_to_unchanged() {
+        let update = SignalUpdate {
+            rssi: Some(-73),
+            rsrp: Some(-93),
+            rsrq: Some(-10.5),
+            sinr: Some(f64::NAN),
+            ..Default::default()
+        };
+        let bytes = encode(&Effect::Signal(update)).unwrap();
+        let Effect::Signal(decoded) = decode::<Effect>(&bytes).unwrap() else {
+            panic!("not a signal effect");
+        };
+        assert_eq!(
+            (decoded.rssi, decoded.rsrp, decoded.rsrq),
+            (Some(-73), Some(-93), Some(-10.5))
+        );
+        assert!(decoded.sinr.is_some_and(f64::is_nan));
+        // A plugin built against API 1.0 sends none of them: unchanged, not zero.
+        let old = ciborium::Value::Map(vec![(
+            ciborium::Value::Text("signal".into()),
+            ciborium::Value::Map(vec![(
+                ciborium::Value::Text("rssi".into()),
+                ciborium::Value::Integer((-73).into()),
+            )]),
+        )]);
+        let Effect::Signal(decoded) = old.deserialized().unwrap() else {
+            panic!("not a signal effect");
+        };
+        assert_eq!(
+            (decoded.rsrp, decoded.rsrq, decoded.sinr),
+            (None, None, None)
+        );
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(decode_effects(&[0xff, 0x00, 0x13]).is_err());
         assert!(decode::<Input>(b"").is_err());

@@ -337,6 +337,9 @@ pub struct DeviceUpdate {
     pub connected: Option<bool>,
     /// BLE: `Gatt.Services`, canonical UUIDs.
     pub services: Option<Vec<String>>,
+    /// BLE: the services with their characteristics and flags (`Gatt.Characteristics`, API
+    /// 1.1). A plugin built before it never sets it: the host shows no characteristics.
+    pub gatt_services: Option<Vec<GattService>>,
 }
 
 /// Changes to `org.m2mhal.Hal1.Sensor`.
@@ -351,13 +354,22 @@ pub struct SensorUpdate {
 }
 
 /// Changes to `org.m2mhal.Hal1.Signal`; `None` = unchanged.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `rsrp`, `rsrq` and `sinr` came with API 1.1; a plugin built before them never sets them and the
+/// host keeps them unknown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SignalUpdate {
     /// 0..100 percent.
     pub quality: Option<u32>,
-    /// dBm, 0 when unknown.
+    /// RSSI in dBm (`+CSQ` for a modem), 0 when unknown; never the LTE RSRP.
     pub rssi: Option<i32>,
+    /// LTE/NR reference signal received power in dBm, 0 when unknown.
+    pub rsrp: Option<i32>,
+    /// LTE/NR reference signal received quality in dB, NaN when unknown.
+    pub rsrq: Option<f64>,
+    /// Signal to interference plus noise ratio in dB, NaN when unknown.
+    pub sinr: Option<f64>,
     /// Access technology (`lte`, `gsm`, `iridium`, ...).
     pub technology: Option<String>,
     /// `home`, `roaming`, `searching`, `denied`, `idle`, `unknown` or "".

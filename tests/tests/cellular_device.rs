@@ -66,19 +66,46 @@ async fn gsm_signal_comes_from_csq() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lte_signal_is_the_rsrp_the_modem_reports() {
+async fn lte_signal_has_the_rssi_of_csq_and_the_rsrp_of_cesq() {
     let bus = TestBus::start().await;
     let mut sim = Sim::start(&["modem"], 1).await;
     sim.ok("signal 20 -100").await;
     let daemon = Daemon::start(&bus, &port_config(&sim.path(0))).await;
     let path = wait_for_device(&daemon.conn, &sim.path(0), "ready").await;
     let signal = properties(&daemon.conn, &path, SIGNAL).await;
-    // RSRP -100 dBm is +CESQ <rsrp> 41 (-100 <= RSRP < -99, TS 27.007); -125..-75 dBm is 0..100 %.
-    assert_eq!(field::<i32>(&signal, "Rssi"), -100);
-    assert_eq!(field::<u32>(&signal, "Quality"), 50);
+    // +CSQ 20 is RSSI -113 + 2 * 20 = -73 dBm, and Quality follows it (-113..-51 dBm is 0..100 %).
+    assert_eq!(field::<i32>(&signal, "Rssi"), -73);
+    assert_eq!(field::<u32>(&signal, "Quality"), 64);
+    // RSRP -100 dBm is +CESQ <rsrp> 41 (-100 <= RSRP < -99, TS 27.007); the simulator's <rsrq>
+    // 20 is -10 dB. No SINR without vendor commands.
+    assert_eq!(field::<i32>(&signal, "Rsrp"), -100);
+    assert_eq!(field::<f64>(&signal, "Rsrq"), -10.0);
+    assert!(field::<f64>(&signal, "Sinr").is_nan());
     assert_eq!(field::<String>(&signal, "Technology"), "lte");
     assert_eq!(field::<String>(&signal, "Registration"), "home");
     assert_eq!(field::<String>(&signal, "Operator"), "SIMNET");
+
+    // m2mctl names both levels.
+    let listed = m2mctl(&bus.address, &["list"]).await;
+    assert_eq!(listed.code, Some(0), "{listed:?}");
+    assert!(
+        listed.stdout.contains("64% (RSSI -73 dBm, RSRP -100 dBm)"),
+        "{listed:?}"
+    );
+    let shown = m2mctl(&bus.address, &["show", &sim.path(0)]).await;
+    let lines: Vec<String> = shown
+        .stdout
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    for line in [
+        "Rsrp -100 dBm",
+        "Rsrq -10 dB",
+        "Rssi -73 dBm",
+        "Sinr unknown",
+    ] {
+        assert!(lines.iter().any(|l| l == line), "{line:?} in {shown:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -407,3 +407,24 @@ async fn a_multipart_message_missing_a_part_is_received_incomplete_and_frees_the
     rig.sim.wait_stored(0, 0).await;
     assert_eq!(rig.sim.status(0).await["stored"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_refuses_a_destination_that_is_no_phone_number() {
+    let mut rig = ModemRig::start(&["modem"], "").await;
+    // Letters (semi-octets an address field could carry), too few or too many digits for E.164.
+    for destination in ["+1555abc", "+12", "+1234567890123456", "0151-1234567"] {
+        let message = assert_hal_error(
+            send_text(rig.conn(), &rig.path, destination, "hi").await,
+            "InvalidArgument",
+        );
+        assert!(message.contains(destination), "{message}");
+    }
+    assert!(
+        list_messages(rig.conn(), &rig.path).await.is_empty(),
+        "refused messages are not stored"
+    );
+    // Nothing reached the network: the first SMS the simulator sees is the valid one after them.
+    let (_, sent) = send_and_capture(&mut rig, "valid", 1).await;
+    assert_eq!(sent[0]["to"], PEER);
+    assert_eq!(list_messages(rig.conn(), &rig.path).await.len(), 1);
+}

@@ -7,8 +7,9 @@ use super::{print, print_json};
 use crate::bus::{Hal, iface};
 use crate::device::{Device, Properties};
 use crate::error::CliError;
-use crate::format::gatt::service_label;
+use crate::format::gatt::{characteristics_of, service_label};
 use crate::format::sensor::reading_text;
+use crate::format::signal::{level_text, modem_levels};
 use crate::format::table::Table;
 use crate::format::value::{
     dict_entries, properties_to_json, render_named, string, strings, unsigned,
@@ -64,9 +65,10 @@ fn state_with_reason(device: &Device) -> String {
     }
 }
 
-/// The signal for the SIGNAL column: `73%`; `60% (-70 dBm)` for BLE, where the RSSI is what
-/// the quality is made from; `60% (3/5 bars)` for Iridium. "" without a Signal interface or
-/// before the first reading.
+/// The signal for the SIGNAL column: `64% (RSSI -73 dBm, RSRP -93 dBm)` for a modem (the levels
+/// it knows; `64%` with none); `60% (-70 dBm)` for BLE, where the RSSI is what the quality is
+/// made from; `60% (3/5 bars)` for Iridium. "" without a Signal interface or before the first
+/// reading.
 fn signal_summary(device: &Device) -> String {
     let signal = |name| device.property(iface::SIGNAL, name);
     let Some(quality) = signal("Quality").and_then(unsigned) else {
@@ -79,8 +81,12 @@ fn signal_summary(device: &Device) -> String {
         (Some("ble"), Some(Variant::I32(rssi))) if *rssi != 0 => {
             format!("{quality}% ({rssi} dBm)")
         }
+        (Some("ble"), _) => format!("{quality}%"),
         (Some("iridium"), _) => format!("{quality}% ({}/5 bars)", quality / 20),
-        _ => format!("{quality}%"),
+        (_, rssi) => match modem_levels(rssi, signal("Rsrp")).as_str() {
+            "" => format!("{quality}%"),
+            levels => format!("{quality}% ({levels})"),
+        },
     }
 }
 
@@ -129,6 +135,13 @@ fn property_lines(interface: &str, property: &str, value: &Variant<'_>) -> Vec<S
             .iter()
             .map(|uuid| service_label(uuid))
             .collect(),
+        (iface::GATT, "Characteristics") => characteristics_of(value)
+            .iter()
+            .map(|characteristic| characteristic.label())
+            .collect(),
+        (iface::SIGNAL, _) => {
+            vec![level_text(property, value).unwrap_or_else(|| render_named(property, value))]
+        }
         _ => return vec![render_named(property, value)],
     };
     if lines.is_empty() {
@@ -162,6 +175,9 @@ mod tests {
             properties([
                 ("Quality", Variant::from(73u32)),
                 ("Rssi", Variant::from(-71i32)),
+                ("Rsrp", Variant::from(-95i32)),
+                ("Rsrq", Variant::from(-9.5f64)),
+                ("Sinr", Variant::from(f64::NAN)),
                 ("Technology", Variant::from("lte")),
                 ("UpdatedAt", Variant::from(1_714_564_800u64)),
             ]),
@@ -181,7 +197,7 @@ mod tests {
         assert_eq!(
             device_table(&devices),
             "#  ID                    KIND            DRIVER    STATE                MODEL  PORT          SIGNAL\n\
-             1  imei:356938035643809  cellular-modem  cellular  ready                EG25   /dev/ttyUSB2  73%\n\
+             1  imei:356938035643809  cellular-modem  cellular  ready                EG25   /dev/ttyUSB2  73% (RSSI -71 dBm, RSRP -95 dBm)\n\
              4  imei:490154203237518  cellular-modem  cellular  offline (unplugged)  EG25   /dev/ttyUSB5  -\n"
         );
     }
@@ -303,7 +319,7 @@ mod tests {
                 \x20   UpdatedAt  2024-05-01 12:00:00 UTC (1714564800)\n\
                 \x20 Signal\n\
                 \x20   Quality     60\n\
-                \x20   Rssi        -70\n\
+                \x20   Rssi        -70 dBm\n\
                 \x20   Technology  ble\n\
                 \x20   UpdatedAt   2024-05-01 12:00:00 UTC (1714564800)\n"
             ),
@@ -340,7 +356,10 @@ mod tests {
             \x20   StateReason   \"\"\n\
             \x20 Signal\n\
             \x20   Quality     73\n\
-            \x20   Rssi        -71\n\
+            \x20   Rsrp        -95 dBm\n\
+            \x20   Rsrq        -9.5 dB\n\
+            \x20   Rssi        -71 dBm\n\
+            \x20   Sinr        unknown\n\
             \x20   Technology  lte\n\
             \x20   UpdatedAt   2024-05-01 12:00:00 UTC (1714564800)\n"
         );

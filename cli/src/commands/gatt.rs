@@ -4,6 +4,7 @@
 //! answers `InvalidArgument` (with a message saying why) for malformed ones.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use m2mhal_plugin_api::ble::normalize_uuid;
 use serde_json::json;
@@ -16,7 +17,7 @@ use crate::cli::{GattAction, GattArgs, GattWriteArgs};
 use crate::device::{Device, Properties, unwrap_variant};
 use crate::error::CliError;
 use crate::events::Event;
-use crate::format::gatt::service_name;
+use crate::format::gatt::{Characteristic, characteristic_name, characteristics, service_name};
 use crate::format::table::Table;
 use crate::format::value::{hex, strings};
 
@@ -35,7 +36,8 @@ pub async fn gatt(hal: &Hal, json: bool, args: &GattArgs) -> Result<(), CliError
     }
 }
 
-/// `gatt DEVICE services`: `Connected` and the `Services` with their names.
+/// `gatt DEVICE services`: `Connected`, the `Services` with their names and, under each, its
+/// characteristics with their flags (from `Characteristics`, when the daemon has it).
 fn services(json: bool, gatt: &Properties) -> Result<(), CliError> {
     let connected = matches!(
         gatt.get("Connected").map(|value| unwrap_variant(value)),
@@ -45,23 +47,46 @@ fn services(json: bool, gatt: &Properties) -> Result<(), CliError> {
         .get("Services")
         .map(|value| strings(value))
         .unwrap_or_default();
+    let characteristics = characteristics(gatt);
     if json {
-        print_json(&json!({"connected": connected, "services": services}))
+        let characteristics: Vec<serde_json::Value> = characteristics
+            .iter()
+            .map(|c| json!({"service": c.service, "uuid": c.uuid, "flags": c.flags}))
+            .collect();
+        print_json(&json!({
+            "connected": connected,
+            "services": services,
+            "characteristics": characteristics,
+        }))
     } else {
-        print(&services_text(connected, &services))
+        print(&services_text(connected, &services, &characteristics))
     }
 }
 
-/// `Connected: yes` and a table of the services.
-fn services_text(connected: bool, services: &[String]) -> String {
+/// `Connected: yes` and a table of the services, each followed by its characteristics
+/// (indented) and their flags, as bluetoothctl lists them.
+fn services_text(
+    connected: bool,
+    services: &[String],
+    characteristics: &[Characteristic],
+) -> String {
     let link = if connected { "yes" } else { "no" };
     if services.is_empty() {
         return format!("Connected: {link}\nno services known\n");
     }
-    let mut table = Table::new(&["SERVICE", "NAME"]);
+    let mut table = Table::new(&["UUID", "NAME", "FLAGS"]);
     for uuid in services {
         let name = service_name(uuid).unwrap_or_default();
-        table.push(vec![uuid.clone(), name.to_owned()]);
+        table.push(vec![uuid.clone(), name.to_owned(), String::new()]);
+        for characteristic in characteristics.iter().filter(|c| &c.service == uuid) {
+            table.push(vec![
+                format!("  {}", characteristic.uuid),
+                characteristic_name(&characteristic.uuid)
+                    .unwrap_or_default()
+                    .to_owned(),
+                characteristic.flags.join(", "),
+            ]);
+        }
     }
     format!("Connected: {link}\n{}", table.render())
 }
@@ -96,6 +121,8 @@ async fn write(hal: &Hal, path: &str, args: &GattWriteArgs) -> Result<(), CliErr
 }
 
 /// `gatt DEVICE subscribe UUID [--count N]`: `Subscribe`, the notifications, `Unsubscribe`.
+/// With `--count`, the N notifications must come within `--timeout`; without it, it runs until
+/// Ctrl-C.
 async fn subscribe(
     hal: &Hal,
     json: bool,
@@ -108,7 +135,8 @@ async fn subscribe(
     hal.call::<_, ()>(&device.path, iface::GATT, "Subscribe", &(uuid,))
         .await?;
     let wanted = canonical(uuid);
-    let printed = follow(signals, count, |event| {
+    let mut received = 0;
+    let following = follow(signals, count, |event| {
         let Some(value) = notified_value(device, &wanted, event)? else {
             return Ok(false);
         };
@@ -117,9 +145,22 @@ async fn subscribe(
         } else {
             print(&hex(&value))?;
         }
+        received += 1;
         Ok(true)
-    })
-    .await;
+    });
+    let printed = match count {
+        Some(count) => tokio::time::timeout(hal.timeout(), following)
+            .await
+            .unwrap_or_else(|_| {
+                Err(notifications_timeout(
+                    &wanted,
+                    received,
+                    count,
+                    hal.timeout(),
+                ))
+            }),
+        None => following.await,
+    };
     let unsubscribed = hal
         .call::<_, ()>(&device.path, iface::GATT, "Unsubscribe", &(uuid,))
         .await;
@@ -152,6 +193,19 @@ fn notified_value(
     }
 }
 
+/// The error of a `subscribe --count` whose notifications did not all come in time.
+fn notifications_timeout(
+    characteristic: &str,
+    received: u64,
+    count: u64,
+    after: Duration,
+) -> CliError {
+    CliError::Timeout {
+        what: format!("notifications of {characteristic} ({received} of {count} arrived)"),
+        after,
+    }
+}
+
 /// The canonical form of a characteristic UUID, as the daemon names it in notifications; the
 /// text as typed (lower-cased) when it does not look like a UUID.
 fn canonical(uuid: &str) -> String {
@@ -171,24 +225,50 @@ mod tests {
     const BATTERY_LEVEL: &str = "00002a19-0000-1000-8000-00805f9b34fb";
 
     #[test]
-    fn services_table_names_standard_services() {
+    fn services_table_lists_each_services_characteristics_with_their_flags() {
         let services = [
             "00001800-0000-1000-8000-00805f9b34fb".to_owned(),
             "0000180f-0000-1000-8000-00805f9b34fb".to_owned(),
             "6e400001-b5a3-f393-e0a9-e50e24dcca9e".to_owned(),
         ];
+        let characteristic = |service: &str, uuid: &str, flags: &[&str]| Characteristic {
+            service: service.to_owned(),
+            uuid: uuid.to_owned(),
+            flags: flags.iter().map(|flag| (*flag).to_owned()).collect(),
+        };
+        let characteristics = [
+            characteristic(&services[1], BATTERY_LEVEL, &["read", "notify"]),
+            characteristic(
+                &services[2],
+                "6e400002-b5a3-f393-e0a9-e50e24dcca9e",
+                &["write", "write-without-response"],
+            ),
+        ];
         assert_eq!(
-            services_text(true, &services),
+            services_text(true, &services, &characteristics),
             "Connected: yes\n\
-             SERVICE                               NAME\n\
-             00001800-0000-1000-8000-00805f9b34fb  Generic Access\n\
-             0000180f-0000-1000-8000-00805f9b34fb  Battery\n\
-             6e400001-b5a3-f393-e0a9-e50e24dcca9e  -\n"
+             UUID                                    NAME            FLAGS\n\
+             00001800-0000-1000-8000-00805f9b34fb    Generic Access  -\n\
+             0000180f-0000-1000-8000-00805f9b34fb    Battery         -\n\
+             \x20 00002a19-0000-1000-8000-00805f9b34fb  Battery Level   read, notify\n\
+             6e400001-b5a3-f393-e0a9-e50e24dcca9e    -               -\n\
+             \x20 6e400002-b5a3-f393-e0a9-e50e24dcca9e  -               write, write-without-response\n"
         );
         assert_eq!(
-            services_text(false, &[]),
+            services_text(false, &[], &[]),
             "Connected: no\nno services known\n"
         );
+    }
+
+    #[test]
+    fn a_subscription_that_times_out_says_how_many_came() {
+        let error = notifications_timeout(BATTERY_LEVEL, 1, 3, Duration::from_secs(2));
+        assert_eq!(
+            error.to_string(),
+            "timed out after 2 s waiting for notifications of \
+             00002a19-0000-1000-8000-00805f9b34fb (1 of 3 arrived)"
+        );
+        assert_eq!(error.exit_code(), crate::error::EXIT_FAILED);
     }
 
     #[test]

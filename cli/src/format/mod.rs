@@ -2,6 +2,7 @@
 
 pub mod gatt;
 pub mod sensor;
+pub mod signal;
 pub mod table;
 pub mod time;
 pub mod value;

@@ -4,10 +4,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use m2mhal_plugin_api::ble::normalize_uuid;
+use m2mhal_plugin_api::ble::{GattCharacteristic, GattService, normalize_uuid};
 use m2mhal_plugin_api::{CallReply, Request};
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
+use zbus::zvariant::Variant;
 use zbus::{Connection, OwnedVariant, interface};
 
 use super::authorize::{Action, authorize};
@@ -40,6 +41,23 @@ fn characteristic(text: &str) -> Result<String, HalError> {
             "{text:?} is not a UUID: use the 16-bit form (2a19) or the 128-bit form"
         ))
     })
+}
+
+/// One entry of `Characteristics`: `uuid`, `service` and `flags`.
+fn characteristic_entry(
+    service: &GattService,
+    characteristic: &GattCharacteristic,
+) -> HashMap<String, OwnedVariant> {
+    let mut entry = HashMap::new();
+    let mut put = |key: &str, value: Variant<'_>| {
+        if let Ok(value) = OwnedVariant::try_from(value) {
+            entry.insert(key.to_owned(), value);
+        }
+    };
+    put("uuid", Variant::from(characteristic.uuid.as_str()));
+    put("service", Variant::from(service.uuid.as_str()));
+    put("flags", Variant::from(characteristic.flags.clone()));
+    entry
 }
 
 /// Reads the `with_response` option (default true); any other option is an error.
@@ -75,6 +93,25 @@ impl GattInterface {
     #[zbus(property)]
     fn connected(&self) -> bool {
         self.handle.state().connected
+    }
+
+    /// The characteristics of every service (API 1.1), as bluetoothctl lists them: per
+    /// characteristic `uuid` s and `service` s (lower-case 128-bit) and `flags` as (BlueZ's:
+    /// `read`, `write`, `write-without-response`, `notify`, `indicate`, ...). Known once the
+    /// link was up; kept while it is down.
+    #[zbus(property)]
+    fn characteristics(&self) -> Vec<HashMap<String, OwnedVariant>> {
+        self.handle
+            .state()
+            .gatt_services
+            .iter()
+            .flat_map(|service| {
+                service
+                    .characteristics
+                    .iter()
+                    .map(|characteristic| characteristic_entry(service, characteristic))
+            })
+            .collect()
     }
 
     /// Service UUIDs, lower-case 128-bit form.
@@ -153,7 +190,6 @@ impl GattInterface {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zbus::Variant;
 
     #[test]
     fn uuids_and_options_are_checked() {
@@ -171,5 +207,23 @@ mod tests {
         assert!(!parse_write_options(&options("with_response", Variant::from(false))).unwrap());
         assert!(parse_write_options(&options("with_response", Variant::from("no"))).is_err());
         assert!(parse_write_options(&options("timeout", Variant::from(1u32))).is_err());
+    }
+
+    #[test]
+    fn a_characteristic_entry_names_its_service_and_flags() {
+        let battery = GattService {
+            uuid: "0000180f-0000-1000-8000-00805f9b34fb".into(),
+            characteristics: Vec::new(),
+        };
+        let level = GattCharacteristic {
+            uuid: "00002a19-0000-1000-8000-00805f9b34fb".into(),
+            flags: vec!["read".into(), "notify".into()],
+        };
+        let entry = characteristic_entry(&battery, &level);
+        let text = |key: &str| String::try_from(entry[key].try_clone().unwrap()).unwrap();
+        assert_eq!(text("uuid"), level.uuid);
+        assert_eq!(text("service"), battery.uuid);
+        let flags = Vec::<String>::try_from(entry["flags"].try_clone().unwrap()).unwrap();
+        assert_eq!(flags, ["read", "notify"]);
     }
 }

@@ -32,10 +32,28 @@ impl SignalInterface {
         self.handle.state().signal.quality
     }
 
-    /// dBm, 0 when unknown.
+    /// RSSI in dBm (`+CSQ` for a modem, never the RSRP), 0 when unknown.
     #[zbus(property)]
     fn rssi(&self) -> i32 {
         self.handle.state().signal.rssi
+    }
+
+    /// LTE/NR reference signal received power, dBm, 0 when unknown (API 1.1).
+    #[zbus(property)]
+    fn rsrp(&self) -> i32 {
+        self.handle.state().signal.rsrp
+    }
+
+    /// LTE/NR reference signal received quality, dB, NaN when unknown (API 1.1).
+    #[zbus(property)]
+    fn rsrq(&self) -> f64 {
+        self.handle.state().signal.rsrq
+    }
+
+    /// Signal to interference plus noise ratio, dB, NaN when unknown (API 1.1).
+    #[zbus(property)]
+    fn sinr(&self) -> f64 {
+        self.handle.state().signal.sinr
     }
 
     /// Access technology (`lte`, `gsm`, `iridium`, `ble`, ...) or "".

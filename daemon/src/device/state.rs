@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use m2mhal_plugin_api::ble::GattService;
 use m2mhal_plugin_api::{DeviceUpdate, SensorUpdate, SignalUpdate};
 
 /// Device lifecycle states (`Device.State`).
@@ -53,6 +54,8 @@ pub struct DeviceState {
     pub connected: bool,
     /// `Gatt.Services`.
     pub services: Vec<String>,
+    /// The services with their characteristics (`Gatt.Characteristics`).
+    pub gatt_services: Vec<GattService>,
     /// The `Sensor` interface's properties.
     pub sensor: SensorState,
 }
@@ -67,12 +70,18 @@ pub struct SensorState {
 }
 
 /// `org.m2mhal.Hal1.Signal` properties.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SignalState {
     /// `Quality`, percent.
     pub quality: u32,
-    /// `Rssi`, dBm.
+    /// `Rssi`, dBm (`+CSQ` for a modem).
     pub rssi: i32,
+    /// `Rsrp`, dBm, 0 when unknown.
+    pub rsrp: i32,
+    /// `Rsrq`, dB, NaN when unknown.
+    pub rsrq: f64,
+    /// `Sinr`, dB, NaN when unknown.
+    pub sinr: f64,
     /// `Technology`.
     pub technology: String,
     /// `Registration`.
@@ -81,6 +90,23 @@ pub struct SignalState {
     pub operator: String,
     /// `UpdatedAt`, unix seconds.
     pub updated_at: u64,
+}
+
+impl Default for SignalState {
+    /// Nothing known: zero levels, NaN ratios, "" texts.
+    fn default() -> Self {
+        SignalState {
+            quality: 0,
+            rssi: 0,
+            rsrp: 0,
+            rsrq: f64::NAN,
+            sinr: f64::NAN,
+            technology: String::new(),
+            registration: String::new(),
+            operator: String::new(),
+            updated_at: 0,
+        }
+    }
 }
 
 /// Which D-Bus properties an update changed, per interface (D-Bus property names).
@@ -123,6 +149,22 @@ fn set<T: PartialEq>(
     }
 }
 
+/// [`set`] for a ratio where NaN means unknown: unknown after unknown is no change.
+fn set_ratio(
+    field: &mut f64,
+    value: Option<f64>,
+    name: &'static str,
+    changed: &mut Vec<&'static str>,
+) {
+    if let Some(value) = value
+        && field.to_bits() != value.to_bits()
+        && !(field.is_nan() && value.is_nan())
+    {
+        *field = value;
+        changed.push(name);
+    }
+}
+
 impl DeviceState {
     /// A device that a driver has just claimed on `port`.
     pub fn new(driver: &str, kind: &str, port: &str) -> Self {
@@ -144,6 +186,7 @@ impl DeviceState {
             signal: SignalState::default(),
             connected: false,
             services: Vec::new(),
+            gatt_services: Vec::new(),
             sensor: SensorState::default(),
         }
     }
@@ -198,6 +241,12 @@ impl DeviceState {
         let g = &mut changed.gatt;
         set(&mut self.connected, update.connected, "Connected", g);
         set(&mut self.services, update.services, "Services", g);
+        set(
+            &mut self.gatt_services,
+            update.gatt_services,
+            "Characteristics",
+            g,
+        );
         changed
     }
 
@@ -229,6 +278,9 @@ impl DeviceState {
             s,
         );
         set(&mut signal.rssi, update.rssi, "Rssi", s);
+        set(&mut signal.rsrp, update.rsrp, "Rsrp", s);
+        set_ratio(&mut signal.rsrq, update.rsrq, "Rsrq", s);
+        set_ratio(&mut signal.sinr, update.sinr, "Sinr", s);
         set(&mut signal.technology, update.technology, "Technology", s);
         set(
             &mut signal.registration,
@@ -257,6 +309,7 @@ impl DeviceState {
             extra: Some(new.extra),
             connected: Some(new.connected),
             services: Some(new.services),
+            gatt_services: Some(new.gatt_services),
         });
         set(&mut self.kind, Some(new.kind), "Kind", &mut changed.device);
         set(
@@ -271,6 +324,9 @@ impl DeviceState {
             .apply_signal(SignalUpdate {
                 quality: Some(signal.quality),
                 rssi: Some(signal.rssi),
+                rsrp: Some(signal.rsrp),
+                rsrq: Some(signal.rsrq),
+                sinr: Some(signal.sinr),
                 technology: Some(signal.technology),
                 registration: Some(signal.registration),
                 operator: Some(signal.operator),
@@ -343,6 +399,26 @@ mod tests {
         assert_eq!(changed.signal, vec!["Quality"]);
         assert_eq!(state.signal.quality, 100);
         assert!(state.set_pending(0).is_empty());
+    }
+
+    #[test]
+    fn unknown_ratios_are_nan_and_stay_unchanged() {
+        let mut state = DeviceState::new("cellular", "cellular-modem", "/dev/ttyUSB2");
+        assert!(state.signal.rsrq.is_nan() && state.signal.sinr.is_nan());
+        let lte = SignalUpdate {
+            rsrp: Some(-93),
+            rsrq: Some(-9.5),
+            sinr: Some(f64::NAN),
+            ..Default::default()
+        };
+        assert_eq!(state.apply_signal(lte.clone()).signal, vec!["Rsrp", "Rsrq"]);
+        assert!(state.apply_signal(lte).is_empty());
+        let lost = SignalUpdate {
+            rsrq: Some(f64::NAN),
+            ..Default::default()
+        };
+        assert_eq!(state.apply_signal(lost).signal, vec!["Rsrq"]);
+        assert!(state.signal.rsrq.is_nan());
     }
 
     #[test]

@@ -94,6 +94,8 @@ pub struct BleDriver {
     sensor_notifications: BTreeSet<String>,
     /// The BTHome packet id of the last advertisement.
     last_packet_id: Option<u8>,
+    /// The unix second of the last `Sensor` publication (readings or a confirmation of them).
+    sensor_published_at: Option<u64>,
     last_rssi: Option<i16>,
     /// The advertised name last published as the model.
     published_name: Option<String>,
@@ -137,6 +139,7 @@ impl Driver for BleDriver {
             subscriptions: BTreeSet::new(),
             sensor_notifications: BTreeSet::new(),
             last_packet_id: None,
+            sensor_published_at: None,
             last_rssi: None,
             published_name: None,
             model_from_device: false,
@@ -246,12 +249,13 @@ impl BleDriver {
             .iter()
             .map(|service| service.uuid.clone())
             .collect();
-        self.services = Some(services);
         self.out.device(DeviceUpdate {
             connected: Some(true),
             services: Some(uuids),
+            gatt_services: Some(services.clone()),
             ..DeviceUpdate::default()
         });
+        self.services = Some(services);
         self.read_identity();
         self.read_sensors();
         self.subscribe_sensors();
@@ -583,8 +587,8 @@ impl BleDriver {
         if let Some(id) = packet.packet_id
             && self.last_packet_id.replace(id) == Some(id)
         {
-            // The same measurement advertised again.
-            return;
+            // The same measurement advertised again: not new readings, but proof they still hold.
+            return self.confirm_readings();
         }
         if let Some(stop) = packet.stopped {
             self.warn_once(stop.to_string());
@@ -866,8 +870,26 @@ impl BleDriver {
     }
 
     fn publish_readings(&mut self, readings: Vec<(String, f64)>) {
+        self.sensor_published_at = Some(self.unix_time);
         self.out.push(Effect::Sensor(SensorUpdate {
             readings: readings.into_iter().collect(),
+            updated_at: Some(self.unix_time),
+        }));
+    }
+
+    /// An advertisement repeated the published readings: `UpdatedAt` moves on to now, so a
+    /// steady sensor can be told from a silent one. At most once per second (the resolution of
+    /// `UpdatedAt`), however often the sensor advertises.
+    fn confirm_readings(&mut self) {
+        let Some(published_at) = self.sensor_published_at else {
+            return;
+        };
+        if published_at == self.unix_time {
+            return;
+        }
+        self.sensor_published_at = Some(self.unix_time);
+        self.out.push(Effect::Sensor(SensorUpdate {
+            readings: Default::default(),
             updated_at: Some(self.unix_time),
         }));
     }

@@ -65,7 +65,10 @@
 //!
 //! A key that occurs again in one packet (a second sensor of the same kind) is numbered:
 //! `temperature_2`, `button_2`. A packet with the same packet id (0x00) as the previous one is a
-//! repeat and is skipped. An unknown object id ends the packet (its length is unknown); the
+//! repeat: its readings are not taken again (a button press counts once), but it confirms them,
+//! so `Sensor.UpdatedAt` moves on to the time of the repeat (at most once per second, the
+//! resolution of `UpdatedAt`: a sensor advertising ten times a second costs one
+//! `PropertiesChanged` a second, not ten). A packet without a packet id is taken as new. An unknown object id ends the packet (its length is unknown); the
 //! readings before it count and a warning is logged once.
 //!
 //! Module map: `driver` routes host events and owns the link; `bthome` decodes (and decrypts)

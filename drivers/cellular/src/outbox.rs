@@ -24,7 +24,7 @@ pub(crate) fn encode(
     message: &OutgoingMessage,
     concat_reference: u8,
 ) -> Result<Vec<EncodedPart>, CallError> {
-    let destination = PhoneNumber::parse(&message.destination).map_err(|error| {
+    let destination = PhoneNumber::destination(&message.destination).map_err(|error| {
         CallError::new(
             CallErrorKind::InvalidArgument,
             format!("destination: {error}"),

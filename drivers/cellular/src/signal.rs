@@ -3,11 +3,14 @@
 //! properties.
 //!
 //! Mappings:
-//! - `Rssi` is the LTE RSRP from `+CESQ` when the modem gives one (TS 27.007 8.69: value n means
-//!   -141 + n <= RSRP < -140 + n dBm; the lower bound is used), else the
-//!   RSSI from `+CSQ` (0..31 -> -113 + 2n dBm); 0 when neither is known.
-//! - `Quality` is linear in that level: RSSI -113 dBm = 0 % .. -51 dBm = 100 % (as ModemManager
-//!   maps `+CSQ` 0..31); RSRP -125 dBm = 0 % .. -75 dBm = 100 % (cell edge to excellent LTE).
+//! - `Rssi` is the RSSI from `+CSQ` (0..31 -> -113 + 2n dBm, 99 unknown -> 0), never the RSRP.
+//! - `Quality` is linear in that RSSI: -113 dBm = 0 % .. -51 dBm = 100 % (as ModemManager maps
+//!   `+CSQ` 0..31).
+//! - `Rsrp` and `Rsrq` come from the E-UTRAN fields of `+CESQ` (TS 27.007 8.69, the lower bound of
+//!   each step): `<rsrp>` n means -141 + n <= RSRP < -140 + n dBm (255 unknown -> 0), `<rsrq>` n
+//!   means -20 + n/2 <= RSRQ < -19.5 + n/2 dB (255 unknown -> NaN).
+//! - `Sinr` is not read: TS 27.007 has no command for it and this driver sends no vendor commands,
+//!   so it stays NaN.
 //! - `Registration` is the best of the CS, PS and EPS domains (home > roaming > searching >
 //!   denied > unknown > idle); the SMS-only and CSFB-not-preferred states count as home/roaming,
 //!   "emergency bearer services only" as denied.
@@ -30,7 +33,7 @@ const OPERATOR_TIMEOUT_MS: u64 = 15_000;
 pub(crate) enum SignalQuery {
     /// `AT+CSQ`: RSSI.
     Csq,
-    /// `AT+CESQ`: extended quality (RSRP for LTE).
+    /// `AT+CESQ`: extended quality (RSRP and RSRQ for LTE).
     Cesq,
     /// `AT+CREG?`: circuit-switched registration.
     Creg,
@@ -187,11 +190,27 @@ pub(crate) fn parse_csq(line: &str) -> Option<i32> {
     (0..=31).contains(&rssi).then_some(-113 + 2 * rssi)
 }
 
-/// RSRP in dBm from `+CESQ: <rxlev>,<ber>,<rscp>,<ecno>,<rsrq>,<rsrp>[,...]`; `None` when the modem
-/// is not on LTE (255) or the line is malformed.
-pub(crate) fn parse_cesq_rsrp(line: &str) -> Option<i32> {
-    let rsrp: i32 = fields(line, "+CESQ:")?.get(5)?.number()?;
-    (0..=97).contains(&rsrp).then_some(-141 + rsrp)
+/// The E-UTRAN quality of `+CESQ`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct LteQuality {
+    /// RSRP in dBm, `None` when unknown.
+    pub rsrp: Option<i32>,
+    /// RSRQ in dB, `None` when unknown.
+    pub rsrq: Option<f64>,
+}
+
+/// RSRP and RSRQ from `+CESQ: <rxlev>,<ber>,<rscp>,<ecno>,<rsrq>,<rsrp>[,...]`; each `None` when
+/// the modem is not on LTE (255); `None` for a malformed line.
+pub(crate) fn parse_cesq(line: &str) -> Option<LteQuality> {
+    let fields = fields(line, "+CESQ:")?;
+    let index = |at: usize, max: u8| fields.get(at)?.number::<u8>().filter(|index| *index <= max);
+    if fields.len() < 6 {
+        return None;
+    }
+    Some(LteQuality {
+        rsrp: index(5, 97).map(|n| -141 + i32::from(n)),
+        rsrq: index(4, 34).map(|n| -20.0 + f64::from(n) / 2.0),
+    })
 }
 
 /// A registration answer or URC of `domain`. Both shapes are accepted: the response to the read
@@ -239,21 +258,18 @@ pub(crate) fn quality_from_rssi(dbm: i32) -> u32 {
     linear_percent(dbm, -113, -51)
 }
 
-/// `Quality` for an LTE RSRP in dBm.
-pub(crate) fn quality_from_rsrp(dbm: i32) -> u32 {
-    linear_percent(dbm, -125, -75)
-}
-
 fn linear_percent(value: i32, zero: i32, full: i32) -> u32 {
     let percent = (value - zero) * 100 / (full - zero);
     percent.clamp(0, 100).unsigned_abs()
 }
 
-/// The published values of the `Signal` interface.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The published values of the `Signal` interface (`None` for unknown RSRQ, published as NaN).
+#[derive(Debug, Clone, PartialEq, Default)]
 struct Snapshot {
     quality: u32,
     rssi: i32,
+    rsrp: i32,
+    rsrq: Option<f64>,
     technology: String,
     registration: String,
     operator: String,
@@ -263,7 +279,7 @@ struct Snapshot {
 #[derive(Debug, Default)]
 pub(crate) struct SignalTracker {
     csq_dbm: Option<i32>,
-    rsrp_dbm: Option<i32>,
+    lte: LteQuality,
     registrations: [Option<Registration>; 3],
     operator: Option<Operator>,
     unsupported: BTreeSet<SignalQuery>,
@@ -285,7 +301,11 @@ impl SignalTracker {
         let first = |prefix: &str| lines.iter().find(|line| fields(line, prefix).is_some());
         match query {
             SignalQuery::Csq => self.csq_dbm = first("+CSQ:").and_then(|l| parse_csq(l)),
-            SignalQuery::Cesq => self.rsrp_dbm = first("+CESQ:").and_then(|l| parse_cesq_rsrp(l)),
+            SignalQuery::Cesq => {
+                self.lte = first("+CESQ:")
+                    .and_then(|l| parse_cesq(l))
+                    .unwrap_or_default();
+            }
             SignalQuery::Creg => self.apply_registration(lines, Domain::Cs),
             SignalQuery::Cgreg => self.apply_registration(lines, Domain::Ps),
             SignalQuery::Cereg => self.apply_registration(lines, Domain::Eps),
@@ -335,11 +355,9 @@ impl SignalTracker {
     }
 
     fn snapshot(&self) -> Snapshot {
-        let (rssi, quality) = match (self.rsrp_dbm, self.csq_dbm) {
-            (Some(rsrp), _) => (rsrp, quality_from_rsrp(rsrp)),
-            (None, Some(rssi)) => (rssi, quality_from_rssi(rssi)),
-            (None, None) => (0, 0),
-        };
+        let (rssi, quality) = self
+            .csq_dbm
+            .map_or((0, 0), |rssi| (rssi, quality_from_rssi(rssi)));
         let best = self.best_registration();
         let act = self
             .operator
@@ -349,6 +367,8 @@ impl SignalTracker {
         Snapshot {
             quality,
             rssi,
+            rsrp: self.lte.rsrp.unwrap_or(0),
+            rsrq: self.lte.rsrq,
             technology: act.and_then(technology).unwrap_or_default().to_owned(),
             registration: best
                 .map(|registration| registration.state.as_str())
@@ -371,6 +391,10 @@ impl SignalTracker {
         let update = SignalUpdate {
             quality: (first || old.quality != now.quality).then_some(now.quality),
             rssi: (first || old.rssi != now.rssi).then_some(now.rssi),
+            rsrp: (first || old.rsrp != now.rsrp).then_some(now.rsrp),
+            rsrq: (first || old.rsrq != now.rsrq).then(|| now.rsrq.unwrap_or(f64::NAN)),
+            // Never read (see the module documentation): unknown from the first publication on.
+            sinr: first.then_some(f64::NAN),
             technology: (first || old.technology != now.technology).then(|| now.technology.clone()),
             registration: (first || old.registration != now.registration)
                 .then(|| now.registration.clone()),
@@ -403,15 +427,54 @@ mod tests {
     }
 
     #[test]
-    fn cesq_gives_rsrp_only_on_lte() {
-        // TS 27.007 8.69: 45 means -96 <= RSRP < -95, 97 means -44 <= RSRP.
-        assert_eq!(parse_cesq_rsrp("+CESQ: 99,99,255,255,20,45"), Some(-96));
+    fn cesq_gives_rsrp_and_rsrq_only_on_lte() {
+        // TS 27.007 8.69: rsrp 45 means -96 <= RSRP < -95, 97 means -44 <= RSRP; rsrq 20 means
+        // -10 <= RSRQ < -9.5 dB, 0 means RSRQ < -19.5 dB, 34 means -3 dB <= RSRQ.
+        let lte = |rsrp, rsrq| Some(LteQuality { rsrp, rsrq });
         assert_eq!(
-            parse_cesq_rsrp("+CESQ: 99,99,255,255,34,97,255,255,255"),
-            Some(-44)
+            parse_cesq("+CESQ: 99,99,255,255,20,45"),
+            lte(Some(-96), Some(-10.0))
         );
-        assert_eq!(parse_cesq_rsrp("+CESQ: 35,0,255,255,255,255"), None);
-        assert_eq!(parse_cesq_rsrp("+CESQ: 99,99"), None);
+        assert_eq!(
+            parse_cesq("+CESQ: 99,99,255,255,34,97,255,255,255"),
+            lte(Some(-44), Some(-3.0))
+        );
+        assert_eq!(
+            parse_cesq("+CESQ: 99,99,255,255,0,0"),
+            lte(Some(-141), Some(-20.0))
+        );
+        assert_eq!(
+            parse_cesq("+CESQ: 99,99,255,255,255,41"),
+            lte(Some(-100), None)
+        );
+        assert_eq!(parse_cesq("+CESQ: 35,0,255,255,255,255"), lte(None, None));
+        assert_eq!(parse_cesq("+CESQ: 99,99,255,255,35,98"), lte(None, None));
+        assert_eq!(parse_cesq("+CESQ: 99,99"), None);
+    }
+
+    #[test]
+    fn rssi_and_quality_come_from_csq_and_rsrp_from_cesq() {
+        let mut tracker = SignalTracker::default();
+        let answer = |line: &str| Response {
+            lines: vec![line.to_owned()],
+            ..Response::default()
+        };
+        tracker.apply(SignalQuery::Csq, &answer("+CSQ: 20,99"));
+        tracker.apply(SignalQuery::Cesq, &answer("+CESQ: 99,99,255,255,21,48"));
+        let update = tracker.changes(100, false).unwrap();
+        assert_eq!(update.rssi, Some(-73));
+        assert_eq!(update.quality, Some(64));
+        assert_eq!(update.rsrp, Some(-93));
+        assert_eq!(update.rsrq, Some(-9.5));
+        assert!(update.sinr.is_some_and(f64::is_nan));
+        // Off LTE: RSRP and RSRQ unknown, the RSSI stays.
+        tracker.apply(SignalQuery::Cesq, &answer("+CESQ: 38,0,255,255,255,255"));
+        let update = tracker.changes(101, false).unwrap();
+        assert_eq!((update.rssi, update.rsrp), (None, Some(0)));
+        assert!(update.rsrq.is_some_and(f64::is_nan));
+        assert_eq!(update.sinr, None);
+        // Nothing new, NaN included: nothing to publish.
+        assert_eq!(tracker.changes(102, false), None);
     }
 
     #[test]
@@ -530,9 +593,6 @@ mod tests {
         assert_eq!(quality_from_rssi(-82), 50);
         assert_eq!(quality_from_rssi(-51), 100);
         assert_eq!(quality_from_rssi(-40), 100);
-        assert_eq!(quality_from_rsrp(-125), 0);
-        assert_eq!(quality_from_rsrp(-100), 50);
-        assert_eq!(quality_from_rsrp(-75), 100);
     }
 
     #[test]

@@ -73,8 +73,8 @@ impl SignalTracker {
             rssi: Some(0),
             technology: Some("iridium".to_owned()),
             registration: Some(String::new()),
-            operator: None,
             updated_at: Some(unix_time),
+            ..SignalUpdate::default()
         }
     }
 

@@ -19,6 +19,12 @@ const TYPE_ALPHANUMERIC: u8 = 0x50;
 const FILLER: u8 = 0x0F;
 /// Most digits an address field holds.
 const MAX_DIGITS: usize = 20;
+/// The digits an international (E.164) destination may have, country code included: at most 15
+/// (ITU-T E.164), at least a 3-digit country code and a 4-digit subscriber number (Niue, Tokelau).
+const E164_DIGITS: std::ops::RangeInclusive<usize> = 7..=15;
+/// The digits a national destination may have: from a 3-digit short code (`112`, `22777`) to the
+/// longest international prefix (`011`) in front of a 15-digit E.164 number.
+const NATIONAL_DIGITS: std::ops::RangeInclusive<usize> = 3..=18;
 
 /// A destination or originator number: international (written with a leading `+`, type of
 /// address 0x91) or unknown/national (0x81). 1 to 20 digits, each a decimal digit or one of
@@ -60,6 +66,35 @@ impl PhoneNumber {
             international,
             digits: digits.to_ascii_lowercase(),
         })
+    }
+
+    /// Parses a number someone may send a message to: `+` and 7 to 15 decimal digits (E.164),
+    /// or 3 to 18 decimal digits (a national number or short code). Stricter than [`parse`]
+    /// (which takes whatever an address field can hold, `*#abc` included): `+1555abc` is an
+    /// error naming the text.
+    ///
+    /// [`parse`]: PhoneNumber::parse
+    pub fn destination(text: &str) -> Result<Self, SmsError> {
+        let invalid = |reason| SmsError::InvalidPhoneNumber {
+            text: text.to_owned(),
+            reason,
+        };
+        let (digits, allowed, reason) = match text.strip_prefix('+') {
+            Some(digits) => (
+                digits,
+                E164_DIGITS,
+                "an international number is + and 7 to 15 digits (E.164)",
+            ),
+            None => (
+                text,
+                NATIONAL_DIGITS,
+                "a national number is 3 to 18 digits, without separators",
+            ),
+        };
+        if !digits.bytes().all(|byte| byte.is_ascii_digit()) || !allowed.contains(&digits.len()) {
+            return Err(invalid(reason));
+        }
+        Self::parse(text)
     }
 
     /// The number as text: `+4915112345678` for an international number, the bare digits
@@ -225,6 +260,57 @@ mod tests {
             );
         }
         assert!(PhoneNumber::parse("12345678901234567890").is_ok());
+    }
+
+    #[test]
+    fn destinations_are_e164_or_national_digits() {
+        for good in [
+            "+4915112345678",
+            "+6834123",
+            "+123456789012345",
+            "015112345678",
+            "112",
+        ] {
+            assert_eq!(
+                PhoneNumber::destination(good).map(|n| n.as_str()),
+                Ok(good.to_owned())
+            );
+        }
+        assert_eq!(
+            PhoneNumber::destination("+1555abc")
+                .unwrap_err()
+                .to_string(),
+            "\"+1555abc\" is not a phone number: an international number is + and 7 to 15 digits \
+             (E.164)"
+        );
+        assert_eq!(
+            PhoneNumber::destination("0151 1234")
+                .unwrap_err()
+                .to_string(),
+            "\"0151 1234\" is not a phone number: a national number is 3 to 18 digits, without \
+             separators"
+        );
+        for bad in [
+            "",
+            "+",
+            "+155512",
+            "+1234567890123456",
+            "++4915112345678",
+            "+49151123456a8",
+            "*100#",
+            "12",
+            "1234567890123456789",
+            "0151-1234567",
+            "\u{0661}\u{0662}\u{0663}",
+        ] {
+            assert!(
+                matches!(
+                    PhoneNumber::destination(bad),
+                    Err(SmsError::InvalidPhoneNumber { .. })
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

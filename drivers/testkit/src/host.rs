@@ -400,7 +400,8 @@ impl<D: Driver> Host<D> {
                 max_payload,
                 extra,
                 connected,
-                services
+                services,
+                gatt_services
             );
         }
         view
@@ -416,6 +417,9 @@ impl<D: Driver> Host<D> {
             fold!(
                 quality,
                 rssi,
+                rsrp,
+                rsrq,
+                sinr,
                 technology,
                 registration,
                 operator,

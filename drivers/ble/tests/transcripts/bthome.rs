@@ -77,6 +77,28 @@ fn a_repeated_packet_id_is_not_counted_twice() {
 }
 
 #[test]
+fn a_repeated_measurement_confirms_the_readings_once_a_second() {
+    let mut sensor = opened_peripheral();
+    // Packet id 9, 25.00 C: a sensor that advertises its unchanged measurement ten times a second.
+    sensor.advertise(bthome_advertisement("40 0009 02C409", -70));
+    for _ in 0..25 {
+        sensor.advance(100);
+        sensor.advertise(bthome_advertisement("40 0009 02C409", -70));
+    }
+    let stamps: Vec<Option<u64>> = sensor.sensors.iter().map(|u| u.updated_at).collect();
+    assert_eq!(
+        stamps,
+        [Some(EPOCH), Some(EPOCH + 1), Some(EPOCH + 2)],
+        "UpdatedAt follows the repeats, once per second"
+    );
+    assert!(
+        sensor.sensors[1..].iter().all(|u| u.readings.is_empty()),
+        "a repeat is not a new reading"
+    );
+    assert_eq!(sensor.readings()["temperature"], 25.0);
+}
+
+#[test]
 fn encrypted_advertisements_with_the_key() {
     let mut sensor = peripheral_with(&[("bthome_key", EXAMPLE_KEY)]);
     sensor.input(m2mhal_plugin_api::Event::Opened);

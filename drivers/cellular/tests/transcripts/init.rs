@@ -82,16 +82,23 @@ fn quectel_eg25_with_echo_on() {
     modem.exchange("AT+COPS?", "\r\n+COPS: 0,0,\"Telekom.de\",7\r\n\r\nOK\r\n");
 
     let signal = modem.signals.last().unwrap();
+    assert_eq!(signal.rssi, Some(-73), "RSSI 20 -> -113 + 2 * 20 dBm");
     assert_eq!(
-        signal.rssi,
+        signal.quality,
+        Some(64),
+        "-73 dBm RSSI on the -113..-51 scale"
+    );
+    assert_eq!(
+        signal.rsrp,
         Some(-96),
         "RSRP 45 -> -141 + 45 dBm (TS 27.007 8.69)"
     );
     assert_eq!(
-        signal.quality,
-        Some(58),
-        "-96 dBm RSRP on the -125..-75 scale"
+        signal.rsrq,
+        Some(-10.0),
+        "RSRQ 20 -> -20 + 20 / 2 dB (TS 27.007 8.69)"
     );
+    assert!(signal.sinr.is_some_and(f64::is_nan), "no SINR reading");
     assert_eq!(signal.technology.as_deref(), Some("lte"));
     assert_eq!(signal.registration.as_deref(), Some("home"));
     assert_eq!(signal.operator.as_deref(), Some("Telekom.de"));

@@ -213,6 +213,25 @@ fn check_message_validates_without_io() {
     assert_eq!(error.kind, CallErrorKind::InvalidArgument);
     assert!(error.message.contains("0151-1234"), "{}", error.message);
 
+    // Letters are semi-octets an address field can carry, but no number anyone can be sent to.
+    for (id, destination) in [("c2a", "+1555abc"), ("c2b", "+12"), ("c2c", "*100#")] {
+        let call = modem.call(Request::CheckMessage(outgoing(
+            id,
+            destination,
+            b"hi",
+            Encoding::Text,
+        )));
+        let error = modem.reply(call).unwrap_err();
+        assert_eq!(error.kind, CallErrorKind::InvalidArgument, "{destination}");
+        assert!(
+            error
+                .message
+                .contains(&format!("destination: {destination:?}")),
+            "{}",
+            error.message
+        );
+    }
+
     let bad_text = modem.call(Request::CheckMessage(outgoing(
         "c3",
         "+4915112345678",

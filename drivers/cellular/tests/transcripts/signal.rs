@@ -50,7 +50,7 @@ fn refresh_call_answers_after_the_last_query() {
     let mut modem = ready_modem();
     modem.advance(5_000);
     let call = modem.call(Request::Refresh);
-    modem.ok("AT+CSQ", &["+CSQ: 20,99"]);
+    modem.ok("AT+CSQ", &["+CSQ: 25,99"]);
     // A URC between a command and its result is no part of the answer.
     modem.exchange(
         "AT+CESQ",
@@ -62,14 +62,20 @@ fn refresh_call_answers_after_the_last_query() {
     assert!(!modem.replies.contains_key(&call));
     modem.ok("AT+COPS?", &[r#"+COPS: 0,0,"Telekom.de",7"#]);
     assert_eq!(modem.reply(call), Ok(CallReply::Done));
+    // The +CREG URC published the new RSSI at once; the end of the refresh publishes the rest.
     assert_eq!(
         modem.signals.last(),
         Some(&SignalUpdate {
-            quality: Some(68),
-            rssi: Some(-91),
+            rsrp: Some(-91),
             updated_at: Some(EPOCH + 5),
             ..Default::default()
         })
+    );
+    // RSSI from +CSQ 25 (-113 + 2 * 25 dBm), RSRP from +CESQ 50 (-141 + 50 dBm): two readings.
+    let signal = modem.signal();
+    assert_eq!(
+        (signal.rssi, signal.quality, signal.rsrp, signal.rsrq),
+        (Some(-63), Some(80), Some(-91), Some(-10.0))
     );
 }
 
@@ -98,16 +104,21 @@ fn periodic_refresh_follows_the_signal_interval_option() {
     modem.ok("AT+CGREG?", &["+CGREG: 2,4"]);
     modem.ok("AT+CEREG?", &["+CEREG: 2,4"]);
     modem.ok("AT+COPS?", &["+COPS: 0"]);
+    let lost = modem.signals.last().cloned().unwrap_or_default();
+    assert!(lost.rsrq.is_some_and(f64::is_nan), "RSRQ unknown: {lost:?}");
     assert_eq!(
-        modem.signals.last(),
-        Some(&SignalUpdate {
+        SignalUpdate { rsrq: None, ..lost },
+        SignalUpdate {
             quality: Some(0),
             rssi: Some(0),
+            rsrp: Some(0),
+            rsrq: None,
+            sinr: None,
             technology: Some(String::new()),
             registration: Some("unknown".into()),
             operator: Some(String::new()),
             updated_at: Some(EPOCH + 10),
-        })
+        }
     );
     modem.advance(10_000);
     answer_refresh(&mut modem);
