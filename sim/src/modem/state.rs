@@ -157,6 +157,12 @@ impl ModemState {
         self.echo || self.forced_echo
     }
 
+    /// Whether the modem reads message text after the `> ` prompt (until Ctrl-Z sends it or ESC
+    /// cancels it).
+    pub fn in_text_entry(&self) -> bool {
+        matches!(self.input, Input::Pdu { .. })
+    }
+
     /// The modem's identity numbers.
     pub fn identity(&self) -> &Identity {
         &self.identity

@@ -429,6 +429,22 @@ fn cmgs_rejects_bad_pdus_and_escape_cancels() {
 }
 
 #[test]
+fn text_entry_takes_command_lines_as_text_until_escape() {
+    // A host killed after the prompt: the next host's lines are message text, unanswered.
+    let mut modem = quiet_modem();
+    assert_eq!(text(&mut modem, "AT+CMGS=20\r"), "\r\n> ");
+    assert_eq!(text(&mut modem, "ATE0\rAT\rAT+CGMI\r"), "");
+    assert!(modem.in_text_entry());
+    assert_eq!(control(&mut modem, "status").0["text_entry"], true);
+    // ESC cancels; empty lines after it are ignored, commands run again.
+    assert_eq!(text(&mut modem, "\x1b\r\r\r"), "\r\nOK\r\n");
+    assert!(!modem.in_text_entry());
+    assert_eq!(text(&mut modem, "ATE1\r"), "\r\nOK\r\n");
+    assert_eq!(text(&mut modem, "AT\r"), "AT\r\r\nOK\r\n");
+    assert_eq!(control(&mut modem, "status").0["text_entry"], false);
+}
+
+#[test]
 fn urcs_wait_while_the_prompt_is_open() {
     let mut modem = quiet_modem();
     let (length, hex) = submit_pdu("Hi");
