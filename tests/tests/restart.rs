@@ -114,3 +114,33 @@ async fn a_modem_left_in_text_entry_is_escaped_and_sends_again() {
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_of_a_committed_sms_left_by_a_kill_during_deletion_are_deleted() {
+    let bus = TestBus::start().await;
+    let mut sim = Sim::start(&["modem"], 1).await;
+    let port = sim.path(0);
+    let dir = daemon_dir();
+    let (daemon, _) = start_ready(&bus, dir.path(), &port).await;
+
+    // Slow answers, so that the kill lands between the deletion of the first part (after the
+    // commit) and the next.
+    sim.ok("@0 quirk slow 1500").await;
+    let text = "Station 7 weather report, all sensors nominal. ".repeat(8);
+    sim.ok(&format!("@0 sms +4917612345678 {text}")).await;
+    let deleted = sim.expect_event("sms-deleted").await;
+    assert_eq!(deleted["stored"], 2, "{deleted}");
+    daemon.kill().await;
+    sim.ok("@0 quirk slow off").await;
+    assert_eq!(sim.stored(0).await.len(), 2, "two parts left on the SIM");
+
+    let (daemon, path) = start_ready(&bus, dir.path(), &port).await;
+    sim.wait_stored(0, 0).await;
+    let incoming = list_messages(&daemon.conn, &path)
+        .await
+        .into_iter()
+        .filter(|message| field::<String>(message, "direction") == "in")
+        .count();
+    assert_eq!(incoming, 1, "the message is stored once");
+    daemon.stop().await;
+}

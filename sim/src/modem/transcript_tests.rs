@@ -274,7 +274,12 @@ fn received_sms_is_announced_read_listed_and_deleted() {
         text(&mut modem, "AT+CMGL=4\r"),
         format!("\r\n+CMGL: 0,1,,30\r\n{}\r\n\r\nOK\r\n", lines[2])
     );
-    assert_eq!(text(&mut modem, "AT+CMGD=0\r"), "\r\nOK\r\n");
+    let deleted = modem.receive(b"AT+CMGD=0\r");
+    assert_eq!(deleted.bytes, b"\r\nOK\r\n");
+    assert_eq!(
+        deleted.events,
+        [json!({"event": "sms-deleted", "index": 0, "stored": 0})]
+    );
     assert_eq!(text(&mut modem, "AT+CMGR=0\r"), "\r\nOK\r\n");
     text(&mut modem, "AT+CMEE=1\r");
     assert_eq!(text(&mut modem, "AT+CMGR=30\r"), "\r\n+CMS ERROR: 321\r\n");
