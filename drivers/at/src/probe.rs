@@ -5,9 +5,10 @@
 //! the baud rate; boot noise like `RDY` may arrive). Any final result shows that something speaks
 //! AT, even `ERROR`. Then it [resynchronises](crate::resync) with the `AT` marker, so that an
 //! answer left on the port before (a restart during an Iridium session) cannot shift the
-//! identification, and asks `AT+CGMI` and `AT+CGMM`. An identification command that fails or times out gives an empty string. Both the
-//! `+CGMI: Quectel` form and the plain `Quectel` form are understood, quotes stripped; Iridium
-//! 9602/9603 answer `Iridium` and `IRIDIUM 9600 Family SBD Transceiver`.
+//! identification, and asks `AT+CGMI` and `AT+CGMM`. An identification command that fails or
+//! times out gives an empty string. Both the `+CGMI: Quectel` form and the plain `Quectel` form
+//! are understood, quotes stripped; Iridium 9602/9603 answer `Iridium` and
+//! `IRIDIUM 9600 Family SBD Transceiver`.
 
 use crate::channel::{AtChannel, AtError, ChannelConfig, ChannelEvent, Command, Response};
 use crate::resync::{self, SyncStep};
