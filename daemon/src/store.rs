@@ -400,6 +400,23 @@ impl Store {
         Ok(number)
     }
 
+    /// The keys of a device's last `limit` committed incoming messages, newest first: what a
+    /// restarted driver is told again, so that it can finish deleting them from the device.
+    pub fn recent_incoming_keys(
+        &self,
+        device_id: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT incoming_key FROM messages WHERE device_id = ?1 AND incoming_key IS NOT NULL \
+             ORDER BY id DESC LIMIT ?2",
+        )?;
+        let keys = statement
+            .query_map(params![device_id, limit], |row| row.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(keys)
+    }
+
     /// Messages matching `filter` (a WHERE clause), oldest first, with their info.
     fn select(
         &self,
@@ -720,6 +737,20 @@ mod tests {
         assert_eq!(store.get("1").unwrap(), Some(queued.clone()));
         assert_eq!(store.list(MODEM).unwrap(), [queued]);
         assert!(store.list(OTHER_MODEM).unwrap().is_empty());
+    }
+
+    #[test]
+    fn recent_incoming_keys_are_the_newest_of_the_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        for (device, key) in [(MODEM, "a"), (MODEM, "b"), ("imei:1", "c"), (MODEM, "d")] {
+            store
+                .insert_incoming(device, key, "+49170", b"x", None, 0, &info(&[]))
+                .unwrap();
+        }
+        assert_eq!(store.recent_incoming_keys(MODEM, 2).unwrap(), ["d", "b"]);
+        assert_eq!(store.recent_incoming_keys("imei:1", 10).unwrap(), ["c"]);
+        assert!(store.recent_incoming_keys("imei:2", 10).unwrap().is_empty());
     }
 
     #[test]

@@ -62,6 +62,11 @@ pub enum Event {
     },
     /// The host committed the message reported by [`Effect::MessageReceived`] with this key to its
     /// durable store; the driver may now delete it from the device.
+    ///
+    /// After every `Opened`, once the device's `id` is known, the host repeats this for the
+    /// device's most recent committed messages (newest first), also those reported before a
+    /// restart: a driver that was stopped while it deleted one (a kill during `AT+CMGD`) can
+    /// finish the deletion. A key the driver does not know (any more) is no error.
     MessageCommitted {
         /// The key of the committed message.
         key: String,

@@ -94,13 +94,19 @@ impl<D: SimulatedDevice> Port<D> {
             return;
         }
         let output = self.device.receive(&buffer[..count]);
+        // What the device did is reported at once; only its answer is slow.
+        self.send(Output {
+            bytes: Vec::new(),
+            events: output.events,
+        })
+        .await;
         if let Some(delay) = self.quirks.delay.filter(|_| !output.bytes.is_empty()) {
             tokio::time::sleep(delay).await;
         }
         let bytes = self.quirks.dress(output.bytes);
         self.send(Output {
             bytes,
-            events: output.events,
+            events: Vec::new(),
         })
         .await;
     }

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant};
 
 pub mod device_objects;
+pub mod restart;
 
 /// The daemon's bus name.
 pub const BUS_NAME: &str = "org.m2mhal.Hal1";

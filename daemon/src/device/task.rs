@@ -30,6 +30,9 @@ use crate::plugin_host::{DriverInstance, Plugin};
 use crate::registry::{Publication, Registry};
 use crate::store::{MessageRecord, StoreHandle};
 
+/// How many of a device's most recent committed incoming messages a (re)initialising driver is
+/// told about again.
+const REPLAYED_COMMITS: u32 = 32;
 /// Depth of a device's request queue.
 const REQUEST_QUEUE: usize = 64;
 
@@ -79,6 +82,9 @@ struct DeviceTask {
     /// Another port serves the same device; this task ends.
     abandoned: bool,
     outbox_loaded: bool,
+    /// The driver (re)initialises: once the device's `Id` is known, tell it again which of its
+    /// messages are committed (see [`DeviceTask::replay_commits`]).
+    replay_commits: bool,
     timers: HashMap<u32, Instant>,
     calls: HashMap<u64, PendingCall>,
     next_call: u64,
@@ -124,6 +130,7 @@ pub async fn run(
         withdrawn: false,
         abandoned: false,
         outbox_loaded: false,
+        replay_commits: true,
         timers: HashMap::new(),
         calls: HashMap::new(),
         next_call: 0,
@@ -190,6 +197,7 @@ impl DeviceTask {
 
     /// Queues an event for the driver; [`Self::drain`] hands it over.
     fn queue(&mut self, event: Event) {
+        self.replay_commits |= matches!(event, Event::Opened);
         self.inputs.push_back(event);
     }
 
@@ -421,6 +429,9 @@ impl DeviceTask {
         if !id.is_empty() && !self.outbox_loaded {
             self.load_outbox(&id).await;
         }
+        if !id.is_empty() && std::mem::take(&mut self.replay_commits) {
+            self.replay_commits(&id).await;
+        }
         if state == states::READY {
             self.send_next().await;
         }
@@ -493,6 +504,24 @@ impl DeviceTask {
     fn emitter(&self) -> Option<SignalEmitter<'static>> {
         let handle = self.handle.as_ref()?;
         SignalEmitter::new(&self.services.conn, handle.path.clone().into_inner()).ok()
+    }
+
+    /// Tells the driver again that the device's most recent incoming messages are committed
+    /// (`Event::MessageCommitted`): a driver killed while it deleted one from the device (a
+    /// multipart SMS whose other parts stayed on the SIM) finishes the deletion.
+    async fn replay_commits(&mut self, device_id: &str) {
+        let id = device_id.to_owned();
+        match self
+            .services
+            .store
+            .run(move |store| store.recent_incoming_keys(&id, REPLAYED_COMMITS))
+            .await
+        {
+            Ok(keys) => self
+                .inputs
+                .extend(keys.into_iter().map(|key| Event::MessageCommitted { key })),
+            Err(e) => tracing::warn!("cannot read the committed messages: {e}"),
+        }
     }
 
     async fn load_outbox(&mut self, device_id: &str) {

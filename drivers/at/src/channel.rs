@@ -22,6 +22,11 @@
 //! the prompt or the binary block. The lines before that final result are dropped with it. If the
 //! modem never answered the timed-out command, this costs the next command its answer (it times
 //! out too); that second timeout does not arm the rule again, so the third command runs normally.
+//!
+//! # Answers to a command you can recognise
+//! A command built with [`Command::with_echo_required`] takes only the final result that follows
+//! its own echo: lines and final results before the echo are dropped, however many. This is how
+//! [`crate::resync`] tells its answer from stale ones after a restart.
 
 use thiserror::Error;
 
@@ -201,6 +206,8 @@ impl AtChannel {
                     }
                     if in_flight.is_urc(&self.config, &line) {
                         self.on_urc_line(line, output);
+                    } else if in_flight.awaits_required_echo() {
+                        // An answer to something else (a command before a restart).
                     } else if line == "READY" && in_flight.payload_pending() {
                         output.tx.extend(in_flight.take_payload(Echo::None));
                     } else {
@@ -208,7 +215,11 @@ impl AtChannel {
                     }
                 }
                 Frame::Final(result) => {
-                    if in_flight.late_final_possible {
+                    if in_flight.awaits_required_echo() {
+                        // The end of an answer to something else (or to this command from a
+                        // device that does not echo): nothing is left to come late.
+                        in_flight.dropped_late_final = true;
+                    } else if in_flight.late_final_possible {
                         in_flight.drop_late_final();
                         if in_flight.command.binary_response {
                             self.framer.expect_binary();
@@ -302,6 +313,11 @@ impl InFlight {
             self.late_final_possible = false;
         }
         is_echo
+    }
+
+    /// Whether the command takes only an answer after its echo and the echo has not come yet.
+    fn awaits_required_echo(&self) -> bool {
+        self.command.echo_required && self.expected_echo.is_some()
     }
 
     fn is_own_line(&self, line: &str) -> bool {

@@ -13,6 +13,13 @@ pub struct Command {
     pub prompt_payload: Option<Vec<u8>>,
     /// The response is a binary block (Iridium `AT+SBDRB`), not lines.
     pub binary_response: bool,
+    /// Bytes written before the command line (the escape of a pending prompt, see
+    /// [`crate::resync`]).
+    pub preamble: Vec<u8>,
+    /// Only a final result after the command's own echo is its answer: every line and final
+    /// result before the echo is an answer to something else and dropped (see
+    /// [`crate::resync`]).
+    pub echo_required: bool,
 }
 
 impl Command {
@@ -23,6 +30,8 @@ impl Command {
             timeout_ms,
             prompt_payload: None,
             binary_response: false,
+            preamble: Vec::new(),
+            echo_required: false,
         }
     }
 
@@ -42,9 +51,23 @@ impl Command {
         }
     }
 
-    /// The bytes to write: the line and a carriage return.
+    /// Writes `preamble` before the command line.
+    pub fn with_preamble(self, preamble: Vec<u8>) -> Self {
+        Self { preamble, ..self }
+    }
+
+    /// Takes only a final result after the command's echo as its answer.
+    pub fn with_echo_required(self) -> Self {
+        Self {
+            echo_required: true,
+            ..self
+        }
+    }
+
+    /// The bytes to write: the preamble, the line and a carriage return.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(self.line.len() + 1);
+        let mut bytes = Vec::with_capacity(self.preamble.len() + self.line.len() + 1);
+        bytes.extend_from_slice(&self.preamble);
         bytes.extend_from_slice(self.line.as_bytes());
         bytes.push(b'\r');
         bytes

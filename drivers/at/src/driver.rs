@@ -3,7 +3,8 @@
 //! that is its own; [`AtDriver::handle_input`] routes each input around the lifecycle of the
 //! link:
 //!
-//! - `Opened` and `Request::Reset` restart the device; `Hangup` closes an open port and
+//! - `Opened` and `Request::Reset` restart the device (every initialisation starts with the
+//!   [resynchronisation](crate::resync) of the channel); `Hangup` closes an open port and
 //!   publishes `offline` / `hangup`;
 //! - bytes from the device and the command deadline go through the link's queue: each command of
 //!   the driver that ends goes to [`on_completed`](AtDriver::on_completed), each URC to
@@ -156,6 +157,9 @@ fn route_queue_event<P: LinkPurpose, D: AtDriver<P> + ?Sized>(
     };
     let silent = driver.is_silent();
     let (link, out) = driver.link_and_effects();
+    if let Work::Sync(step) = work {
+        return link.sync_ended(step, &result, out);
+    }
     if link.goes_silent(&result, silent) {
         let error = link.went_silent(&work, out);
         driver.go_silent(&error);
@@ -172,6 +176,7 @@ fn route_queue_event<P: LinkPurpose, D: AtDriver<P> + ?Sized>(
         // The device was restarted meanwhile: the probe has nothing more to tell.
         Work::Probe => {}
         Work::Raw(call) => out.reply(call, raw::reply(result)),
+        Work::Sync(_) => {}
         Work::Driver(purpose) => driver.on_completed(purpose, result),
     }
 }

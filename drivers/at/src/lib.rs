@@ -5,7 +5,8 @@
 //! For the drivers of AT devices (plugin ABI): the [`queue`] of commands in front of the channel,
 //! which arms the host timer of the command in flight; [`raw`] commands from applications; the
 //! [`silence`] watch that declares a device silent and paces its probes; the [`ident`]ification
-//! values (`AT+CGMI`, `AT+CGSN`, ...); the device [`state`] as last published; the [`link`]
+//! values (`AT+CGMI`, `AT+CGSN`, ...); the [`resync`] of the channel after every open; the
+//! device [`state`] as last published; the [`link`]
 //! that puts queue, silence watch and state together into the lifecycle every AT driver shares;
 //! and the [`driver`] routing of host events around that lifecycle.
 //!
@@ -26,6 +27,7 @@ pub mod probe;
 pub mod queue;
 pub mod raw;
 pub mod result;
+pub mod resync;
 pub mod silence;
 pub mod state;
 

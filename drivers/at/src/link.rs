@@ -18,6 +18,7 @@ use m2mhal_plugin_api::{CallError, CallErrorKind, DeviceUpdate, Effect, LogLevel
 use crate::channel::{AtError, ChannelConfig, Command, Response};
 use crate::queue::{CommandQueue, QueueEvent};
 use crate::raw;
+use crate::resync::SyncStep;
 use crate::silence::{MAX_CONSECUTIVE_TIMEOUTS, SilenceWatch};
 use crate::state::PublishedState;
 
@@ -32,6 +33,8 @@ pub trait LinkPurpose {
 pub(crate) enum Work<P> {
     /// `AT` sent to a silent device.
     Probe,
+    /// A step of the resynchronisation that precedes every initialisation.
+    Sync(SyncStep),
     /// A raw command of this `Request::Command` call.
     Raw(u64),
     /// A command the driver queued with this purpose.
@@ -42,7 +45,7 @@ impl<P: LinkPurpose> Work<P> {
     /// The application call waiting for this command, if any.
     fn call(&self) -> Option<u64> {
         match self {
-            Work::Probe => None,
+            Work::Probe | Work::Sync(_) => None,
             Work::Raw(call) => Some(*call),
             Work::Driver(purpose) => purpose.call(),
         }
@@ -120,11 +123,39 @@ impl<P: LinkPurpose> AtLink<P> {
         out.reply(call, Err(self.state.not_ready()));
     }
 
-    /// The device is initialised again: forgets the timeouts so far and publishes
-    /// `initializing`.
+    /// The device is initialised again: forgets the timeouts so far, publishes `initializing`
+    /// and puts the [resynchronisation](crate::resync) of the channel before every command
+    /// queued so far.
     pub fn start_initializing(&mut self, out: &mut Effects) {
         self.silence.reset();
         self.publish("initializing", "", out);
+        self.push_sync(SyncStep::EchoOn);
+    }
+
+    /// A step of the resynchronisation ended: queues the next one, if any, before the others.
+    /// Its timeouts do not count towards silence.
+    pub(crate) fn sync_ended(
+        &mut self,
+        step: SyncStep,
+        result: &Result<Response, AtError>,
+        out: &mut Effects,
+    ) {
+        let timed_out = matches!(result, Err(AtError::Timeout));
+        match step.next(timed_out) {
+            Some(next) => self.push_sync(next),
+            None if timed_out => out.log(
+                LogLevel::Warn,
+                format!(
+                    "no echo from the {}: its answers cannot be told from stale ones",
+                    self.device
+                ),
+            ),
+            None => {}
+        }
+    }
+
+    fn push_sync(&mut self, step: SyncStep) {
+        self.queue.push_front(step.command(), Work::Sync(step));
     }
 
     /// Feeds bytes from the device; see [`CommandQueue::feed`].

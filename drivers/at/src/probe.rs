@@ -1,20 +1,24 @@
 //! Identifies whatever answers AT commands on an unknown port, without I/O.
 //!
-//! The prober sends `AT` up to [`ProbeConfig::attempts`] times (the first one may be swallowed
-//! while the modem detects the baud rate; echo may be on; boot noise like `RDY` may arrive), then
-//! asks `AT+CGMI` and `AT+CGMM`. Any final result to `AT` shows that something speaks AT, even
-//! `ERROR`. An identification command that fails or times out gives an empty string. Both the
-//! `+CGMI: Quectel` form and the plain `Quectel` form are understood, quotes stripped; Iridium
-//! 9602/9603 answer `Iridium` and `IRIDIUM 9600 Family SBD Transceiver`.
+//! The prober sends `ATE1` up to [`ProbeConfig::attempts`] times (the first one after the
+//! [escape preamble](crate::resync::escape_preamble); it may be swallowed while the modem detects
+//! the baud rate; boot noise like `RDY` may arrive). Any final result shows that something speaks
+//! AT, even `ERROR`. Then it [resynchronises](crate::resync) with the `AT` marker, so that an
+//! answer left on the port before (a restart during an Iridium session) cannot shift the
+//! identification, and asks `AT+CGMI` and `AT+CGMM`. An identification command that fails or
+//! times out gives an empty string. Both the `+CGMI: Quectel` form and the plain `Quectel` form
+//! are understood, quotes stripped; Iridium 9602/9603 answer `Iridium` and
+//! `IRIDIUM 9600 Family SBD Transceiver`.
 
 use crate::channel::{AtChannel, AtError, ChannelConfig, ChannelEvent, Command, Response};
+use crate::resync::{self, SyncStep};
 
 /// How patiently to probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeConfig {
-    /// How many times to send `AT` before giving up.
+    /// How many times to send `ATE1` before giving up.
     pub attempts: u32,
-    /// How long to wait for the answer to each `AT`, in milliseconds.
+    /// How long to wait for the answer to each `ATE1`, in milliseconds.
     pub at_timeout_ms: u64,
     /// How long to wait for the answer to `AT+CGMI` and `AT+CGMM`, in milliseconds.
     pub ident_timeout_ms: u64,
@@ -72,6 +76,7 @@ pub struct Prober {
 enum Stage {
     NotStarted,
     Pinging { attempts_sent: u32 },
+    Syncing(SyncStep),
     AskingManufacturer,
     AskingModel { manufacturer: String },
     Done,
@@ -135,11 +140,12 @@ impl Prober {
         match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::Pinging { attempts_sent } => match result {
                 Err(AtError::Timeout) => self.ping(attempts_sent, now_ms),
-                _ => {
-                    self.stage = Stage::AskingManufacturer;
-                    (self.ask("AT+CGMI", now_ms), None)
-                }
+                _ => (self.sync(Some(SyncStep::Marker(1)), now_ms), None),
             },
+            Stage::Syncing(step) => {
+                let timed_out = matches!(result, Err(AtError::Timeout));
+                (self.sync(step.next(timed_out), now_ms), None)
+            }
             Stage::AskingManufacturer => {
                 self.stage = Stage::AskingModel {
                     manufacturer: identification(result, "+CGMI:"),
@@ -157,7 +163,22 @@ impl Prober {
         }
     }
 
-    /// Sends the next `AT`, or gives up when all attempts are spent.
+    /// Sends the marker of `step`, or asks the manufacturer once the channel is in step (or the
+    /// device never echoes).
+    fn sync(&mut self, step: Option<SyncStep>, now_ms: u64) -> Vec<u8> {
+        match step {
+            Some(step) => {
+                self.stage = Stage::Syncing(step);
+                self.send(step.command(), now_ms)
+            }
+            None => {
+                self.stage = Stage::AskingManufacturer;
+                self.ask("AT+CGMI", now_ms)
+            }
+        }
+    }
+
+    /// Sends the next `ATE1`, or gives up when all attempts are spent.
     fn ping(&mut self, attempts_sent: u32, now_ms: u64) -> (Vec<u8>, Option<ProbeOutcome>) {
         if attempts_sent >= self.config.attempts {
             self.stage = Stage::Done;
@@ -166,7 +187,10 @@ impl Prober {
         self.stage = Stage::Pinging {
             attempts_sent: attempts_sent + 1,
         };
-        let command = Command::new("AT", self.config.at_timeout_ms);
+        let mut command = Command::new("ATE1", self.config.at_timeout_ms);
+        if attempts_sent == 0 {
+            command = command.with_preamble(resync::escape_preamble());
+        }
         (self.send(command, now_ms), None)
     }
 

@@ -506,3 +506,33 @@ fn sbdring_is_a_urc() {
     );
     assert_eq!(events, [urc("SBDRING"), ok(&["+SBDIX: 0, 12, 1, 3, 5, 0"])]);
 }
+
+#[test]
+fn a_command_that_requires_its_echo_drops_every_answer_before_it() {
+    let mut channel = channel();
+    channel
+        .start(Command::new("AT", 1500).with_echo_required(), 0)
+        .unwrap();
+    let stale = b"\r\n+SBDIX: 0, 3, 0, 0, 0, 0\r\n\r\nOK\r\n\r\n2\r\n\r\nOK\r\n\r\nERROR\r\n";
+    assert_eq!(channel.feed(stale).events, []);
+    assert!(channel.is_busy());
+    assert_eq!(channel.feed(b"AT\r\r\nOK\r\n").events, [ok(&[])]);
+    // Nothing was left unanswered: the next command takes the first final result.
+    assert_eq!(
+        run(&mut channel, "ATE0", b"\r\nOK\r\n"),
+        [ok(&[])],
+        "the next command is not armed against a late answer"
+    );
+}
+
+#[test]
+fn urcs_still_come_out_while_the_echo_is_awaited() {
+    let mut channel = channel();
+    channel
+        .start(Command::new("AT", 1500).with_echo_required(), 0)
+        .unwrap();
+    assert_eq!(
+        channel.feed(b"\r\n+CMTI: \"SM\",3\r\n").events,
+        [urc("+CMTI: \"SM\",3")]
+    );
+}

@@ -587,6 +587,15 @@ impl CellularDriver {
         }
     }
 
+    /// Logs `why` and deletes the part at `index` (if it is stored) without reporting it.
+    fn delete_unwanted(&mut self, index: Option<u32>, why: String) {
+        self.out.log(LogLevel::Info, why);
+        if let Some(index) = index {
+            self.link
+                .push(delete_command(index), Purpose::DeleteUnwanted(index));
+        }
+    }
+
     /// Hands a PDU to the inbox and acts on what it says.
     fn take_in(&mut self, index: Option<u32>, pdu: &str) {
         let place = index.map_or_else(
@@ -609,16 +618,16 @@ impl CellularDriver {
                 );
             }
             Received::PartHeld => self.arm_expiry(),
-            Received::RepeatedPart { index } => {
-                self.out.log(
-                    LogLevel::Info,
-                    format!("a part already held came again ({place}): deleting the copy"),
-                );
-                if let Some(index) = index {
-                    self.link
-                        .push(delete_command(index), Purpose::DeleteUnwanted(index));
-                }
-            }
+            Received::RepeatedPart { index } => self.delete_unwanted(
+                index,
+                format!("a part already held came again ({place}): deleting the copy"),
+            ),
+            Received::CommittedPart { index } => self.delete_unwanted(
+                index,
+                format!(
+                    "a part of a message committed before is still on the modem ({place}): deleting it"
+                ),
+            ),
             Received::ConflictingPart => self.out.log(
                 LogLevel::Warn,
                 format!(

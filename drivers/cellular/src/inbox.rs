@@ -2,10 +2,12 @@
 //! on a concatenated message whose missing parts never come, see [`Inbox::expire`]), and
 //! remembering which storage indices hold a message until the host has committed it.
 //!
-//! A message's key is the FNV-1a 64 hash of its part PDUs in sequence order, in hex: the same
-//! message read twice (after a restart before deletion) gets the same key, so the host stores it
-//! once. Nothing is deleted from the modem before the host commits that key; a PDU that cannot be
-//! decoded is left where it is.
+//! A message's key is the FNV-1a 64 hash of each part PDU, in hex, in sequence order and joined
+//! with `+`: the same message read twice (after a restart before deletion) gets the same key, so
+//! the host stores it once. Nothing is deleted from the modem before the host commits that key;
+//! a PDU that cannot be decoded is left where it is. Because the key names every part, a part
+//! left on the modem by a restart in the middle of deleting a committed message is recognised
+//! when the host repeats the commit after the restart, and deleted.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -52,6 +54,11 @@ pub(crate) enum Received {
         /// What it says, for the log.
         summary: String,
     },
+    /// A part of a message the host committed before (its deletion was cut short): delete it.
+    CommittedPart {
+        /// Its storage index, if stored.
+        index: Option<u32>,
+    },
     /// A stored outgoing message (SMS-SUBMIT); not ours to touch.
     Outgoing,
     /// The PDU cannot be decoded; it stays on the modem.
@@ -66,6 +73,9 @@ pub(crate) struct Inbox {
     seen: BTreeSet<u32>,
     /// Key of a reported message -> its storage indices.
     awaiting_commit: BTreeMap<String, Vec<u32>>,
+    /// The part keys of committed messages that were not reported since initialisation: parts
+    /// still on the modem after a deletion that was cut short.
+    committed_parts: BTreeSet<String>,
 }
 
 impl Inbox {
@@ -103,6 +113,9 @@ impl Inbox {
             Ok(deliver) => deliver,
             Err(error) => return Received::Undecodable(error.to_string()),
         };
+        if self.committed_parts.contains(&part_key(&pdu)) {
+            return Received::CommittedPart { index };
+        }
         let part = Part {
             index,
             pdu,
@@ -185,9 +198,18 @@ impl Inbox {
         }
     }
 
-    /// The host committed `key`: the storage indices to delete now.
+    /// The host committed `key`: the storage indices to delete now. A key of a message not
+    /// reported since initialisation (the host repeats its commits after a restart) names parts
+    /// that may still be on the modem: each is deleted when it is read.
     pub fn commit(&mut self, key: &str) -> Vec<u32> {
-        self.awaiting_commit.remove(key).unwrap_or_default()
+        match self.awaiting_commit.remove(key) {
+            Some(indices) => indices,
+            None => {
+                self.committed_parts
+                    .extend(key.split(PART_SEPARATOR).map(str::to_owned));
+                Vec::new()
+            }
+        }
     }
 
     /// The part at `index` was deleted from the modem.
@@ -215,13 +237,22 @@ fn status_report(index: Option<u32>, pdu: &[u8]) -> Received {
     Received::StatusReport { index, summary }
 }
 
-/// The FNV-1a 64 hash of the parts (each prefixed with its length as 4 bytes), as 16 hex digits.
+/// What joins the part keys of a message's key.
+const PART_SEPARATOR: char = '+';
+
+/// The key of a message: the [`part_key`]s of its parts joined with [`PART_SEPARATOR`].
 pub(crate) fn message_key<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
-    let bytes = parts.into_iter().flat_map(|part| {
-        let length = u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes();
-        length.into_iter().chain(part.iter().copied())
-    });
-    format!("{:016x}", fnv1a64(bytes))
+    let keys: Vec<String> = parts.into_iter().map(part_key).collect();
+    keys.join(&PART_SEPARATOR.to_string())
+}
+
+/// The FNV-1a 64 hash of a part PDU prefixed with its length as 4 bytes, as 16 hex digits.
+fn part_key(pdu: &[u8]) -> String {
+    let length = u32::try_from(pdu.len()).unwrap_or(u32::MAX).to_be_bytes();
+    format!(
+        "{:016x}",
+        fnv1a64(length.into_iter().chain(pdu.iter().copied()))
+    )
 }
 
 /// FNV-1a, 64 bits.
@@ -277,6 +308,11 @@ mod tests {
         assert_ne!(
             message_key([&b"ab"[..]]),
             message_key([&b"a"[..], &b"b"[..]])
+        );
+        // A multipart message's key names each part.
+        assert_eq!(
+            message_key([&b"a"[..], &b"a"[..]]),
+            "e4b8cad92528d179+e4b8cad92528d179"
         );
     }
 

@@ -30,8 +30,14 @@ fn entry_table_describes_the_driver() {
 #[test]
 fn open_handle_close_through_the_table() {
     let mut checked = common_checks();
-    assert_eq!(writes(&checked.opened), ["ATE0\r"]);
+    let opened = writes(&checked.opened);
+    assert!(opened.len() == 1 && opened[0].starts_with('\u{1b}') && opened[0].ends_with("ATE1\r"));
     // The garbage the common checks sent did not stop the instance.
+    assert_eq!(checked.instance.writes_after_rx(5, b"\r\nOK\r\n"), ["AT\r"]);
+    assert_eq!(
+        checked.instance.writes_after_rx(8, b"AT\r\r\nOK\r\n"),
+        ["ATE0\r"]
+    );
     assert_eq!(
         checked.instance.writes_after_rx(10, b"ATE0\r\r\nOK\r\n"),
         ["AT&K0\r"]

@@ -276,6 +276,20 @@ impl<D: Driver> Host<D> {
         assert!(pending.is_empty(), "unexpected writes: {pending:?}");
     }
 
+    /// The resynchronisation every AT driver starts with after an open or restart
+    /// (`m2mhal_at::resync`) is written, and the device answers it with echo off: ESC, 341
+    /// carriage returns and `ATE1` (answered `OK`), then the `AT` marker (answered with its echo
+    /// and `OK`, echo being on by then).
+    #[track_caller]
+    pub fn resync(&mut self) {
+        let mut escape_and_echo_on = vec![b'\r'; 342];
+        escape_and_echo_on[0] = 0x1B;
+        escape_and_echo_on.extend_from_slice(b"ATE1\r");
+        self.expect_bytes(&escape_and_echo_on);
+        self.rx("\r\nOK\r\n");
+        self.exchange("AT", "AT\r\r\nOK\r\n");
+    }
+
     /// `command` is written and the device answers `answer` (raw text, line endings included).
     #[track_caller]
     pub fn exchange(&mut self, command: &str, answer: &str) {

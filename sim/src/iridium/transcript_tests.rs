@@ -293,6 +293,22 @@ fn sbdwb_times_out_after_60_seconds() {
 }
 
 #[test]
+fn binary_entry_ends_only_with_its_byte_count_esc_included() {
+    // A host killed after READY: ESC is one more message byte, commands are message bytes too.
+    let mut transceiver = quiet();
+    assert_eq!(text(&mut transceiver, "AT+SBDWB=340\r"), "READY\r\n");
+    assert_eq!(text(&mut transceiver, "\x1bATE0\rAT\r"), "");
+    // 342 bytes in all end it (the checksum cannot match); what follows is a command again.
+    let mut fill = vec![b'\r'; 342 - 9];
+    fill.extend_from_slice(b"AT\r");
+    assert_eq!(
+        bytes(&mut transceiver, &fill),
+        b"\r\n2\r\n\r\nOK\r\n\r\nOK\r\n"
+    );
+    assert_eq!(status(&mut transceiver)["mo_buffer"], Value::Null);
+}
+
+#[test]
 fn indications_wait_while_a_message_is_written() {
     let mut transceiver = quiet();
     text(&mut transceiver, "AT+CIER=1,1,1\r");

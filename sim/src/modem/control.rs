@@ -84,7 +84,8 @@ pub enum ModemControl {
     UrcInterleave(bool),
     /// `list`: the stored messages.
     List,
-    /// `status`: the modem state.
+    /// `status`: the modem state (settings, SIM, network, storage; `text_entry` while the
+    /// modem reads message text after the `> ` prompt, which only Ctrl-Z or ESC ends).
     Status,
 }
 
@@ -408,6 +409,7 @@ impl ModemState {
             "forced_echo": self.forced_echo,
             "cmee": self.errors.level(),
             "pdu_mode": self.pdu_mode,
+            "text_entry": self.in_text_entry(),
             "creg": network.report_level(Domain::Circuit),
             "cgreg": network.report_level(Domain::Gprs),
             "cereg": network.report_level(Domain::Eps),

@@ -222,6 +222,8 @@ impl ModemState {
         )
     }
 
+    /// `AT+CMGD=<index>[,<delflag>]`, reported as an `sms-deleted` event (the index and how many
+    /// messages are left).
     fn delete_messages(&mut self, command: &Command) -> Result<Reply, CommandError> {
         self.require_sms_sim()?;
         if command.form == Form::Test {
@@ -240,6 +242,11 @@ impl ModemState {
             _ => return Err(CommandError::Cms(CmsError::InvalidMemoryIndex)),
         };
         self.storage.delete(index, scope);
+        self.events.push(json!({
+            "event": "sms-deleted",
+            "index": index,
+            "stored": self.storage.used(),
+        }));
         ok()
     }
 

@@ -109,6 +109,8 @@ pub struct ModemState {
     pub(super) urc_interleave: bool,
     /// URCs held back until the next response (during the prompt or by the interleave quirk).
     held_urcs: Vec<String>,
+    /// Events of the commands being run (`sms-deleted`), reported with their answer.
+    pub(super) events: Vec<serde_json::Value>,
     /// The command line being typed.
     line: LineAssembler,
     input: Input,
@@ -135,6 +137,7 @@ impl ModemState {
             concat_reference: 1,
             urc_interleave: false,
             held_urcs: Vec::new(),
+            events: Vec::new(),
             line: LineAssembler::new(MAX_LINE),
             input: Input::Command,
         }
@@ -157,6 +160,12 @@ impl ModemState {
         self.echo || self.forced_echo
     }
 
+    /// Whether the modem reads message text after the `> ` prompt (until Ctrl-Z sends it or ESC
+    /// cancels it).
+    pub fn in_text_entry(&self) -> bool {
+        matches!(self.input, Input::Pdu { .. })
+    }
+
     /// The modem's identity numbers.
     pub fn identity(&self) -> &Identity {
         &self.identity
@@ -173,6 +182,7 @@ impl ModemState {
                     if let Some(body) = self.line.take(byte, echo, &mut output.bytes) {
                         let answer = self.run_commands(&body);
                         output.bytes.extend(answer);
+                        output.events.append(&mut self.events);
                     }
                 }
                 Input::Pdu { length, hex } => match byte {

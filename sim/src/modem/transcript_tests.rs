@@ -274,7 +274,12 @@ fn received_sms_is_announced_read_listed_and_deleted() {
         text(&mut modem, "AT+CMGL=4\r"),
         format!("\r\n+CMGL: 0,1,,30\r\n{}\r\n\r\nOK\r\n", lines[2])
     );
-    assert_eq!(text(&mut modem, "AT+CMGD=0\r"), "\r\nOK\r\n");
+    let deleted = modem.receive(b"AT+CMGD=0\r");
+    assert_eq!(deleted.bytes, b"\r\nOK\r\n");
+    assert_eq!(
+        deleted.events,
+        [json!({"event": "sms-deleted", "index": 0, "stored": 0})]
+    );
     assert_eq!(text(&mut modem, "AT+CMGR=0\r"), "\r\nOK\r\n");
     text(&mut modem, "AT+CMEE=1\r");
     assert_eq!(text(&mut modem, "AT+CMGR=30\r"), "\r\n+CMS ERROR: 321\r\n");
@@ -426,6 +431,22 @@ fn cmgs_rejects_bad_pdus_and_escape_cancels() {
         text(&mut modem, &format!("{hex}\x1a")),
         "\r\n+CMS ERROR: 331\r\n"
     );
+}
+
+#[test]
+fn text_entry_takes_command_lines_as_text_until_escape() {
+    // A host killed after the prompt: the next host's lines are message text, unanswered.
+    let mut modem = quiet_modem();
+    assert_eq!(text(&mut modem, "AT+CMGS=20\r"), "\r\n> ");
+    assert_eq!(text(&mut modem, "ATE0\rAT\rAT+CGMI\r"), "");
+    assert!(modem.in_text_entry());
+    assert_eq!(control(&mut modem, "status").0["text_entry"], true);
+    // ESC cancels; empty lines after it are ignored, commands run again.
+    assert_eq!(text(&mut modem, "\x1b\r\r\r"), "\r\nOK\r\n");
+    assert!(!modem.in_text_entry());
+    assert_eq!(text(&mut modem, "ATE1\r"), "\r\nOK\r\n");
+    assert_eq!(text(&mut modem, "AT\r"), "AT\r\r\nOK\r\n");
+    assert_eq!(control(&mut modem, "status").0["text_entry"], false);
 }
 
 #[test]

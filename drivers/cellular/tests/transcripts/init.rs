@@ -6,8 +6,8 @@ use m2mhal_driver_testkit::outgoing;
 use m2mhal_plugin_api::{CallErrorKind, DeviceKind, Encoding, OutgoingMessage, Request};
 
 use crate::support::{
-    EPOCH, Identity, Modem, answer_sim_ready, configure_after_sim, identify, identify_as,
-    ready_modem,
+    EG25, EPOCH, Identity, Modem, answer_identification, answer_sim_ready, configure_after_sim,
+    identify, identify_as, ready_modem,
 };
 
 fn text_message(destination: &str, text: &str) -> OutgoingMessage {
@@ -20,6 +20,9 @@ fn quectel_eg25_with_echo_on() {
     modem.open();
     assert_eq!(modem.state(), ("initializing", ""));
     // Echo is on after power-up: every command comes back before its answer.
+    let escape_and_echo_on = modem.take_tx().expect("the resynchronisation");
+    modem.rx_bytes(&[&escape_and_echo_on[..], b"\r\nOK\r\n"].concat());
+    modem.exchange("AT", "AT\r\r\nOK\r\n");
     modem.exchange("ATE0", "ATE0\r\r\nOK\r\n");
     modem.exchange("AT+CMEE=1", "\r\nOK\r\n");
     modem.exchange("AT+CGMI", "\r\nQuectel\r\n\r\nOK\r\n");
@@ -118,6 +121,7 @@ fn quectel_eg25_with_echo_on() {
 fn simcom_optional_commands_answer_errors() {
     let mut modem = Modem::new();
     modem.open();
+    modem.resync();
     modem.ok("ATE0", &[]);
     modem.fails("AT+CMEE=1", "ERROR");
     modem.ok("AT+CGMI", &["SIMCOM INCORPORATED"]);
@@ -297,6 +301,7 @@ fn refused_pdu_mode_fails_the_modem() {
     let reset = modem.call(Request::Reset);
     assert!(modem.reply(reset).is_ok());
     assert_eq!(modem.state(), ("initializing", ""));
+    modem.resync();
     modem.expect_tx("ATE0");
 }
 
@@ -304,6 +309,7 @@ fn refused_pdu_mode_fails_the_modem() {
 fn imei_from_gsn_when_cgsn_fails() {
     let mut modem = Modem::new();
     modem.open();
+    modem.resync();
     modem.ok("ATE0", &[]);
     modem.ok("AT+CMEE=1", &[]);
     modem.ok("AT+CGMI", &["Generic"]);
@@ -324,4 +330,28 @@ fn reset_reinitialises_a_ready_modem() {
     identify(&mut modem);
     answer_sim_ready(&mut modem);
     configure_after_sim(&mut modem, &[]);
+}
+
+#[test]
+fn a_stale_answer_and_a_pending_prompt_are_left_behind_at_open() {
+    let mut modem = Modem::new();
+    modem.open();
+    // The host before was killed after the `> ` of AT+CMGS: ESC cancels the text entry first.
+    let escape_and_echo_on = modem.take_tx().expect("the resynchronisation");
+    assert_eq!(escape_and_echo_on[0], 0x1B, "ESC first");
+    assert!(escape_and_echo_on.ends_with(b"\rATE1\r"));
+    // The modem answers the ESC, then ATE1 (echo was off).
+    modem.rx("\r\nOK\r\n");
+    modem.expect_tx("AT");
+    modem.rx("\r\nOK\r\n");
+    modem.expect_no_tx();
+    // A late answer to a command of the host before: not the marker's answer either.
+    modem.rx("\r\n+CMGS: 7\r\n\r\nOK\r\n");
+    modem.expect_no_tx();
+    modem.rx("AT\r\r\nOK\r\n");
+    answer_identification(&mut modem, &EG25);
+    let device = modem.device();
+    assert_eq!(device.manufacturer.as_deref(), Some("Quectel"));
+    assert_eq!(device.model.as_deref(), Some("EG25"));
+    assert_eq!(modem.state(), ("initializing", ""));
 }

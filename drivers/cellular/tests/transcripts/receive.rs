@@ -520,3 +520,36 @@ fn parts_listed_at_startup_expire_a_timeout_after_the_listing() {
     modem.ok("AT+CMGD=1", &[]);
     modem.expect_no_tx();
 }
+
+#[test]
+fn parts_of_a_message_committed_before_a_restart_are_deleted_when_the_host_repeats_the_commit() {
+    // A run read the three parts, the host committed the message, and the run was killed during
+    // AT+CMGD of the first part: parts 2 and 3 stayed on the SIM.
+    let (_, parts) = three_part_report();
+    let mut first_run = ready_modem();
+    for (index, part) in parts.iter().enumerate() {
+        first_run.rx(&format!("\r\n+CMTI: \"ME\",{index}\r\n"));
+        first_run.exchange(&format!("AT+CMGR={index}"), &read_answer(part));
+    }
+    let committed = first_run.received[0].key.clone();
+    assert_eq!(committed.split('+').count(), 3, "the key names each part");
+
+    let mut stored: Vec<String> = Vec::new();
+    stored.extend(list_line(1, 1, &parts[1]));
+    stored.extend(list_line(2, 1, &parts[2]));
+    let stored: Vec<&str> = stored.iter().map(String::as_str).collect();
+    // The restart: the host repeats its commits once the identity is known.
+    let mut modem = Modem::new();
+    modem.open();
+    identify(&mut modem);
+    modem.commit(&committed);
+    modem.commit("0123456789abcdef");
+    answer_sim_ready(&mut modem);
+    configure_until_listing(&mut modem);
+    modem.ok("AT+CMGL=4", &stored);
+    modem.ok("AT+CMGD=1", &[]);
+    modem.ok("AT+CMGD=2", &[]);
+    modem.expect_no_tx();
+    assert!(modem.received.is_empty(), "nothing is reported again");
+    assert_eq!(modem.state(), ("ready", ""));
+}

@@ -75,6 +75,7 @@ fn three_timeouts_fail_the_modem_and_probing_brings_it_back() {
 fn silence_during_initialisation_retries_then_fails() {
     let mut modem = Modem::new();
     modem.open();
+    modem.resync();
     modem.expect_tx("ATE0");
     modem.advance(5_000);
     modem.expect_tx("ATE0");
@@ -85,6 +86,7 @@ fn silence_during_initialisation_retries_then_fails() {
     modem.advance(2_000);
     // A modem that just booted echoes.
     modem.exchange("AT", "AT\r\r\nOK\r\n");
+    modem.resync();
     modem.expect_tx("ATE0");
 }
 
@@ -92,6 +94,14 @@ fn silence_during_initialisation_retries_then_fails() {
 fn probes_of_a_silent_modem_back_off_to_thirty_seconds() {
     let mut modem = Modem::new();
     modem.open();
+    // The resynchronisation goes unanswered too; its timeouts do not count as silence.
+    assert!(modem.take_tx().is_some_and(|tx| tx.ends_with(b"ATE1\r")));
+    modem.advance(1_000);
+    for _ in 0..3 {
+        modem.expect_tx("AT");
+        modem.advance(1_500);
+    }
+    assert_eq!(modem.state(), ("initializing", ""));
     for _ in 0..3 {
         modem.expect_tx("ATE0");
         modem.advance(5_000);
@@ -164,6 +174,7 @@ fn hangup_fails_pending_calls_and_waits_for_the_port() {
 
     modem.open();
     assert_eq!(modem.state(), ("initializing", ""));
+    modem.resync();
     modem.expect_tx("ATE0");
 }
 

@@ -2,7 +2,7 @@
 //! answers of a standard modem, a Quectel EG25 with a ready SIM, in the order the driver asks:
 //!
 //! ```text
-//! identify                     ATE0 ... AT+CGSN
+//! identify                     (resync) ATE0 ... AT+CGSN
 //! answer_sim_ready             AT+CPIN?
 //! configure_after_sim              AT+CIMI ... AT+CMGL=4 (ready)
 //!   configure_until_listing        AT+CIMI ... AT+COPS?
@@ -66,6 +66,14 @@ pub fn identify(modem: &mut Modem) {
 /// Answers the start of the initialisation, up to the IMEI, as `identity`.
 #[track_caller]
 pub fn identify_as(modem: &mut Modem, identity: &Identity) {
+    modem.resync();
+    answer_identification(modem, identity);
+}
+
+/// Answers the start of the initialisation after the resynchronisation, up to the IMEI, as
+/// `identity`.
+#[track_caller]
+pub fn answer_identification(modem: &mut Modem, identity: &Identity) {
     modem.ok("ATE0", &[]);
     modem.ok("AT+CMEE=1", &[]);
     modem.ok("AT+CGMI", &[identity.manufacturer]);

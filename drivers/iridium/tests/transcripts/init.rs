@@ -9,7 +9,7 @@ use m2mhal_plugin_api::{
 };
 
 use crate::support::{
-    CGMR_9603, EPOCH, IMEI, Terminal, binary, configure, identify, message, ready_terminal,
+    CGMR_9603, EPOCH, IMEI, Terminal, binary, configure, identify, message, ready_terminal, sbdix,
 };
 
 #[test]
@@ -45,7 +45,10 @@ fn full_init_of_a_9603_with_echo_on() {
     let mut terminal = Terminal::new();
     terminal.open();
     assert_eq!(terminal.state(), ("initializing", ""));
-    // Echo is on after power-up: ATE0 comes back before its OK.
+    // Echo is on after power-up: every command comes back before its answer.
+    let escape_and_echo_on = terminal.take_tx().expect("the resynchronisation");
+    terminal.rx_bytes(&[&escape_and_echo_on[..], b"\r\nOK\r\n"].concat());
+    terminal.exchange("AT", "AT\r\r\nOK\r\n");
     terminal.expect_tx("ATE0");
     terminal.rx("ATE0\r\r\nOK\r\n");
     terminal.expect_tx("AT&K0");
@@ -116,6 +119,7 @@ fn full_init_of_a_9603_with_echo_on() {
 fn rockblock_without_flow_control_lines_refuses_at_k0_and_still_works() {
     let mut terminal = Terminal::new();
     terminal.open();
+    terminal.resync();
     terminal.ok("ATE0", &[]);
     terminal.fails("AT&K0", "ERROR");
     terminal.ok("AT+CGMI", &["Iridium"]);
@@ -131,6 +135,7 @@ fn rockblock_without_flow_control_lines_refuses_at_k0_and_still_works() {
 fn no_imei_fails_the_terminal() {
     let mut terminal = Terminal::new();
     terminal.open();
+    terminal.resync();
     terminal.ok("ATE0", &[]);
     terminal.ok("AT&K0", &[]);
     terminal.ok("AT+CGMI", &["Iridium"]);
@@ -175,6 +180,7 @@ fn signal_indications_update_quality() {
 fn without_indications_the_signal_is_polled_at_the_signal_interval() {
     let mut terminal = Terminal::with_options(&[("signal_interval", "120")]);
     terminal.open();
+    terminal.resync();
     terminal.ok("ATE0", &[]);
     identify(&mut terminal);
     terminal.ok("AT+SBDMTA=1", &[]);
@@ -241,4 +247,23 @@ fn bad_options_are_refused_by_name() {
         panic!("accepted a bad option");
     };
     assert!(error.contains("min_session_interval"), "{error}");
+}
+
+#[test]
+fn a_session_answer_left_by_a_killed_host_does_not_shift_the_identification() {
+    let mut terminal = Terminal::new();
+    terminal.open();
+    let escape_and_echo_on = terminal.take_tx().expect("the resynchronisation");
+    assert_eq!(escape_and_echo_on[0], 0x1B, "ESC first");
+    // The session of the host before ends now: its answer comes before the answer to ATE1.
+    terminal.rx(&sbdix([0, 3, 0, 0, 0, 0]));
+    terminal.expect_tx("AT");
+    terminal.rx("\r\nOK\r\n");
+    terminal.expect_no_tx();
+    terminal.rx("AT\r\r\nOK\r\n");
+    terminal.ok("ATE0", &[]);
+    identify(&mut terminal);
+    let device = terminal.device();
+    assert_eq!(device.manufacturer.as_deref(), Some("Iridium"));
+    assert!(device.id.is_some(), "the IMEI was read");
 }

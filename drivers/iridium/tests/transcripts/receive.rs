@@ -229,6 +229,7 @@ fn mailbox_check_after_a_message_clears_the_mo_buffer_first() {
 fn message_left_in_the_mt_buffer_is_read_again_after_a_restart() {
     let mut terminal = Terminal::new();
     terminal.open();
+    terminal.resync();
     terminal.ok("ATE0", &[]);
     identify(&mut terminal);
     configure(&mut terminal, "+SBDS: 0, 12, 1, 1093");

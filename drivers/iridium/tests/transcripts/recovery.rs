@@ -45,6 +45,7 @@ fn three_timeouts_fail_the_terminal_and_probing_brings_it_back() {
     terminal.expect_tx("AT");
     terminal.rx("\r\nOK\r\n");
     assert_eq!(terminal.state(), ("initializing", ""));
+    terminal.resync();
     terminal.ok("ATE0", &[]);
     identify(&mut terminal);
     configure(&mut terminal, "+SBDS: 0, 12, 0, -1");
@@ -84,6 +85,7 @@ fn hangup_goes_offline_and_fails_waiting_work() {
     terminal.rx("\r\nSBDRING\r\n");
     terminal.expect_no_tx();
     terminal.open();
+    terminal.resync();
     terminal.expect_tx("ATE0");
 }
 
@@ -94,6 +96,7 @@ fn reopen_keeps_waiting_messages_and_sends_them_after_init() {
     let call = terminal.send(binary("m1", b"x"));
     terminal.open();
     assert!(!terminal.answered(call));
+    terminal.resync();
     terminal.ok("ATE0", &[]);
     identify(&mut terminal);
     configure(&mut terminal, "+SBDS: 0, 12, 0, -1");

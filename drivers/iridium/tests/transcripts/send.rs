@@ -240,6 +240,7 @@ fn access_denied_fails_the_message_and_the_terminal() {
     terminal.expect_no_tx();
     let reset = terminal.call(Request::Reset);
     assert_eq!(terminal.reply(reset), Ok(CallReply::Done));
+    terminal.resync();
     terminal.expect_tx("ATE0");
 }
 

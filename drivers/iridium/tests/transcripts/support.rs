@@ -62,6 +62,7 @@ pub fn configure(terminal: &mut Terminal, sbds: &str) {
 pub fn ready_with(options: &[(&str, &str)]) -> Terminal {
     let mut terminal = Terminal::with_options(options);
     terminal.open();
+    terminal.resync();
     terminal.ok("ATE0", &[]);
     identify(&mut terminal);
     configure(&mut terminal, "+SBDS: 0, 12, 0, -1");
