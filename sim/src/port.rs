@@ -94,6 +94,17 @@ impl<D: SimulatedDevice> Port<D> {
             return;
         }
         let output = self.device.receive(&buffer[..count]);
+        self.answer(output).await;
+        // The events of work that takes a while (a session's start) are out before it ends.
+        while let Some(duration) = self.device.work_in_progress() {
+            tokio::time::sleep(duration).await;
+            let output = self.device.finish_work();
+            self.answer(output).await;
+        }
+    }
+
+    /// Sends a device's answer to the host, through the line quirks.
+    async fn answer(&mut self, output: Output) {
         if let Some(delay) = self.quirks.delay.filter(|_| !output.bytes.is_empty()) {
             tokio::time::sleep(delay).await;
         }
