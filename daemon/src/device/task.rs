@@ -245,7 +245,10 @@ impl DeviceTask {
                 info,
             } => {
                 // The host already announced `sending` for the message in flight; the driver's
-                // own `sending` only adds facts (attempts, next retry) to record.
+                // own `sending` only adds facts (attempts, next retry) to record. The facts are
+                // committed before the next effect of the batch is performed: a driver reports a
+                // fact ahead of the `Tx` that makes it true (write-ahead), and gets it back in
+                // `OutgoingMessage::progress` after a restart.
                 let repeated = state == MessageState::Sending
                     && self.sending.as_ref().is_some_and(|r| r.id == id);
                 self.record_state(&id, state, &error, &info, !repeated)
