@@ -10,7 +10,13 @@
 //!
 //! Each cycle is one of three kinds, in turn: SBD killed during its session; a 3-part SMS killed
 //! after the modem accepted its second part; an incoming SMS plus a single-part SMS killed after
-//! the modem accepted it.
+//! the modem accepted it. After each restart the test waits until what the killed daemon left is
+//! out, so each cycle starts from rest and a run takes the same path every time.
+//!
+//! Two tests share this: one settles the serial lines itself between kill and restart (what the
+//! daemon's AT resynchronisation and ESC at initialisation do, issue 9's other part), so it
+//! checks the messages' fate alone; the other leaves the lines as the killed daemon left them
+//! and needs that part of the daemon (it is ignored until then).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -24,6 +30,8 @@ use serde_json::Value;
 const SESSION_DELAY_MS: &str = "300";
 /// No power budget between sessions; retries after a failed session wait 1 s at most.
 const IRIDIUM_OPTIONS: &str = "[drivers.iridium]\nmin_session_interval = 0\nmax_backoff = 1\n";
+/// Issue 9's bound for a restart until the devices are ready (about 0.2 s here).
+const READY_WITHIN: Duration = Duration::from_secs(5);
 /// Where SMS go.
 const PEER: &str = "+4915112345678";
 /// Who sends the incoming SMS.
@@ -201,8 +209,9 @@ async fn survive_kills(cycles: usize, lines: Lines) {
         rig.cycle(cycle, &paths, lines).await;
         paths = rig.restart().await;
     }
-    eprintln!(
-        "slowest restart until both devices were ready: {:?}",
+    assert!(
+        rig.slowest_ready < READY_WITHIN,
+        "a restart took {:?} until both devices were ready",
         rig.slowest_ready
     );
     let (modem, terminal) = &paths;
