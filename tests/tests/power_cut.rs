@@ -18,7 +18,7 @@
 //! checks the messages' fate alone; the other leaves the lines as the killed daemon left them
 //! and needs that part of the daemon (it is ignored until then).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -162,25 +162,27 @@ impl Rig {
         self.sms_sent.push(sent);
     }
 
+    /// Sends an SBD message through the terminal at `path` and returns once its session runs
+    /// (`failing`: the gateway fails it); returns the message id.
+    async fn send_sbd_into_a_session(&mut self, path: &str, text: &str, failing: bool) -> String {
+        if failing {
+            self.terminal.ok(FAILED_SESSION).await;
+        }
+        let id = send(self.conn(), path, "", text.as_bytes(), &encoding("text"))
+            .await
+            .expect("Send SBD");
+        self.terminal.expect_event("session-start").await;
+        id
+    }
+
     /// One cycle of traffic ending in a kill.
     async fn cycle(&mut self, cycle: usize, paths: &(String, String), lines: Lines) {
         let (modem, terminal) = paths;
         match cycle % 3 {
             0 => {
-                if cycle % 2 == 1 {
-                    self.terminal.ok(FAILED_SESSION).await;
-                }
                 let text = format!("sbd-{cycle:02}");
-                send(
-                    self.conn(),
-                    terminal,
-                    "",
-                    text.as_bytes(),
-                    &encoding("text"),
-                )
-                .await
-                .expect("Send SBD");
-                self.terminal.expect_event("session-start").await;
+                self.send_sbd_into_a_session(terminal, &text, cycle % 2 == 1)
+                    .await;
             }
             1 => {
                 send_text(self.conn(), modem, PEER, &long_text(cycle))
@@ -341,6 +343,46 @@ fn check_sms(sent: &[Value], cycles: usize) {
         .map(|cycle| format!("single-{cycle:02}"))
         .collect();
     assert_eq!(singles, expected_singles);
+}
+
+/// Kills the daemon while the session of an SBD message runs (`failing`: the gateway fails it),
+/// restarts it and returns the message's `info` once it is sent, and what the gateway got.
+async fn sbd_killed_in_its_session(failing: bool) -> (HashMap<String, String>, Vec<Value>) {
+    let links = tempfile::tempdir().expect("link dir");
+    let (mut rig, (_, terminal)) = Rig::start(links.path()).await;
+    let id = rig
+        .send_sbd_into_a_session(&terminal, "report", failing)
+        .await;
+    rig.kill(Lines::Settled).await;
+    let (_, terminal) = rig.restart().await;
+    let message = list_messages(rig.conn(), &terminal)
+        .await
+        .into_iter()
+        .find(|message| field::<String>(message, "id") == id)
+        .expect("the message is listed");
+    assert_eq!(field::<String>(&message, "state"), "sent");
+    (field(&message, "info"), rig.terminal.gateway_mo(0).await)
+}
+
+/// Issue 9: the terminal completed the session the killed daemon started; the restarted one
+/// sent the message again (MOMSN 3 and 4 at the gateway) and said `attempts=1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbd_session_completed_after_the_kill_is_not_sent_again() {
+    let (info, at_gateway) = sbd_killed_in_its_session(false).await;
+    assert_eq!(at_gateway.len(), 1, "{at_gateway:?}");
+    assert_eq!(at_gateway[0]["text"], "report");
+    assert_eq!(info["momsn"], at_gateway[0]["momsn"].to_string());
+    assert_eq!(info["attempts"], "1");
+}
+
+/// A session that failed at the gateway after the kill: the message goes again, and its
+/// attempts count both sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sbd_session_failed_after_the_kill_goes_again_as_attempt_2() {
+    let (info, at_gateway) = sbd_killed_in_its_session(true).await;
+    assert_eq!(at_gateway.len(), 1, "{at_gateway:?}");
+    assert_eq!(info["momsn"], at_gateway[0]["momsn"].to_string());
+    assert_eq!(info["attempts"], "2");
 }
 
 /// The messages' fate across 30 kills (issue 9's figure; about 12 s here: each cycle is one
