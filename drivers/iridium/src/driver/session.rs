@@ -42,6 +42,8 @@ const TRANSFER_TIMEOUT_MS: u64 = 90_000;
 const READ_TIMEOUT_MS: u64 = 10_000;
 /// `AT+SBDD0` / `AT+SBDD1`.
 const CLEAR_TIMEOUT_MS: u64 = 5_000;
+/// `AT+SBDS`.
+const STATUS_TIMEOUT_MS: u64 = 5_000;
 /// Writes of one message before it fails (`AT+SBDWB` results 1 and 2 are retried once), and
 /// reads of one MT message before that copy is given up.
 const MAX_BUFFER_ATTEMPTS: u8 = 2;
@@ -315,7 +317,7 @@ impl IridiumDriver {
         if transfer.carries_mo {
             if self.next_momsn.is_none() && !transfer.momsn_read {
                 self.link.push_front(
-                    Command::new("AT+SBDS", CLEAR_TIMEOUT_MS),
+                    Command::new("AT+SBDS", STATUS_TIMEOUT_MS),
                     Purpose::ReadMomsn,
                 );
                 return;
