@@ -1,10 +1,11 @@
 //! The simulated Iridium 9603 SBD transceiver: AT command logic, message buffers, sessions and
 //! the gateway behind them, with no I/O.
 //!
-//! A session (`AT+SBDIX`) takes time, but [`SimulatedDevice`] has no timer: the device waits the
-//! session out inside [`SimulatedDevice::receive`], blocking its port's task (on a multi-threaded
-//! runtime the other ports and the control commands go on meanwhile). For the same reason the
-//! 60 s timeout of `AT+SBDWB` shows only when the host sends something after it.
+//! A session (`AT+SBDIX`) takes time: it starts with a `session-start` event (command and
+//! MOMSN) and is work in progress ([`SimulatedDevice::work_in_progress`]) that the port waits
+//! out (its input waits meanwhile; the other ports and the control commands go on), then its
+//! answer comes with the `mo` and `session` events. [`SimulatedDevice`] has no timer otherwise:
+//! the 60 s timeout of `AT+SBDWB` shows only when the host sends something after it.
 
 mod commands;
 mod control;
