@@ -3,7 +3,7 @@
 //!
 //! A session (`AT+SBDIX`) takes time: it starts with a `session-start` event (command and
 //! MOMSN) and is work in progress ([`SimulatedDevice::work_in_progress`]) that the port waits
-//! out (its input waits meanwhile; the other ports and the control commands go on), then its
+//! out (its input and its control commands wait meanwhile; the other ports go on), then its
 //! answer comes with the `mo` and `session` events. [`SimulatedDevice`] has no timer otherwise:
 //! the 60 s timeout of `AT+SBDWB` shows only when the host sends something after it.
 
