@@ -934,6 +934,40 @@ mod tests {
     }
 
     #[test]
+    fn progress_committed_before_a_kill_comes_back_with_the_pending_message() {
+        // What a driver resuming a message after a restart gets in `OutgoingMessage::progress`:
+        // each fact as last committed, the earlier ones kept.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let id = queue_hello(&mut store, MODEM, 10).id;
+        let before_part = |sent: &str, references: &str| {
+            info(&[
+                ("concat_reference", "3"),
+                ("parts", "3"),
+                ("parts_sent", sent),
+                ("message_references", references),
+            ])
+        };
+        store
+            .set_state(&id, "sending", "", &before_part("0", ""))
+            .unwrap();
+        store
+            .set_state(&id, "sending", "", &before_part("1", "12"))
+            .unwrap();
+        store
+            .set_state(&id, "sending", "", &info(&[("attempt", "1")]))
+            .unwrap();
+        drop(store);
+
+        let store = Store::open(dir.path()).unwrap();
+        let pending = store.pending_outgoing(MODEM).unwrap();
+        assert_eq!(pending.len(), 1);
+        let mut expected = before_part("1", "12");
+        expected.insert("attempt".to_owned(), "1".to_owned());
+        assert_eq!(pending[0].info, expected);
+    }
+
+    #[test]
     fn the_database_is_wal_full_sync_with_foreign_keys_and_versioned() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();

@@ -122,7 +122,8 @@ pub enum Request {
     /// any I/O. The host asks this before it commits the message to its outbox.
     CheckMessage(OutgoingMessage),
     /// Transmit a message that the host has committed to its outbox. Reply once it is sent or has
-    /// failed for good; retries are the driver's business.
+    /// failed for good; retries are the driver's business. A message handed over again after a
+    /// restart carries in [`OutgoingMessage::progress`] what the driver recorded about it.
     Send(OutgoingMessage),
     /// Look for incoming messages now.
     Poll,
@@ -170,6 +171,19 @@ pub struct OutgoingMessage {
     pub payload: Vec<u8>,
     /// How to interpret the payload.
     pub encoding: Encoding,
+    /// Every fact recorded with the message so far: the `info` of the driver's earlier
+    /// [`Effect::MessageState`] effects, as committed to the host's store. Empty for a new message.
+    ///
+    /// This is the way back for a driver that resumes a message after a restart (of the daemon,
+    /// the driver or the device): the facts it recorded before the kill tell it what already
+    /// happened (an SBD session's MOMSN, an SMS's concatenation reference and acknowledged parts),
+    /// so it sends again only what did not go out. The host commits each `MessageState` to its
+    /// store before it performs the effects that follow it in the same batch, so a driver that
+    /// reports a fact before the [`Effect::Tx`] that makes it true always finds it here
+    /// (write-ahead). A host without it
+    /// sends none (the field defaults to empty) and a plugin without it ignores it.
+    #[serde(default)]
+    pub progress: BTreeMap<String, String>,
 }
 
 /// Payload interpretation requested by the application.

@@ -1,5 +1,7 @@
 //! The boundary between a simulated device's protocol logic and the pty/control plumbing.
 
+use std::time::Duration;
+
 use serde_json::{Map, Value};
 
 /// What a simulated device sends to the host and reports to the simulator's user.
@@ -27,6 +29,18 @@ pub trait SimulatedDevice: Send + 'static {
 
     /// Handles bytes the host wrote to the port and returns the device's answer.
     fn receive(&mut self, input: &[u8]) -> Output;
+
+    /// How long the work the last input started takes (an SBD session), if any: the port writes
+    /// the answer so far, waits that long, then calls [`SimulatedDevice::finish_work`]. Input
+    /// that arrives meanwhile waits.
+    fn work_in_progress(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Ends the work [`SimulatedDevice::work_in_progress`] announced; returns its answer.
+    fn finish_work(&mut self) -> Output {
+        Output::default()
+    }
 
     /// Applies a device-specific control command; `now` is the Unix time in seconds.
     fn control(&mut self, command: &str, now: i64) -> Result<ControlReply, Self::ControlError>;

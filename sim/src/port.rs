@@ -94,7 +94,18 @@ impl<D: SimulatedDevice> Port<D> {
             return;
         }
         let output = self.device.receive(&buffer[..count]);
-        // What the device did is reported at once; only its answer is slow.
+        self.answer(output).await;
+        // The events of work that takes a while (a session's start) are out before it ends.
+        while let Some(duration) = self.device.work_in_progress() {
+            tokio::time::sleep(duration).await;
+            let output = self.device.finish_work();
+            self.answer(output).await;
+        }
+    }
+
+    /// Sends a device's answer to the host, through the line quirks. What the device did (its
+    /// events) is reported at once; only its answer is slow.
+    async fn answer(&mut self, output: Output) {
         self.send(Output {
             bytes: Vec::new(),
             events: output.events,

@@ -19,6 +19,7 @@ use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant};
 
 pub mod device_objects;
 pub mod restart;
+pub mod power_cut;
 
 /// The daemon's bus name.
 pub const BUS_NAME: &str = "org.m2mhal.Hal1";

@@ -150,6 +150,7 @@ impl MessagingInterface {
             destination,
             payload,
             encoding,
+            progress: Default::default(),
         };
         self.handle
             .call(Request::CheckMessage(message.clone()), CHECK_TIMEOUT)

@@ -4,7 +4,7 @@
 //! Everything about one device happens here, in order; D-Bus handlers only send requests in and
 //! wait (with a timeout) for answers, so a slow or dead device never blocks anybody else.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
@@ -258,7 +258,10 @@ impl DeviceTask {
                 info,
             } => {
                 // The host already announced `sending` for the message in flight; the driver's
-                // own `sending` only adds facts (attempts, next retry) to record.
+                // own `sending` only adds facts (attempts, next retry) to record. The facts are
+                // committed before the next effect of the batch is performed: a driver reports a
+                // fact ahead of the `Tx` that makes it true (write-ahead), and gets it back in
+                // `OutgoingMessage::progress` after a restart.
                 let repeated = state == MessageState::Sending
                     && self.sending.as_ref().is_some_and(|r| r.id == id);
                 self.record_state(&id, state, &error, &info, !repeated)
@@ -578,6 +581,7 @@ impl DeviceTask {
             destination: record.peer.clone(),
             payload: record.payload.clone(),
             encoding,
+            progress: self.recorded_progress(&record).await,
         };
         self.sending = Some(record.clone());
         self.record_state(
@@ -593,6 +597,24 @@ impl DeviceTask {
             call,
             request: Request::Send(message),
         });
+    }
+
+    /// What the driver recorded about a message so far, read afresh from the store: the copy in
+    /// the outbox is as old as the last load, and a driver resuming the message after a restart
+    /// needs the facts it committed last (see `OutgoingMessage::progress`).
+    async fn recorded_progress(&self, record: &MessageRecord) -> BTreeMap<String, String> {
+        let id = record.id.clone();
+        match self.services.store.run(move |store| store.get(&id)).await {
+            Ok(Some(stored)) => stored.info,
+            Ok(None) => record.info.clone(),
+            Err(e) => {
+                tracing::error!(
+                    "cannot read what was recorded about message {}: {e}",
+                    record.id
+                );
+                record.info.clone()
+            }
+        }
     }
 
     async fn send_finished(&mut self, id: &str, result: Result<CallReply, CallError>) {
@@ -642,7 +664,7 @@ impl DeviceTask {
         id: &str,
         state: MessageState,
         error: &str,
-        info: &std::collections::BTreeMap<String, String>,
+        info: &BTreeMap<String, String>,
         announce: bool,
     ) {
         let (owned_id, owned_error, owned_info) = (id.to_owned(), error.to_owned(), info.clone());

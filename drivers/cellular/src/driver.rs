@@ -21,13 +21,14 @@ use m2mhal_at::{AtError, ChannelConfig, Command, Response, Urc};
 use m2mhal_plugin_api::sdk::{Driver, Effects};
 use m2mhal_plugin_api::{
     CallError, CallErrorKind, CallReply, DriverDescription, Effect, Input, LogLevel, MessageState,
-    OpenConfig, Request,
+    OpenConfig, OutgoingMessage, Request,
 };
 
 use crate::describe::description;
 use crate::inbox::{Inbox, Received, parse_indication, parse_list, parse_read};
 use crate::init::{self, FIRST_STEP, InitStep, ModemFacts, Outcome, SimProblem};
 use crate::outbox::{self, Outbox, PartOutcome};
+use crate::progress::PartProgress;
 use crate::purpose::{ListReason, Purpose};
 use crate::signal::{Domain, SignalQuery, SignalTracker, parse_registration};
 use crate::timers::{self, Timer};
@@ -267,17 +268,7 @@ impl AtDriver<Purpose> for CellularDriver {
             Request::Send(_) if self.phase.refuses_messages() => {
                 self.link.reply_not_ready(call, &mut self.out)
             }
-            Request::Send(message) => {
-                let reference = self.next_reference;
-                match outbox::encode(&message, reference) {
-                    Ok(parts) => {
-                        self.next_reference = reference.wrapping_add(1);
-                        self.outbox.push(call, message.id, parts);
-                        self.kick_outbox();
-                    }
-                    Err(error) => self.out.reply(call, Err(error)),
-                }
-            }
+            Request::Send(message) => self.accept_message(call, message),
             other => {
                 let error = format!("a cellular modem does not support {other:?}");
                 self.out.reply(
@@ -680,29 +671,89 @@ impl CellularDriver {
 
 /// Sending messages.
 impl CellularDriver {
+    /// A message handed over by `Send`: encoded and queued; one handed over again after a
+    /// restart keeps its concatenation reference and skips the parts the modem acknowledged
+    /// (see [`crate::progress`]).
+    fn accept_message(&mut self, call: u64, message: OutgoingMessage) {
+        let resumed = PartProgress::from_progress(&message.progress).and_then(|progress| {
+            let parts = outbox::encode(&message, progress.concat_reference).ok()?;
+            (parts.len() == progress.parts).then_some((parts, progress))
+        });
+        let (parts, progress) = match resumed {
+            Some((parts, progress)) => {
+                self.out.log(
+                    LogLevel::Info,
+                    format!(
+                        "message {}: resuming after part {} of {}",
+                        message.id,
+                        progress.references.len(),
+                        progress.parts
+                    ),
+                );
+                (parts, progress)
+            }
+            None => match outbox::encode(&message, self.next_reference) {
+                Ok(parts) => {
+                    let progress = PartProgress {
+                        concat_reference: self.next_reference,
+                        parts: parts.len(),
+                        references: Vec::new(),
+                    };
+                    (parts, progress)
+                }
+                Err(error) => return self.out.reply(call, Err(error)),
+            },
+        };
+        self.next_reference = progress.concat_reference.wrapping_add(1);
+        self.outbox.push(call, message.id, parts, progress);
+        self.kick_outbox();
+    }
+
     fn kick_outbox(&mut self) {
         if self.phase != Phase::Ready {
             return;
         }
-        if let Some((id, command)) = self.outbox.start() {
-            self.out.push(Effect::MessageState {
+        while let Some(step) = self.outbox.start() {
+            if self.take_step(step, false) {
+                return;
+            }
+        }
+    }
+
+    /// Records and sends the next part (`urgent`: ahead of queued commands, as the rest of a
+    /// message), or answers the finished message; returns whether a part went out.
+    fn take_step(&mut self, step: PartOutcome, urgent: bool) -> bool {
+        match step {
+            PartOutcome::Next {
                 id,
-                state: MessageState::Sending,
-                error: String::new(),
-                info: Default::default(),
-            });
-            self.link.push(command, Purpose::SendPart);
+                record,
+                command,
+            } => {
+                self.out.push(Effect::MessageState {
+                    id,
+                    state: MessageState::Sending,
+                    error: String::new(),
+                    info: record,
+                });
+                if urgent {
+                    self.link.push_front(command, Purpose::SendPart);
+                } else {
+                    self.link.push(command, Purpose::SendPart);
+                }
+                true
+            }
+            PartOutcome::Finished { call, result } => {
+                self.out.reply(call, result);
+                false
+            }
         }
     }
 
     fn on_part_sent(&mut self, result: Result<Response, AtError>) {
-        match self.outbox.part_done(result) {
-            Some(PartOutcome::Next(command)) => self.link.push_front(command, Purpose::SendPart),
-            Some(PartOutcome::Finished { call, result }) => {
-                self.out.reply(call, result);
-                self.kick_outbox();
-            }
-            None => {}
+        if let Some(step) = self.outbox.part_done(result)
+            && !self.take_step(step, true)
+        {
+            self.kick_outbox();
         }
     }
 

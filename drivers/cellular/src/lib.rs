@@ -18,6 +18,7 @@ mod inbox;
 mod init;
 mod outbox;
 mod parse;
+mod progress;
 mod purpose;
 mod signal;
 mod timers;

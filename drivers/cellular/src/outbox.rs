@@ -8,6 +8,7 @@ use m2mhal_plugin_api::{CallError, CallErrorKind, CallReply, Encoding, OutgoingM
 use m2mhal_sms::{Body, EncodedPart, PhoneNumber, SmsError, SubmitOptions, encode_submit, to_hex};
 
 use crate::parse::fields;
+use crate::progress::PartProgress;
 
 /// Largest payload one `Send` accepts, in bytes: 1200 bytes of GSM 7-bit text are 8
 /// concatenated parts (up to 18 parts for UCS-2 text), which keeps one message from holding
@@ -75,26 +76,29 @@ fn part_command(part: &EncodedPart) -> Command {
     Command::new(format!("AT+CMGS={}", part.tpdu_len), SEND_TIMEOUT_MS).with_prompt_payload(payload)
 }
 
-/// A message accepted by `Send`.
+/// A message accepted by `Send`, and where it is.
 #[derive(Debug)]
 struct Outgoing {
     call: u64,
     id: String,
     parts: Vec<EncodedPart>,
+    /// Its reference and the parts acknowledged so far (before a restart too).
+    progress: PartProgress,
 }
 
-/// The message being sent and the message references of its parts sent so far.
-#[derive(Debug)]
-struct Sending {
-    message: Outgoing,
-    references: Vec<String>,
-}
-
-/// What follows a part's `AT+CMGS`.
+/// What comes next for the message being sent.
 #[derive(Debug)]
 pub(crate) enum PartOutcome {
-    /// Send this command (the next part).
-    Next(Command),
+    /// Record `record` for message `id` (before the command goes: see [`crate::progress`]), then
+    /// send `command` (the next part).
+    Next {
+        /// The host's message id.
+        id: String,
+        /// The facts to record about it.
+        record: BTreeMap<String, String>,
+        /// The part's `AT+CMGS`.
+        command: Command,
+    },
     /// The message is done: answer its `Send` call.
     Finished {
         /// The `Send` call.
@@ -108,35 +112,34 @@ pub(crate) enum PartOutcome {
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
     waiting: VecDeque<Outgoing>,
-    sending: Option<Sending>,
+    sending: Option<Outgoing>,
 }
 
 impl Outbox {
-    /// Queues a message for `call`.
-    pub fn push(&mut self, call: u64, id: String, parts: Vec<EncodedPart>) {
-        self.waiting.push_back(Outgoing { call, id, parts });
+    /// Queues a message for `call`: its encoded `parts` and `progress` (the parts of it the
+    /// modem acknowledged before a restart are not sent again).
+    pub fn push(&mut self, call: u64, id: String, parts: Vec<EncodedPart>, progress: PartProgress) {
+        self.waiting.push_back(Outgoing {
+            call,
+            id,
+            parts,
+            progress,
+        });
     }
 
-    /// Starts the next message unless one is being sent; returns its id and first command.
-    pub fn start(&mut self) -> Option<(String, Command)> {
+    /// Starts the next message unless one is being sent; returns what comes first (the message
+    /// is finished at once when every part was acknowledged before a restart).
+    pub fn start(&mut self) -> Option<PartOutcome> {
         if self.sending.is_some() {
             return None;
         }
-        let message = self.waiting.pop_front()?;
-        // `encode` never yields a message without parts.
-        let started = (message.id.clone(), part_command(message.parts.first()?));
-        self.sending = Some(Sending {
-            message,
-            references: Vec::new(),
-        });
-        Some(started)
+        self.sending = Some(self.waiting.pop_front()?);
+        self.next_step()
     }
 
     /// Takes in the result of the current part's `AT+CMGS`; `None` when nothing is being sent.
     pub fn part_done(&mut self, result: Result<Response, AtError>) -> Option<PartOutcome> {
         let sending = self.sending.as_mut()?;
-        let total = sending.message.parts.len();
-        let number = sending.references.len() + 1;
         match result {
             Ok(response) => {
                 let reference = response
@@ -144,31 +147,19 @@ impl Outbox {
                     .iter()
                     .find_map(|line| Some(fields(line, "+CMGS:")?.first()?.text.to_owned()))
                     .unwrap_or_default();
-                sending.references.push(reference);
-                if let Some(next) = sending.message.parts.get(number) {
-                    return Some(PartOutcome::Next(part_command(next)));
-                }
-                let sending = self.sending.take()?;
-                let info = BTreeMap::from([
-                    ("parts".to_owned(), total.to_string()),
-                    (
-                        "message_references".to_owned(),
-                        sending.references.join(","),
-                    ),
-                ]);
-                Some(PartOutcome::Finished {
-                    call: sending.message.call,
-                    result: Ok(CallReply::Sent(info)),
-                })
+                sending.progress.references.push(reference);
+                self.next_step()
             }
             Err(error) => {
                 let kind = match error {
                     AtError::Timeout => CallErrorKind::Timeout,
                     _ => CallErrorKind::Failed,
                 };
+                let number = sending.progress.references.len() + 1;
+                let total = sending.parts.len();
                 let sending = self.sending.take()?;
                 Some(PartOutcome::Finished {
-                    call: sending.message.call,
+                    call: sending.call,
                     result: Err(CallError::new(
                         kind,
                         format!("part {number} of {total} not sent: {error}"),
@@ -178,9 +169,26 @@ impl Outbox {
         }
     }
 
+    /// The first part not acknowledged yet, or the reply when there is none.
+    fn next_step(&mut self) -> Option<PartOutcome> {
+        let sending = self.sending.as_ref()?;
+        if let Some(part) = sending.parts.get(sending.progress.references.len()) {
+            return Some(PartOutcome::Next {
+                id: sending.id.clone(),
+                record: sending.progress.to_record(),
+                command: part_command(part),
+            });
+        }
+        let sending = self.sending.take()?;
+        Some(PartOutcome::Finished {
+            call: sending.call,
+            result: Ok(CallReply::Sent(sending.progress.to_sent_info())),
+        })
+    }
+
     /// Abandons the message being sent; returns its call.
     pub fn abandon_current(&mut self) -> Option<u64> {
-        self.sending.take().map(|sending| sending.message.call)
+        self.sending.take().map(|sending| sending.call)
     }
 
     /// Abandons every message; returns their calls.

@@ -80,6 +80,8 @@ enum Purpose {
     },
     /// `AT+SBDD0`.
     ClearMo(ClearReason),
+    /// `AT+SBDS` before a session that carries a message, when the MOMSN is not known.
+    ReadMomsn,
     /// `AT+SBDIX` or `AT+SBDIXA`: the SBD session itself.
     Transfer,
     /// `AT+SBDRB`; the second attempt is the last.
@@ -125,6 +127,10 @@ pub struct IridiumDriver {
     schedule: Schedule,
     /// Whether the MO buffer is known to be empty.
     mo_clear: bool,
+    /// The MOMSN the next session uses, when known: read at initialisation, counted on by each
+    /// successful session, unknown after any other until `AT+SBDS` is read again (see
+    /// [`crate::resume`]).
+    next_momsn: Option<u16>,
     /// Whether [`Timer::SignalPoll`] is armed.
     signal_poll_armed: bool,
     /// Clocks of the input being handled.
@@ -160,6 +166,7 @@ impl Driver for IridiumDriver {
             mailbox: MailboxDemand::default(),
             schedule: Schedule::default(),
             mo_clear: false,
+            next_momsn: None,
             signal_poll_armed: false,
             now_ms: 0,
             unix_time: 0,
@@ -194,6 +201,7 @@ impl IridiumDriver {
         self.out.fail_all(calls, error);
         self.outbox.set_written(false);
         self.mo_clear = false;
+        self.next_momsn = None;
         self.signal_poll_armed = false;
         for timer in [Timer::Session, Timer::SignalPoll, Timer::Probe] {
             self.out.cancel_timer(timer.id());
@@ -204,6 +212,7 @@ impl IridiumDriver {
         self.phase = Phase::Ready;
         self.link.publish("ready", "", &mut self.out);
         self.mo_clear = self.facts.mo_cleared;
+        self.next_momsn = self.facts.momsn;
         if let Some(mtmsn) = self.facts.mt_left.take() {
             self.download_left_message(mtmsn);
         }
@@ -300,10 +309,7 @@ impl AtDriver<Purpose> for IridiumDriver {
                 self.link.reply_not_ready(call, &mut self.out)
             }
             Request::Send(message) => match outbox::check(&message) {
-                Ok(()) => {
-                    self.outbox.push(call, message);
-                    self.kick_session();
-                }
+                Ok(()) => self.accept_message(call, message),
                 Err(error) => self.out.reply(call, Err(error)),
             },
             other => {
@@ -326,6 +332,7 @@ impl AtDriver<Purpose> for IridiumDriver {
             Purpose::Signal(reason) => self.on_signal(reason, result),
             Purpose::Write { attempt } => self.on_written(attempt, result),
             Purpose::ClearMo(reason) => self.on_mo_cleared(reason, result),
+            Purpose::ReadMomsn => self.on_momsn_read(result),
             Purpose::Transfer => self.on_transfer(result),
             Purpose::Download { attempt } => self.on_downloaded(attempt, result),
             Purpose::ClearMt => self.on_mt_cleared(result),

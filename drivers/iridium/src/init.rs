@@ -13,6 +13,7 @@ use m2mhal_at::{AtError, Command, Response};
 use m2mhal_plugin_api::{DeviceKind, DeviceUpdate};
 
 use crate::parse::{first_numbers, result_code};
+use crate::resume;
 use crate::sbd::MAX_PAYLOAD;
 
 const STEP_TIMEOUT_MS: u64 = 5_000;
@@ -63,6 +64,9 @@ pub(crate) struct TerminalFacts {
     /// The MTMSN of a message left in the MT buffer (read before the last restart, maybe never
     /// committed by the host).
     pub mt_left: Option<u16>,
+    /// The MOMSN the next session uses, as `AT+SBDS` reported it at initialisation (before any
+    /// session of this driver instance): a message recorded with another one was sent.
+    pub momsn: Option<u16>,
 }
 
 /// What follows a step.
@@ -161,6 +165,7 @@ pub(crate) fn advance(
                 Some([_, _, 1, mtmsn]) => u16::try_from(*mtmsn).ok(),
                 _ => None,
             };
+            facts.momsn = resume::next_momsn(lines);
             Outcome::Configured
         }
     }
@@ -256,6 +261,7 @@ mod tests {
             &mut facts,
         );
         assert_eq!(facts.mt_left, Some(1093));
+        assert_eq!(facts.momsn, Some(12));
         advance(
             InitStep::BufferStatus,
             ok(&["+SBDS: 1, 12, 0, -1"]),

@@ -21,6 +21,7 @@ mod init;
 mod options;
 mod outbox;
 mod parse;
+mod resume;
 mod sbd;
 mod sbdix;
 mod signal;

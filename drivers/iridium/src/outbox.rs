@@ -60,13 +60,14 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    /// Queues a checked message behind the others.
-    pub fn push(&mut self, call: u64, message: OutgoingMessage) {
+    /// Queues a checked message behind the others; `attempts` are the sessions that carried it
+    /// before (recorded by earlier driver instances).
+    pub fn push(&mut self, call: u64, message: OutgoingMessage, attempts: u32) {
         self.queue.push_back(Outgoing {
             call,
             id: message.id,
             payload: message.payload,
-            attempts: 0,
+            attempts,
         });
     }
 
@@ -143,8 +144,8 @@ mod tests {
     #[test]
     fn fifo_with_attempts_and_buffer_state() {
         let mut outbox = Outbox::default();
-        outbox.push(1, outgoing("m1", "", b"a", Encoding::Text));
-        outbox.push(2, outgoing("m1", "", b"b", Encoding::Text));
+        outbox.push(1, outgoing("m1", "", b"a", Encoding::Text), 0);
+        outbox.push(2, outgoing("m1", "", b"b", Encoding::Text), 0);
         assert_eq!(outbox.count_attempt().map(|m| m.attempts), Some(1));
         outbox.set_written(true);
         assert_eq!(outbox.pop().map(|m| m.call), Some(1));

@@ -14,5 +14,6 @@ pub fn outgoing(
         destination: destination.into(),
         payload: payload.to_vec(),
         encoding,
+        progress: Default::default(),
     }
 }

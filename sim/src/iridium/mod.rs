@@ -1,10 +1,11 @@
 //! The simulated Iridium 9603 SBD transceiver: AT command logic, message buffers, sessions and
 //! the gateway behind them, with no I/O.
 //!
-//! A session (`AT+SBDIX`) takes time, but [`SimulatedDevice`] has no timer: the device waits the
-//! session out inside [`SimulatedDevice::receive`], blocking its port's task (on a multi-threaded
-//! runtime the other ports and the control commands go on meanwhile). For the same reason the
-//! 60 s timeout of `AT+SBDWB` shows only when the host sends something after it.
+//! A session (`AT+SBDIX`) takes time: it starts with a `session-start` event (command and
+//! MOMSN) and is work in progress ([`SimulatedDevice::work_in_progress`]) that the port waits
+//! out (its input and its control commands wait meanwhile; the other ports go on), then its
+//! answer comes with the `mo` and `session` events. [`SimulatedDevice`] has no timer otherwise:
+//! the 60 s timeout of `AT+SBDWB` shows only when the host sends something after it.
 
 mod commands;
 mod control;
@@ -57,8 +58,7 @@ fn parse_imei(text: &str) -> Result<String, String> {
     }
 }
 
-/// Runs `options.count` transceivers on ptys until `quit` or a termination signal. Sessions
-/// block their port's task, so this wants a multi-threaded tokio runtime.
+/// Runs `options.count` transceivers on ptys until `quit` or a termination signal.
 pub async fn run(options: &IridiumOptions) -> Result<(), RunError> {
     let delay = Duration::from_millis(options.session_delay);
     let transceivers = (0..usize::from(options.count))
@@ -70,15 +70,16 @@ pub async fn run(options: &IridiumOptions) -> Result<(), RunError> {
 impl SimulatedDevice for Transceiver {
     type ControlError = IridiumControlError;
 
-    /// Answers the host; a session started by the input is waited out here, so its `+SBDIX`
-    /// answer (and the answers to input that came after it) are part of the output.
     fn receive(&mut self, input: &[u8]) -> Output {
-        let mut output = Transceiver::receive(self, input, Instant::now());
-        while let Some(delay) = self.session_in_progress() {
-            wait_out(delay);
-            transceiver::append(&mut output, self.finish_session(Instant::now()));
-        }
-        output
+        Transceiver::receive(self, input, Instant::now())
+    }
+
+    fn work_in_progress(&self) -> Option<Duration> {
+        self.session_in_progress()
+    }
+
+    fn finish_work(&mut self) -> Output {
+        self.finish_session(Instant::now())
     }
 
     fn control(&mut self, command: &str, _now: i64) -> Result<ControlReply, IridiumControlError> {
@@ -89,19 +90,5 @@ impl SimulatedDevice for Transceiver {
         let mut fields = Map::new();
         fields.insert("imei".to_owned(), Value::from(self.imei()));
         fields
-    }
-}
-
-/// Sleeps for `delay`. On a multi-threaded tokio runtime the worker hands its other tasks over
-/// first, so other ports and control commands go on meanwhile; elsewhere it just sleeps.
-fn wait_out(delay: Duration) {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-
-    let multi_threaded = Handle::try_current()
-        .is_ok_and(|runtime| runtime.runtime_flavor() == RuntimeFlavor::MultiThread);
-    if multi_threaded {
-        tokio::task::block_in_place(|| std::thread::sleep(delay));
-    } else {
-        std::thread::sleep(delay);
     }
 }

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 use super::gateway::{Gateway, MtMessage};
 use super::indications::{Coverage, Indications};
 use super::sbd::{MAX_MO_LENGTH, checked_message};
@@ -268,6 +270,11 @@ impl Transceiver {
                 output.bytes.extend_from_slice(b"READY\r\n");
             }
             Answer::Session(kind) => {
+                output.events.push(json!({
+                    "event": "session-start",
+                    "command": kind.command(),
+                    "momsn": self.momsn,
+                }));
                 self.input = Input::Session {
                     kind,
                     held: Vec::new(),

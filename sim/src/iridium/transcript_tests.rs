@@ -30,16 +30,30 @@ fn replay(transceiver: &mut Transceiver, log: &[(&str, &str)]) {
     }
 }
 
+/// The answer to `input`; the only event it may cause is a session's start.
 fn bytes(transceiver: &mut Transceiver, input: &[u8]) -> Vec<u8> {
     let output = transceiver.receive(input, Instant::now());
-    assert!(output.events.is_empty(), "events: {:?}", output.events);
+    let others: Vec<&Value> = output
+        .events
+        .iter()
+        .filter(|event| event["event"] != "session-start")
+        .collect();
+    assert!(others.is_empty(), "events: {others:?}");
     output.bytes
 }
 
 /// Sends a command that starts a session, lets the session end and returns the whole answer and
 /// the gateway's events.
 fn session(transceiver: &mut Transceiver, command: &str) -> (String, Vec<Value>) {
-    let echo = text(transceiver, command);
+    let momsn = status(transceiver)["momsn"].clone();
+    let started = transceiver.receive(command.as_bytes(), Instant::now());
+    let kind = command.trim_start_matches("AT").trim_end_matches('\r');
+    assert_eq!(
+        started.events,
+        [json!({"event": "session-start", "command": kind, "momsn": momsn})],
+        "the start is reported before the session ends"
+    );
+    let echo = String::from_utf8(started.bytes).unwrap();
     assert_eq!(
         transceiver.session_in_progress(),
         Some(DEFAULT_SESSION_DELAY)
@@ -586,16 +600,32 @@ fn input_during_a_session_is_answered_after_it() {
 }
 
 #[test]
-fn the_device_waits_sessions_out() {
+fn the_device_reports_sessions_as_work_that_takes_a_while() {
     let mut transceiver = Transceiver::new(DEFAULT_IMEI.to_owned(), false, Duration::ZERO);
     let output = SimulatedDevice::receive(&mut transceiver, b"AT+SBDIX\rAT+SBDIX\r");
+    assert_eq!(String::from_utf8(output.bytes).unwrap(), "AT+SBDIX\r");
+    assert_eq!(
+        output.events,
+        [json!({"event": "session-start", "command": "+SBDIX", "momsn": 0})]
+    );
+    assert_eq!(transceiver.work_in_progress(), Some(Duration::ZERO));
+    // The answer, then the input that waited: the second session starts.
+    let output = transceiver.finish_work();
     assert_eq!(
         String::from_utf8(output.bytes).unwrap(),
-        "AT+SBDIX\r\r\n+SBDIX: 0, 0, 0, 0, 0, 0\r\n\r\nOK\r\n\
-         AT+SBDIX\r\r\n+SBDIX: 0, 1, 0, 0, 0, 0\r\n\r\nOK\r\n"
+        "\r\n+SBDIX: 0, 0, 0, 0, 0, 0\r\n\r\nOK\r\nAT+SBDIX\r"
     );
-    assert_eq!(output.events.len(), 2);
-    assert_eq!(transceiver.session_in_progress(), None);
+    assert_eq!(output.events[0]["event"], "session");
+    assert_eq!(
+        output.events[1],
+        json!({"event": "session-start", "command": "+SBDIX", "momsn": 1})
+    );
+    let output = transceiver.finish_work();
+    assert_eq!(
+        String::from_utf8(output.bytes).unwrap(),
+        "\r\n+SBDIX: 0, 1, 0, 0, 0, 0\r\n\r\nOK\r\n"
+    );
+    assert_eq!(transceiver.work_in_progress(), None);
     let identity = SimulatedDevice::identity(&transceiver);
     assert_eq!(identity["imei"], DEFAULT_IMEI);
     assert!(SimulatedDevice::control(&mut transceiver, "session-delay 5", 0).is_ok());

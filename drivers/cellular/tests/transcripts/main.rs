@@ -6,5 +6,6 @@ mod commands;
 mod init;
 mod receive;
 mod recovery;
+mod resume;
 mod send;
 mod signal;

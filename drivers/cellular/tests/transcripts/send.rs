@@ -10,6 +10,7 @@ use m2mhal_sms::{Content, decode_submit, from_hex};
 
 use crate::support::{
     Modem, answer_sim_ready, configure_after_sim, configure_until_listing, identify, ready_modem,
+    take_payload,
 };
 
 fn text(id: &str, text: &str) -> OutgoingMessage {
@@ -23,17 +24,6 @@ fn sent(parts: usize, references: &str) -> Result<CallReply, m2mhal_plugin_api::
     ])))
 }
 
-/// Answers the `> ` prompt of the `AT+CMGS` just written and returns the PDU hex the driver sent.
-#[track_caller]
-fn take_payload(modem: &mut Modem, command: &str) -> String {
-    modem.expect_tx(command);
-    modem.rx("\r\n> ");
-    let payload = modem.take_tx().expect("no PDU after the prompt");
-    let (hex, ctrl_z) = payload.split_at(payload.len() - 1);
-    assert_eq!(ctrl_z, [0x1A], "the PDU ends with Ctrl-Z");
-    String::from_utf8(hex.to_vec()).unwrap()
-}
-
 #[test]
 fn single_gsm7_message() {
     let mut modem = ready_modem();
@@ -44,7 +34,13 @@ fn single_gsm7_message() {
             id: "m1".to_owned(),
             state: MessageState::Sending,
             error: String::new(),
-            info: BTreeMap::new(),
+            // Recorded before the part goes, so that a restart resumes it (see resume.rs).
+            info: BTreeMap::from([
+                ("concat_reference".to_owned(), "0".to_owned()),
+                ("message_references".to_owned(), String::new()),
+                ("parts".to_owned(), "1".to_owned()),
+                ("parts_sent".to_owned(), "0".to_owned()),
+            ]),
         }]
     );
     modem.expect_tx("AT+CMGS=16");

@@ -144,3 +144,14 @@ pub fn answer_refresh(modem: &mut Modem) {
     modem.ok("AT+CEREG?", &[r#"+CEREG: 2,1,"1A2B","01A2D101",7"#]);
     modem.ok("AT+COPS?", &[r#"+COPS: 0,0,"Telekom.de",7"#]);
 }
+
+/// Answers the `> ` prompt of the `AT+CMGS` just written and returns the PDU hex the driver sent.
+#[track_caller]
+pub fn take_payload(modem: &mut Modem, command: &str) -> String {
+    modem.expect_tx(command);
+    modem.rx("\r\n> ");
+    let payload = modem.take_tx().expect("no PDU after the prompt");
+    let (hex, ctrl_z) = payload.split_at(payload.len() - 1);
+    assert_eq!(ctrl_z, [0x1A], "the PDU ends with Ctrl-Z");
+    String::from_utf8(hex.to_vec()).unwrap()
+}

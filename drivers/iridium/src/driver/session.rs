@@ -4,6 +4,7 @@
 //! ```text
 //! Idle --work wanted, service, power budget and backoff allow--> Transfer
 //! Transfer: [AT+SBDWB=<len>, READY, message+checksum] or [AT+SBDD0 when no message goes]
+//!           then [AT+SBDS when a message goes and the MOMSN is unknown, see crate::resume]
 //!           then AT+SBDIX --> +SBDIX: <MO status>, <MOMSN>, <MT status>, <MTMSN>, <MT length>, <MT queued>
 //!   MT status 1 --> Download (AT+SBDRB) --> AwaitingCommit --MessageCommitted--> ClearingMt (AT+SBDD1) --> Idle
 //!   otherwise   --> Idle
@@ -20,11 +21,13 @@ use std::collections::BTreeMap;
 use m2mhal_at::{AtError, Command, Response};
 use m2mhal_plugin_api::{
     CallError, CallErrorKind, CallReply, Effect, IncomingMessage, LogLevel, MessageState,
+    OutgoingMessage,
 };
 
 use super::{IridiumDriver, Phase, Purpose};
 use crate::options::Options;
 use crate::parse::result_code;
+use crate::resume::{self, Recorded};
 use crate::sbd::{WriteResult, message_key, read_block, write_payload};
 use crate::sbdix::{MoClass, MtStatus, SessionResult};
 use crate::timers::{REGISTRATION_WAIT_MS, Timer, retry_delay};
@@ -39,6 +42,8 @@ const TRANSFER_TIMEOUT_MS: u64 = 90_000;
 const READ_TIMEOUT_MS: u64 = 10_000;
 /// `AT+SBDD0` / `AT+SBDD1`.
 const CLEAR_TIMEOUT_MS: u64 = 5_000;
+/// `AT+SBDS`.
+const STATUS_TIMEOUT_MS: u64 = 5_000;
 /// Writes of one message before it fails (`AT+SBDWB` results 1 and 2 are retried once), and
 /// reads of one MT message before that copy is given up.
 const MAX_BUFFER_ATTEMPTS: u8 = 2;
@@ -71,6 +76,8 @@ pub(super) struct Transfer {
     demand: MailboxDemand,
     /// Whether the first outbox message goes along.
     carries_mo: bool,
+    /// Whether `AT+SBDS` was read for this session (once, even when it gave no MOMSN).
+    momsn_read: bool,
 }
 
 /// A message in the MT buffer.
@@ -239,23 +246,40 @@ impl IridiumDriver {
         self.arm_signal_poll();
     }
 
+    /// A message handed over by `Send`: queued, or answered at once when a session before a
+    /// restart delivered it already (see [`crate::resume`]).
+    pub(super) fn accept_message(&mut self, call: u64, message: OutgoingMessage) {
+        let recorded = Recorded::from_progress(&message.progress);
+        if let Some(momsn) = recorded.sent_as(self.facts.momsn) {
+            self.out.log(
+                LogLevel::Info,
+                format!(
+                    "message {} reached the gateway before the restart (MOMSN {momsn}); not sending it again",
+                    message.id
+                ),
+            );
+            let info = BTreeMap::from([
+                ("momsn".to_owned(), momsn.to_string()),
+                ("attempts".to_owned(), recorded.attempts.to_string()),
+            ]);
+            self.out.reply(call, Ok(CallReply::Sent(info)));
+            return;
+        }
+        self.outbox.push(call, message, recorded.attempts);
+        self.kick_session();
+    }
+
     fn start_session(&mut self) {
         let demand = std::mem::take(&mut self.mailbox);
-        let carried = self
-            .outbox
-            .count_attempt()
-            .map(|message| (message.id.clone(), message.attempts));
-        if let Some((id, attempts)) = &carried {
-            let info = BTreeMap::from([("attempt".to_owned(), attempts.to_string())]);
-            self.message_state(id.clone(), info);
-        }
+        let carries_mo = self.outbox.head().is_some();
         self.session = Session::Transfer(Transfer {
             demand,
-            carries_mo: carried.is_some(),
+            carries_mo,
+            momsn_read: false,
         });
-        if carried.is_some() && !self.outbox.is_written() {
+        if carries_mo && !self.outbox.is_written() {
             self.push_write(1);
-        } else if carried.is_none() && !self.mo_clear {
+        } else if !carries_mo && !self.mo_clear {
             self.link.push_front(
                 Command::new("AT+SBDD0", CLEAR_TIMEOUT_MS),
                 Purpose::ClearMo(ClearReason::BeforeMailbox),
@@ -279,6 +303,8 @@ impl IridiumDriver {
         self.link.push_front(command, Purpose::Write { attempt });
     }
 
+    /// Starts the session itself. With a message, the MOMSN it uses is read first when unknown,
+    /// and the attempt and MOMSN are recorded before `AT+SBDIX` goes out (write-ahead).
     fn push_transfer(&mut self) {
         let Session::Transfer(transfer) = &self.session else {
             return;
@@ -288,8 +314,33 @@ impl IridiumDriver {
         } else {
             "AT+SBDIX"
         };
+        if transfer.carries_mo {
+            if self.next_momsn.is_none() && !transfer.momsn_read {
+                self.link.push_front(
+                    Command::new("AT+SBDS", STATUS_TIMEOUT_MS),
+                    Purpose::ReadMomsn,
+                );
+                return;
+            }
+            let momsn = self.next_momsn;
+            if let Some(message) = self.outbox.count_attempt() {
+                let (id, attempt) = (message.id.clone(), message.attempts);
+                self.message_state(id, resume::session_record(attempt, momsn));
+            }
+        }
         self.link
             .push_front(Command::new(line, TRANSFER_TIMEOUT_MS), Purpose::Transfer);
+    }
+
+    pub(super) fn on_momsn_read(&mut self, result: Result<Response, AtError>) {
+        let Session::Transfer(transfer) = &mut self.session else {
+            return;
+        };
+        transfer.momsn_read = true;
+        self.next_momsn = result
+            .ok()
+            .and_then(|response| resume::next_momsn(&response.lines));
+        self.push_transfer();
     }
 }
 
@@ -407,6 +458,7 @@ impl IridiumDriver {
     /// A session ended without a result to read (or could not start): everything it served
     /// waits for a retry.
     fn session_failed(&mut self, transfer: Transfer, why: &str) {
+        self.next_momsn = None;
         let wait_ms = self
             .schedule
             .ended(self.now_ms, false, false, &self.options);
@@ -441,6 +493,8 @@ impl IridiumDriver {
                 "the gateway holds an MT message too big for this terminal; it cannot be downloaded",
             );
         }
+        // Only a session that completed with the gateway counts the MOMSN up.
+        self.next_momsn = (mo.class() == MoClass::Success).then(|| result.momsn.wrapping_add(1));
         let wait_ms = self.schedule.ended(
             self.now_ms,
             result.succeeded(),

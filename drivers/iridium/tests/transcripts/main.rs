@@ -5,4 +5,5 @@ mod support;
 mod init;
 mod receive;
 mod recovery;
+mod resume;
 mod send;

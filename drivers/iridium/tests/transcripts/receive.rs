@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use m2mhal_plugin_api::{CallErrorKind, CallReply, LogLevel, Request};
 
 use crate::support::{
-    EPOCH, Terminal, binary, configure, identify, read_block, ready_terminal, sbdix, write_message,
+    EPOCH, Terminal, binary, configure, identify, momsn_read, read_block, ready_terminal, sbdix,
+    write_message,
 };
 
 /// FNV-1a 64 of "hello".
@@ -176,12 +177,14 @@ fn poll_with_a_message_in_backoff_rides_on_its_session() {
     terminal.expect_tx("AT+SBDIX");
     terminal.rx(&sbdix([17, 1, 2, 0, 0, 0]));
     terminal.advance(15_000);
+    momsn_read(&mut terminal, 1);
     terminal.expect_tx("AT+SBDIX");
     terminal.rx(&sbdix([17, 1, 2, 0, 0, 0]));
     // The message waits 30 s now; a poll goes at the minimum interval, carrying it along
     // (the MO buffer is neither cleared nor written again).
     let poll = terminal.call(Request::Poll);
     terminal.advance(15_000);
+    momsn_read(&mut terminal, 1);
     terminal.expect_tx("AT+SBDIX");
     terminal.rx(&sbdix([0, 1, 0, 0, 0, 0]));
     assert_eq!(terminal.reply(poll), Ok(CallReply::Done));

@@ -7,7 +7,7 @@ use m2mhal_plugin_api::{CallErrorKind, CallReply, Encoding, LogLevel, MessageSta
 use proptest::prelude::*;
 
 use crate::support::{
-    EPOCH, Terminal, binary, message, ready_terminal, ready_with, sbdix, with_checksum,
+    EPOCH, Terminal, binary, message, momsn_read, ready_terminal, ready_with, sbdix, with_checksum,
     write_message,
 };
 
@@ -34,14 +34,17 @@ fn session(terminal: &mut Terminal, fields: [u32; 6]) {
 fn text_message_goes_out_with_its_checksum() {
     let mut terminal = ready_terminal();
     let call = terminal.call(Request::Send(message("m1", b"hello", Encoding::Text)));
-    assert_eq!(terminal.message_states[0].id, "m1");
-    assert_eq!(terminal.message_states[0].state, MessageState::Sending);
-    assert_eq!(terminal.message_states[0].info["attempt"], "1");
     terminal.expect_tx("AT+SBDWB=5");
     terminal.rx("\r\nREADY\r\n");
     // "hello" sums to 0x0214: the checksum follows, high byte first.
     terminal.expect_bytes(b"hello\x02\x14");
+    assert!(terminal.message_states.is_empty(), "no session yet");
     terminal.rx("\r\n0\r\n\r\nOK\r\n");
+    // Recorded before AT+SBDIX: the attempt and the MOMSN it uses (12, from AT+SBDS at init).
+    assert_eq!(terminal.message_states[0].id, "m1");
+    assert_eq!(terminal.message_states[0].state, MessageState::Sending);
+    assert_eq!(terminal.message_states[0].info["attempt"], "1");
+    assert_eq!(terminal.message_states[0].info["momsn_pending"], "12");
     terminal.expect_tx("AT+SBDIX");
     terminal.rx("\r\n+SBDIX: 0, 23, 0, 0, 0, 0\r\n\r\nOK\r\n");
     assert_eq!(terminal.reply(call), sent(23, 0, 1));
@@ -162,11 +165,13 @@ fn transient_failures_retry_with_doubling_delays_without_rewriting() {
         terminal.advance(wait_s * 1000 - 1);
         terminal.expect_no_tx();
         terminal.advance(1);
+        momsn_read(&mut terminal, 9);
         session(&mut terminal, [status, 9, 2, 0, 0, 0]);
         assert!(terminal.logged(LogLevel::Warn, meaning), "{status}");
     }
     assert!(!terminal.answered(call));
     terminal.advance(120_000);
+    momsn_read(&mut terminal, 9);
     session(&mut terminal, [0, 9, 0, 0, 0, 0]);
     assert_eq!(terminal.reply(call), sent(9, 0, 5));
     terminal.ok("AT+SBDD0", &["0"]);
@@ -197,6 +202,7 @@ fn backoff_stops_at_max_backoff() {
         terminal.advance(wait_s * 1000 - 1);
         terminal.expect_no_tx();
         terminal.advance(1);
+        momsn_read(&mut terminal, 1);
         session(&mut terminal, [13, 1, 2, 0, 0, 0]);
     }
 }
@@ -210,6 +216,7 @@ fn mo_status_36_waits_three_minutes() {
     terminal.advance(179_999);
     terminal.expect_no_tx();
     terminal.advance(1);
+    momsn_read(&mut terminal, 1);
     session(&mut terminal, [0, 1, 0, 0, 0, 0]);
     assert_eq!(terminal.reply(call), sent(1, 0, 2));
 }
@@ -276,8 +283,9 @@ fn rejected_message_fails_alone_and_the_next_one_goes() {
     terminal.ok("AT+SBDD0", &["0"]);
     terminal.advance(15_000);
     write_message(&mut terminal, b"two");
-    session(&mut terminal, [0, 5, 0, 0, 0, 0]);
-    assert_eq!(terminal.reply(second), sent(5, 0, 1));
+    momsn_read(&mut terminal, 4);
+    session(&mut terminal, [0, 4, 0, 0, 0, 0]);
+    assert_eq!(terminal.reply(second), sent(4, 0, 1));
 }
 
 #[test]
@@ -328,8 +336,9 @@ fn mo_status_32_waits_for_service_before_the_next_session() {
     // The signal poll (60 s) finds bars again; the message stays in the MO buffer.
     terminal.advance(45_000);
     terminal.ok("AT+CSQ", &["+CSQ:3"]);
-    session(&mut terminal, [0, 4, 0, 0, 0, 0]);
-    assert_eq!(terminal.reply(call), sent(4, 0, 2));
+    momsn_read(&mut terminal, 3);
+    session(&mut terminal, [0, 3, 0, 0, 0, 0]);
+    assert_eq!(terminal.reply(call), sent(3, 0, 2));
 }
 
 #[test]

@@ -92,6 +92,13 @@ pub fn write_message(terminal: &mut Terminal, payload: &[u8]) {
     terminal.rx("\r\n0\r\n\r\nOK\r\n");
 }
 
+/// Answers the `AT+SBDS` a session with a message reads first when the MOMSN is unknown (after a
+/// session that did not succeed): the message is in the MO buffer, the next MOMSN is `momsn`.
+#[track_caller]
+pub fn momsn_read(terminal: &mut Terminal, momsn: u32) {
+    terminal.ok("AT+SBDS", &[&format!("+SBDS: 1, {momsn}, 0, -1")]);
+}
+
 /// `payload` followed by its SBD checksum (sum of the bytes, low 16 bits, big-endian).
 pub fn with_checksum(payload: &[u8]) -> Vec<u8> {
     let sum = payload.iter().map(|&b| u32::from(b)).sum::<u32>() as u16;
