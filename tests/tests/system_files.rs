@@ -595,6 +595,7 @@ fn polkit_policy_declares_exactly_the_api_actions() {
         "org.m2mhal.Hal1.Command",
         "org.m2mhal.Hal1.Control",
         "org.m2mhal.Hal1.Messaging",
+        "org.m2mhal.Hal1.MessagingRead",
     ]
     .map(str::to_owned)
     .into();
@@ -604,7 +605,7 @@ fn polkit_policy_declares_exactly_the_api_actions() {
         api,
         "the daemon asks for other actions"
     );
-    assert_eq!(policy.children_named("action").count(), 3, "an id twice");
+    assert_eq!(policy.children_named("action").count(), 4, "an id twice");
 
     for (id, action) in actions {
         for field in ["description", "message"] {
@@ -615,8 +616,8 @@ fn polkit_policy_declares_exactly_the_api_actions() {
         assert_eq!(defaults.child_text("allow_any"), Some("no"), "{id}");
         assert_eq!(defaults.child_text("allow_inactive"), Some("no"), "{id}");
         let active = defaults.child_text("allow_active");
-        // Raw AT commands always ask again; the others remember for a while.
-        let expected = if id.ends_with(".Command") {
+        // Raw AT commands and reading messages always ask again; the others remember for a while.
+        let expected = if id.ends_with(".Command") || id.ends_with(".MessagingRead") {
             "auth_admin"
         } else {
             "auth_admin_keep"
