@@ -17,6 +17,7 @@ use tracing::Instrument;
 use crate::claim::{self, Claim, PortFacts};
 use crate::config::Config;
 use crate::device::link::{Link, SerialLink};
+use crate::device::span;
 use crate::device::task::{self, Services};
 use crate::filter::{self, Admission};
 use crate::kernel_event::{Action, KernelEvent};
@@ -132,9 +133,11 @@ impl Discovery {
         }
         let (stop_tx, stop) = watch::channel(false);
         self.ports.insert(request.devnode.clone(), stop_tx);
+        let span = span::device_span(&request.devnode.display().to_string());
         // The stable /dev/serial/by-id name says which modem this is, across replugs.
-        let by_id = stable_name(&request.properties).unwrap_or_default();
-        let span = tracing::info_span!("port", port = %request.devnode.display(), by_id);
+        if let Some(by_id) = stable_name(&request.properties) {
+            span.in_scope(|| tracing::debug!("{by_id}"));
+        }
         let attach = attach(
             Arc::clone(&self.config),
             Arc::clone(&self.plugins),

@@ -30,6 +30,7 @@ use tracing::Instrument;
 
 use crate::config::Config;
 use crate::device::link::Link;
+use crate::device::span;
 use crate::device::task::{self, Services};
 use crate::plugin_host::{Plugin, PluginSet};
 use bluez_watch::BluezWatch;
@@ -293,7 +294,7 @@ impl BleHost {
             Link::Ble(link),
             self.stop.clone(),
         );
-        let span = tracing::info_span!("ble", address = %address);
+        let span = span::device_span(&address);
         self.tasks.spawn(run.instrument(span));
     }
 }
