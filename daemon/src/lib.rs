@@ -17,10 +17,12 @@ pub mod notify;
 pub mod plugin_host;
 pub mod port;
 pub mod registry;
+pub mod reload;
 pub mod store;
 pub mod udev_monitor;
 pub mod worker;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::signal::unix::{SignalKind, signal};
@@ -36,6 +38,7 @@ use crate::discovery::Discovery;
 use crate::kernel_event::{Action, KernelEvent};
 use crate::plugin_host::PluginSet;
 use crate::registry::Registry;
+use crate::reload::Reloader;
 use crate::store::{Store, StoreHandle};
 
 /// Why the daemon could not start.
@@ -55,9 +58,11 @@ pub enum DaemonError {
 /// Depth of the kernel event queue.
 const EVENT_QUEUE: usize = 256;
 
-/// Runs the daemon until SIGTERM or SIGINT.
-pub async fn run(config: Config) -> Result<(), DaemonError> {
+/// Runs the daemon until SIGTERM or SIGINT; on SIGHUP it reads `config_path`, which gave
+/// `config`, again (see [`reload`]).
+pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError> {
     let config = Arc::new(config);
+    let reloader = Reloader::new(config_path, Arc::clone(&config));
     let store = StoreHandle::new(Store::open(&config.state_dir)?);
     let plugins = Arc::new(PluginSet::load(&config.plugin_dirs, &config.isolated_drivers).await);
     let registry = Arc::new(Registry::default());
@@ -66,6 +71,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         ManagerInterface::new(Arc::clone(&registry), Arc::clone(&plugins), events.clone());
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     let conn = zbus::connection::Builder::system()
         .serve_at(MANAGER_PATH, zbus::fdo::ObjectManager)
         .serve_at(MANAGER_PATH, Strict::new(manager))
@@ -92,7 +98,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         );
         tokio::spawn(host.run())
     });
-    let discovery = Discovery::new(Arc::clone(&config), plugins, services);
+    let discovery = Discovery::new(reloader.subscribe(), plugins, services);
     let discovery = tokio::spawn(discovery.run(events_rx, shutdown_rx));
     udev_monitor::spawn(events.clone());
     for port in &config.ports {
@@ -111,9 +117,15 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         let _ = events.send(event).await;
     }
     notify::notify("READY=1");
-    tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => break tracing::info!("SIGTERM: shutting down"),
+            _ = interrupt.recv() => break tracing::info!("SIGINT: shutting down"),
+            _ = hangup.recv() => {
+                tracing::info!("SIGHUP: reloading the config");
+                reloader.reload();
+            }
+        }
     }
     notify::notify("STOPPING=1");
     let _ = shutdown.send(true);

@@ -43,6 +43,17 @@ impl Registry {
         devices.values().map(|h| h.path.clone()).collect()
     }
 
+    /// Takes out the device last served through `port` if no task serves it now (its port left
+    /// the config), so that its object can go.
+    pub fn remove_detached(&self, port: &str) -> Option<Arc<DeviceHandle>> {
+        let mut devices = self.write();
+        let number = devices
+            .iter()
+            .find(|(_, h)| !h.is_attached() && h.state().port == port)
+            .map(|(number, _)| *number)?;
+        devices.remove(&number)
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<u32, Arc<DeviceHandle>>> {
         self.devices.write().unwrap_or_else(|p| p.into_inner())
     }

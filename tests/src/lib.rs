@@ -5,6 +5,7 @@
 //! test command in README.md does that).
 
 pub mod as_user;
+pub mod reload;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};

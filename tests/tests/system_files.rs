@@ -104,6 +104,7 @@ fn unit_is_a_hardened_dbus_service() {
             "ExecStart",
             "/usr/sbin/m2mhald --config /etc/m2mhal/m2mhald.toml",
         ),
+        ("ExecReload", "/bin/kill -HUP $MAINPID"),
         ("Restart", "on-failure"),
         ("StateDirectory", "m2mhal"),
         ("ConfigurationDirectory", "m2mhal"),

@@ -17,6 +17,7 @@ use super::signal_iface::SignalInterface;
 use super::strict::Strict;
 use crate::device::handle::DeviceHandle;
 use crate::device::state::Changed;
+use crate::registry::Registry;
 use crate::store::StoreHandle;
 
 /// Registers the interfaces of a device. The Device interface comes last, so a client that sees it
@@ -64,6 +65,31 @@ pub async fn publish(
         .at(&path, Strict::new(DeviceInterface::new(Arc::clone(handle))))
         .await?;
     Ok(())
+}
+
+/// Removes the object of the device last served through `port` if no task serves it any more
+/// (`InterfacesRemoved`, then `Manager.Devices`). Its stored messages stay.
+pub async fn forget_port(conn: &Connection, registry: &Registry, port: &str) {
+    let Some(handle) = registry.remove_detached(port) else {
+        return;
+    };
+    let server = conn.object_server();
+    let path = &handle.path;
+    // The Device interface goes first, mirroring `publish`; an interface the device lacks is no
+    // error (`Ok(false)`).
+    let result = async {
+        server.remove::<Strict<DeviceInterface>, _>(path).await?;
+        server.remove::<Strict<SignalInterface>, _>(path).await?;
+        server.remove::<Strict<MessagingInterface>, _>(path).await?;
+        server.remove::<Strict<GattInterface>, _>(path).await?;
+        server.remove::<Strict<SensorInterface>, _>(path).await?;
+        devices_changed(conn).await
+    }
+    .await;
+    match result {
+        Ok(()) => tracing::info!(path = path.as_str(), "device removed"),
+        Err(e) => tracing::warn!(path = path.as_str(), "cannot remove the device object: {e}"),
+    }
 }
 
 /// Announces a change of `Manager.Devices` (after the registry changed).

@@ -1,0 +1,108 @@
+//! `systemctl reload m2mhald` (SIGHUP): the config file is read again. A config that parses
+//! replaces the one in force, and [`crate::discovery`] applies its ports and driver options; one
+//! that does not is refused with a log line and the running config stays. Keys that shape the
+//! daemon itself (plugins, store, BLE) take effect only at the next start, and a reload says so.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::config::Config;
+
+/// Re-reads the config file on request and publishes what it reads.
+pub struct Reloader {
+    path: PathBuf,
+    /// The config the daemon started with: what the restart-only keys are in effect.
+    started: Arc<Config>,
+    current: watch::Sender<Arc<Config>>,
+}
+
+impl Reloader {
+    /// A reloader for the file at `path`, which gave `started`.
+    pub fn new(path: PathBuf, started: Arc<Config>) -> Self {
+        let (current, _) = watch::channel(Arc::clone(&started));
+        Reloader {
+            path,
+            started,
+            current,
+        }
+    }
+
+    /// Follows the config in force.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Config>> {
+        self.current.subscribe()
+    }
+
+    /// Reads the file again and puts it in force, or logs why not.
+    pub fn reload(&self) {
+        let config = match Config::load(&self.path) {
+            Ok(config) => config,
+            Err(e) => {
+                tracing::error!("config reload refused, the running config stays: {e}");
+                return;
+            }
+        };
+        for key in restart_only_changes(&self.started, &config) {
+            tracing::warn!("config reload: {key} changed; that takes a restart of m2mhald");
+        }
+        self.current.send_replace(Arc::new(config));
+    }
+}
+
+/// The keys that differ between `old` and `new` among those a reload does not apply.
+fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
+    [
+        ("plugin_dirs", old.plugin_dirs != new.plugin_dirs),
+        ("state_dir", old.state_dir != new.state_dir),
+        (
+            "isolated_drivers",
+            old.isolated_drivers != new.isolated_drivers,
+        ),
+        ("[ble]", old.ble != new.ble),
+    ]
+    .into_iter()
+    .filter_map(|(key, changed)| changed.then_some(key))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_keys_a_reload_cannot_apply_are_named() {
+        let old = Config::parse("[[port]]\npath = \"/dev/ttyS1\"\n").unwrap();
+        let ports_and_options = Config::parse(
+            "[[port]]\npath = \"/dev/ttyS2\"\n[drivers.cellular]\nsignal_interval = 5\n",
+        )
+        .unwrap();
+        assert!(restart_only_changes(&old, &ports_and_options).is_empty());
+        let daemon = Config::parse(
+            "state_dir = \"/tmp/x\"\nisolated_drivers = [\"cellular\"]\n[ble]\nenabled = true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            restart_only_changes(&old, &daemon),
+            ["state_dir", "isolated_drivers", "[ble]"]
+        );
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_leaves_the_config_in_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m2mhald.toml");
+        std::fs::write(&path, "[[port]]\npath = \"/dev/ttyS1\"\n").unwrap();
+        let started = Arc::new(Config::load(&path).unwrap());
+        let reloader = Reloader::new(path.clone(), Arc::clone(&started));
+        let current = reloader.subscribe();
+
+        std::fs::write(&path, "[[port]]\npath = \"ttyS2\"\n").unwrap();
+        reloader.reload();
+        assert_eq!(**current.borrow(), *started);
+
+        std::fs::write(&path, "[[port]]\npath = \"/dev/ttyS2\"\n").unwrap();
+        reloader.reload();
+        assert_eq!(current.borrow().ports[0].path, PathBuf::from("/dev/ttyS2"));
+    }
+}
