@@ -39,7 +39,8 @@ impl Reloader {
         let config = match Config::load(&self.path) {
             Ok(config) => config,
             Err(e) => {
-                tracing::error!("config reload refused, the running config stays: {e}");
+                let why = one_line(&e.to_string());
+                tracing::error!("config reload refused, the running config stays: {why}");
                 return;
             }
         };
@@ -48,6 +49,23 @@ impl Reloader {
         }
         self.current.send_replace(Arc::new(config));
     }
+}
+
+/// A config error as one journal line: TOML's source excerpt (the lines with a `|` gutter) is
+/// left out, the other lines are joined.
+fn one_line(error: &str) -> String {
+    let is_excerpt = |line: &str| {
+        let gutter = line
+            .trim_start()
+            .trim_start_matches(|c: char| c.is_ascii_digit());
+        gutter.trim_start().starts_with('|')
+    };
+    error
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !is_excerpt(line))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// The keys that differ between `old` and `new` among those a reload does not apply.
@@ -86,6 +104,18 @@ mod tests {
             restart_only_changes(&old, &daemon),
             ["state_dir", "isolated_drivers", "[ble]"]
         );
+    }
+
+    #[test]
+    fn a_toml_error_becomes_one_line_without_the_excerpt() {
+        let error = Config::parse("[[port]]\npath = \"/dev/ttyS1\"\nbaudrate = 9600\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.lines().count() > 1, "{error}");
+        let line = one_line(&error);
+        assert!(!line.contains('\n') && !line.contains('|'), "{line}");
+        assert!(line.starts_with("TOML parse error at line 3"), "{line}");
+        assert!(line.contains(": unknown field `baudrate`"), "{line}");
     }
 
     #[test]

@@ -138,6 +138,7 @@ async fn a_config_that_does_not_parse_is_refused_and_the_running_one_stays() {
             "{verdict}"
         );
         assert!(verdict.contains("m2mhald.toml"), "{verdict}");
+        assert!(verdict.contains("TOML parse error at line"), "{verdict}");
     }
     let state: String = property(&daemon.conn, &device, DEVICE, "State").await;
     assert_eq!(state, "ready");
