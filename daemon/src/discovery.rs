@@ -10,7 +10,7 @@
 //! restarted, keeping its object; new `[[port]]`s are started.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -122,28 +122,20 @@ impl Discovery {
                     let _ = port.stop.send(true);
                 }
             }
-            Action::Add | Action::Change => match self.admit(&event.devnode, &event.properties) {
-                Ok(request) => self.start(request, None),
-                Err(why) => {
-                    tracing::debug!(port = %event.devnode.display(), "not touching port: {why}");
+            Action::Add | Action::Change => {
+                let devnode = event.devnode.clone();
+                match self.admit(event) {
+                    Ok(request) => self.start(request, None),
+                    Err(why) => {
+                        tracing::debug!(port = %devnode.display(), "not touching port: {why}");
+                    }
                 }
-            },
+            }
         }
     }
 
-    /// What the filter says about the port under the config in force.
-    fn admit(
-        &self,
-        devnode: &std::path::Path,
-        properties: &BTreeMap<String, String>,
-    ) -> Result<PortRequest, &'static str> {
-        let event = KernelEvent {
-            action: Action::Add,
-            subsystem: "tty".into(),
-            name: String::new(),
-            devnode: devnode.to_owned(),
-            properties: properties.clone(),
-        };
+    /// What the filter says about `event`'s port under the config in force.
+    fn admit(&self, event: KernelEvent) -> Result<PortRequest, &'static str> {
         let (driver, baud, configured) = match filter::admit(&event, &self.applied) {
             Admission::Rejected(why) => return Err(why),
             Admission::Configured { index } => {
@@ -217,7 +209,10 @@ impl Discovery {
                 continue;
             }
             let claimed = port.driver.get().is_some_and(|d| drivers.contains(d));
-            match self.admit(&devnode, &port.request.properties) {
+            match self.admit(KernelEvent::tty_added(
+                &devnode,
+                port.request.properties.clone(),
+            )) {
                 Err(_) => {
                     self.retire(&devnode);
                     removed += 1;
@@ -240,7 +235,7 @@ impl Discovery {
             .filter(|path| !self.ports.contains_key(path))
             .collect();
         for devnode in &new {
-            match self.admit(devnode, &BTreeMap::new()) {
+            match self.admit(KernelEvent::tty_added(devnode, BTreeMap::new())) {
                 Ok(request) => self.start(request, None),
                 Err(why) => tracing::warn!(port = %devnode.display(), "not starting: {why}"),
             }
@@ -252,7 +247,7 @@ impl Discovery {
     }
 
     /// Stops the port's task and, once it has ended, removes its device object.
-    fn retire(&mut self, devnode: &std::path::Path) {
+    fn retire(&mut self, devnode: &Path) {
         let Some(port) = self.ports.remove(devnode) else {
             return;
         };

@@ -35,7 +35,7 @@ use crate::dbus::strict::Strict;
 use crate::dbus::{BUS_NAME, MANAGER_PATH};
 use crate::device::task::Services;
 use crate::discovery::Discovery;
-use crate::kernel_event::{Action, KernelEvent};
+use crate::kernel_event::KernelEvent;
 use crate::plugin_host::PluginSet;
 use crate::registry::Registry;
 use crate::reload::Reloader;
@@ -102,17 +102,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
     let discovery = tokio::spawn(discovery.run(events_rx, shutdown_rx));
     udev_monitor::spawn(events.clone());
     for port in &config.ports {
-        let event = KernelEvent {
-            action: Action::Add,
-            subsystem: "tty".into(),
-            name: port
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            devnode: port.path.clone(),
-            properties: Default::default(),
-        };
+        let event = KernelEvent::tty_added(&port.path, Default::default());
         // The receiver lives in the discovery task, which runs until shutdown.
         let _ = events.send(event).await;
     }
