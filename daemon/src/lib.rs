@@ -62,9 +62,14 @@ const EVENT_QUEUE: usize = 256;
 /// `config`, again (see [`reload`]).
 pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError> {
     let config = Arc::new(config);
-    let reloader = Reloader::new(config_path, Arc::clone(&config));
     let store = StoreHandle::new(Store::open(&config.state_dir)?);
     let plugins = Arc::new(PluginSet::load(&config.plugin_dirs, &config.isolated_drivers).await);
+    let ble_drivers = plugins
+        .iter()
+        .filter(|plugin| config.ble.enabled && ble::serves_ble(plugin))
+        .map(|plugin| plugin.name().to_owned())
+        .collect();
+    let reloader = Reloader::new(config_path, Arc::clone(&config), ble_drivers);
     let registry = Arc::new(Registry::default());
     let (events, events_rx) = mpsc::channel(EVENT_QUEUE);
     let manager =

@@ -1,8 +1,10 @@
 //! `systemctl reload m2mhald` (SIGHUP): the config file is read again. A config that parses
 //! replaces the one in force, and [`crate::discovery`] applies its ports and driver options; one
 //! that does not is refused with a log line and the running config stays. Keys that shape the
-//! daemon itself (plugins, store, BLE) take effect only at the next start, and a reload says so.
+//! daemon itself (plugins, store, BLE, and the options of drivers serving BLE devices) take effect
+//! only at the next start, and a reload says so.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,16 +17,19 @@ pub struct Reloader {
     path: PathBuf,
     /// The config the daemon started with: what the restart-only keys are in effect.
     started: Arc<Config>,
+    /// Drivers serving BLE devices, whose options a reload does not apply.
+    ble_drivers: BTreeSet<String>,
     current: watch::Sender<Arc<Config>>,
 }
 
 impl Reloader {
-    /// A reloader for the file at `path`, which gave `started`.
-    pub fn new(path: PathBuf, started: Arc<Config>) -> Self {
+    /// A reloader for the file at `path`, which gave `started`; `ble_drivers` serve BLE devices.
+    pub fn new(path: PathBuf, started: Arc<Config>, ble_drivers: BTreeSet<String>) -> Self {
         let (current, _) = watch::channel(Arc::clone(&started));
         Reloader {
             path,
             started,
+            ble_drivers,
             current,
         }
     }
@@ -44,7 +49,7 @@ impl Reloader {
                 return;
             }
         };
-        for key in restart_only_changes(&self.started, &config) {
+        for key in restart_only_changes(&self.started, &config, &self.ble_drivers) {
             tracing::warn!("config reload: {key} changed; that takes a restart of m2mhald");
         }
         self.current.send_replace(Arc::new(config));
@@ -68,9 +73,10 @@ fn one_line(error: &str) -> String {
         .join(": ")
 }
 
-/// The keys that differ between `old` and `new` among those a reload does not apply.
-fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
-    [
+/// The keys that differ between `old` and `new` among those a reload does not apply: the
+/// daemon's own, and the options of `ble_drivers`.
+fn restart_only_changes(old: &Config, new: &Config, ble_drivers: &BTreeSet<String>) -> Vec<String> {
+    let daemon = [
         ("plugin_dirs", old.plugin_dirs != new.plugin_dirs),
         ("state_dir", old.state_dir != new.state_dir),
         (
@@ -80,8 +86,13 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
         ("[ble]", old.ble != new.ble),
     ]
     .into_iter()
-    .filter_map(|(key, changed)| changed.then_some(key))
-    .collect()
+    .filter(|(_, changed)| *changed)
+    .map(|(key, _)| key.to_owned());
+    let ble = ble_drivers
+        .iter()
+        .filter(|name| old.drivers.get(*name) != new.drivers.get(*name))
+        .map(|name| format!("[drivers.{name}] (BLE devices)"));
+    daemon.chain(ble).collect()
 }
 
 #[cfg(test)]
@@ -95,14 +106,20 @@ mod tests {
             "[[port]]\npath = \"/dev/ttyS2\"\n[drivers.cellular]\nsignal_interval = 5\n",
         )
         .unwrap();
-        assert!(restart_only_changes(&old, &ports_and_options).is_empty());
+        let ble = BTreeSet::from(["ble".to_owned()]);
+        assert!(restart_only_changes(&old, &ports_and_options, &ble).is_empty());
         let daemon = Config::parse(
             "state_dir = \"/tmp/x\"\nisolated_drivers = [\"cellular\"]\n[ble]\nenabled = true\n",
         )
         .unwrap();
         assert_eq!(
-            restart_only_changes(&old, &daemon),
+            restart_only_changes(&old, &daemon, &ble),
             ["state_dir", "isolated_drivers", "[ble]"]
+        );
+        let ble_options = Config::parse("[drivers.ble]\nconnect_timeout = 5\n").unwrap();
+        assert_eq!(
+            restart_only_changes(&old, &ble_options, &ble),
+            ["[drivers.ble] (BLE devices)"]
         );
     }
 
@@ -124,7 +141,7 @@ mod tests {
         let path = dir.path().join("m2mhald.toml");
         std::fs::write(&path, "[[port]]\npath = \"/dev/ttyS1\"\n").unwrap();
         let started = Arc::new(Config::load(&path).unwrap());
-        let reloader = Reloader::new(path.clone(), Arc::clone(&started));
+        let reloader = Reloader::new(path.clone(), Arc::clone(&started), BTreeSet::new());
         let current = reloader.subscribe();
 
         std::fs::write(&path, "[[port]]\npath = \"ttyS2\"\n").unwrap();

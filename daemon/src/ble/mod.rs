@@ -44,6 +44,11 @@ const HEALTHY_SESSION: Duration = Duration::from_secs(10);
 /// The driver that takes allowed addresses no rule claims.
 const GENERIC_DRIVER: &str = "ble";
 
+/// Whether `plugin` may serve BLE devices (it has BLE rules, or it is the generic driver).
+pub fn serves_ble(plugin: &Plugin) -> bool {
+    !plugin.description.ble.is_empty() || plugin.name() == GENERIC_DRIVER
+}
+
 /// Why a BLE session ended.
 #[derive(Debug, thiserror::Error)]
 enum SessionError {
