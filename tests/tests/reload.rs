@@ -55,12 +55,29 @@ async fn reload_adds_new_ports_and_removes_dropped_ones() {
         path.as_str() == first_device && interfaces.iter().any(|i| i == DEVICE)
     })
     .await;
+    let gone = daemon.expect_log("device removed").await;
+    assert!(gone.contains(&first_device), "{gone}");
     let paths: Vec<String> = devices(&daemon.conn)
         .await
         .iter()
         .map(|path| path.as_str().to_owned())
         .collect();
     assert_eq!(paths, std::slice::from_ref(&second_device));
+    // Every interface of the removed object went, not just Device.
+    let objects: HashMap<OwnedObjectPath, HashMap<String, HashMap<String, OwnedVariant>>> = call(
+        &daemon.conn,
+        MANAGER_PATH,
+        OBJECT_MANAGER,
+        "GetManagedObjects",
+        &(),
+    )
+    .await
+    .expect("GetManagedObjects");
+    assert!(
+        !objects.keys().any(|path| path.as_str() == first_device),
+        "{:?}",
+        objects.keys()
+    );
     let state: String = property(&daemon.conn, &second_device, DEVICE, "State").await;
     assert_eq!(state, "ready");
     assert_eq!(

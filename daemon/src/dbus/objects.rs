@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use zbus::object_server::{Interface, SignalEmitter};
-use zbus::{Connection, Variant, fdo};
+use zbus::{Connection, OwnedObjectPath, Variant, fdo};
 
 use super::MANAGER_PATH;
 use super::device_iface::DeviceInterface;
@@ -73,22 +73,28 @@ pub async fn forget_port(conn: &Connection, registry: &Registry, port: &str) {
     let Some(handle) = registry.remove_detached(port) else {
         return;
     };
-    let server = conn.object_server();
     let path = &handle.path;
-    // The Device interface goes first, mirroring `publish`; an interface the device lacks is no
-    // error (`Ok(false)`).
+    // The Device interface goes first, mirroring `publish`.
     let result = async {
-        server.remove::<Strict<DeviceInterface>, _>(path).await?;
-        server.remove::<Strict<SignalInterface>, _>(path).await?;
-        server.remove::<Strict<MessagingInterface>, _>(path).await?;
-        server.remove::<Strict<GattInterface>, _>(path).await?;
-        server.remove::<Strict<SensorInterface>, _>(path).await?;
+        remove::<Strict<DeviceInterface>>(conn, path).await?;
+        remove::<Strict<SignalInterface>>(conn, path).await?;
+        remove::<Strict<MessagingInterface>>(conn, path).await?;
+        remove::<Strict<GattInterface>>(conn, path).await?;
+        remove::<Strict<SensorInterface>>(conn, path).await?;
         devices_changed(conn).await
     }
     .await;
     match result {
         Ok(()) => tracing::info!(path = path.as_str(), "device removed"),
         Err(e) => tracing::warn!(path = path.as_str(), "cannot remove the device object: {e}"),
+    }
+}
+
+/// Removes interface `I` from the object at `path`; one the device does not have is no error.
+async fn remove<I: Interface>(conn: &Connection, path: &OwnedObjectPath) -> zbus::Result<()> {
+    match conn.object_server().remove::<I, _>(path).await {
+        Ok(_) | Err(zbus::Error::InterfaceNotFound) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
