@@ -3,10 +3,15 @@
 //! Static `[[port]]` entries, `Manager.ReportKernelEvent` and (later) udev all arrive here as
 //! [`KernelEvent`]s. A port that passes the filter gets a task that opens it, has a driver claim
 //! it and runs the device until the port is removed or the daemon stops.
+//!
+//! A reloaded config (SIGHUP, see [`crate::reload`]) is applied here: every handled port is
+//! admitted again under the new config; one no longer admitted is stopped and its object removed,
+//! one admitted differently (driver, baud) or served by a driver whose options changed is
+//! restarted, keeping its object; new `[[port]]`s are started.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use m2mhal_plugin_api::OpenConfig;
@@ -17,7 +22,9 @@ use tracing::Instrument;
 use crate::backoff::Backoff;
 use crate::claim::{self, Claim, PortFacts};
 use crate::config::Config;
+use crate::dbus::objects;
 use crate::device::link::{Link, SerialLink};
+use crate::device::span;
 use crate::device::task::{self, Services};
 use crate::filter::{self, Admission};
 use crate::kernel_event::{Action, KernelEvent};
@@ -32,7 +39,7 @@ const RETRY_MAX: Duration = Duration::from_secs(60);
 const TAGGED_ATTEMPTS: u32 = 5;
 
 /// What an attach task needs to know about its port.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct PortRequest {
     devnode: PathBuf,
     properties: BTreeMap<String, String>,
@@ -41,20 +48,40 @@ struct PortRequest {
     configured: bool,
 }
 
+/// A port with an attach task.
+struct PortTask {
+    /// Turns true to stop the task; closed once the task has ended.
+    stop: watch::Sender<bool>,
+    /// What the task was started with.
+    request: PortRequest,
+    /// The driver that claimed the port, once one has.
+    driver: Arc<OnceLock<String>>,
+}
+
 /// Turns kernel events into attach tasks and stops them on removal.
 pub struct Discovery {
-    config: Arc<Config>,
+    /// The config in force; a reload replaces it.
+    config: watch::Receiver<Arc<Config>>,
+    /// The config the handled ports were admitted under.
+    applied: Arc<Config>,
     plugins: Arc<PluginSet>,
     services: Services,
-    ports: HashMap<PathBuf, watch::Sender<bool>>,
+    ports: HashMap<PathBuf, PortTask>,
     tasks: JoinSet<()>,
 }
 
 impl Discovery {
-    /// Discovery over `plugins`, running devices with `services`.
-    pub fn new(config: Arc<Config>, plugins: Arc<PluginSet>, services: Services) -> Self {
+    /// Discovery over `plugins`, running devices with `services`, under the config `config`
+    /// holds (and any it is replaced with).
+    pub fn new(
+        config: watch::Receiver<Arc<Config>>,
+        plugins: Arc<PluginSet>,
+        services: Services,
+    ) -> Self {
+        let applied = Arc::clone(&config.borrow());
         Discovery {
             config,
+            applied,
             plugins,
             services,
             ports: HashMap::new(),
@@ -79,11 +106,12 @@ impl Discovery {
                         break;
                     }
                 }
+                Ok(()) = self.config.changed() => self.reconfigure(),
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
             }
         }
-        for stop in self.ports.values() {
-            let _ = stop.send(true);
+        for port in self.ports.values() {
+            let _ = port.stop.send(true);
         }
         while self.tasks.join_next().await.is_some() {}
     }
@@ -91,61 +119,159 @@ impl Discovery {
     fn handle(&mut self, event: KernelEvent) {
         match event.action {
             Action::Remove => {
-                if let Some(stop) = self.ports.remove(&event.devnode) {
+                if let Some(port) = self.ports.remove(&event.devnode) {
                     tracing::info!(port = %event.devnode.display(), "port removed");
-                    let _ = stop.send(true);
+                    let _ = port.stop.send(true);
                 }
             }
             Action::Add | Action::Change => {
-                let request = match filter::admit(&event, &self.config) {
-                    Admission::Rejected(why) => {
-                        tracing::debug!(port = %event.devnode.display(), "not touching port: {why}");
-                        return;
+                let devnode = event.devnode.clone();
+                match self.admit(event) {
+                    Ok(request) => self.start(request, None),
+                    Err(why) => {
+                        tracing::debug!(port = %devnode.display(), "not touching port: {why}");
                     }
-                    Admission::Configured { index } => {
-                        let port = &self.config.ports[index];
-                        PortRequest {
-                            devnode: event.devnode.clone(),
-                            properties: event.properties.clone(),
-                            driver: port.driver.clone(),
-                            baud: port.baud,
-                            configured: true,
-                        }
-                    }
-                    Admission::Tagged { driver } => PortRequest {
-                        devnode: event.devnode.clone(),
-                        properties: event.properties.clone(),
-                        driver,
-                        baud: None,
-                        configured: false,
-                    },
-                };
-                self.start(request);
+                }
             }
         }
     }
 
-    fn start(&mut self, request: PortRequest) {
-        if let Some(stop) = self.ports.get(&request.devnode)
-            && !stop.is_closed()
+    /// What the filter says about `event`'s port under the config in force.
+    fn admit(&self, event: KernelEvent) -> Result<PortRequest, &'static str> {
+        let (driver, baud, configured) = match filter::admit(&event, &self.applied) {
+            Admission::Rejected(why) => return Err(why),
+            Admission::Configured { index } => {
+                let port = &self.applied.ports[index];
+                (port.driver.clone(), port.baud, true)
+            }
+            Admission::Tagged { driver } => (driver, None, false),
+        };
+        Ok(PortRequest {
+            devnode: event.devnode,
+            properties: event.properties,
+            driver,
+            baud,
+            configured,
+        })
+    }
+
+    /// Starts an attach task for `request`, once the task `previous` stopped has ended.
+    fn start(&mut self, request: PortRequest, previous: Option<watch::Sender<bool>>) {
+        if let Some(port) = self.ports.get(&request.devnode)
+            && !port.stop.is_closed()
         {
             tracing::debug!(port = %request.devnode.display(), "port is already handled");
             return;
         }
         let (stop_tx, stop) = watch::channel(false);
-        self.ports.insert(request.devnode.clone(), stop_tx);
+        let driver = Arc::new(OnceLock::new());
+        let task = PortTask {
+            stop: stop_tx,
+            request: request.clone(),
+            driver: Arc::clone(&driver),
+        };
+        self.ports.insert(request.devnode.clone(), task);
+        let span = span::device_span(&request.devnode.display().to_string());
         // The stable /dev/serial/by-id name says which modem this is, across replugs.
-        let by_id = stable_name(&request.properties).unwrap_or_default();
-        let span = tracing::info_span!("port", port = %request.devnode.display(), by_id);
+        if let Some(by_id) = stable_name(&request.properties) {
+            span.in_scope(|| tracing::debug!("{by_id}"));
+        }
         let attach = attach(
-            Arc::clone(&self.config),
+            self.config.clone(),
             Arc::clone(&self.plugins),
             self.services.clone(),
             request,
             stop,
+            driver,
         );
-        self.tasks.spawn(attach.instrument(span));
+        self.tasks.spawn(
+            async move {
+                if let Some(previous) = previous {
+                    previous.closed().await;
+                }
+                attach.await;
+            }
+            .instrument(span),
+        );
     }
+
+    /// Applies a reloaded config to the handled ports and starts the new `[[port]]`s.
+    fn reconfigure(&mut self) {
+        let config = Arc::clone(&self.config.borrow_and_update());
+        let drivers = changed_driver_options(&self.applied, &config);
+        self.applied = Arc::clone(&config);
+        let handled: Vec<PathBuf> = self.ports.keys().cloned().collect();
+        let (mut removed, mut restarted) = (0, 0);
+        for devnode in handled {
+            let Some(port) = self.ports.get(&devnode) else {
+                continue;
+            };
+            if port.stop.is_closed() {
+                // Its task gave up (a tagged port no driver claimed): nothing to change.
+                continue;
+            }
+            let claimed = port.driver.get().is_some_and(|d| drivers.contains(d));
+            match self.admit(KernelEvent::tty_added(
+                &devnode,
+                port.request.properties.clone(),
+            )) {
+                Err(_) => {
+                    self.retire(&devnode);
+                    removed += 1;
+                }
+                Ok(request) if request != port.request || claimed => {
+                    tracing::info!(port = %devnode.display(), "restarting for the new config");
+                    if let Some(old) = self.ports.remove(&devnode) {
+                        let _ = old.stop.send(true);
+                        self.start(request, Some(old.stop));
+                    }
+                    restarted += 1;
+                }
+                Ok(_) => {}
+            }
+        }
+        let new: Vec<PathBuf> = config
+            .ports
+            .iter()
+            .map(|port| port.path.clone())
+            .filter(|path| !self.ports.contains_key(path))
+            .collect();
+        for devnode in &new {
+            match self.admit(KernelEvent::tty_added(devnode, BTreeMap::new())) {
+                Ok(request) => self.start(request, None),
+                Err(why) => tracing::warn!(port = %devnode.display(), "not starting: {why}"),
+            }
+        }
+        tracing::info!(
+            "config reloaded: {} port(s) added, {removed} removed, {restarted} restarted",
+            new.len()
+        );
+    }
+
+    /// Stops the port's task and, once it has ended, removes its device object.
+    fn retire(&mut self, devnode: &Path) {
+        let Some(port) = self.ports.remove(devnode) else {
+            return;
+        };
+        tracing::info!(port = %devnode.display(), "port is no longer configured: removing it");
+        let _ = port.stop.send(true);
+        let services = self.services.clone();
+        let devnode = devnode.display().to_string();
+        self.tasks.spawn(async move {
+            port.stop.closed().await;
+            services.registry.withdraw_detached(&services.conn, &devnode).await;
+        });
+    }
+}
+
+/// The drivers whose `[drivers.<name>]` options differ between `old` and `new`.
+fn changed_driver_options(old: &Config, new: &Config) -> BTreeSet<String> {
+    old.drivers
+        .keys()
+        .chain(new.drivers.keys())
+        .filter(|name| old.drivers.get(*name) != new.drivers.get(*name))
+        .cloned()
+        .collect()
 }
 
 /// The `/dev/serial/by-id/...` link udev made for the port, if any.
@@ -166,11 +292,12 @@ async fn wait_or_stop(delay: Duration, stop: &mut watch::Receiver<bool>) -> bool
 
 /// Opens a port, has it claimed and runs the device; retries with backoff while it makes sense.
 async fn attach(
-    config: Arc<Config>,
+    config: watch::Receiver<Arc<Config>>,
     plugins: Arc<PluginSet>,
     services: Services,
     request: PortRequest,
     mut stop: watch::Receiver<bool>,
+    claimed_by: Arc<OnceLock<String>>,
 ) {
     let open_baud = request.baud.unwrap_or(port::DEFAULT_BAUD);
     let mut port_delay = RETRY_FIRST;
@@ -217,11 +344,13 @@ async fn attach(
                 continue;
             }
         };
+        let _ = claimed_by.set(plugin.name().to_owned());
+        let options = config.borrow().driver_options(plugin.name());
         let open = OpenConfig {
             port: request.devnode.display().to_string(),
             properties: request.properties.clone(),
             identity,
-            options: config.driver_options(plugin.name()),
+            options,
         };
         let driver = match plugin.open(&open).await {
             Ok(driver) => driver,
@@ -245,6 +374,22 @@ async fn attach(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drivers_whose_options_changed_are_the_ones_restarted() {
+        let old = Config::parse(
+            "[drivers.cellular]\nsignal_interval = 0\n[drivers.iridium]\nsignal_interval = 5\n",
+        )
+        .unwrap();
+        let new = Config::parse(
+            "[drivers.cellular]\nsignal_interval = 1\n[drivers.iridium]\nsignal_interval = 5\n\
+             [drivers.ble]\nscan = 1\n",
+        )
+        .unwrap();
+        let changed: Vec<String> = changed_driver_options(&old, &new).into_iter().collect();
+        assert_eq!(changed, ["ble", "cellular"]);
+        assert!(changed_driver_options(&new, &new).is_empty());
+    }
 
     #[test]
     fn the_by_id_link_names_the_port() {

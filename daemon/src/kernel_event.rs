@@ -106,6 +106,21 @@ pub enum KernelEventError {
 }
 
 impl KernelEvent {
+    /// A tty at `devnode` appeared with udev `properties` (for a `[[port]]`, which no kernel
+    /// event announces, and for a port admitted again after a reload).
+    pub fn tty_added(devnode: &Path, properties: BTreeMap<String, String>) -> KernelEvent {
+        KernelEvent {
+            action: Action::Add,
+            subsystem: "tty".into(),
+            name: devnode
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            devnode: devnode.to_owned(),
+            properties,
+        }
+    }
+
     /// Builds an event from the `a{sv}` of `Manager.ReportKernelEvent`: keys `action` s,
     /// `subsystem` s, `name` s, `devnode` s (optional, absolute, default `/dev/<name>`),
     /// `properties` a{ss} (optional). Unknown keys, missing keys, wrong types, an unknown action,

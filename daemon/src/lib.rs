@@ -18,10 +18,12 @@ pub mod notify;
 pub mod plugin_host;
 pub mod port;
 pub mod registry;
+pub mod reload;
 pub mod store;
 pub mod udev_monitor;
 pub mod worker;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::signal::unix::{SignalKind, signal};
@@ -34,9 +36,10 @@ use crate::dbus::strict::Strict;
 use crate::dbus::{BUS_NAME, MANAGER_PATH};
 use crate::device::task::Services;
 use crate::discovery::Discovery;
-use crate::kernel_event::{Action, KernelEvent};
+use crate::kernel_event::KernelEvent;
 use crate::plugin_host::PluginSet;
 use crate::registry::Registry;
+use crate::reload::Reloader;
 use crate::store::{Store, StoreHandle};
 
 /// Why the daemon could not start.
@@ -56,17 +59,25 @@ pub enum DaemonError {
 /// Depth of the kernel event queue.
 const EVENT_QUEUE: usize = 256;
 
-/// Runs the daemon until SIGTERM or SIGINT.
-pub async fn run(config: Config) -> Result<(), DaemonError> {
+/// Runs the daemon until SIGTERM or SIGINT; on SIGHUP it reads `config_path`, which gave
+/// `config`, again (see [`reload`]).
+pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError> {
     let config = Arc::new(config);
     let store = StoreHandle::new(Store::open(&config.state_dir)?);
     let plugins = Arc::new(PluginSet::load(&config.plugin_dirs, &config.isolated_drivers).await);
+    let ble_drivers = plugins
+        .iter()
+        .filter(|plugin| config.ble.enabled && ble::serves_ble(plugin))
+        .map(|plugin| plugin.name().to_owned())
+        .collect();
+    let reloader = Reloader::new(config_path, Arc::clone(&config), ble_drivers);
     let registry = Arc::new(Registry::new(store.clone(), config.forget_after()));
     let (events, events_rx) = mpsc::channel(EVENT_QUEUE);
     let manager =
         ManagerInterface::new(Arc::clone(&registry), Arc::clone(&plugins), events.clone());
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     let conn = zbus::connection::Builder::system()
         .serve_at(MANAGER_PATH, zbus::fdo::ObjectManager)
         .serve_at(MANAGER_PATH, Strict::new(manager))
@@ -93,28 +104,24 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         );
         tokio::spawn(host.run())
     });
-    let discovery = Discovery::new(Arc::clone(&config), plugins, services);
+    let discovery = Discovery::new(reloader.subscribe(), plugins, services);
     let discovery = tokio::spawn(discovery.run(events_rx, shutdown_rx));
     udev_monitor::spawn(events.clone());
     for port in &config.ports {
-        let event = KernelEvent {
-            action: Action::Add,
-            subsystem: "tty".into(),
-            name: port
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            devnode: port.path.clone(),
-            properties: Default::default(),
-        };
+        let event = KernelEvent::tty_added(&port.path, Default::default());
         // The receiver lives in the discovery task, which runs until shutdown.
         let _ = events.send(event).await;
     }
     notify::notify("READY=1");
-    tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => break tracing::info!("SIGTERM: shutting down"),
+            _ = interrupt.recv() => break tracing::info!("SIGINT: shutting down"),
+            _ = hangup.recv() => {
+                tracing::info!("SIGHUP: reloading the config");
+                reloader.reload();
+            }
+        }
     }
     notify::notify("STOPPING=1");
     let _ = shutdown.send(true);

@@ -26,6 +26,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Journal lines stay short: the span says which device, the message what happened.
+        .with_target(false)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     if let Some(plugin) = args.driver_worker {
@@ -49,7 +51,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(m2mhald::run(config)) {
+    match runtime.block_on(m2mhald::run(config, args.config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

@@ -193,6 +193,21 @@ impl Registry {
         self.devices.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Takes the device last served through `port` off the bus if no task serves it now (its port
+    /// left the config). Its stored messages stay.
+    pub async fn withdraw_detached(&self, conn: &Connection, port: &str) {
+        let _changing = self.changes.lock().await;
+        let detached = self
+            .read()
+            .values()
+            .find(|h| !h.is_attached() && h.state().port == port)
+            .cloned();
+        if let Some(handle) = detached {
+            self.remove(conn, &handle).await;
+            tracing::info!(path = handle.path.as_str(), "device removed");
+        }
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<u32, Arc<DeviceHandle>>> {
         self.devices.write().unwrap_or_else(|p| p.into_inner())
     }

@@ -16,6 +16,7 @@ pub mod ble;
 pub mod codec;
 pub mod describe;
 pub mod messages;
+pub mod redact;
 pub mod sdk;
 
 pub use describe::{AtIdentity, AtRule, DeviceKind, DriverDescription, UdevRule};

@@ -4,6 +4,9 @@
 //! The binaries come from the workspace's target directory (`cargo build --workspace` first; the
 //! test command in README.md does that).
 
+pub mod as_user;
+pub mod reload;
+
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

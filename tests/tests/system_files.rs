@@ -104,6 +104,7 @@ fn unit_is_a_hardened_dbus_service() {
             "ExecStart",
             "/usr/sbin/m2mhald --config /etc/m2mhal/m2mhald.toml",
         ),
+        ("ExecReload", "/bin/kill -HUP $MAINPID"),
         ("Restart", "on-failure"),
         ("StateDirectory", "m2mhal"),
         ("ConfigurationDirectory", "m2mhal"),
@@ -595,6 +596,7 @@ fn polkit_policy_declares_exactly_the_api_actions() {
         "org.m2mhal.Hal1.Command",
         "org.m2mhal.Hal1.Control",
         "org.m2mhal.Hal1.Messaging",
+        "org.m2mhal.Hal1.MessagingRead",
     ]
     .map(str::to_owned)
     .into();
@@ -604,7 +606,7 @@ fn polkit_policy_declares_exactly_the_api_actions() {
         api,
         "the daemon asks for other actions"
     );
-    assert_eq!(policy.children_named("action").count(), 3, "an id twice");
+    assert_eq!(policy.children_named("action").count(), 4, "an id twice");
 
     for (id, action) in actions {
         for field in ["description", "message"] {
@@ -615,8 +617,8 @@ fn polkit_policy_declares_exactly_the_api_actions() {
         assert_eq!(defaults.child_text("allow_any"), Some("no"), "{id}");
         assert_eq!(defaults.child_text("allow_inactive"), Some("no"), "{id}");
         let active = defaults.child_text("allow_active");
-        // Raw AT commands always ask again; the others remember for a while.
-        let expected = if id.ends_with(".Command") {
+        // Raw AT commands and reading messages always ask again; the others remember for a while.
+        let expected = if id.ends_with(".Command") || id.ends_with(".MessagingRead") {
             "auth_admin"
         } else {
             "auth_admin_keep"

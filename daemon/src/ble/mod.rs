@@ -30,6 +30,7 @@ use tracing::Instrument;
 
 use crate::config::Config;
 use crate::device::link::Link;
+use crate::device::span;
 use crate::device::task::{self, Services};
 use crate::plugin_host::{Plugin, PluginSet};
 use bluez_watch::BluezWatch;
@@ -42,6 +43,11 @@ const RETRY_MAX: Duration = Duration::from_secs(60);
 const HEALTHY_SESSION: Duration = Duration::from_secs(10);
 /// The driver that takes allowed addresses no rule claims.
 const GENERIC_DRIVER: &str = "ble";
+
+/// Whether `plugin` may serve BLE devices (it has BLE rules, or it is the generic driver).
+pub fn serves_ble(plugin: &Plugin) -> bool {
+    !plugin.description.ble.is_empty() || plugin.name() == GENERIC_DRIVER
+}
 
 /// Why a BLE session ended.
 #[derive(Debug, thiserror::Error)]
@@ -293,7 +299,7 @@ impl BleHost {
             Link::Ble(link),
             self.stop.clone(),
         );
-        let span = tracing::info_span!("ble", address = %address);
+        let span = span::device_span(&address);
         self.tasks.spawn(run.instrument(span));
     }
 }

@@ -16,6 +16,8 @@ use super::error::HalError;
 pub enum Action {
     /// `Send`, `Delete`.
     Messaging,
+    /// `List` (reading stored messages).
+    MessagingRead,
     /// `Reset`, `Gatt.Write`, `ReportKernelEvent`.
     Control,
     /// `Command` (raw AT pass-through).
@@ -27,6 +29,7 @@ impl Action {
     pub fn id(self) -> &'static str {
         match self {
             Action::Messaging => "org.m2mhal.Hal1.Messaging",
+            Action::MessagingRead => "org.m2mhal.Hal1.MessagingRead",
             Action::Control => "org.m2mhal.Hal1.Control",
             Action::Command => "org.m2mhal.Hal1.Command",
         }

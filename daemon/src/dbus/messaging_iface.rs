@@ -185,8 +185,13 @@ impl MessagingInterface {
         Ok(id)
     }
 
-    /// Every stored message of this device.
-    async fn list(&self) -> Result<Vec<HashMap<String, OwnedVariant>>, HalError> {
+    /// Every stored message of this device (private: root or `org.m2mhal.Hal1.MessagingRead`).
+    async fn list(
+        &self,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<Vec<HashMap<String, OwnedVariant>>, HalError> {
+        authorize(conn, &header, Action::MessagingRead).await?;
         let device_id = self.device_id();
         let records = self
             .store

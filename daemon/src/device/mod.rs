@@ -2,5 +2,6 @@
 
 pub mod handle;
 pub mod link;
+pub mod span;
 pub mod state;
 pub mod task;

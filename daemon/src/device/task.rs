@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
+use m2mhal_plugin_api::redact::mask_number;
 use m2mhal_plugin_api::{
     CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
     Input, LogLevel, MessageState, OpenConfig, OutgoingMessage, Request,
@@ -107,7 +108,8 @@ pub async fn run(
     stop: watch::Receiver<bool>,
 ) {
     let port = config.port.clone();
-    let span = tracing::info_span!("device", port = %port, driver = plugin.name(), id = tracing::field::Empty);
+    // The caller's span is the device's one span (`crate::device::span`).
+    let span = tracing::Span::current();
     let (requests_tx, requests) = mpsc::channel(REQUEST_QUEUE);
     let kind = plugin
         .description
@@ -714,7 +716,8 @@ impl DeviceTask {
         };
         match record {
             Ok(Some(record)) => {
-                tracing::info!("message {} received from {:?}", record.id, record.peer);
+                let peer = mask_number(&record.peer);
+                tracing::info!("message {} received from {peer}", record.id);
                 self.signal_received(&record.id, &message).await;
             }
             Ok(None) => tracing::debug!("message {key} was stored before; acknowledging again"),

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use m2mhal_plugin_api::IncomingMessage;
+use m2mhal_plugin_api::redact::mask_number;
 use m2mhal_sms::{
     Complete, Content, Duplicate, MessageType, Reassembler, decode_deliver, decode_status_report,
     from_hex, message_type,
@@ -228,7 +229,7 @@ fn status_report(index: Option<u32>, pdu: &[u8]) -> Received {
         Ok(report) => format!(
             "status report for message reference {} to {}: {:?} (TP-ST 0x{:02X})",
             report.message_reference,
-            report.recipient,
+            mask_number(&report.recipient),
             report.outcome(),
             report.status
         ),

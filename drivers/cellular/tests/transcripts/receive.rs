@@ -227,6 +227,17 @@ fn storage_read_at_startup_with_multipart_status_report_and_junk() {
         "{:?}",
         modem.logs
     );
+    // The recipient is a phone number: masked at info.
+    assert!(
+        modem.logged(LogLevel::Info, "to +49151******78"),
+        "{:?}",
+        modem.logs
+    );
+    assert!(
+        !modem.logs.iter().any(|(_, m)| m.contains("4915112345678")),
+        "{:?}",
+        modem.logs
+    );
 
     // The status report goes at once; messages wait for their commit; junk and the outgoing
     // message stay.
