@@ -22,7 +22,6 @@ use tracing::Instrument;
 use crate::backoff::Backoff;
 use crate::claim::{self, Claim, PortFacts};
 use crate::config::Config;
-use crate::dbus::objects;
 use crate::device::link::{Link, SerialLink};
 use crate::device::span;
 use crate::device::task::{self, Services};
