@@ -17,6 +17,8 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant};
 
+pub mod plugin_files;
+
 /// The daemon's bus name.
 pub const BUS_NAME: &str = "org.m2mhal.Hal1";
 /// The manager object.
