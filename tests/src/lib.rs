@@ -17,6 +17,7 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant};
 
+pub mod other_user;
 pub mod plugin_files;
 
 /// The daemon's bus name.
@@ -982,10 +983,15 @@ pub async fn m2mctl_as_user(bus_address: &str, uid: u32, args: &[&str]) -> CtlOu
 }
 
 async fn run_m2mctl(bus_address: &str, uid: Option<u32>, args: &[&str]) -> CtlOutput {
-    let mut command = Command::new(binary("m2mctl"));
-    if let Some(uid) = uid {
-        command.uid(uid).gid(uid);
-    }
+    let as_user = uid.map(|uid| (uid, other_user::ReachableBinary::new("m2mctl")));
+    let mut command = match &as_user {
+        Some((uid, m2mctl)) => {
+            let mut command = Command::new(m2mctl.path());
+            command.current_dir(m2mctl.dir()).uid(*uid).gid(*uid);
+            command
+        }
+        None => Command::new(binary("m2mctl")),
+    };
     let child = command
         .args(args)
         .env("DBUS_SYSTEM_BUS_ADDRESS", bus_address)
