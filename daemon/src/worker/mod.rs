@@ -1,4 +1,5 @@
-//! Driver worker processes, for the drivers named in `isolated_drivers`.
+//! Driver worker processes: the short-lived one that checks each plugin before the daemon maps
+//! it ([`crate::plugin_host`]), and one per device for the drivers named in `isolated_drivers`.
 //!
 //! A worker is the daemon binary run as `m2mhald --plugin-fd 3 --driver-worker <plugin file>`: it
 //! loads that one plugin from the open file the daemon hands it as descriptor 3 (the file the
