@@ -1,5 +1,6 @@
-//! `m2mhald --config FILE`: the m2mhal daemon. (`m2mhald --driver-worker PLUGIN` is a worker
-//! process the daemon starts for an isolated driver, see `m2mhald::worker`.)
+//! `m2mhald --config FILE`: the m2mhal daemon. (`m2mhald [--plugin-fd FD] --driver-worker PLUGIN`
+//! is a worker process the daemon starts to check a plugin or to run an isolated driver, see
+//! `m2mhald::worker`.)
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -18,6 +19,14 @@ struct Args {
     /// Internal: serve the driver plugin at this path on stdin/stdout for the daemon.
     #[arg(long = "driver-worker", value_name = "PLUGIN", hide = true)]
     driver_worker: Option<PathBuf>,
+    /// Internal: with `--driver-worker`, load the plugin from this inherited open descriptor.
+    #[arg(
+        long = "plugin-fd",
+        value_name = "FD",
+        hide = true,
+        requires = "driver_worker"
+    )]
+    plugin_fd: Option<i32>,
 }
 
 fn main() -> ExitCode {
@@ -31,7 +40,7 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     if let Some(plugin) = args.driver_worker {
-        return m2mhald::worker::serve::serve(&plugin);
+        return m2mhald::worker::serve::serve(&plugin, args.plugin_fd);
     }
     let config = match m2mhald::config::Config::load(&args.config) {
         Ok(config) => config,

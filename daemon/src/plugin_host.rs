@@ -4,6 +4,12 @@
 //! checked (ABI version, struct size, names, a `describe` that answers), and refused with one clear
 //! log line if anything is wrong; the daemon goes on without it. No other file is ever opened.
 //!
+//! Loading runs the plugin's code (initialisers, entry function, `describe`), and a broken file
+//! can kill the process that loads it (a truncated library faults with SIGBUS, an entry function
+//! may abort). So every plugin is first loaded by a short-lived worker process, all of them in
+//! parallel, and only a plugin whose worker answered is mapped by the daemon, from the same open
+//! file ([`PluginFile`]); one whose worker died is refused with the signal that killed it.
+//!
 //! A plugin is either loaded into the daemon ([`Library`]) or, for the drivers named in
 //! `isolated_drivers`, never mapped by the daemon at all: a worker process loads it with the same
 //! checks, and every instance gets a worker of its own ([`crate::worker`]). [`DriverInstance`]
@@ -18,6 +24,7 @@ use m2mhal_plugin_api::abi::{self, Buffer, PluginV1};
 use m2mhal_plugin_api::codec::{self, DecodedEffects};
 use m2mhal_plugin_api::{ABI_VERSION, DriverDescription, Input, OpenConfig};
 
+use crate::plugin_file::{PluginFile, PluginFileError};
 use crate::worker::{self, Worker, protocol::Request};
 
 /// Prefix and suffix of the only file names the host opens in a plugin directory.
@@ -27,6 +34,15 @@ const FILE_SUFFIX: &str = ".so";
 /// Why a plugin was refused or a call into it failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
+    /// The file could not be opened, or changed while it was checked.
+    #[error(transparent)]
+    File(#[from] PluginFileError),
+    /// Loading the plugin killed the worker process that checked it.
+    #[error("loading it killed the process that checked it: {status}")]
+    CheckCrashed {
+        /// How the worker ended (`signal 7 (SIGBUS)`).
+        status: String,
+    },
     /// The file is not a shared library the system can load.
     #[error("not a loadable shared library: {0}")]
     Load(String),
@@ -94,8 +110,10 @@ pub struct Library {
     /// Its self-description.
     pub description: DriverDescription,
     table: &'static PluginV1,
-    // Keeps the code mapped while `table` and instances are in use; dropped last.
+    // Keeps the code mapped while `table` and instances are in use; dropped after them.
     _library: libloading::Library,
+    // The open file the code was loaded from, if loaded that way; closed after the unmapping.
+    _file: Option<PluginFile>,
 }
 
 impl Library {
@@ -148,7 +166,23 @@ impl Library {
             description,
             table,
             _library: library,
+            _file: None,
         })
+    }
+
+    /// Loads and validates the plugin from the open `file`, if it did not change since opened.
+    pub fn load_file(file: PluginFile) -> Result<Library, PluginError> {
+        file.ensure_unchanged()?;
+        match Library::load(&file.load_path()) {
+            Ok(library) => Ok(Library {
+                _file: Some(file),
+                ..library
+            }),
+            Err(e) => {
+                file.keep_open_for_good();
+                Err(e)
+            }
+        }
     }
 
     /// Calls `describe` again and returns the bytes it answered.
@@ -212,8 +246,9 @@ impl Drop for LibraryInstance {
 enum Code {
     /// Loaded into the daemon.
     InProcess(Arc<Library>),
-    /// Loaded by one worker process per instance (`isolated_drivers`); the daemon never maps it.
-    Isolated,
+    /// Loaded from this file by one worker process per instance (`isolated_drivers`); the daemon
+    /// never maps it.
+    Isolated(PluginFile),
 }
 
 /// A loaded, validated plugin.
@@ -227,29 +262,21 @@ pub struct Plugin {
 }
 
 impl Plugin {
-    /// Loads and validates the plugin at `path` into the daemon.
-    pub fn load(path: &Path) -> Result<Plugin, PluginError> {
-        let library = Library::load(path)?;
-        Ok(Plugin {
-            path: path.to_owned(),
-            description: library.description.clone(),
-            code: Code::InProcess(Arc::new(library)),
-        })
-    }
-
-    /// Has a worker process load and validate the plugin at `path` and describe it; every
-    /// instance will run in a worker of its own.
-    pub async fn load_isolated(path: &Path) -> Result<Plugin, PluginError> {
-        let mut worker = Worker::spawn(path)?;
-        let bytes = worker.call("describe", &Request::Describe).await?;
-        let description = codec::decode(&bytes).map_err(|source| PluginError::Malformed {
-            call: "describe",
-            source,
-        })?;
+    /// Opens the plugin at `path` and has a worker process load, validate and describe it; then
+    /// loads it into the daemon, or (`isolate`) leaves it to a worker of its own per instance.
+    pub async fn load(path: &Path, isolate: bool) -> Result<Plugin, PluginError> {
+        let file = PluginFile::open(path)?;
+        let description = check(&file).await?;
+        let code = if isolate {
+            Code::Isolated(file)
+        } else {
+            let library = Library::load_file(file)?;
+            Code::InProcess(Arc::new(library))
+        };
         Ok(Plugin {
             path: path.to_owned(),
             description,
-            code: Code::Isolated,
+            code,
         })
     }
 
@@ -260,7 +287,7 @@ impl Plugin {
 
     /// Whether its instances run in worker processes.
     pub fn is_isolated(&self) -> bool {
-        matches!(self.code, Code::Isolated)
+        matches!(self.code, Code::Isolated(_))
     }
 
     /// Creates a driver instance for one device.
@@ -274,8 +301,8 @@ impl Plugin {
         })?;
         let runner = match &self.code {
             Code::InProcess(library) => Runner::InProcess(library.open(&input)?),
-            Code::Isolated => {
-                let mut worker = Worker::spawn(&self.path)?;
+            Code::Isolated(file) => {
+                let mut worker = Worker::spawn(file)?;
                 worker.call("open", &Request::Open(input)).await?;
                 tracing::info!(
                     "driver {} runs this device in worker process {}",
@@ -329,6 +356,23 @@ impl DriverInstance {
     pub fn plugin(&self) -> &Arc<Plugin> {
         &self.plugin
     }
+}
+
+/// Has a short-lived worker process load the plugin from `file` and describe it: a plugin that
+/// crashes whoever loads it takes down only that worker.
+async fn check(file: &PluginFile) -> Result<DriverDescription, PluginError> {
+    let mut worker = Worker::spawn(file)?;
+    let bytes = match worker.call("describe", &Request::Describe).await {
+        Ok(bytes) => bytes,
+        Err(PluginError::WorkerDied { status, .. }) => {
+            return Err(PluginError::CheckCrashed { status });
+        }
+        Err(e) => return Err(e),
+    };
+    codec::decode(&bytes).map_err(|source| PluginError::Malformed {
+        call: "describe",
+        source,
+    })
 }
 
 /// Calls `describe`, which fills a buffer with the description's CBOR.
@@ -488,18 +532,19 @@ pub struct PluginSet {
 impl PluginSet {
     /// Loads every plugin file in `dirs`, logging each refusal and going on. The plugins of the
     /// drivers named in `isolated` (by their file name, `libm2mhal_driver_<name>.so`) are loaded
-    /// by worker processes instead of the daemon.
+    /// by worker processes instead of the daemon. The files are checked in parallel and logged
+    /// in the order found.
     pub async fn load(dirs: &[PathBuf], isolated: &[String]) -> PluginSet {
-        let mut set = PluginSet::default();
-        for path in plugin_files(dirs) {
+        let paths = plugin_files(dirs);
+        let loads = paths.iter().map(|path| {
             let isolate =
-                file_driver_name(&path).is_some_and(|name| isolated.iter().any(|i| i == name));
-            let loaded = if isolate {
-                Plugin::load_isolated(&path).await
-            } else {
-                Plugin::load(&path)
-            };
-            set.add(&path, loaded);
+                file_driver_name(path).is_some_and(|name| isolated.iter().any(|i| i == name));
+            Plugin::load(path, isolate)
+        });
+        let loaded = futures_util::future::join_all(loads).await;
+        let mut set = PluginSet::default();
+        for (path, loaded) in paths.iter().zip(loaded) {
+            set.add(path, loaded);
         }
         for name in isolated {
             if !set.iter().any(|p| p.is_isolated() && p.name() == name) {
@@ -594,16 +639,16 @@ mod tests {
         assert_eq!(file_driver_name(Path::new("/x/libother.so")), None);
     }
 
-    #[tokio::test]
-    async fn garbage_file_is_refused_with_an_error() {
-        let dir = std::env::temp_dir().join(format!("m2mhal-plugin-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("libm2mhal_driver_garbage.so");
+    // A whole `PluginSet` is tested end to end (tests/tests/bad_input.rs, plugin_check.rs): its
+    // checking workers are the m2mhald binary, which a unit test does not have.
+    #[test]
+    fn garbage_file_is_refused_with_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("libm2mhal_driver_garbage.so");
         std::fs::write(&path, b"this is not an ELF file").unwrap();
-        let err = Plugin::load(&path).unwrap_err();
+        let err = Library::load(&path).unwrap_err();
         assert!(matches!(err, PluginError::Load(_)), "{err}");
-        let set = PluginSet::load(std::slice::from_ref(&dir), &[]).await;
-        assert_eq!(set.iter().count(), 0);
-        std::fs::remove_dir_all(&dir).unwrap();
+        let err = Library::load_file(PluginFile::open(&path).unwrap()).unwrap_err();
+        assert!(matches!(err, PluginError::Load(_)), "{err}");
     }
 }

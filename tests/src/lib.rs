@@ -4,7 +4,6 @@
 //! The binaries come from the workspace's target directory (`cargo build --workspace` first; the
 //! test command in README.md does that).
 
-pub mod as_user;
 pub mod reload;
 
 use std::collections::{HashMap, VecDeque};
@@ -23,6 +22,8 @@ use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant};
 pub mod device_objects;
 pub mod restart;
 pub mod power_cut;
+pub mod other_user;
+pub mod plugin_files;
 
 /// The daemon's bus name.
 pub const BUS_NAME: &str = "org.m2mhal.Hal1";
@@ -987,10 +988,15 @@ pub async fn m2mctl_as_user(bus_address: &str, uid: u32, args: &[&str]) -> CtlOu
 }
 
 async fn run_m2mctl(bus_address: &str, uid: Option<u32>, args: &[&str]) -> CtlOutput {
-    let mut command = Command::new(binary("m2mctl"));
-    if let Some(uid) = uid {
-        command.uid(uid).gid(uid);
-    }
+    let as_user = uid.map(|uid| (uid, other_user::ReachableBinary::new("m2mctl")));
+    let mut command = match &as_user {
+        Some((uid, m2mctl)) => {
+            let mut command = Command::new(m2mctl.path());
+            command.current_dir(m2mctl.dir()).uid(*uid).gid(*uid);
+            command
+        }
+        None => Command::new(binary("m2mctl")),
+    };
     let child = command
         .args(args)
         .env("DBUS_SYSTEM_BUS_ADDRESS", bus_address)

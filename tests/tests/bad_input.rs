@@ -2,7 +2,6 @@
 //! refused with the documented error (or handled), and the daemon goes on serving.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use m2mhal_tests::*;
 use zbus::{OwnedVariant, Variant};
@@ -329,22 +328,7 @@ async fn bad_plugins_are_refused_and_the_good_one_serves() {
         ("describe_fails.c", "describefails"),
         ("no_entry.c", "noentry"),
     ] {
-        let built = std::process::Command::new("cc")
-            .args(["-shared", "-fPIC", "-I"])
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../plugin-api/include"
-            ))
-            .arg("-o")
-            .arg(plugins.join(format!("libm2mhal_driver_{name}.so")))
-            .arg(
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("plugins")
-                    .join(source),
-            )
-            .status()
-            .expect("a C compiler (cc)");
-        assert!(built.success(), "{source} builds");
+        m2mhal_tests::plugin_files::build_c_plugin(&plugins, source, name);
     }
     std::fs::write(
         plugins.join("libm2mhal_driver_garbage.so"),

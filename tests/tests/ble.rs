@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use m2mhal_tests::*;
 use zbus::{OwnedVariant, Variant};
 
@@ -100,10 +101,84 @@ async fn bluez_events(sim: &mut Sim) -> Vec<serde_json::Value> {
     reply["events"].as_array().expect("events").clone()
 }
 
+/// A second plain BTHome advertiser, the witness of [`advertise_for`].
+const WITNESS: &str = "A4:C1:38:00:00:03";
+
+/// Has the BTHome sensor `witness` (its object at `witness_path`) advertise a new temperature and
+/// waits for the daemon to show it, again and again until `window` has passed. Every peripheral
+/// in range advertises every 200 ms, and the daemon hears them in order on one bus connection, so
+/// by then it has handled every advertisement of the window. Returns the `State` changes of the
+/// device at `watched` seen meanwhile (in the order the daemon signalled them).
+async fn advertise_for(
+    sim: &mut Sim,
+    conn: &zbus::Connection,
+    (witness, witness_path): (&str, &str),
+    watched: &str,
+    window: Duration,
+) -> Vec<String> {
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface("org.freedesktop.DBus.Properties")
+        .member("PropertiesChanged")
+        .build()
+        .expect("match rule");
+    let mut changes = zbus::MessageStream::for_match_rule(rule, conn, None)
+        .await
+        .unwrap();
+    let mut states = Vec::new();
+    let started = tokio::time::Instant::now();
+    let mut temperature = 30.0;
+    while started.elapsed() < window {
+        // 31 °C to 60 °C and round again: each value differs from the one before.
+        temperature = if temperature >= 60.0 {
+            31.0
+        } else {
+            temperature + 1.0
+        };
+        sim.ok(&format!("measure {witness} temperature={temperature}"))
+            .await;
+        let shown = tokio::time::timeout(WAIT, async {
+            while let Some(Ok(message)) = changes.next().await {
+                let header = message.header();
+                let Some(path) = header.path() else { continue };
+                let Ok((iface, changed, _)) = message.body().deserialize::<PropertiesChanged>()
+                else {
+                    continue;
+                };
+                if path.as_str() == watched
+                    && iface == DEVICE
+                    && let Some(state) = changed.get("State")
+                {
+                    states.push(state.to_string());
+                }
+                if path.as_str() == witness_path
+                    && iface == SENSOR
+                    && temperature_of(&changed).is_some_and(|t| (t - temperature).abs() < 0.01)
+                {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(
+            shown.is_ok(),
+            "the daemon never showed {witness} at {temperature} °C"
+        );
+    }
+    states
+}
+
+/// The temperature in the `Readings` of a `Sensor` property change, if there.
+fn temperature_of(changed: &HashMap<String, OwnedVariant>) -> Option<f64> {
+    let readings = changed.get("Readings")?.try_clone().ok()?;
+    let readings = HashMap::<String, OwnedVariant>::try_from(readings).ok()?;
+    f64::try_from(readings.get("temperature")?.try_clone().ok()?).ok()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sensors_and_allowed_addresses_become_devices_and_phones_never_do() {
     let config = ble_config(&format!("allow = [\"{}\"]", ALLOWED_PHONE.to_lowercase()));
-    let rig = BleRig::start(
+    let mut rig = BleRig::start(
         &[
             &format!("add-phone {PHONE}"),
             &format!("add-bthome {BTHOME} Garden"),
@@ -113,7 +188,7 @@ async fn sensors_and_allowed_addresses_become_devices_and_phones_never_do() {
         &config,
     )
     .await;
-    let conn = rig.conn();
+    let conn = &rig.daemon.conn.clone();
     for (address, model) in [(BTHOME, "Garden"), (ESS, "Kitchen")] {
         let path = wait_for_device_id(conn, &id(address), "ready").await;
         let device = properties(conn, &path, DEVICE).await;
@@ -147,8 +222,16 @@ async fn sensors_and_allowed_addresses_become_devices_and_phones_never_do() {
     // -67 dBm on the linear scale from -100 dBm (0 %) to -50 dBm (100 %).
     assert_eq!(property::<u32>(conn, &bthome, SIGNAL, "Quality").await, 66);
 
-    // The phone advertises every 200 ms all along; it never becomes a device.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The phone advertises every 200 ms all along; once the daemon has handled 2 s of that, it
+    // still is no device.
+    advertise_for(
+        &mut rig.sim,
+        conn,
+        (BTHOME, &bthome),
+        &bthome,
+        Duration::from_secs(2),
+    )
+    .await;
     let ids: Vec<String> = device_ids(conn)
         .await
         .into_iter()
@@ -435,11 +518,27 @@ async fn a_device_object_bluez_removes_is_a_lost_link() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sensor_out_of_range_goes_offline_and_comes_back() {
     let config = format!("{}\n[drivers.ble]\nabsent_after = 2\n", ble_config(""));
-    let mut rig = BleRig::start(&[&format!("add-bthome {BTHOME}")], &config).await;
+    let mut rig = BleRig::start(
+        &[
+            &format!("add-bthome {BTHOME}"),
+            &format!("add-bthome {WITNESS}"),
+        ],
+        &config,
+    )
+    .await;
     let conn = rig.daemon.conn.clone();
     let path = wait_for_device_id(&conn, &id(BTHOME), "ready").await;
-    // Advertising every 200 ms, it stays ready past absent_after.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let witness = wait_for_device_id(&conn, &id(WITNESS), "ready").await;
+    // Advertising every 200 ms, it stays ready past absent_after, without a blip.
+    let states = advertise_for(
+        &mut rig.sim,
+        &conn,
+        (WITNESS, &witness),
+        &path,
+        Duration::from_millis(2500),
+    )
+    .await;
+    assert_eq!(states, Vec::<String>::new());
     assert_eq!(
         property::<String>(&conn, &path, DEVICE, "State").await,
         "ready"
@@ -601,7 +700,11 @@ async fn no_bluez_at_all_never_disturbs_a_cellular_modem() {
     let config = format!("{}\n{}", port_config(&port), ble_config(""));
     let mut daemon = Daemon::start(&bus, &config).await;
     let path = wait_for_device(&daemon.conn, &port, "ready").await;
-    daemon.expect_log("BLE unavailable").await;
+    // With nobody owning org.bluez, BLE waits for the name to appear: nothing more happens
+    // until then.
+    daemon
+        .expect_log("BLE unavailable until bluetoothd starts")
+        .await;
 
     // +CSQ 20 is -73 dBm.
     assert_eq!(
@@ -609,7 +712,7 @@ async fn no_bluez_at_all_never_disturbs_a_cellular_modem() {
         -73
     );
 
-    // The modem works while BLE keeps failing and retrying: +CSQ 25 is -63 dBm.
+    // The modem works while BLE is unavailable: +CSQ 25 is -63 dBm.
     sim.ok("signal 25").await;
     call::<_, ()>(&daemon.conn, &path, SIGNAL, "Refresh", &())
         .await
@@ -623,7 +726,6 @@ async fn no_bluez_at_all_never_disturbs_a_cellular_modem() {
         .unwrap();
     assert!(!id.is_empty());
     sim.expect_event("sms-sent").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         property::<String>(&daemon.conn, &path, DEVICE, "State").await,
         "ready"

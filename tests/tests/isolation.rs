@@ -66,9 +66,15 @@ async fn an_isolated_cellular_modem_goes_ready_and_sends_sms() {
     assert_ne!(Some(pid), daemon.pid());
     let worker = command_line(pid);
     assert!(
-        worker.contains("m2mhald --driver-worker ")
+        worker.contains("m2mhald --plugin-fd 3 --driver-worker ")
             && worker.ends_with("plugins/libm2mhal_driver_cellular.so "),
         "{worker:?}"
+    );
+    // The worker loads the file the daemon opened (and checked), handed down as descriptor 3.
+    let loaded = std::fs::read_link(format!("/proc/{pid}/fd/3")).unwrap();
+    assert!(
+        loaded.ends_with("plugins/libm2mhal_driver_cellular.so"),
+        "{loaded:?}"
     );
 
     let path = wait_for_device(&daemon.conn, &port, "ready").await;

@@ -89,7 +89,7 @@ async fn messages_are_private_to_root_and_authorized_readers() {
     let daemon = Daemon::start(&bus, &port_config(&port)).await;
     let device = wait_for_device(&daemon.conn, &port, "ready").await;
     let mut received_by_root = subscribe(&daemon.conn, MESSAGING, "Received").await;
-    let mut nobody = as_user::UserMonitor::start(&bus.address, NOBODY);
+    let mut nobody = other_user::UserMonitor::start(&bus.address, NOBODY);
 
     // StateChanged reaches the unprivileged user: send until its monitor has subscribed.
     let mut subscribed = false;

@@ -739,6 +739,7 @@ fn busctl_as_nobody(bus: &TestBus, args: &[&str]) -> Output {
         .arg("--no-pager")
         .args(args)
         .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .current_dir("/")
         .uid(NOBODY)
         .gid(NOBODY)
         .output()
@@ -759,9 +760,11 @@ async fn first_signal_seen_by_nobody(
     conn: &zbus::Connection,
     device: &str,
 ) -> String {
-    let mut monitor = tokio::process::Command::new(binary("m2mctl"))
+    let m2mctl = m2mhal_tests::other_user::ReachableBinary::new("m2mctl");
+    let mut monitor = tokio::process::Command::new(m2mctl.path())
         .args(["--json", "monitor", "--count", "1"])
         .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .current_dir(m2mctl.dir())
         .uid(NOBODY)
         .gid(NOBODY)
         .stdout(std::process::Stdio::piped())
@@ -770,7 +773,8 @@ async fn first_signal_seen_by_nobody(
         .expect("start m2mctl monitor");
     let mut lines = BufReader::new(monitor.stdout.take().unwrap()).lines();
     // The monitor subscribes asynchronously: signal until it has seen something.
-    for _ in 0..40 {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
         send_text(conn, device, "+4915112345678", "ping")
             .await
             .unwrap();

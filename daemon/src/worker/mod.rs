@@ -1,7 +1,10 @@
-//! Driver worker processes, for the drivers named in `isolated_drivers`.
+//! Driver worker processes: the short-lived one that checks each plugin before the daemon maps
+//! it ([`crate::plugin_host`]), and one per device for the drivers named in `isolated_drivers`.
 //!
-//! A worker is the daemon binary run as `m2mhald --driver-worker <plugin file>`: it loads that one
-//! plugin (with the same checks as the daemon, [`crate::plugin_host::Library::load`]) and relays
+//! A worker is the daemon binary run as `m2mhald --plugin-fd 3 --driver-worker <plugin file>`: it
+//! loads that one plugin from the open file the daemon hands it as descriptor 3 (the file the
+//! daemon opened, [`PluginFile`]), with the same checks as the daemon
+//! ([`crate::plugin_host::Library::load`]), and relays
 //! [`protocol`] requests from its stdin to the plugin's C ABI, and the plugin's answers to its
 //! stdout ([`serve`]). The daemon side is [`Worker`]: a driver that crashes or hangs takes down only
 //! its worker, and the daemon sees a [`PluginError`] like any other driver failure.
@@ -9,13 +12,14 @@
 pub mod protocol;
 pub mod serve;
 
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+use crate::plugin_file::PluginFile;
 use crate::plugin_host::PluginError;
 use protocol::{ProtocolError, Reply, Request};
 
@@ -25,6 +29,10 @@ pub const ANSWER_DEADLINE: Duration = Duration::from_secs(5);
 const EXIT_GRACE: Duration = Duration::from_millis(500);
 /// The hidden command-line flag that makes `m2mhald` a worker.
 pub const WORKER_FLAG: &str = "--driver-worker";
+/// The hidden command-line flag naming the descriptor a worker loads its plugin from.
+pub const PLUGIN_FD_FLAG: &str = "--plugin-fd";
+/// The descriptor under which a worker inherits its open plugin file.
+pub const PLUGIN_FD: RawFd = 3;
 
 /// A running worker process hosting one plugin (and at most one instance of its driver); killed
 /// when dropped.
@@ -37,22 +45,31 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts a worker for the plugin file at `plugin`. Its stderr is the daemon's, so its logs
+    /// Starts a worker for the open plugin file `plugin`. Its stderr is the daemon's, so its logs
     /// go where the daemon's go.
-    pub fn spawn(plugin: &Path) -> Result<Worker, PluginError> {
+    pub fn spawn(plugin: &PluginFile) -> Result<Worker, PluginError> {
         let failed = |message: String| PluginError::Worker {
             call: "start",
             message,
         };
         let exe = std::env::current_exe()
             .map_err(|e| failed(format!("cannot find the daemon's executable: {e}")))?;
-        let mut child = Command::new(&exe)
+        let source = plugin.as_fd().as_raw_fd();
+        let mut command = Command::new(&exe);
+        command
+            .arg(PLUGIN_FD_FLAG)
+            .arg(PLUGIN_FD.to_string())
             .arg(WORKER_FLAG)
-            .arg(plugin)
+            .arg(plugin.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        // SAFETY: the closure runs in the forked child before exec and only makes system calls
+        // (no allocation, no locks), as `pre_exec` requires; `source` stays open in the daemon
+        // while `plugin` is borrowed, which outlasts the spawn.
+        unsafe { command.pre_exec(move || inherit_as_plugin_fd(source)) };
+        let mut child = command
             .spawn()
             .map_err(|e| failed(format!("cannot run {}: {e}", exe.display())))?;
         let pid = child.id().unwrap_or_default();
@@ -115,6 +132,22 @@ impl Worker {
         };
         PluginError::WorkerDied { call, status }
     }
+}
+
+/// In a forked child: makes `source` the child's [`PLUGIN_FD`], open across exec.
+fn inherit_as_plugin_fd(source: RawFd) -> std::io::Result<()> {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    // SAFETY: `source` is open in the child (a copy of the daemon's descriptor table).
+    let source = unsafe { BorrowedFd::borrow_raw(source) };
+    if source.as_raw_fd() == PLUGIN_FD {
+        // dup2 onto itself would leave close-on-exec set.
+        fcntl(source, FcntlArg::F_SETFD(FdFlag::empty()))?;
+    } else {
+        // SAFETY: whatever the child had as PLUGIN_FD was close-on-exec (Rust opens everything
+        // so) and is replaced; the new descriptor must outlive this function, hence into_raw_fd.
+        let _inherited = unsafe { nix::unistd::dup2_raw(source, PLUGIN_FD) }?.into_raw_fd();
+    }
+    Ok(())
 }
 
 /// The outcome of `call` that a worker's `reply` describes.

@@ -1,19 +1,22 @@
-//! The worker side: `m2mhald --driver-worker <plugin file>` serves one plugin on stdin/stdout
-//! until stdin closes.
+//! The worker side: `m2mhald --plugin-fd 3 --driver-worker <plugin file>` serves one plugin on
+//! stdin/stdout until stdin closes.
 
 use std::fs::File;
 use std::io::Write;
+use std::os::fd::RawFd;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::protocol::{self, Reply, Request};
+use crate::plugin_file::descriptor_path;
 use crate::plugin_host::{Library, LibraryInstance, PluginError};
 
-/// Loads the plugin at `plugin` and answers requests until stdin closes. A plugin that cannot be
-/// loaded is not an early exit: every request is answered [`Reply::Refused`] with the reason, so
-/// the daemon logs it as it would have in-process.
-pub fn serve(plugin: &Path) -> ExitCode {
+/// Loads the plugin named `plugin` and answers requests until stdin closes. The code loaded is
+/// that of the open descriptor `fd` when given (how the daemon runs workers), else the file at
+/// `plugin`. A plugin that cannot be loaded is not an early exit: every request is answered
+/// [`Reply::Refused`] with the reason, so the daemon logs it as it would have in-process.
+pub fn serve(plugin: &Path, fd: Option<RawFd>) -> ExitCode {
     let mut output = match protocol_output() {
         Ok(output) => output,
         Err(e) => {
@@ -21,7 +24,8 @@ pub fn serve(plugin: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let library = Library::load(plugin)
+    let code = fd.map_or_else(|| plugin.to_owned(), descriptor_path);
+    let library = Library::load(&code)
         .map(Arc::new)
         .map_err(|e| e.to_string());
     let name = library
@@ -29,7 +33,8 @@ pub fn serve(plugin: &Path) -> ExitCode {
         .map(|library| library.description.name.clone())
         .unwrap_or_default();
     let _span = tracing::info_span!("worker", driver = name).entered();
-    tracing::debug!(plugin = %plugin.display(), "driver worker started");
+    // The daemon names the file in its own line about the plugin.
+    tracing::debug!("driver worker started");
     let mut session = Session {
         library,
         instance: None,

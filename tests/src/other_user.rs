@@ -1,34 +1,47 @@
-//! Running workspace binaries as another (unprivileged) user: from a copy that user can reach,
-//! since the checkout and its `target/` may be private to the user running the tests.
+//! Running workspace binaries as another user. The checkout may live where that user cannot go
+//! (a `mktemp -d` directory, `/root`: mode 0700), so the binary is first made reachable: hard
+//! linked (or, across file systems, copied) into a fresh directory everyone may enter.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
-use crate::{WAIT, binary};
+use crate::WAIT;
 
-/// A copy of a workspace binary in a temporary directory every user may enter (mode 0755).
+/// A workspace binary at a path every user can reach; removed on drop.
 pub struct ReachableBinary {
-    _dir: tempfile::TempDir,
-    /// The copy.
-    pub path: PathBuf,
+    path: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl ReachableBinary {
-    /// Copies the workspace binary `name`.
-    pub fn copy(name: &str) -> ReachableBinary {
+    /// Makes the workspace binary `name` ([`crate::binary`]) reachable by every user.
+    pub fn new(name: &str) -> ReachableBinary {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .expect("open the temp dir to all users");
+            .expect("open the directory to all users");
         let path = dir.path().join(name);
-        std::fs::copy(binary(name), &path).expect("copy the binary");
+        let built = crate::binary(name);
+        if std::fs::hard_link(&built, &path).is_err() {
+            std::fs::copy(&built, &path).expect("copy the binary");
+        }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-            .expect("make the copy executable by all users");
-        ReachableBinary { _dir: dir, path }
+            .expect("let all users run the binary");
+        ReachableBinary { path, dir }
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory it is in, a working directory every user can use.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 }
 
@@ -46,8 +59,8 @@ impl UserMonitor {
     /// Starts the monitor as `uid` on the bus at `bus_address` (the bus must be open to that
     /// user: [`crate::TestBus::open_to_all_users`]).
     pub fn start(bus_address: &str, uid: u32) -> UserMonitor {
-        let binary = ReachableBinary::copy("m2mctl");
-        let mut child = Command::new(&binary.path)
+        let binary = ReachableBinary::new("m2mctl");
+        let mut child = Command::new(binary.path())
             .args(["--json", "monitor"])
             .env("DBUS_SYSTEM_BUS_ADDRESS", bus_address)
             .uid(uid)
