@@ -2,23 +2,11 @@
 //! process the daemon starts for an isolated driver, see `m2mhald::worker`.)
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use m2mhald::cli::Args;
 use tracing_subscriber::EnvFilter;
-
-/// The m2mhal hardware abstraction daemon (D-Bus service org.m2mhal.Hal1 on the system bus).
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Args {
-    /// Configuration file (TOML).
-    #[arg(long, default_value = "/etc/m2mhal/m2mhald.toml")]
-    config: PathBuf,
-    /// Internal: serve the driver plugin at this path on stdin/stdout for the daemon.
-    #[arg(long = "driver-worker", value_name = "PLUGIN", hide = true)]
-    driver_worker: Option<PathBuf>,
-}
 
 fn main() -> ExitCode {
     let args = Args::parse();

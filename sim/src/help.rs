@@ -59,8 +59,10 @@ pub fn text(commands: &[CommandHelp]) -> String {
         .filter(|length| *length <= USAGE_COLUMN)
         .max()
         .unwrap_or(0);
-    let mut text =
-        String::from("Control commands (on stdin, in a --script, on the --control socket):\n");
+    let mut text = String::from(
+        "Control commands (on stdin, in a --script, on the --control socket; each is answered \
+         by one JSON line):\n",
+    );
     for help in commands {
         if help.usage.len() > width {
             text.push_str(&format!(
@@ -71,7 +73,7 @@ pub fn text(commands: &[CommandHelp]) -> String {
             text.push_str(&format!("  {:width$}  {}\n", help.usage, help.summary));
         }
     }
-    text.push_str("Each command is answered by one JSON line.");
+    text.pop();
     text
 }
 
