@@ -31,7 +31,8 @@ tar -C "$root" --exclude=./target --exclude='./target-*' --exclude=./.git --excl
     -cf - . | tar -C "$source" -xf -
 # A full build reuses the workspace's target directory (and its incremental state).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
-# Packaging a debug build is a check, not a release: no -dbgsym packages of 100 MB binaries.
+# Prebuilt binaries: no -dbgsym packages (a release build has no debug info to put in them, a
+# debug build's would be hundreds of MB).
 [ -n "$bin_dir" ] && export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:+$DEB_BUILD_OPTIONS }noautodbgsym"
 (cd "$source" && M2MHAL_BIN_DIR="$bin_dir" dpkg-buildpackage -b -us -uc)
 mv "$scratch"/*.deb "$out/"
