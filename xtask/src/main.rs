@@ -18,7 +18,7 @@ use clap_complete::Shell;
 enum Task {
     /// Write the man pages and shell completions into DIR.
     Generate {
-        /// The output directory (created; files in it are replaced).
+        /// The output directory (created; its man/ and completions/ are written anew).
         dir: PathBuf,
     },
 }
@@ -36,6 +36,13 @@ fn main() -> ExitCode {
 
 /// Writes every man page and completion file under `dir`.
 fn generate(dir: &Path) -> std::io::Result<()> {
+    // No page of a subcommand that is gone stays behind to be installed.
+    for old in [dir.join("man"), dir.join("completions")] {
+        match std::fs::remove_dir_all(&old) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+    }
     let man1 = dir.join("man/man1");
     let man8 = dir.join("man/man8");
     let completions = dir.join("completions");
