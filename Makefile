@@ -1,12 +1,17 @@
 # Build and install m2mhal.
 #
-#   make                                   release build of the workspace (as a normal user)
+#   make                                   release build of the workspace, man pages and shell
+#                                          completions (as a normal user)
 #   sudo make install                      install what `make` built; never builds as root
+#   sudo make install-sim                  the simulator m2msim too (not on a production gateway)
 #   make install DESTDIR=/tmp/stage        stage the tree, e.g. for a package
-#   sudo make uninstall                    remove the installed files (keeps config and state)
+#   sudo make uninstall [uninstall-sim]    remove the installed files (keeps config and state)
+#   make generated                         only the man pages and completions, from BIN_DIR's xtask
+#   make deb                               Debian packages m2mhal and m2mhal-sim in target/debian
 #
 # Variables: PREFIX (/usr), SYSCONFDIR (/etc), DESTDIR (empty), BIN_DIR (the directory holding
-# the built binaries and plugins: $(CARGO_TARGET_DIR)/release, or target/release).
+# the built binaries and plugins: $(CARGO_TARGET_DIR)/release, or target/release), GEN_DIR (the
+# generated man pages and completions: $(BIN_DIR)/generated), UNITDIR and UDEVRULESDIR.
 
 PREFIX     ?= /usr
 SYSCONFDIR ?= /etc
@@ -15,6 +20,7 @@ CARGO      ?= cargo
 
 TARGET_DIR ?= $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
 BIN_DIR    ?= $(TARGET_DIR)/release
+GEN_DIR    ?= $(BIN_DIR)/generated
 
 SBINDIR      := $(PREFIX)/sbin
 BINDIR       := $(PREFIX)/bin
@@ -24,14 +30,27 @@ UDEVRULESDIR := $(PREFIX)/lib/udev/rules.d
 UNITDIR      := $(PREFIX)/lib/systemd/system
 DBUSPOLICYDIR  := $(PREFIX)/share/dbus-1/system.d
 DBUSSERVICEDIR := $(PREFIX)/share/dbus-1/system-services
+DBUSIFACEDIR   := $(PREFIX)/share/dbus-1/interfaces
 POLKITDIR    := $(PREFIX)/share/polkit-1/actions
+MANDIR       := $(PREFIX)/share/man
+BASHCOMPDIR  := $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR   := $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR  := $(PREFIX)/share/fish/vendor_completions.d
 DOCDIR       := $(PREFIX)/share/doc/m2mhal
 CONFDIR      := $(SYSCONFDIR)/m2mhal
 
-# Built files: the daemon, the tools, and every driver plugin the build produced.
+# Built files: the daemon, the client, the simulator, and every driver plugin the build produced.
 DAEMON   := $(BIN_DIR)/m2mhald
-TOOLS    := $(BIN_DIR)/m2mctl $(BIN_DIR)/m2msim
+CLIENT   := $(BIN_DIR)/m2mctl
+SIM      := $(BIN_DIR)/m2msim
 PLUGINS   = $(wildcard $(BIN_DIR)/libm2mhal_driver_*.so)
+# Generated from the command lines (`xtask generate`): man pages and m2mctl's completions.
+DAEMON_MAN  := $(GEN_DIR)/man/man8/m2mhald.8
+CLIENT_MAN   = $(wildcard $(GEN_DIR)/man/man1/m2mctl.1 $(GEN_DIR)/man/man1/m2mctl-*.1)
+SIM_MAN      = $(wildcard $(GEN_DIR)/man/man1/m2msim.1 $(GEN_DIR)/man/man1/m2msim-*.1)
+COMPLETIONS := $(GEN_DIR)/completions
+# The introspection XML of every interface.
+INTERFACES  := $(wildcard docs/dbus/*.xml)
 
 # Files installed as they are in the source tree: source -> destination directory.
 DATA := \
@@ -46,24 +65,38 @@ DATA := \
 	dist/polkit/50-m2mhal-group.rules.example:$(DOCDIR) \
 	dist/m2mhald.toml:$(DOCDIR)
 
-.PHONY: all build install install-check uninstall
+.PHONY: all build generated install install-check install-sim install-sim-check uninstall \
+	uninstall-sim deb
 
 all: build
 
 build:
 	$(CARGO) build --release --workspace
+	$(BIN_DIR)/xtask generate $(GEN_DIR)
+
+# The man pages and completions, by the xtask binary of a build (`cargo build --workspace`).
+generated:
+	@test -x $(BIN_DIR)/xtask || { echo "$(BIN_DIR)/xtask is missing: run 'make' first" >&2; exit 1; }
+	$(BIN_DIR)/xtask generate $(GEN_DIR)
 
 # Refuses to install a partial build instead of building as root.
 install-check:
-	@for f in $(DAEMON) $(TOOLS); do \
+	@for f in $(DAEMON) $(CLIENT); do \
 		test -x "$$f" || { echo "$$f is missing: run 'make' first (BIN_DIR=$(BIN_DIR))" >&2; exit 1; }; \
 	done
 	@test -n "$(PLUGINS)" || { echo "no driver plugins in $(BIN_DIR): run 'make' first" >&2; exit 1; }
+	@test -f $(DAEMON_MAN) || { echo "no man pages in $(GEN_DIR): run 'make' first" >&2; exit 1; }
 
 install: install-check
 	install -D -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/m2mhald
-	for f in $(TOOLS); do install -D -m 0755 "$$f" $(DESTDIR)$(BINDIR)/$$(basename "$$f"); done
+	install -D -m 0755 $(CLIENT) $(DESTDIR)$(BINDIR)/m2mctl
 	for f in $(PLUGINS); do install -D -m 0644 "$$f" $(DESTDIR)$(DRIVERDIR)/$$(basename "$$f"); done
+	install -D -m 0644 $(DAEMON_MAN) $(DESTDIR)$(MANDIR)/man8/m2mhald.8
+	for f in $(CLIENT_MAN); do install -D -m 0644 "$$f" $(DESTDIR)$(MANDIR)/man1/$$(basename "$$f"); done
+	install -D -m 0644 $(COMPLETIONS)/m2mctl.bash $(DESTDIR)$(BASHCOMPDIR)/m2mctl
+	install -D -m 0644 $(COMPLETIONS)/_m2mctl $(DESTDIR)$(ZSHCOMPDIR)/_m2mctl
+	install -D -m 0644 $(COMPLETIONS)/m2mctl.fish $(DESTDIR)$(FISHCOMPDIR)/m2mctl.fish
+	for f in $(INTERFACES); do install -D -m 0644 "$$f" $(DESTDIR)$(DBUSIFACEDIR)/$$(basename "$$f"); done
 	for pair in $(DATA); do \
 		src=$${pair%%:*}; dir=$${pair#*:}; \
 		install -D -m 0644 "$$src" "$(DESTDIR)$$dir/$$(basename "$$src")" || exit 1; \
@@ -78,12 +111,34 @@ install: install-check
 		echo "installed; next: systemctl daemon-reload && udevadm control --reload && systemctl enable --now m2mhald"; \
 	fi
 
+# The simulator, for development and test rigs: a production gateway does without it.
+install-sim-check:
+	@test -x $(SIM) || { echo "$(SIM) is missing: run 'make' first (BIN_DIR=$(BIN_DIR))" >&2; exit 1; }
+	@test -n "$(SIM_MAN)" || { echo "no man pages in $(GEN_DIR): run 'make' first" >&2; exit 1; }
+
+install-sim: install-sim-check
+	install -D -m 0755 $(SIM) $(DESTDIR)$(BINDIR)/m2msim
+	for f in $(SIM_MAN); do install -D -m 0644 "$$f" $(DESTDIR)$(MANDIR)/man1/$$(basename "$$f"); done
+
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/m2mhald $(DESTDIR)$(BINDIR)/m2mctl $(DESTDIR)$(BINDIR)/m2msim
+	rm -f $(DESTDIR)$(SBINDIR)/m2mhald $(DESTDIR)$(BINDIR)/m2mctl
 	rm -f $(DESTDIR)$(DRIVERDIR)/libm2mhal_driver_*.so
+	rm -f $(DESTDIR)$(MANDIR)/man8/m2mhald.8 $(DESTDIR)$(MANDIR)/man1/m2mctl.1 \
+		$(DESTDIR)$(MANDIR)/man1/m2mctl-*.1
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/m2mctl $(DESTDIR)$(ZSHCOMPDIR)/_m2mctl \
+		$(DESTDIR)$(FISHCOMPDIR)/m2mctl.fish
+	for f in $(INTERFACES); do rm -f $(DESTDIR)$(DBUSIFACEDIR)/$$(basename "$$f"); done
 	for pair in $(DATA); do \
 		src=$${pair%%:*}; dir=$${pair#*:}; rm -f "$(DESTDIR)$$dir/$$(basename "$$src")"; \
 	done
 	-rmdir $(DESTDIR)$(DRIVERDIR) $(DESTDIR)$(PREFIX)/lib/m2mhal $(DESTDIR)$(INCLUDEDIR) \
 		$(DESTDIR)$(DOCDIR)/udev $(DESTDIR)$(DOCDIR) 2>/dev/null
 	@echo "kept $(DESTDIR)$(CONFDIR) and /var/lib/m2mhal (configuration and message store)"
+
+uninstall-sim:
+	rm -f $(DESTDIR)$(BINDIR)/m2msim $(DESTDIR)$(MANDIR)/man1/m2msim.1 \
+		$(DESTDIR)$(MANDIR)/man1/m2msim-*.1
+
+# Debian packages from what `make` built (see debian/ and scripts/build-deb.sh).
+deb:
+	scripts/build-deb.sh --bin-dir $(BIN_DIR) --out $(TARGET_DIR)/debian

@@ -4,17 +4,19 @@
 # m2mctl showing the devices, sending an SMS and an SBD burst, receiving an SMS and reading sensors.
 #
 #   scripts/demo.sh          run the demo and clean up
-#   scripts/demo.sh --keep   leave bus, simulator and daemon running and print how to use them
+#   scripts/demo.sh --keep   leave bus, simulator and daemon running, and write an env file that
+#                            puts m2mctl and m2msim on PATH and points them at the demo's bus
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keep=false
 [ "${1:-}" = "--keep" ] && keep=true
 
 scripts/install-deps.sh
-echo "==> building"
-cargo build --quiet -p m2mhald -p m2mctl -p m2msim -p m2mhal-driver-cellular \
+bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/debug"
+echo "==> building into $bin (the first build takes about 5 minutes on 2 cores)"
+cargo build -p m2mhald -p m2mctl -p m2msim -p m2mhal-driver-cellular \
     -p m2mhal-driver-iridium -p m2mhal-driver-ble
-bin=target/debug
+echo "binaries: $bin/m2mhald, $bin/m2mctl, $bin/m2msim"
 
 work=$(mktemp -d /tmp/m2mhal-demo.XXXXXX)
 pids=()
@@ -140,7 +142,17 @@ step "m2mctl sensor C0:FF:EE:00:00:01   (GATT Environmental Sensing, Battery, De
 
 if $keep; then
     step "still running"
-    echo "export DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS"
-    echo "simulator control: echo 'signal 25' > $work/sim-control   (see m2msim modem --help)"
+    cat >"$work/env" <<ENV
+export PATH="$bin:\$PATH"
+export DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS"
+ENV
+    echo "In your shell, put m2mctl and m2msim on PATH and use the demo's bus:"
+    echo
+    echo "    source $work/env"
+    echo
+    echo "(that is: export PATH=\"$bin:\$PATH\" DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS)"
+    echo "then e.g.: m2mctl list; m2mctl monitor"
+    echo "simulator control: echo 'signal 25' > $work/sim-control   (replies in $work/sim.log;"
+    echo "    'help' lists the control commands, as does m2msim modem --help)"
     echo "daemon log: $work/m2mhald.log; stop everything: kill ${pids[*]}"
 fi

@@ -15,7 +15,8 @@ the device Id (imei:356938035643809, ble:AA:BB:CC:DD:EE:FF) or its port
 
 Exit codes:
   0  success
-  1  the operation failed (D-Bus error from the daemon, timeout, message failed)
+  1  the operation failed (D-Bus error from the daemon, timeout, message failed,
+     the device answered ERROR to `command`)
   2  usage error (bad arguments)
   3  the system bus or m2mhald (org.m2mhal.Hal1) cannot be reached
   4  no device matches DEVICE (or it matches several)

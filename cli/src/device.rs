@@ -30,6 +30,27 @@ impl Device {
         device_label(&self.path)
     }
 
+    /// `3 (imei:356938035643809)`: the number and the device Id, how messages name a device.
+    pub fn described(&self) -> String {
+        match self.device_string("Id") {
+            "" => self.label(),
+            id => format!("{} ({id})", self.label()),
+        }
+    }
+
+    /// An error such as "device 3 (ble:AA:BB:CC:DD:EE:FF) has no messaging" unless the device
+    /// implements `interface`; `what` names the interface for people.
+    pub fn require(&self, interface: &str, what: &str) -> Result<(), CliError> {
+        if self.has_interface(interface) {
+            Ok(())
+        } else {
+            Err(CliError::Failed(format!(
+                "device {} has no {what}",
+                self.described()
+            )))
+        }
+    }
+
     /// Whether the object implements `interface`.
     pub fn has_interface(&self, interface: &str) -> bool {
         self.interfaces.contains_key(interface)
@@ -200,6 +221,18 @@ mod tests {
         assert!(modem.interface(iface::DEVICE).unwrap().contains_key("Id"));
         let error = modem.interface(iface::GATT).unwrap_err();
         assert_eq!(error.to_string(), "device 1 has no Gatt interface");
+        assert_eq!(error.exit_code(), crate::error::EXIT_FAILED);
+    }
+
+    #[test]
+    fn a_required_interface_names_the_device_by_number_and_id() {
+        let sensor = device(5, "ble:A4:C1:38:00:11:22", "A4:C1:38:00:11:22", "ready");
+        assert!(sensor.require(iface::DEVICE, "device").is_ok());
+        let error = sensor.require(iface::MESSAGING, "messaging").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "device 5 (ble:A4:C1:38:00:11:22) has no messaging"
+        );
         assert_eq!(error.exit_code(), crate::error::EXIT_FAILED);
     }
 

@@ -161,7 +161,10 @@ impl FakeDevice {
     }
 
     fn command(&self, command: &str, timeout_ms: u32) -> String {
-        format!("{command} within {timeout_ms} ms\r\n+CSQ: 20,99\r\nOK")
+        match command {
+            "AT+BOGUS" => "\r\nERROR\r\n".to_owned(),
+            _ => format!("{command} within {timeout_ms} ms\r\n+CSQ: 20,99\r\nOK"),
+        }
     }
 }
 
@@ -657,8 +660,16 @@ async fn subcommands_against_the_fake_daemon() {
         .m2mctl(&["send", "1", "+4915112345678", "Hallo", "--wait"])
         .await;
     assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
-    assert_eq!(stdout(&sent), "text-5\n");
+    assert_sent_via(&stdout(&sent), "text-5", "imei:356938035643809");
     assert_eq!(drain(&log), ["send \"+4915112345678\" 48616c6c6f"]);
+
+    let no_messaging = bus.m2mctl(&["send", "2", "+49151", "x"]).await;
+    assert_eq!(no_messaging.status.code(), Some(1));
+    assert_eq!(
+        stderr(&no_messaging),
+        "m2mctl: device 2 (ble:A4:C1:38:0B:5E:11) has no messaging\n"
+    );
+    assert!(drain(&log).is_empty(), "nothing is sent");
 
     let binary = bus
         .m2mctl(&["send", "imei:356938035643809", "", "--binary", "01ff"])
@@ -670,13 +681,16 @@ async fn subcommands_against_the_fake_daemon() {
         .await;
     assert_eq!(failed.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&failed.stdout).unwrap();
-    assert_eq!(
-        json,
-        serde_json::json!({"id": "text-1", "state": "failed", "error": "+CMS ERROR: 38"})
-    );
-    assert_eq!(
-        stderr(&failed),
-        "m2mctl: message text-1 failed: +CMS ERROR: 38\n"
+    assert_eq!(json["id"], "text-1");
+    assert_eq!(json["state"], "failed");
+    assert_eq!(json["error"], "+CMS ERROR: 38");
+    assert_eq!(json["device"], "imei:356938035643809");
+    assert!(json["seconds"].as_f64().is_some_and(|s| s >= 0.0), "{json}");
+    let failed = stderr(&failed);
+    assert!(
+        failed.starts_with("m2mctl: message text-1 failed via imei:356938035643809 in ")
+            && failed.ends_with(" s: +CMS ERROR: 38\n"),
+        "{failed}"
     );
 
     let too_large = bus.m2mctl(&["send", "1", "+49151", "eleven char"]).await;
@@ -706,6 +720,16 @@ async fn subcommands_against_the_fake_daemon() {
     assert_eq!(
         stdout(&command),
         "AT+CSQ within 300 ms\r\n+CSQ: 20,99\r\nOK\n"
+    );
+    assert_eq!(command.status.code(), Some(0));
+
+    // The device's ERROR is printed as it came, and is a failure.
+    let bogus = bus.m2mctl(&["command", "1", "AT+BOGUS"]).await;
+    assert_eq!(stdout(&bogus), "\r\nERROR\r\n");
+    assert_eq!(bogus.status.code(), Some(1));
+    assert_eq!(
+        stderr(&bogus),
+        "m2mctl: device 1 (imei:356938035643809) answered ERROR\n"
     );
 
     let plugins = bus.m2mctl(&["plugins"]).await;
@@ -1092,6 +1116,22 @@ async fn gatt_subscribe_stops_on_ctrl_c() {
     assert_eq!(drain(&log), ["subscribe 2a19", "unsubscribe 2a19"]);
 }
 
+/// `send --wait` printed the message id, then "sent via ID in N.N s".
+#[track_caller]
+fn assert_sent_via(stdout: &str, id: &str, device: &str) {
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some(id), "{stdout}");
+    let outcome = lines.next().unwrap_or_default();
+    let seconds = outcome
+        .strip_prefix(&format!("sent via {device} in "))
+        .and_then(|rest| rest.strip_suffix(" s"));
+    assert!(
+        seconds.is_some_and(|s| s.parse::<f64>().is_ok()),
+        "{stdout}"
+    );
+    assert_eq!(lines.next(), None, "{stdout}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn satellite_send_and_messages() {
     let Some(bus) = PrivateBus::start().await else {
@@ -1104,7 +1144,7 @@ async fn satellite_send_and_messages() {
         .m2mctl(&["send", "/dev/ttymxc1", "", "hello", "--wait"])
         .await;
     assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
-    assert_eq!(stdout(&sent), "text-5\n");
+    assert_sent_via(&stdout(&sent), "text-5", "imei:300234063904190");
     assert_eq!(drain(&log), ["send \"\" 68656c6c6f"]);
 
     let messages = bus.m2mctl(&["messages", "3"]).await;

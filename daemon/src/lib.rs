@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod ble;
 pub mod claim;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dbus;

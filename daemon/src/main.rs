@@ -3,31 +3,11 @@
 //! `m2mhald::worker`.)
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use m2mhald::cli::Args;
 use tracing_subscriber::EnvFilter;
-
-/// The m2mhal hardware abstraction daemon (D-Bus service org.m2mhal.Hal1 on the system bus).
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Args {
-    /// Configuration file (TOML).
-    #[arg(long, default_value = "/etc/m2mhal/m2mhald.toml")]
-    config: PathBuf,
-    /// Internal: serve the driver plugin at this path on stdin/stdout for the daemon.
-    #[arg(long = "driver-worker", value_name = "PLUGIN", hide = true)]
-    driver_worker: Option<PathBuf>,
-    /// Internal: with `--driver-worker`, load the plugin from this inherited open descriptor.
-    #[arg(
-        long = "plugin-fd",
-        value_name = "FD",
-        hide = true,
-        requires = "driver_worker"
-    )]
-    plugin_fd: Option<i32>,
-}
 
 fn main() -> ExitCode {
     let args = Args::parse();

@@ -12,13 +12,17 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
+use crate::help::{self, CommandHelp};
 use crate::report;
 
 /// What runs the control commands of one kind of simulator.
 pub trait Commands: Send + Sync + 'static {
-    /// Runs one command (trimmed; not blank, not a `#` comment, not `quit`) and returns its JSON
-    /// reply.
+    /// Runs one command (trimmed; not blank, not a `#` comment, not `quit` or `help`) and returns
+    /// its JSON reply.
     fn execute(&self, command: &str) -> impl Future<Output = Value> + Send;
+
+    /// The commands [`Commands::execute`] takes, for `help`.
+    fn help(&self) -> Vec<CommandHelp>;
 }
 
 /// The `on` or `off` of a control command; `None` for other words.
@@ -157,6 +161,11 @@ impl<C: Commands> ControlPlane<C> {
         if line == "quit" {
             // Takes effect in `quit_if_asked`, once this reply is out.
             return Some(report::ok());
+        }
+        if line == "help" {
+            let mut commands = self.commands.help();
+            commands.extend_from_slice(help::CONTROL_PLANE);
+            return Some(help::reply(&commands));
         }
         Some(self.commands.execute(line).await)
     }

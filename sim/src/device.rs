@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::help::CommandHelp;
+
 /// What a simulated device sends to the host and reports to the simulator's user.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Output {
@@ -26,6 +28,9 @@ pub struct ControlReply {
 pub trait SimulatedDevice: Send + 'static {
     /// Why a device-specific control command failed.
     type ControlError: std::fmt::Display + Send;
+
+    /// The device-specific control commands, for `help` and `--help`.
+    const COMMANDS: &'static [CommandHelp];
 
     /// Handles bytes the host wrote to the port and returns the device's answer.
     fn receive(&mut self, input: &[u8]) -> Output;

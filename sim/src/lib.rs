@@ -7,8 +7,10 @@
 
 pub mod at_line;
 pub mod ble;
+pub mod cli;
 pub mod control_plane;
 pub mod device;
+pub mod help;
 pub mod iridium;
 pub mod line_quirks;
 pub mod modem;

@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::control_plane::{Commands, ControlPlane, ControlStartError, Startup};
 use crate::device::SimulatedDevice;
+use crate::help::{self, CommandHelp};
 use crate::port::{ControlRequest, Port};
 use crate::report;
 
@@ -75,10 +76,16 @@ pub fn link_path(link: &Path, index: usize) -> PathBuf {
     PathBuf::from(path)
 }
 
+/// The control commands of a simulator of `D`s: the device's, then the serial port's.
+pub fn commands<D: SimulatedDevice>() -> Vec<CommandHelp> {
+    [D::COMMANDS, help::SERIAL_PORT].concat()
+}
+
 /// The running ports.
 pub struct Simulator {
     ports: Vec<mpsc::Sender<ControlRequest>>,
     links: Vec<PathBuf>,
+    commands: Vec<CommandHelp>,
 }
 
 impl Simulator {
@@ -98,7 +105,11 @@ impl Simulator {
             tokio::spawn(port.run(receiver));
             ports.push(sender);
         }
-        Ok(Arc::new(Self { ports, links }))
+        Ok(Arc::new(Self {
+            ports,
+            links,
+            commands: commands::<D>(),
+        }))
     }
 
     /// Removes the symlinks this simulator made.
@@ -135,6 +146,10 @@ impl Commands for Simulator {
         answer
             .await
             .unwrap_or_else(|_| report::error(format!("port {index} has stopped")))
+    }
+
+    fn help(&self) -> Vec<CommandHelp> {
+        self.commands.clone()
     }
 }
 

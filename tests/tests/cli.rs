@@ -75,9 +75,12 @@ async fn list_and_show_describe_the_modem() {
 async fn send_and_messages() {
     let mut rig = ModemRig::start(&["modem"], "").await;
     let port = rig.port.clone();
-    let id = ctl_ok(&rig, &["send", &port, PEER, "from the shell", "--wait"]).await;
-    let id = id.trim().to_owned();
+    let sent = ctl_ok(&rig, &["send", &port, PEER, "from the shell", "--wait"]).await;
+    // The id, then what happened.
+    let (id, outcome) = sent.trim().split_once('\n').expect("two lines");
+    let id = id.to_owned();
     assert!(!id.is_empty());
+    assert!(outcome.starts_with("sent via imei:"), "{sent}");
     assert_eq!(
         rig.sim.expect_event("sms-sent").await["text"],
         "from the shell"

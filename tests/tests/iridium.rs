@@ -449,8 +449,15 @@ async fn m2mctl_sends_and_lists_satellite_messages() {
     let port = rig.port.clone();
     let sent = m2mctl(&rig.bus.address, &["send", &port, "", "hello", "--wait"]).await;
     assert_eq!(sent.code, Some(0), "{sent:?}");
-    let id = sent.stdout.trim().to_owned();
+    // The id, then what happened.
+    let mut lines = sent.stdout.lines();
+    let id = lines.next().unwrap_or_default().to_owned();
     assert!(!id.is_empty(), "{sent:?}");
+    let outcome = lines.next().unwrap_or_default();
+    assert!(
+        outcome.starts_with(&format!("sent via imei:{IMEI} in ")),
+        "{sent:?}"
+    );
     assert_eq!(rig.sim.expect_event("mo").await["text"], "hello");
 
     let binary = m2mctl(

@@ -200,6 +200,17 @@ fn systemd_analyze_accepts_the_unit() {
 // ---------------------------------------------------------------------------------------------
 // make install
 
+/// `make`, and the Debian build that runs it, write the generated man pages into the target
+/// directory: one test at a time.
+static MAKE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds [`MAKE_LOCK`] (a test that failed while holding it does not fail the others).
+fn make_lock() -> std::sync::MutexGuard<'static, ()> {
+    MAKE_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Runs `make -s <args>` in the workspace with the test build's binaries.
 fn make(args: &[&str]) -> Output {
     let output = Command::new("make")
@@ -239,20 +250,49 @@ fn tree(dir: &Path) -> BTreeMap<String, u32> {
     files
 }
 
-#[test]
-fn make_install_stages_the_tree_and_uninstall_removes_it() {
-    let stage = tempfile::tempdir().unwrap();
-    let destdir = format!("DESTDIR={}", stage.path().display());
-    make(&["install", &destdir, "PREFIX=/usr"]);
+/// The names of the files in `dir` whose names start with `prefix` and end with `suffix`.
+fn files_named(dir: &Path, prefix: &str, suffix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(prefix) && name.ends_with(suffix))
+        .collect();
+    names.sort();
+    names
+}
 
-    let installed = tree(stage.path());
+/// Every driver plugin the build produced.
+fn built_plugins() -> Vec<String> {
+    let plugins = files_named(&target_dir(), "libm2mhal_driver_", ".so");
+    assert!(
+        plugins.iter().any(|p| p == "libm2mhal_driver_cellular.so"),
+        "{plugins:?}"
+    );
+    plugins
+}
+
+/// The man pages `make generated` wrote for `program`: `program.1` and one per subcommand.
+fn man_pages(program: &str) -> Vec<String> {
+    let pages = files_named(&target_dir().join("generated/man/man1"), program, ".1");
+    assert!(pages.contains(&format!("{program}.1")), "{pages:?}");
+    assert!(pages.len() > 3, "one page per subcommand: {pages:?}");
+    pages
+}
+
+/// The interface XML files of docs/dbus.
+fn interface_files() -> Vec<String> {
+    let files = files_named(&root().join("docs/dbus"), "org.m2mhal.Hal1.", ".xml");
+    assert!(files.len() >= 7, "{files:?}");
+    files
+}
+
+/// What `make install` installs under `PREFIX=/usr`, with modes; `lib` is where the units and
+/// udev rules go (`usr/lib`, or `lib` in the Debian package).
+fn installed_files(lib: &str) -> BTreeMap<String, u32> {
     let mut expected: BTreeMap<String, u32> = [
         ("usr/sbin/m2mhald", 0o755),
         ("usr/bin/m2mctl", 0o755),
-        ("usr/bin/m2msim", 0o755),
         ("usr/include/m2mhal/m2mhal_plugin.h", 0o644),
-        ("usr/lib/udev/rules.d/70-m2mhal.rules", 0o644),
-        ("usr/lib/systemd/system/m2mhald.service", 0o644),
         ("usr/share/dbus-1/system.d/org.m2mhal.Hal1.conf", 0o644),
         (
             "usr/share/dbus-1/system-services/org.m2mhal.Hal1.service",
@@ -263,28 +303,62 @@ fn make_install_stages_the_tree_and_uninstall_removes_it() {
         ("usr/share/doc/m2mhal/udev/README.md", 0o644),
         ("usr/share/doc/m2mhal/50-m2mhal-group.rules.example", 0o644),
         ("usr/share/doc/m2mhal/m2mhald.toml", 0o644),
+        ("usr/share/man/man8/m2mhald.8", 0o644),
+        ("usr/share/bash-completion/completions/m2mctl", 0o644),
+        ("usr/share/zsh/vendor-completions/_m2mctl", 0o644),
+        ("usr/share/fish/vendor_completions.d/m2mctl.fish", 0o644),
         ("etc/m2mhal/m2mhald.toml", 0o644),
     ]
     .into_iter()
     .map(|(path, mode)| (path.to_owned(), mode))
     .collect();
+    expected.insert(format!("{lib}/udev/rules.d/70-m2mhal.rules"), 0o644);
+    expected.insert(format!("{lib}/systemd/system/m2mhald.service"), 0o644);
     // Every plugin the build produced, not executable.
-    let plugins: Vec<String> = std::fs::read_dir(target_dir())
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with("libm2mhal_driver_") && name.ends_with(".so"))
-        .collect();
-    assert!(
-        plugins.iter().any(|p| p == "libm2mhal_driver_cellular.so"),
-        "{plugins:?}"
-    );
-    for plugin in &plugins {
+    for plugin in built_plugins() {
         expected.insert(format!("usr/lib/m2mhal/drivers/{plugin}"), 0o644);
     }
-    assert_eq!(installed, expected);
+    for page in man_pages("m2mctl") {
+        expected.insert(format!("usr/share/man/man1/{page}"), 0o644);
+    }
+    for interface in interface_files() {
+        expected.insert(format!("usr/share/dbus-1/interfaces/{interface}"), 0o644);
+    }
+    expected
+}
+
+/// What `make install-sim` installs under `PREFIX=/usr`.
+fn installed_sim_files() -> BTreeMap<String, u32> {
+    let mut expected = BTreeMap::from([("usr/bin/m2msim".to_owned(), 0o755)]);
+    for page in man_pages("m2msim") {
+        expected.insert(format!("usr/share/man/man1/{page}"), 0o644);
+    }
+    expected
+}
+
+#[test]
+fn make_install_stages_the_tree_and_uninstall_removes_it() {
+    let _make = make_lock();
+    make(&["generated"]);
+    let stage = tempfile::tempdir().unwrap();
+    let destdir = format!("DESTDIR={}", stage.path().display());
+    make(&["install", &destdir, "PREFIX=/usr"]);
+
+    // No simulator on a production gateway.
+    assert_eq!(tree(stage.path()), installed_files("usr/lib"));
     assert_eq!(
         std::fs::read(stage.path().join("usr/sbin/m2mhald")).unwrap(),
         std::fs::read(target_dir().join("m2mhald")).unwrap()
+    );
+    // The introspection XML is docs/dbus's.
+    assert_eq!(
+        read("docs/dbus/org.m2mhal.Hal1.Messaging.xml"),
+        std::fs::read_to_string(
+            stage
+                .path()
+                .join("usr/share/dbus-1/interfaces/org.m2mhal.Hal1.Messaging.xml")
+        )
+        .unwrap()
     );
 
     // An administrator's configuration survives a reinstall.
@@ -293,12 +367,215 @@ fn make_install_stages_the_tree_and_uninstall_removes_it() {
     make(&["install", &destdir]);
     assert_eq!(std::fs::read_to_string(&config).unwrap(), "# edited\n");
 
+    // The simulator is a separate step, and so is its removal.
+    make(&["install-sim", &destdir]);
+    let mut with_sim = installed_files("usr/lib");
+    with_sim.extend(installed_sim_files());
+    assert_eq!(tree(stage.path()), with_sim);
+    make(&["uninstall-sim", &destdir]);
+    assert_eq!(tree(stage.path()), installed_files("usr/lib"));
+
     // Uninstall removes everything but the configuration.
     make(&["uninstall", &destdir]);
     assert_eq!(
         tree(stage.path()).into_keys().collect::<Vec<_>>(),
         ["etc/m2mhal/m2mhald.toml"]
     );
+}
+
+#[test]
+fn man_pages_and_completions_come_from_the_command_lines() {
+    let _make = make_lock();
+    make(&["generated"]);
+    let generated = target_dir().join("generated");
+    let read_generated = |path: &str| {
+        std::fs::read_to_string(generated.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let daemon = read_generated("man/man8/m2mhald.8");
+    assert!(daemon.contains(".TH m2mhald 8"), "{daemon}");
+    assert!(daemon.contains("/etc/m2mhal/m2mhald.toml"), "{daemon}");
+    assert!(
+        !daemon.contains("driver\\-worker"),
+        "hidden option shown: {daemon}"
+    );
+    let send = read_generated("man/man1/m2mctl-send.1");
+    assert!(send.contains("\\-\\-wait"), "{send}");
+    let modem = read_generated("man/man1/m2msim-modem.1");
+    assert!(
+        modem.contains("sms <from> <text>"),
+        "control commands: {modem}"
+    );
+    if on_path("man") {
+        let rendered = Command::new("man")
+            .arg("-l")
+            .arg(generated.join("man/man1/m2mctl.1"))
+            .env("MANWIDTH", "100")
+            .output()
+            .unwrap();
+        let rendered = text(&rendered.stdout);
+        assert!(rendered.contains("m2mctl-send(1)"), "{rendered}");
+    }
+
+    let bash = read_generated("completions/m2mctl.bash");
+    assert!(bash.contains("complete -F _m2mctl"), "{bash}");
+    let zsh = read_generated("completions/_m2mctl");
+    assert!(zsh.starts_with("#compdef m2mctl"), "{zsh}");
+    let fish = read_generated("completions/m2mctl.fish");
+    assert!(fish.contains("complete -c m2mctl"), "{fish}");
+    for subcommand in ["send", "messages", "monitor", "wait"] {
+        for (shell, script) in [("bash", &bash), ("zsh", &zsh), ("fish", &fish)] {
+            assert!(script.contains(subcommand), "{shell} lacks {subcommand}");
+        }
+    }
+    // bash parses what it is given.
+    if on_path("bash") {
+        let syntax = Command::new("bash")
+            .arg("-n")
+            .arg(generated.join("completions/m2mctl.bash"))
+            .output()
+            .unwrap();
+        assert!(syntax.status.success(), "{}", text(&syntax.stderr));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Debian packages
+
+/// Whether this machine can build the Debian packages (debhelper, dpkg-dev, fakeroot are in
+/// scripts/debian-packages.txt; CI has them, so there they are required).
+fn can_build_debs() -> bool {
+    let tools = ["dpkg-buildpackage", "dh", "dpkg-deb"];
+    let missing: Vec<&str> = tools.into_iter().filter(|tool| !on_path(tool)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must build the Debian packages; missing {missing:?}"
+    );
+    eprintln!("note: {missing:?} not installed; the Debian packages were not built");
+    false
+}
+
+/// `dpkg-deb <args> <deb>`'s output.
+fn dpkg_deb(args: &[&str], deb: &Path) -> String {
+    let output = Command::new("dpkg-deb")
+        .args(args)
+        .arg(deb)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "dpkg-deb {args:?}: {output:?}");
+    text(&output.stdout)
+}
+
+/// The control file `name` of a package (`conffiles`, `postinst`), if it has one.
+fn control_file(deb: &Path, name: &str) -> Option<String> {
+    let output = Command::new("dpkg-deb")
+        .arg("--info")
+        .arg(deb)
+        .arg(name)
+        .output()
+        .unwrap();
+    output.status.success().then(|| text(&output.stdout))
+}
+
+/// The files (not directories) of a package, relative, with their modes.
+fn package_files(deb: &Path) -> BTreeMap<String, u32> {
+    dpkg_deb(&["--contents"], deb)
+        .lines()
+        .filter(|line| line.starts_with('-'))
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let mode = fields[0]
+                .chars()
+                .skip(1)
+                .fold(0, |mode, c| (mode << 1) | u32::from(c != '-'));
+            let path = fields[fields.len() - 1].trim_start_matches("./");
+            (path.to_owned(), mode)
+        })
+        .collect()
+}
+
+#[test]
+fn debian_packages_split_daemon_and_simulator_with_the_config_as_conffile() {
+    if !can_build_debs() {
+        return;
+    }
+    let _make = make_lock();
+    let out = tempfile::tempdir().unwrap();
+    let build = Command::new(root().join("scripts/build-deb.sh"))
+        .arg("--bin-dir")
+        .arg(target_dir())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "build-deb.sh: {}{}",
+        text(&build.stdout),
+        text(&build.stderr)
+    );
+    let deb = |name: &str| {
+        let prefix = format!("{name}_{}_", env!("CARGO_PKG_VERSION"));
+        let found = files_named(out.path(), &prefix, ".deb");
+        assert_eq!(found.len(), 1, "{prefix}*.deb: {found:?}");
+        out.path().join(&found[0])
+    };
+    let daemon_deb = deb("m2mhal");
+    let sim_deb = deb("m2mhal-sim");
+
+    // The daemon's package: what make install installs, man pages compressed, docs as dh
+    // leaves them, units and rules in /lib (Debian 12), and no simulator.
+    let daemon = package_files(&daemon_deb);
+    let compressed = |path: &str| {
+        path.starts_with("usr/share/man/")
+            || path == "usr/share/doc/m2mhal/install.md"
+            || path == "usr/share/doc/m2mhal/udev/README.md"
+    };
+    let mut expected: BTreeMap<String, u32> = installed_files("lib")
+        .into_iter()
+        .map(|(path, mode)| match compressed(&path) {
+            true => (format!("{path}.gz"), mode),
+            false => (path, mode),
+        })
+        .collect();
+    expected.insert("usr/share/doc/m2mhal/changelog.gz".into(), 0o644);
+    expected.insert("usr/share/doc/m2mhal/copyright".into(), 0o644);
+    assert_eq!(daemon, expected);
+    assert!(!daemon.keys().any(|path| path.contains("m2msim")));
+
+    // The administrator's config is a conffile (Debian Policy 10.7.2: conffiles live in /etc;
+    // the unit, rules and policies are overridden from /etc, see docs/install.md).
+    assert_eq!(
+        control_file(&daemon_deb, "conffiles").as_deref(),
+        Some("/etc/m2mhal/m2mhald.toml\n")
+    );
+    // The service is enabled and started on install (dh_installsystemd).
+    let postinst = control_file(&daemon_deb, "postinst").unwrap_or_default();
+    assert!(
+        postinst.contains("deb-systemd-helper") && postinst.contains("m2mhald.service"),
+        "{postinst}"
+    );
+    let fields = dpkg_deb(&["--field"], &daemon_deb);
+    assert!(
+        fields.contains("Depends: ") && fields.contains("dbus"),
+        "{fields}"
+    );
+
+    // The simulator's package: m2msim and its man pages only.
+    let sim = package_files(&sim_deb);
+    let mut expected: BTreeMap<String, u32> = installed_sim_files()
+        .into_iter()
+        .map(|(path, mode)| match path.starts_with("usr/share/man/") {
+            true => (format!("{path}.gz"), mode),
+            false => (path, mode),
+        })
+        .collect();
+    expected.insert("usr/share/doc/m2mhal-sim/changelog.gz".into(), 0o644);
+    expected.insert("usr/share/doc/m2mhal-sim/copyright".into(), 0o644);
+    assert_eq!(sim, expected);
+    assert_eq!(control_file(&sim_deb, "conffiles"), None);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -61,10 +61,31 @@ pub async fn command(
         )
         .await?;
     if json {
-        print_json(&json!({"response": response}))
+        print_json(&json!({"response": response}))?;
     } else {
-        print(&response)
+        print(&response)?;
     }
+    match device_error(&response) {
+        Some(result) => Err(CliError::Failed(format!(
+            "device {} answered {result}",
+            device.described()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The response's final result code when it is an error (`ERROR`, `+CME ERROR: 10`,
+/// `+CMS ERROR: 500`), else `None`.
+fn device_error(response: &str) -> Option<&str> {
+    let last = response
+        .lines()
+        .map(str::trim)
+        .rfind(|line| !line.is_empty())?;
+    let is_error = last == "ERROR"
+        || ["+CME ERROR", "+CMS ERROR", "+EXT ERROR"]
+            .iter()
+            .any(|prefix| last.starts_with(prefix));
+    is_error.then_some(last)
 }
 
 /// `m2mctl plugins`
@@ -140,6 +161,21 @@ mod tests {
     use super::*;
     use crate::cli::KernelAction;
     use crate::test_support::owned;
+
+    #[test]
+    fn an_error_result_code_is_a_device_error() {
+        assert_eq!(device_error("ERROR"), Some("ERROR"));
+        assert_eq!(device_error("\r\nERROR\r\n"), Some("ERROR"));
+        assert_eq!(
+            device_error("+CMGS: 1\n+CMS ERROR: 500\n"),
+            Some("+CMS ERROR: 500")
+        );
+        assert_eq!(device_error("+CME ERROR: 10"), Some("+CME ERROR: 10"));
+        assert_eq!(device_error("+CSQ: 20,99\nOK"), None);
+        // An information line that mentions an error is not the result code.
+        assert_eq!(device_error("+QERR: ERROR\nOK"), None);
+        assert_eq!(device_error(""), None);
+    }
 
     #[test]
     fn kernel_event_has_the_documented_keys_and_types() {

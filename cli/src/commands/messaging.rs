@@ -1,6 +1,7 @@
 //! `send`, `messages`, `delete`, `poll`: the Messaging interface.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value as Json, json};
@@ -9,7 +10,7 @@ use zbus::{Message, OwnedVariant, Variant};
 use super::{print, print_json};
 use crate::bus::{Hal, iface};
 use crate::cli::SendArgs;
-use crate::device::Properties;
+use crate::device::{Device, Properties};
 use crate::error::CliError;
 use crate::events::Event;
 use crate::format::table::Table;
@@ -25,7 +26,7 @@ const PREVIEW_CHARS: usize = 40;
 /// `m2mctl send DEVICE DESTINATION TEXT`: prints the message id, then with `--wait` its outcome.
 pub async fn send(hal: &Hal, json: bool, args: &SendArgs) -> Result<(), CliError> {
     let (payload, encoding) = payload(args)?;
-    let device = hal.device(&args.device).await?;
+    let device = messaging_device(hal, &args.device).await?;
     // Subscribe before sending, so that no state change can slip by.
     let events = if args.wait {
         Some(hal.signals().await?)
@@ -34,6 +35,7 @@ pub async fn send(hal: &Hal, json: bool, args: &SendArgs) -> Result<(), CliError
     };
     let options = HashMap::from([("encoding", Variant::from(encoding))]);
     let body = (args.destination.as_str(), payload, options);
+    let started = Instant::now();
     let id: String = hal
         .call(&device.path, iface::MESSAGING, "Send", &body)
         .await?;
@@ -53,17 +55,36 @@ pub async fn send(hal: &Hal, json: bool, args: &SendArgs) -> Result<(), CliError
             what: format!("message {id} to be sent"),
             after: hal.timeout(),
         })??;
+    let seconds = started.elapsed().as_secs_f64();
+    let via = device.device_string("Id");
     if json {
-        print_json(&json!({"id": id, "state": outcome.state, "error": outcome.error}))?;
+        print_json(&json!({
+            "id": id,
+            "state": outcome.state,
+            "error": outcome.error,
+            "device": via,
+            "seconds": seconds,
+        }))?;
     }
+    let what_happened = format!("via {via} in {seconds:.1} s");
     match outcome.state.as_str() {
-        "sent" => Ok(()),
-        _ if outcome.error.is_empty() => Err(CliError::Failed(format!("message {id} failed"))),
+        "sent" if json => Ok(()),
+        "sent" => print(&format!("sent {what_happened}")),
+        _ if outcome.error.is_empty() => Err(CliError::Failed(format!(
+            "message {id} failed {what_happened}"
+        ))),
         _ => Err(CliError::Failed(format!(
-            "message {id} failed: {}",
+            "message {id} failed {what_happened}: {}",
             outcome.error
         ))),
     }
+}
+
+/// The device named `spec`, checked to have the Messaging interface.
+async fn messaging_device(hal: &Hal, spec: &str) -> Result<Device, CliError> {
+    let device = hal.device(spec).await?;
+    device.require(iface::MESSAGING, "messaging")?;
+    Ok(device)
 }
 
 /// The final state of an outgoing message.
@@ -116,7 +137,7 @@ fn payload(args: &SendArgs) -> Result<(Vec<u8>, &'static str), CliError> {
 
 /// `m2mctl messages DEVICE [--verbose]`
 pub async fn messages(hal: &Hal, json: bool, spec: &str, verbose: bool) -> Result<(), CliError> {
-    let device = hal.device(spec).await?;
+    let device = messaging_device(hal, spec).await?;
     let list: Vec<HashMap<String, OwnedVariant>> = hal
         .call(&device.path, iface::MESSAGING, "List", &())
         .await?;
@@ -194,14 +215,14 @@ fn content_preview(message: &Properties) -> String {
 
 /// `m2mctl delete DEVICE ID`
 pub async fn delete(hal: &Hal, spec: &str, id: &str) -> Result<(), CliError> {
-    let device = hal.device(spec).await?;
+    let device = messaging_device(hal, spec).await?;
     hal.call(&device.path, iface::MESSAGING, "Delete", &(id,))
         .await
 }
 
 /// `m2mctl poll DEVICE`
 pub async fn poll(hal: &Hal, spec: &str) -> Result<(), CliError> {
-    let device = hal.device(spec).await?;
+    let device = messaging_device(hal, spec).await?;
     hal.call(&device.path, iface::MESSAGING, "Poll", &()).await
 }
 

@@ -4,6 +4,7 @@ pub mod authorize;
 pub mod device_iface;
 pub mod error;
 pub mod gatt_iface;
+pub mod introspection;
 pub mod manager;
 pub mod messaging_iface;
 pub mod objects;

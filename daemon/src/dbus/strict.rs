@@ -11,6 +11,7 @@ use zbus::object_server::{DispatchResult, Interface, SignalEmitter};
 use zbus::{BoxDBusError, Connection, ObjectServer, OwnedVariant, Variant, fdo};
 
 use super::error::HalError;
+use super::introspection::implicit_in_directions;
 
 /// An interface whose methods check their argument signature before anything else runs.
 pub struct Strict<I> {
@@ -178,8 +179,13 @@ impl<I: Interface> Interface for Strict<I> {
         self.inner.call_mut(server, connection, msg, name)
     }
 
+    /// The inner interface's introspection, method arguments without `direction="in"` (see
+    /// [`super::introspection`]).
     fn introspect_to_writer(&self, writer: &mut dyn std::fmt::Write, level: usize) {
-        self.inner.introspect_to_writer(writer, level);
+        let mut xml = String::new();
+        self.inner.introspect_to_writer(&mut xml, level);
+        // Writing into the object server's buffer (a String) cannot fail.
+        let _ = writer.write_str(&implicit_in_directions(&xml));
     }
 }
 

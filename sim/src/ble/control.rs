@@ -6,6 +6,26 @@ use m2mhal_fake_bluez::Address;
 use super::bthome::{self, Key};
 use super::measurement::{Measurement, MeasurementError};
 use crate::control_plane::parse_on_off;
+use crate::help::CommandHelp;
+
+/// The control commands of `m2msim ble`, for `help` and `m2msim ble --help`.
+pub const COMMANDS: &[CommandHelp] = &[
+    CommandHelp::new(ADD_BTHOME, "a BTHome v2 sensor starts advertising"),
+    CommandHelp::new(ADD_ESS, "an Environmental Sensing GATT sensor appears"),
+    CommandHelp::new("add-phone <ADDR>", "a phone walks by (no driver claims it)"),
+    CommandHelp::new(MEASURE, "a sensor measures new values"),
+    CommandHelp::new(VALUE, "a characteristic takes a value (notified)"),
+    CommandHelp::new(
+        "range <ADDR> on|off",
+        "a peripheral comes into or leaves range",
+    ),
+    CommandHelp::new("drop <ADDR>", "the link to a peripheral is lost"),
+    CommandHelp::new("expire <ADDR>", "BlueZ forgets the device object"),
+    CommandHelp::new("power on|off", "the adapter powers on or off"),
+    CommandHelp::new("restart", "bluetoothd restarts"),
+    CommandHelp::new("events", "what clients did so far"),
+    CommandHelp::new("status", "the peripherals"),
+];
 
 /// Why a control command failed.
 #[derive(Debug, thiserror::Error)]

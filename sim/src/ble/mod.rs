@@ -42,7 +42,7 @@ mod measurement;
 mod peripherals;
 mod simulator;
 
-pub use control::{BleControl, BleControlError};
+pub use control::{BleControl, BleControlError, COMMANDS};
 pub use ess::{LABEL_CHARACTERISTIC, VENDOR_SERVICE};
 pub use measurement::{Measurement, MeasurementError, Quantity};
 pub use simulator::BleSimulator;

@@ -13,6 +13,7 @@ use super::control::{BleControl, BleControlError};
 use super::ess;
 use super::peripherals::{BthomeSensor, Kind, Simulated, default_name, phone_spec};
 use crate::control_plane::Commands;
+use crate::help::CommandHelp;
 use crate::report;
 
 /// What the simulator added, and the adapter's power.
@@ -172,6 +173,10 @@ impl Commands for BleSimulator {
             Err(error) => Err(error),
         };
         reply.unwrap_or_else(report::error)
+    }
+
+    fn help(&self) -> Vec<CommandHelp> {
+        super::control::COMMANDS.to_vec()
     }
 }
 

@@ -11,6 +11,25 @@ use super::sbd::MAX_MT_LENGTH;
 use super::transceiver::Transceiver;
 use crate::control_plane::parse_on_off;
 use crate::device::{ControlReply, Output};
+use crate::help::CommandHelp;
+
+/// The transceiver's control commands, for `help` and `m2msim iridium --help`.
+pub const COMMANDS: &[CommandHelp] = &[
+    CommandHelp::new("signal <0..5>", "signal strength in bars (+CSQ, +CIEV)"),
+    CommandHelp::new("service <on|off>", "network service (+CIEV)"),
+    CommandHelp::new("mt <text>", "the gateway queues an MT message (and rings)"),
+    CommandHelp::new("mt-hex <hex>", "the gateway queues a binary MT message"),
+    CommandHelp::new("ring", "a ring alert reaches the transceiver"),
+    CommandHelp::new("auto-ring <on|off>", "whether mt sends a ring alert"),
+    CommandHelp::new(
+        "mo-status <code 0..255>...",
+        "MO status of the next sessions (none: clear)",
+    ),
+    CommandHelp::new("session-delay <ms>", "how long an SBD session takes"),
+    CommandHelp::new("quirk echo <on|off>", "echo stays on whatever ATE0 says"),
+    CommandHelp::new("status", "the transceiver and gateway state"),
+    CommandHelp::new("list-mo", "every MO message the gateway received"),
+];
 
 /// Why a control command failed.
 #[derive(Debug, thiserror::Error)]

@@ -19,7 +19,7 @@ mod transceiver;
 #[cfg(test)]
 mod transcript_tests;
 
-pub use control::{IridiumControl, IridiumControlError};
+pub use control::{COMMANDS, IridiumControl, IridiumControlError};
 pub use identity::{DEFAULT_IMEI, imei_for_index, is_imei};
 pub use transceiver::{DEFAULT_SESSION_DELAY, Transceiver, WRITE_PERIOD};
 
@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use crate::device::{ControlReply, Output, SimulatedDevice};
+use crate::help::CommandHelp;
 use crate::simulator::{self, RunError, SimulatorOptions};
 
 /// The options of `m2msim iridium`.
@@ -69,6 +70,7 @@ pub async fn run(options: &IridiumOptions) -> Result<(), RunError> {
 
 impl SimulatedDevice for Transceiver {
     type ControlError = IridiumControlError;
+    const COMMANDS: &'static [CommandHelp] = control::COMMANDS;
 
     fn receive(&mut self, input: &[u8]) -> Output {
         Transceiver::receive(self, input, Instant::now())

@@ -9,6 +9,43 @@ use super::sms_storage::tpdu_length;
 use super::state::{ModemState, SimState};
 use crate::control_plane::parse_on_off;
 use crate::device::{ControlReply, Output};
+use crate::help::CommandHelp;
+
+/// The modem's control commands, for `help` and `m2msim modem --help`.
+pub const COMMANDS: &[CommandHelp] = &[
+    CommandHelp::new(
+        "signal <csq 0..31|99> [rsrp dBm]",
+        "signal quality (+CSQ, +QCSQ)",
+    ),
+    CommandHelp::new(
+        "register <home|roaming|searching|denied|idle|unknown> [lte|gsm|umts|lte-m|nb-iot]",
+        "network registration (+CREG/+CEREG URCs)",
+    ),
+    CommandHelp::new("operator <name>", "the operator name (+COPS)"),
+    CommandHelp::new("sim <ready|missing|pin>", "the SIM card"),
+    CommandHelp::new(
+        "sms <from> <text>",
+        "an SMS arrives (split into parts when long)",
+    ),
+    CommandHelp::new("sms-ucs2 <from> <text>", "an SMS arrives in UCS-2"),
+    CommandHelp::new("sms-binary <from> <hex>", "an 8-bit data SMS arrives"),
+    CommandHelp::new(
+        "sms-parts-reversed <from> <text>",
+        "a multipart SMS arrives last part first",
+    ),
+    CommandHelp::new(LOST_PART_USAGE, "a multipart SMS arrives without one part"),
+    CommandHelp::new(
+        "store <from> <text>",
+        "an SMS is stored on the SIM without a URC",
+    ),
+    CommandHelp::new("quirk echo <on|off>", "echo stays on whatever ATE0 says"),
+    CommandHelp::new(
+        "quirk urc-interleave <on|off>",
+        "URCs come in the middle of answers",
+    ),
+    CommandHelp::new("list", "the messages stored on the SIM"),
+    CommandHelp::new("status", "the modem state"),
+];
 
 /// The service centre named in received PDUs.
 const SMSC: &str = "+491710760000";

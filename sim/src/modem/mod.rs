@@ -13,16 +13,18 @@ mod state;
 #[cfg(test)]
 mod transcript_tests;
 
-pub use control::{ModemControl, ModemControlError};
+pub use control::{COMMANDS, ModemControl, ModemControlError};
 pub use identity::{DEFAULT_IMEI, Identity, is_valid_imei};
 pub use state::ModemState;
 
 use serde_json::{Map, Value};
 
 use crate::device::{ControlReply, Output, SimulatedDevice};
+use crate::help::CommandHelp;
 
 impl SimulatedDevice for ModemState {
     type ControlError = ModemControlError;
+    const COMMANDS: &'static [CommandHelp] = control::COMMANDS;
 
     fn receive(&mut self, input: &[u8]) -> Output {
         ModemState::receive(self, input)
