@@ -258,7 +258,10 @@ impl Discovery {
         let devnode = devnode.display().to_string();
         self.tasks.spawn(async move {
             port.stop.closed().await;
-            services.registry.withdraw_detached(&services.conn, &devnode).await;
+            services
+                .registry
+                .withdraw_detached(&services.conn, &devnode)
+                .await;
         });
     }
 }

@@ -20,10 +20,10 @@ use tokio::sync::mpsc;
 use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant};
 
 pub mod device_objects;
-pub mod restart;
-pub mod power_cut;
 pub mod other_user;
 pub mod plugin_files;
+pub mod power_cut;
+pub mod restart;
 
 /// The daemon's bus name.
 pub const BUS_NAME: &str = "org.m2mhal.Hal1";
