@@ -34,19 +34,21 @@ async fn a_crashed_driver_that_cannot_be_restarted_backs_off_and_warns_once() {
     let bus = TestBus::start().await;
     let sim = Sim::start(&["modem"], 1).await;
     let port = sim.path(0);
+    let dir = daemon_dir();
+    let refuse = dir.path().join("refuse-open");
     let config = format!(
         "isolated_drivers = [\"misbehaving\"]\n\
          [[port]]\npath = \"{port}\"\ndriver = \"misbehaving\"\n\
-         [drivers.misbehaving]\non_call = \"abort\"\n"
+         [drivers.misbehaving]\non_call = \"abort\"\nrefuse_open_while = \"{}\"\n",
+        refuse.display()
     );
-    let dir = daemon_dir();
     install_test_plugin(dir.path(), "misbehaving");
     let mut daemon = Daemon::start_in(&bus, dir.path(), &config).await;
     let path = wait_for_device(&daemon.conn, &port, "ready").await;
 
-    // The plugin file goes (a package upgrade, say): every new worker fails to load it.
-    let plugin = dir.path().join("plugins/libm2mhal_driver_misbehaving.so");
-    std::fs::remove_file(plugin).unwrap();
+    // From now on every new instance of the driver fails to open (as a driver whose device
+    // went bad would); the Reset crashes the running one.
+    std::fs::write(&refuse, b"").unwrap();
     let reset: Result<(), _> = call(&daemon.conn, &path, DEVICE, "Reset", &()).await;
     assert_hal_error(reset, "Failed");
     let lines = daemon

@@ -6,6 +6,9 @@
 //! - `abort`: the process aborts (SIGABRT), as a crashing C driver would;
 //! - `hang`: the call never returns, as a driver stuck in a loop would;
 //! - `ok` (the default): the call succeeds.
+//!
+//! With option `refuse_open_while` set to a path, opening fails while a file exists there, so a
+//! test can make every restart of a crashed driver fail.
 
 use m2mhal_plugin_api::sdk::Driver;
 use m2mhal_plugin_api::{
@@ -40,6 +43,11 @@ impl Driver for Misbehaving {
     }
 
     fn open(config: OpenConfig) -> Result<Self, String> {
+        if let Some(path) = config.options.get("refuse_open_while")
+            && std::path::Path::new(path).exists()
+        {
+            return Err(format!("refusing to open while {path} exists"));
+        }
         let on_call = match config.options.get("on_call").map(String::as_str) {
             None | Some("ok") => OnCall::Ok,
             Some("abort") => OnCall::Abort,
