@@ -551,15 +551,22 @@ fn debian_packages_split_daemon_and_simulator_with_the_config_as_conffile() {
         control_file(&daemon_deb, "conffiles").as_deref(),
         Some("/etc/m2mhal/m2mhald.toml\n")
     );
-    // The service is enabled and started on install (dh_installsystemd).
+    // The service is enabled and started on install (dh_installsystemd), and the group the bus
+    // policy lets receive messages exists.
     let postinst = control_file(&daemon_deb, "postinst").unwrap_or_default();
     assert!(
         postinst.contains("deb-systemd-helper") && postinst.contains("m2mhald.service"),
         "{postinst}"
     );
+    assert!(
+        postinst.contains("addgroup --system --quiet m2mhal"),
+        "{postinst}"
+    );
     let fields = dpkg_deb(&["--field"], &daemon_deb);
     assert!(
-        fields.contains("Depends: ") && fields.contains("dbus"),
+        fields.contains("Depends: ")
+            && fields.contains("dbus")
+            && fields.contains("adduser"),
         "{fields}"
     );
 
