@@ -13,35 +13,7 @@ use zbus::{Connection, MatchRule, Message, MessageStream, OwnedVariant, fdo};
 use crate::device::{self, Device, Properties};
 use crate::error::CliError;
 
-/// Well-known name of the daemon on the system bus.
-pub const BUS_NAME: &str = "org.m2mhal.Hal1";
-/// Object path of the manager (and of the ObjectManager).
-pub const MANAGER_PATH: &str = "/org/m2mhal/Hal1";
-/// Device objects are this prefix plus a decimal number.
-pub const DEVICES_PATH_PREFIX: &str = "/org/m2mhal/Hal1/Devices/";
-
-/// Interface names of the API.
-pub mod iface {
-    /// `org.m2mhal.Hal1.Manager`
-    pub const MANAGER: &str = "org.m2mhal.Hal1.Manager";
-    /// `org.m2mhal.Hal1.Device`
-    pub const DEVICE: &str = "org.m2mhal.Hal1.Device";
-    /// `org.m2mhal.Hal1.Signal`
-    pub const SIGNAL: &str = "org.m2mhal.Hal1.Signal";
-    /// `org.m2mhal.Hal1.Messaging`
-    pub const MESSAGING: &str = "org.m2mhal.Hal1.Messaging";
-    /// `org.m2mhal.Hal1.Gatt`
-    pub const GATT: &str = "org.m2mhal.Hal1.Gatt";
-    /// `org.m2mhal.Hal1.Sensor`
-    pub const SENSOR: &str = "org.m2mhal.Hal1.Sensor";
-    /// Prefix shared by every interface of the API.
-    pub const PREFIX: &str = "org.m2mhal.Hal1.";
-
-    /// `Device` for `org.m2mhal.Hal1.Device`; names of other APIs unchanged.
-    pub fn short(name: &str) -> &str {
-        name.strip_prefix(PREFIX).unwrap_or(name)
-    }
-}
+pub use m2mhal_contract::{BUS_NAME, MANAGER_PATH, iface};
 
 /// A system-bus connection aimed at m2mhald.
 pub struct Hal {

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use m2mhal_contract::device_number;
 use zbus::{OwnedVariant, Variant, fdo::ManagedObjects};
 
-use crate::bus::{DEVICES_PATH_PREFIX, iface};
+use crate::bus::iface;
 use crate::error::CliError;
 
 /// The properties of one interface, sorted by name.
@@ -95,11 +96,6 @@ pub fn unwrap_variant<'v, 'a>(mut value: &'v Variant<'a>) -> &'v Variant<'a> {
         value = inner;
     }
     value
-}
-
-/// The `<n>` of `/org/m2mhal/Hal1/Devices/<n>`.
-pub fn device_number(path: &str) -> Option<u64> {
-    path.strip_prefix(DEVICES_PATH_PREFIX)?.parse().ok()
 }
 
 /// `3` for `/org/m2mhal/Hal1/Devices/3`, else the whole path.

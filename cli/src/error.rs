@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn daemon_error_shows_last_name_component_and_message() {
         let error = CliError::dbus(
-            "org.m2mhal.Hal1.Error.PayloadTooLarge",
+            m2mhal_contract::error::PAYLOAD_TOO_LARGE,
             Some("payload is 2000 bytes, MaxPayload is 1200".to_owned()),
         );
         assert_eq!(

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use zbus::{OwnedVariant, Variant};
 
-use crate::bus::{DEVICES_PATH_PREFIX, iface};
+use crate::bus::iface;
 use crate::device::{Device, Properties};
 
 /// An owned variant holding `value`.
@@ -36,7 +36,7 @@ pub fn device(number: u64, id: &str, port: &str, state: &str) -> Device {
         ("StateReason", reason),
     ]);
     Device {
-        path: format!("{DEVICES_PATH_PREFIX}{number}"),
+        path: m2mhal_contract::device_path(number),
         interfaces: BTreeMap::from([(iface::DEVICE.to_owned(), device_properties)]),
     }
 }

@@ -35,7 +35,6 @@ use crate::ble::BleHost;
 use crate::config::Config;
 use crate::dbus::manager::ManagerInterface;
 use crate::dbus::strict::Strict;
-use crate::dbus::{BUS_NAME, MANAGER_PATH};
 use crate::device::task::Services;
 use crate::discovery::Discovery;
 use crate::kernel_event::KernelEvent;
@@ -43,6 +42,7 @@ use crate::plugin_host::PluginSet;
 use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::store::{Store, StoreHandle};
+use m2mhal_contract::{BUS_NAME, MANAGER_PATH};
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use tokio::sync::{Mutex, mpsc};
 use zbus::{Connection, OwnedObjectPath};
 
 use crate::dbus::error::HalError;
-use crate::dbus::{DEVICES_PATH, objects};
+use crate::dbus::objects;
 use crate::device::handle::{DeviceHandle, DeviceRequest};
 use crate::device::state::{DeviceState, states};
 use crate::store::StoreHandle;
@@ -52,7 +52,8 @@ pub enum PublishError {
 /// The object path of device number `number`.
 fn device_path(number: u32) -> OwnedObjectPath {
     // A decimal suffix under a valid prefix is always a valid object path.
-    OwnedObjectPath::try_from(format!("{DEVICES_PATH}/{number}")).unwrap_or_else(|_| unreachable!())
+    OwnedObjectPath::try_from(m2mhal_contract::device_path(number.into()))
+        .unwrap_or_else(|_| unreachable!())
 }
 
 impl Registry {

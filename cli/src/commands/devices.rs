@@ -215,7 +215,7 @@ mod tests {
                 .map(|(name, properties)| (name.to_owned(), properties)),
         );
         Device {
-            path: format!("/org/m2mhal/Hal1/Devices/{number}"),
+            path: m2mhal_contract::device_path(number),
             interfaces: all,
         }
     }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use m2mhal_contract::action;
 use zbus::Connection;
 use zbus::message::Header;
 use zbus::names::BusName;
@@ -28,10 +29,10 @@ impl Action {
     /// The polkit action id.
     pub fn id(self) -> &'static str {
         match self {
-            Action::Messaging => "org.m2mhal.Hal1.Messaging",
-            Action::MessagingRead => "org.m2mhal.Hal1.MessagingRead",
-            Action::Control => "org.m2mhal.Hal1.Control",
-            Action::Command => "org.m2mhal.Hal1.Command",
+            Action::Messaging => action::MESSAGING,
+            Action::MessagingRead => action::MESSAGING_READ,
+            Action::Control => action::CONTROL,
+            Action::Command => action::COMMAND,
         }
     }
 }

@@ -4,6 +4,7 @@ use m2mhal_plugin_api::{CallError, CallErrorKind};
 
 /// An error returned to a D-Bus caller.
 #[derive(Debug, zbus::DBusError)]
+// A literal, as the attribute needs; the tests check it against `m2mhal_contract::error`.
 #[zbus(prefix = "org.m2mhal.Hal1.Error")]
 pub enum HalError {
     /// A transport-level zbus failure.
@@ -37,6 +38,38 @@ impl From<CallError> for HalError {
             CallErrorKind::Timeout => HalError::Timeout(message),
             CallErrorKind::PayloadTooLarge => HalError::PayloadTooLarge(message),
             CallErrorKind::Failed => HalError::Failed(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use m2mhal_contract::error;
+    use zbus::DBusError;
+
+    use super::HalError;
+
+    #[test]
+    fn error_names_are_the_contract_names() {
+        let message = String::new;
+        let errors = [
+            (HalError::NotSupported(message()), error::NOT_SUPPORTED),
+            (
+                HalError::InvalidArgument(message()),
+                error::INVALID_ARGUMENT,
+            ),
+            (HalError::NotReady(message()), error::NOT_READY),
+            (HalError::Timeout(message()), error::TIMEOUT),
+            (
+                HalError::PayloadTooLarge(message()),
+                error::PAYLOAD_TOO_LARGE,
+            ),
+            (HalError::NotAuthorized(message()), error::NOT_AUTHORIZED),
+            (HalError::DeviceGone(message()), error::DEVICE_GONE),
+            (HalError::Failed(message()), error::FAILED),
+        ];
+        for (hal_error, contract) in errors {
+            assert_eq!(hal_error.name().as_str(), contract);
         }
     }
 }

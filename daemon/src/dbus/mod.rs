@@ -12,9 +12,31 @@ pub mod sensor_iface;
 pub mod signal_iface;
 pub mod strict;
 
-/// The well-known bus name.
-pub const BUS_NAME: &str = "org.m2mhal.Hal1";
-/// The manager's object path.
-pub const MANAGER_PATH: &str = "/org/m2mhal/Hal1";
-/// Prefix of device object paths.
-pub const DEVICES_PATH: &str = "/org/m2mhal/Hal1/Devices";
+#[cfg(test)]
+mod tests {
+    use m2mhal_contract::iface;
+    use zbus::object_server::Interface;
+
+    use super::device_iface::DeviceInterface;
+    use super::gatt_iface::GattInterface;
+    use super::manager::ManagerInterface;
+    use super::messaging_iface::MessagingInterface;
+    use super::sensor_iface::SensorInterface;
+    use super::signal_iface::SignalInterface;
+
+    /// `#[interface(name = ...)]` takes only a literal: each must spell the contract's name.
+    #[test]
+    fn interface_names_are_the_contract_names() {
+        let served = [
+            (ManagerInterface::name(), iface::MANAGER),
+            (DeviceInterface::name(), iface::DEVICE),
+            (SignalInterface::name(), iface::SIGNAL),
+            (MessagingInterface::name(), iface::MESSAGING),
+            (GattInterface::name(), iface::GATT),
+            (SensorInterface::name(), iface::SENSOR),
+        ];
+        for (name, contract) in served {
+            assert_eq!(name.as_str(), contract);
+        }
+    }
+}

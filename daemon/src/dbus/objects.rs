@@ -7,7 +7,6 @@ use std::sync::Arc;
 use zbus::object_server::{Interface, SignalEmitter};
 use zbus::{Connection, OwnedObjectPath, Variant, fdo};
 
-use super::MANAGER_PATH;
 use super::device_iface::DeviceInterface;
 use super::gatt_iface::GattInterface;
 use super::manager::ManagerInterface;
@@ -19,6 +18,7 @@ use crate::device::handle::DeviceHandle;
 use crate::device::state::Changed;
 use crate::registry::Registry;
 use crate::store::StoreHandle;
+use m2mhal_contract::MANAGER_PATH;
 
 /// Registers the interfaces of a device. The Device interface comes last, so a client that sees it
 /// appear finds the others already there. Call [`devices_changed`] once the registry lists it.
