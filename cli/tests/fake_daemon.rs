@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use m2mhal_contract::{BUS_NAME, MANAGER_PATH};
 use m2mhal_plugin_api::ble::normalize_uuid;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -569,8 +570,8 @@ async fn serve_fake_daemon(bus: &PrivateBus, log: CallLog) -> Connection {
         stored,
     };
     zbus::connection::Builder::address(bus.address.as_str())
-        .serve_at("/org/m2mhal/Hal1", ObjectManager)
-        .serve_at("/org/m2mhal/Hal1", FakeManager { log: log.clone() })
+        .serve_at(MANAGER_PATH, ObjectManager)
+        .serve_at(MANAGER_PATH, FakeManager { log: log.clone() })
         .serve_at(DEVICE_1, modem)
         .serve_at(DEVICE_1, signal(73, -71, -95, "lte"))
         .serve_at(DEVICE_1, messaging(sms_inbox))
@@ -592,7 +593,7 @@ async fn serve_fake_daemon(bus: &PrivateBus, log: CallLog) -> Connection {
         .serve_at(DEVICE_3, terminal)
         .serve_at(DEVICE_3, signal(60, 0, 0, "iridium"))
         .serve_at(DEVICE_3, messaging(satellite_messages))
-        .name("org.m2mhal.Hal1")
+        .name(BUS_NAME)
         .build()
         .await
         .unwrap()

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use m2mhal_contract::DEVICES_PATH_PREFIX;
 use m2mhal_tests::*;
 use zbus::{OwnedObjectPath, OwnedVariant};
 
@@ -251,12 +252,8 @@ async fn object_manager_announces_a_new_device() {
         interfaces.contains_key(DEVICE)
     })
     .await;
-    assert!(
-        path.as_str().starts_with("/org/m2mhal/Hal1/Devices/"),
-        "{path}"
-    );
-    let number = &path.as_str()["/org/m2mhal/Hal1/Devices/".len()..];
-    assert!(number.parse::<u32>().is_ok(), "{path}");
+    let number = path.as_str().strip_prefix(DEVICES_PATH_PREFIX);
+    assert!(number.is_some_and(|n| n.parse::<u32>().is_ok()), "{path}");
     assert_eq!(
         field::<String>(&interfaces[DEVICE], "Id"),
         "imei:356938035643809"

@@ -2,6 +2,7 @@
 //! `Devices/<n>` across restarts whatever order the devices come in, and an offline device can be
 //! forgotten (`Device.Forget`, `m2mctl forget`, `forget_after`) and gets its number back.
 
+use m2mhal_contract::action;
 use m2mhal_tests::device_objects::*;
 use m2mhal_tests::*;
 
@@ -171,13 +172,10 @@ async fn forget_needs_the_control_action() {
     let refused = m2mctl_as_user(&bus.address, NOBODY, &["forget", &id]).await;
     assert_eq!(refused.code, Some(1), "{refused:?}");
     assert!(refused.stderr.contains("NotAuthorized"), "{refused:?}");
-    assert!(
-        refused.stderr.contains("org.m2mhal.Hal1.Control"),
-        "{refused:?}"
-    );
+    assert!(refused.stderr.contains(action::CONTROL), "{refused:?}");
     assert_eq!(devices(conn).await.len(), 1, "the device is still there");
 
-    polkit.set_allowed(&["org.m2mhal.Hal1.Control"]).await;
+    polkit.set_allowed(&[action::CONTROL]).await;
     let mut removed = interfaces_removed(conn).await;
     let forgotten = m2mctl_as_user(&bus.address, NOBODY, &["forget", &id]).await;
     assert_eq!(forgotten.code, Some(0), "{forgotten:?}");

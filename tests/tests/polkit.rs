@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use m2mhal_contract::action;
 use m2mhal_tests::*;
 use zbus::OwnedVariant;
 
@@ -40,15 +41,12 @@ async fn polkit_decides_what_an_unprivileged_caller_may_do() {
     let name = port.rsplit('/').next().unwrap().to_owned();
 
     let denied: [(&[&str], &str); 4] = [
-        (
-            &["send", &port, PEER, "from nobody"],
-            "org.m2mhal.Hal1.Messaging",
-        ),
-        (&["command", &port, "AT+CFUN=0"], "org.m2mhal.Hal1.Command"),
-        (&["reset", &port], "org.m2mhal.Hal1.Control"),
+        (&["send", &port, PEER, "from nobody"], action::MESSAGING),
+        (&["command", &port, "AT+CFUN=0"], action::COMMAND),
+        (&["reset", &port], action::CONTROL),
         (
             &["report-kernel-event", "remove", &name, "--devnode", &port],
-            "org.m2mhal.Hal1.Control",
+            action::CONTROL,
         ),
     ];
     for (args, action) in denied {
@@ -56,7 +54,7 @@ async fn polkit_decides_what_an_unprivileged_caller_may_do() {
     }
     assert_eq!(sim.status(0).await["cfun"], 1, "nothing reached the modem");
 
-    polkit.set_allowed(&["org.m2mhal.Hal1.Messaging"]).await;
+    polkit.set_allowed(&[action::MESSAGING]).await;
     let sent = m2mctl_as_user(&bus.address, NOBODY, &["send", &port, PEER, "from nobody"]).await;
     assert_eq!(sent.code, Some(0), "{sent:?}");
     let sms = sim.expect_event("sms-sent").await;
@@ -64,7 +62,7 @@ async fn polkit_decides_what_an_unprivileged_caller_may_do() {
     assert_refused(
         &bus.address,
         &["command", &port, "AT+CFUN=0"],
-        "org.m2mhal.Hal1.Command",
+        action::COMMAND,
     )
     .await;
     assert_eq!(sim.status(0).await["cfun"], 1);
@@ -140,13 +138,8 @@ async fn messages_are_private_to_root_and_authorized_readers() {
     );
 
     // List needs MessagingRead: refused, then granted by polkit.
-    assert_refused(
-        &bus.address,
-        &["messages", &port],
-        "org.m2mhal.Hal1.MessagingRead",
-    )
-    .await;
-    polkit.set_allowed(&["org.m2mhal.Hal1.MessagingRead"]).await;
+    assert_refused(&bus.address, &["messages", &port], action::MESSAGING_READ).await;
+    polkit.set_allowed(&[action::MESSAGING_READ]).await;
     let listed = m2mctl_as_user(&bus.address, NOBODY, &["--json", "messages", &port]).await;
     assert_eq!(listed.code, Some(0), "{listed:?}");
     assert!(listed.stdout.contains(&id), "{listed:?}");
