@@ -564,9 +564,7 @@ fn debian_packages_split_daemon_and_simulator_with_the_config_as_conffile() {
     );
     let fields = dpkg_deb(&["--field"], &daemon_deb);
     assert!(
-        fields.contains("Depends: ")
-            && fields.contains("dbus")
-            && fields.contains("adduser"),
+        fields.contains("Depends: ") && fields.contains("dbus") && fields.contains("adduser"),
         "{fields}"
     );
 
