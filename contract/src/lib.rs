@@ -86,7 +86,7 @@ pub mod action {
     pub const MESSAGING: &str = "org.m2mhal.Hal1.Messaging";
     /// `List` (reading stored messages).
     pub const MESSAGING_READ: &str = "org.m2mhal.Hal1.MessagingRead";
-    /// `Reset`, `Gatt.Write`, `ReportKernelEvent`.
+    /// `Reset`, `Forget`, `Gatt.Write`, `ReportKernelEvent`.
     pub const CONTROL: &str = "org.m2mhal.Hal1.Control";
     /// `Command` (raw AT pass-through).
     pub const COMMAND: &str = "org.m2mhal.Hal1.Command";
