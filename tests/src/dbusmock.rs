@@ -70,6 +70,19 @@ pub fn dbusmock_available() -> bool {
     python_has("dbusmock")
 }
 
+/// A test bus open to every user, with a mock polkitd on it: the rig of tests that act as an
+/// unprivileged user. `None` (after saying so) when python3-dbusmock is not installed.
+pub async fn bus_with_mock_polkit() -> Option<(TestBus, MockPolkit)> {
+    if !dbusmock_available() {
+        eprintln!("skipping: python3-dbusmock is not installed (scripts/install-deps.sh)");
+        return None;
+    }
+    let bus = TestBus::start_with_polkit().await;
+    bus.open_to_all_users();
+    let polkit = MockPolkit::start(&bus).await;
+    Some((bus, polkit))
+}
+
 /// python-dbusmock's polkitd template on a private bus: it denies every action until told
 /// otherwise with [`MockPolkit::set_allowed`].
 pub struct MockPolkit {

@@ -44,7 +44,7 @@ pub use client::{
 pub use daemon::{
     Daemon, daemon_dir, install_plugins, install_test_plugin, run_daemon_to_exit, write_config,
 };
-pub use dbusmock::{MockBluez, MockPolkit, dbusmock_available};
+pub use dbusmock::{MockBluez, MockPolkit, bus_with_mock_polkit, dbusmock_available};
 pub use devices::{
     device_ids, devices, readings, report_kernel_event, tty_event, wait_for_device,
     wait_for_device_id, wait_for_readings,

@@ -153,13 +153,9 @@ async fn a_forgotten_ble_sensor_that_comes_back_into_range_gets_its_number_back(
 async fn forget_needs_the_control_action() {
     /// uid of `nobody`.
     const NOBODY: u32 = 65534;
-    if !dbusmock_available() {
-        eprintln!("skipping: python3-dbusmock is not installed (scripts/install-deps.sh)");
+    let Some((bus, polkit)) = bus_with_mock_polkit().await else {
         return;
-    }
-    let bus = TestBus::start_with_polkit().await;
-    bus.open_to_all_users();
-    let polkit = MockPolkit::start(&bus).await;
+    };
     let sim = Sim::start(&["modem"], 1).await;
     let port = sim.path(0);
     let daemon = Daemon::start(&bus, QUIET).await;

@@ -27,13 +27,9 @@ async fn assert_refused(address: &str, args: &[&str], action: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polkit_decides_what_an_unprivileged_caller_may_do() {
-    if !dbusmock_available() {
-        eprintln!("skipping: python3-dbusmock is not installed (scripts/install-deps.sh)");
+    let Some((bus, polkit)) = bus_with_mock_polkit().await else {
         return;
-    }
-    let bus = TestBus::start_with_polkit().await;
-    bus.open_to_all_users();
-    let polkit = MockPolkit::start(&bus).await;
+    };
     let mut sim = Sim::start(&["modem"], 1).await;
     let port = sim.path(0);
     let daemon = Daemon::start(&bus, &port_config(&port)).await;
@@ -75,13 +71,9 @@ fn is_state(event: &serde_json::Value, id: &str, state: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_are_private_to_root_and_authorized_readers() {
-    if !dbusmock_available() {
-        eprintln!("skipping: python3-dbusmock is not installed (scripts/install-deps.sh)");
+    let Some((bus, polkit)) = bus_with_mock_polkit().await else {
         return;
-    }
-    let bus = TestBus::start_with_polkit().await;
-    bus.open_to_all_users();
-    let polkit = MockPolkit::start(&bus).await;
+    };
     let mut sim = Sim::start(&["modem"], 1).await;
     let port = sim.path(0);
     let daemon = Daemon::start(&bus, &port_config(&port)).await;
