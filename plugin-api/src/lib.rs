@@ -10,6 +10,12 @@
 //! table described in `include/m2mhal_plugin.h`.
 //!
 //! This crate is pure: types and encoding, no runtime, no I/O.
+//!
+//! The guide for driver authors is `docs/plugins.md` in the m2mhal tree; what ABI v1 freezes and
+//! how it grows is `docs/plugin-abi.md`. The smallest useful driver is the example of [`sdk`].
+
+#![deny(missing_docs)]
+#![warn(rustdoc::broken_intra_doc_links)]
 
 pub mod abi;
 pub mod ble;

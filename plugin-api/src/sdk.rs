@@ -1,9 +1,88 @@
 //! The Rust SDK: implement [`Driver`] and export it with [`crate::export_driver!`].
 //!
-//! ```ignore
-//! struct MyDriver { /* state */ }
-//! impl m2mhal_plugin_api::sdk::Driver for MyDriver { /* ... */ }
-//! m2mhal_plugin_api::export_driver!(MyDriver, "mydriver");
+//! A whole driver, for a serial thermometer that answers `READ?` with `T=21.5`: it polls the
+//! device every 10 s and publishes `Sensor.Readings` (the crate type of such a plugin is
+//! `cdylib`; `examples/rust-sensor` in the m2mhal tree is the full version, with replies to
+//! application calls and a transcript test):
+//!
+//! ```
+//! use m2mhal_plugin_api::sdk::{Driver, Effects};
+//! use m2mhal_plugin_api::{
+//!     DeviceKind, DeviceUpdate, DriverDescription, Effect, Event, Input, OpenConfig, SensorUpdate,
+//! };
+//!
+//! /// Timer id of the next poll.
+//! const POLL: u32 = 1;
+//!
+//! /// One thermometer: no I/O, no clock; the host hands it everything.
+//! pub struct Thermometer {
+//!     port: String,
+//!     line: Vec<u8>,
+//!     out: Effects,
+//! }
+//!
+//! impl Driver for Thermometer {
+//!     fn describe() -> DriverDescription {
+//!         DriverDescription {
+//!             name: "thermometer".into(),
+//!             // Must equal the table's version, which export_driver! takes from Cargo.toml.
+//!             version: env!("CARGO_PKG_VERSION").into(),
+//!             kinds: vec![DeviceKind::CellularModem],
+//!             default_baud: Some(9600),
+//!             ..Default::default()
+//!         }
+//!     }
+//!
+//!     fn open(config: OpenConfig) -> Result<Self, String> {
+//!         Ok(Thermometer { port: config.port, line: Vec::new(), out: Effects::new() })
+//!     }
+//!
+//!     fn handle(&mut self, input: Input) -> Vec<Effect> {
+//!         match input.event {
+//!             Event::Opened | Event::Timer(POLL) => {
+//!                 self.out.push(Effect::Tx(b"READ?\r\n".to_vec()));
+//!                 self.out.set_timer(POLL, 10_000);
+//!             }
+//!             Event::Rx(bytes) => {
+//!                 for byte in bytes {
+//!                     if byte != b'\n' {
+//!                         self.line.push(byte);
+//!                         continue;
+//!                     }
+//!                     let line = String::from_utf8_lossy(&self.line).trim().to_owned();
+//!                     self.line.clear();
+//!                     if let Some(celsius) = line.strip_prefix("T=").and_then(|t| t.parse().ok()) {
+//!                         self.out.device(DeviceUpdate {
+//!                             id: Some(format!("thermometer:{}", self.port)),
+//!                             state: Some("ready".into()),
+//!                             capabilities: Some(vec!["sensor".into()]),
+//!                             ..Default::default()
+//!                         });
+//!                         self.out.push(Effect::Sensor(SensorUpdate {
+//!                             readings: [("temperature".to_owned(), celsius)].into(),
+//!                             updated_at: Some(input.unix_time),
+//!                         }));
+//!                     }
+//!                 }
+//!             }
+//!             // Hangups, other timers and events of later ABI minor versions: nothing to do.
+//!             _ => {}
+//!         }
+//!         self.out.take()
+//!     }
+//! }
+//!
+//! m2mhal_plugin_api::export_driver!(Thermometer, "thermometer");
+//!
+//! // A transcript test needs no daemon: hand the driver inputs, compare its effects.
+//! let config = OpenConfig { port: "/dev/ttyUSB0".into(), ..Default::default() };
+//! let mut driver = Thermometer::open(config).unwrap();
+//! let at = |event| Input { now_ms: 0, unix_time: 1_700_000_000, event };
+//! let effects = driver.handle(at(Event::Opened));
+//! assert_eq!(effects[0], Effect::Tx(b"READ?\r\n".to_vec()));
+//! let effects = driver.handle(at(Event::Rx(b"T=21.5\r\n".to_vec())));
+//! let Effect::Sensor(update) = &effects[1] else { panic!("{effects:?}") };
+//! assert_eq!(update.readings["temperature"], 21.5);
 //! ```
 //!
 //! While it handles an input, a driver collects what it asks the host to do in an [`Effects`].
