@@ -4,6 +4,8 @@
 #                                          completions (as a normal user)
 #   sudo make install                      install what `make` built; never builds as root
 #   sudo make install-sim                  the simulator m2msim too (not on a production gateway)
+#   make install-dev                       only the plugin SDK for C: the header and its pkg-config
+#                                          file m2mhal-plugin.pc (`make install` includes it)
 #   make install DESTDIR=/tmp/stage        stage the tree, e.g. for a package
 #   sudo make uninstall [uninstall-sim]    remove the installed files (keeps config and state)
 #   make generated                         only the man pages and completions, from BIN_DIR's xtask
@@ -26,6 +28,8 @@ SBINDIR      := $(PREFIX)/sbin
 BINDIR       := $(PREFIX)/bin
 DRIVERDIR    := $(PREFIX)/lib/m2mhal/drivers
 INCLUDEDIR   := $(PREFIX)/include/m2mhal
+# The SDK is header-only, so its pkg-config file is architecture-independent.
+PKGCONFIGDIR := $(PREFIX)/share/pkgconfig
 UDEVRULESDIR := $(PREFIX)/lib/udev/rules.d
 UNITDIR      := $(PREFIX)/lib/systemd/system
 DBUSPOLICYDIR  := $(PREFIX)/share/dbus-1/system.d
@@ -52,9 +56,14 @@ COMPLETIONS := $(GEN_DIR)/completions
 # The introspection XML of every interface.
 INTERFACES  := $(wildcard docs/dbus/*.xml)
 
+# The plugin SDK for C: the header, and the pkg-config file made from its template.
+PLUGIN_HEADER := plugin-api/include/m2mhal_plugin.h
+PLUGIN_PC_IN  := plugin-api/m2mhal-plugin.pc.in
+# The SDK's version is the plugin-api crate's.
+PLUGIN_API_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' plugin-api/Cargo.toml)
+
 # Files installed as they are in the source tree: source -> destination directory.
 DATA := \
-	plugin-api/include/m2mhal_plugin.h:$(INCLUDEDIR) \
 	udev/70-m2mhal.rules:$(UDEVRULESDIR) \
 	dist/systemd/m2mhald.service:$(UNITDIR) \
 	dist/dbus/org.m2mhal.Hal1.conf:$(DBUSPOLICYDIR) \
@@ -65,8 +74,8 @@ DATA := \
 	dist/polkit/50-m2mhal-group.rules.example:$(DOCDIR) \
 	dist/m2mhald.toml:$(DOCDIR)
 
-.PHONY: all build generated install install-check install-sim install-sim-check uninstall \
-	uninstall-sim deb
+.PHONY: all build generated install install-check install-dev install-sim install-sim-check \
+	uninstall uninstall-dev uninstall-sim deb
 
 all: build
 
@@ -87,7 +96,7 @@ install-check:
 	@test -n "$(PLUGINS)" || { echo "no driver plugins in $(BIN_DIR): run 'make' first" >&2; exit 1; }
 	@test -f $(DAEMON_MAN) || { echo "no man pages in $(GEN_DIR): run 'make' first" >&2; exit 1; }
 
-install: install-check
+install: install-check install-dev
 	install -D -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/m2mhald
 	install -D -m 0755 $(CLIENT) $(DESTDIR)$(BINDIR)/m2mctl
 	for f in $(PLUGINS); do install -D -m 0644 "$$f" $(DESTDIR)$(DRIVERDIR)/$$(basename "$$f"); done
@@ -111,6 +120,19 @@ install: install-check
 		echo "installed; next: systemctl daemon-reload && udevadm control --reload && systemctl enable --now m2mhald"; \
 	fi
 
+# The plugin SDK for C (needs no build): what a third-party C driver compiles against.
+install-dev:
+	install -D -m 0644 $(PLUGIN_HEADER) $(DESTDIR)$(INCLUDEDIR)/$$(basename $(PLUGIN_HEADER))
+	mkdir -p $(DESTDIR)$(PKGCONFIGDIR)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(PLUGIN_API_VERSION)|' $(PLUGIN_PC_IN) \
+		> $(DESTDIR)$(PKGCONFIGDIR)/m2mhal-plugin.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/m2mhal-plugin.pc
+
+uninstall-dev:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/$$(basename $(PLUGIN_HEADER)) \
+		$(DESTDIR)$(PKGCONFIGDIR)/m2mhal-plugin.pc
+	-rmdir $(DESTDIR)$(INCLUDEDIR) 2>/dev/null
+
 # The simulator, for development and test rigs: a production gateway does without it.
 install-sim-check:
 	@test -x $(SIM) || { echo "$(SIM) is missing: run 'make' first (BIN_DIR=$(BIN_DIR))" >&2; exit 1; }
@@ -120,7 +142,7 @@ install-sim: install-sim-check
 	install -D -m 0755 $(SIM) $(DESTDIR)$(BINDIR)/m2msim
 	for f in $(SIM_MAN); do install -D -m 0644 "$$f" $(DESTDIR)$(MANDIR)/man1/$$(basename "$$f"); done
 
-uninstall:
+uninstall: uninstall-dev
 	rm -f $(DESTDIR)$(SBINDIR)/m2mhald $(DESTDIR)$(BINDIR)/m2mctl
 	rm -f $(DESTDIR)$(DRIVERDIR)/libm2mhal_driver_*.so
 	rm -f $(DESTDIR)$(MANDIR)/man8/m2mhald.8 $(DESTDIR)$(MANDIR)/man1/m2mctl.1 \
@@ -131,7 +153,7 @@ uninstall:
 	for pair in $(DATA); do \
 		src=$${pair%%:*}; dir=$${pair#*:}; rm -f "$(DESTDIR)$$dir/$$(basename "$$src")"; \
 	done
-	-rmdir $(DESTDIR)$(DRIVERDIR) $(DESTDIR)$(PREFIX)/lib/m2mhal $(DESTDIR)$(INCLUDEDIR) \
+	-rmdir $(DESTDIR)$(DRIVERDIR) $(DESTDIR)$(PREFIX)/lib/m2mhal \
 		$(DESTDIR)$(DOCDIR)/udev $(DESTDIR)$(DOCDIR) 2>/dev/null
 	@echo "kept $(DESTDIR)$(CONFDIR) and /var/lib/m2mhal (configuration and message store)"
 

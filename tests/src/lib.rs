@@ -29,6 +29,7 @@ pub mod plugin_files;
 pub mod power_cut;
 pub mod reload;
 pub mod restart;
+pub mod scripted_pty;
 
 pub use m2mhal_contract::error::PREFIX as ERROR_PREFIX;
 pub use m2mhal_contract::iface::{DEVICE, GATT, MANAGER, MESSAGING, SENSOR, SIGNAL};

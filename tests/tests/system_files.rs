@@ -293,6 +293,7 @@ fn installed_files(lib: &str) -> BTreeMap<String, u32> {
         ("usr/sbin/m2mhald", 0o755),
         ("usr/bin/m2mctl", 0o755),
         ("usr/include/m2mhal/m2mhal_plugin.h", 0o644),
+        ("usr/share/pkgconfig/m2mhal-plugin.pc", 0o644),
         ("usr/share/dbus-1/system.d/org.m2mhal.Hal1.conf", 0o644),
         (
             "usr/share/dbus-1/system-services/org.m2mhal.Hal1.service",
