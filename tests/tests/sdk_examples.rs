@@ -1,0 +1,136 @@
+//! The SDK examples (examples/rust-sensor, examples/c-sensor) built the way a vendor builds them:
+//! copied out of the tree, against the packaged `m2mhal-plugin-api` crate or the header and
+//! pkg-config file `make install-dev` installs, then loaded by the real m2mhald, which serves the
+//! readings of a scripted TS-1 thermometer on a pty.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use m2mhal_tests::scripted_pty::ScriptedPty;
+use m2mhal_tests::*;
+
+/// The workspace root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned()
+}
+
+/// Runs `command` and fails the test with its output unless it succeeds.
+fn run(command: &mut Command) {
+    let output = command.output().expect("run the build command");
+    assert!(
+        output.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Copies the regular files of `from` (recursively) to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for entry in std::fs::read_dir(from).expect("read the example") {
+        let entry = entry.expect("dir entry");
+        let kind = entry.file_type().expect("file type");
+        let name = entry.file_name();
+        // What a vendor's copy would not have: a local build's leftovers.
+        if name == "target" || name == "Cargo.lock" || name.to_string_lossy().ends_with(".so") {
+            continue;
+        }
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &to.join(&name));
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), to.join(&name)).expect("copy a file");
+        }
+    }
+}
+
+/// Builds examples/rust-sensor out of tree: a plain copy of plugin-api (as a vendor copies or
+/// vendors the SDK: no workspace around it to inherit anything from) and of the example, which
+/// finds it at `../../plugin-api` as in the tree; the copy builds and runs its transcript tests.
+/// Returns the plugin.
+fn build_rust_example(dir: &Path) -> PathBuf {
+    copy_tree(&root().join("plugin-api"), &dir.join("plugin-api"));
+    let example = dir.join("examples/rust-sensor");
+    copy_tree(&root().join("examples/rust-sensor"), &example);
+    // One target directory for the examples' builds, inside the workspace's (never a second
+    // one elsewhere); not the workspace's own, whose plugins every other test installs.
+    let examples_target = root().join("target/sdk-examples");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    for step in ["build", "test"] {
+        run(Command::new(&cargo)
+            .current_dir(&example)
+            .args([step, "--offline"])
+            .env("CARGO_TARGET_DIR", &examples_target));
+    }
+    examples_target.join("debug/libm2mhal_driver_tempsensor.so")
+}
+
+/// Builds examples/c-sensor out of tree with its Makefile, against the SDK `make install-dev`
+/// staged in `dir/sdk`. Returns the plugin.
+fn build_c_example(dir: &Path) -> PathBuf {
+    let stage = dir.join("sdk");
+    run(Command::new("make")
+        .current_dir(root())
+        .arg("install-dev")
+        .arg(format!("DESTDIR={}", stage.display()))
+        .arg("PREFIX=/usr"));
+    let example = dir.join("c-sensor");
+    copy_tree(&root().join("examples/c-sensor"), &example);
+    run(Command::new("make")
+        .current_dir(&example)
+        .env("PKG_CONFIG_PATH", stage.join("usr/share/pkgconfig"))
+        .env("PKG_CONFIG_SYSROOT_DIR", &stage));
+    example.join("libm2mhal_driver_tempsensor_c.so")
+}
+
+/// Installs `plugin` as driver `driver` in a daemon's plugin directory and checks that the daemon
+/// loads it, identifies the scripted thermometer and serves its readings and calls.
+async fn assert_the_daemon_serves_the_thermometer(plugin: &Path, driver: &str) {
+    let bus = TestBus::start().await;
+    let thermometer = ScriptedPty::start(&[("ID?", "SN=AC1234"), ("READ?", "T=21.5")]);
+    let dir = daemon_dir();
+    std::fs::copy(
+        plugin,
+        dir.path()
+            .join("plugins")
+            .join(format!("libm2mhal_driver_{driver}.so")),
+    )
+    .expect("install the plugin");
+    let config = format!(
+        "[[port]]\npath = \"{}\"\ndriver = \"{driver}\"\n[drivers.{driver}]\npoll_ms = 60000\n",
+        thermometer.path()
+    );
+    let mut daemon = Daemon::start_in(&bus, dir.path(), &config).await;
+    let loaded = daemon.expect_log(&format!("loaded driver {driver}")).await;
+    assert!(loaded.contains("0.1.0"), "{loaded}");
+    let conn = daemon.conn.clone();
+    let path = wait_for_device_id(&conn, &format!("{driver}:AC1234"), "ready").await;
+    let readings = wait_for_readings(&conn, &path, |r| r.contains_key("temperature")).await;
+    assert_eq!(readings["temperature"], 21.5);
+    let serial: String = property(&conn, &path, DEVICE, "SerialNumber").await;
+    assert_eq!(serial, "AC1234");
+    let refreshed: Result<(), _> = call(&conn, &path, SENSOR, "Refresh", &()).await;
+    assert_eq!(refreshed, Ok(()));
+    let answer: String = call(&conn, &path, DEVICE, "Command", &("READ?", 0u32))
+        .await
+        .unwrap();
+    assert_eq!(answer, "T=21.5");
+    assert!(daemon.stop().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rust_example_builds_out_of_tree_and_serves_a_thermometer() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = build_rust_example(dir.path());
+    assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_c_example_builds_out_of_tree_and_serves_a_thermometer() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = build_c_example(dir.path());
+    assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor_c").await;
+}
