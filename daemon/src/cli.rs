@@ -17,6 +17,16 @@ pub struct Args {
     /// Configuration file (TOML).
     #[arg(long, default_value = "/etc/m2mhal/m2mhald.toml")]
     pub config: PathBuf,
+    /// Check a driver plugin file as the daemon would before loading it, in a child process:
+    /// print what it declares and every rule it breaks (file name, ownership, ABI version,
+    /// table name and version against describe's); exit status 0 if it breaks none, 1 if it
+    /// does. Starts no daemon.
+    #[arg(
+        long = "check-plugin",
+        value_name = "FILE",
+        conflicts_with = "driver_worker"
+    )]
+    pub check_plugin: Option<PathBuf>,
     /// Internal: serve the driver plugin at this path on stdin/stdout for the daemon.
     #[arg(long = "driver-worker", value_name = "PLUGIN", hide = true)]
     pub driver_worker: Option<PathBuf>,

@@ -16,6 +16,7 @@ pub mod discovery;
 pub mod filter;
 pub mod kernel_event;
 pub mod notify;
+pub mod plugin_check;
 pub mod plugin_file;
 pub mod plugin_host;
 pub mod port;

@@ -1,4 +1,5 @@
-//! `m2mhald --config FILE`: the m2mhal daemon. (`m2mhald [--plugin-fd FD] --driver-worker PLUGIN`
+//! `m2mhald --config FILE`: the m2mhal daemon; `m2mhald --check-plugin FILE` checks a driver
+//! plugin file. (`m2mhald [--plugin-fd FD] --driver-worker PLUGIN`
 //! is a worker process the daemon starts to check a plugin or to run an isolated driver, see
 //! `m2mhald::worker`.)
 
@@ -21,6 +22,9 @@ fn main() -> ExitCode {
         .init();
     if let Some(plugin) = args.driver_worker {
         return m2mhald::worker::serve::serve(&plugin, args.plugin_fd);
+    }
+    if let Some(plugin) = args.check_plugin {
+        return m2mhald::plugin_check::run(&plugin);
     }
     let config = match m2mhald::config::Config::load(&args.config) {
         Ok(config) => config,

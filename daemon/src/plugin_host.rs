@@ -360,7 +360,7 @@ impl DriverInstance {
 
 /// Has a short-lived worker process load the plugin from `file` and describe it: a plugin that
 /// crashes whoever loads it takes down only that worker.
-async fn check(file: &PluginFile) -> Result<DriverDescription, PluginError> {
+pub(crate) async fn check(file: &PluginFile) -> Result<DriverDescription, PluginError> {
     let mut worker = Worker::spawn(file)?;
     let bytes = match worker.call("describe", &Request::Describe).await {
         Ok(bytes) => bytes,
@@ -431,7 +431,7 @@ fn static_str(ptr: *const std::ffi::c_char, field: &str) -> Result<&'static str,
 
 /// Checks that `path` (a directory when `dir`, else a regular file) is owned by root and writable
 /// by nobody else.
-fn check_root_only(path: &Path, dir: bool) -> Result<(), String> {
+pub(crate) fn check_root_only(path: &Path, dir: bool) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     let metadata = std::fs::metadata(path).map_err(|e| format!("cannot inspect it: {e}"))?;
     let (kind, right_kind) = if dir {
@@ -512,7 +512,7 @@ fn plugin_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// The `<name>` of a `libm2mhal_driver_<name>.so` path.
-fn file_driver_name(path: &Path) -> Option<&str> {
+pub(crate) fn file_driver_name(path: &Path) -> Option<&str> {
     path.file_name()?.to_str().and_then(driver_part)
 }
 

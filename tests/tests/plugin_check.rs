@@ -45,3 +45,73 @@ async fn a_plugin_whose_entry_aborts_is_refused_and_the_others_serve() {
     build_c_plugin(&dir.path().join("plugins"), "entry_aborts.c", "entryaborts");
     assert_refused_while_the_modem_serves(&dir, "libm2mhal_driver_entryaborts.so", "SIGABRT").await;
 }
+
+/// Runs `m2mhald --check-plugin plugin`; returns whether it passed and what it printed.
+fn check_plugin(plugin: &std::path::Path) -> (bool, String) {
+    let output = std::process::Command::new(binary("m2mhald"))
+        .arg("--check-plugin")
+        .arg(plugin)
+        .output()
+        .expect("run m2mhald --check-plugin");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    // Exit status 0 when it passes, 1 when it breaks a rule, and no other (no crash).
+    assert!(matches!(output.status.code(), Some(0 | 1)), "{output:?}");
+    (output.status.success(), stdout)
+}
+
+#[test]
+fn check_plugin_prints_what_a_good_plugin_declares() {
+    let dir = daemon_dir();
+    let (passed, report) = check_plugin(&dir.path().join("plugins/libm2mhal_driver_iridium.so"));
+    assert!(passed, "{report}");
+    assert!(report.contains("driver: iridium "), "{report}");
+    assert!(report.contains("kinds: satellite-terminal"), "{report}");
+    assert!(report.contains("claims by AT identity"), "{report}");
+    assert!(
+        report.contains("ok: the daemon loads this plugin"),
+        "{report}"
+    );
+}
+
+#[test]
+fn check_plugin_names_every_rule_a_plugin_breaks() {
+    let dir = daemon_dir();
+    let plugins = dir.path().join("plugins");
+    build_c_plugin(&plugins, "wrong_abi.c", "wrongabi");
+    build_c_plugin(&plugins, "entry_aborts.c", "entryaborts");
+    let (passed, report) = check_plugin(&plugins.join("libm2mhal_driver_wrongabi.so"));
+    assert!(!passed && report.contains("ABI v99"), "{report}");
+    // The plugin kills the process that loads it, not the checker.
+    let (passed, report) = check_plugin(&plugins.join("libm2mhal_driver_entryaborts.so"));
+    assert!(!passed && report.contains("SIGABRT"), "{report}");
+    // isolated_drivers names the file, driver = the table: they must agree.
+    let renamed = plugins.join("libm2mhal_driver_satellite.so");
+    std::fs::copy(plugins.join("libm2mhal_driver_iridium.so"), &renamed).unwrap();
+    let (passed, report) = check_plugin(&renamed);
+    assert!(
+        !passed && report.contains(r#"its driver name "iridium" is not the "satellite""#),
+        "{report}"
+    );
+    let (passed, report) = check_plugin(&plugins.join("not-a-plugin.so"));
+    assert!(
+        !passed && report.contains("libm2mhal_driver_<name>.so"),
+        "{report}"
+    );
+}
+
+#[test]
+fn check_plugin_checks_ownership_as_the_daemon_does() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = daemon_dir();
+    let plugin = dir.path().join("plugins/libm2mhal_driver_iridium.so");
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (passed, report) = check_plugin(&plugin);
+    if nix::unistd::geteuid().is_root() {
+        assert!(!passed && report.contains("mode 0666"), "{report}");
+    } else {
+        assert!(
+            passed && report.contains("ownership not checked"),
+            "{report}"
+        );
+    }
+}

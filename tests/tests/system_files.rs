@@ -399,6 +399,7 @@ fn man_pages_and_completions_come_from_the_command_lines() {
         !daemon.contains("driver\\-worker"),
         "hidden option shown: {daemon}"
     );
+    assert!(daemon.contains("\\-\\-check\\-plugin"), "{daemon}");
     let send = read_generated("man/man1/m2mctl-send.1");
     assert!(send.contains("\\-\\-wait"), "{send}");
     let modem = read_generated("man/man1/m2msim-modem.1");
