@@ -54,6 +54,12 @@ pub enum ConfigError {
     /// An `isolated_drivers` entry that cannot name a plugin.
     #[error("isolated_drivers: {0:?} is not a driver name (letters, digits, '_', '-')")]
     BadIsolatedDriver(String),
+    /// An `in_process_drivers` entry that cannot name a plugin.
+    #[error("in_process_drivers: {0:?} is not a driver name (letters, digits, '_', '-')")]
+    BadInProcessDriver(String),
+    /// A driver named both in `isolated_drivers` and `in_process_drivers`.
+    #[error("driver {0:?} is in both isolated_drivers and in_process_drivers")]
+    IsolatedAndInProcess(String),
     /// An entry of `[ble] allow` that is not a Bluetooth address.
     #[error("[ble] allow: {0:?} is not a Bluetooth address like AA:BB:CC:DD:EE:FF")]
     BadBleAddress(String),
@@ -79,8 +85,13 @@ pub struct Config {
     /// Per-driver options (`[drivers.<name>]`), handed to that driver when it is opened.
     pub drivers: BTreeMap<String, BTreeMap<String, toml::Value>>,
     /// Drivers whose every device runs in a worker process of its own, so that a crash or hang
-    /// of the driver takes down only that worker. Default empty (all drivers in the daemon).
+    /// of the driver takes down only that worker. Default empty: the drivers shipped with m2mhal
+    /// run in the daemon, every other driver is isolated anyway (see `in_process_drivers`).
     pub isolated_drivers: Vec<String>,
+    /// Drivers not shipped with m2mhal that run in the daemon's process all the same (trusted
+    /// third-party drivers). Default empty: each device of a third-party driver runs in a worker
+    /// process of its own. A plugin built with `panic = "abort"` is isolated regardless.
+    pub in_process_drivers: Vec<String>,
     /// Seconds a device may stay `offline` before the daemon forgets it (as `Device.Forget`
     /// does). Default 0: never.
     pub forget_after: u64,
@@ -121,6 +132,7 @@ impl Default for Config {
             ble: BleConfig::default(),
             drivers: BTreeMap::new(),
             isolated_drivers: Vec::new(),
+            in_process_drivers: Vec::new(),
             forget_after: 0,
         }
     }
@@ -165,6 +177,20 @@ impl Config {
             .find(|name| !is_driver_name(name))
         {
             return Err(ConfigError::BadIsolatedDriver(bad.clone()));
+        }
+        if let Some(bad) = config
+            .in_process_drivers
+            .iter()
+            .find(|name| !is_driver_name(name))
+        {
+            return Err(ConfigError::BadInProcessDriver(bad.clone()));
+        }
+        if let Some(both) = config
+            .in_process_drivers
+            .iter()
+            .find(|name| config.isolated_drivers.contains(name))
+        {
+            return Err(ConfigError::IsolatedAndInProcess(both.clone()));
         }
         config.ble.allow = config
             .ble
@@ -449,6 +475,21 @@ allow = ["AA:BB:CC:DD:EE:FF"]               # extra addresses to expose even if 
             r#"isolated_drivers: "../evil" is not a driver name (letters, digits, '_', '-')"#
         );
         assert!(error_text("isolated_drivers = \"cellular\"\n").contains("isolated_drivers"));
+    }
+
+    #[test]
+    fn in_process_drivers_are_driver_names_not_also_isolated() {
+        assert!(Config::parse("").unwrap().in_process_drivers.is_empty());
+        let config = Config::parse("in_process_drivers = [\"acme-x1\"]\n").unwrap();
+        assert_eq!(config.in_process_drivers, ["acme-x1"]);
+        assert_eq!(
+            error_text("in_process_drivers = [\"../evil\"]\n"),
+            r#"in_process_drivers: "../evil" is not a driver name (letters, digits, '_', '-')"#
+        );
+        assert_eq!(
+            error_text("isolated_drivers = [\"acme\"]\nin_process_drivers = [\"acme\"]\n"),
+            r#"driver "acme" is in both isolated_drivers and in_process_drivers"#
+        );
     }
 
     #[test]

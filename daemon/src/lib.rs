@@ -39,7 +39,7 @@ use crate::dbus::strict::Strict;
 use crate::device::task::Services;
 use crate::discovery::Discovery;
 use crate::kernel_event::KernelEvent;
-use crate::plugin_host::PluginSet;
+use crate::plugin_host::{Placement, PluginSet};
 use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::store::{Store, StoreHandle};
@@ -67,7 +67,11 @@ const EVENT_QUEUE: usize = 256;
 pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError> {
     let config = Arc::new(config);
     let store = StoreHandle::new(Store::open(&config.state_dir)?);
-    let plugins = Arc::new(PluginSet::load(&config.plugin_dirs, &config.isolated_drivers).await);
+    let placement = Placement {
+        isolated: &config.isolated_drivers,
+        in_process: &config.in_process_drivers,
+    };
+    let plugins = Arc::new(PluginSet::load(&config.plugin_dirs, placement).await);
     let ble_drivers = plugins
         .iter()
         .filter(|plugin| config.ble.enabled && ble::serves_ble(plugin))

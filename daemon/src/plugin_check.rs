@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use m2mhal_plugin_api::DriverDescription;
+use m2mhal_plugin_api::{DriverDescription, PanicStrategy};
 
 use crate::plugin_file::PluginFile;
 use crate::plugin_host;
@@ -146,6 +146,15 @@ fn declarations(description: &DriverDescription) -> Vec<String> {
         format!("driver: {} {}", description.name, description.version),
         format!("kinds: {}", kinds.join(", ")),
     ];
+    lines.push(match description.panic_strategy {
+        Some(PanicStrategy::Unwind) => "panic strategy: unwind".to_owned(),
+        Some(PanicStrategy::Abort) => {
+            "panic strategy: abort (a panic aborts its process: the daemon runs it only in \
+             worker processes)"
+                .to_owned()
+        }
+        None => "panic strategy: not recorded (a C plugin, or built before ABI v1.1)".to_owned(),
+    });
     if let Some(baud) = description.default_baud {
         lines.push(format!("default baud: {baud}"));
     }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use m2mhal_plugin_api::abi::{self, Buffer, PluginV1};
 use m2mhal_plugin_api::codec::{self, DecodedEffects};
-use m2mhal_plugin_api::{ABI_VERSION, DriverDescription, Input, OpenConfig};
+use m2mhal_plugin_api::{ABI_VERSION, DriverDescription, Input, OpenConfig, PanicStrategy};
 
 use crate::plugin_file::{PluginFile, PluginFileError};
 use crate::worker::{self, Worker, protocol::Request};
@@ -30,6 +30,29 @@ use crate::worker::{self, Worker, protocol::Request};
 /// Prefix and suffix of the only file names the host opens in a plugin directory.
 const FILE_PREFIX: &str = "libm2mhal_driver_";
 const FILE_SUFFIX: &str = ".so";
+
+/// The drivers shipped with m2mhal, by file name: they run in the daemon unless
+/// `isolated_drivers` names them. Every other driver is a third party's and runs in worker
+/// processes unless `in_process_drivers` names it.
+pub const SHIPPED_DRIVERS: [&str; 3] = ["cellular", "iridium", "ble"];
+
+/// Which plugins run in worker processes (by the `<name>` of their file name): the config's
+/// `isolated_drivers` and `in_process_drivers` over the default of [`SHIPPED_DRIVERS`].
+#[derive(Debug, Clone, Copy)]
+pub struct Placement<'a> {
+    /// `isolated_drivers`.
+    pub isolated: &'a [String],
+    /// `in_process_drivers`.
+    pub in_process: &'a [String],
+}
+
+impl Placement<'_> {
+    /// Whether the driver of file name `<name>` runs in worker processes.
+    pub fn isolates(&self, name: &str) -> bool {
+        let named = |list: &[String]| list.iter().any(|n| n == name);
+        named(self.isolated) || !(SHIPPED_DRIVERS.contains(&name) || named(self.in_process))
+    }
+}
 
 /// Why a plugin was refused or a call into it failed.
 #[derive(Debug, thiserror::Error)]
@@ -263,11 +286,21 @@ pub struct Plugin {
 
 impl Plugin {
     /// Opens the plugin at `path` and has a worker process load, validate and describe it; then
-    /// loads it into the daemon, or (`isolate`) leaves it to a worker of its own per instance.
+    /// loads it into the daemon, or (`isolate`, or a plugin built with `panic = "abort"`) leaves
+    /// it to a worker of its own per instance.
     pub async fn load(path: &Path, isolate: bool) -> Result<Plugin, PluginError> {
         let file = PluginFile::open(path)?;
         let description = check(&file).await?;
-        let code = if isolate {
+        let aborts = description.panic_strategy == Some(PanicStrategy::Abort);
+        if aborts && !isolate {
+            tracing::warn!(
+                plugin = %path.display(),
+                "driver {} is built with panic = \"abort\" (a panic would abort the daemon): \
+                 running it in worker processes instead",
+                description.name
+            );
+        }
+        let code = if isolate || aborts {
             Code::Isolated(file)
         } else {
             let library = Library::load_file(file)?;
@@ -530,15 +563,14 @@ pub struct PluginSet {
 }
 
 impl PluginSet {
-    /// Loads every plugin file in `dirs`, logging each refusal and going on. The plugins of the
-    /// drivers named in `isolated` (by their file name, `libm2mhal_driver_<name>.so`) are loaded
-    /// by worker processes instead of the daemon. The files are checked in parallel and logged
-    /// in the order found.
-    pub async fn load(dirs: &[PathBuf], isolated: &[String]) -> PluginSet {
+    /// Loads every plugin file in `dirs`, logging each refusal and going on. The plugins that
+    /// `placement` isolates (by their file name, `libm2mhal_driver_<name>.so`) are loaded by
+    /// worker processes instead of the daemon. The files are checked in parallel and logged in
+    /// the order found.
+    pub async fn load(dirs: &[PathBuf], placement: Placement<'_>) -> PluginSet {
         let paths = plugin_files(dirs);
         let loads = paths.iter().map(|path| {
-            let isolate =
-                file_driver_name(path).is_some_and(|name| isolated.iter().any(|i| i == name));
+            let isolate = file_driver_name(path).is_none_or(|name| placement.isolates(name));
             Plugin::load(path, isolate)
         });
         let loaded = futures_util::future::join_all(loads).await;
@@ -546,7 +578,7 @@ impl PluginSet {
         for (path, loaded) in paths.iter().zip(loaded) {
             set.add(path, loaded);
         }
-        for name in isolated {
+        for name in placement.isolated {
             if !set.iter().any(|p| p.is_isolated() && p.name() == name) {
                 tracing::warn!(
                     "isolated_drivers names {name:?}, but no libm2mhal_driver_{name}.so providing it was loaded"
@@ -626,6 +658,24 @@ mod tests {
             refused.contains("0666") || refused.contains("not root"),
             "{refused}"
         );
+    }
+
+    #[test]
+    fn third_party_drivers_are_isolated_unless_trusted_and_shipped_ones_unless_named() {
+        let none: Vec<String> = Vec::new();
+        let default = Placement {
+            isolated: &none,
+            in_process: &none,
+        };
+        assert!(!default.isolates("cellular") && !default.isolates("ble"));
+        assert!(default.isolates("acme"));
+        let (isolated, trusted) = (vec!["cellular".to_owned()], vec!["acme".to_owned()]);
+        let configured = Placement {
+            isolated: &isolated,
+            in_process: &trusted,
+        };
+        assert!(configured.isolates("cellular") && !configured.isolates("iridium"));
+        assert!(!configured.isolates("acme") && configured.isolates("other"));
     }
 
     #[test]

@@ -83,6 +83,10 @@ fn restart_only_changes(old: &Config, new: &Config, ble_drivers: &BTreeSet<Strin
             "isolated_drivers",
             old.isolated_drivers != new.isolated_drivers,
         ),
+        (
+            "in_process_drivers",
+            old.in_process_drivers != new.in_process_drivers,
+        ),
         ("forget_after", old.forget_after != new.forget_after),
         ("[ble]", old.ble != new.ble),
     ]

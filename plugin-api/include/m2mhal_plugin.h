@@ -62,6 +62,9 @@
  *   ble           array of BleRule, optional.    BleRule = {"service_uuids": [text]?,
  *                 "service_data_uuids": [text]?, "manufacturer_ids": [uint]?,
  *                 "name_patterns": [text]? ('*' globs), "priority": int?}; any criterion matches.
+ *   panic_strategy "unwind" | "abort", optional (ABI v1.1): how a Rust plugin's build handles a
+ *                 panic (the Rust SDK fills it in). The host never runs an "abort" plugin in its
+ *                 own process. A C plugin leaves it out.
  *   DeviceKind    "cellular-modem" | "satellite-terminal" | "ble-device"
  *
  *   {"name": "thermo", "version": "1.0.0", "kinds": ["cellular-modem"],

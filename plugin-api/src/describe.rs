@@ -51,6 +51,35 @@ pub struct DriverDescription {
     /// BLE peripherals matching any of these rules are claimed by this driver.
     #[serde(default)]
     pub ble: Vec<crate::ble::BleRule>,
+    /// How the plugin was built to handle a panic. [`crate::export_driver!`] fills it in (leave
+    /// it `None`); `None` is a plugin that does not say (built before ABI v1.1, or in C). The host
+    /// never runs an `Abort` plugin in its own process: a panic there would abort the host.
+    /// Left out of the CBOR when `None`, so the description of a plugin that does not say is the
+    /// same bytes as before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panic_strategy: Option<PanicStrategy>,
+}
+
+/// What a panic in the plugin does: `cfg(panic)` of the plugin's build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PanicStrategy {
+    /// Panics unwind to the entry points, which catch them (`panic = "unwind"`, the default).
+    Unwind,
+    /// Panics abort the process that runs the plugin (`panic = "abort"` in the build profile).
+    Abort,
+}
+
+impl PanicStrategy {
+    /// The strategy of the code being compiled where this is expanded: give it
+    /// `cfg!(panic = "unwind")`.
+    pub const fn of_build(unwinds: bool) -> Self {
+        if unwinds {
+            PanicStrategy::Unwind
+        } else {
+            PanicStrategy::Abort
+        }
+    }
 }
 
 /// Matches a port by its udev properties: every listed property must be present and equal

@@ -25,7 +25,7 @@ pub mod messages;
 pub mod redact;
 pub mod sdk;
 
-pub use describe::{AtIdentity, AtRule, DeviceKind, DriverDescription, UdevRule};
+pub use describe::{AtIdentity, AtRule, DeviceKind, DriverDescription, PanicStrategy, UdevRule};
 pub use messages::{
     CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
     Input, LogLevel, MessageState, OpenConfig, OutgoingMessage, Request, SensorUpdate,

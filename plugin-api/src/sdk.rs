@@ -90,6 +90,11 @@
 //! The generated entry points catch every panic: a panic in `describe` or `open` is reported as an
 //! error, a panic in `handle` poisons that one instance and is reported to the host, which closes
 //! the device. Nothing unwinds across the C boundary.
+//!
+//! That needs panics that unwind, Rust's default. A plugin built with `panic = "abort"` in its
+//! profile would abort whatever process runs it instead; the description `export_driver!` answers
+//! says how the plugin was built ([`crate::PanicStrategy`]), and the host runs such a plugin only
+//! in worker processes of its own, never in the daemon.
 
 mod effects;
 
@@ -101,7 +106,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::abi::{Buffer, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
 use crate::codec;
-use crate::describe::DriverDescription;
+use crate::describe::{DriverDescription, PanicStrategy};
 use crate::messages::{Effect, Input, OpenConfig};
 
 /// A sans-IO driver: no I/O, no clock, no threads. The host serialises calls per instance.
@@ -166,12 +171,19 @@ pub mod export {
         status
     }
 
-    /// `describe` entry.
+    /// `describe` entry: the driver's description, with the panic strategy of the plugin's
+    /// build (`cfg!(panic = "unwind")` where [`crate::export_driver!`] is expanded).
     ///
     /// # Safety
     /// `out` must be null or valid for writes.
-    pub unsafe fn describe<D: Driver>(out: *mut Buffer) -> i32 {
-        let outcome = catch_unwind(|| codec::encode(&D::describe()).map_err(|e| e.to_string()));
+    pub unsafe fn describe<D: Driver>(out: *mut Buffer, panic_strategy: PanicStrategy) -> i32 {
+        let outcome = catch_unwind(|| {
+            let description = DriverDescription {
+                panic_strategy: Some(panic_strategy),
+                ..D::describe()
+            };
+            codec::encode(&description).map_err(|e| e.to_string())
+        });
         // SAFETY: forwarded caller contract.
         unsafe { finish(out, outcome) }
     }
@@ -288,13 +300,17 @@ pub mod export {
 /// Exports a [`Driver`] as an m2mhal plugin: `export_driver!(MyDriver, "name");`.
 ///
 /// Generates the static entry table and the `m2mhal_plugin_entry` symbol. Use it once per
-/// shared library.
+/// shared library. The description it answers carries the panic strategy of the plugin's build
+/// ([`crate::PanicStrategy`]).
 #[macro_export]
 macro_rules! export_driver {
     ($driver:ty, $name:literal) => {
         const _: () = {
             unsafe extern "C" fn describe(out: *mut $crate::abi::Buffer) -> i32 {
-                unsafe { $crate::sdk::export::describe::<$driver>(out) }
+                // The plugin's own build decides whether its panics unwind: record it, so the
+                // host never runs a `panic = "abort"` plugin in its own process.
+                let strategy = $crate::PanicStrategy::of_build(cfg!(panic = "unwind"));
+                unsafe { $crate::sdk::export::describe::<$driver>(out, strategy) }
             }
             unsafe extern "C" fn open(
                 config: *const u8,

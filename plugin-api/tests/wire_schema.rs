@@ -134,6 +134,16 @@ fn describe_examples() {
             ..description
         }
     );
+    // ABI v1.1: the panic strategy, left out when unknown (above), else spelled in snake_case.
+    let rust_plugin = DriverDescription {
+        panic_strategy: Some(PanicStrategy::Abort),
+        ..DriverDescription::default()
+    };
+    assert_wire(
+        &rust_plugin,
+        r#"{"name": "", "version": "", "kinds": [], "udev": [], "at": [], "default_baud": null, "ble": [], "panic_strategy": "abort"}"#,
+    );
+    assert_wire(&PanicStrategy::Unwind, r#""unwind""#);
     for kind in [
         DeviceKind::CellularModem,
         DeviceKind::SatelliteTerminal,

@@ -67,6 +67,8 @@ fn check_plugin_prints_what_a_good_plugin_declares() {
     assert!(report.contains("driver: iridium "), "{report}");
     assert!(report.contains("kinds: satellite-terminal"), "{report}");
     assert!(report.contains("claims by AT identity"), "{report}");
+    // Recorded by export_driver! (ABI v1.1).
+    assert!(report.contains("panic strategy: unwind"), "{report}");
     assert!(
         report.contains("ok: the daemon loads this plugin"),
         "{report}"

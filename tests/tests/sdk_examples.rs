@@ -50,8 +50,9 @@ fn copy_tree(from: &Path, to: &Path) {
 /// Builds examples/rust-sensor out of tree: a plain copy of plugin-api (as a vendor copies or
 /// vendors the SDK: no workspace around it to inherit anything from) and of the example, which
 /// finds it at `../../plugin-api` as in the tree; the copy builds and runs its transcript tests.
-/// Returns the plugin.
-fn build_rust_example(dir: &Path) -> PathBuf {
+/// `profile` is `dev`, or `panic-abort`: the same with `panic = "abort"`, as a vendor's profile
+/// might say. Returns the plugin.
+fn build_rust_example(dir: &Path, profile: &str) -> PathBuf {
     copy_tree(&root().join("plugin-api"), &dir.join("plugin-api"));
     let example = dir.join("examples/rust-sensor");
     copy_tree(&root().join("examples/rust-sensor"), &example);
@@ -59,13 +60,23 @@ fn build_rust_example(dir: &Path) -> PathBuf {
     // one elsewhere); not the workspace's own, whose plugins every other test installs.
     let examples_target = root().join("target/sdk-examples");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    for step in ["build", "test"] {
+    let steps: &[&str] = if profile == "dev" {
+        &["build", "test"]
+    } else {
+        &["build"]
+    };
+    for step in steps {
         run(Command::new(&cargo)
             .current_dir(&example)
-            .args([step, "--offline"])
+            .args([step, "--offline", "--profile", profile])
+            .args(["--config", "profile.panic-abort.inherits=\"dev\""])
+            .args(["--config", "profile.panic-abort.panic=\"abort\""])
             .env("CARGO_TARGET_DIR", &examples_target));
     }
-    examples_target.join("debug/libm2mhal_driver_tempsensor.so")
+    let out_dir = if profile == "dev" { "debug" } else { profile };
+    examples_target
+        .join(out_dir)
+        .join("libm2mhal_driver_tempsensor.so")
 }
 
 /// Builds examples/c-sensor out of tree with its Makefile, against the SDK `make install-dev`
@@ -86,9 +97,14 @@ fn build_c_example(dir: &Path) -> PathBuf {
     example.join("libm2mhal_driver_tempsensor_c.so")
 }
 
-/// Installs `plugin` as driver `driver` in a daemon's plugin directory and checks that the daemon
-/// loads it, identifies the scripted thermometer and serves its readings and calls.
-async fn assert_the_daemon_serves_the_thermometer(plugin: &Path, driver: &str) {
+/// Installs `plugin` as driver `driver` in a daemon's plugin directory, with `extra` config, and
+/// checks that the daemon loads it, identifies the scripted thermometer and serves its readings
+/// and calls. Returns the daemon's log lines until it loaded the plugin, that line last.
+async fn assert_the_daemon_serves_the_thermometer(
+    plugin: &Path,
+    driver: &str,
+    extra: &str,
+) -> Vec<String> {
     let bus = TestBus::start().await;
     let thermometer = ScriptedPty::start(&[("ID?", "SN=AC1234"), ("READ?", "T=21.5")]);
     let dir = daemon_dir();
@@ -100,12 +116,12 @@ async fn assert_the_daemon_serves_the_thermometer(plugin: &Path, driver: &str) {
     )
     .expect("install the plugin");
     let config = format!(
-        "[[port]]\npath = \"{}\"\ndriver = \"{driver}\"\n[drivers.{driver}]\npoll_ms = 60000\n",
+        "{extra}\n[[port]]\npath = \"{}\"\ndriver = \"{driver}\"\n\
+         [drivers.{driver}]\npoll_ms = 60000\n",
         thermometer.path()
     );
     let mut daemon = Daemon::start_in(&bus, dir.path(), &config).await;
-    let loaded = daemon.expect_log(&format!("loaded driver {driver}")).await;
-    assert!(loaded.contains("0.1.0"), "{loaded}");
+    let lines = daemon.log_until(&format!("loaded driver {driver}")).await;
     let conn = daemon.conn.clone();
     let path = wait_for_device_id(&conn, &format!("{driver}:AC1234"), "ready").await;
     let readings = wait_for_readings(&conn, &path, |r| r.contains_key("temperature")).await;
@@ -119,18 +135,62 @@ async fn assert_the_daemon_serves_the_thermometer(plugin: &Path, driver: &str) {
         .unwrap();
     assert_eq!(answer, "T=21.5");
     assert!(daemon.stop().await.success());
+    lines
+}
+
+/// The last of `lines`: the one a [`Daemon::log_until`] waited for.
+fn last(lines: &[String]) -> &str {
+    lines.last().map(String::as_str).unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rust_example_builds_out_of_tree_and_serves_a_thermometer() {
     let dir = tempfile::tempdir().unwrap();
-    let plugin = build_rust_example(dir.path());
-    assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor").await;
+    let plugin = build_rust_example(dir.path(), "dev");
+    // A third party's driver runs in worker processes by default ...
+    let lines = assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor", "").await;
+    assert!(
+        last(&lines).contains("tempsensor 0.1.0 (isolated"),
+        "{lines:?}"
+    );
+    // ... and in the daemon when the administrator trusts it.
+    let trusted = "in_process_drivers = [\"tempsensor\"]";
+    let lines = assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor", trusted).await;
+    assert!(!last(&lines).contains("isolated"), "{lines:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_c_example_builds_out_of_tree_and_serves_a_thermometer() {
     let dir = tempfile::tempdir().unwrap();
     let plugin = build_c_example(dir.path());
-    assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor_c").await;
+    let lines = assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor_c", "").await;
+    assert!(
+        last(&lines).contains("tempsensor_c 0.1.0 (isolated"),
+        "{lines:?}"
+    );
+}
+
+/// `panic = "abort"` in a vendor's profile would turn a driver's panic into an abort of the
+/// daemon: the description records it, and the daemon runs such a plugin only in workers, even
+/// when `in_process_drivers` trusts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_built_with_panic_abort_never_runs_in_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = build_rust_example(dir.path(), "panic-abort");
+    let checked = Command::new(binary("m2mhald"))
+        .arg("--check-plugin")
+        .arg(&plugin)
+        .output()
+        .expect("run m2mhald --check-plugin");
+    let report = String::from_utf8_lossy(&checked.stdout);
+    assert!(report.contains("panic strategy: abort"), "{report}");
+    let trusted = "in_process_drivers = [\"tempsensor\"]";
+    let lines = assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor", trusted).await;
+    assert!(last(&lines).contains("(isolated"), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains(r#"built with panic = "abort""#)),
+        "{lines:?}"
+    );
 }
