@@ -194,3 +194,31 @@ async fn a_plugin_built_with_panic_abort_never_runs_in_the_daemon() {
         "{lines:?}"
     );
 }
+
+/// What `cargo package` would publish of the SDK crate: the C header ships with it.
+#[test]
+fn the_sdk_crate_packages_with_its_header_and_readme() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .current_dir(root())
+        .args([
+            "package",
+            "-p",
+            "m2mhal-plugin-api",
+            "--list",
+            "--allow-dirty",
+        ])
+        .arg("--offline")
+        .output()
+        .expect("run cargo package --list");
+    assert!(output.status.success(), "{output:?}");
+    let files = String::from_utf8_lossy(&output.stdout);
+    for file in [
+        "include/m2mhal_plugin.h",
+        "README.md",
+        "src/lib.rs",
+        "src/sdk.rs",
+    ] {
+        assert!(files.lines().any(|line| line == file), "{file} in {files}");
+    }
+}
