@@ -66,12 +66,16 @@ fn build_rust_example(dir: &Path, profile: &str) -> PathBuf {
         &["build"]
     };
     for step in steps {
+        // Each run builds the copies at new paths, so the example and plugin-api are compiled
+        // anew: without debug info and incremental state that costs a few MB, not hundreds.
         run(Command::new(&cargo)
             .current_dir(&example)
             .args([step, "--offline", "--profile", profile])
+            .args(["--config", "profile.dev.debug=false"])
             .args(["--config", "profile.panic-abort.inherits=\"dev\""])
             .args(["--config", "profile.panic-abort.panic=\"abort\""])
-            .env("CARGO_TARGET_DIR", &examples_target));
+            .env("CARGO_TARGET_DIR", &examples_target)
+            .env("CARGO_INCREMENTAL", "0"));
     }
     let out_dir = if profile == "dev" { "debug" } else { profile };
     examples_target
