@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use m2mhal_host_core::backoff::Backoff;
 use m2mhal_plugin_api::OpenConfig;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::backoff::Backoff;
 use crate::claim::{self, Claim, PortFacts};
 use crate::config::Config;
 use crate::device::link::{Link, SerialLink};
@@ -304,6 +304,7 @@ async fn attach(
     let open_baud = request.baud.unwrap_or(port::DEFAULT_BAUD);
     let mut port_delay = RETRY_FIRST;
     let mut driver_restarts = Backoff::driver_restarts();
+    let started = std::time::Instant::now();
     let mut delay = Duration::ZERO;
     let mut attempt = 0;
     loop {
@@ -357,7 +358,7 @@ async fn attach(
         let driver = match plugin.open(&open).await {
             Ok(driver) => driver,
             Err(e) => {
-                let retry = driver_restarts.failed(std::time::Instant::now());
+                let retry = driver_restarts.failed(started.elapsed());
                 retry.log(format_args!(
                     "driver {} cannot open the device, retrying in {:?}: {e}",
                     plugin.name(),

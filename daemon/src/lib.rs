@@ -4,7 +4,6 @@
 //! -> driver instance ([`plugin_host`]) -> [`device::task`] -> D-Bus ([`dbus`]). Messages are kept
 //! in the [`store`]. An isolated driver's instances run in [`worker`] processes.
 
-pub mod backoff;
 pub mod ble;
 pub mod claim;
 pub mod cli;

@@ -5,17 +5,7 @@ use std::collections::BTreeMap;
 use m2mhal_plugin_api::ble::GattService;
 use m2mhal_plugin_api::{DeviceUpdate, SensorUpdate, SignalUpdate};
 
-/// Device lifecycle states (`Device.State`).
-pub mod states {
-    /// Being set up by its driver.
-    pub const INITIALIZING: &str = "initializing";
-    /// Usable.
-    pub const READY: &str = "ready";
-    /// Known but not reachable now.
-    pub const OFFLINE: &str = "offline";
-    /// Broken; see `StateReason`.
-    pub const FAILED: &str = "failed";
-}
+pub use m2mhal_host_core::states;
 
 /// Everything the D-Bus interfaces of one device expose.
 #[derive(Debug, Clone, PartialEq)]
