@@ -121,10 +121,8 @@ impl DeviceInterface {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), HalError> {
         authorize(conn, &header, Action::Control).await?;
-        self.handle
-            .call(Request::Reset, RESET_TIMEOUT)
-            .await
-            .map(|_| ())
+        self.handle.call(Request::Reset, RESET_TIMEOUT).await?;
+        Ok(())
     }
 
     /// Removes an `offline` device's object; its stored messages stay, and it gets the same
