@@ -258,10 +258,7 @@ impl Discovery {
         let devnode = devnode.display().to_string();
         self.tasks.spawn(async move {
             port.stop.closed().await;
-            services
-                .registry
-                .withdraw_detached(&services.conn, &devnode)
-                .await;
+            services.observer.port_removed(&devnode).await;
         });
     }
 }

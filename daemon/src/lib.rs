@@ -18,7 +18,6 @@ pub mod notify;
 pub mod plugin_file;
 pub mod plugin_host;
 pub mod port;
-pub mod registry;
 pub mod reload;
 pub mod store;
 pub mod udev_monitor;
@@ -33,12 +32,13 @@ use tokio::sync::{mpsc, watch};
 use crate::ble::BleHost;
 use crate::config::Config;
 use crate::dbus::manager::ManagerInterface;
+use crate::dbus::observer::BusObserver;
+use crate::dbus::registry::Registry;
 use crate::dbus::strict::Strict;
 use crate::device::task::Services;
 use crate::discovery::Discovery;
 use crate::kernel_event::KernelEvent;
 use crate::plugin_host::PluginSet;
-use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::store::{Store, StoreHandle};
 use m2mhal_contract::{BUS_NAME, MANAGER_PATH};
@@ -91,13 +91,13 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         plugins.iter().count()
     );
     let services = Services {
-        conn: conn.clone(),
         store,
-        registry,
+        observer: Arc::new(BusObserver::new(conn.clone(), registry)),
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let ble = config.ble.enabled.then(|| {
         let host = BleHost::new(
+            conn.clone(),
             Arc::clone(&config),
             Arc::clone(&plugins),
             services.clone(),

@@ -66,6 +66,8 @@ enum SessionError {
 
 /// The BLE side of the daemon.
 pub struct BleHost {
+    /// The bus bluetoothd is on.
+    conn: zbus::Connection,
     config: Arc<Config>,
     plugins: Arc<PluginSet>,
     services: Services,
@@ -79,14 +81,17 @@ pub struct BleHost {
 }
 
 impl BleHost {
-    /// The host for `config.ble`; devices stop when `stop` turns true.
+    /// The host for `config.ble`, watching bluetoothd on `conn`; devices stop when `stop` turns
+    /// true.
     pub fn new(
+        conn: zbus::Connection,
         config: Arc<Config>,
         plugins: Arc<PluginSet>,
         services: Services,
         stop: watch::Receiver<bool>,
     ) -> Self {
         BleHost {
+            conn,
             config,
             plugins,
             services,
@@ -103,7 +108,7 @@ impl BleHost {
         let mut delay = RETRY_FIRST;
         let mut stop = self.stop.clone();
         let mut bluez = loop {
-            match BluezWatch::new(&self.services.conn).await {
+            match BluezWatch::new(&self.conn).await {
                 Ok(watch) => break watch,
                 Err(e) => {
                     tracing::warn!(

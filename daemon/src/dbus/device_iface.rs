@@ -9,8 +9,8 @@ use zbus::{Connection, interface};
 
 use super::authorize::{Action, authorize};
 use super::error::HalError;
+use super::registry::Registry;
 use crate::device::handle::DeviceHandle;
-use crate::registry::Registry;
 
 /// Default and largest timeouts of `Command`, in milliseconds.
 const COMMAND_DEFAULT_TIMEOUT_MS: u32 = 10_000;

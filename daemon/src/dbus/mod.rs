@@ -8,6 +8,8 @@ pub mod introspection;
 pub mod manager;
 pub mod messaging_iface;
 pub mod objects;
+pub mod observer;
+pub mod registry;
 pub mod sensor_iface;
 pub mod signal_iface;
 pub mod strict;

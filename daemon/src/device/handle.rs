@@ -6,7 +6,6 @@ use std::time::Duration;
 use m2mhal_plugin_api::{CallError, CallReply, Request};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
-use zbus::OwnedObjectPath;
 
 use super::state::DeviceState;
 use crate::store::MessageRecord;
@@ -50,8 +49,8 @@ pub enum DeviceRequest {
 /// to the same handle, so the device keeps its object path.
 #[derive(Debug)]
 pub struct DeviceHandle {
-    /// The device's object path.
-    pub path: OwnedObjectPath,
+    /// The device's object path (given by the D-Bus side; the device's name in logs).
+    pub path: String,
     state: Arc<RwLock<DeviceState>>,
     requests: RwLock<mpsc::Sender<DeviceRequest>>,
     /// The pending `forget_after` timer, if the device is offline and will be forgotten.
@@ -61,7 +60,7 @@ pub struct DeviceHandle {
 impl DeviceHandle {
     /// A handle on the task listening on `requests`.
     pub fn new(
-        path: OwnedObjectPath,
+        path: String,
         state: Arc<RwLock<DeviceState>>,
         requests: mpsc::Sender<DeviceRequest>,
     ) -> Self {
@@ -120,7 +119,7 @@ impl DeviceHandle {
     }
 
     fn gone(&self) -> DeviceError {
-        DeviceError::Gone(format!("device {} is gone", self.path.as_str()))
+        DeviceError::Gone(format!("device {} is gone", self.path))
     }
 
     /// Sends a request to the device task without waiting for an answer.
@@ -139,7 +138,7 @@ impl DeviceHandle {
         match tokio::time::timeout(timeout, answer).await {
             Err(_) => Err(DeviceError::Timeout(format!(
                 "device {} did not answer within {} ms",
-                self.path.as_str(),
+                self.path,
                 timeout.as_millis()
             ))),
             Ok(Err(_)) => Err(self.gone()),

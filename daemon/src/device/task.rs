@@ -7,7 +7,6 @@
 //! order; D-Bus handlers only send requests in and wait (with a timeout) for answers, so a slow or
 //! dead device never blocks anybody else.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
@@ -21,18 +20,13 @@ use m2mhal_plugin_api::{
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::Instrument;
-use zbus::object_server::SignalEmitter;
-use zbus::{Connection, Variant};
 
 use super::handle::{DeviceHandle, DeviceRequest};
 use super::link::Link;
-use super::state::{Changed, DeviceState, states};
+use super::observer::{DeviceEvent, DeviceObserver, Publication};
+use super::state::{Changed, DeviceState};
 use crate::clock;
-use crate::dbus::gatt_iface::GattInterface;
-use crate::dbus::messaging_iface::MessagingInterface;
-use crate::dbus::objects;
 use crate::plugin_host::{DriverInstance, Plugin};
-use crate::registry::{Publication, Registry};
 use crate::store::{MessageRecord, StoreHandle};
 
 /// Depth of a device's request queue.
@@ -41,12 +35,10 @@ const REQUEST_QUEUE: usize = 64;
 /// The services every device task uses.
 #[derive(Debug, Clone)]
 pub struct Services {
-    /// The bus connection that serves the objects.
-    pub conn: Connection,
     /// The durable message store.
     pub store: StoreHandle,
-    /// Published devices.
-    pub registry: Arc<Registry>,
+    /// Who shows the devices (the D-Bus side).
+    pub observer: Arc<dyn DeviceObserver>,
 }
 
 /// Who waits for a driver call's answer.
@@ -213,10 +205,7 @@ impl DeviceTask {
             }
             Action::Withdraw => {
                 if let Some(handle) = self.handle.take() {
-                    self.services
-                        .registry
-                        .withdraw(&self.services.conn, &handle)
-                        .await;
+                    self.services.observer.withdraw(&handle).await;
                 }
                 return;
             }
@@ -231,31 +220,31 @@ impl DeviceTask {
                 Answer::IncomingStored(self.store_incoming(device_id, message).await)
             }
             Action::EmitReceived { id, message } => {
-                return self.signal_received(&id, &message).await;
+                let received = DeviceEvent::Received {
+                    id: &id,
+                    message: &message,
+                };
+                return self.event(received).await;
             }
             Action::ReadProgress { id } => Answer::Progress(self.recorded_progress(id).await),
             Action::CommitState(change) => return self.commit_state(change).await,
             Action::EmitState { id, state, error } => {
-                if let Some(emitter) = self.emitter()
-                    && let Err(e) =
-                        MessagingInterface::state_changed(&emitter, &id, state.as_str(), &error)
-                            .await
-                {
-                    tracing::warn!("cannot emit StateChanged: {e}");
-                }
-                return;
+                let state = DeviceEvent::MessageState {
+                    id: &id,
+                    state,
+                    error: &error,
+                };
+                return self.event(state).await;
             }
             Action::EmitNotification {
                 characteristic,
                 value,
             } => {
-                if let Some(emitter) = self.emitter()
-                    && let Err(e) =
-                        GattInterface::notification(&emitter, &characteristic, &value).await
-                {
-                    tracing::warn!("cannot emit Notification: {e}");
-                }
-                return;
+                let notification = DeviceEvent::Notification {
+                    characteristic: &characteristic,
+                    value: &value,
+                };
+                return self.event(notification).await;
             }
             Action::RestartDriver => Answer::DriverRestarted(self.restart_driver().await),
         };
@@ -314,15 +303,12 @@ impl DeviceTask {
 
     /// Puts the device on the bus, or back into the object it had before (same `Id`).
     async fn publish(&mut self) -> Published {
-        let registry = Arc::clone(&self.services.registry);
-        let publication = registry
-            .publish(&self.services.conn, &self.state, &self.requests)
-            .await;
-        match publication {
-            Ok(Publication::New(handle)) => {
+        let observer = Arc::clone(&self.services.observer);
+        match observer.publish(&self.state, &self.requests).await {
+            Some(Publication::New(handle)) => {
                 let state = self.read_state().clone();
                 tracing::info!(
-                    path = handle.path.as_str(),
+                    path = handle.path,
                     "{} {} {} is {}",
                     state.kind,
                     state.manufacturer,
@@ -332,22 +318,19 @@ impl DeviceTask {
                 self.handle = Some(handle);
                 Published::New
             }
-            Ok(Publication::Back(known)) => {
+            Some(Publication::Back(known)) => {
                 self.adopt(known).await;
                 Published::Back
             }
-            Ok(Publication::Taken(known)) => {
+            Some(Publication::Taken(known)) => {
                 tracing::warn!(
-                    path = known.path.as_str(),
+                    path = known.path,
                     "this device is already served through {}; leaving this port alone",
                     known.state().port
                 );
                 Published::Taken
             }
-            Err(e) => {
-                tracing::error!("cannot publish the device: {e}");
-                Published::Failed
-            }
+            None => Published::Failed,
         }
     }
 
@@ -356,7 +339,7 @@ impl DeviceTask {
     async fn adopt(&mut self, known: Arc<DeviceHandle>) {
         let now = self.read_state().clone();
         self.state = known.shared_state();
-        tracing::info!(path = known.path.as_str(), "device is back");
+        tracing::info!(path = known.path, "device is back");
         self.handle = Some(known);
         let changed = self.write_state(|s| s.replace_with(now));
         self.announce(&changed).await;
@@ -369,22 +352,19 @@ impl DeviceTask {
         if changed.is_empty() {
             return;
         }
-        objects::emit_changed(&self.services.conn, handle, changed).await;
-        if changed.device.contains(&"State") && self.read_state().state == states::OFFLINE {
-            self.services
-                .registry
-                .went_offline(&self.services.conn, handle);
+        self.services.observer.changed(handle, changed).await;
+    }
+
+    /// Reports an event of the published device.
+    async fn event(&self, event: DeviceEvent<'_>) {
+        if let Some(handle) = &self.handle {
+            self.services.observer.event(handle, event).await;
         }
     }
 
     /// Reads the current properties. The guard must not be held across an await.
     fn read_state(&self) -> RwLockReadGuard<'_, DeviceState> {
         self.state.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn emitter(&self) -> Option<SignalEmitter<'static>> {
-        let handle = self.handle.as_ref()?;
-        SignalEmitter::new(&self.services.conn, handle.path.clone().into_inner()).ok()
     }
 
     async fn recent_commits(&self, device_id: String, limit: u32) -> Vec<String> {
@@ -482,26 +462,6 @@ impl DeviceTask {
                 );
                 IncomingOutcome::NotCommitted
             }
-        }
-    }
-
-    async fn signal_received(&self, id: &str, message: &IncomingMessage) {
-        let Some(emitter) = self.emitter() else {
-            return;
-        };
-        let mut info: HashMap<&str, Variant<'_>> = HashMap::new();
-        if let Some(text) = &message.text {
-            info.insert("text", Variant::from(text.as_str()));
-        }
-        info.insert("timestamp", Variant::from(message.timestamp));
-        for (key, value) in &message.info {
-            info.entry(key.as_str())
-                .or_insert_with(|| Variant::from(value.as_str()));
-        }
-        if let Err(e) =
-            MessagingInterface::received(&emitter, id, &message.peer, &message.payload, info).await
-        {
-            tracing::warn!("cannot emit Received: {e}");
         }
     }
 
