@@ -22,11 +22,11 @@ use tracing::Instrument;
 
 use crate::claim::{self, Claim, PortFacts};
 use crate::config::Config;
-use crate::device::link::{Link, SerialLink};
 use crate::device::span;
 use crate::device::task::{self, Services};
 use crate::filter::{self, Admission};
 use crate::kernel_event::{Action, KernelEvent};
+use crate::link::serial::SerialLink;
 use crate::plugin_host::PluginSet;
 use crate::port;
 
@@ -365,7 +365,7 @@ async fn attach(
                 continue;
             }
         };
-        let link = Link::Serial(SerialLink::new(request.devnode.clone(), baud, serial));
+        let link = Box::new(SerialLink::new(request.devnode.clone(), baud, serial));
         task::run(services, plugin, driver, open, link, stop).await;
         return;
     }

@@ -14,6 +14,7 @@ pub mod device;
 pub mod discovery;
 pub mod filter;
 pub mod kernel_event;
+pub mod link;
 pub mod notify;
 pub mod plugin_file;
 pub mod plugin_host;

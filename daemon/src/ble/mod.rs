@@ -11,7 +11,6 @@
 
 pub mod advert;
 pub mod bluez_watch;
-pub mod link;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -29,12 +28,11 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::config::Config;
-use crate::device::link::Link;
 use crate::device::span;
 use crate::device::task::{self, Services};
+use crate::link::ble::BleLink;
 use crate::plugin_host::{Plugin, PluginSet};
 use bluez_watch::BluezWatch;
-use link::BleLink;
 
 /// First and largest delay between attempts to start a BLE session.
 const RETRY_FIRST: Duration = Duration::from_secs(1);
@@ -301,7 +299,7 @@ impl BleHost {
             plugin,
             driver,
             config,
-            Link::Ble(link),
+            Box::new(link),
             self.stop.clone(),
         );
         let span = span::device_span(&address);

@@ -194,7 +194,6 @@ mod tests {
     use super::*;
     use std::sync::{Arc, RwLock};
 
-
     use crate::dbus::messaging_iface::MessagingInterface;
     use crate::device::handle::DeviceHandle;
     use crate::device::state::DeviceState;

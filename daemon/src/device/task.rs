@@ -22,10 +22,10 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::handle::{DeviceHandle, DeviceRequest};
-use super::link::Link;
 use super::observer::{DeviceEvent, DeviceObserver, Publication};
 use super::state::{Changed, DeviceState};
 use crate::clock;
+use crate::link::Link;
 use crate::plugin_host::{DriverInstance, Plugin};
 use crate::store::{MessageRecord, StoreHandle};
 
@@ -58,7 +58,7 @@ struct DeviceTask {
     plugin: Arc<Plugin>,
     config: OpenConfig,
     driver: Option<DriverInstance>,
-    link: Link,
+    link: Box<dyn Link>,
     state: Arc<RwLock<DeviceState>>,
     /// The task's end of the request channel, handed to the object the device is published in.
     requests: mpsc::Sender<DeviceRequest>,
@@ -75,7 +75,7 @@ pub async fn run(
     plugin: Arc<Plugin>,
     driver: DriverInstance,
     config: OpenConfig,
-    link: Link,
+    link: Box<dyn Link>,
     stop: watch::Receiver<bool>,
 ) {
     let port = config.port.clone();
