@@ -9,6 +9,7 @@ pub mod manager;
 pub mod messaging_iface;
 pub mod objects;
 pub mod observer;
+pub mod properties;
 pub mod registry;
 pub mod sensor_iface;
 pub mod signal_iface;

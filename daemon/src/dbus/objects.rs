@@ -11,6 +11,7 @@ use super::device_iface::DeviceInterface;
 use super::gatt_iface::GattInterface;
 use super::manager::ManagerInterface;
 use super::messaging_iface::MessagingInterface;
+use super::properties::{Iface, changed_on};
 use super::registry::Registry;
 use super::sensor_iface::SensorInterface;
 use super::signal_iface::SignalInterface;
@@ -116,11 +117,13 @@ pub async fn devices_changed(conn: &Connection) -> zbus::Result<()> {
 pub async fn emit_changed(conn: &Connection, handle: &DeviceHandle, changed: &Changed) {
     let result = async {
         let path = zbus::ObjectPath::try_from(handle.path.as_str())?;
-        emit_for::<Strict<DeviceInterface>>(conn, path.clone(), &changed.device).await?;
-        emit_for::<Strict<SignalInterface>>(conn, path.clone(), &changed.signal).await?;
-        emit_for::<Strict<MessagingInterface>>(conn, path.clone(), &changed.messaging).await?;
-        emit_for::<Strict<GattInterface>>(conn, path.clone(), &changed.gatt).await?;
-        emit_for::<Strict<SensorInterface>>(conn, path, &changed.sensor).await
+        let names = |iface| changed_on(changed, iface);
+        emit_for::<Strict<DeviceInterface>>(conn, path.clone(), &names(Iface::Device)).await?;
+        emit_for::<Strict<SignalInterface>>(conn, path.clone(), &names(Iface::Signal)).await?;
+        let messaging = names(Iface::Messaging);
+        emit_for::<Strict<MessagingInterface>>(conn, path.clone(), &messaging).await?;
+        emit_for::<Strict<GattInterface>>(conn, path.clone(), &names(Iface::Gatt)).await?;
+        emit_for::<Strict<SensorInterface>>(conn, path, &names(Iface::Sensor)).await
     }
     .await;
     if let Err(e) = result {

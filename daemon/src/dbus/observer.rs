@@ -14,7 +14,7 @@ use super::objects;
 use super::registry::Registry;
 use crate::device::handle::{DeviceHandle, DeviceRequest};
 use crate::device::observer::{DeviceEvent, DeviceObserver, Publication};
-use crate::device::state::{Changed, DeviceState, states};
+use crate::device::state::{Changed, DeviceState, Property, states};
 
 /// Shows devices on the bus.
 #[derive(Debug)]
@@ -56,7 +56,7 @@ impl DeviceObserver for BusObserver {
 
     async fn changed(&self, device: &Arc<DeviceHandle>, changed: &Changed) {
         objects::emit_changed(&self.conn, device, changed).await;
-        if changed.device.contains(&"State") && device.state().state == states::OFFLINE {
+        if changed.contains(Property::State) && device.state().state == states::OFFLINE {
             self.registry.went_offline(&self.conn, device);
         }
     }

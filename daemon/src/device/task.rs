@@ -23,7 +23,7 @@ use tracing::Instrument;
 
 use super::handle::{DeviceHandle, DeviceRequest};
 use super::observer::{DeviceEvent, DeviceObserver, Publication};
-use super::state::{Changed, DeviceState};
+use super::state::{Changed, DeviceState, Property};
 use crate::clock;
 use crate::link::Link;
 use crate::plugin_host::{DriverInstance, Plugin};
@@ -295,7 +295,7 @@ impl DeviceTask {
             Update::State { state, reason } => s.set_state(state, reason),
             Update::Pending(pending) => s.set_pending(pending),
         });
-        if changed.device.contains(&"Id") {
+        if changed.contains(Property::Id) {
             tracing::Span::current().record("id", self.read_state().id.as_str());
         }
         self.announce(&changed).await;
