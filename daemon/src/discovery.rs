@@ -1,8 +1,10 @@
-//! From kernel events to running devices: the strict filter, then one attach task per port.
+//! From ports to running devices: the strict filter, then one attach task per port.
 //!
-//! Static `[[port]]` entries, `Manager.ReportKernelEvent` and (later) udev all arrive here as
-//! [`KernelEvent`]s. A port that passes the filter gets a task that opens it, has a driver claim
-//! it and runs the device until the port is removed or the daemon stops.
+//! Ports come from two sources: the config's `[[port]]` entries (started when discovery starts,
+//! and on a reload), and kernel events ([`KernelEvent`]s from udev and
+//! `Manager.ReportKernelEvent`). A port that passes the filter gets a task that opens it, has a
+//! driver claim it ([`crate::claim`]) and runs the device until the port is removed or the daemon
+//! stops.
 //!
 //! A reloaded config (SIGHUP, see [`crate::reload`]) is applied here: every handled port is
 //! admitted again under the new config; one no longer admitted is stopped and its object removed,
@@ -88,12 +90,14 @@ impl Discovery {
         }
     }
 
-    /// Handles events until `shutdown` turns true, then stops every device.
+    /// Starts the configured ports, then handles events until `shutdown` turns true, then stops
+    /// every device.
     pub async fn run(
         mut self,
         mut events: mpsc::Receiver<KernelEvent>,
         mut shutdown: watch::Receiver<bool>,
     ) {
+        self.start_configured_ports();
         loop {
             tokio::select! {
                 event = events.recv() => match event {
@@ -229,7 +233,17 @@ impl Discovery {
                 Ok(_) => {}
             }
         }
-        let new: Vec<PathBuf> = config
+        let added = self.start_configured_ports();
+        tracing::info!(
+            "config reloaded: {added} port(s) added, {removed} removed, {restarted} restarted"
+        );
+    }
+
+    /// Starts the `[[port]]`s of the config in force that are not handled yet; returns how many
+    /// there were.
+    fn start_configured_ports(&mut self) -> usize {
+        let new: Vec<PathBuf> = self
+            .applied
             .ports
             .iter()
             .map(|port| port.path.clone())
@@ -241,10 +255,7 @@ impl Discovery {
                 Err(why) => tracing::warn!(port = %devnode.display(), "not starting: {why}"),
             }
         }
-        tracing::info!(
-            "config reloaded: {} port(s) added, {removed} removed, {restarted} restarted",
-            new.len()
-        );
+        new.len()
     }
 
     /// Stops the port's task and, once it has ended, removes its device object.

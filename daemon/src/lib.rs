@@ -1,8 +1,11 @@
 //! m2mhald: the m2mhal hardware abstraction daemon.
 //!
-//! The path of a device is one straight line: [`kernel_event`] -> [`filter`] -> [`claim`] (probe)
-//! -> driver instance ([`plugin_host`]) -> [`device::task`] -> D-Bus ([`dbus`]). Messages are kept
-//! in the [`store`]. An isolated driver's instances run in [`worker`] processes.
+//! The path of a device is one straight line: a source ([`udev_monitor`] and
+//! `Manager.ReportKernelEvent` as [`kernel_event`]s, the config's `[[port]]`s, the [`ble`]
+//! scanner) -> [`filter`] -> [`claim`] -> driver instance ([`plugin_host`]) -> [`device::task`]
+//! (over a [`link`], around the host core `m2mhal_host_core`) -> D-Bus ([`dbus`]). Messages are
+//! kept in the [`store`]. An isolated driver's instances run in [`worker`] processes. See
+//! docs/architecture.md.
 
 pub mod ble;
 pub mod claim;
@@ -38,7 +41,6 @@ use crate::dbus::registry::Registry;
 use crate::dbus::strict::Strict;
 use crate::device::task::Services;
 use crate::discovery::Discovery;
-use crate::kernel_event::KernelEvent;
 use crate::plugin_host::PluginSet;
 use crate::reload::Reloader;
 use crate::store::{Store, StoreHandle};
@@ -69,7 +71,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
     let plugins = Arc::new(PluginSet::load(&config.plugin_dirs, &config.isolated_drivers).await);
     let ble_drivers = plugins
         .iter()
-        .filter(|plugin| config.ble.enabled && ble::serves_ble(plugin))
+        .filter(|plugin| config.ble.enabled && claim::serves_ble(plugin))
         .map(|plugin| plugin.name().to_owned())
         .collect();
     let reloader = Reloader::new(config_path, Arc::clone(&config), ble_drivers);
@@ -108,12 +110,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
     });
     let discovery = Discovery::new(reloader.subscribe(), plugins, services);
     let discovery = tokio::spawn(discovery.run(events_rx, shutdown_rx));
-    udev_monitor::spawn(events.clone());
-    for port in &config.ports {
-        let event = KernelEvent::tty_added(&port.path, Default::default());
-        // The receiver lives in the discovery task, which runs until shutdown.
-        let _ = events.send(event).await;
-    }
+    udev_monitor::spawn(events);
     notify::notify("READY=1");
     loop {
         tokio::select! {

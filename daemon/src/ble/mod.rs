@@ -22,11 +22,12 @@ use btleplug::api::{
 use btleplug::platform::{Adapter, Manager, PeripheralId};
 use futures_util::StreamExt;
 use m2mhal_plugin_api::ble::Advertisement;
-use m2mhal_plugin_api::{DeviceKind, Event, OpenConfig};
+use m2mhal_plugin_api::{Event, OpenConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use crate::claim;
 use crate::config::Config;
 use crate::device::span;
 use crate::device::task::{self, Services};
@@ -39,14 +40,6 @@ const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(60);
 /// A session that lasted this long counts as healthy when it ends.
 const HEALTHY_SESSION: Duration = Duration::from_secs(10);
-/// The driver that takes allowed addresses no rule claims.
-const GENERIC_DRIVER: &str = "ble";
-
-/// Whether `plugin` may serve BLE devices (it has BLE rules, or it is the generic driver).
-pub fn serves_ble(plugin: &Plugin) -> bool {
-    !plugin.description.ble.is_empty() || plugin.name() == GENERIC_DRIVER
-}
-
 /// Why a BLE session ended.
 #[derive(Debug, thiserror::Error)]
 enum SessionError {
@@ -229,46 +222,16 @@ impl BleHost {
         let address = adv.address.clone();
         if let Some(device) = self.devices.get(&address) {
             let _ = device.send(Event::Advertisement(adv));
-        } else if let Some(plugin) = self.claim(&adv) {
+        } else if let Some(plugin) = claim::by_advertisement(
+            &self.plugins,
+            &adv,
+            self.config.ble.allow.contains(&address),
+        ) {
             self.start_device(plugin, adv).await;
         } else {
             return;
         }
         self.addresses.insert(id.clone(), address);
-    }
-
-    /// The driver that claims `adv`: the best matching BLE rule, or the generic driver for an
-    /// allowed address.
-    fn claim(&self, adv: &Advertisement) -> Option<Arc<Plugin>> {
-        let mut best: Option<(i32, &Arc<Plugin>)> = None;
-        for plugin in self.plugins.iter() {
-            let description = &plugin.description;
-            if !description.kinds.contains(&DeviceKind::BleDevice) {
-                continue;
-            }
-            let priority = description
-                .ble
-                .iter()
-                .filter(|rule| rule.matches(adv))
-                .map(|rule| rule.priority)
-                .max();
-            if let Some(priority) = priority
-                && best.is_none_or(|(b, _)| priority > b)
-            {
-                best = Some((priority, plugin));
-            }
-        }
-        if let Some((_, plugin)) = best {
-            return Some(Arc::clone(plugin));
-        }
-        if self.config.ble.allow.contains(&adv.address) {
-            let generic = self.plugins.get(GENERIC_DRIVER).cloned();
-            if generic.is_none() {
-                tracing::warn!(address = %adv.address, "allowed device, but no {GENERIC_DRIVER} driver is loaded");
-            }
-            return generic;
-        }
-        None
     }
 
     async fn start_device(&mut self, plugin: Arc<Plugin>, adv: Advertisement) {
