@@ -1,5 +1,5 @@
 //! What a device task tells the outside world, without knowing who listens: the D-Bus side
-//! implements [`DeviceObserver`] (`crate::dbus::observer`) and turns the reports into published
+//! implements [`DeviceObserver`] (in `dbus/observer.rs`) and turns the reports into published
 //! objects, `PropertiesChanged` and the signals of the API.
 
 use std::sync::{Arc, RwLock};
