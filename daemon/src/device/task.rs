@@ -10,24 +10,20 @@
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use m2mhal_host_core::{
-    Action, Answer, DeviceHost, IncomingOutcome, Now, Outgoing, Publication as Published,
-    StateChange, Update,
-};
-use m2mhal_plugin_api::{
-    CallError, CallReply, Encoding, IncomingMessage, Input, LogLevel, OpenConfig,
-};
+use m2mhal_host_core::{Action, Answer, DeviceHost, Now, Publication as Published, Update};
+use m2mhal_plugin_api::{CallError, CallReply, Input, LogLevel, OpenConfig};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::handle::{DeviceHandle, DeviceRequest};
 use super::observer::{DeviceEvent, DeviceObserver, Publication};
+use super::persist;
 use super::state::{Changed, DeviceState, Property};
 use crate::clock;
 use crate::link::Link;
 use crate::plugin_host::{DriverInstance, Plugin};
-use crate::store::{MessageRecord, StoreHandle};
+use crate::store::StoreHandle;
 
 /// Depth of a device's request queue.
 const REQUEST_QUEUE: usize = 64;
@@ -168,7 +164,7 @@ impl DeviceTask {
             DeviceRequest::Call { request, reply } => {
                 self.core.call(request, reply);
             }
-            DeviceRequest::Enqueue(record) => self.core.enqueue(outgoing(record)),
+            DeviceRequest::Enqueue(record) => self.core.enqueue(persist::outgoing(record)),
             DeviceRequest::Forget(id) => self.core.forget(&id),
             DeviceRequest::Withdrawn => {
                 self.handle = None;
@@ -211,14 +207,14 @@ impl DeviceTask {
             }
             Action::Publish => Answer::Published(self.publish().await),
             Action::LoadOutbox { device_id } => {
-                Answer::OutboxLoaded(self.load_outbox(device_id).await)
+                Answer::OutboxLoaded(persist::load_outbox(&self.services.store, device_id).await)
             }
-            Action::ReadRecentCommits { device_id, limit } => {
-                Answer::RecentCommits(self.recent_commits(device_id, limit).await)
-            }
-            Action::StoreIncoming { device_id, message } => {
-                Answer::IncomingStored(self.store_incoming(device_id, message).await)
-            }
+            Action::ReadRecentCommits { device_id, limit } => Answer::RecentCommits(
+                persist::recent_commits(&self.services.store, device_id, limit).await,
+            ),
+            Action::StoreIncoming { device_id, message } => Answer::IncomingStored(
+                persist::store_incoming(&self.services.store, device_id, message).await,
+            ),
             Action::EmitReceived { id, message } => {
                 let received = DeviceEvent::Received {
                     id: &id,
@@ -226,8 +222,12 @@ impl DeviceTask {
                 };
                 return self.event(received).await;
             }
-            Action::ReadProgress { id } => Answer::Progress(self.recorded_progress(id).await),
-            Action::CommitState(change) => return self.commit_state(change).await,
+            Action::ReadProgress { id } => {
+                Answer::Progress(persist::recorded_progress(&self.services.store, id).await)
+            }
+            Action::CommitState(change) => {
+                return persist::commit_state(&self.services.store, change).await;
+            }
             Action::EmitState { id, state, error } => {
                 let state = DeviceEvent::MessageState {
                     id: &id,
@@ -367,126 +367,12 @@ impl DeviceTask {
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn recent_commits(&self, device_id: String, limit: u32) -> Vec<String> {
-        let keys = self
-            .services
-            .store
-            .run(move |store| store.recent_incoming_keys(&device_id, limit))
-            .await;
-        keys.unwrap_or_else(|e| {
-            tracing::warn!("cannot read the committed messages: {e}");
-            Vec::new()
-        })
-    }
-
-    async fn load_outbox(&self, device_id: String) -> Option<Vec<Outgoing>> {
-        let records = self
-            .services
-            .store
-            .run(move |store| store.pending_outgoing(&device_id))
-            .await;
-        match records {
-            Ok(records) => Some(records.into_iter().map(outgoing).collect()),
-            Err(e) => {
-                tracing::error!("cannot read queued messages: {e}");
-                None
-            }
-        }
-    }
-
-    /// What the driver recorded about a message so far, read afresh from the store: the copy in
-    /// the outbox is as old as the last load, and a driver resuming the message after a restart
-    /// needs the facts it committed last (see `OutgoingMessage::progress`).
-    async fn recorded_progress(
-        &self,
-        id: String,
-    ) -> Option<std::collections::BTreeMap<String, String>> {
-        let read_id = id.clone();
-        match self
-            .services
-            .store
-            .run(move |store| store.get(&read_id))
-            .await
-        {
-            Ok(stored) => stored.map(|stored| stored.info),
-            Err(e) => {
-                tracing::error!("cannot read what was recorded about message {id}: {e}");
-                None
-            }
-        }
-    }
-
-    /// Commits an outgoing message's new state.
-    async fn commit_state(&self, change: StateChange) {
-        let StateChange {
-            id,
-            state,
-            error,
-            info,
-        } = change;
-        let stored_id = id.clone();
-        let stored = self
-            .services
-            .store
-            .run(move |store| store.set_state(&stored_id, state.as_str(), &error, &info))
-            .await;
-        if let Err(e) = stored {
-            tracing::error!("cannot record message {id} as {}: {e}", state.as_str());
-        }
-    }
-
-    /// Commits an incoming message.
-    async fn store_incoming(&self, device_id: String, message: IncomingMessage) -> IncomingOutcome {
-        let key = message.key.clone();
-        let stored = self
-            .services
-            .store
-            .run(move |store| {
-                store.insert_incoming(
-                    &device_id,
-                    &message.key,
-                    &message.peer,
-                    &message.payload,
-                    message.text.as_deref(),
-                    message.timestamp,
-                    &message.info,
-                )
-            })
-            .await;
-        match stored {
-            Ok(Some(record)) => IncomingOutcome::Committed { id: record.id },
-            Ok(None) => IncomingOutcome::AlreadyCommitted,
-            Err(e) => {
-                tracing::error!(
-                    "cannot store incoming message {key}; leaving it on the device: {e}"
-                );
-                IncomingOutcome::NotCommitted
-            }
-        }
-    }
-
     /// The device was unplugged or the daemon stops: the object stays, `offline`.
     async fn detach(&mut self) {
         self.link.close();
         self.core.detach();
         self.drain().await;
         tracing::info!("device detached");
-    }
-}
-
-/// A stored outgoing message as the outbox holds it.
-fn outgoing(record: MessageRecord) -> Outgoing {
-    let encoding = if record.encoding == "binary" {
-        Encoding::Binary
-    } else {
-        Encoding::Text
-    };
-    Outgoing {
-        id: record.id,
-        destination: record.peer,
-        payload: record.payload,
-        encoding,
-        info: record.info,
     }
 }
 
