@@ -8,6 +8,11 @@
 //!                        device gone): head
 //! ```
 //!
+//! A message enters at `Messaging.Send`: the D-Bus side inserts it into the store (committed as
+//! `queued`), signals `queued`, then hands it to [`Outbox::enqueue`]. That insert stays at the
+//! edge because `Send` must accept a message while no task serves the device (it goes out when
+//! the device is back, from [`Outbox::load`]).
+//!
 //! Every state change is a [`Record`]: committed to the store first, signalled after (an
 //! application that sees `StateChanged` finds the same state in the store). One message is in
 //! flight at a time; the others wait in order. A driver's own `MessageState` reports for the
