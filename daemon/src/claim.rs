@@ -1,12 +1,15 @@
-//! Deciding which driver claims a port: a driver named by the config or udev, a udev rule, or the
-//! answers to the AT identification probe.
+//! Deciding which driver claims a device, for every transport: a tty goes to a driver named by
+//! the config or udev, a udev rule, or the answers to the AT identification probe; a BLE
+//! peripheral to the best BLE rule its advertisement matches, or the generic driver when the
+//! config allows its address.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use m2mhal_at::{ProbeConfig, ProbeOutcome, ProbeStep, Prober};
-use m2mhal_plugin_api::AtIdentity;
+use m2mhal_plugin_api::ble::Advertisement;
+use m2mhal_plugin_api::{AtIdentity, DeviceKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use tokio_serial::{SerialPort, SerialStream};
@@ -19,6 +22,9 @@ const PROBE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Baud rates tried, in order, when probing a port whose rate nobody named: what USB modems and
 /// most UARTs use, then the Iridium 9602/9603 default, then the classic default.
 const PROBE_BAUDS: [u32; 3] = [115_200, 19_200, 9_600];
+
+/// The driver that takes allowed BLE addresses no rule claims.
+pub const GENERIC_BLE_DRIVER: &str = "ble";
 
 /// The outcome of claiming a port.
 #[derive(Debug)]
@@ -49,24 +55,66 @@ pub fn by_udev(plugins: &PluginSet, properties: &BTreeMap<String, String>) -> Op
         .cloned()
 }
 
-/// The plugin with the highest-priority AT rule matching `identity`; the first loaded wins a tie.
-pub fn by_identity(plugins: &PluginSet, identity: &AtIdentity) -> Option<Arc<Plugin>> {
+/// The plugin whose matching rule has the highest priority (`priority` gives a plugin's best
+/// matching rule, if any); the first loaded wins a tie.
+fn best_match(
+    plugins: &PluginSet,
+    priority: impl Fn(&Plugin) -> Option<i32>,
+) -> Option<Arc<Plugin>> {
     let mut best: Option<(i32, &Arc<Plugin>)> = None;
     for plugin in plugins.iter() {
-        let priority = plugin
-            .description
-            .at
-            .iter()
-            .filter(|rule| rule.matches(identity))
-            .map(|rule| rule.priority)
-            .max();
-        if let Some(priority) = priority
+        if let Some(priority) = priority(plugin)
             && best.is_none_or(|(b, _)| priority > b)
         {
             best = Some((priority, plugin));
         }
     }
     best.map(|(_, plugin)| Arc::clone(plugin))
+}
+
+/// The plugin with the highest-priority AT rule matching `identity`; the first loaded wins a tie.
+pub fn by_identity(plugins: &PluginSet, identity: &AtIdentity) -> Option<Arc<Plugin>> {
+    best_match(plugins, |plugin| {
+        let rules = plugin.description.at.iter();
+        rules
+            .filter(|rule| rule.matches(identity))
+            .map(|rule| rule.priority)
+            .max()
+    })
+}
+
+/// Whether `plugin` may serve BLE devices (it has BLE rules, or it is the generic driver).
+pub fn serves_ble(plugin: &Plugin) -> bool {
+    !plugin.description.ble.is_empty() || plugin.name() == GENERIC_BLE_DRIVER
+}
+
+/// The driver that claims the BLE peripheral advertising `adv`: the BLE driver with the
+/// highest-priority rule matching it, else, when the config `allowed` its address, the generic
+/// driver.
+pub fn by_advertisement(
+    plugins: &PluginSet,
+    adv: &Advertisement,
+    allowed: bool,
+) -> Option<Arc<Plugin>> {
+    let by_rule = best_match(plugins, |plugin| {
+        let description = &plugin.description;
+        if !description.kinds.contains(&DeviceKind::BleDevice) {
+            return None;
+        }
+        let rules = description.ble.iter();
+        rules
+            .filter(|rule| rule.matches(adv))
+            .map(|rule| rule.priority)
+            .max()
+    });
+    if by_rule.is_some() || !allowed {
+        return by_rule;
+    }
+    let generic = plugins.get(GENERIC_BLE_DRIVER).cloned();
+    if generic.is_none() {
+        tracing::warn!(address = %adv.address, "allowed device, but no {GENERIC_BLE_DRIVER} driver is loaded");
+    }
+    generic
 }
 
 /// What is known about the port being claimed.

@@ -1,8 +1,10 @@
-//! From kernel events to running devices: the strict filter, then one attach task per port.
+//! From ports to running devices: the strict filter, then one attach task per port.
 //!
-//! Static `[[port]]` entries, `Manager.ReportKernelEvent` and (later) udev all arrive here as
-//! [`KernelEvent`]s. A port that passes the filter gets a task that opens it, has a driver claim
-//! it and runs the device until the port is removed or the daemon stops.
+//! Ports come from two sources: the config's `[[port]]` entries (started when discovery starts,
+//! and on a reload), and kernel events ([`KernelEvent`]s from udev and
+//! `Manager.ReportKernelEvent`). A port that passes the filter gets a task that opens it, has a
+//! driver claim it ([`crate::claim`]) and runs the device until the port is removed or the daemon
+//! stops.
 //!
 //! A reloaded config (SIGHUP, see [`crate::reload`]) is applied here: every handled port is
 //! admitted again under the new config; one no longer admitted is stopped and its object removed,
@@ -14,19 +16,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use m2mhal_host_core::backoff::Backoff;
 use m2mhal_plugin_api::OpenConfig;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::backoff::Backoff;
 use crate::claim::{self, Claim, PortFacts};
 use crate::config::Config;
-use crate::device::link::{Link, SerialLink};
 use crate::device::span;
 use crate::device::task::{self, Services};
 use crate::filter::{self, Admission};
 use crate::kernel_event::{Action, KernelEvent};
+use crate::link::serial::SerialLink;
 use crate::plugin_host::PluginSet;
 use crate::port;
 
@@ -88,12 +90,14 @@ impl Discovery {
         }
     }
 
-    /// Handles events until `shutdown` turns true, then stops every device.
+    /// Starts the configured ports, then handles events until `shutdown` turns true, then stops
+    /// every device.
     pub async fn run(
         mut self,
         mut events: mpsc::Receiver<KernelEvent>,
         mut shutdown: watch::Receiver<bool>,
     ) {
+        self.start_configured_ports();
         loop {
             tokio::select! {
                 event = events.recv() => match event {
@@ -229,7 +233,17 @@ impl Discovery {
                 Ok(_) => {}
             }
         }
-        let new: Vec<PathBuf> = config
+        let added = self.start_configured_ports();
+        tracing::info!(
+            "config reloaded: {added} port(s) added, {removed} removed, {restarted} restarted"
+        );
+    }
+
+    /// Starts the `[[port]]`s of the config in force that are not handled yet; returns how many
+    /// there were.
+    fn start_configured_ports(&mut self) -> usize {
+        let new: Vec<PathBuf> = self
+            .applied
             .ports
             .iter()
             .map(|port| port.path.clone())
@@ -241,10 +255,7 @@ impl Discovery {
                 Err(why) => tracing::warn!(port = %devnode.display(), "not starting: {why}"),
             }
         }
-        tracing::info!(
-            "config reloaded: {} port(s) added, {removed} removed, {restarted} restarted",
-            new.len()
-        );
+        new.len()
     }
 
     /// Stops the port's task and, once it has ended, removes its device object.
@@ -258,10 +269,7 @@ impl Discovery {
         let devnode = devnode.display().to_string();
         self.tasks.spawn(async move {
             port.stop.closed().await;
-            services
-                .registry
-                .withdraw_detached(&services.conn, &devnode)
-                .await;
+            services.observer.port_removed(&devnode).await;
         });
     }
 }
@@ -304,6 +312,7 @@ async fn attach(
     let open_baud = request.baud.unwrap_or(port::DEFAULT_BAUD);
     let mut port_delay = RETRY_FIRST;
     let mut driver_restarts = Backoff::driver_restarts();
+    let started = std::time::Instant::now();
     let mut delay = Duration::ZERO;
     let mut attempt = 0;
     loop {
@@ -357,7 +366,7 @@ async fn attach(
         let driver = match plugin.open(&open).await {
             Ok(driver) => driver,
             Err(e) => {
-                let retry = driver_restarts.failed(std::time::Instant::now());
+                let retry = driver_restarts.failed(started.elapsed());
                 retry.log(format_args!(
                     "driver {} cannot open the device, retrying in {:?}: {e}",
                     plugin.name(),
@@ -367,7 +376,7 @@ async fn attach(
                 continue;
             }
         };
-        let link = Link::Serial(SerialLink::new(request.devnode.clone(), baud, serial));
+        let link = Box::new(SerialLink::new(request.devnode.clone(), baud, serial));
         task::run(services, plugin, driver, open, link, stop).await;
         return;
     }

@@ -1,10 +1,12 @@
 //! m2mhald: the m2mhal hardware abstraction daemon.
 //!
-//! The path of a device is one straight line: [`kernel_event`] -> [`filter`] -> [`claim`] (probe)
-//! -> driver instance ([`plugin_host`]) -> [`device::task`] -> D-Bus ([`dbus`]). Messages are kept
-//! in the [`store`]. An isolated driver's instances run in [`worker`] processes.
+//! The path of a device is one straight line: a source ([`udev_monitor`] and
+//! `Manager.ReportKernelEvent` as [`kernel_event`]s, the config's `[[port]]`s, the [`ble`]
+//! scanner) -> [`filter`] -> [`claim`] -> driver instance ([`plugin_host`]) -> [`device::task`]
+//! (over a [`link`], around the host core `m2mhal_host_core`) -> D-Bus ([`dbus`]). Messages are
+//! kept in the [`store`]. An isolated driver's instances run in [`worker`] processes. See
+//! docs/architecture.md.
 
-pub mod backoff;
 pub mod ble;
 pub mod claim;
 pub mod cli;
@@ -15,12 +17,12 @@ pub mod device;
 pub mod discovery;
 pub mod filter;
 pub mod kernel_event;
+pub mod link;
 pub mod notify;
 pub mod plugin_check;
 pub mod plugin_file;
 pub mod plugin_host;
 pub mod port;
-pub mod registry;
 pub mod reload;
 pub mod store;
 pub mod udev_monitor;
@@ -35,12 +37,12 @@ use tokio::sync::{mpsc, watch};
 use crate::ble::BleHost;
 use crate::config::Config;
 use crate::dbus::manager::ManagerInterface;
+use crate::dbus::observer::BusObserver;
+use crate::dbus::registry::Registry;
 use crate::dbus::strict::Strict;
 use crate::device::task::Services;
 use crate::discovery::Discovery;
-use crate::kernel_event::KernelEvent;
 use crate::plugin_host::{Placement, PluginSet};
-use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::store::{Store, StoreHandle};
 use m2mhal_contract::{BUS_NAME, MANAGER_PATH};
@@ -74,7 +76,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
     let plugins = Arc::new(PluginSet::load(&config.plugin_dirs, placement).await);
     let ble_drivers = plugins
         .iter()
-        .filter(|plugin| config.ble.enabled && ble::serves_ble(plugin))
+        .filter(|plugin| config.ble.enabled && claim::serves_ble(plugin))
         .map(|plugin| plugin.name().to_owned())
         .collect();
     let reloader = Reloader::new(config_path, Arc::clone(&config), ble_drivers);
@@ -97,13 +99,13 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         plugins.iter().count()
     );
     let services = Services {
-        conn: conn.clone(),
         store,
-        registry,
+        observer: Arc::new(BusObserver::new(conn.clone(), registry)),
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let ble = config.ble.enabled.then(|| {
         let host = BleHost::new(
+            conn.clone(),
             Arc::clone(&config),
             Arc::clone(&plugins),
             services.clone(),
@@ -113,12 +115,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
     });
     let discovery = Discovery::new(reloader.subscribe(), plugins, services);
     let discovery = tokio::spawn(discovery.run(events_rx, shutdown_rx));
-    udev_monitor::spawn(events.clone());
-    for port in &config.ports {
-        let event = KernelEvent::tty_added(&port.path, Default::default());
-        // The receiver lives in the discovery task, which runs until shutdown.
-        let _ = events.send(event).await;
-    }
+    udev_monitor::spawn(events);
     notify::notify("READY=1");
     loop {
         tokio::select! {

@@ -11,7 +11,6 @@
 
 pub mod advert;
 pub mod bluez_watch;
-pub mod link;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -23,32 +22,24 @@ use btleplug::api::{
 use btleplug::platform::{Adapter, Manager, PeripheralId};
 use futures_util::StreamExt;
 use m2mhal_plugin_api::ble::Advertisement;
-use m2mhal_plugin_api::{DeviceKind, Event, OpenConfig};
+use m2mhal_plugin_api::{Event, OpenConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use crate::claim;
 use crate::config::Config;
-use crate::device::link::Link;
 use crate::device::span;
 use crate::device::task::{self, Services};
+use crate::link::ble::BleLink;
 use crate::plugin_host::{Plugin, PluginSet};
 use bluez_watch::BluezWatch;
-use link::BleLink;
 
 /// First and largest delay between attempts to start a BLE session.
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(60);
 /// A session that lasted this long counts as healthy when it ends.
 const HEALTHY_SESSION: Duration = Duration::from_secs(10);
-/// The driver that takes allowed addresses no rule claims.
-const GENERIC_DRIVER: &str = "ble";
-
-/// Whether `plugin` may serve BLE devices (it has BLE rules, or it is the generic driver).
-pub fn serves_ble(plugin: &Plugin) -> bool {
-    !plugin.description.ble.is_empty() || plugin.name() == GENERIC_DRIVER
-}
-
 /// Why a BLE session ended.
 #[derive(Debug, thiserror::Error)]
 enum SessionError {
@@ -66,6 +57,8 @@ enum SessionError {
 
 /// The BLE side of the daemon.
 pub struct BleHost {
+    /// The bus bluetoothd is on.
+    conn: zbus::Connection,
     config: Arc<Config>,
     plugins: Arc<PluginSet>,
     services: Services,
@@ -79,14 +72,17 @@ pub struct BleHost {
 }
 
 impl BleHost {
-    /// The host for `config.ble`; devices stop when `stop` turns true.
+    /// The host for `config.ble`, watching bluetoothd on `conn`; devices stop when `stop` turns
+    /// true.
     pub fn new(
+        conn: zbus::Connection,
         config: Arc<Config>,
         plugins: Arc<PluginSet>,
         services: Services,
         stop: watch::Receiver<bool>,
     ) -> Self {
         BleHost {
+            conn,
             config,
             plugins,
             services,
@@ -103,7 +99,7 @@ impl BleHost {
         let mut delay = RETRY_FIRST;
         let mut stop = self.stop.clone();
         let mut bluez = loop {
-            match BluezWatch::new(&self.services.conn).await {
+            match BluezWatch::new(&self.conn).await {
                 Ok(watch) => break watch,
                 Err(e) => {
                     tracing::warn!(
@@ -226,46 +222,16 @@ impl BleHost {
         let address = adv.address.clone();
         if let Some(device) = self.devices.get(&address) {
             let _ = device.send(Event::Advertisement(adv));
-        } else if let Some(plugin) = self.claim(&adv) {
+        } else if let Some(plugin) = claim::by_advertisement(
+            &self.plugins,
+            &adv,
+            self.config.ble.allow.contains(&address),
+        ) {
             self.start_device(plugin, adv).await;
         } else {
             return;
         }
         self.addresses.insert(id.clone(), address);
-    }
-
-    /// The driver that claims `adv`: the best matching BLE rule, or the generic driver for an
-    /// allowed address.
-    fn claim(&self, adv: &Advertisement) -> Option<Arc<Plugin>> {
-        let mut best: Option<(i32, &Arc<Plugin>)> = None;
-        for plugin in self.plugins.iter() {
-            let description = &plugin.description;
-            if !description.kinds.contains(&DeviceKind::BleDevice) {
-                continue;
-            }
-            let priority = description
-                .ble
-                .iter()
-                .filter(|rule| rule.matches(adv))
-                .map(|rule| rule.priority)
-                .max();
-            if let Some(priority) = priority
-                && best.is_none_or(|(b, _)| priority > b)
-            {
-                best = Some((priority, plugin));
-            }
-        }
-        if let Some((_, plugin)) = best {
-            return Some(Arc::clone(plugin));
-        }
-        if self.config.ble.allow.contains(&adv.address) {
-            let generic = self.plugins.get(GENERIC_DRIVER).cloned();
-            if generic.is_none() {
-                tracing::warn!(address = %adv.address, "allowed device, but no {GENERIC_DRIVER} driver is loaded");
-            }
-            return generic;
-        }
-        None
     }
 
     async fn start_device(&mut self, plugin: Arc<Plugin>, adv: Advertisement) {
@@ -296,7 +262,7 @@ impl BleHost {
             plugin,
             driver,
             config,
-            Link::Ble(link),
+            Box::new(link),
             self.stop.clone(),
         );
         let span = span::device_span(&address);

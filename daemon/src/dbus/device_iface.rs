@@ -9,8 +9,8 @@ use zbus::{Connection, interface};
 
 use super::authorize::{Action, authorize};
 use super::error::HalError;
+use super::registry::Registry;
 use crate::device::handle::DeviceHandle;
-use crate::registry::Registry;
 
 /// Default and largest timeouts of `Command`, in milliseconds.
 const COMMAND_DEFAULT_TIMEOUT_MS: u32 = 10_000;
@@ -121,10 +121,8 @@ impl DeviceInterface {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), HalError> {
         authorize(conn, &header, Action::Control).await?;
-        self.handle
-            .call(Request::Reset, RESET_TIMEOUT)
-            .await
-            .map(|_| ())
+        self.handle.call(Request::Reset, RESET_TIMEOUT).await?;
+        Ok(())
     }
 
     /// Removes an `offline` device's object; its stored messages stay, and it gets the same

@@ -2,6 +2,8 @@
 
 use m2mhal_plugin_api::{CallError, CallErrorKind};
 
+use crate::device::handle::DeviceError;
+
 /// An error returned to a D-Bus caller.
 #[derive(Debug, zbus::DBusError)]
 // A literal, as the attribute needs; the tests check it against `m2mhal_contract::error`.
@@ -42,12 +44,24 @@ impl From<CallError> for HalError {
     }
 }
 
+impl From<DeviceError> for HalError {
+    fn from(error: DeviceError) -> Self {
+        match error {
+            DeviceError::Gone(message) => HalError::DeviceGone(message),
+            DeviceError::Timeout(message) => HalError::Timeout(message),
+            DeviceError::Call(error) => HalError::from(error),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use m2mhal_contract::error;
     use zbus::DBusError;
 
     use super::HalError;
+    use crate::device::handle::DeviceError;
+    use m2mhal_plugin_api::{CallError, CallErrorKind};
 
     #[test]
     fn error_names_are_the_contract_names() {
@@ -70,6 +84,24 @@ mod tests {
         ];
         for (hal_error, contract) in errors {
             assert_eq!(hal_error.name().as_str(), contract);
+        }
+    }
+
+    #[test]
+    fn device_errors_become_their_api_errors_with_their_message() {
+        let errors = [
+            (DeviceError::Gone("gone".into()), error::DEVICE_GONE),
+            (DeviceError::Timeout("slow".into()), error::TIMEOUT),
+            (
+                DeviceError::Call(CallError::new(CallErrorKind::NotSupported, "no")),
+                error::NOT_SUPPORTED,
+            ),
+        ];
+        for (device_error, contract) in errors {
+            let message = device_error.to_string();
+            let hal_error = HalError::from(device_error);
+            assert_eq!(hal_error.name().as_str(), contract);
+            assert_eq!(hal_error.description(), Some(message.as_str()));
         }
     }
 }

@@ -30,7 +30,7 @@ impl GattInterface {
     }
 
     async fn call(&self, request: Request) -> Result<CallReply, HalError> {
-        self.handle.call(request, GATT_TIMEOUT).await
+        Ok(self.handle.call(request, GATT_TIMEOUT).await?)
     }
 }
 

@@ -9,9 +9,9 @@ use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant, interface};
 
 use super::authorize::{Action, authorize};
 use super::error::HalError;
+use super::registry::Registry;
 use crate::kernel_event::KernelEvent;
 use crate::plugin_host::PluginSet;
-use crate::registry::Registry;
 
 /// The Manager interface at `/org/m2mhal/Hal1`.
 pub struct ManagerInterface {

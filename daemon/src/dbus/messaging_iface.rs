@@ -228,10 +228,8 @@ impl MessagingInterface {
 
     /// Looks for incoming messages now.
     async fn poll(&self) -> Result<(), HalError> {
-        self.handle
-            .call(Request::Poll, POLL_TIMEOUT)
-            .await
-            .map(|_| ())
+        self.handle.call(Request::Poll, POLL_TIMEOUT).await?;
+        Ok(())
     }
 
     /// A complete incoming message, stored durably before this signal.

@@ -11,12 +11,13 @@ use super::device_iface::DeviceInterface;
 use super::gatt_iface::GattInterface;
 use super::manager::ManagerInterface;
 use super::messaging_iface::MessagingInterface;
+use super::properties::{Iface, changed_on};
+use super::registry::Registry;
 use super::sensor_iface::SensorInterface;
 use super::signal_iface::SignalInterface;
 use super::strict::Strict;
 use crate::device::handle::DeviceHandle;
 use crate::device::state::Changed;
-use crate::registry::Registry;
 use crate::store::StoreHandle;
 use m2mhal_contract::MANAGER_PATH;
 
@@ -29,7 +30,7 @@ pub async fn publish(
     registry: &Arc<Registry>,
 ) -> zbus::Result<()> {
     let server = conn.object_server();
-    let path = handle.path.clone();
+    let path = OwnedObjectPath::try_from(handle.path.as_str())?;
     let (signal, messaging, gatt, sensor) = {
         let state = handle.state();
         (
@@ -76,8 +77,9 @@ pub async fn publish(
 
 /// Unregisters every interface of the device object at `path`, the Device interface first; each
 /// goes with an `InterfacesRemoved`. Call [`devices_changed`] once the registry no longer lists it.
-pub async fn withdraw(conn: &Connection, path: &OwnedObjectPath) {
+pub async fn withdraw(conn: &Connection, path: &str) {
     let result = async {
+        let path = &OwnedObjectPath::try_from(path)?;
         remove::<Strict<DeviceInterface>>(conn, path).await?;
         remove::<Strict<SignalInterface>>(conn, path).await?;
         remove::<Strict<MessagingInterface>>(conn, path).await?;
@@ -86,7 +88,7 @@ pub async fn withdraw(conn: &Connection, path: &OwnedObjectPath) {
     }
     .await;
     if let Err(e) = result {
-        tracing::warn!(path = path.as_str(), "cannot remove the device object: {e}");
+        tracing::warn!(path, "cannot remove the device object: {e}");
     }
 }
 
@@ -113,13 +115,15 @@ pub async fn devices_changed(conn: &Connection) -> zbus::Result<()> {
 
 /// Emits one `PropertiesChanged` per interface with every changed property of the device.
 pub async fn emit_changed(conn: &Connection, handle: &DeviceHandle, changed: &Changed) {
-    let path = handle.path.as_ref();
     let result = async {
-        emit_for::<Strict<DeviceInterface>>(conn, path.clone(), &changed.device).await?;
-        emit_for::<Strict<SignalInterface>>(conn, path.clone(), &changed.signal).await?;
-        emit_for::<Strict<MessagingInterface>>(conn, path.clone(), &changed.messaging).await?;
-        emit_for::<Strict<GattInterface>>(conn, path.clone(), &changed.gatt).await?;
-        emit_for::<Strict<SensorInterface>>(conn, path, &changed.sensor).await
+        let path = zbus::ObjectPath::try_from(handle.path.as_str())?;
+        let names = |iface| changed_on(changed, iface);
+        emit_for::<Strict<DeviceInterface>>(conn, path.clone(), &names(Iface::Device)).await?;
+        emit_for::<Strict<SignalInterface>>(conn, path.clone(), &names(Iface::Signal)).await?;
+        let messaging = names(Iface::Messaging);
+        emit_for::<Strict<MessagingInterface>>(conn, path.clone(), &messaging).await?;
+        emit_for::<Strict<GattInterface>>(conn, path.clone(), &names(Iface::Gatt)).await?;
+        emit_for::<Strict<SensorInterface>>(conn, path, &names(Iface::Sensor)).await
     }
     .await;
     if let Err(e) = result {

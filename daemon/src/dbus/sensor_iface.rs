@@ -48,9 +48,7 @@ impl SensorInterface {
 
     /// Reads the device now where it can be read.
     async fn refresh(&self) -> Result<(), HalError> {
-        self.handle
-            .call(Request::Refresh, REFRESH_TIMEOUT)
-            .await
-            .map(|_| ())
+        self.handle.call(Request::Refresh, REFRESH_TIMEOUT).await?;
+        Ok(())
     }
 }

@@ -82,9 +82,7 @@ impl SignalInterface {
 
     /// Reads the signal now.
     async fn refresh(&self) -> Result<(), HalError> {
-        self.handle
-            .call(Request::Refresh, REFRESH_TIMEOUT)
-            .await
-            .map(|_| ())
+        self.handle.call(Request::Refresh, REFRESH_TIMEOUT).await?;
+        Ok(())
     }
 }

@@ -194,8 +194,6 @@ mod tests {
     use super::*;
     use std::sync::{Arc, RwLock};
 
-    use zbus::OwnedObjectPath;
-
     use crate::dbus::messaging_iface::MessagingInterface;
     use crate::device::handle::DeviceHandle;
     use crate::device::state::DeviceState;
@@ -233,7 +231,7 @@ mod tests {
         let store = StoreHandle::new(Store::open(dir.path()).unwrap());
         let (requests, _receiver) = tokio::sync::mpsc::channel(1);
         let state = DeviceState::new("cellular", "cellular-modem", "/dev/ttyUSB2");
-        let path = OwnedObjectPath::try_from("/org/m2mhal/Hal1/Devices/0").unwrap();
+        let path = m2mhal_contract::device_path(0);
         let handle = DeviceHandle::new(path, Arc::new(RwLock::new(state)), requests);
         let strict = Strict::new(MessagingInterface::new(Arc::new(handle), store));
         let signatures = &strict.signatures;

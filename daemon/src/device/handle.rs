@@ -6,11 +6,24 @@ use std::time::Duration;
 use m2mhal_plugin_api::{CallError, CallReply, Request};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
-use zbus::OwnedObjectPath;
 
 use super::state::DeviceState;
-use crate::dbus::error::HalError;
 use crate::store::MessageRecord;
+
+/// Why a device did not do what it was asked. The D-Bus side maps each onto its
+/// `org.m2mhal.Hal1.Error.*`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    /// No task serves the device (unplugged, or the daemon stops).
+    #[error("{0}")]
+    Gone(String),
+    /// The device did not answer in time.
+    #[error("{0}")]
+    Timeout(String),
+    /// The driver answered with an error.
+    #[error("{}", .0.message)]
+    Call(CallError),
+}
 
 /// What the D-Bus interfaces ask of a device task.
 #[derive(Debug)]
@@ -36,8 +49,8 @@ pub enum DeviceRequest {
 /// to the same handle, so the device keeps its object path.
 #[derive(Debug)]
 pub struct DeviceHandle {
-    /// The device's object path.
-    pub path: OwnedObjectPath,
+    /// The device's object path (given by the D-Bus side; the device's name in logs).
+    pub path: String,
     state: Arc<RwLock<DeviceState>>,
     requests: RwLock<mpsc::Sender<DeviceRequest>>,
     /// The pending `forget_after` timer, if the device is offline and will be forgotten.
@@ -47,7 +60,7 @@ pub struct DeviceHandle {
 impl DeviceHandle {
     /// A handle on the task listening on `requests`.
     pub fn new(
-        path: OwnedObjectPath,
+        path: String,
         state: Arc<RwLock<DeviceState>>,
         requests: mpsc::Sender<DeviceRequest>,
     ) -> Self {
@@ -105,27 +118,31 @@ impl DeviceHandle {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn gone(&self) -> HalError {
-        HalError::DeviceGone(format!("device {} is gone", self.path.as_str()))
+    fn gone(&self) -> DeviceError {
+        DeviceError::Gone(format!("device {} is gone", self.path))
     }
 
     /// Sends a request to the device task without waiting for an answer.
-    pub async fn send(&self, request: DeviceRequest) -> Result<(), HalError> {
+    pub async fn send(&self, request: DeviceRequest) -> Result<(), DeviceError> {
         self.sender().send(request).await.map_err(|_| self.gone())
     }
 
     /// Calls the driver and waits for its answer at most `timeout`.
-    pub async fn call(&self, request: Request, timeout: Duration) -> Result<CallReply, HalError> {
+    pub async fn call(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> Result<CallReply, DeviceError> {
         let (reply, answer) = oneshot::channel();
         self.send(DeviceRequest::Call { request, reply }).await?;
         match tokio::time::timeout(timeout, answer).await {
-            Err(_) => Err(HalError::Timeout(format!(
+            Err(_) => Err(DeviceError::Timeout(format!(
                 "device {} did not answer within {} ms",
-                self.path.as_str(),
+                self.path,
                 timeout.as_millis()
             ))),
             Ok(Err(_)) => Err(self.gone()),
-            Ok(Ok(result)) => result.map_err(HalError::from),
+            Ok(Ok(result)) => result.map_err(DeviceError::Call),
         }
     }
 }

@@ -1,7 +1,10 @@
-//! One device: its properties, its handle for D-Bus, and the task that runs its driver.
+//! One device: its properties (`state`), the handle others reach it by (`handle`), the task that
+//! runs it around the host core (`task`, with its store I/O in `persist`), and what it reports to
+//! whoever shows it (`observer`). Nothing here knows D-Bus.
 
 pub mod handle;
-pub mod link;
+pub mod observer;
+pub mod persist;
 pub mod span;
 pub mod state;
 pub mod task;

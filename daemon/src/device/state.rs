@@ -1,23 +1,13 @@
-//! The properties of one device as D-Bus shows them, and how driver updates change them.
+//! The properties of one device, and how driver updates change them.
 
 use std::collections::BTreeMap;
 
 use m2mhal_plugin_api::ble::GattService;
 use m2mhal_plugin_api::{DeviceUpdate, SensorUpdate, SignalUpdate};
 
-/// Device lifecycle states (`Device.State`).
-pub mod states {
-    /// Being set up by its driver.
-    pub const INITIALIZING: &str = "initializing";
-    /// Usable.
-    pub const READY: &str = "ready";
-    /// Known but not reachable now.
-    pub const OFFLINE: &str = "offline";
-    /// Broken; see `StateReason`.
-    pub const FAILED: &str = "failed";
-}
+pub use m2mhal_host_core::states;
 
-/// Everything the D-Bus interfaces of one device expose.
+/// Everything the world may know of one device (what its D-Bus interfaces expose).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceState {
     /// `Device.Id`.
@@ -109,59 +99,107 @@ impl Default for SignalState {
     }
 }
 
-/// Which D-Bus properties an update changed, per interface (D-Bus property names).
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Changed {
-    /// Changed `org.m2mhal.Hal1.Device` properties.
-    pub device: Vec<&'static str>,
-    /// Changed `org.m2mhal.Hal1.Signal` properties.
-    pub signal: Vec<&'static str>,
-    /// Changed `org.m2mhal.Hal1.Messaging` properties.
-    pub messaging: Vec<&'static str>,
-    /// Changed `org.m2mhal.Hal1.Gatt` properties.
-    pub gatt: Vec<&'static str>,
-    /// Changed `org.m2mhal.Hal1.Sensor` properties.
-    pub sensor: Vec<&'static str>,
+/// A property of a device (the D-Bus side names it and knows its interface).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Property {
+    /// [`DeviceState::id`].
+    Id,
+    /// [`DeviceState::kind`].
+    Kind,
+    /// [`DeviceState::driver`].
+    Driver,
+    /// [`DeviceState::manufacturer`].
+    Manufacturer,
+    /// [`DeviceState::model`].
+    Model,
+    /// [`DeviceState::revision`].
+    Revision,
+    /// [`DeviceState::serial_number`].
+    SerialNumber,
+    /// [`DeviceState::port`].
+    Port,
+    /// [`DeviceState::state`].
+    State,
+    /// [`DeviceState::state_reason`].
+    StateReason,
+    /// [`DeviceState::capabilities`].
+    Capabilities,
+    /// [`DeviceState::max_payload`].
+    MaxPayload,
+    /// [`DeviceState::pending`].
+    Pending,
+    /// [`SignalState::quality`].
+    Quality,
+    /// [`SignalState::rssi`].
+    Rssi,
+    /// [`SignalState::rsrp`].
+    Rsrp,
+    /// [`SignalState::rsrq`].
+    Rsrq,
+    /// [`SignalState::sinr`].
+    Sinr,
+    /// [`SignalState::technology`].
+    Technology,
+    /// [`SignalState::registration`].
+    Registration,
+    /// [`SignalState::operator`].
+    Operator,
+    /// [`SignalState::updated_at`].
+    SignalUpdatedAt,
+    /// [`DeviceState::connected`].
+    Connected,
+    /// [`DeviceState::services`].
+    Services,
+    /// [`DeviceState::gatt_services`].
+    GattServices,
+    /// [`SensorState::readings`].
+    Readings,
+    /// [`SensorState::updated_at`].
+    SensorUpdatedAt,
 }
+
+/// Which properties an update changed, in the order it changed them.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changed(Vec<Property>);
 
 impl Changed {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.device.is_empty()
-            && self.signal.is_empty()
-            && self.messaging.is_empty()
-            && self.gatt.is_empty()
-            && self.sensor.is_empty()
+        self.0.is_empty()
+    }
+
+    /// Whether `property` changed.
+    pub fn contains(&self, property: Property) -> bool {
+        self.0.contains(&property)
+    }
+
+    /// The changed properties, in order.
+    pub fn properties(&self) -> &[Property] {
+        &self.0
+    }
+
+    fn push(&mut self, property: Property) {
+        self.0.push(property);
     }
 }
 
-fn set<T: PartialEq>(
-    field: &mut T,
-    value: Option<T>,
-    name: &'static str,
-    changed: &mut Vec<&'static str>,
-) {
+fn set<T: PartialEq>(field: &mut T, value: Option<T>, property: Property, changed: &mut Changed) {
     if let Some(value) = value
         && *field != value
     {
         *field = value;
-        changed.push(name);
+        changed.push(property);
     }
 }
 
 /// [`set`] for a ratio where NaN means unknown: unknown after unknown is no change.
-fn set_ratio(
-    field: &mut f64,
-    value: Option<f64>,
-    name: &'static str,
-    changed: &mut Vec<&'static str>,
-) {
+fn set_ratio(field: &mut f64, value: Option<f64>, property: Property, changed: &mut Changed) {
     if let Some(value) = value
         && field.to_bits() != value.to_bits()
         && !(field.is_nan() && value.is_nan())
     {
         *field = value;
-        changed.push(name);
+        changed.push(property);
     }
 }
 
@@ -194,39 +232,39 @@ impl DeviceState {
     /// Applies a driver's device update; returns what changed.
     pub fn apply_device(&mut self, update: DeviceUpdate) -> Changed {
         let mut changed = Changed::default();
-        let d = &mut changed.device;
-        set(&mut self.id, update.id, "Id", d);
+        let d = &mut changed;
+        set(&mut self.id, update.id, Property::Id, d);
         set(
             &mut self.kind,
             update.kind.map(|k| k.as_str().to_owned()),
-            "Kind",
+            Property::Kind,
             d,
         );
         set(
             &mut self.manufacturer,
             update.manufacturer,
-            "Manufacturer",
+            Property::Manufacturer,
             d,
         );
-        set(&mut self.model, update.model, "Model", d);
-        set(&mut self.revision, update.revision, "Revision", d);
+        set(&mut self.model, update.model, Property::Model, d);
+        set(&mut self.revision, update.revision, Property::Revision, d);
         set(
             &mut self.serial_number,
             update.serial_number,
-            "SerialNumber",
+            Property::SerialNumber,
             d,
         );
-        set(&mut self.state, update.state, "State", d);
+        set(&mut self.state, update.state, Property::State, d);
         set(
             &mut self.state_reason,
             update.state_reason,
-            "StateReason",
+            Property::StateReason,
             d,
         );
         set(
             &mut self.capabilities,
             update.capabilities,
-            "Capabilities",
+            Property::Capabilities,
             d,
         );
         if let Some(extra) = update.extra {
@@ -235,16 +273,21 @@ impl DeviceState {
         set(
             &mut self.max_payload,
             update.max_payload,
-            "MaxPayload",
-            &mut changed.messaging,
+            Property::MaxPayload,
+            &mut changed,
         );
-        let g = &mut changed.gatt;
-        set(&mut self.connected, update.connected, "Connected", g);
-        set(&mut self.services, update.services, "Services", g);
+        let g = &mut changed;
+        set(
+            &mut self.connected,
+            update.connected,
+            Property::Connected,
+            g,
+        );
+        set(&mut self.services, update.services, Property::Services, g);
         set(
             &mut self.gatt_services,
             update.gatt_services,
-            "Characteristics",
+            Property::GattServices,
             g,
         );
         changed
@@ -253,14 +296,19 @@ impl DeviceState {
     /// Merges a driver's sensor readings; returns what changed.
     pub fn apply_sensor(&mut self, update: SensorUpdate) -> Changed {
         let mut changed = Changed::default();
-        let s = &mut changed.sensor;
+        let s = &mut changed;
         let mut readings = self.sensor.readings.clone();
         readings.extend(update.readings);
-        set(&mut self.sensor.readings, Some(readings), "Readings", s);
+        set(
+            &mut self.sensor.readings,
+            Some(readings),
+            Property::Readings,
+            s,
+        );
         set(
             &mut self.sensor.updated_at,
             update.updated_at,
-            "UpdatedAt",
+            Property::SensorUpdatedAt,
             s,
         );
         changed
@@ -269,27 +317,37 @@ impl DeviceState {
     /// Applies a driver's signal update; returns what changed.
     pub fn apply_signal(&mut self, update: SignalUpdate) -> Changed {
         let mut changed = Changed::default();
-        let s = &mut changed.signal;
+        let s = &mut changed;
         let signal = &mut self.signal;
         set(
             &mut signal.quality,
             update.quality.map(|q| q.min(100)),
-            "Quality",
+            Property::Quality,
             s,
         );
-        set(&mut signal.rssi, update.rssi, "Rssi", s);
-        set(&mut signal.rsrp, update.rsrp, "Rsrp", s);
-        set_ratio(&mut signal.rsrq, update.rsrq, "Rsrq", s);
-        set_ratio(&mut signal.sinr, update.sinr, "Sinr", s);
-        set(&mut signal.technology, update.technology, "Technology", s);
+        set(&mut signal.rssi, update.rssi, Property::Rssi, s);
+        set(&mut signal.rsrp, update.rsrp, Property::Rsrp, s);
+        set_ratio(&mut signal.rsrq, update.rsrq, Property::Rsrq, s);
+        set_ratio(&mut signal.sinr, update.sinr, Property::Sinr, s);
+        set(
+            &mut signal.technology,
+            update.technology,
+            Property::Technology,
+            s,
+        );
         set(
             &mut signal.registration,
             update.registration,
-            "Registration",
+            Property::Registration,
             s,
         );
-        set(&mut signal.operator, update.operator, "Operator", s);
-        set(&mut signal.updated_at, update.updated_at, "UpdatedAt", s);
+        set(&mut signal.operator, update.operator, Property::Operator, s);
+        set(
+            &mut signal.updated_at,
+            update.updated_at,
+            Property::SignalUpdatedAt,
+            s,
+        );
         changed
     }
 
@@ -311,39 +369,38 @@ impl DeviceState {
             services: Some(new.services),
             gatt_services: Some(new.gatt_services),
         });
-        set(&mut self.kind, Some(new.kind), "Kind", &mut changed.device);
+        set(&mut self.kind, Some(new.kind), Property::Kind, &mut changed);
         set(
             &mut self.driver,
             Some(new.driver),
-            "Driver",
-            &mut changed.device,
+            Property::Driver,
+            &mut changed,
         );
-        set(&mut self.port, Some(new.port), "Port", &mut changed.device);
+        set(&mut self.port, Some(new.port), Property::Port, &mut changed);
         let signal = new.signal;
-        changed.signal = self
-            .apply_signal(SignalUpdate {
-                quality: Some(signal.quality),
-                rssi: Some(signal.rssi),
-                rsrp: Some(signal.rsrp),
-                rsrq: Some(signal.rsrq),
-                sinr: Some(signal.sinr),
-                technology: Some(signal.technology),
-                registration: Some(signal.registration),
-                operator: Some(signal.operator),
-                updated_at: Some(signal.updated_at),
-            })
-            .signal;
-        let s = &mut changed.sensor;
+        let signal_changed = self.apply_signal(SignalUpdate {
+            quality: Some(signal.quality),
+            rssi: Some(signal.rssi),
+            rsrp: Some(signal.rsrp),
+            rsrq: Some(signal.rsrq),
+            sinr: Some(signal.sinr),
+            technology: Some(signal.technology),
+            registration: Some(signal.registration),
+            operator: Some(signal.operator),
+            updated_at: Some(signal.updated_at),
+        });
+        changed.0.extend(signal_changed.0);
+        let s = &mut changed;
         set(
             &mut self.sensor.readings,
             Some(new.sensor.readings),
-            "Readings",
+            Property::Readings,
             s,
         );
         set(
             &mut self.sensor.updated_at,
             Some(new.sensor.updated_at),
-            "UpdatedAt",
+            Property::SensorUpdatedAt,
             s,
         );
         changed
@@ -364,8 +421,8 @@ impl DeviceState {
         set(
             &mut self.pending,
             Some(pending),
-            "Pending",
-            &mut changed.messaging,
+            Property::Pending,
+            &mut changed,
         );
         changed
     }
@@ -389,14 +446,13 @@ mod tests {
             max_payload: Some(1200),
             ..Default::default()
         });
-        assert_eq!(changed.device, vec!["Id"]);
-        assert_eq!(changed.messaging, vec!["MaxPayload"]);
+        assert_eq!(changed.properties(), [Property::Id, Property::MaxPayload]);
         let changed = state.apply_signal(SignalUpdate {
             quality: Some(250),
             operator: Some(String::new()),
             ..Default::default()
         });
-        assert_eq!(changed.signal, vec!["Quality"]);
+        assert_eq!(changed.properties(), [Property::Quality]);
         assert_eq!(state.signal.quality, 100);
         assert!(state.set_pending(0).is_empty());
     }
@@ -411,13 +467,16 @@ mod tests {
             sinr: Some(f64::NAN),
             ..Default::default()
         };
-        assert_eq!(state.apply_signal(lte.clone()).signal, vec!["Rsrp", "Rsrq"]);
+        assert_eq!(
+            state.apply_signal(lte.clone()).properties(),
+            [Property::Rsrp, Property::Rsrq]
+        );
         assert!(state.apply_signal(lte).is_empty());
         let lost = SignalUpdate {
             rsrq: Some(f64::NAN),
             ..Default::default()
         };
-        assert_eq!(state.apply_signal(lost).signal, vec!["Rsrq"]);
+        assert_eq!(state.apply_signal(lost).properties(), [Property::Rsrq]);
         assert!(state.signal.rsrq.is_nan());
     }
 
@@ -429,7 +488,10 @@ mod tests {
             updated_at: Some(at),
         };
         let changed = state.apply_sensor(reading(&[("temperature", 21.5)], 10));
-        assert_eq!(changed.sensor, vec!["Readings", "UpdatedAt"]);
+        assert_eq!(
+            changed.properties(),
+            [Property::Readings, Property::SensorUpdatedAt]
+        );
         state.apply_sensor(reading(&[("battery", 90.0)], 11));
         assert_eq!(state.sensor.readings.len(), 2);
         let changed = state.apply_sensor(reading(&[("battery", 90.0)], 11));

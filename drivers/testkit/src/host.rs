@@ -1,12 +1,15 @@
-//! [`Host`]: a fake host for transcript tests.
+//! [`Host`]: a fake host for transcript tests, built on the daemon's own host core.
 
 use std::collections::{BTreeMap, VecDeque};
 
+use m2mhal_host_core::{
+    Action, Answer, DeviceHost, IncomingOutcome, Now, Publication, StateChange, Update,
+};
 use m2mhal_plugin_api::ble::GattOp;
 use m2mhal_plugin_api::sdk::Driver;
 use m2mhal_plugin_api::{
-    CallError, CallReply, DeviceUpdate, Effect, Event, IncomingMessage, Input, LogLevel,
-    MessageState, OpenConfig, OutgoingMessage, Request, SensorUpdate, SignalUpdate,
+    CallError, CallReply, DeviceUpdate, Effect, Event, IncomingMessage, LogLevel, OpenConfig,
+    OutgoingMessage, Request, SensorUpdate, SignalUpdate,
 };
 
 /// Unix time at the virtual clock's start (`now_ms == 0`).
@@ -15,12 +18,12 @@ pub const EPOCH: u64 = 1_700_000_000;
 /// The port a serial driver is opened on.
 const SERIAL_PORT: &str = "/dev/ttyUSB0";
 
-/// How the device is attached; it decides which effects the driver may ask for.
+/// How the device is attached; it decides which link effects the driver may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Attachment {
-    /// A serial port: bytes, messages.
+    /// A serial port: bytes.
     Serial,
-    /// A BLE peripheral: the link, GATT operations, notifications, sensor readings.
+    /// A BLE peripheral: the link and GATT operations.
     Ble,
 }
 
@@ -33,47 +36,40 @@ pub enum LinkRequest {
     Disconnect,
 }
 
-/// An `Effect::MessageState`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StateChange {
-    /// The message id.
-    pub id: String,
-    /// The new state.
-    pub state: MessageState,
-    /// Why, when failed ("" otherwise).
-    pub error: String,
-    /// Extra facts.
-    pub info: BTreeMap<String, String>,
-}
-
-/// A driver and everything it asked the host to do.
+/// A driver in the daemon's host core ([`m2mhal_host_core::DeviceHost`]), and everything it
+/// asked the host to do.
 ///
 /// The clock is virtual: it starts at 0 ([`EPOCH`] in Unix time) and moves only with
 /// [`Host::advance`], which fires the timers the driver armed, in order. Bytes the driver writes,
 /// the link requests and the GATT operations of a BLE driver queue up until a test takes them
 /// ([`Host::expect_tx`], [`Host::take_link_request`], [`Host::take_gatt`]); everything else it
-/// asks for is recorded in the public fields. An effect the device's attachment has no use for (a
-/// GATT operation from a serial driver, bytes from a BLE driver) makes the test fail, and so does
-/// a call answered twice.
+/// asks for is recorded in the public fields. The host core treats every effect as the daemon
+/// does; a link effect the device's attachment cannot carry out (a GATT operation from a serial
+/// driver, bytes from a BLE driver), which the daemon ignores with a warning, makes the test
+/// fail, and so does a reply to a call nobody waits for (answered twice, say).
+///
+/// The fake store commits nothing by itself: a received message is recorded in
+/// [`Host::received`] and the test commits it with [`Host::commit`]. The device is published as
+/// soon as the core asks; the store has no queued messages and no earlier commits.
 pub struct Host<D> {
     driver: D,
+    config: OpenConfig,
+    core: DeviceHost<()>,
     attachment: Attachment,
     now_ms: u64,
-    /// Armed timers: id and when they fire.
-    timers: BTreeMap<u32, u64>,
     tx: VecDeque<Vec<u8>>,
     link_requests: VecDeque<LinkRequest>,
     gatt: VecDeque<GattOp>,
-    next_call: u64,
     /// Replies by call id.
     pub replies: BTreeMap<u64, Result<CallReply, CallError>>,
     /// Every `Effect::Device`, in order.
     pub devices: Vec<DeviceUpdate>,
     /// Every `Effect::Signal`, in order.
     pub signals: Vec<SignalUpdate>,
-    /// Every `Effect::MessageReceived`, in order.
+    /// Every `Effect::MessageReceived` after the device's `Id`, in order (the host drops those
+    /// before it).
     pub received: Vec<IncomingMessage>,
-    /// Every `Effect::MessageState`, in order.
+    /// Every outgoing message state committed, in order.
     pub message_states: Vec<StateChange>,
     /// Every `Effect::Sensor`, in order.
     pub sensors: Vec<SensorUpdate>,
@@ -117,16 +113,19 @@ impl<D: Driver> Host<D> {
                 .collect(),
             ..OpenConfig::default()
         };
-        let driver = D::open(config).unwrap_or_else(|error| panic!("open failed: {error}"));
+        let driver = Self::open_driver(&config);
         Host {
             driver,
+            config,
+            core: DeviceHost::new(Now {
+                ms: 0,
+                unix_time: EPOCH,
+            }),
             attachment,
             now_ms: 0,
-            timers: BTreeMap::new(),
             tx: VecDeque::new(),
             link_requests: VecDeque::new(),
             gatt: VecDeque::new(),
-            next_call: 1,
             replies: BTreeMap::new(),
             devices: Vec::new(),
             signals: Vec::new(),
@@ -138,51 +137,71 @@ impl<D: Driver> Host<D> {
         }
     }
 
-    /// Hands one event to the driver now and records its effects.
+    fn open_driver(config: &OpenConfig) -> D {
+        D::open(config.clone()).unwrap_or_else(|error| panic!("open failed: {error}"))
+    }
+
+    /// Hands one event to the driver now, after anything queued before, and carries out
+    /// everything that follows.
     #[track_caller]
     pub fn input(&mut self, event: Event) {
-        let input = Input {
-            now_ms: self.now_ms,
+        self.core.deliver(event);
+        self.run();
+    }
+
+    /// Carries out the core's actions until it is idle.
+    #[track_caller]
+    fn run(&mut self) {
+        let now = Now {
+            ms: self.now_ms,
             unix_time: self.unix_time(),
-            event,
         };
-        for effect in self.driver.handle(input) {
-            self.record(effect);
+        while let Some(action) = self.core.poll(now) {
+            self.carry_out(action);
         }
     }
 
     #[track_caller]
-    fn record(&mut self, effect: Effect) {
+    fn carry_out(&mut self, action: Action<()>) {
+        let answer = match action {
+            Action::Drive(input) => Answer::Driven(Ok(self.driver.handle(input))),
+            Action::Link(effect) => return self.link(effect),
+            Action::Update(update) => return self.record(update),
+            Action::Log { level, message } => return self.logs.push((level, message)),
+            Action::Reply { call, result, .. } => {
+                self.replies.insert(call, result);
+                return;
+            }
+            Action::StrayReply { call } => {
+                panic!("the driver answered call {call}, which nobody waits for (answered twice?)")
+            }
+            Action::StoreIncoming { message, .. } => {
+                self.received.push(message);
+                Answer::IncomingStored(IncomingOutcome::NotCommitted)
+            }
+            Action::CommitState(change) => return self.message_states.push(change),
+            Action::EmitNotification {
+                characteristic,
+                value,
+            } => return self.notifications.push((characteristic, value)),
+            Action::EmitReceived { .. } | Action::EmitState { .. } | Action::Withdraw => return,
+            Action::Publish => Answer::Published(Publication::New),
+            Action::LoadOutbox { .. } => Answer::OutboxLoaded(Some(Vec::new())),
+            Action::ReadRecentCommits { .. } => Answer::RecentCommits(Vec::new()),
+            Action::ReadProgress { .. } => Answer::Progress(None),
+            Action::RestartDriver => {
+                self.driver = Self::open_driver(&self.config);
+                Answer::DriverRestarted(Ok(()))
+            }
+        };
+        self.core.answer(answer);
+    }
+
+    /// Queues a link effect for the test to take.
+    #[track_caller]
+    fn link(&mut self, effect: Effect) {
         match (self.attachment, effect) {
-            (_, Effect::SetTimer { id, after_ms }) => {
-                self.timers.insert(id, self.now_ms + after_ms);
-            }
-            (_, Effect::CancelTimer(id)) => {
-                self.timers.remove(&id);
-            }
-            (_, Effect::Reply { call, result }) => {
-                let earlier = self.replies.insert(call, result);
-                assert!(earlier.is_none(), "call {call} answered twice");
-            }
-            (_, Effect::Device(update)) => self.devices.push(update),
-            (_, Effect::Signal(update)) => self.signals.push(update),
-            (_, Effect::Log { level, message }) => self.logs.push((level, message)),
             (Attachment::Serial, Effect::Tx(bytes)) => self.tx.push_back(bytes),
-            (Attachment::Serial, Effect::MessageReceived(message)) => self.received.push(message),
-            (
-                Attachment::Serial,
-                Effect::MessageState {
-                    id,
-                    state,
-                    error,
-                    info,
-                },
-            ) => self.message_states.push(StateChange {
-                id,
-                state,
-                error,
-                info,
-            }),
             (Attachment::Ble, Effect::Connect) => {
                 self.link_requests.push_back(LinkRequest::Connect)
             }
@@ -190,19 +209,21 @@ impl<D: Driver> Host<D> {
                 self.link_requests.push_back(LinkRequest::Disconnect)
             }
             (Attachment::Ble, Effect::Gatt(op)) => self.gatt.push_back(op),
-            (Attachment::Ble, Effect::Sensor(update)) => self.sensors.push(update),
-            (
-                Attachment::Ble,
-                Effect::Notify {
-                    characteristic,
-                    value,
-                },
-            ) => self.notifications.push((characteristic, value)),
             (attachment, other) => {
                 panic!(
                     "the driver asked for {other:?}, which a {attachment:?} device has no use for"
                 )
             }
+        }
+    }
+
+    /// Records a change of the device's properties that the driver asked for.
+    fn record(&mut self, update: Update) {
+        match update {
+            Update::Device(update) => self.devices.push(update),
+            Update::Signal(update) => self.signals.push(update),
+            Update::Sensor(update) => self.sensors.push(update),
+            Update::State { .. } | Update::Pending(_) => {}
         }
     }
 
@@ -312,31 +333,29 @@ impl<D: Driver> Host<D> {
         self.exchange(command, &format!("\r\n{error}\r\n"));
     }
 
-    /// Lets `ms` pass, firing due timers in order.
+    /// Lets `ms` pass, firing due timers in order, each at its time.
     #[track_caller]
     pub fn advance(&mut self, ms: u64) {
         let end = self.now_ms + ms;
-        while let Some((&id, &due)) = self
-            .timers
-            .iter()
-            .filter(|(_, due)| **due <= end)
-            .min_by_key(|(_, due)| **due)
-        {
-            self.timers.remove(&id);
+        while let Some(due) = self.core.deadline().filter(|due| *due <= end) {
             self.now_ms = due;
-            self.input(Event::Timer(id));
+            self.core.wake(Now {
+                ms: due,
+                unix_time: self.unix_time(),
+            });
+            self.run();
         }
         self.now_ms = end;
     }
 
     /// Whether timer `id` is armed.
     pub fn timer_armed(&self, id: u32) -> bool {
-        self.timers.contains_key(&id)
+        self.core.timer_due(id).is_some()
     }
 
     /// When timer `id` fires (milliseconds on the virtual clock), if it is armed.
     pub fn timer_due(&self, id: u32) -> Option<u64> {
-        self.timers.get(&id).copied()
+        self.core.timer_due(id)
     }
 
     /// Milliseconds on the virtual clock.
@@ -347,9 +366,8 @@ impl<D: Driver> Host<D> {
     /// An application call; returns its id.
     #[track_caller]
     pub fn call(&mut self, request: Request) -> u64 {
-        let call = self.next_call;
-        self.next_call += 1;
-        self.input(Event::Call { call, request });
+        let call = self.core.call(request, ());
+        self.run();
         call
     }
 
@@ -472,8 +490,8 @@ impl<D: Driver> Host<D> {
 
 #[cfg(test)]
 mod tests {
-    use m2mhal_plugin_api::DriverDescription;
     use m2mhal_plugin_api::ble::GattAction;
+    use m2mhal_plugin_api::{DriverDescription, Input};
 
     use super::*;
 
@@ -622,8 +640,28 @@ mod tests {
     }
 
     #[test]
+    fn a_serial_host_takes_sensor_readings_and_notifications_as_the_daemon_does() {
+        let mut host = Host::<BatteryMonitor>::new();
+        host.input(Event::Notification {
+            characteristic: "2a19".into(),
+            value: vec![77],
+        });
+        assert_eq!(host.readings(), [("battery".to_owned(), 77.0)].into());
+        assert_eq!(host.notifications, [("2a19".to_owned(), vec![77])]);
+    }
+
+    #[test]
+    #[should_panic(expected = "which nobody waits for")]
+    fn a_reply_to_an_unknown_call_fails_the_test() {
+        Host::<Ticker>::new().input(Event::Call {
+            call: 7,
+            request: Request::Poll,
+        });
+    }
+
+    #[test]
     #[should_panic(expected = "which a Serial device has no use for")]
-    fn a_serial_host_refuses_ble_effects() {
+    fn a_serial_host_refuses_ble_link_effects() {
         Host::<BatteryMonitor>::new().open();
     }
 

@@ -1,9 +1,10 @@
 //! Test support for m2mhal driver plugins (dev-dependency only).
 //!
 //! - [`Host`]: a fake host for transcript tests, generic over any
-//!   [`Driver`](m2mhal_plugin_api::sdk::Driver) of a serial device or a BLE peripheral. It feeds
-//!   the driver inputs on a virtual clock, fires the timers the driver arms, and records every
-//!   effect, so that a test reads like a device log:
+//!   [`Driver`](m2mhal_plugin_api::sdk::Driver) of a serial device or a BLE peripheral. It runs
+//!   the driver in the daemon's own host core (`m2mhal-host-core`), on a virtual clock, and records
+//!   everything the core asks for, so that a test exercises what the daemon runs and reads like a
+//!   device log:
 //!
 //!   ```ignore
 //!   modem.expect_tx("AT+CSQ");
@@ -23,7 +24,8 @@ mod host;
 mod message;
 
 pub use c_abi::{CommonChecks, OpenOutcome, PluginClient, PluginInstance, writes};
-pub use host::{EPOCH, Host, LinkRequest, StateChange};
+pub use host::{EPOCH, Host, LinkRequest};
+pub use m2mhal_host_core::StateChange;
 pub use message::outgoing;
 
 /// The plugin API, for the code [`linked_plugin!`] generates.

@@ -1,9 +1,10 @@
 //! When to try again something that keeps failing (opening a driver), and how loudly to say so.
 //!
-//! The policy is pure: the caller passes the time in, so it is tested without waiting.
+//! The policy is pure: the caller passes the time in (a [`Duration`] since any fixed start of a
+//! monotonic clock), so it is tested without waiting.
 
 use std::fmt::Display;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// First delay before a failed driver is opened again.
 pub const DRIVER_RETRY_FIRST: Duration = Duration::from_secs(5);
@@ -18,7 +19,7 @@ pub struct Backoff {
     max: Duration,
     next: Duration,
     failures: u32,
-    started: Option<Instant>,
+    started: Option<Duration>,
 }
 
 /// What to do after a failure.
@@ -48,14 +49,14 @@ impl Backoff {
     }
 
     /// The thing started successfully at `now`.
-    pub fn started(&mut self, now: Instant) {
+    pub fn started(&mut self, now: Duration) {
         self.started = Some(now);
     }
 
     /// It failed at `now`: when to try again, and whether the failure is a repeat.
-    pub fn failed(&mut self, now: Instant) -> Retry {
+    pub fn failed(&mut self, now: Duration) -> Retry {
         if let Some(started) = self.started.take()
-            && now.saturating_duration_since(started) >= self.max
+            && now.saturating_sub(started) >= self.max
         {
             self.next = self.first;
             self.failures = 0;
@@ -90,7 +91,7 @@ mod tests {
 
     /// The delays and repeat flags of `count` failures one after the other, each right at the
     /// moment the previous delay ran out.
-    fn failures_in_a_row(backoff: &mut Backoff, clock: &mut Instant, count: usize) -> Vec<Retry> {
+    fn failures_in_a_row(backoff: &mut Backoff, clock: &mut Duration, count: usize) -> Vec<Retry> {
         (0..count)
             .map(|_| {
                 let retry = backoff.failed(*clock);
@@ -102,7 +103,7 @@ mod tests {
 
     #[test]
     fn driver_restarts_double_from_5_s_to_5_min_and_warn_only_once() {
-        let mut clock = Instant::now();
+        let mut clock = Duration::ZERO;
         let mut backoff = Backoff::driver_restarts();
         let retries = failures_in_a_row(&mut backoff, &mut clock, 9);
         let delays: Vec<u64> = retries.iter().map(|r| r.delay.as_secs()).collect();
@@ -116,7 +117,7 @@ mod tests {
 
     #[test]
     fn a_start_that_fails_soon_keeps_backing_off() {
-        let mut clock = Instant::now();
+        let mut clock = Duration::ZERO;
         let mut backoff = Backoff::driver_restarts();
         failures_in_a_row(&mut backoff, &mut clock, 3);
         backoff.started(clock);
@@ -132,7 +133,7 @@ mod tests {
 
     #[test]
     fn a_failure_after_a_long_run_starts_a_new_series() {
-        let mut clock = Instant::now();
+        let mut clock = Duration::ZERO;
         let mut backoff = Backoff::driver_restarts();
         failures_in_a_row(&mut backoff, &mut clock, 4);
         backoff.started(clock);

@@ -1,7 +1,4 @@
-//! The link between the host and one device: a serial port, or a BLE peripheral.
-//!
-//! A link turns what happens on the wire into driver [`Event`]s and carries out the driver's I/O
-//! effects; the device task does everything else the same way for both kinds.
+//! The link to a tty: bytes both ways, a hangup when the port goes, `Opened` when it is back.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use tokio_serial::SerialStream;
 
-use crate::ble::link::BleLink;
+use super::{Link, unsupported};
 use crate::port;
 
 /// How long a write to the device may take before the port counts as hung up.
@@ -21,48 +18,6 @@ const REOPEN_FIRST: Duration = Duration::from_secs(1);
 const REOPEN_MAX: Duration = Duration::from_secs(30);
 /// Read buffer size.
 const READ_CHUNK: usize = 4096;
-
-/// One device's link.
-pub enum Link {
-    /// A tty.
-    Serial(SerialLink),
-    /// A BLE peripheral through BlueZ.
-    Ble(BleLink),
-}
-
-impl Link {
-    /// Waits for the next event from the link. Cancel-safe.
-    pub async fn next(&mut self) -> Event {
-        match self {
-            Link::Serial(serial) => serial.next().await,
-            Link::Ble(ble) => ble.next().await,
-        }
-    }
-
-    /// Carries out an I/O effect; returns an event if doing so changed the link (a failed write is
-    /// a hangup).
-    pub async fn perform(&mut self, effect: Effect) -> Option<Event> {
-        match (self, effect) {
-            (Link::Serial(serial), Effect::Tx(bytes)) => serial.write(&bytes).await,
-            (Link::Ble(ble), effect @ (Effect::Connect | Effect::Disconnect | Effect::Gatt(_))) => {
-                ble.perform(effect);
-                None
-            }
-            (_, effect) => {
-                tracing::warn!("ignoring an effect this link cannot carry out: {effect:?}");
-                None
-            }
-        }
-    }
-
-    /// Lets go of the device (unplug, shutdown).
-    pub fn close(&mut self) {
-        match self {
-            Link::Serial(serial) => serial.port = None,
-            Link::Ble(ble) => ble.close(),
-        }
-    }
-}
 
 /// A serial port, reopened with backoff after a hangup.
 pub struct SerialLink {
@@ -88,7 +43,7 @@ impl SerialLink {
     }
 
     /// Bytes read, a hangup, or (after a hangup) `Opened` once the port could be reopened.
-    async fn next(&mut self) -> Event {
+    async fn read(&mut self) -> Event {
         loop {
             let Some(port) = self.port.as_mut() else {
                 match self.reopen_at {
@@ -150,5 +105,26 @@ impl SerialLink {
     fn schedule_reopen(&mut self) {
         self.reopen_at = Some(Instant::now() + self.reopen_delay);
         self.reopen_delay = (self.reopen_delay * 2).min(REOPEN_MAX);
+    }
+}
+
+#[async_trait::async_trait]
+impl Link for SerialLink {
+    async fn next(&mut self) -> Event {
+        self.read().await
+    }
+
+    async fn perform(&mut self, effect: Effect) -> Option<Event> {
+        match effect {
+            Effect::Tx(bytes) => self.write(&bytes).await,
+            other => {
+                unsupported(&other);
+                None
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        self.port = None;
     }
 }

@@ -11,9 +11,10 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 use zbus::{Connection, OwnedObjectPath};
 
-use crate::dbus::error::HalError;
-use crate::dbus::objects;
+use super::error::HalError;
+use super::objects;
 use crate::device::handle::{DeviceHandle, DeviceRequest};
+use crate::device::observer::Publication;
 use crate::device::state::{DeviceState, states};
 use crate::store::StoreHandle;
 
@@ -27,17 +28,6 @@ pub struct Registry {
     changes: Mutex<()>,
 }
 
-/// How a device got onto the bus.
-#[derive(Debug)]
-pub enum Publication {
-    /// In a new object.
-    New(Arc<DeviceHandle>),
-    /// Back in the object it had (same `Id`); the caller's task now serves it.
-    Back(Arc<DeviceHandle>),
-    /// Not at all: another task serves the object with this `Id`.
-    Taken(Arc<DeviceHandle>),
-}
-
 /// Why a device could not be published.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -47,13 +37,6 @@ pub enum PublishError {
     /// The object could not be registered.
     #[error("cannot register the device object: {0}")]
     Bus(#[from] zbus::Error),
-}
-
-/// The object path of device number `number`.
-fn device_path(number: u32) -> OwnedObjectPath {
-    // A decimal suffix under a valid prefix is always a valid object path.
-    OwnedObjectPath::try_from(m2mhal_contract::device_path(number.into()))
-        .unwrap_or_else(|_| unreachable!())
 }
 
 impl Registry {
@@ -93,7 +76,7 @@ impl Registry {
             .run(move |store| store.device_number(id.as_deref(), &in_use))
             .await?;
         let handle = Arc::new(DeviceHandle::new(
-            device_path(number),
+            m2mhal_contract::device_path(number.into()),
             Arc::clone(state),
             requests.clone(),
         ));
@@ -163,7 +146,11 @@ impl Registry {
 
     /// Paths of every published device, in number order.
     pub fn paths(&self) -> Vec<OwnedObjectPath> {
-        self.read().values().map(|h| h.path.clone()).collect()
+        // Every path is valid: a number under the contract's prefix.
+        self.read()
+            .values()
+            .filter_map(|h| OwnedObjectPath::try_from(h.path.as_str()).ok())
+            .collect()
     }
 
     fn is_published(&self, handle: &Arc<DeviceHandle>) -> bool {

@@ -16,6 +16,8 @@ use serde_bytes::ByteBuf;
 use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinSet};
 
+use super::{Link, unsupported};
+
 /// How long connecting (service discovery included) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one GATT operation may take.
@@ -61,7 +63,7 @@ impl BleLink {
     }
 
     /// The next advertisement, link change or operation result. Cancel-safe.
-    pub async fn next(&mut self) -> Event {
+    async fn receive(&mut self) -> Event {
         // Reap finished operation tasks so the set does not grow.
         while self.operations.try_join_next().is_some() {}
         match self.events.recv().await {
@@ -79,8 +81,9 @@ impl BleLink {
         }
     }
 
-    /// Starts a Connect, Disconnect or GATT operation; its outcome arrives through [`Self::next`].
-    pub fn perform(&mut self, effect: Effect) {
+    /// Starts a Connect, Disconnect or GATT operation; its outcome arrives through
+    /// [`Link::next`].
+    fn start(&mut self, effect: Effect) {
         let address = self.address.clone();
         let adapter = self.adapter.borrow().clone();
         let sender = self.sender.clone();
@@ -135,12 +138,24 @@ impl BleLink {
                     });
                 });
             }
-            other => tracing::warn!("not a BLE operation: {other:?}"),
+            other => unsupported(&other),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl Link for BleLink {
+    async fn next(&mut self) -> Event {
+        self.receive().await
+    }
+
+    async fn perform(&mut self, effect: Effect) -> Option<Event> {
+        self.start(effect);
+        None
     }
 
     /// Stops every operation in flight.
-    pub fn close(&mut self) {
+    fn close(&mut self) {
         self.operations.abort_all();
         self.notifications = None;
         set_connected(&self.connected, None);

@@ -1,0 +1,554 @@
+//! The host core on a fake clock, with a scripted driver and an in-memory store: what it asks
+//! the runner to do, in which order.
+
+use std::collections::BTreeMap;
+
+use m2mhal_host_core::{
+    Action, Answer, DeviceHost, IncomingOutcome, Now, Outgoing, Publication, Update, states,
+};
+use m2mhal_plugin_api::{
+    CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
+    Request,
+};
+
+/// A driver's answer to one event.
+type Script = Box<dyn FnMut(&Event) -> Result<Vec<Effect>, String>>;
+
+/// The core with a scripted driver; every action it asks for is written down as a line.
+struct Rig {
+    core: DeviceHost<&'static str>,
+    now_ms: u64,
+    driver: Script,
+    /// What the fake store holds as waiting outgoing messages.
+    stored: Vec<Outgoing>,
+    /// Keys the fake store holds as committed.
+    committed: Vec<String>,
+    /// Whether the store takes incoming messages.
+    store_works: bool,
+    /// Whether a restarted driver opens.
+    reopens: bool,
+    trace: Vec<String>,
+}
+
+impl Rig {
+    fn new(driver: impl FnMut(&Event) -> Result<Vec<Effect>, String> + 'static) -> Self {
+        Rig {
+            core: DeviceHost::new(Now {
+                ms: 0,
+                unix_time: 0,
+            }),
+            now_ms: 0,
+            driver: Box::new(driver),
+            stored: Vec::new(),
+            committed: Vec::new(),
+            store_works: true,
+            reopens: true,
+            trace: Vec::new(),
+        }
+    }
+
+    fn now(&self) -> Now {
+        Now {
+            ms: self.now_ms,
+            unix_time: 1_700_000_000 + self.now_ms / 1000,
+        }
+    }
+
+    /// Carries out actions until the core is idle; returns their lines.
+    fn run(&mut self) -> Vec<String> {
+        while let Some(action) = self.core.poll(self.now()) {
+            let (line, answer) = self.carry_out(action);
+            self.trace.push(line);
+            if let Some(answer) = answer {
+                self.core.answer(answer);
+            }
+        }
+        std::mem::take(&mut self.trace)
+    }
+
+    fn carry_out(&mut self, action: Action<&'static str>) -> (String, Option<Answer>) {
+        match action {
+            Action::Drive(input) => (
+                format!("drive {:?} at {}", input.event, input.now_ms),
+                Some(Answer::Driven((self.driver)(&input.event))),
+            ),
+            Action::Link(Effect::Tx(bytes)) => (format!("tx {}", bytes.escape_ascii()), None),
+            Action::Link(effect) => (format!("link {effect:?}"), None),
+            Action::Update(Update::State { state, reason }) => {
+                (format!("state {state} {reason}"), None)
+            }
+            Action::Update(Update::Pending(pending)) => (format!("pending {pending}"), None),
+            Action::Update(update) => (format!("update {update:?}"), None),
+            Action::Log { message, .. } => (format!("log {message}"), None),
+            Action::Reply { caller, result, .. } => (format!("reply {caller} {result:?}"), None),
+            Action::StrayReply { call } => (format!("stray reply {call}"), None),
+            Action::Withdraw => ("withdraw".into(), None),
+            Action::Publish => ("publish".into(), Some(Answer::Published(Publication::New))),
+            Action::LoadOutbox { device_id } => (
+                format!("load outbox {device_id}"),
+                Some(Answer::OutboxLoaded(Some(self.stored.clone()))),
+            ),
+            Action::ReadRecentCommits { device_id, limit } => (
+                format!("read {limit} commits {device_id}"),
+                Some(Answer::RecentCommits(self.committed.clone())),
+            ),
+            Action::StoreIncoming { message, .. } => {
+                let outcome = if !self.store_works {
+                    IncomingOutcome::NotCommitted
+                } else if self.committed.contains(&message.key) {
+                    IncomingOutcome::AlreadyCommitted
+                } else {
+                    self.committed.push(message.key.clone());
+                    IncomingOutcome::Committed {
+                        id: format!("in{}", self.committed.len()),
+                    }
+                };
+                (
+                    format!("store {}", message.key),
+                    Some(Answer::IncomingStored(outcome)),
+                )
+            }
+            Action::EmitReceived { id, .. } => (format!("signal received {id}"), None),
+            Action::ReadProgress { id } => (
+                format!("read progress {id}"),
+                Some(Answer::Progress(Some(BTreeMap::from([(
+                    "attempts".to_owned(),
+                    "2".to_owned(),
+                )])))),
+            ),
+            Action::CommitState(change) => (
+                format!("commit {} {}", change.id, change.state.as_str()),
+                None,
+            ),
+            Action::EmitState { id, state, .. } => {
+                (format!("signal {id} {}", state.as_str()), None)
+            }
+            Action::EmitNotification { characteristic, .. } => {
+                (format!("notify {characteristic}"), None)
+            }
+            Action::RestartDriver => {
+                let result = if self.reopens {
+                    Ok(())
+                } else {
+                    Err("cannot load".to_owned())
+                };
+                (
+                    "restart driver".into(),
+                    Some(Answer::DriverRestarted(result)),
+                )
+            }
+        }
+    }
+
+    fn deliver(&mut self, event: Event) -> Vec<String> {
+        self.core.deliver(event);
+        self.run()
+    }
+
+    /// Lets time pass up to `ms`, waking the core at every deadline on the way.
+    fn advance_to(&mut self, ms: u64) -> Vec<String> {
+        let mut trace = Vec::new();
+        while let Some(due) = self.core.deadline().filter(|due| *due <= ms) {
+            self.now_ms = due;
+            self.core.wake(self.now());
+            trace.extend(self.run());
+        }
+        self.now_ms = ms;
+        trace
+    }
+}
+
+fn ready(id: &str) -> Effect {
+    Effect::Device(DeviceUpdate {
+        id: Some(id.into()),
+        state: Some(states::READY.into()),
+        ..Default::default()
+    })
+}
+
+fn message(id: &str) -> Outgoing {
+    Outgoing {
+        id: id.into(),
+        destination: "+15550100".into(),
+        payload: b"hi".to_vec(),
+        encoding: Encoding::Text,
+        info: BTreeMap::new(),
+    }
+}
+
+/// A modem: ready with an Id when opened; answers sends `Sent` (or as `answer` says).
+fn modem(mut answer: impl FnMut(&str) -> Result<CallReply, CallError> + 'static) -> Rig {
+    Rig::new(move |event| {
+        Ok(match event {
+            Event::Opened => vec![ready("imei:1")],
+            Event::Call {
+                call,
+                request: Request::Send(message),
+            } => vec![Effect::Reply {
+                call: *call,
+                result: answer(&message.id),
+            }],
+            _ => Vec::new(),
+        })
+    })
+}
+
+#[test]
+fn timers_fire_in_deadline_order_at_their_time() {
+    let mut rig = Rig::new(|event| {
+        Ok(match event {
+            Event::Opened => vec![
+                Effect::SetTimer {
+                    id: 2,
+                    after_ms: 500,
+                },
+                Effect::SetTimer {
+                    id: 1,
+                    after_ms: 100,
+                },
+                Effect::SetTimer {
+                    id: 3,
+                    after_ms: 50,
+                },
+                Effect::CancelTimer(3),
+            ],
+            Event::Timer(1) => vec![Effect::SetTimer {
+                id: 1,
+                after_ms: 300,
+            }],
+            _ => Vec::new(),
+        })
+    });
+    rig.deliver(Event::Opened);
+    assert_eq!(rig.core.deadline(), Some(100));
+    assert!(rig.advance_to(99).is_empty());
+    assert_eq!(
+        rig.advance_to(600),
+        [
+            "drive Timer(1) at 100",
+            "drive Timer(1) at 400",
+            "drive Timer(2) at 500"
+        ]
+    );
+    assert_eq!(rig.core.timer_due(1), Some(700));
+    assert_eq!(rig.core.timer_due(3), None);
+}
+
+#[test]
+fn a_device_with_an_id_is_published_then_its_outbox_loaded_then_commits_replayed() {
+    let mut rig = modem(|_| Ok(CallReply::Done));
+    rig.committed = vec!["sm:3".into()];
+    rig.stored = vec![message("7")];
+    let trace = rig.deliver(Event::Opened);
+    assert_eq!(
+        trace[..7],
+        [
+            "drive Opened at 0",
+            &format!(
+                "update {:?}",
+                Update::Device(DeviceUpdate {
+                    id: Some("imei:1".into()),
+                    state: Some(states::READY.into()),
+                    ..Default::default()
+                })
+            ),
+            "publish",
+            "load outbox imei:1",
+            "pending 1",
+            "read 32 commits imei:1",
+            "read progress 7",
+        ]
+    );
+    assert_eq!(
+        trace[7..],
+        [
+            "commit 7 sending",
+            "signal 7 sending",
+            "drive MessageCommitted { key: \"sm:3\" } at 0",
+            "drive Call { call: 1, request: Send(OutgoingMessage { id: \"7\", destination: \"+15550100\", payload: [104, 105], encoding: Text, progress: {\"attempts\": \"2\"} }) } at 0",
+            "commit 7 sent",
+            "signal 7 sent",
+            "pending 0",
+        ]
+    );
+    // A second Opened (a port reopened after a hangup) replays the commits again, once the Id
+    // is reported again; the outbox is not loaded twice.
+    let trace = rig.deliver(Event::Opened);
+    assert!(trace.contains(&"read 32 commits imei:1".to_owned()));
+    assert!(!trace.iter().any(|line| line.starts_with("load outbox")));
+}
+
+#[test]
+fn messages_go_one_at_a_time_in_order_each_committed_before_it_is_signalled() {
+    let mut rig = Rig::new(|event| {
+        Ok(match event {
+            Event::Opened => vec![ready("imei:1")],
+            // Sends are answered later, by the test.
+            _ => Vec::new(),
+        })
+    });
+    rig.deliver(Event::Opened);
+    rig.core.enqueue(message("1"));
+    let mut trace = rig.run();
+    rig.core.enqueue(message("2"));
+    trace.extend(rig.run());
+    assert_eq!(
+        trace[..4],
+        [
+            "pending 1",
+            "read progress 1",
+            "commit 1 sending",
+            "signal 1 sending",
+        ]
+    );
+    assert!(
+        trace[4].starts_with("drive Call { call: 1, request: Send(OutgoingMessage { id: \"1\"")
+    );
+    assert_eq!(trace[5], "pending 2");
+    assert_eq!(trace.len(), 6, "message 2 waits: {trace:?}");
+    // The driver reports progress of the message in flight: committed; `sending` not signalled
+    // twice, a fact is.
+    let progress = |state| Effect::MessageState {
+        id: "1".into(),
+        state,
+        error: String::new(),
+        info: BTreeMap::from([("attempt".to_owned(), "1".to_owned())]),
+    };
+    rig.driver = Box::new(move |event| {
+        Ok(match event {
+            Event::Rx(_) => vec![
+                progress(m2mhal_plugin_api::MessageState::Sending),
+                Effect::Reply {
+                    call: 1,
+                    result: Ok(CallReply::Sent(BTreeMap::new())),
+                },
+            ],
+            _ => Vec::new(),
+        })
+    });
+    let trace = rig.deliver(Event::Rx(b"+CMGS: 4".to_vec()));
+    assert_eq!(
+        trace[..8],
+        [
+            "drive Rx([43, 67, 77, 71, 83, 58, 32, 52]) at 0",
+            "commit 1 sending",
+            "commit 1 sent",
+            "signal 1 sent",
+            "pending 1",
+            "read progress 2",
+            "commit 2 sending",
+            "signal 2 sending",
+        ]
+    );
+    assert!(trace[8].contains("Send(OutgoingMessage { id: \"2\""));
+}
+
+#[test]
+fn a_busy_or_slow_device_keeps_the_message_at_the_head_and_a_refusal_fails_it() {
+    let mut answers = vec![
+        Err(CallError::new(CallErrorKind::Timeout, "no answer")),
+        Err(CallError::new(CallErrorKind::NotReady, "no network")),
+        Err(CallError::new(CallErrorKind::Failed, "+CMS ERROR: 500")),
+    ]
+    .into_iter();
+    let mut rig = Rig::new(move |event| {
+        Ok(match event {
+            Event::Opened => vec![ready("imei:1")],
+            Event::Call { call, .. } => match answers.next() {
+                Some(result) => vec![Effect::Reply {
+                    call: *call,
+                    result,
+                }],
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        })
+    });
+    rig.deliver(Event::Opened);
+    rig.core.enqueue(message("1"));
+    rig.core.enqueue(message("2"));
+    let states: Vec<String> = rig
+        .run()
+        .into_iter()
+        .filter(|line| line.starts_with("signal"))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "signal 1 sending",
+            "signal 1 queued",
+            "signal 1 sending",
+            "signal 1 queued",
+            "signal 1 sending",
+            "signal 1 failed",
+            "signal 2 sending",
+        ]
+    );
+}
+
+#[test]
+fn a_received_message_is_committed_then_signalled_then_acknowledged_to_the_driver() {
+    let incoming = IncomingMessage {
+        key: "sm:1".into(),
+        peer: "+15550100".into(),
+        payload: b"hello".to_vec(),
+        text: Some("hello".into()),
+        timestamp: 1_700_000_000,
+        info: BTreeMap::new(),
+    };
+    let received = incoming.clone();
+    let mut rig = Rig::new(move |event| {
+        Ok(match event {
+            Event::Opened => vec![
+                Effect::MessageReceived(received.clone()),
+                ready("imei:1"),
+                Effect::MessageReceived(received.clone()),
+            ],
+            _ => Vec::new(),
+        })
+    });
+    let trace = rig.deliver(Event::Opened);
+    let from_store: Vec<&String> = trace
+        .iter()
+        .filter(|line| line.contains("sm:1") || line.contains("received"))
+        .collect();
+    assert_eq!(
+        from_store,
+        [
+            // The first report came before the Id: dropped, not acknowledged.
+            "store sm:1",
+            "signal received in1",
+            "drive MessageCommitted { key: \"sm:1\" } at 0",
+        ]
+    );
+    // Reported again (the driver did not get to delete it): acknowledged without a signal.
+    rig.driver = Box::new(move |event| {
+        Ok(match event {
+            Event::Rx(_) => vec![Effect::MessageReceived(incoming.clone())],
+            _ => Vec::new(),
+        })
+    });
+    let trace = rig.deliver(Event::Rx(Vec::new()));
+    assert_eq!(
+        trace[1..],
+        [
+            "store sm:1",
+            "drive MessageCommitted { key: \"sm:1\" } at 0"
+        ]
+    );
+    // A store that fails leaves the message on the device: the driver is not told.
+    rig.store_works = false;
+    rig.committed.clear();
+    let trace = rig.deliver(Event::Rx(Vec::new()));
+    assert_eq!(trace[1..], ["store sm:1"]);
+}
+
+#[test]
+fn a_failed_driver_answers_its_callers_and_restarts_with_backoff() {
+    let mut rig = Rig::new(|event| match event {
+        Event::Call {
+            request: Request::Poll,
+            ..
+        } => Err("worker died".into()),
+        Event::Opened => Ok(vec![Effect::SetTimer {
+            id: 1,
+            after_ms: 60_000,
+        }]),
+        _ => Ok(Vec::new()),
+    });
+    rig.deliver(Event::Opened);
+    rig.core.call(Request::Refresh, "refresh");
+    rig.core.call(Request::Poll, "poll");
+    let trace = rig.run();
+    assert_eq!(
+        trace[2..],
+        [
+            "reply refresh Err(CallError { kind: Failed, message: \"the driver failed\" })",
+            "reply poll Err(CallError { kind: Failed, message: \"the driver failed\" })",
+            "state failed driver-error",
+        ]
+    );
+    assert_eq!(rig.core.state(), states::FAILED);
+    // Timers died with the driver; the restart is due after 5 s. Calls meanwhile: not ready.
+    assert_eq!(rig.core.deadline(), Some(5_000));
+    rig.core.call(Request::Refresh, "early");
+    assert_eq!(
+        rig.run(),
+        [
+            "reply early Err(CallError { kind: NotReady, message: \"the driver is restarting after a failure\" })"
+        ]
+    );
+    assert!(rig.advance_to(4_999).is_empty());
+    assert_eq!(
+        rig.advance_to(5_000),
+        ["restart driver", "drive Opened at 5000"]
+    );
+    // It fails again soon: twice the delay. Its restart fails: twice again.
+    rig.core.call(Request::Poll, "poll");
+    rig.run();
+    assert_eq!(rig.core.deadline(), Some(15_000));
+    rig.reopens = false;
+    assert_eq!(rig.advance_to(15_000), ["restart driver"]);
+    assert_eq!(rig.core.deadline(), Some(35_000));
+}
+
+#[test]
+fn a_message_in_flight_when_the_driver_fails_goes_first_after_the_restart() {
+    let mut rig = Rig::new(|event| match event {
+        Event::Opened => Ok(vec![ready("imei:1")]),
+        Event::Call { .. } => Err("crashed".into()),
+        _ => Ok(Vec::new()),
+    });
+    rig.deliver(Event::Opened);
+    rig.core.enqueue(message("1"));
+    rig.core.enqueue(message("2"));
+    rig.run();
+    rig.driver = Box::new(|event| {
+        Ok(match event {
+            Event::Opened => vec![ready("imei:1")],
+            _ => Vec::new(),
+        })
+    });
+    let trace = rig.advance_to(5_000);
+    assert!(trace.contains(&"read progress 1".to_owned()), "{trace:?}");
+}
+
+#[test]
+fn detaching_drops_callers_and_leaves_the_device_offline() {
+    let mut rig = Rig::new(|_| Ok(Vec::new()));
+    rig.deliver(Event::Opened);
+    rig.core.call(Request::Refresh, "refresh");
+    rig.run();
+    rig.core.detach();
+    assert_eq!(rig.run(), ["state offline unplugged"]);
+    assert_eq!(rig.core.state(), states::OFFLINE);
+}
+
+#[test]
+fn a_device_published_before_its_id_moves_to_its_ids_object() {
+    let mut rig = Rig::new(|event| {
+        Ok(match event {
+            Event::Opened => vec![Effect::Device(DeviceUpdate {
+                state: Some(states::FAILED.into()),
+                ..Default::default()
+            })],
+            _ => vec![ready("imei:1")],
+        })
+    });
+    let trace = rig.deliver(Event::Opened);
+    assert_eq!(trace.last().map(String::as_str), Some("publish"));
+    let trace = rig.deliver(Event::Rx(Vec::new()));
+    assert_eq!(trace[1], "withdraw");
+    assert_eq!(trace[3], "publish");
+}
+
+#[test]
+fn a_reply_nobody_waits_for_is_reported() {
+    let mut rig = Rig::new(|_| {
+        Ok(vec![Effect::Reply {
+            call: 9,
+            result: Ok(CallReply::Done),
+        }])
+    });
+    assert_eq!(rig.deliver(Event::Hangup)[1], "stray reply 9");
+}
