@@ -1,0 +1,89 @@
+//! Debian's real ModemManager against `m2msim modem` under umockdev, on a private system bus
+//! (the rig of `m2mhal_tests::modemmanager`): what m2mhal's ModemManager backend builds on.
+
+use m2mhal_tests::modemmanager::*;
+use zbus::OwnedObjectPath;
+
+/// `MM_MODEM_3GPP_REGISTRATION_STATE_HOME`.
+const REGISTRATION_HOME: u32 = 1;
+/// `MM_SMS_STATE_RECEIVING`: parts of a multipart message are still missing.
+const SMS_RECEIVING: u32 = 2;
+/// `MM_SMS_STATE_RECEIVED`.
+const SMS_RECEIVED: u32 = 3;
+/// `MM_SMS_PDU_TYPE_DELIVER`.
+const PDU_DELIVER: u32 = 1;
+const SENDER: &str = "+4915123456789";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modemmanager_finds_the_simulated_modem_and_registers_it() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    let modem = rig.plug_modem().await;
+    let conn = rig.mm.conn.clone();
+    let imei: String = mm_property(&conn, &modem, MM_MODEM, "EquipmentIdentifier").await;
+    assert_eq!(imei, "356938035643809");
+    let manufacturer: String = mm_property(&conn, &modem, MM_MODEM, "Manufacturer").await;
+    assert_eq!(manufacturer, "Quectel");
+    let model: String = mm_property(&conn, &modem, MM_MODEM, "Model").await;
+    assert_eq!(model, "EG25");
+    let primary: String = mm_property(&conn, &modem, MM_MODEM, "PrimaryPort").await;
+    assert_eq!(primary, MODEM_TTY);
+
+    rig.enable(&modem).await;
+    let registration: u32 = mm_property(&conn, &modem, MM_MODEM_3GPP, "RegistrationState").await;
+    assert_eq!(registration, REGISTRATION_HOME);
+    let operator: String = mm_property(&conn, &modem, MM_MODEM_3GPP, "OperatorName").await;
+    assert_eq!(operator, "SIMNET");
+    // The simulator's +CSQ: 20 is 20/31 of the scale.
+    let (quality, _recent): (u32, bool) =
+        wait_for_mm_property(&conn, &modem, MM_MODEM, "SignalQuality", |(quality, _)| {
+            *quality > 0
+        })
+        .await;
+    assert_eq!(quality, 20 * 100 / 31);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_from_the_simulator_arrives_in_modemmanager_and_multipart_assembled() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    let modem = rig.plug_modem().await;
+    rig.enable(&modem).await;
+    let conn = rig.mm.conn.clone();
+    let mut added = messages_added(&conn, &modem).await;
+
+    rig.sim
+        .ok(&format!("@0 sms {SENDER} hello from the network"))
+        .await;
+    let sms = next_message(&mut added).await;
+    let state =
+        wait_for_mm_property(&conn, &sms, MM_SMS, "State", |s: &u32| *s == SMS_RECEIVED).await;
+    assert_eq!(state, SMS_RECEIVED);
+    let text: String = mm_property(&conn, &sms, MM_SMS, "Text").await;
+    assert_eq!(text, "hello from the network");
+    let number: String = mm_property(&conn, &sms, MM_SMS, "Number").await;
+    assert_eq!(number, SENDER);
+    let pdu_type: u32 = mm_property(&conn, &sms, MM_SMS, "PduType").await;
+    assert_eq!(pdu_type, PDU_DELIVER);
+
+    // Two parts, the second a moment later, as a network delivers them.
+    let long_text = "a message too long for one part. ".repeat(6);
+    let long_text = long_text.trim_end();
+    rig.sim
+        .ok(&format!("@0 sms-stepwise {SENDER} {long_text}"))
+        .await;
+    let multipart = next_message(&mut added).await;
+    let state: u32 = mm_property(&conn, &multipart, MM_SMS, "State").await;
+    assert_eq!(state, SMS_RECEIVING, "one part of two is in");
+    rig.sim.ok("@0 next-part").await;
+    wait_for_mm_property(&conn, &multipart, MM_SMS, "State", |s: &u32| {
+        *s == SMS_RECEIVED
+    })
+    .await;
+    let text: String = mm_property(&conn, &multipart, MM_SMS, "Text").await;
+    assert_eq!(text, long_text);
+    let listed: Vec<OwnedObjectPath> = mm_messages(&conn, &modem).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+}
