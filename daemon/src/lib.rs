@@ -15,6 +15,7 @@ pub mod device;
 pub mod discovery;
 pub mod filter;
 pub mod kernel_event;
+pub mod modemmanager;
 pub mod notify;
 pub mod plugin_file;
 pub mod plugin_host;
@@ -106,6 +107,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         );
         tokio::spawn(host.run())
     });
+    let events_rx = modemmanager::gate(&config.modemmanager, &conn, events_rx);
     let discovery = Discovery::new(reloader.subscribe(), plugins, services);
     let discovery = tokio::spawn(discovery.run(events_rx, shutdown_rx));
     udev_monitor::spawn(events.clone());

@@ -2,6 +2,7 @@
 //! (the rig of `m2mhal_tests::modemmanager`): what m2mhal's ModemManager backend builds on.
 
 use m2mhal_tests::modemmanager::*;
+use m2mhal_tests::*;
 use zbus::OwnedObjectPath;
 
 /// `MM_MODEM_3GPP_REGISTRATION_STATE_HOME`.
@@ -86,4 +87,54 @@ async fn sms_from_the_simulator_arrives_in_modemmanager_and_multipart_assembled(
     assert_eq!(text, long_text);
     let listed: Vec<OwnedObjectPath> = mm_messages(&conn, &modem).await;
     assert_eq!(listed.len(), 2, "{listed:?}");
+}
+
+/// The modem's node in the testbed, as m2mhald sees it.
+const MODEM_NODE: &str = "/dev/ttyUSB2";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modem_modemmanager_manages_stays_its_own() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    let modem = rig.plug_modem().await;
+    rig.enable(&modem).await;
+    // Enabled, ModemManager holds the port open: from now on any open is somebody else's.
+    let mut opens = OpenWatch::new(&[&rig.sim.path(0)]);
+    let mut daemon = Daemon::start_with_env(&rig.bus, "", &rig.usb.env()).await;
+    daemon
+        .expect_log("ModemManager is on the bus and manages 1 modem(s)")
+        .await;
+    let refused = daemon.expect_log("not opening its port").await;
+    assert!(refused.contains(MODEM_NODE), "{refused}");
+
+    assert!(devices(&daemon.conn).await.is_empty(), "m2mhal serves it");
+    assert_eq!(
+        opens.opened(),
+        Vec::<std::path::PathBuf>::new(),
+        "m2mhal opened the port"
+    );
+    let conn = rig.mm.conn.clone();
+    let state: i32 = mm_property(&conn, &modem, MM_MODEM, "State").await;
+    assert_eq!(state, MM_STATE_REGISTERED, "ModemManager still has it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_mode_off_m2mhal_serves_the_modem_itself_and_never_asks_modemmanager() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    // ModemManager runs, but is never told about the modem (as for a modem it ignores).
+    rig.usb.ok(&format!("add-modem {}", rig.sim.path(0))).await;
+    let mut daemon =
+        Daemon::start_with_env(&rig.bus, "[modemmanager]\nmode = \"off\"\n", &rig.usb.env()).await;
+    let path = wait_for_device(&daemon.conn, MODEM_NODE, "ready").await;
+    let id: String = property(&daemon.conn, &path, DEVICE, "Id").await;
+    assert_eq!(id, "imei:356938035643809");
+    let lines = daemon.log_until("is initializing").await;
+    let asked: Vec<&String> = lines
+        .iter()
+        .filter(|line| line.contains("ModemManager"))
+        .collect();
+    assert!(asked.is_empty(), "m2mhald followed ModemManager: {asked:?}");
 }
