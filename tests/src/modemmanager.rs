@@ -293,6 +293,40 @@ pub async fn interfaces_added(conn: &Connection) -> zbus::fdo::InterfacesAddedSt
         .expect("subscribe to InterfacesAdded")
 }
 
+/// The `InterfacesRemoved` signals of ModemManager's object manager.
+pub async fn interfaces_removed(conn: &Connection) -> zbus::fdo::InterfacesRemovedStream {
+    let manager = zbus::fdo::ObjectManagerProxy::builder(conn)
+        .destination(MM_NAME)
+        .path(MM_PATH)
+        .build()
+        .await
+        .expect("object manager proxy");
+    manager
+        .receive_interfaces_removed()
+        .await
+        .expect("subscribe to InterfacesRemoved")
+}
+
+/// Waits on `removed` until the object at `path` is gone.
+pub async fn object_gone(removed: &mut zbus::fdo::InterfacesRemovedStream, path: &str) {
+    let gone = tokio::time::timeout(MM_WAIT, async {
+        while let Some(signal) = removed.next().await {
+            if signal
+                .args()
+                .is_ok_and(|args| args.object_path().as_str() == path)
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        gone == Ok(true),
+        "ModemManager never removed the object {path}"
+    );
+}
+
 /// Waits on `added` for an object with `interface`; returns its path.
 pub async fn next_object_with(
     added: &mut zbus::fdo::InterfacesAddedStream,

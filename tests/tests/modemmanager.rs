@@ -138,3 +138,37 @@ async fn with_mode_off_m2mhal_serves_the_modem_itself_and_never_asks_modemmanage
         .collect();
     assert!(asked.is_empty(), "m2mhald followed ModemManager: {asked:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_takes_the_modem_from_modemmanager_and_gives_it_back_on_exit() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    let modem = rig.plug_modem().await;
+    rig.enable(&modem).await;
+    let conn = rig.mm.conn.clone();
+    let mut added = interfaces_added(&conn).await;
+    let mut removed = interfaces_removed(&conn).await;
+
+    let mut daemon = Daemon::start_with_env(
+        &rig.bus,
+        "[modemmanager]\nown = [\"imei:356938035643809\"]\n",
+        &rig.usb.env(),
+    )
+    .await;
+    daemon
+        .expect_log("took imei:356938035643809 from ModemManager")
+        .await;
+    object_gone(&mut removed, &modem).await;
+    let path = wait_for_device(&daemon.conn, MODEM_NODE, "ready").await;
+    let id: String = property(&daemon.conn, &path, DEVICE, "Id").await;
+    assert_eq!(id, "imei:356938035643809");
+    let driver: String = property(&daemon.conn, &path, DEVICE, "Driver").await;
+    assert_eq!(driver, "cellular", "served directly");
+
+    // m2mhald leaves the bus: ModemManager ends the inhibition and takes the modem again.
+    daemon.stop().await;
+    let back = next_object_with(&mut added, MM_MODEM).await;
+    let imei: String = mm_property(&conn, &back, MM_MODEM, "EquipmentIdentifier").await;
+    assert_eq!(imei, "356938035643809");
+}

@@ -22,7 +22,8 @@ pub enum Mode {
 pub struct ModemManagerConfig {
     /// `auto` (default) or `off`.
     pub mode: Mode,
-    /// Ids (`imei:<IMEI>`) of modems m2mhald drives itself even though ModemManager runs.
+    /// Ids (`imei:<IMEI>`) of modems m2mhald takes from ModemManager (`InhibitDevice`) and
+    /// drives itself while it runs.
     pub own: Vec<String>,
     /// Enable modems ModemManager reports disabled. Default `true`.
     pub enable: bool,

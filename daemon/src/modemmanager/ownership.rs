@@ -14,6 +14,8 @@ pub struct ManagedModem {
     pub device: String,
     /// MM's `Ports`: the kernel names of the modem's ports (`ttyUSB2`, `wwan0`, ...).
     pub ports: Vec<String>,
+    /// MM's `EquipmentIdentifier`: the IMEI of a 3GPP modem ("" when not known).
+    pub equipment_id: String,
 }
 
 impl ManagedModem {
@@ -24,9 +26,10 @@ impl ManagedModem {
         path: &str,
         property: impl Fn(&str) -> Option<&'v Variant<'v>>,
     ) -> Option<Self> {
-        let device = property("Device")
-            .and_then(|value| String::try_from(value.try_clone().ok()?).ok())
-            .filter(|device| !device.is_empty())?;
+        let text = |name: &str| {
+            property(name).and_then(|value| String::try_from(value.try_clone().ok()?).ok())
+        };
+        let device = text("Device").filter(|device| !device.is_empty())?;
         let ports = property("Ports")
             .and_then(|value| Vec::<(String, u32)>::try_from(value.try_clone().ok()?).ok())
             .unwrap_or_default()
@@ -37,7 +40,16 @@ impl ManagedModem {
             path: path.to_owned(),
             device,
             ports,
+            equipment_id: text("EquipmentIdentifier").unwrap_or_default(),
         })
+    }
+
+    /// The m2mhal `Id` the modem has whichever way it is served: `imei:<IMEI>`; `None` for an
+    /// equipment identifier that is no IMEI.
+    pub fn id(&self) -> Option<String> {
+        let imei = &self.equipment_id;
+        (imei.len() == 15 && imei.bytes().all(|byte| byte.is_ascii_digit()))
+            .then(|| format!("imei:{imei}"))
     }
 
     /// Whether the tty `name` with udev `properties` is a port of this modem: its sysfs path
@@ -104,6 +116,7 @@ mod tests {
             path: "/org/freedesktop/ModemManager1/Modem/0".to_owned(),
             device: DEVICE.to_owned(),
             ports: vec!["ttyUSB2".to_owned(), "wwan0".to_owned()],
+            equipment_id: "356938035643809".to_owned(),
         }
     }
 
@@ -139,6 +152,7 @@ mod tests {
     fn a_modem_is_read_from_its_properties() {
         let properties = HashMap::from([
             ("Device", Variant::from(DEVICE)),
+            ("EquipmentIdentifier", Variant::from("356938035643809")),
             (
                 "Ports",
                 Variant::from(vec![
@@ -152,6 +166,12 @@ mod tests {
                 properties.get(name)
             });
         assert_eq!(read, Some(modem()));
+        assert_eq!(modem().id().as_deref(), Some("imei:356938035643809"));
+        let esn = ManagedModem {
+            equipment_id: "8088AB12".to_owned(),
+            ..modem()
+        };
+        assert_eq!(esn.id(), None);
         assert_eq!(ManagedModem::from_properties("/m", |_| None), None);
     }
 }
