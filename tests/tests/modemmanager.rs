@@ -172,3 +172,25 @@ async fn own_takes_the_modem_from_modemmanager_and_gives_it_back_on_exit() {
     let imei: String = mm_property(&conn, &back, MM_MODEM, "EquipmentIdentifier").await;
     assert_eq!(imei, "356938035643809");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modem_plugged_in_while_both_run_is_left_to_modemmanager() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    let mut daemon = Daemon::start_with_env(&rig.bus, "", &rig.usb.env()).await;
+    daemon
+        .expect_log("ModemManager is on the bus and manages 0 modem(s)")
+        .await;
+    // m2mhald sees the udev event at once, ModemManager exports the modem seconds later.
+    let modem = rig.plug_modem().await;
+    let lines = daemon.log_until("not opening its port").await;
+    let opened: Vec<&String> = lines
+        .iter()
+        .filter(|line| line.contains("opening serial port"))
+        .collect();
+    assert!(opened.is_empty(), "m2mhald opened the port: {opened:?}");
+    assert!(devices(&daemon.conn).await.is_empty(), "m2mhal serves it");
+    let imei: String = mm_property(&rig.mm.conn, &modem, MM_MODEM, "EquipmentIdentifier").await;
+    assert_eq!(imei, "356938035643809");
+}

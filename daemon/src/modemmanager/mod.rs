@@ -2,7 +2,9 @@
 //! and never opens a port of a modem it manages; `[modemmanager] mode = "off"` never talks to it.
 //!
 //! [`gate`] sits between the kernel events (udev, `ReportKernelEvent`, `[[port]]`s) and
-//! discovery: an added port that belongs to a modem ModemManager manages goes no further.
+//! discovery: an added port that belongs to a modem ModemManager manages goes no further, and
+//! while ModemManager is on the bus a port it may still take (its udev rules made it a
+//! candidate) waits for its word, so that a modem plugged in while both run is probed by one.
 //! [`watch`] follows ModemManager, [`ownership`] decides, [`proxies`] and [`mapping`] are what a
 //! device served through ModemManager is built from.
 
@@ -12,16 +14,22 @@ pub mod ownership;
 pub mod proxies;
 pub mod watch;
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
 
 use crate::kernel_event::{Action, KernelEvent};
 use config::{Mode, ModemManagerConfig};
-use ownership::ManagedModems;
+use ownership::{ManagedModems, modemmanager_candidate};
 
 /// Depth of the queue from the gate to discovery.
 const GATE_QUEUE: usize = 256;
+/// How long a port ModemManager may still take waits for its word while ModemManager is on the
+/// bus: its probing of a new modem takes seconds before the modem is exported.
+const SETTLE: Duration = Duration::from_secs(15);
 /// How long ModemManager may take to let go of a modem.
 const INHIBIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long ports wait for the first word about ModemManager (there, with these modems, or
@@ -56,6 +64,9 @@ pub fn gate(
 enum Verdict {
     /// Not ModemManager's: on to discovery.
     Pass,
+    /// ModemManager is on the bus and may still take it (it probes a new modem for seconds
+    /// before it exports it): wait for its word, at most [`SETTLE`].
+    Settle,
     /// A port of the ModemManager modem at this object path: held back.
     Hold(String),
     /// A port of a modem `own` lists: take the device (MM's `Device`) from ModemManager, then on.
@@ -68,6 +79,7 @@ enum Verdict {
 }
 
 /// The gate between the kernel events and discovery.
+#[derive(Clone)]
 struct Gate {
     conn: zbus::Connection,
     own: Vec<String>,
@@ -87,29 +99,62 @@ impl Gate {
         if !answered {
             tracing::warn!("no word from ModemManager in {FIRST_ANSWER:?}; ports pass");
         }
+        let mut settling: HashMap<PathBuf, AbortHandle> = HashMap::new();
         while let Some(event) = events.recv().await {
-            let port = event.devnode.display().to_string();
-            match self.verdict(&event) {
-                Verdict::Pass => {}
-                Verdict::Hold(modem) => {
-                    tracing::info!(
-                        port,
-                        "ModemManager manages this modem ({modem}): not opening its port"
-                    );
-                    continue;
-                }
-                Verdict::Take { id, device } => {
-                    if let Err(e) = self.take(&device).await {
-                        tracing::warn!(port, "cannot take {id} from ModemManager: {e}");
-                        continue;
-                    }
-                    tracing::info!(port, "took {id} from ModemManager ([modemmanager] own)");
-                }
+            if let Some(waiting) = settling.remove(&event.devnode) {
+                waiting.abort();
             }
-            if tx.send(event).await.is_err() {
+            if self.verdict(&event) == Verdict::Settle {
+                settling.retain(|_, waiting| !waiting.is_finished());
+                let devnode = event.devnode.clone();
+                let task = tokio::spawn(self.clone().settle(event, tx.clone()));
+                settling.insert(devnode, task.abort_handle());
+                continue;
+            }
+            if !self.admit(event, &tx).await {
                 return;
             }
         }
+    }
+
+    /// Waits until ModemManager manages `event`'s port, leaves the bus, or [`SETTLE`] passed;
+    /// then admits it.
+    async fn settle(mut self, event: KernelEvent, tx: mpsc::Sender<KernelEvent>) {
+        tracing::debug!(
+            port = %event.devnode.display(),
+            "waiting up to {SETTLE:?} for ModemManager to take or leave this port"
+        );
+        let decided = |known: &Option<ManagedModems>| {
+            known.as_ref().is_none_or(|modems| {
+                !modems.present || modems.owner_of(&event.name, &event.properties).is_some()
+            })
+        };
+        let _ = tokio::time::timeout(SETTLE, self.managed.wait_for(decided)).await;
+        self.admit(event, &tx).await;
+    }
+
+    /// Applies the verdict on `event`: on to `tx`, held back, or taken first. False once
+    /// discovery is gone.
+    async fn admit(&self, event: KernelEvent, tx: &mpsc::Sender<KernelEvent>) -> bool {
+        let port = event.devnode.display().to_string();
+        match self.verdict(&event) {
+            Verdict::Pass | Verdict::Settle => {}
+            Verdict::Hold(modem) => {
+                tracing::info!(
+                    port,
+                    "ModemManager manages this modem ({modem}): not opening its port"
+                );
+                return true;
+            }
+            Verdict::Take { id, device } => {
+                if let Err(e) = self.take(&device).await {
+                    tracing::warn!(port, "cannot take {id} from ModemManager: {e}");
+                    return true;
+                }
+                tracing::info!(port, "took {id} from ModemManager ([modemmanager] own)");
+            }
+        }
+        tx.send(event).await.is_ok()
     }
 
     /// What to do with `event`'s port under what ModemManager manages now.
@@ -118,18 +163,19 @@ impl Gate {
             return Verdict::Pass;
         }
         let managed = self.managed.borrow();
-        let Some(modem) = managed
-            .as_ref()
-            .and_then(|modems| modems.owner_of(&event.name, &event.properties))
-        else {
+        let Some(modems) = managed.as_ref() else {
             return Verdict::Pass;
         };
-        match modem.id() {
-            Some(id) if self.own.contains(&id) => Verdict::Take {
-                id,
-                device: modem.device.clone(),
+        match modems.owner_of(&event.name, &event.properties) {
+            Some(modem) => match modem.id() {
+                Some(id) if self.own.contains(&id) => Verdict::Take {
+                    id,
+                    device: modem.device.clone(),
+                },
+                _ => Verdict::Hold(modem.path.clone()),
             },
-            _ => Verdict::Hold(modem.path.clone()),
+            None if modems.present && modemmanager_candidate(&event.properties) => Verdict::Settle,
+            None => Verdict::Pass,
         }
     }
 

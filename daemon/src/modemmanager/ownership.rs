@@ -64,9 +64,12 @@ impl ManagedModem {
     }
 }
 
-/// The modems ModemManager manages, by object path.
+/// The modems ModemManager manages, by object path, and whether it is on the bus.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ManagedModems {
+    /// ModemManager is on the bus now (while it is away, its modems stay listed: it will be
+    /// back for them).
+    pub present: bool,
     modems: BTreeMap<String, ManagedModem>,
 }
 
@@ -103,6 +106,13 @@ impl ManagedModems {
     }
 }
 
+/// Whether ModemManager may take the tty with udev `properties` once it has probed it: its
+/// rules made it a candidate (`ID_MM_CANDIDATE`), and nothing told it to keep off.
+pub fn modemmanager_candidate(properties: &BTreeMap<String, String>) -> bool {
+    let set = |name: &str| properties.get(name).is_some_and(|value| value == "1");
+    set("ID_MM_CANDIDATE") && !set("ID_MM_DEVICE_IGNORE") && !set("ID_MM_PORT_IGNORE")
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -134,6 +144,29 @@ mod tests {
         let other = "/devices/pci0000:00/0000:00:14.0/usb1/1-10/1-10:1.0/ttyUSB4/tty/ttyUSB4";
         assert!(!modem.has_port("ttyUSB4", &devpath(other)));
         assert!(!modem.has_port("ttyS0", &devpath("/devices/platform/serial8250/tty/ttyS0")));
+    }
+
+    #[test]
+    fn candidates_are_what_modemmanagers_rules_left_to_it() {
+        let properties = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert!(modemmanager_candidate(&properties(&[(
+            "ID_MM_CANDIDATE",
+            "1"
+        )])));
+        assert!(!modemmanager_candidate(&properties(&[])));
+        assert!(!modemmanager_candidate(&properties(&[
+            ("ID_MM_CANDIDATE", "1"),
+            ("ID_MM_DEVICE_IGNORE", "1")
+        ])));
+        assert!(!modemmanager_candidate(&properties(&[
+            ("ID_MM_CANDIDATE", "1"),
+            ("ID_MM_PORT_IGNORE", "1")
+        ])));
     }
 
     #[test]

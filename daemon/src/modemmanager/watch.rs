@@ -47,8 +47,9 @@ async fn follow(
         let Some(owner) = owner(&dbus).await else {
             tx.send_if_modified(|known| {
                 let first = known.is_none();
-                known.get_or_insert_default();
-                first
+                let modems = known.get_or_insert_default();
+                let was_present = std::mem::replace(&mut modems.present, false);
+                first || was_present
             });
             tracing::debug!("ModemManager is not on the bus");
             while let Some(change) = owners.next().await {
@@ -59,6 +60,7 @@ async fn follow(
             continue;
         };
         follow_owner(conn, &owner, tx, &mut owners).await?;
+        tx.send_modify(|known| known.get_or_insert_default().present = false);
         tracing::info!(
             "ModemManager left the bus; the modems it managed stay its own until it is back"
         );
@@ -91,6 +93,7 @@ async fn follow_owner(
             zbus::Error::Failure("ModemManager did not list its modems in time".into())
         })??;
     let mut modems = ManagedModems::default();
+    modems.present = true;
     for (path, interfaces) in &objects {
         if let Some(properties) = interfaces.get(MODEM_INTERFACE)
             && let Some(modem) = ManagedModem::from_properties(path.as_str(), |name| {
