@@ -78,6 +78,28 @@ enum Verdict {
     },
 }
 
+/// What to do with `event`'s port when ModemManager manages `modems` (`None`: not known yet)
+/// and `own` lists the Ids of modems m2mhal takes from it.
+fn verdict(modems: Option<&ManagedModems>, own: &[String], event: &KernelEvent) -> Verdict {
+    if !matches!(event.action, Action::Add | Action::Change) {
+        return Verdict::Pass;
+    }
+    let Some(modems) = modems else {
+        return Verdict::Pass;
+    };
+    match modems.owner_of(&event.name, &event.properties) {
+        Some(modem) => match modem.id() {
+            Some(id) if own.contains(&id) => Verdict::Take {
+                id,
+                device: modem.device.clone(),
+            },
+            _ => Verdict::Hold(modem.path.clone()),
+        },
+        None if modems.present && modemmanager_candidate(&event.properties) => Verdict::Settle,
+        None => Verdict::Pass,
+    }
+}
+
 /// The gate between the kernel events and discovery.
 #[derive(Clone)]
 struct Gate {
@@ -159,24 +181,7 @@ impl Gate {
 
     /// What to do with `event`'s port under what ModemManager manages now.
     fn verdict(&self, event: &KernelEvent) -> Verdict {
-        if !matches!(event.action, Action::Add | Action::Change) {
-            return Verdict::Pass;
-        }
-        let managed = self.managed.borrow();
-        let Some(modems) = managed.as_ref() else {
-            return Verdict::Pass;
-        };
-        match modems.owner_of(&event.name, &event.properties) {
-            Some(modem) => match modem.id() {
-                Some(id) if self.own.contains(&id) => Verdict::Take {
-                    id,
-                    device: modem.device.clone(),
-                },
-                _ => Verdict::Hold(modem.path.clone()),
-            },
-            None if modems.present && modemmanager_candidate(&event.properties) => Verdict::Settle,
-            None => Verdict::Pass,
-        }
+        verdict(self.managed.borrow().as_ref(), &self.own, event)
     }
 
     /// Has ModemManager let go of `device` (`InhibitDevice`), for as long as this connection
@@ -186,5 +191,92 @@ impl Gate {
         tokio::time::timeout(INHIBIT_TIMEOUT, manager.inhibit_device(device, true))
             .await
             .map_err(|_| zbus::Error::Failure("ModemManager did not answer in time".into()))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::ownership::ManagedModem;
+    use super::*;
+
+    const DEVICE: &str = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1";
+    const MODEM: &str = "/org/freedesktop/ModemManager1/Modem/0";
+
+    fn event(action: Action, candidate: bool) -> KernelEvent {
+        let mut properties = BTreeMap::from([(
+            "DEVPATH".to_owned(),
+            "/devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.2/ttyUSB2/tty/ttyUSB2".to_owned(),
+        )]);
+        if candidate {
+            properties.insert("ID_MM_CANDIDATE".to_owned(), "1".to_owned());
+        }
+        KernelEvent {
+            action,
+            subsystem: "tty".to_owned(),
+            name: "ttyUSB2".to_owned(),
+            devnode: PathBuf::from("/dev/ttyUSB2"),
+            properties,
+        }
+    }
+
+    fn modems(present: bool, managing: bool) -> ManagedModems {
+        let mut modems = ManagedModems::default();
+        modems.present = present;
+        if managing {
+            modems.insert(ManagedModem {
+                path: MODEM.to_owned(),
+                device: DEVICE.to_owned(),
+                ports: vec!["ttyUSB2".to_owned()],
+                equipment_id: "356938035643809".to_owned(),
+            });
+        }
+        modems
+    }
+
+    #[test]
+    fn ports_of_managed_modems_are_held_unless_owned() {
+        let managed = modems(true, true);
+        let added = event(Action::Add, true);
+        assert_eq!(
+            verdict(Some(&managed), &[], &added),
+            Verdict::Hold(MODEM.to_owned())
+        );
+        let own = ["imei:356938035643809".to_owned()];
+        assert_eq!(
+            verdict(Some(&managed), &own, &added),
+            Verdict::Take {
+                id: own[0].clone(),
+                device: DEVICE.to_owned()
+            }
+        );
+        // While ModemManager is away its modems stay its own.
+        assert_eq!(
+            verdict(Some(&modems(false, true)), &[], &added),
+            Verdict::Hold(MODEM.to_owned())
+        );
+        // Removal always passes.
+        let removed = event(Action::Remove, true);
+        assert_eq!(verdict(Some(&managed), &[], &removed), Verdict::Pass);
+    }
+
+    #[test]
+    fn candidates_wait_only_while_modemmanager_runs() {
+        let candidate = event(Action::Add, true);
+        assert_eq!(
+            verdict(Some(&modems(true, false)), &[], &candidate),
+            Verdict::Settle
+        );
+        assert_eq!(
+            verdict(Some(&modems(false, false)), &[], &candidate),
+            Verdict::Pass
+        );
+        let other = event(Action::Add, false);
+        assert_eq!(
+            verdict(Some(&modems(true, false)), &[], &other),
+            Verdict::Pass
+        );
+        assert_eq!(verdict(None, &[], &candidate), Verdict::Pass);
     }
 }
