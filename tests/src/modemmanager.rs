@@ -141,8 +141,8 @@ impl ModemManager {
             .unwrap_or_else(|e| panic!("ReportKernelEvent {action} {name}: {e}"));
     }
 
-    /// Stops ModemManager (it leaves the bus at once).
-    pub async fn stop(mut self) {
+    /// Stops ModemManager (it leaves the bus at once), as a restart or a crash would.
+    pub async fn stop(&mut self) {
         self.child.kill().await.expect("stop ModemManager");
     }
 

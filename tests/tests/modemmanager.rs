@@ -194,3 +194,27 @@ async fn a_modem_plugged_in_while_both_run_is_left_to_modemmanager() {
     let imei: String = mm_property(&rig.mm.conn, &modem, MM_MODEM, "EquipmentIdentifier").await;
     assert_eq!(imei, "356938035643809");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_modemmanager_is_away_its_modem_stays_its_own() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    rig.plug_modem().await;
+    let mut daemon = Daemon::start_with_env(&rig.bus, "", &rig.usb.env()).await;
+    daemon.expect_log("not opening its port").await;
+
+    // ModemManager stops (as in a restart); the modem's port shows up again meanwhile.
+    let conn = daemon.conn.clone();
+    rig.mm.stop().await;
+    daemon.expect_log("ModemManager left the bus").await;
+    rig.usb.ok("change-modem").await;
+    let lines = daemon.log_until("not opening its port").await;
+    assert!(
+        !lines
+            .iter()
+            .any(|line| line.contains("opening serial port")),
+        "m2mhald took the port while ModemManager was away: {lines:?}"
+    );
+    assert!(devices(&conn).await.is_empty());
+}
