@@ -71,6 +71,7 @@ DATA := \
 	dist/polkit/org.m2mhal.Hal1.policy:$(POLKITDIR) \
 	docs/install.md:$(DOCDIR) \
 	udev/README.md:$(DOCDIR)/udev \
+	udev/71-m2mhal-exclusive.rules:$(DOCDIR)/udev \
 	dist/polkit/50-m2mhal-group.rules.example:$(DOCDIR) \
 	dist/m2mhald.toml:$(DOCDIR)
 

@@ -10,6 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::modemmanager::config::{ModemManagerConfig, ModemManagerConfigError};
+
 /// Why a configuration could not be loaded.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -66,6 +68,9 @@ pub enum ConfigError {
     /// A `[ble] bthome_keys` entry whose key is not 32 hex digits.
     #[error("[ble] bthome_keys: the key for {0:?} must be 32 hex digits (a 128-bit AES key)")]
     BadBthomeKey(String),
+    /// A bad `[modemmanager]` value.
+    #[error(transparent)]
+    ModemManager(#[from] ModemManagerConfigError),
 }
 
 /// The whole configuration file. Every key is optional; see each field for its default.
@@ -95,6 +100,8 @@ pub struct Config {
     /// Seconds a device may stay `offline` before the daemon forgets it (as `Device.Forget`
     /// does). Default 0: never.
     pub forget_after: u64,
+    /// Living with ModemManager (`[modemmanager]`).
+    pub modemmanager: ModemManagerConfig,
 }
 
 /// One `[[port]]` table: a serial device on a fixed path.
@@ -134,6 +141,7 @@ impl Default for Config {
             isolated_drivers: Vec::new(),
             in_process_drivers: Vec::new(),
             forget_after: 0,
+            modemmanager: ModemManagerConfig::default(),
         }
     }
 }
@@ -171,6 +179,7 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text)?;
         config.validate_ports()?;
+        config.modemmanager.validate()?;
         if let Some(bad) = config
             .isolated_drivers
             .iter()

@@ -18,6 +18,7 @@ pub mod discovery;
 pub mod filter;
 pub mod kernel_event;
 pub mod link;
+pub mod modemmanager;
 pub mod notify;
 pub mod plugin_check;
 pub mod plugin_file;
@@ -113,6 +114,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         );
         tokio::spawn(host.run())
     });
+    let events_rx = modemmanager::gate(&config.modemmanager, &conn, events_rx);
     let discovery = Discovery::new(reloader.subscribe(), plugins, services);
     let discovery = tokio::spawn(discovery.run(events_rx, shutdown_rx));
     udev_monitor::spawn(events);

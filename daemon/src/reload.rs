@@ -89,6 +89,7 @@ fn restart_only_changes(old: &Config, new: &Config, ble_drivers: &BTreeSet<Strin
         ),
         ("forget_after", old.forget_after != new.forget_after),
         ("[ble]", old.ble != new.ble),
+        ("[modemmanager]", old.modemmanager != new.modemmanager),
     ]
     .into_iter()
     .filter(|(_, changed)| *changed)

@@ -11,7 +11,7 @@ use crate::python::{SYSTEM_PYTHON, python_has};
 
 /// What polkit's own bus policy grants: root owns `org.freedesktop.PolicyKit1`, everyone may
 /// call it (for the mock polkitd of [`MockPolkit`]).
-const POLKIT_POLICY: &str = r#"<policy user="root">
+pub(crate) const POLKIT_POLICY: &str = r#"<policy user="root">
     <allow own="org.freedesktop.PolicyKit1"/>
   </policy>
   <policy context="default">

@@ -52,8 +52,8 @@ impl FakeUsb {
         ]
     }
 
-    /// Runs one helper command (`add-modem PTY`, `remove-modem`, `add-arduino`), which must
-    /// succeed.
+    /// Runs one helper command (`add-modem PTY`, `change-modem`, `remove-modem`, `add-arduino`),
+    /// which must succeed.
     pub async fn ok(&mut self, line: &str) {
         self.child.send(line).await;
         let reply = self.next_line().await;

@@ -302,6 +302,7 @@ fn installed_files(lib: &str) -> BTreeMap<String, u32> {
         ("usr/share/polkit-1/actions/org.m2mhal.Hal1.policy", 0o644),
         ("usr/share/doc/m2mhal/install.md", 0o644),
         ("usr/share/doc/m2mhal/udev/README.md", 0o644),
+        ("usr/share/doc/m2mhal/udev/71-m2mhal-exclusive.rules", 0o644),
         ("usr/share/doc/m2mhal/50-m2mhal-group.rules.example", 0o644),
         ("usr/share/doc/m2mhal/m2mhald.toml", 0o644),
         ("usr/share/man/man8/m2mhald.8", 0o644),
@@ -1453,6 +1454,17 @@ fn shipped_rules() -> Vec<udev::Rule> {
     udev::parse(&read("udev/70-m2mhal.rules"), &RULES_ENV).expect("70-m2mhal.rules syntax")
 }
 
+/// The shipped rules followed by the opt-in `71-m2mhal-exclusive.rules`, as udev runs them once an
+/// administrator installed the latter.
+fn exclusive_rules() -> Vec<udev::Rule> {
+    let text = format!(
+        "{}\n{}",
+        read("udev/70-m2mhal.rules"),
+        read("udev/71-m2mhal-exclusive.rules")
+    );
+    udev::parse(&text, &RULES_ENV).expect("71-m2mhal-exclusive.rules syntax")
+}
+
 #[test]
 fn udev_rule_checker_rejects_what_udev_would() {
     let bad = [
@@ -1477,14 +1489,20 @@ fn udev_rule_checker_rejects_what_udev_would() {
 fn udev_rules_parse_and_udevadm_accepts_them() {
     let rules = shipped_rules();
     assert!(rules.len() > 20, "{} rules", rules.len());
+    assert!(exclusive_rules().len() > rules.len());
     // udevadm verify exists from systemd 253 on.
-    let path = root().join("udev/70-m2mhal.rules");
-    match Command::new("udevadm").arg("verify").arg(&path).output() {
-        Err(_) => eprintln!("note: udevadm is not installed; checked the syntax here only"),
-        Ok(output) if text(&output.stderr).contains("Unknown command") => {
-            eprintln!("note: this udevadm has no verify command (systemd < 253)");
+    for file in ["udev/70-m2mhal.rules", "udev/71-m2mhal-exclusive.rules"] {
+        match Command::new("udevadm")
+            .arg("verify")
+            .arg(root().join(file))
+            .output()
+        {
+            Err(_) => eprintln!("note: udevadm is not installed; checked the syntax here only"),
+            Ok(output) if text(&output.stderr).contains("Unknown command") => {
+                eprintln!("note: this udevadm has no verify command (systemd < 253)");
+            }
+            Ok(output) => assert!(output.status.success(), "{file}: {output:?}"),
         }
-        Ok(output) => assert!(output.status.success(), "{output:?}"),
     }
 }
 
@@ -1547,8 +1565,13 @@ fn udev_rules_tag_only_anchored_ports() {
 type Tags = (Option<String>, bool, bool);
 
 fn tags(device: &udev::Device) -> Tags {
+    tags_with(&shipped_rules(), device)
+}
+
+/// What `rules` left on a device.
+fn tags_with(rules: &[udev::Rule], device: &udev::Device) -> Tags {
     let mut device = device.clone();
-    udev::apply(&shipped_rules(), &mut device);
+    udev::apply(rules, &mut device);
     let flag = |name: &str| device.env.get(name).is_some_and(|value| value == "1");
     (
         device.env.get("ID_M2MHAL_DRIVER").cloned(),
@@ -1607,18 +1630,74 @@ fn usb_tty(ids: (&str, &str), interface: &str, strings: (&str, &str)) -> udev::D
     usb_node("tty", "ttyUSB0", ids, interface, strings)
 }
 
-/// Probed by AT identification, kept from ModemManager.
-const CANDIDATE_ONLY: Tags = (None, true, true);
+/// Probed by AT identification; ModemManager is not told to keep off.
+const CANDIDATE_ONLY: Tags = (None, true, false);
 
-/// Handed to driver `name`, kept from ModemManager.
+/// Handed to driver `name`; ModemManager is not told to keep off.
 fn driver(name: &str) -> Tags {
-    (Some(name.to_owned()), true, true)
+    (Some(name.to_owned()), true, false)
 }
 
 /// Nothing set.
 const UNTOUCHED: Tags = (None, false, false);
-/// Not m2mhal's port, but part of a modem m2mhal owns.
+/// Not m2mhal's port, but part of a modem m2mhal owns under the exclusive rules.
 const MM_IGNORED_ONLY: Tags = (None, false, true);
+
+/// The shipped rules never set `ID_MM_DEVICE_IGNORE`: ModemManager keeps the modems it manages
+/// (and the uplink). With `71-m2mhal-exclusive.rules` every node of a recognised modem, and every
+/// tagged port, gets it.
+#[test]
+fn only_the_exclusive_rules_keep_modemmanager_off() {
+    let shipped = read("udev/70-m2mhal.rules");
+    let assignments: Vec<&str> = shipped
+        .lines()
+        .filter(|line| !line.starts_with('#') && line.contains("ID_MM_"))
+        .collect();
+    assert!(assignments.is_empty(), "{assignments:?}");
+    let quectel = ("Quectel", "EG25-G");
+    let exclusive = exclusive_rules();
+    let cases = [
+        (
+            "EC25 AT port",
+            usb_tty(("2c7c", "0125"), "02", quectel),
+            (Some("cellular".to_owned()), true, true),
+        ),
+        (
+            "EC25 DIAG port",
+            usb_tty(("2c7c", "0125"), "00", quectel),
+            MM_IGNORED_ONLY,
+        ),
+        (
+            "EC25 network interface",
+            usb_node("net", "wwan0", ("2c7c", "0125"), "04", quectel),
+            MM_IGNORED_ONLY,
+        ),
+        (
+            "EC25 QMI control",
+            usb_node("usbmisc", "cdc-wdm0", ("2c7c", "0125"), "04", quectel),
+            MM_IGNORED_ONLY,
+        ),
+        (
+            "EC20 on Qualcomm's id",
+            usb_tty(("05c6", "9215"), "02", quectel),
+            (None, true, true),
+        ),
+        (
+            "plain FTDI cable",
+            usb_tty(("0403", "6001"), "00", ("FTDI", "FT232R USB UART")),
+            UNTOUCHED,
+        ),
+    ];
+    for (what, device, expected) in cases {
+        assert_eq!(tags_with(&exclusive, &device), expected, "{what}");
+        let shipped_only = (expected.0, expected.1, false);
+        assert_eq!(tags(&device), shipped_only, "{what} (shipped rules only)");
+    }
+    // A modem given to ModemManager by a local rule stays its own.
+    let mut ignored = usb_tty(("2c7c", "0125"), "02", quectel);
+    ignored.env.insert("ID_M2MHAL_IGNORE".into(), "1".into());
+    assert_eq!(tags_with(&exclusive, &ignored), UNTOUCHED);
+}
 
 #[test]
 fn udev_rules_tag_the_at_port_of_known_modems() {
@@ -1633,22 +1712,22 @@ fn udev_rules_tag_the_at_port_of_known_modems() {
         (
             "EC25 DIAG port",
             usb_tty(("2c7c", "0125"), "00", quectel),
-            MM_IGNORED_ONLY,
+            UNTOUCHED,
         ),
         (
             "EC25 second AT port",
             usb_tty(("2c7c", "0125"), "03", quectel),
-            MM_IGNORED_ONLY,
+            UNTOUCHED,
         ),
         (
             "EC25 network interface",
             usb_node("net", "wwan0", ("2c7c", "0125"), "04", quectel),
-            MM_IGNORED_ONLY,
+            UNTOUCHED,
         ),
         (
             "EC25 QMI control",
             usb_node("usbmisc", "cdc-wdm0", ("2c7c", "0125"), "04", quectel),
-            MM_IGNORED_ONLY,
+            UNTOUCHED,
         ),
         (
             "BG96 AT port",
@@ -1668,7 +1747,7 @@ fn udev_rules_tag_the_at_port_of_known_modems() {
         (
             "SIM7600 NMEA port",
             usb_tty(("1e0e", "9001"), "01", ("SimTech", "SimTech")),
-            MM_IGNORED_ONLY,
+            UNTOUCHED,
         ),
         (
             "LARA-R2 AT port",
@@ -1698,7 +1777,7 @@ fn udev_rules_tag_the_at_port_of_known_modems() {
         (
             "EM7455 NMEA port",
             usb_tty(("1199", "9071"), "02", ("Sierra", "EM7455")),
-            MM_IGNORED_ONLY,
+            UNTOUCHED,
         ),
         (
             "RockBLOCK",
@@ -1764,7 +1843,7 @@ fn udev_rules_respect_local_rules_and_other_events() {
         ..Default::default()
     };
     assert_eq!(tags(&uart), UNTOUCHED);
-    // ...but one a local rule tagged is kept from ModemManager.
+    // ...but one a local rule tagged is m2mhal's.
     let mut local = uart;
     local
         .env

@@ -7,8 +7,11 @@ root (it bind-mounts ptys). Prints one JSON line per event on stdout: first {"ev
 LD_PRELOAD; PTY is what the Arduino's node opens), then one
 {"event": "ok"} or {"event": "error", "message": ...} per command:
 
-    add-modem PTY     the Quectel-like modem (2c7c:0125, interface 02, tagged for m2mhal) as
-                      /dev/ttyUSB2, its node being PTY (a pty of `m2msim modem`); uevent add
+    add-modem PTY     the Quectel-like modem (2c7c:0125, interface 02, tagged for m2mhal, and
+                      with the properties ModemManager's own rules give it: ID_MM_CANDIDATE,
+                      ID_MM_PORT_TYPE_AT_PRIMARY) as /dev/ttyUSB2, its node being PTY (a pty of
+                      `m2msim modem`); uevent add
+    change-modem      uevent change of the modem's tty (as `udevadm trigger` makes one)
     remove-modem      uevent remove, then the modem leaves the testbed
     add-arduino       an untagged Arduino Uno (2341:0043) as /dev/ttyACM0 (its node the pty
                       named in the ready line); uevent add
@@ -55,6 +58,8 @@ E: ID_MODEL_ID=0125
 E: ID_USB_INTERFACE_NUM=02
 E: ID_M2MHAL_CANDIDATE=1
 E: ID_M2MHAL_DRIVER=cellular
+E: ID_MM_CANDIDATE=1
+E: ID_MM_PORT_TYPE_AT_PRIMARY=1
 E: DEVLINKS=/dev/serial/by-id/usb-Quectel_EG25-G-if02-port0
 """
 
@@ -127,6 +132,9 @@ class Bench:
         self.testbed.attach_ioctl("/dev/ttyUSB2", self.handler)
         self.testbed.add_from_string(MODEM)
 
+    def change_modem(self):
+        self.testbed.uevent(MODEM_TTY, "change")
+
     def remove_modem(self):
         self.testbed.uevent(MODEM_TTY, "remove")
         self.unbind(os.path.join(self.root, "dev", "ttyUSB2"))
@@ -179,6 +187,7 @@ class Bench:
         command, args = words[0], words[1:]
         actions = {
             "add-modem": self.add_modem,
+            "change-modem": self.change_modem,
             "remove-modem": self.remove_modem,
             "add-arduino": self.add_arduino,
         }

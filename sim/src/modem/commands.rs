@@ -50,6 +50,7 @@ impl ModemState {
                 identification(&command, &self.identity.imsi)
             }
             "+CCID" | "+QCCID" => self.iccid(&command),
+            "+CRSM" => self.restricted_sim_access(&command),
             "+CPIN" => self.pin(&command),
             "+CSQ" => self.signal(&command, "+CSQ: (0-31,99),(0-7,99)", |state| {
                 state.network.csq_line()
@@ -104,6 +105,26 @@ impl ModemState {
         match command.form {
             Form::Execute => lines([format!("{}: {}", command.name, self.identity.iccid)]),
             Form::Test => ok(),
+            _ => Err(CommandError::Syntax),
+        }
+    }
+
+    /// `AT+CRSM=176,<file>,...` (READ BINARY, TS 27.007 §8.18): the ICCID file EF_ICCID holds
+    /// the ICCID in swapped BCD (what ModemManager reads); every other file is "not found".
+    fn restricted_sim_access(&self, command: &Command) -> Result<Reply, CommandError> {
+        /// READ BINARY.
+        const READ_BINARY: usize = 176;
+        /// EF_ICCID (0x2FE2).
+        const EF_ICCID: usize = 0x2FE2;
+        self.require_sim().map_err(CommandError::Cme)?;
+        match (&command.form, command.number(0), command.number(1)) {
+            (Form::Test, _, _) => ok(),
+            (Form::Set(_), Some(READ_BINARY), Some(EF_ICCID)) => lines([format!(
+                "+CRSM: 144,0,\"{}\"",
+                swapped_bcd(&self.identity.iccid)
+            )]),
+            // SW 6A82: file not found.
+            (Form::Set(_), Some(_), Some(_)) => lines(["+CRSM: 106,130,\"\"".to_owned()]),
             _ => Err(CommandError::Syntax),
         }
     }
@@ -214,6 +235,16 @@ impl ModemState {
             Form::Execute => Err(CommandError::Syntax),
         }
     }
+}
+
+/// `digits` as stored on a SIM: BCD with the two digits of each octet swapped, padded with `F`.
+fn swapped_bcd(digits: &str) -> String {
+    digits
+        .as_bytes()
+        .chunks(2)
+        .flat_map(|pair| [*pair.get(1).unwrap_or(&b'F'), pair[0]])
+        .map(char::from)
+        .collect()
 }
 
 /// An identification command: the value on `Execute`, `OK` on test.

@@ -35,6 +35,14 @@ pub const COMMANDS: &[CommandHelp] = &[
     ),
     CommandHelp::new(LOST_PART_USAGE, "a multipart SMS arrives without one part"),
     CommandHelp::new(
+        "sms-stepwise <from> <text>",
+        "a multipart SMS: its first part arrives, the others wait for next-part",
+    ),
+    CommandHelp::new(
+        "next-part",
+        "the next waiting part of an sms-stepwise message arrives",
+    ),
+    CommandHelp::new(
         "store <from> <text>",
         "an SMS is stored on the SIM without a URC",
     ),
@@ -68,6 +76,9 @@ pub enum ModemControlError {
     /// Only a registered modem receives messages.
     #[error("the modem is not registered: no message delivered")]
     NotRegistered,
+    /// `next-part` without a waiting part.
+    #[error("no part of an sms-stepwise message is waiting")]
+    NoWaitingPart,
 }
 
 /// How a received message reaches the host.
@@ -82,6 +93,9 @@ pub enum Delivery {
     LosingPart(usize),
     /// Stored without any URC, as if received while the host was away.
     Silent,
+    /// Like `Announced`, one part at a time: the first now, each other one on `next-part`
+    /// (as parts arrive from a network, seconds apart).
+    Stepwise,
 }
 
 /// A message body owned by a control command.
@@ -115,6 +129,8 @@ pub enum ModemControl {
         /// How the host learns about it.
         delivery: Delivery,
     },
+    /// `next-part`: the next waiting part of an `sms-stepwise` message arrives.
+    NextPart,
     /// `quirk echo <on|off>`: echo stays on whatever `ATE0` says.
     ForcedEcho(bool),
     /// `quirk urc-interleave <on|off>`.
@@ -157,6 +173,13 @@ impl ModemControl {
                 MessageBody::Text,
             ),
             "sms-lose-part" => parse_lost_part(rest),
+            "sms-stepwise" => parse_text_message(
+                rest,
+                Delivery::Stepwise,
+                "sms-stepwise <from> <text>",
+                MessageBody::Text,
+            ),
+            "next-part" if arguments.is_empty() => Ok(Self::NextPart),
             "store" => parse_text_message(
                 rest,
                 Delivery::Silent,
@@ -297,6 +320,15 @@ impl ModemState {
                 reply["slots"] = json!(slots);
                 urcs
             }
+            ModemControl::NextPart => {
+                let (pdu, from) = self
+                    .waiting_parts
+                    .pop_front()
+                    .ok_or(ModemControlError::NoWaitingPart)?;
+                let (slots, urcs) = self.deliver(&from, vec![pdu], Delivery::Announced)?;
+                reply["slots"] = json!(slots);
+                urcs
+            }
             ModemControl::ForcedEcho(on) => {
                 self.forced_echo = on;
                 Vec::new()
@@ -380,6 +412,22 @@ impl ModemState {
             }
             parts.remove(lost - 1);
         }
+        if delivery == Delivery::Stepwise {
+            let waiting = parts.split_off(parts.len().min(1));
+            self.waiting_parts
+                .extend(waiting.into_iter().map(|pdu| (pdu, from.to_owned())));
+        }
+        self.deliver(from, parts, delivery)
+    }
+
+    /// Stores or routes the parts of a received message as `+CNMI` says; returns the slots used
+    /// and the URCs to emit.
+    fn deliver(
+        &mut self,
+        from: &str,
+        parts: Vec<Vec<u8>>,
+        delivery: Delivery,
+    ) -> Result<(Vec<usize>, Vec<String>), ModemControlError> {
         let indication = self.new_message_indication[1];
         if delivery != Delivery::Silent && indication == 2 {
             self.awaiting_ack = self.sms_service == 1;

@@ -1,6 +1,8 @@
 //! `ModemState`: the simulated modem's settings and its byte-level AT interface (echo, line
 //! assembly, the SMS prompt, response framing and URC placement).
 
+use std::collections::VecDeque;
+
 use super::command_line::split_commands;
 use super::error::{CommandError, ErrorReporting};
 use super::identity::Identity;
@@ -105,6 +107,8 @@ pub struct ModemState {
     pub(super) message_reference: u8,
     /// Next concatenated-SMS reference for received multipart messages.
     pub(super) concat_reference: u8,
+    /// Parts of an `sms-stepwise` message still to arrive, oldest first, with their originator.
+    pub(super) waiting_parts: VecDeque<(Vec<u8>, String)>,
     /// The urc-interleave quirk: URCs appear between information lines and the final result.
     pub(super) urc_interleave: bool,
     /// URCs held back until the next response (during the prompt or by the interleave quirk).
@@ -135,6 +139,7 @@ impl ModemState {
             awaiting_ack: false,
             message_reference: 0,
             concat_reference: 1,
+            waiting_parts: VecDeque::new(),
             urc_interleave: false,
             held_urcs: Vec::new(),
             events: Vec::new(),

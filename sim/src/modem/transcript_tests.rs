@@ -101,10 +101,7 @@ fn errors_follow_cmee_and_unknown_commands_are_plain_errors() {
     assert_eq!(text(&mut modem, "AT+CPIN?\r"), "\r\nERROR\r\n");
     assert_eq!(text(&mut modem, "AT+CMEE=1\r"), "\r\nOK\r\n");
     assert_eq!(text(&mut modem, "AT+CPIN?\r"), "\r\n+CME ERROR: 10\r\n");
-    assert_eq!(
-        text(&mut modem, "AT+CRSM=176,28539,0,0,12\r"),
-        "\r\nERROR\r\n"
-    );
+    assert_eq!(text(&mut modem, "AT+CPOL?\r"), "\r\nERROR\r\n");
     assert_eq!(text(&mut modem, "AT+CMEE=2\r"), "\r\nOK\r\n");
     assert_eq!(
         text(&mut modem, "AT+CIMI\r"),
@@ -329,6 +326,48 @@ fn a_part_lost_by_the_network_is_neither_stored_nor_announced() {
     let beyond =
         ModemControl::parse(&format!("sms-lose-part 4 +4915123456789 {long_text}")).unwrap();
     assert!(modem.apply(beyond, NOW).is_err());
+}
+
+#[test]
+fn a_stepwise_sms_arrives_one_part_per_next_part() {
+    let mut modem = quiet_modem();
+    let long_text = "z".repeat(400);
+    let (reply, urcs) = control(
+        &mut modem,
+        &format!("sms-stepwise +4915123456789 {long_text}"),
+    );
+    assert_eq!(reply["slots"], json!([0]));
+    assert_eq!(urcs, "\r\n+CMTI: \"SM\",0\r\n");
+    let (reply, urcs) = control(&mut modem, "next-part");
+    assert_eq!(reply["slots"], json!([1]));
+    assert_eq!(urcs, "\r\n+CMTI: \"SM\",1\r\n");
+    control(&mut modem, "next-part");
+    let sequences: Vec<(u8, u8)> = modem
+        .storage
+        .list()
+        .map(|(_, message)| {
+            let concat = decode_deliver(&message.pdu).unwrap().concat.unwrap();
+            (concat.sequence, concat.total)
+        })
+        .collect();
+    assert_eq!(sequences, [(1, 3), (2, 3), (3, 3)]);
+    let none_left = modem.apply(ModemControl::NextPart, NOW);
+    assert!(none_left.is_err());
+}
+
+#[test]
+fn crsm_reads_the_iccid_file_in_swapped_bcd() {
+    let mut modem = quiet_modem();
+    // ICCID 89490100001234500001 (modem 0), as EF_ICCID stores it.
+    assert_eq!(modem.identity().iccid, "89490100001234500001");
+    assert_eq!(
+        text(&mut modem, "AT+CRSM=176,12258,0,0,10\r"),
+        "\r\n+CRSM: 144,0,\"98941000002143050010\"\r\n\r\nOK\r\n"
+    );
+    assert_eq!(
+        text(&mut modem, "AT+CRSM=176,28486,0,0,17\r"),
+        "\r\n+CRSM: 106,130,\"\"\r\n\r\nOK\r\n"
+    );
 }
 
 #[test]
