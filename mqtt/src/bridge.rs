@@ -249,7 +249,7 @@ impl Bridge {
                 }
             }
             Some(Ok(Event::Incoming(Packet::Publish(publish)))) => {
-                self.on_inbound(&publish.topic, &publish.payload)?;
+                self.on_inbound(&publish.topic, &publish.payload, publish.retain)?;
             }
             Some(Ok(_)) => {}
             Some(Err(e)) => self.disconnected(&e.to_string()),
@@ -346,7 +346,13 @@ impl Bridge {
         Ok(())
     }
 
-    fn on_inbound(&mut self, topic: &str, payload: &[u8]) -> Result<(), BridgeError> {
+    /// A publish on a topic the bridge subscribed to; `retained` when the broker kept it.
+    fn on_inbound(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        retained: bool,
+    ) -> Result<(), BridgeError> {
         match self.topics.inbound(topic) {
             Some(Inbound::HomeAssistantStatus) if payload == link::ONLINE.as_bytes() => {
                 info!("Home Assistant is online: publishing discovery");
@@ -355,7 +361,10 @@ impl Bridge {
             }
             Some(Inbound::DeviceSend(node)) => {
                 let node = node.to_owned();
-                match payload::parse_command(payload) {
+                // A retained command would be sent again at every reconnect.
+                let parsed = payload::parse_command(payload)
+                    .and_then(|command| payload::refuse_retained(command, retained));
+                match parsed {
                     Ok(command) => self.command(node, command)?,
                     Err(rejected) => {
                         let request = Request {

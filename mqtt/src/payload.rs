@@ -159,6 +159,19 @@ pub fn parse_command(bytes: &[u8]) -> Result<Command, Rejected> {
     })
 }
 
+/// Refuses a command the broker retained: it would be carried out again at every reconnect.
+pub fn refuse_retained(command: Command, retained: bool) -> Result<Command, Rejected> {
+    if retained {
+        return Err(Rejected {
+            request_id: command.request_id,
+            error: "refused: a retained command would be sent again at every reconnect; \
+                    publish commands without the retain flag"
+                .to_owned(),
+        });
+    }
+    Ok(command)
+}
+
 /// A `send/result` payload: `request_id`, `id` (null until the daemon gave one), `state`,
 /// `error` ("" when none).
 pub fn send_result(request_id: &Json, id: Option<&str>, state: &str, error: &str) -> Json {
@@ -257,6 +270,15 @@ mod tests {
             assert_eq!(rejected.request_id, json!("r"), "{body}");
             assert!(rejected.error.starts_with("malformed"), "{body}");
         }
+    }
+
+    #[test]
+    fn retained_commands_are_refused() {
+        let command = parse_command(br#"{"request_id":"r","text":"a"}"#).unwrap();
+        assert_eq!(refuse_retained(command.clone(), false), Ok(command.clone()));
+        let refused = refuse_retained(command, true).unwrap_err();
+        assert_eq!(refused.request_id, json!("r"));
+        assert!(refused.error.contains("retained"), "{}", refused.error);
     }
 
     #[test]

@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 const PREFIX: &str = "m2mhal/gw-test";
 const PEER: &str = "+4915112345678";
+/// Config line of the tests that do not look at Home Assistant discovery.
+const NO_HA: &str = "ha_discovery = false";
 
 /// `<node>` of a device Id in topics.
 fn node(id: &str) -> String {
@@ -45,8 +47,7 @@ async fn a_modem_and_its_incoming_messages_are_mirrored() {
     }
     let mut rig = ModemRig::start(&["modem"], "").await;
     let dir = tempfile::tempdir().unwrap();
-    let (broker, mut probe, _bridge) =
-        bridge_on(&rig.bus, dir.path(), "ha_discovery = false").await;
+    let (broker, mut probe, _bridge) = bridge_on(&rig.bus, dir.path(), NO_HA).await;
     let id: String = property(rig.conn(), &rig.path, DEVICE, "Id").await;
 
     let state = probe
@@ -150,8 +151,7 @@ async fn send_commands_go_out_and_their_results_come_back() {
     }
     let mut rig = ModemRig::start(&["modem"], "").await;
     let dir = tempfile::tempdir().unwrap();
-    let (_broker, mut probe, _bridge) =
-        bridge_on(&rig.bus, dir.path(), "ha_discovery = false").await;
+    let (broker, mut probe, bridge) = bridge_on(&rig.bus, dir.path(), NO_HA).await;
     let id: String = property(rig.conn(), &rig.path, DEVICE, "Id").await;
     // Commands go to devices the bridge has mirrored.
     probe.expect_on(&topic(&id, "state")).await;
@@ -229,6 +229,30 @@ async fn send_commands_go_out_and_their_results_come_back() {
             .starts_with("PayloadTooLarge"),
         "{too_large}"
     );
+
+    // Retained: carried out as it comes, but refused when the broker hands it again to a bridge
+    // that subscribes anew, or it would go out at every reconnect.
+    let command = json!({"request_id": "kept", "destination": PEER, "text": "only once"});
+    probe.publish(&send, command.to_string(), true).await;
+    probe
+        .expect_json(&result, |r| {
+            r["request_id"] == "kept" && r["state"] == "sent"
+        })
+        .await;
+    assert_eq!(rig.sim.expect_event("sms-sent").await["text"], "only once");
+    assert!(bridge.stop().await.success());
+    let config = bridge_config(&broker.url(0), PREFIX, &dir.path().join("state"), NO_HA);
+    let _bridge = Bridge::start(&rig.bus, dir.path(), &config);
+    let retained = probe
+        .expect_json(&result, |r| {
+            r["request_id"] == "kept" && r["state"] == "failed"
+        })
+        .await;
+    assert!(
+        retained["error"].as_str().unwrap().contains("retained"),
+        "{retained}"
+    );
+    probe.publish(&send, "", true).await;
 
     // The bridge goes on: binary payloads too.
     let command = json!({"request_id": "r2", "destination": PEER, "payload_b64": "AAF/gP7/"});
