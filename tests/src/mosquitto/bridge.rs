@@ -36,7 +36,8 @@ impl Bridge {
             .arg("--config")
             .arg(&path)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-            .env("M2MHAL_LOG", "debug")
+            // The bridge's own debug lines, not its libraries' (rumqttc logs every packet).
+            .env("M2MHAL_LOG", "info,m2mhal_mqtt=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -45,6 +46,16 @@ impl Bridge {
             .expect("start m2mhal-mqtt");
         let stderr = forward_lines(child.stderr.take().expect("stderr is piped"), "m2mhal-mqtt");
         Bridge { child, stderr }
+    }
+
+    /// The bridge's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Forgets the log lines read so far (for [`Bridge::expect_logs`] counting from now).
+    pub fn forget_logs(&mut self) {
+        while self.stderr.try_recv().is_ok() {}
     }
 
     /// Kills the bridge with SIGKILL (no goodbye to the broker) and waits for it.

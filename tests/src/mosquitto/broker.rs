@@ -87,7 +87,8 @@ impl Broker {
     fn config(&self) -> String {
         let mut config = format!(
             "user root\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
-             log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n",
+             max_queued_messages 0\nlog_dest stderr\nlog_type error\nlog_type warning\n\
+             log_type notice\n",
             self.dir.path().display()
         );
         for (listener, port) in &self.listeners {
