@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use rumqttc::{ConnectionError, Event, Outgoing, Packet, QoS};
 use serde_json::json;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -16,7 +15,7 @@ use crate::config::{Config, ConfigError};
 use crate::cursor;
 use crate::dbus::{self, DaemonSignal};
 use crate::flight::Flight;
-use crate::link::{self, Link};
+use crate::link::{self, Link, LinkEvent};
 use crate::mirror::Mirror;
 use crate::payload::{self, Command, Incoming, send_result};
 use crate::publish::Publish;
@@ -56,7 +55,7 @@ struct Outcome {
 /// The running bridge.
 struct Bridge {
     topics: Topics,
-    options: rumqttc::MqttOptions,
+    options: link::Options,
     store: Store,
     mirror: Mirror,
     sends: Sends,
@@ -105,7 +104,7 @@ pub async fn run(config: Config) -> Result<(), BridgeError> {
             event = next_event(&mut bridge.link) => bridge.on_mqtt(event)?,
             () = tokio::time::sleep_until(bridge.reconnect_at), if bridge.link.is_none() => {
                 debug!("connecting to the broker");
-                bridge.link = Some(Link::open(bridge.options.clone()));
+                bridge.link = Some(Link::open(&bridge.options));
             }
             Some(Ok(message)) = signals.next() => bridge.on_signal(&message)?,
             Some(Ok(message)) = owners.next() => {
@@ -126,7 +125,7 @@ pub async fn run(config: Config) -> Result<(), BridgeError> {
 }
 
 /// The next event of the current connection; never, while there is none.
-async fn next_event(link: &mut Option<Link>) -> Option<Result<Event, ConnectionError>> {
+async fn next_event(link: &mut Option<Link>) -> Option<LinkEvent> {
     match link {
         Some(link) => link.next().await,
         None => std::future::pending().await,
@@ -235,24 +234,26 @@ impl Bridge {
         )
     }
 
-    fn on_mqtt(
-        &mut self,
-        event: Option<Result<Event, ConnectionError>>,
-    ) -> Result<(), BridgeError> {
+    fn on_mqtt(&mut self, event: Option<LinkEvent>) -> Result<(), BridgeError> {
         match event {
-            Some(Ok(Event::Incoming(Packet::ConnAck(_)))) => self.on_connected()?,
-            Some(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => self.flight.written(pkid),
-            Some(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
-                if let Some(seq) = self.flight.acknowledged(ack.pkid) {
+            Some(LinkEvent::Connected) => self.on_connected()?,
+            Some(LinkEvent::Written(pkid)) => self.flight.written(pkid),
+            Some(LinkEvent::Acknowledged { pkid, refused }) => {
+                if let Some(reason) = refused {
+                    warn!(reason = %reason, "the broker refused a publish; it is dropped");
+                }
+                if let Some(seq) = self.flight.acknowledged(pkid) {
                     self.store.acknowledged(seq)?;
                     self.pump()?;
                 }
             }
-            Some(Ok(Event::Incoming(Packet::Publish(publish)))) => {
-                self.on_inbound(&publish.topic, &publish.payload, publish.retain)?;
-            }
-            Some(Ok(_)) => {}
-            Some(Err(e)) => self.disconnected(&e.to_string()),
+            Some(LinkEvent::Message {
+                topic,
+                payload,
+                retain,
+            }) => self.on_inbound(&topic, &payload, retain)?,
+            Some(LinkEvent::Disconnected) => {}
+            Some(LinkEvent::Closed(why)) => self.disconnected(&why),
             None => self.disconnected("connection closed"),
         }
         Ok(())
@@ -275,8 +276,8 @@ impl Bridge {
             self.flight.handed_unqueued();
         }
         for filter in [self.topics.device_send_filter(), self.topics.ha_status()] {
-            if let Err(e) = link.client.try_subscribe(filter, QoS::AtLeastOnce) {
-                warn!("cannot subscribe: {e}");
+            if !link.subscribe(&filter) {
+                warn!(filter = %filter, "cannot subscribe");
             }
         }
         self.publish_stats()?;
@@ -435,10 +436,11 @@ impl Bridge {
             retain: true,
         };
         link.publish(&offline);
-        let _ = link.client.try_disconnect();
+        link.disconnect();
+        // Done when the DISCONNECT is written or the connection ends; given up after the grace.
         let _ = tokio::time::timeout(STOP_GRACE, async {
-            while let Some(Ok(event)) = link.next().await {
-                if matches!(event, Event::Outgoing(Outgoing::Disconnect)) {
+            while let Some(event) = link.next().await {
+                if matches!(event, LinkEvent::Disconnected | LinkEvent::Closed(_)) {
                     break;
                 }
             }

@@ -6,13 +6,14 @@ use clap::Parser;
 
 /// What the man page and `--help` say beyond the options.
 const LONG_ABOUT: &str = "\
-The m2mhal MQTT bridge: a D-Bus client of m2mhald (org.m2mhal.Hal1) and an MQTT 3.1.1 client of a \
-broker (mqtt:// or mqtts:// with a CA file and an optional client certificate).
+The m2mhal MQTT bridge: a D-Bus client of m2mhald (org.m2mhal.Hal1) and an MQTT 3.1.1 or 5 client \
+of a broker (mqtt:// or mqtts:// with a CA file and an optional client certificate).
 
 The configuration file has one table [mqtt]: url, ca_file, client_cert, client_key, username, \
 password_file, client_id, topic_prefix, state_dir, ha_discovery (default true), ha_prefix \
 (default homeassistant), keepalive (seconds, default 30), uplink (kept for the Router uplink, \
-not used yet) and queue_limit (publishes kept while the broker is away, default 10000).
+not used yet), queue_limit (publishes kept while the broker is away, default 10000) and \
+protocol (\"3.1.1\", the default, or \"5\").
 
 Topics, <p> being topic_prefix and <id> a device Id with every character outside [A-Za-z0-9_-] \
 as _: <p>/status (online; the Last Will says offline), <p>/stats (queued, dropped), \

@@ -77,6 +77,21 @@ pub struct Config {
     /// Most publishes kept while the broker is away; past it the oldest are dropped (counted).
     #[serde(default = "default_queue_limit")]
     pub queue_limit: u64,
+    /// The MQTT protocol version: `"3.1.1"` (default) or `"5"`.
+    #[serde(default)]
+    pub protocol: Protocol,
+}
+
+/// The MQTT protocol version the bridge speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum Protocol {
+    /// MQTT 3.1.1.
+    #[default]
+    #[serde(rename = "3.1.1")]
+    V311,
+    /// MQTT 5.
+    #[serde(rename = "5")]
+    V5,
 }
 
 fn default_true() -> bool {
@@ -233,7 +248,11 @@ mod tests {
         assert_eq!(config.ha_prefix, "homeassistant");
         assert_eq!(config.keepalive, 30);
         assert_eq!(config.queue_limit, 10_000);
+        assert_eq!(config.protocol, Protocol::V311);
         assert_eq!(config.password().unwrap(), None);
+        assert_eq!(with("protocol = \"5\"\n").unwrap().protocol, Protocol::V5);
+        let unknown = with("protocol = \"4\"\n").unwrap_err().to_string();
+        assert!(unknown.contains("protocol"), "{unknown}");
     }
 
     #[test]

@@ -263,3 +263,35 @@ async fn send_commands_go_out_and_their_results_come_back() {
     let on_air = rig.sim.expect_event("sms-sent").await;
     assert_eq!(on_air["data_hex"], "00017F80FEFF");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_mqtt_5_messages_commands_and_the_last_will_work_the_same() {
+    if !mosquitto_available() {
+        return eprintln!("mosquitto is not installed: skipped");
+    }
+    let mut rig = ModemRig::start(&["modem"], "").await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!("protocol = \"5\"\n{NO_HA}");
+    let (_broker, mut probe, bridge) = bridge_on(&rig.bus, dir.path(), &extra).await;
+    let id: String = property(rig.conn(), &rig.path, DEVICE, "Id").await;
+    probe.expect_on(&topic(&id, "state")).await;
+
+    rig.sim.ok(&format!("sms {PEER} over five")).await;
+    let message = probe.expect_on(&topic(&id, "messages/in")).await.json();
+    assert_eq!(message["text"], "over five");
+
+    let command = json!({"request_id": "v5", "destination": PEER, "text": "five back"});
+    probe
+        .publish(&topic(&id, "send"), command.to_string(), false)
+        .await;
+    probe
+        .expect_json(&topic(&id, "send/result"), |r| {
+            r["request_id"] == "v5" && r["state"] == "sent"
+        })
+        .await;
+    assert_eq!(rig.sim.expect_event("sms-sent").await["text"], "five back");
+
+    bridge.kill().await;
+    let status = probe.expect_on(&format!("{PREFIX}/status")).await;
+    assert_eq!(status.text(), "offline", "the Last Will");
+}
