@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use m2mhal_contract::{BUS_NAME, MANAGER_PATH, error, iface};
+use m2mhal_contract::{BUS_NAME, MANAGER_PATH, error, iface, messaging};
 use zbus::message::Type as MessageType;
 use zbus::{Connection, MatchRule, Message, MessageStream, OwnedObjectPath, OwnedVariant, Variant};
 
@@ -146,7 +146,7 @@ pub fn decode(message: &Message) -> Option<DaemonSignal> {
                 changed: properties(changed),
             })
         }
-        (iface::MESSAGING, "Received") => {
+        (iface::MESSAGING, messaging::RECEIVED) => {
             let (id, peer, payload, info): (
                 String,
                 String,
@@ -158,7 +158,7 @@ pub fn decode(message: &Message) -> Option<DaemonSignal> {
                 message: Incoming::received(id, peer, payload, &info),
             })
         }
-        (iface::MESSAGING, "StateChanged") => {
+        (iface::MESSAGING, messaging::STATE_CHANGED) => {
             let (id, state, error): (String, String, String) = body.deserialize().ok()?;
             Some(DaemonSignal::StateChanged {
                 id,
@@ -192,7 +192,13 @@ pub async fn managed_objects(
 /// The incoming messages stored for the device at `path`, in `List` order.
 pub async fn list_incoming(conn: &Connection, path: &str) -> Result<Vec<Incoming>, String> {
     let reply = conn
-        .call_method(Some(BUS_NAME), path, Some(iface::MESSAGING), "List", &())
+        .call_method(
+            Some(BUS_NAME),
+            path,
+            Some(iface::MESSAGING),
+            messaging::LIST,
+            &(),
+        )
         .await
         .map_err(|e| describe(&e))?;
     let entries: Vec<HashMap<String, OwnedVariant>> =
@@ -208,7 +214,7 @@ pub async fn send(conn: &Connection, path: &str, command: &Command) -> Result<St
             Some(BUS_NAME),
             path,
             Some(iface::MESSAGING),
-            "Send",
+            messaging::SEND,
             &(
                 command.destination.as_str(),
                 command.payload.as_slice(),
@@ -232,5 +238,108 @@ fn describe(error: &zbus::Error) -> String {
             format!("{kind}: {}", text.as_deref().unwrap_or_default())
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn signal<B>(path: &str, interface: &str, member: &str, body: &B) -> Message
+    where
+        B: serde::Serialize + zbus::Type,
+    {
+        Message::signal(path, interface, member)
+            .build(body)
+            .unwrap()
+    }
+
+    #[test]
+    fn received_and_state_changed() {
+        let info = HashMap::from([
+            ("text", Variant::from("hi")),
+            ("timestamp", Variant::from(9u64)),
+        ]);
+        let message = signal(
+            "/org/m2mhal/Hal1/Devices/0",
+            iface::MESSAGING,
+            messaging::RECEIVED,
+            &("4", "+49", b"hi".to_vec(), info),
+        );
+        let Some(DaemonSignal::Received { path, message }) = decode(&message) else {
+            panic!("not decoded as Received");
+        };
+        assert_eq!(path, "/org/m2mhal/Hal1/Devices/0");
+        assert_eq!((message.id.as_str(), message.peer.as_str()), ("4", "+49"));
+        assert_eq!(message.text.as_deref(), Some("hi"));
+        assert_eq!(message.timestamp, 9);
+
+        let message = signal(
+            "/org/m2mhal/Hal1/Devices/0",
+            iface::MESSAGING,
+            messaging::STATE_CHANGED,
+            &("5", "sent", ""),
+        );
+        let Some(DaemonSignal::StateChanged { id, change }) = decode(&message) else {
+            panic!("not decoded as StateChanged");
+        };
+        assert_eq!((id.as_str(), change.state.as_str()), ("5", "sent"));
+    }
+
+    #[test]
+    fn object_manager_and_properties() {
+        let path = OwnedObjectPath::try_from("/org/m2mhal/Hal1/Devices/1").unwrap();
+        let interfaces = HashMap::from([(
+            iface::DEVICE,
+            HashMap::from([("Id", Variant::from("imei:1"))]),
+        )]);
+        let added = signal(
+            MANAGER_PATH,
+            OBJECT_MANAGER,
+            "InterfacesAdded",
+            &(&path, interfaces),
+        );
+        let Some(DaemonSignal::Added {
+            path: added,
+            interfaces,
+        }) = decode(&added)
+        else {
+            panic!("not decoded as InterfacesAdded");
+        };
+        assert_eq!(added, "/org/m2mhal/Hal1/Devices/1");
+        assert_eq!(interfaces[0].0, iface::DEVICE);
+        assert_eq!(interfaces[0].1["Id"], json!("imei:1"));
+
+        let removed = signal(
+            MANAGER_PATH,
+            OBJECT_MANAGER,
+            "InterfacesRemoved",
+            &(&path, vec![iface::DEVICE]),
+        );
+        assert!(matches!(
+            decode(&removed),
+            Some(DaemonSignal::Removed { .. })
+        ));
+
+        let changed = HashMap::from([("Quality", Variant::from(60u32))]);
+        let message = signal(
+            "/org/m2mhal/Hal1/Devices/1",
+            PROPERTIES,
+            "PropertiesChanged",
+            &(iface::SIGNAL, changed, Vec::<String>::new()),
+        );
+        let Some(DaemonSignal::Changed {
+            interface, changed, ..
+        }) = decode(&message)
+        else {
+            panic!("not decoded as PropertiesChanged");
+        };
+        assert_eq!(interface, iface::SIGNAL);
+        assert_eq!(changed["Quality"], json!(60));
+
+        let other = signal(MANAGER_PATH, iface::MANAGER, "Something", &());
+        assert!(decode(&other).is_none());
     }
 }
