@@ -151,3 +151,40 @@ async fn a_full_queue_drops_the_oldest_and_counts_them() {
         ["full 2", "full 3"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridge_follows_m2mhald_across_its_restart() {
+    if !mosquitto_available() {
+        return;
+    }
+    let bus = TestBus::start().await;
+    let mut sim = Sim::start(&["modem"], 1).await;
+    let port = sim.path(0);
+    let daemon_state = daemon_dir();
+    let daemon = Daemon::start_in(&bus, daemon_state.path(), &port_config(&port)).await;
+    let path = wait_for_device(&daemon.conn, &port, "ready").await;
+    let id: String = property(&daemon.conn, &path, DEVICE, "Id").await;
+    let node: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let inbox = format!("{PREFIX}/devices/{node}/messages/in");
+    let broker = Broker::plain().await;
+    let status = format!("{PREFIX}/status");
+    let mut probe = Probe::connect(broker.port(0), "restart-probe", &[&inbox, &status]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = bridge_config(&broker.url(0), PREFIX, &dir.path().join("state"), "");
+    let _bridge = Bridge::start(&bus, dir.path(), &config);
+    assert_eq!(probe.expect_on(&status).await.text(), "online");
+
+    // The daemon goes; a message waits on the SIM; the daemon comes back (a new unique name on
+    // the bus), reads it and signals it: the bridge forwards it.
+    assert!(daemon.stop().await.success());
+    sim.ok(&format!("sms {PEER} while m2mhald restarted")).await;
+    let daemon = Daemon::start_in(&bus, daemon_state.path(), &port_config(&port)).await;
+    wait_for_device(&daemon.conn, &port, "ready").await;
+    assert_eq!(
+        next_texts(&mut probe, &inbox, "", 1).await,
+        ["while m2mhald restarted"]
+    );
+}
