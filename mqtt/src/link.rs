@@ -309,3 +309,73 @@ impl Drop for Link {
         self.pump.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rumqttc::v5::mqttbytes::v5::{Packet as Packet5, PubAck as PubAck5};
+
+    use super::*;
+
+    #[test]
+    fn mqtt_3_events() {
+        use rumqttc::{Event, Packet, PubAck};
+        let ack = v311_event(Event::Incoming(Packet::PubAck(PubAck::new(7))));
+        assert!(matches!(
+            ack,
+            Some(LinkEvent::Acknowledged {
+                pkid: 7,
+                refused: None
+            })
+        ));
+        let mut publish = rumqttc::Publish::new("p/devices/x/send", QoS::AtLeastOnce, "{}");
+        publish.retain = true;
+        let Some(LinkEvent::Message {
+            topic,
+            payload,
+            retain,
+        }) = v311_event(Event::Incoming(Packet::Publish(publish)))
+        else {
+            panic!("not a message");
+        };
+        assert_eq!(
+            (topic.as_str(), payload.as_slice(), retain),
+            ("p/devices/x/send", &b"{}"[..], true)
+        );
+        assert!(matches!(
+            v311_event(Event::Outgoing(Outgoing::Publish(3))),
+            Some(LinkEvent::Written(3))
+        ));
+        assert!(v311_event(Event::Outgoing(Outgoing::PingReq)).is_none());
+    }
+
+    #[test]
+    fn mqtt_5_refusals_end_a_publish_with_a_reason() {
+        use rumqttc::v5::Event;
+        let ack = |reason| {
+            v5_event(Event::Incoming(Packet5::PubAck(PubAck5 {
+                pkid: 4,
+                reason,
+                properties: None,
+            })))
+        };
+        assert!(matches!(
+            ack(PubAckReason::Success),
+            Some(LinkEvent::Acknowledged {
+                pkid: 4,
+                refused: None
+            })
+        ));
+        assert!(matches!(
+            ack(PubAckReason::NoMatchingSubscribers),
+            Some(LinkEvent::Acknowledged { refused: None, .. })
+        ));
+        let Some(LinkEvent::Acknowledged {
+            refused: Some(reason),
+            ..
+        }) = ack(PubAckReason::NotAuthorized)
+        else {
+            panic!("a refusal");
+        };
+        assert!(reason.contains("NotAuthorized"), "{reason}");
+    }
+}
