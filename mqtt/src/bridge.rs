@@ -172,7 +172,7 @@ impl Bridge {
             }
         }
         info!(
-            devices = self.mirror.messaging_devices().len(),
+            with_messaging = self.mirror.messaging_devices().len(),
             "mirroring m2mhald"
         );
         Ok(())
