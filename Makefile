@@ -6,10 +6,13 @@
 #   sudo make install-sim                  the simulator m2msim too (not on a production gateway)
 #   make install-dev                       only the plugin SDK for C: the header and its pkg-config
 #                                          file m2mhal-plugin.pc (`make install` includes it)
+#   sudo make install-mqtt                 the MQTT bridge m2mhal-mqtt, its unit, user and rights
 #   make install DESTDIR=/tmp/stage        stage the tree, e.g. for a package
-#   sudo make uninstall [uninstall-sim]    remove the installed files (keeps config and state)
+#   sudo make uninstall [uninstall-sim] [uninstall-mqtt]
+#                                          remove the installed files (keeps config and state)
 #   make generated                         only the man pages and completions, from BIN_DIR's xtask
-#   make deb                               Debian packages m2mhal and m2mhal-sim in target/debian
+#   make deb                               Debian packages m2mhal, m2mhal-sim and m2mhal-mqtt in
+#                                          target/debian
 #
 # Variables: PREFIX (/usr), SYSCONFDIR (/etc), DESTDIR (empty), BIN_DIR (the directory holding
 # the built binaries and plugins: $(CARGO_TARGET_DIR)/release, or target/release), GEN_DIR (the
@@ -36,6 +39,8 @@ DBUSPOLICYDIR  := $(PREFIX)/share/dbus-1/system.d
 DBUSSERVICEDIR := $(PREFIX)/share/dbus-1/system-services
 DBUSIFACEDIR   := $(PREFIX)/share/dbus-1/interfaces
 POLKITDIR    := $(PREFIX)/share/polkit-1/actions
+POLKITRULESDIR := $(PREFIX)/share/polkit-1/rules.d
+SYSUSERSDIR  := $(PREFIX)/lib/sysusers.d
 MANDIR       := $(PREFIX)/share/man
 BASHCOMPDIR  := $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR   := $(PREFIX)/share/zsh/vendor-completions
@@ -47,11 +52,13 @@ CONFDIR      := $(SYSCONFDIR)/m2mhal
 DAEMON   := $(BIN_DIR)/m2mhald
 CLIENT   := $(BIN_DIR)/m2mctl
 SIM      := $(BIN_DIR)/m2msim
+BRIDGE   := $(BIN_DIR)/m2mhal-mqtt
 PLUGINS   = $(wildcard $(BIN_DIR)/libm2mhal_driver_*.so)
 # Generated from the command lines (`xtask generate`): man pages and m2mctl's completions.
 DAEMON_MAN  := $(GEN_DIR)/man/man8/m2mhald.8
 CLIENT_MAN   = $(wildcard $(GEN_DIR)/man/man1/m2mctl.1 $(GEN_DIR)/man/man1/m2mctl-*.1)
 SIM_MAN      = $(wildcard $(GEN_DIR)/man/man1/m2msim.1 $(GEN_DIR)/man/man1/m2msim-*.1)
+BRIDGE_MAN  := $(GEN_DIR)/man/man8/m2mhal-mqtt.8
 COMPLETIONS := $(GEN_DIR)/completions
 # The introspection XML of every interface.
 INTERFACES  := $(wildcard docs/dbus/*.xml)
@@ -75,8 +82,14 @@ DATA := \
 	dist/polkit/50-m2mhal-group.rules.example:$(DOCDIR) \
 	dist/m2mhald.toml:$(DOCDIR)
 
+# The MQTT bridge's files: source -> destination directory.
+BRIDGE_DATA := \
+	dist/systemd/m2mhal-mqtt.service:$(UNITDIR) \
+	dist/sysusers.d/m2mhal-mqtt.conf:$(SYSUSERSDIR) \
+	dist/polkit/50-m2mhal-mqtt.rules:$(POLKITRULESDIR)
+
 .PHONY: all build generated install install-check install-dev install-sim install-sim-check \
-	uninstall uninstall-dev uninstall-sim deb
+	uninstall uninstall-dev uninstall-sim install-mqtt install-mqtt-check uninstall-mqtt deb
 
 all: build
 
@@ -142,6 +155,34 @@ install-sim-check:
 install-sim: install-sim-check
 	install -D -m 0755 $(SIM) $(DESTDIR)$(BINDIR)/m2msim
 	for f in $(SIM_MAN); do install -D -m 0644 "$$f" $(DESTDIR)$(MANDIR)/man1/$$(basename "$$f"); done
+
+# The MQTT bridge, for gateways run from a broker.
+install-mqtt-check:
+	@test -x $(BRIDGE) || { echo "$(BRIDGE) is missing: run 'make' first (BIN_DIR=$(BIN_DIR))" >&2; exit 1; }
+	@test -f $(BRIDGE_MAN) || { echo "no man pages in $(GEN_DIR): run 'make' first" >&2; exit 1; }
+
+install-mqtt: install-mqtt-check
+	install -D -m 0755 $(BRIDGE) $(DESTDIR)$(SBINDIR)/m2mhal-mqtt
+	install -D -m 0644 $(BRIDGE_MAN) $(DESTDIR)$(MANDIR)/man8/m2mhal-mqtt.8
+	for pair in $(BRIDGE_DATA); do \
+		src=$${pair%%:*}; dir=$${pair#*:}; \
+		install -D -m 0644 "$$src" "$(DESTDIR)$$dir/$$(basename "$$src")" || exit 1; \
+	done
+	if [ -e $(DESTDIR)$(CONFDIR)/m2mhal-mqtt.toml ]; then \
+		echo "keeping the existing $(DESTDIR)$(CONFDIR)/m2mhal-mqtt.toml"; \
+	else \
+		install -D -m 0644 dist/m2mhal-mqtt.toml $(DESTDIR)$(CONFDIR)/m2mhal-mqtt.toml; \
+	fi
+	@if [ -z "$(DESTDIR)" ]; then \
+		echo "installed; next: systemd-sysusers && systemctl daemon-reload && systemctl enable --now m2mhal-mqtt"; \
+	fi
+
+uninstall-mqtt:
+	rm -f $(DESTDIR)$(SBINDIR)/m2mhal-mqtt $(DESTDIR)$(MANDIR)/man8/m2mhal-mqtt.8
+	for pair in $(BRIDGE_DATA); do \
+		src=$${pair%%:*}; dir=$${pair#*:}; rm -f "$(DESTDIR)$$dir/$$(basename "$$src")"; \
+	done
+	@echo "kept $(DESTDIR)$(CONFDIR)/m2mhal-mqtt.toml and /var/lib/m2mhal-mqtt (configuration and queue)"
 
 uninstall: uninstall-dev
 	rm -f $(DESTDIR)$(SBINDIR)/m2mhald $(DESTDIR)$(BINDIR)/m2mctl

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Debian packages m2mhal and m2mhal-sim with dpkg-buildpackage (debian/).
+# Builds the Debian packages m2mhal, m2mhal-sim and m2mhal-mqtt with dpkg-buildpackage (debian/).
 #
 #   scripts/build-deb.sh                       release build (`make`), packages in target/debian
 #   scripts/build-deb.sh --bin-dir target/debug --out DIR

@@ -47,6 +47,18 @@ pub mod iface {
     }
 }
 
+/// Member names of `org.m2mhal.Hal1.Messaging` (methods and signals).
+pub mod messaging {
+    /// `Send(s destination, ay payload, a{sv} options) -> s id`.
+    pub const SEND: &str = "Send";
+    /// `List() -> aa{sv}`.
+    pub const LIST: &str = "List";
+    /// Signal `Received(s id, s peer, ay payload, a{sv} info)`.
+    pub const RECEIVED: &str = "Received";
+    /// Signal `StateChanged(s id, s state, s error)`.
+    pub const STATE_CHANGED: &str = "StateChanged";
+}
+
 /// Error names of the API: every failed call answers with one of these.
 pub mod error {
     /// Prefix of the API's error names, with its final dot: the name is this plus the kind.

@@ -23,8 +23,10 @@ mod python;
 mod sim;
 mod wait;
 
+pub mod bench_stats;
 pub mod device_objects;
 pub mod modemmanager;
+pub mod mosquitto;
 pub mod other_user;
 pub mod plugin_files;
 pub mod power_cut;

@@ -92,11 +92,7 @@ fn shipped_unit() -> Vec<unit_file::Directive> {
 #[test]
 fn unit_is_a_hardened_dbus_service() {
     let unit = shipped_unit();
-    let one = |key: &str| {
-        let values = unit_file::values(&unit, "Service", key);
-        assert_eq!(values.len(), 1, "[Service] {key}= once: {values:?}");
-        values[0].to_owned()
-    };
+    let one = |key: &str| one_value(&unit, key);
     let expected = [
         ("Type", "dbus"),
         ("BusName", BUS_NAME),
@@ -149,19 +145,78 @@ fn unit_is_a_hardened_dbus_service() {
     );
 }
 
+/// `[Service] key=` of `unit`, given once.
+fn one_value(unit: &[unit_file::Directive], key: &str) -> String {
+    let values = unit_file::values(unit, "Service", key);
+    assert_eq!(values.len(), 1, "[Service] {key}= once: {values:?}");
+    values[0].to_owned()
+}
+
+#[test]
+fn bridge_unit_has_the_network_its_own_user_and_nothing_else() {
+    let unit = unit_file::parse(&read("dist/systemd/m2mhal-mqtt.service")).expect("unit syntax");
+    let expected = [
+        (
+            "ExecStart",
+            "/usr/sbin/m2mhal-mqtt --config /etc/m2mhal/m2mhal-mqtt.toml",
+        ),
+        ("User", "m2mhal-mqtt"),
+        ("SupplementaryGroups", "m2mhal"),
+        ("StateDirectory", "m2mhal-mqtt"),
+        ("StateDirectoryMode", "0700"),
+        ("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6"),
+        ("CapabilityBoundingSet", ""),
+        ("AmbientCapabilities", ""),
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("PrivateDevices", "yes"),
+        ("DevicePolicy", "closed"),
+        ("MemoryDenyWriteExecute", "yes"),
+    ];
+    for (key, value) in expected {
+        assert_eq!(one_value(&unit, key), value, "[Service] {key}=");
+    }
+    // The bridge is the process with network access; it asks for no device and no D-Bus name.
+    for absent in ["IPAddressDeny", "DeviceAllow", "BusName"] {
+        assert!(
+            unit_file::values(&unit, "Service", absent).is_empty(),
+            "{absent}="
+        );
+    }
+    // Its state directory is the example config's.
+    assert!(read("dist/m2mhal-mqtt.toml").contains("state_dir = \"/var/lib/m2mhal-mqtt\""));
+}
+
 #[test]
 fn systemd_analyze_accepts_the_unit() {
     if !on_path("systemd-analyze") {
         eprintln!("note: systemd-analyze is not installed; the unit was not verified by systemd");
         return;
     }
-    // verify checks that ExecStart exists: point a copy at the built daemon.
+    for (unit_name, program, installed) in [
+        ("m2mhald.service", "m2mhald", "/usr/sbin/m2mhald"),
+        (
+            "m2mhal-mqtt.service",
+            "m2mhal-mqtt",
+            "/usr/sbin/m2mhal-mqtt",
+        ),
+    ] {
+        systemd_analyze(unit_name, program, installed);
+    }
+}
+
+/// `systemd-analyze verify` and `security` of the shipped `unit_name`, its ExecStart
+/// (`installed`) pointed at the built `program`.
+fn systemd_analyze(unit_name: &str, program: &str, installed: &str) {
+    // verify checks that ExecStart exists: point a copy at the built binary.
     let dir = tempfile::tempdir().unwrap();
-    let unit = dir.path().join("m2mhald.service");
-    let daemon = binary("m2mhald");
-    let unit_text = read("dist/systemd/m2mhald.service").replace(
-        "ExecStart=/usr/sbin/m2mhald",
-        &format!("ExecStart={}", daemon.display()),
+    let unit = dir.path().join(unit_name);
+    let built = binary(program);
+    let unit_text = read(&format!("dist/systemd/{unit_name}")).replace(
+        &format!("ExecStart={installed}"),
+        &format!("ExecStart={}", built.display()),
     );
     std::fs::write(&unit, unit_text).unwrap();
 
@@ -174,7 +229,7 @@ fn systemd_analyze_accepts_the_unit() {
     assert!(verify.status.success(), "systemd-analyze verify: {stderr}");
     // Unknown keys and bad values are only warnings, each naming the file.
     assert!(
-        !stderr.contains("m2mhald.service"),
+        !stderr.contains(unit_name),
         "systemd-analyze verify warns: {stderr}"
     );
 
@@ -193,7 +248,7 @@ fn systemd_analyze_accepts_the_unit() {
     let summary = summary.lines().last().unwrap_or_default();
     assert!(
         security.status.success(),
-        "exposure above 2.0: {summary} {stderr}"
+        "{unit_name}: exposure above 2.0: {summary} {stderr}"
     );
 }
 
@@ -382,6 +437,47 @@ fn make_install_stages_the_tree_and_uninstall_removes_it() {
     assert_eq!(
         tree(stage.path()).into_keys().collect::<Vec<_>>(),
         ["etc/m2mhal/m2mhald.toml"]
+    );
+}
+
+/// What `make install-mqtt` installs under `PREFIX=/usr`; `lib` as in [`installed_files`].
+fn installed_bridge_files(lib: &str) -> BTreeMap<String, u32> {
+    [
+        ("usr/sbin/m2mhal-mqtt".to_owned(), 0o755),
+        ("usr/share/man/man8/m2mhal-mqtt.8".to_owned(), 0o644),
+        (format!("{lib}/systemd/system/m2mhal-mqtt.service"), 0o644),
+        ("usr/lib/sysusers.d/m2mhal-mqtt.conf".to_owned(), 0o644),
+        (
+            "usr/share/polkit-1/rules.d/50-m2mhal-mqtt.rules".to_owned(),
+            0o644,
+        ),
+        ("etc/m2mhal/m2mhal-mqtt.toml".to_owned(), 0o644),
+    ]
+    .into()
+}
+
+#[test]
+fn make_install_mqtt_stages_the_bridge_and_uninstall_keeps_its_config() {
+    let _make = make_lock();
+    make(&["generated"]);
+    let stage = tempfile::tempdir().unwrap();
+    let destdir = format!("DESTDIR={}", stage.path().display());
+    make(&["install-mqtt", &destdir, "PREFIX=/usr"]);
+    assert_eq!(tree(stage.path()), installed_bridge_files("usr/lib"));
+    let page = std::fs::read_to_string(stage.path().join("usr/share/man/man8/m2mhal-mqtt.8"));
+    assert!(
+        page.unwrap().contains("topic_prefix"),
+        "the man page names the config"
+    );
+
+    let config = stage.path().join("etc/m2mhal/m2mhal-mqtt.toml");
+    std::fs::write(&config, "# edited\n").unwrap();
+    make(&["install-mqtt", &destdir]);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "# edited\n");
+    make(&["uninstall-mqtt", &destdir]);
+    assert_eq!(
+        tree(stage.path()).into_keys().collect::<Vec<_>>(),
+        ["etc/m2mhal/m2mhal-mqtt.toml"]
     );
 }
 
@@ -584,6 +680,35 @@ fn debian_packages_split_daemon_and_simulator_with_the_config_as_conffile() {
     expected.insert("usr/share/doc/m2mhal-sim/copyright".into(), 0o644);
     assert_eq!(sim, expected);
     assert_eq!(control_file(&sim_deb, "conffiles"), None);
+
+    // The bridge's package: what make install-mqtt installs, its config a conffile, its user
+    // made and put in the group m2mhal, its service installed but not enabled (it needs a
+    // broker configured first).
+    let bridge_deb = deb("m2mhal-mqtt");
+    let mut expected: BTreeMap<String, u32> = installed_bridge_files("lib")
+        .into_iter()
+        .map(|(path, mode)| match path.starts_with("usr/share/man/") {
+            true => (format!("{path}.gz"), mode),
+            false => (path, mode),
+        })
+        .collect();
+    expected.insert("usr/share/doc/m2mhal-mqtt/changelog.gz".into(), 0o644);
+    expected.insert("usr/share/doc/m2mhal-mqtt/copyright".into(), 0o644);
+    assert_eq!(package_files(&bridge_deb), expected);
+    assert!(!daemon.keys().any(|path| path.contains("mqtt")));
+    assert_eq!(
+        control_file(&bridge_deb, "conffiles").as_deref(),
+        Some("/etc/m2mhal/m2mhal-mqtt.toml\n")
+    );
+    let postinst = control_file(&bridge_deb, "postinst").unwrap_or_default();
+    assert!(
+        postinst.contains("adduser --quiet m2mhal-mqtt m2mhal"),
+        "{postinst}"
+    );
+    assert!(
+        postinst.contains("m2mhal-mqtt.service") && !postinst.contains("deb-systemd-invoke"),
+        "{postinst}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -904,6 +1029,44 @@ fn polkit_policy_declares_exactly_the_api_actions() {
         };
         assert_eq!(active, Some(expected), "{id}");
     }
+}
+
+#[test]
+fn the_bridge_may_read_and_send_messages_and_nothing_more() {
+    // polkit: its user gets exactly the two messaging actions of the contract.
+    let rules = read("dist/polkit/50-m2mhal-mqtt.rules");
+    let granted: BTreeSet<String> = m2mhal_contract::action::ALL
+        .iter()
+        .filter(|action| rules.contains(&format!("\"{action}\"")))
+        .map(|action| action.to_string())
+        .collect();
+    let messaging: BTreeSet<String> = [
+        m2mhal_contract::action::MESSAGING,
+        m2mhal_contract::action::MESSAGING_READ,
+    ]
+    .map(str::to_owned)
+    .into();
+    assert_eq!(granted, messaging);
+    assert!(rules.contains("subject.user == \"m2mhal-mqtt\""), "{rules}");
+    // The bus delivers Messaging.Received to the group m2mhal, and the bridge's user is in it.
+    let sysusers = read("dist/sysusers.d/m2mhal-mqtt.conf");
+    assert!(
+        sysusers
+            .lines()
+            .any(|line| line.split_whitespace().collect::<Vec<_>>()
+                == ["m", "m2mhal-mqtt", "m2mhal"]),
+        "{sysusers}"
+    );
+    let config = xml::parse(&read("dist/dbus/org.m2mhal.Hal1.conf")).expect("well-formed");
+    let group_receives = config
+        .children_named("policy")
+        .filter(|policy| policy.attribute("group") == Some("m2mhal"))
+        .flat_map(|policy| policy.children_named("allow"))
+        .any(|rule| rule.attribute("receive_member") == Some("Received"));
+    assert!(
+        group_receives,
+        "the group m2mhal receives Messaging.Received"
+    );
 }
 
 #[test]

@@ -1,8 +1,9 @@
-//! `xtask generate DIR`: writes the man pages of m2mhald, m2mctl and m2msim and the shell
+//! `xtask generate DIR`: writes the man pages of m2mhald, m2mhal-mqtt, m2mctl and m2msim and the shell
 //! completions of m2mctl, made from their clap command lines, into `DIR` (`make` runs it; `make
 //! install` installs what it wrote):
 //!
-//! - `DIR/man/man8/m2mhald.8`, `DIR/man/man1/m2mctl.1` and `m2mctl-<subcommand>.1` pages,
+//! - `DIR/man/man8/m2mhald.8` and `m2mhal-mqtt.8`, `DIR/man/man1/m2mctl.1` and
+//!   `m2mctl-<subcommand>.1` pages,
 //!   `DIR/man/man1/m2msim.1` and `m2msim-<kind>.1` pages;
 //! - `DIR/completions/m2mctl.bash`, `_m2mctl` (zsh) and `m2mctl.fish`.
 
@@ -50,6 +51,7 @@ fn generate(dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     write_man_page(m2mhald::cli::Args::command(), "8", &man8)?;
+    write_man_page(m2mhal_mqtt::cli::Args::command(), "8", &man8)?;
     write_man_pages(m2mctl::cli::Cli::command(), &man1)?;
     write_man_pages(m2msim::cli::command(), &man1)?;
     write_completions(m2mctl::cli::Cli::command(), &completions)

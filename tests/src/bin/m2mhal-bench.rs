@@ -11,6 +11,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use m2mhal_tests::bench_stats::{
+    Samples, cpu_ticks, load_average, runtime_between, status_kib, thread_runtimes,
+    ticks_per_second,
+};
 use m2mhal_tests::{
     BUS_NAME, DEVICE, MANAGER, MANAGER_PATH, SIGNAL, Sim, TestBus, daemon_dir, port_config,
 };
@@ -100,28 +104,6 @@ fn progress(what: &str) {
 // ---------------------------------------------------------------------------------------------
 // Statistics
 
-/// Timed samples of one figure.
-struct Samples(Vec<Duration>);
-
-impl Samples {
-    /// The nearest-rank percentile `q` (0 < q <= 1): the smallest sample with at least `q` of all
-    /// samples at or below it.
-    fn percentile(&self, q: f64) -> Duration {
-        let mut sorted = self.0.clone();
-        sorted.sort();
-        let rank = (q * sorted.len() as f64).ceil() as usize;
-        sorted[rank.clamp(1, sorted.len()) - 1]
-    }
-
-    fn median(&self) -> Duration {
-        self.percentile(0.5)
-    }
-
-    fn max(&self) -> Duration {
-        self.0.iter().copied().max().unwrap_or_default()
-    }
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
@@ -183,78 +165,6 @@ fn installed_plugins() -> Vec<String> {
         .collect();
     plugins.sort();
     plugins
-}
-
-/// The 1, 5 and 15 minute load averages.
-fn load_average() -> String {
-    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    text.split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// A `kB` field (`VmRSS`, `VmHWM`) of /proc/<pid>/status.
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("daemon status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-}
-
-/// utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat).
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("daemon stat");
-    // The command name (field 2) may contain spaces; the fields after it start with field 3.
-    let (_, after_name) = stat.rsplit_once(')').expect("stat has a command name");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let field = |n: usize| -> u64 { fields[n - 3].parse().expect("numeric stat field") };
-    field(14) + field(15)
-}
-
-/// Time each thread of a process has spent on a CPU, in ns, by thread id (the first field of
-/// /proc/<pid>/task/<tid>/schedstat, which the scheduler counts exactly, unlike the sampled
-/// utime and stime).
-fn thread_runtimes(pid: u32) -> HashMap<String, u64> {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .expect("daemon threads")
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let schedstat = std::fs::read_to_string(entry.path().join("schedstat")).ok()?;
-            let ns = schedstat.split_whitespace().next()?.parse().ok()?;
-            Some((entry.file_name().to_string_lossy().into_owned(), ns))
-        })
-        .collect()
-}
-
-/// On-CPU time between two [`thread_runtimes`] readings; `None` if a thread ended in between
-/// (its time would be lost, so the sum would be too low).
-fn runtime_between(
-    before: &HashMap<String, u64>,
-    after: &HashMap<String, u64>,
-) -> Option<Duration> {
-    if before.keys().any(|tid| !after.contains_key(tid)) {
-        return None;
-    }
-    let ns = after
-        .iter()
-        .map(|(tid, ns)| ns - before.get(tid).copied().unwrap_or(0))
-        .sum();
-    Some(Duration::from_nanos(ns))
-}
-
-/// Clock ticks per second of /proc/<pid>/stat (`getconf CLK_TCK`).
-fn ticks_per_second() -> u64 {
-    let out = std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .expect("getconf");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("CLK_TCK is a number")
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,450 @@
+//! The bridge's event loop: D-Bus signals, MQTT events and command outcomes in, queued
+//! publishes out. Glue: the decisions are made by [`Mirror`], [`Sends`], [`Flight`], the
+//! [`cursor`] rules and the [`Store`].
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::json;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::config::{Config, ConfigError};
+use crate::cursor;
+use crate::dbus::{self, DaemonSignal};
+use crate::flight::Flight;
+use crate::link::{self, Link, LinkEvent};
+use crate::mirror::Mirror;
+use crate::payload::{self, Command, Incoming, send_result};
+use crate::publish::Publish;
+use crate::sends::{Change, Request, Sends};
+use crate::store::{Store, StoreError};
+use crate::topics::{Inbound, Topics};
+
+/// The first wait before connecting again; it doubles up to [`RECONNECT_MAX`].
+const RECONNECT_MIN: Duration = Duration::from_millis(500);
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
+/// How long a stop waits for `offline` to reach the broker.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Why the bridge stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    /// The configuration is not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The durable store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The system bus cannot be reached.
+    #[error("D-Bus: {0}")]
+    Bus(#[from] zbus::Error),
+    /// Signal handlers cannot be installed.
+    #[error("signals: {0}")]
+    Signals(#[from] std::io::Error),
+}
+
+/// How a send command ended at the daemon.
+struct Outcome {
+    request: Request,
+    result: Result<String, String>,
+}
+
+/// The running bridge.
+struct Bridge {
+    topics: Topics,
+    options: link::Options,
+    store: Store,
+    mirror: Mirror,
+    sends: Sends,
+    flight: Flight,
+    bus: zbus::Connection,
+    daemon: Option<String>,
+    link: Option<Link>,
+    online: bool,
+    reconnect_at: Instant,
+    backoff: Duration,
+    outcomes: mpsc::UnboundedSender<Outcome>,
+}
+
+/// Runs the bridge until SIGTERM or SIGINT.
+pub async fn run(config: Config) -> Result<(), BridgeError> {
+    let topics = Topics::new(&config.topic_prefix, &config.ha_prefix);
+    let options = link::options(&config, &topics)?;
+    let store = Store::open(&config.state_dir, config.queue_limit)?;
+    if !config.uplink.is_empty() {
+        info!(uplink = %config.uplink, "the Router uplink is not available yet; the name is kept for it");
+    }
+    let bus = zbus::Connection::system().await?;
+    let mut signals = dbus::daemon_signals(&bus).await?;
+    let mut owners = dbus::owner_changes(&bus).await?;
+    let (outcomes, mut outcome_rx) = mpsc::unbounded_channel();
+    let mut bridge = Bridge {
+        mirror: Mirror::new(topics.clone(), config.ha_discovery),
+        topics,
+        options,
+        store,
+        sends: Sends::new(),
+        flight: Flight::new(),
+        bus,
+        daemon: None,
+        link: None,
+        online: false,
+        reconnect_at: Instant::now(),
+        backoff: RECONNECT_MIN,
+        outcomes,
+    };
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    bridge.sync_with_daemon().await?;
+    loop {
+        tokio::select! {
+            event = next_event(&mut bridge.link) => bridge.on_mqtt(event)?,
+            () = tokio::time::sleep_until(bridge.reconnect_at), if bridge.link.is_none() => {
+                debug!("connecting to the broker");
+                bridge.link = Some(Link::open(&bridge.options));
+            }
+            Some(Ok(message)) = signals.next() => bridge.on_signal(&message)?,
+            Some(Ok(message)) = owners.next() => {
+                if dbus::new_owner(&message).is_some_and(|owner| !owner.is_empty()) {
+                    bridge.sync_with_daemon().await?;
+                } else {
+                    info!("m2mhald left the bus");
+                    bridge.daemon = None;
+                }
+            }
+            Some(outcome) = outcome_rx.recv() => bridge.on_outcome(outcome)?,
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    bridge.stop().await;
+    Ok(())
+}
+
+/// The next event of the current connection; never, while there is none.
+async fn next_event(link: &mut Option<Link>) -> Option<LinkEvent> {
+    match link {
+        Some(link) => link.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Bridge {
+    /// Mirrors the daemon's objects again and catches up with the messages that came while
+    /// the bridge was not listening.
+    async fn sync_with_daemon(&mut self) -> Result<(), BridgeError> {
+        self.daemon = dbus::daemon_owner(&self.bus).await;
+        if self.daemon.is_none() {
+            info!("waiting for m2mhald");
+            return Ok(());
+        }
+        let objects = match dbus::managed_objects(&self.bus).await {
+            Ok(objects) => objects,
+            Err(e) => {
+                warn!("cannot read m2mhald's objects: {e}");
+                return Ok(());
+            }
+        };
+        self.mirror.clear();
+        let mut publishes = Vec::new();
+        for (path, interfaces) in objects {
+            publishes.extend(self.mirror.added(&path, interfaces));
+        }
+        self.enqueue(&publishes, None)?;
+        for (path, device) in self.mirror.messaging_devices() {
+            let listed = match dbus::list_incoming(&self.bus, &path).await {
+                Ok(listed) => listed,
+                Err(e) => {
+                    warn!(device = %device, "cannot list stored messages: {e}");
+                    continue;
+                }
+            };
+            let cursor = self.store.cursor(&device)?;
+            let missed = cursor::catch_up(listed, cursor.as_deref());
+            if !missed.is_empty() {
+                info!(device = %device, count = missed.len(), "forwarding messages that came while away");
+            }
+            for message in missed {
+                self.forward(&device, &message)?;
+            }
+        }
+        info!(
+            with_messaging = self.mirror.messaging_devices().len(),
+            "mirroring m2mhald"
+        );
+        Ok(())
+    }
+
+    /// Queues an incoming message of `device` and moves its cursor.
+    fn forward(&mut self, device: &str, message: &Incoming) -> Result<(), BridgeError> {
+        let publish = Publish::json(
+            self.topics.device(device, "messages/in"),
+            &message.to_json(),
+            false,
+        );
+        self.enqueue(&[publish], Some((device, &message.id)))
+    }
+
+    fn on_signal(&mut self, message: &zbus::Message) -> Result<(), BridgeError> {
+        let sender = message.header().sender().map(|s| s.as_str().to_owned());
+        if self.daemon.is_none() || sender != self.daemon {
+            return Ok(());
+        }
+        let Some(signal) = dbus::decode(message) else {
+            return Ok(());
+        };
+        let publishes = match signal {
+            DaemonSignal::Added { path, interfaces } => self.mirror.added(&path, interfaces),
+            DaemonSignal::Removed { path, interfaces } => self.mirror.removed(&path, &interfaces),
+            DaemonSignal::Changed {
+                path,
+                interface,
+                changed,
+            } => self.mirror.changed(&path, &interface, changed),
+            DaemonSignal::Received { path, message } => {
+                let Some(device) = self.mirror.device_id(&path).map(str::to_owned) else {
+                    warn!(path = %path, "message from an unknown device object");
+                    return Ok(());
+                };
+                let cursor = self.store.cursor(&device)?;
+                if cursor::is_after(cursor.as_deref(), &message.id) {
+                    debug!(device = %device, id = %message.id, "forwarding a message");
+                    self.forward(&device, &message)?;
+                }
+                return Ok(());
+            }
+            DaemonSignal::StateChanged { id, change } => {
+                let Some(request) = self.sends.state_changed(&id, change.clone()) else {
+                    return Ok(());
+                };
+                vec![self.result(&request, Some(&id), &change.state, &change.error)]
+            }
+        };
+        self.enqueue(&publishes, None)
+    }
+
+    fn result(&self, request: &Request, id: Option<&str>, state: &str, error: &str) -> Publish {
+        Publish::json(
+            self.topics.send_result(&request.node),
+            &send_result(&request.request_id, id, state, error),
+            false,
+        )
+    }
+
+    fn on_mqtt(&mut self, event: Option<LinkEvent>) -> Result<(), BridgeError> {
+        match event {
+            Some(LinkEvent::Connected) => self.on_connected()?,
+            Some(LinkEvent::Written(pkid)) => self.flight.written(pkid),
+            Some(LinkEvent::Acknowledged { pkid, refused }) => {
+                if let Some(reason) = refused {
+                    warn!(reason = %reason, "the broker refused a publish; it is dropped");
+                }
+                if let Some(seq) = self.flight.acknowledged(pkid) {
+                    self.store.acknowledged(seq)?;
+                    self.pump()?;
+                }
+            }
+            Some(LinkEvent::Message {
+                topic,
+                payload,
+                retain,
+            }) => self.on_inbound(&topic, &payload, retain)?,
+            Some(LinkEvent::Disconnected) => {}
+            Some(LinkEvent::Closed(why)) => self.disconnected(&why),
+            None => self.disconnected("connection closed"),
+        }
+        Ok(())
+    }
+
+    fn on_connected(&mut self) -> Result<(), BridgeError> {
+        let Some(link) = &self.link else {
+            return Ok(());
+        };
+        info!(queued = self.store.queued()?, "connected to the broker");
+        self.online = true;
+        self.backoff = RECONNECT_MIN;
+        self.flight = Flight::new();
+        let status = Publish {
+            topic: self.topics.status(),
+            payload: link::ONLINE.as_bytes().to_vec(),
+            retain: true,
+        };
+        if link.publish(&status) {
+            self.flight.handed_unqueued();
+        }
+        for filter in [self.topics.device_send_filter(), self.topics.ha_status()] {
+            if !link.subscribe(&filter) {
+                warn!(filter = %filter, "cannot subscribe");
+            }
+        }
+        self.publish_stats()?;
+        self.pump()
+    }
+
+    fn disconnected(&mut self, why: &str) {
+        if self.online {
+            warn!("lost the broker: {why}");
+        } else {
+            debug!("cannot reach the broker: {why}");
+        }
+        self.link = None;
+        self.online = false;
+        self.reconnect_at = Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(RECONNECT_MAX);
+    }
+
+    /// `<p>/stats`: how many publishes wait and how many the queue's limit dropped.
+    fn publish_stats(&mut self) -> Result<(), BridgeError> {
+        let (Some(link), true) = (&self.link, self.online) else {
+            return Ok(());
+        };
+        let stats = json!({"queued": self.store.queued()?, "dropped": self.store.dropped()?});
+        if link.publish(&Publish::json(self.topics.stats(), &stats, true)) {
+            self.flight.handed_unqueued();
+        }
+        Ok(())
+    }
+
+    /// Queues `publishes` (and moves a device's cursor with them), then hands what it can.
+    fn enqueue(
+        &mut self,
+        publishes: &[Publish],
+        forwarded: Option<(&str, &str)>,
+    ) -> Result<(), BridgeError> {
+        if publishes.is_empty() {
+            return Ok(());
+        }
+        let dropped = self.store.enqueue(publishes, forwarded)?;
+        if dropped > 0 {
+            warn!(dropped, "publish queue full: dropped the oldest");
+            self.publish_stats()?;
+        }
+        self.pump()
+    }
+
+    /// Hands the queue's next publishes to the client while the window has room.
+    fn pump(&mut self) -> Result<(), BridgeError> {
+        let (Some(link), true) = (&self.link, self.online) else {
+            return Ok(());
+        };
+        while self.flight.room() > 0 {
+            let next = self
+                .store
+                .after(self.flight.last_handed(), self.flight.room())?;
+            if next.is_empty() {
+                break;
+            }
+            for queued in next {
+                if !link.publish(&queued.publish) {
+                    return Ok(());
+                }
+                self.flight.handed(queued.seq);
+            }
+        }
+        Ok(())
+    }
+
+    /// A publish on a topic the bridge subscribed to; `retained` when the broker kept it.
+    fn on_inbound(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        retained: bool,
+    ) -> Result<(), BridgeError> {
+        match self.topics.inbound(topic) {
+            Some(Inbound::HomeAssistantStatus) if payload == link::ONLINE.as_bytes() => {
+                info!("Home Assistant is online: publishing discovery");
+                let publishes = self.mirror.rediscover();
+                self.enqueue(&publishes, None)?;
+            }
+            Some(Inbound::DeviceSend(node)) => {
+                let node = node.to_owned();
+                // A retained command would be sent again at every reconnect.
+                let parsed = payload::parse_command(payload)
+                    .and_then(|command| payload::refuse_retained(command, retained));
+                match parsed {
+                    Ok(command) => self.command(node, command)?,
+                    Err(rejected) => {
+                        let request = Request {
+                            node,
+                            request_id: rejected.request_id,
+                        };
+                        let result = self.result(&request, None, "failed", &rejected.error);
+                        self.enqueue(&[result], None)?;
+                    }
+                }
+            }
+            Some(Inbound::HomeAssistantStatus) | None => {}
+        }
+        Ok(())
+    }
+
+    /// Carries out a send command: `Messaging.Send` on the device, in a task of its own.
+    fn command(&mut self, node: String, command: Command) -> Result<(), BridgeError> {
+        let request = Request {
+            node,
+            request_id: command.request_id.clone(),
+        };
+        let Some(path) = self.mirror.messaging_path(&request.node).map(str::to_owned) else {
+            let error = format!(
+                "unknown device: no device with messaging is {:?}",
+                request.node
+            );
+            let result = self.result(&request, None, "failed", &error);
+            return self.enqueue(&[result], None);
+        };
+        let bus = self.bus.clone();
+        let outcomes = self.outcomes.clone();
+        tokio::spawn(async move {
+            let result = dbus::send(&bus, &path, &command).await;
+            // The bridge is stopping when nobody listens any more.
+            let _ = outcomes.send(Outcome { request, result });
+        });
+        Ok(())
+    }
+
+    fn on_outcome(&mut self, outcome: Outcome) -> Result<(), BridgeError> {
+        let Outcome { request, result } = outcome;
+        let publishes = match result {
+            Ok(id) => {
+                let mut publishes = vec![self.result(&request, Some(&id), "accepted", "")];
+                for Change { state, error } in self.sends.accepted(&id, request.clone()) {
+                    publishes.push(self.result(&request, Some(&id), &state, &error));
+                }
+                publishes
+            }
+            Err(error) => vec![self.result(&request, None, "failed", &error)],
+        };
+        self.enqueue(&publishes, None)
+    }
+
+    /// Says `offline` and disconnects, waiting a moment for the broker to have it.
+    async fn stop(mut self) {
+        info!("stopping");
+        let Some(mut link) = self.link.take() else {
+            return;
+        };
+        if !self.online {
+            return;
+        }
+        let offline = Publish {
+            topic: self.topics.status(),
+            payload: link::OFFLINE.as_bytes().to_vec(),
+            retain: true,
+        };
+        link.publish(&offline);
+        link.disconnect();
+        // Done when the DISCONNECT is written or the connection ends; given up after the grace.
+        let _ = tokio::time::timeout(STOP_GRACE, async {
+            while let Some(event) = link.next().await {
+                if matches!(event, LinkEvent::Disconnected | LinkEvent::Closed(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}
