@@ -15,11 +15,13 @@ pub mod abi;
 pub mod ble;
 pub mod codec;
 pub mod describe;
+pub mod location;
 pub mod messages;
 pub mod redact;
 pub mod sdk;
 
 pub use describe::{AtIdentity, AtRule, DeviceKind, DriverDescription, UdevRule};
+pub use location::{Fix, FixMode, LocationSource, LocationUpdate};
 pub use messages::{
     CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
     Input, LogLevel, MessageState, OpenConfig, OutgoingMessage, Request, SensorUpdate,

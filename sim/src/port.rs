@@ -15,6 +15,16 @@ use crate::report;
 /// Pause after an unexpected read error, so a broken pty cannot spin the CPU.
 const READ_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
+/// Waits for the next tick of a device that talks by itself; forever for the others.
+async fn next_tick(ticks: &mut Option<tokio::time::Interval>) {
+    match ticks {
+        Some(ticks) => {
+            ticks.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// A control command for one port and where its JSON reply goes.
 #[derive(Debug)]
 pub struct ControlRequest {
@@ -67,8 +77,19 @@ impl<D: SimulatedDevice> Port<D> {
     /// Serves the host and control requests until the request channel closes.
     pub async fn run(mut self, mut requests: mpsc::Receiver<ControlRequest>) {
         let mut buffer = vec![0; 4096];
+        let mut ticks = self.device.tick_interval().map(|period| {
+            let mut ticks = tokio::time::interval(period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks
+        });
         loop {
             tokio::select! {
+                () = next_tick(&mut ticks) => {
+                    if !self.quirks.silent {
+                        let output = self.device.tick();
+                        self.answer(output).await;
+                    }
+                },
                 read = self.pty.read(&mut buffer) => match read {
                     Ok(count) if count > 0 => self.on_input(count, &buffer).await,
                     Ok(_) => tokio::time::sleep(READ_ERROR_PAUSE).await,

@@ -2,6 +2,7 @@
 
 pub mod handle;
 pub mod link;
+pub mod location;
 pub mod span;
 pub mod state;
 pub mod task;

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use m2mhal_plugin_api::ble::GattService;
-use m2mhal_plugin_api::{DeviceUpdate, SensorUpdate, SignalUpdate};
+use m2mhal_plugin_api::{DeviceUpdate, LocationUpdate, SensorUpdate, SignalUpdate};
+
+use super::location::LocationState;
 
 /// Device lifecycle states (`Device.State`).
 pub mod states {
@@ -58,6 +60,8 @@ pub struct DeviceState {
     pub gatt_services: Vec<GattService>,
     /// The `Sensor` interface's properties.
     pub sensor: SensorState,
+    /// The `Location` interface's properties.
+    pub location: LocationState,
 }
 
 /// `org.m2mhal.Hal1.Sensor` properties.
@@ -122,6 +126,8 @@ pub struct Changed {
     pub gatt: Vec<&'static str>,
     /// Changed `org.m2mhal.Hal1.Sensor` properties.
     pub sensor: Vec<&'static str>,
+    /// Changed `org.m2mhal.Hal1.Location` properties.
+    pub location: Vec<&'static str>,
 }
 
 impl Changed {
@@ -132,6 +138,7 @@ impl Changed {
             && self.messaging.is_empty()
             && self.gatt.is_empty()
             && self.sensor.is_empty()
+            && self.location.is_empty()
     }
 }
 
@@ -188,6 +195,7 @@ impl DeviceState {
             services: Vec::new(),
             gatt_services: Vec::new(),
             sensor: SensorState::default(),
+            location: LocationState::default(),
         }
     }
 
@@ -346,6 +354,12 @@ impl DeviceState {
             "UpdatedAt",
             s,
         );
+        changed.location = self
+            .apply_location(LocationUpdate {
+                enabled: Some(new.location.enabled),
+                fix: Some(new.location.fix),
+            })
+            .location;
         changed
     }
 

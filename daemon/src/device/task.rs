@@ -277,6 +277,10 @@ impl DeviceTask {
                 characteristic,
                 value,
             } => self.notify(&characteristic, &value).await,
+            Effect::Location(update) => {
+                let changed = self.write_state(|s| s.apply_location(update));
+                self.announce(&changed).await;
+            }
             Effect::Log { level, message } => match level {
                 LogLevel::Trace => tracing::trace!("{message}"),
                 LogLevel::Debug => tracing::debug!("{message}"),
