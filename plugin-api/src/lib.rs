@@ -21,7 +21,7 @@ pub mod redact;
 pub mod sdk;
 
 pub use describe::{AtIdentity, AtRule, DeviceKind, DriverDescription, UdevRule};
-pub use location::{Fix, FixMode, LocationSource, LocationUpdate};
+pub use location::{Fix, FixMode, LocationSource, LocationUpdate, unix_time};
 pub use messages::{
     CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
     Input, LogLevel, MessageState, OpenConfig, OutgoingMessage, Request, SensorUpdate,

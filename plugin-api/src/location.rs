@@ -144,9 +144,42 @@ impl LocationSource {
     }
 }
 
+/// Unix seconds of a UTC date and time of day, for drivers of devices that report calendar
+/// dates (NMEA `ddmmyy`, modem GNSS answers). `None` for a month, day or time that does not exist
+/// or a time before 1970.
+pub fn unix_time(year: i32, month: u32, day: u32, seconds_of_day: u32) -> Option<u64> {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || seconds_of_day >= 86_400 {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let year = i64::from(year) - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::from(month);
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    u64::try_from(days * 86_400 + i64::from(seconds_of_day)).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar_dates_to_unix_seconds() {
+        assert_eq!(unix_time(1970, 1, 1, 0), Some(0));
+        // 2010-08-21 08:37:23 and 2024-02-29 (a leap day) 12:00:00 UTC.
+        assert_eq!(
+            unix_time(2010, 8, 21, 8 * 3600 + 37 * 60 + 23),
+            Some(1_282_379_843)
+        );
+        assert_eq!(unix_time(2024, 2, 29, 43_200), Some(1_709_208_000));
+        assert_eq!(unix_time(1969, 12, 31, 0), None);
+        assert_eq!(unix_time(2024, 13, 1, 0), None);
+        assert_eq!(unix_time(2024, 1, 1, 86_400), None);
+    }
 
     #[test]
     fn no_fix_is_nan_and_zero_and_equal_to_itself() {

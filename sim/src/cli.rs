@@ -44,6 +44,9 @@ pub struct ModemArgs {
     /// Echo stays on whatever ATE0 says (a firmware quirk).
     #[arg(long)]
     pub echo: bool,
+    /// The modems have a Quectel GNSS receiver (AT+QGPS, AT+QGPSLOC, AT+QGPSEND), off.
+    #[arg(long)]
+    pub gnss: bool,
     /// Links, control socket and start script.
     #[command(flatten)]
     pub simulator: SimulatorOptions,

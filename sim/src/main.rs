@@ -26,7 +26,10 @@ fn main() -> ExitCode {
         match cli.device {
             DeviceKind::Modem(args) => {
                 let modems = (0..usize::from(args.count))
-                    .map(|index| ModemState::new(Identity::for_index(&args.imei, index), args.echo))
+                    .map(|index| {
+                        ModemState::new(Identity::for_index(&args.imei, index), args.echo)
+                            .with_gnss(args.gnss)
+                    })
                     .collect();
                 simulator::run::<ModemState>(modems, &args.simulator)
                     .await

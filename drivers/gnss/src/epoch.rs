@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use m2mhal_plugin_api::{Fix, FixMode, LocationSource};
+use m2mhal_plugin_api::{Fix, FixMode, LocationSource, unix_time};
 
 use crate::nmea::{Date, Gga, Gll, Gsa, Nmea, Position, Rmc, TimeOfDay, Vtg};
 
@@ -148,10 +148,11 @@ impl FixAssembler {
     }
 
     /// Takes one sentence; returns the fix of the epoch it ended, if it ended one.
-    /// `unix_time` is the host's clock, for dating times when the receiver sent no date.
-    pub fn push(&mut self, nmea: &Nmea, unix_time: u64) -> Option<Fix> {
+    /// `host_time` is the host's clock (unix seconds), for dating times when the receiver sent
+    /// no date.
+    pub fn push(&mut self, nmea: &Nmea, host_time: u64) -> Option<Fix> {
         let ended = if self.epoch.ends_with(nmea) {
-            let fix = self.current(unix_time);
+            let fix = self.current(host_time);
             self.epoch = Epoch::default();
             fix
         } else {
@@ -176,7 +177,7 @@ impl FixAssembler {
 
     /// The fix as the current epoch says it so far; `None` before any sentence that says
     /// whether there is a fix.
-    pub fn current(&self, unix_time: u64) -> Option<Fix> {
+    pub fn current(&self, host_time: u64) -> Option<Fix> {
         let epoch = &self.epoch;
         if !epoch.reported() {
             return None;
@@ -221,30 +222,28 @@ impl FixAssembler {
                 .or(gsa.map(|gsa| gsa.used))
                 .unwrap_or(0),
             satellites_in_view,
-            time: self.unix_time_of(epoch, unix_time),
+            time: self.unix_time_of(epoch, host_time),
             source: Some(LocationSource::Gnss),
         })
     }
 
     /// Unix seconds of the epoch: its time of day on its date (or the last date seen, or the
     /// host's day nearest to it); the host's clock when the receiver gave no time.
-    fn unix_time_of(&self, epoch: &Epoch, unix_time: u64) -> u64 {
+    fn unix_time_of(&self, epoch: &Epoch, host_time: u64) -> u64 {
         let Some(time) = epoch.time else {
-            return unix_time;
+            return host_time;
         };
+        if let Some(date) = epoch.date.or(self.date) {
+            return unix_time(date.year, date.month, date.day, time.seconds).unwrap_or(0);
+        }
         let seconds = i64::from(time.seconds);
-        let host = i64::try_from(unix_time).unwrap_or(i64::MAX);
-        let unix = match epoch.date.or(self.date) {
-            Some(date) => date.days_since_epoch() * DAY_S + seconds,
-            None => {
-                let day = host.div_euclid(DAY_S);
-                [day - 1, day, day + 1]
-                    .into_iter()
-                    .map(|day| day * DAY_S + seconds)
-                    .min_by_key(|candidate| (candidate - host).abs())
-                    .unwrap_or(host)
-            }
-        };
-        u64::try_from(unix).unwrap_or(0)
+        let host = i64::try_from(host_time).unwrap_or(i64::MAX);
+        let day = host.div_euclid(DAY_S);
+        let nearest = [day - 1, day, day + 1]
+            .into_iter()
+            .map(|day| day * DAY_S + seconds)
+            .min_by_key(|candidate| (candidate - host).abs())
+            .unwrap_or(host);
+        u64::try_from(nearest).unwrap_or(0)
     }
 }

@@ -24,22 +24,6 @@ pub struct Date {
     pub day: u32,
 }
 
-impl Date {
-    /// Days since 1970-01-01 (proleptic Gregorian).
-    pub fn days_since_epoch(self) -> i64 {
-        // Howard Hinnant's days_from_civil.
-        let year = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = year.div_euclid(400);
-        let year_of_era = year - era * 400;
-        let month = i64::from(self.month);
-        let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
-            + i64::from(self.day)
-            - 1;
-        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-        era * 146_097 + day_of_era - 719_468
-    }
-}
-
 /// The field, or `None` when it is empty.
 fn given(field: &str) -> Option<&str> {
     let field = field.trim();
@@ -209,16 +193,6 @@ mod tests {
                 month: 8,
                 day: 5
             }
-        );
-        assert_eq!(date.days_since_epoch(), 20_670);
-        assert_eq!(
-            Date {
-                year: 1970,
-                month: 1,
-                day: 1
-            }
-            .days_since_epoch(),
-            0
         );
         assert_eq!(super::date("050180").unwrap().unwrap().year, 1980);
         assert!(super::date("321399").is_err());
