@@ -91,6 +91,17 @@ pub enum Command {
         #[arg(long)]
         refresh: bool,
     },
+    /// Show a device's position (Location), and switch its GNSS on or off (privileged).
+    Location {
+        /// The device.
+        device: String,
+        /// Switch the GNSS on first (Location.SetEnabled).
+        #[arg(long, conflicts_with = "off")]
+        on: bool,
+        /// Switch the GNSS off first.
+        #[arg(long)]
+        off: bool,
+    },
     /// Talk to a BLE device over GATT.
     ///
     /// The daemon may take up to 45 s to connect to a device that is not connected yet: pass a
@@ -428,6 +439,16 @@ mod tests {
         };
         assert_eq!(send.destination, "");
         assert_eq!(send.text.as_deref(), Some("position 52.52,13.40"));
+    }
+
+    #[test]
+    fn location_switches() {
+        let cli = parse(&["location", "gnss:ttyACM0", "--on"]).unwrap();
+        let Command::Location { device, on, off } = cli.command else {
+            panic!("not location");
+        };
+        assert_eq!((device.as_str(), on, off), ("gnss:ttyACM0", true, false));
+        assert!(parse(&["location", "1", "--on", "--off"]).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod control;
 mod devices;
 mod forget;
 mod gatt;
+mod location;
 mod messaging;
 mod monitor;
 mod sensor;
@@ -33,6 +34,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Poll { device } => messaging::poll(&hal, &device).await,
         Command::Refresh { device } => control::refresh(&hal, &device).await,
         Command::Sensor { device, refresh } => sensor::sensor(&hal, json, &device, refresh).await,
+        Command::Location { device, on, off } => {
+            let switch = (on || off).then_some(on);
+            location::location(&hal, json, &device, switch).await
+        }
         Command::Gatt(args) => gatt::gatt(&hal, json, &args).await,
         Command::Reset { device } => control::reset(&hal, &device).await,
         Command::Forget { device } => forget::forget(&hal, &device).await,

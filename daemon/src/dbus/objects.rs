@@ -9,6 +9,7 @@ use zbus::{Connection, OwnedObjectPath, Variant, fdo};
 
 use super::device_iface::DeviceInterface;
 use super::gatt_iface::GattInterface;
+use super::location_iface::LocationInterface;
 use super::manager::ManagerInterface;
 use super::messaging_iface::MessagingInterface;
 use super::sensor_iface::SensorInterface;
@@ -30,13 +31,14 @@ pub async fn publish(
 ) -> zbus::Result<()> {
     let server = conn.object_server();
     let path = handle.path.clone();
-    let (signal, messaging, gatt, sensor) = {
+    let (signal, messaging, gatt, sensor, location) = {
         let state = handle.state();
         (
             state.has("signal"),
             state.has("messaging"),
             state.has("gatt"),
             state.has("sensor"),
+            state.has("location"),
         )
     };
     if signal {
@@ -62,6 +64,10 @@ pub async fn publish(
             .at(&path, Strict::new(SensorInterface::new(Arc::clone(handle))))
             .await?;
     }
+    if location {
+        let location = LocationInterface::new(Arc::clone(handle));
+        server.at(&path, Strict::new(location)).await?;
+    }
     server
         .at(
             &path,
@@ -82,7 +88,8 @@ pub async fn withdraw(conn: &Connection, path: &OwnedObjectPath) {
         remove::<Strict<SignalInterface>>(conn, path).await?;
         remove::<Strict<MessagingInterface>>(conn, path).await?;
         remove::<Strict<GattInterface>>(conn, path).await?;
-        remove::<Strict<SensorInterface>>(conn, path).await
+        remove::<Strict<SensorInterface>>(conn, path).await?;
+        remove::<Strict<LocationInterface>>(conn, path).await
     }
     .await;
     if let Err(e) = result {
@@ -119,7 +126,8 @@ pub async fn emit_changed(conn: &Connection, handle: &DeviceHandle, changed: &Ch
         emit_for::<Strict<SignalInterface>>(conn, path.clone(), &changed.signal).await?;
         emit_for::<Strict<MessagingInterface>>(conn, path.clone(), &changed.messaging).await?;
         emit_for::<Strict<GattInterface>>(conn, path.clone(), &changed.gatt).await?;
-        emit_for::<Strict<SensorInterface>>(conn, path, &changed.sensor).await
+        emit_for::<Strict<SensorInterface>>(conn, path.clone(), &changed.sensor).await?;
+        emit_for::<Strict<LocationInterface>>(conn, path, &changed.location).await
     }
     .await;
     if let Err(e) = result {

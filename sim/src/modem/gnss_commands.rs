@@ -1,6 +1,7 @@
 //! The Quectel GNSS commands of a modem simulated with `--gnss`: `AT+QGPS?`, `AT+QGPS=1`,
 //! `AT+QGPSLOC=2` and `AT+QGPSEND` (Quectel GNSS AT Commands Manual), and the `gnss` control
-//! command that gives the receiver a fix or takes it away.
+//! command that gives the receiver a fix or takes it away. Switching reports a `gnss` event
+//! (`on`), every position read of a running GNSS a `gnss-location` event (`fix`).
 
 use serde_json::{Value, json};
 
@@ -91,6 +92,11 @@ impl ModemState {
                 }
             }
             ("+QGPSLOC", Form::Set(_)) if command.number(0) == Some(2) => {
+                if gnss.on {
+                    let fix = gnss.fix.is_some();
+                    self.events
+                        .push(json!({"event": "gnss-location", "fix": fix}));
+                }
                 match (gnss.on, &gnss.fix) {
                     (false, _) => Err(CommandError::Cme(CmeError::GnssSessionInactive)),
                     (true, None) => Err(CommandError::Cme(CmeError::GnssNoFix)),

@@ -552,9 +552,11 @@ fn gnss_of_a_modem_with_gnss_switches_reports_and_says_no_fix() {
     assert_eq!(output.bytes, b"\r\nOK\r\n");
     assert_eq!(output.events, [json!({"event": "gnss", "on": true})]);
     assert_eq!(text(&mut modem, "AT+QGPS=1\r"), "\r\n+CME ERROR: 504\r\n");
+    let output = modem.receive(b"AT+QGPSLOC=2\r");
+    assert_eq!(output.bytes, b"\r\n+CME ERROR: 516\r\n");
     assert_eq!(
-        text(&mut modem, "AT+QGPSLOC=2\r"),
-        "\r\n+CME ERROR: 516\r\n"
+        output.events,
+        [json!({"event": "gnss-location", "fix": false})]
     );
     control(&mut modem, "gnss 52.52 13.405 34");
     assert_eq!(
