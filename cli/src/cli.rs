@@ -102,6 +102,18 @@ pub enum Command {
         #[arg(long)]
         off: bool,
     },
+    /// Write a device's position as NMEA 0183 (RMC, GGA, GSA) to a pty linked at PATH, until
+    /// Ctrl-C or SIGTERM: start gpsd on PATH and gpspipe, cgps or chrony (through gpsd) see it.
+    Nmea {
+        /// The device (one with Location).
+        device: String,
+        /// Where to link the pty, e.g. /run/m2mhal/gnss0.
+        #[arg(long, value_name = "PATH")]
+        link: std::path::PathBuf,
+        /// Milliseconds between sentence bursts.
+        #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+        interval: u64,
+    },
     /// Talk to a BLE device over GATT.
     ///
     /// The daemon may take up to 45 s to connect to a device that is not connected yet: pass a

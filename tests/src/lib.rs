@@ -24,6 +24,7 @@ mod sim;
 mod wait;
 
 pub mod device_objects;
+pub mod gpsd;
 pub mod other_user;
 pub mod plugin_files;
 pub mod power_cut;

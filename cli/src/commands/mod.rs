@@ -7,6 +7,7 @@ mod gatt;
 mod location;
 mod messaging;
 mod monitor;
+mod nmea;
 mod sensor;
 mod wait;
 
@@ -38,6 +39,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let switch = (on || off).then_some(on);
             location::location(&hal, json, &device, switch).await
         }
+        Command::Nmea {
+            device,
+            link,
+            interval,
+        } => nmea::nmea(&hal, &device, &link, interval).await,
         Command::Gatt(args) => gatt::gatt(&hal, json, &args).await,
         Command::Reset { device } => control::reset(&hal, &device).await,
         Command::Forget { device } => forget::forget(&hal, &device).await,

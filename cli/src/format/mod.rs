@@ -2,6 +2,7 @@
 
 pub mod gatt;
 pub mod location;
+pub mod nmea;
 pub mod sensor;
 pub mod signal;
 pub mod table;

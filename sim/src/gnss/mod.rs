@@ -3,7 +3,6 @@
 //! commands set; each burst is reported as an `epoch` event.
 
 mod control;
-pub mod nmea;
 mod receiver;
 
 pub use control::{COMMANDS, GnssControlError};

@@ -9,7 +9,7 @@ use super::command_line::{Command, Form};
 use super::commands::{lines, ok};
 use super::error::{CmeError, CommandError};
 use super::state::{ModemState, Reply};
-use crate::gnss::nmea::time_and_date;
+use m2mhal_driver_gnss::nmea::time_and_date;
 
 /// A fix of the modem's receiver.
 #[derive(Debug, Clone, Copy, PartialEq)]

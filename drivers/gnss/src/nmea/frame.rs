@@ -81,8 +81,7 @@ fn parse_checksum(digits: &[u8]) -> Option<u8> {
 
 /// `$<body>*<checksum>`: the sentence as a receiver would send it (without the line end).
 pub fn with_checksum(body: &str) -> String {
-    let sum = body.bytes().fold(0u8, |sum, b| sum ^ b);
-    format!("${body}*{sum:02X}")
+    format!("${body}*{:02X}", super::checksum(body))
 }
 
 #[cfg(test)]

@@ -1,13 +1,16 @@
 //! NMEA 0183: verified sentences ([`Sentence`]), their field formats, and the sentences a fix is
-//! made of ([`Nmea`]). Pure functions of the bytes; no state.
+//! made of ([`Nmea`]); and the other way, writing sentences ([`sentence`], [`angle`],
+//! [`time_and_date`]). Pure functions; no state.
 
 mod fields;
 mod frame;
 mod sentences;
+mod write;
 
 pub use fields::{Date, TimeOfDay};
 pub use frame::{MAX_SENTENCE, Sentence, with_checksum};
 pub use sentences::{Gga, Gll, Gsa, Gsv, Nmea, Position, Rmc, Vtg};
+pub use write::{KNOTS_PER_M_S, angle, checksum, sentence, time_and_date};
 
 /// Why a line was not used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

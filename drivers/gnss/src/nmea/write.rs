@@ -1,4 +1,5 @@
-//! Writing NMEA 0183: checksums, angles, times; shared by the receiver and the modem GNSS.
+//! Writing NMEA 0183: checksums, angles, times. For the simulators and for `m2mctl nmea`, which
+//! write what receivers write.
 
 /// Knots per metre per second.
 pub const KNOTS_PER_M_S: f64 = 3600.0 / 1852.0;
@@ -10,7 +11,7 @@ pub fn checksum(body: &str) -> u8 {
 
 /// `$<body>*<checksum>` with CR LF.
 pub fn sentence(body: &str) -> String {
-    format!("${body}*{:02X}\r\n", checksum(body))
+    format!("{}\r\n", super::with_checksum(body))
 }
 
 /// `ddmm.mmmmm,H` (or `dddmm.mmmmm,H` with `degree_digits` 3) of a signed angle.
@@ -21,7 +22,7 @@ pub fn angle(value: f64, degree_digits: usize, positive: char, negative: char) -
 }
 
 /// Whole degrees and minutes (rounded to 5 decimals, carried into the degrees at 60).
-pub fn degrees_and_minutes(magnitude: f64) -> (u32, f64) {
+fn degrees_and_minutes(magnitude: f64) -> (u32, f64) {
     let mut degrees = magnitude.trunc() as u32;
     let mut minutes = ((magnitude - magnitude.trunc()) * 60.0 * 100_000.0).round() / 100_000.0;
     if minutes >= 60.0 {
