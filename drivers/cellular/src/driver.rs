@@ -230,11 +230,13 @@ impl AtDriver<Purpose> for CellularDriver {
     fn close(&mut self, error: &CallError) {
         self.abandon_work(error, true);
         self.inbox.reset();
+        self.gnss_gone();
         self.phase = Phase::Closed;
     }
 
     fn go_silent(&mut self, error: &CallError) {
         self.abandon_work(error, true);
+        self.gnss_gone();
         self.phase = Phase::NoResponse;
     }
 

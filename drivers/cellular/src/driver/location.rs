@@ -116,6 +116,11 @@ impl CellularDriver {
         }
     }
 
+    /// The port closed or the modem went silent: its fix is no longer known.
+    pub(super) fn gnss_gone(&mut self) {
+        self.report_fix(Fix::none());
+    }
+
     /// The poll timer fired.
     pub(super) fn on_gnss_timer(&mut self) {
         if self.phase == Phase::Ready && self.gnss.on {

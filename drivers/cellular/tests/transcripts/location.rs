@@ -171,3 +171,18 @@ fn a_bad_gnss_option_is_refused_by_name() {
     .unwrap_err();
     assert!(error.contains("gnss"), "{error}");
 }
+
+#[test]
+fn a_hangup_forgets_the_fix() {
+    let mut modem = ready(&EG25_GNSS, &[("gnss", "true")]);
+    modem.ok("AT+QGPS=1", &[]);
+    modem.ok(
+        "AT+QGPSLOC=2",
+        &["+QGPSLOC: 061951.000,31.84537,117.19882,0.7,62.2,3,150.30,36.0,19.4,110513,09"],
+    );
+    assert_eq!(modem.fix().mode, FixMode::ThreeD);
+    modem.input(m2mhal_plugin_api::Event::Hangup);
+    assert_eq!(modem.state(), ("offline", "hangup"));
+    assert_eq!(modem.fix().mode, FixMode::None);
+    assert!(modem.fix().latitude.is_nan());
+}
