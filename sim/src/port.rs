@@ -86,8 +86,7 @@ impl<D: SimulatedDevice> Port<D> {
             tokio::select! {
                 () = next_tick(&mut ticks) => {
                     if !self.quirks.silent {
-                        let output = self.device.tick();
-                        self.answer(output).await;
+                        self.talk();
                     }
                 },
                 read = self.pty.read(&mut buffer) => match read {
@@ -141,6 +140,19 @@ impl<D: SimulatedDevice> Port<D> {
             events: Vec::new(),
         })
         .await;
+    }
+
+    /// What the device says by itself at a tick, through the line quirks but never waiting: what
+    /// the host does not read in time is lost, as it is on a serial line nobody reads.
+    fn talk(&mut self) {
+        let output = self.device.tick();
+        for event in output.events {
+            report::print_line(&report::with_index(event, self.index));
+        }
+        let bytes = self.quirks.dress(output.bytes);
+        if let Err(error) = self.pty.try_write(&bytes) {
+            eprintln!("m2msim: port {}: output dropped: {error}", self.index);
+        }
     }
 
     async fn on_control(&mut self, command: &str) -> Value {

@@ -118,8 +118,8 @@ async fn a_receiver_reports_its_fix_movement_loss_and_unplug_and_drops_damaged_s
 
     // Sentences damaged on the line (another position under the old checksum) are dropped:
     // the position stays until the line is clean again.
-    sim.ok("position 10 20 100").await;
     sim.ok("bad-checksums on").await;
+    sim.ok("position 10 20 100").await;
     bad_epochs(&mut sim, 5).await;
     daemon.expect_log("dropped a sentence: checksum").await;
     assert_eq!(location::<f64>(&conn, &path, "Latitude").await, here);
