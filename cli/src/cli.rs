@@ -91,6 +91,29 @@ pub enum Command {
         #[arg(long)]
         refresh: bool,
     },
+    /// Show a device's position (Location), and switch its GNSS on or off (privileged).
+    Location {
+        /// The device.
+        device: String,
+        /// Switch the GNSS on first (Location.SetEnabled).
+        #[arg(long, conflicts_with = "off")]
+        on: bool,
+        /// Switch the GNSS off first.
+        #[arg(long)]
+        off: bool,
+    },
+    /// Write a device's position as NMEA 0183 (RMC, GGA, GSA) to a pty linked at PATH, until
+    /// Ctrl-C or SIGTERM: start gpsd on PATH and gpspipe, cgps or chrony (through gpsd) see it.
+    Nmea {
+        /// The device (one with Location).
+        device: String,
+        /// Where to link the pty, e.g. /run/m2mhal/gnss0.
+        #[arg(long, value_name = "PATH")]
+        link: std::path::PathBuf,
+        /// Milliseconds between sentence bursts.
+        #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+        interval: u64,
+    },
     /// Talk to a BLE device over GATT.
     ///
     /// The daemon may take up to 45 s to connect to a device that is not connected yet: pass a
@@ -428,6 +451,16 @@ mod tests {
         };
         assert_eq!(send.destination, "");
         assert_eq!(send.text.as_deref(), Some("position 52.52,13.40"));
+    }
+
+    #[test]
+    fn location_switches() {
+        let cli = parse(&["location", "gnss:ttyACM0", "--on"]).unwrap();
+        let Command::Location { device, on, off } = cli.command else {
+            panic!("not location");
+        };
+        assert_eq!((device.as_str(), on, off), ("gnss:ttyACM0", true, false));
+        assert!(parse(&["location", "1", "--on", "--off"]).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod device;
 mod error;
 mod events;
 mod format;
+mod pty;
 #[cfg(test)]
 mod test_support;
 

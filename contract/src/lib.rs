@@ -36,10 +36,12 @@ pub mod iface {
     pub const GATT: &str = "org.m2mhal.Hal1.Gatt";
     /// `org.m2mhal.Hal1.Sensor`
     pub const SENSOR: &str = "org.m2mhal.Hal1.Sensor";
+    /// `org.m2mhal.Hal1.Location` (API 1.1)
+    pub const LOCATION: &str = "org.m2mhal.Hal1.Location";
     /// Prefix shared by every interface of the API.
     pub const PREFIX: &str = "org.m2mhal.Hal1.";
     /// Every interface of the API.
-    pub const ALL: [&str; 6] = [MANAGER, DEVICE, SIGNAL, MESSAGING, GATT, SENSOR];
+    pub const ALL: [&str; 7] = [MANAGER, DEVICE, SIGNAL, MESSAGING, GATT, SENSOR, LOCATION];
 
     /// `Device` for `org.m2mhal.Hal1.Device`; names of other APIs unchanged.
     pub fn short(name: &str) -> &str {
@@ -98,7 +100,7 @@ pub mod action {
     pub const MESSAGING: &str = "org.m2mhal.Hal1.Messaging";
     /// `List` (reading stored messages).
     pub const MESSAGING_READ: &str = "org.m2mhal.Hal1.MessagingRead";
-    /// `Reset`, `Forget`, `Gatt.Write`, `ReportKernelEvent`.
+    /// `Reset`, `Forget`, `Gatt.Write`, `ReportKernelEvent`, `Location.SetEnabled`.
     pub const CONTROL: &str = "org.m2mhal.Hal1.Control";
     /// `Command` (raw AT pass-through).
     pub const COMMAND: &str = "org.m2mhal.Hal1.Command";

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use m2mhal_plugin_api::{
-    CallError, CallReply, DeviceUpdate, Effect, IncomingMessage, Input, LogLevel, SensorUpdate,
-    SignalUpdate,
+    CallError, CallReply, DeviceUpdate, Effect, IncomingMessage, Input, LocationUpdate, LogLevel,
+    SensorUpdate, SignalUpdate,
 };
 
 use crate::outbox::{Outgoing, StateChange};
@@ -28,6 +28,8 @@ pub enum Update {
     Signal(SignalUpdate),
     /// The driver's `Effect::Sensor`.
     Sensor(SensorUpdate),
+    /// The driver's `Effect::Location`.
+    Location(LocationUpdate),
     /// A host-side transition (driver failed, unplugged): new state and reason.
     State {
         /// The new state (see [`crate::states`]).

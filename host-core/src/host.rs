@@ -347,6 +347,7 @@ impl<C> DeviceHost<C> {
             Effect::Device(update) => self.device_update(update),
             Effect::Signal(update) => self.update(Update::Signal(update)),
             Effect::Sensor(update) => self.update(Update::Sensor(update)),
+            Effect::Location(update) => self.update(Update::Location(update)),
             Effect::MessageReceived(message) => self.message_received(message),
             Effect::MessageState {
                 id,

@@ -54,6 +54,7 @@ pub fn decode_effects(bytes: &[u8]) -> Result<DecodedEffects, CodecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::location::{Fix, FixMode, LocationSource, LocationUpdate};
     use crate::messages::{Event, Input, SignalUpdate};
 
     #[test]
@@ -143,6 +144,102 @@ mod tests {
         assert_eq!(
             (decoded.rsrp, decoded.rsrq, decoded.sinr),
             (None, None, None)
+        );
+    }
+
+    /// Hex of CBOR as a host and a plugin of API 1.0 (before Location) wrote it.
+    fn old_bytes(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn bytes_of_api_1_0_still_decode_after_the_location_additions() {
+        // [Device{id, kind cellular-modem, capabilities [signal, location]}, Signal{quality 60}]
+        let effects = old_bytes(concat!(
+            "82a166646576696365ae62696466696d65693a31646b696e646e63656c6c756c61722d6d6f64656d",
+            "6c6d616e756661637475726572f6656d6f64656cf6687265766973696f6ef66d73657269616c5f6e",
+            "756d626572f6657374617465f66c73746174655f726561736f6ef66c6361706162696c6974696573",
+            "82667369676e616c686c6f636174696f6e6b6d61785f7061796c6f6164f6656578747261f669636f",
+            "6e6e6563746564f6687365727669636573f66d676174745f7365727669636573f6a1667369676e61",
+            "6ca9677175616c697479183c6472737369f66472737270f66472737271f66473696e72f66a746563",
+            "686e6f6c6f6779f66c726567697374726174696f6ef6686f70657261746f72f66a75706461746564",
+            "5f6174f6",
+        ));
+        let decoded = decode_effects(&effects).unwrap();
+        assert!(decoded.rejected.is_empty(), "{:?}", decoded.rejected);
+        let [Effect::Device(device), Effect::Signal(signal)] = &decoded.effects[..] else {
+            panic!("unexpected effects {:?}", decoded.effects);
+        };
+        assert_eq!(device.kind, Some(crate::DeviceKind::CellularModem));
+        assert_eq!(
+            device.capabilities.as_deref(),
+            Some(&["signal".to_owned(), "location".to_owned()][..])
+        );
+        assert_eq!(signal.quality, Some(60));
+        // describe() of an API 1.0 iridium-like plugin: {name old, kinds [satellite-terminal]}
+        let description = old_bytes(concat!(
+            "a7646e616d65636f6c646776657273696f6e6131656b696e64738172736174656c6c6974652d7465",
+            "726d696e616c647564657680626174806c64656661756c745f62617564f663626c6580",
+        ));
+        let description: crate::DriverDescription = decode(&description).unwrap();
+        assert_eq!(description.kinds, [crate::DeviceKind::SatelliteTerminal]);
+        // An input as the host writes it for an old plugin: still the same bytes.
+        let input = Input {
+            now_ms: 5,
+            unix_time: 7,
+            event: Event::Call {
+                call: 3,
+                request: crate::Request::Refresh,
+            },
+        };
+        assert_eq!(
+            encode(&input).unwrap(),
+            old_bytes(concat!(
+                "a3666e6f775f6d730569756e69785f74696d6507656576656e74a16463616c6ca26463616c6c03",
+                "67726571756573746772656672657368"
+            ))
+        );
+    }
+
+    #[test]
+    fn location_update_round_trips_and_a_partial_one_defaults_to_unchanged() {
+        let fix = Fix {
+            mode: FixMode::ThreeD,
+            latitude: 48.1173,
+            longitude: 11.516_666,
+            altitude: 545.4,
+            hdop: 0.9,
+            satellites_used: 8,
+            time: 1_700_000_000,
+            source: Some(LocationSource::Gnss),
+            ..Fix::none()
+        };
+        let update = LocationUpdate {
+            enabled: Some(true),
+            fix: Some(fix.clone()),
+        };
+        let bytes = encode(&Effect::Location(update)).unwrap();
+        let Effect::Location(decoded) = decode::<Effect>(&bytes).unwrap() else {
+            panic!("not a location effect");
+        };
+        assert_eq!(decoded.enabled, Some(true));
+        assert!(decoded.fix.unwrap().same_as(&fix));
+        let only_enabled = ciborium::Value::Map(vec![(
+            ciborium::Value::Text("location".into()),
+            ciborium::Value::Map(vec![(
+                ciborium::Value::Text("enabled".into()),
+                ciborium::Value::Bool(false),
+            )]),
+        )]);
+        assert_eq!(
+            only_enabled.deserialized::<Effect>().unwrap(),
+            Effect::Location(LocationUpdate {
+                enabled: Some(false),
+                fix: None
+            })
         );
     }
 

@@ -14,6 +14,12 @@ pub enum DeviceKind {
     SatelliteTerminal,
     /// A Bluetooth Low Energy peripheral (`ble-device`).
     BleDevice,
+    /// A standalone GNSS receiver on a serial port (`gnss-receiver`, API 1.1).
+    GnssReceiver,
+    /// A sensor that is not a BLE peripheral, such as a serial sensor (`sensor`, API 1.1).
+    Sensor,
+    /// Anything else a third-party driver serves (`generic`, API 1.1).
+    Generic,
 }
 
 impl DeviceKind {
@@ -23,6 +29,9 @@ impl DeviceKind {
             DeviceKind::CellularModem => "cellular-modem",
             DeviceKind::SatelliteTerminal => "satellite-terminal",
             DeviceKind::BleDevice => "ble-device",
+            DeviceKind::GnssReceiver => "gnss-receiver",
+            DeviceKind::Sensor => "sensor",
+            DeviceKind::Generic => "generic",
         }
     }
 }
@@ -162,6 +171,22 @@ mod tests {
         assert!(rule.matches(&identity("Iridium", "IRIDIUM 9600 Family SBD Transceiver")));
         assert!(!rule.matches(&identity("Quectel", "EG25")));
         assert!(AtRule::default().matches(&identity("", "")));
+    }
+
+    #[test]
+    fn kinds_of_api_1_1_use_their_d_bus_names_on_the_wire() {
+        for kind in [
+            DeviceKind::CellularModem,
+            DeviceKind::SatelliteTerminal,
+            DeviceKind::BleDevice,
+            DeviceKind::GnssReceiver,
+            DeviceKind::Sensor,
+            DeviceKind::Generic,
+        ] {
+            let wire = ciborium::Value::serialized(&kind).unwrap();
+            assert_eq!(wire, ciborium::Value::Text(kind.as_str().into()));
+            assert_eq!(wire.deserialized::<DeviceKind>().unwrap(), kind);
+        }
     }
 
     #[test]

@@ -21,11 +21,13 @@ pub mod abi;
 pub mod ble;
 pub mod codec;
 pub mod describe;
+pub mod location;
 pub mod messages;
 pub mod redact;
 pub mod sdk;
 
 pub use describe::{AtIdentity, AtRule, DeviceKind, DriverDescription, PanicStrategy, UdevRule};
+pub use location::{Fix, FixMode, LocationSource, LocationUpdate, unix_time};
 pub use messages::{
     CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
     Input, LogLevel, MessageState, OpenConfig, OutgoingMessage, Request, SensorUpdate,

@@ -10,6 +10,7 @@ use serde_bytes::ByteBuf;
 
 use crate::ble::{Advertisement, GattOp, GattService};
 use crate::describe::AtIdentity;
+use crate::location::LocationUpdate;
 
 /// Everything a driver needs to start an instance for one device.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -157,6 +158,10 @@ pub enum Request {
         /// Canonical characteristic UUID.
         characteristic: String,
     },
+    /// `Location.SetEnabled` (API 1.1): power the GNSS on (true) or off; idempotent. Reply
+    /// [`CallReply::Done`] once it is done and report `enabled` through [`Effect::Location`].
+    /// The host asks only drivers of devices that list `location` in their capabilities.
+    SetLocationEnabled(bool),
 }
 
 /// A message to transmit.
@@ -253,6 +258,9 @@ pub enum Effect {
     },
     /// Sensor readings changed (`Sensor.Readings`, merged by key).
     Sensor(SensorUpdate),
+    /// The GNSS was switched on or off, or the fix changed (`org.m2mhal.Hal1.Location`, API 1.1).
+    /// A host of API 1.0 sets it aside as an effect it does not know.
+    Location(LocationUpdate),
     /// A log line, written by the host in the device's span.
     Log {
         /// Severity.

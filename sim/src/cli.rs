@@ -1,9 +1,10 @@
-//! The command line of `m2msim`: `m2msim modem|iridium [--count N] [--link PATH] ...`,
+//! The command line of `m2msim`: `m2msim modem|iridium|gnss [--count N] [--link PATH] ...`,
 //! `m2msim ble`; each kind's `--help` lists its control commands.
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::ble::{self, BleOptions};
+use crate::gnss::{GnssOptions, SimulatedReceiver};
 use crate::help::{self, CommandHelp};
 use crate::iridium::{IridiumOptions, Transceiver};
 use crate::modem::{DEFAULT_IMEI, ModemState, is_valid_imei};
@@ -25,6 +26,8 @@ pub enum DeviceKind {
     Modem(ModemArgs),
     /// Simulated Iridium 9603 SBD transceivers and their gateway.
     Iridium(IridiumOptions),
+    /// Simulated NMEA 0183 GNSS receivers (think u-blox NEO-M8N) sending a burst every epoch.
+    Gnss(GnssOptions),
     /// Simulated BLE peripherals (BTHome, GATT sensors, phones) behind a fake BlueZ on D-Bus.
     Ble(BleOptions),
 }
@@ -41,6 +44,9 @@ pub struct ModemArgs {
     /// Echo stays on whatever ATE0 says (a firmware quirk).
     #[arg(long)]
     pub echo: bool,
+    /// The modems have a Quectel GNSS receiver (AT+QGPS, AT+QGPSLOC, AT+QGPSEND), off.
+    #[arg(long)]
+    pub gnss: bool,
     /// Links, control socket and start script.
     #[command(flatten)]
     pub simulator: SimulatorOptions,
@@ -59,6 +65,7 @@ fn control_commands(kind: &str) -> Vec<CommandHelp> {
     let mut commands = match kind {
         "modem" => simulator::commands::<ModemState>(),
         "iridium" => simulator::commands::<Transceiver>(),
+        "gnss" => simulator::commands::<SimulatedReceiver>(),
         _ => ble::COMMANDS.to_vec(),
     };
     commands.extend_from_slice(help::CONTROL_PLANE);
@@ -69,7 +76,7 @@ fn control_commands(kind: &str) -> Vec<CommandHelp> {
 /// the man page is made of).
 pub fn command() -> clap::Command {
     let mut command = Cli::command();
-    for kind in ["modem", "iridium", "ble"] {
+    for kind in ["modem", "iridium", "gnss", "ble"] {
         command = command.mut_subcommand(kind, |sub| {
             sub.after_help(help::text(&control_commands(kind)))
         });
@@ -101,6 +108,15 @@ mod tests {
         let iridium = help("iridium");
         for usage in ["mt <text>", "ring", "mo-status", "hangup", "help"] {
             assert!(iridium.contains(usage), "{usage}: {iridium}");
+        }
+        let gnss = help("gnss");
+        for usage in [
+            "position <lat> <lon>",
+            "fix <none|2d|3d>",
+            "bad-checksums",
+            "hangup",
+        ] {
+            assert!(gnss.contains(usage), "{usage}: {gnss}");
         }
         let ble = help("ble");
         for usage in ["add-bthome <ADDR>", "power on|off", "help"] {

@@ -47,6 +47,16 @@ pub trait SimulatedDevice: Send + 'static {
         Output::default()
     }
 
+    /// How often the device talks by itself (a GNSS receiver's epochs), if it does.
+    fn tick_interval(&self) -> Option<Duration> {
+        None
+    }
+
+    /// What the device says by itself every [`SimulatedDevice::tick_interval`].
+    fn tick(&mut self) -> Output {
+        Output::default()
+    }
+
     /// Applies a device-specific control command; `now` is the Unix time in seconds.
     fn control(&mut self, command: &str, now: i64) -> Result<ControlReply, Self::ControlError>;
 

@@ -1,9 +1,10 @@
-//! The `m2msim` command: `m2msim modem|iridium [--count N] [--link PATH] ...`, `m2msim ble`.
+//! The `m2msim` command: `m2msim modem|iridium|gnss [--count N] [--link PATH] ...`, `m2msim ble`.
 
 use std::process::ExitCode;
 
 use m2msim::ble;
 use m2msim::cli::{self, DeviceKind};
+use m2msim::gnss;
 use m2msim::iridium;
 use m2msim::modem::{Identity, ModemState};
 use m2msim::simulator;
@@ -25,7 +26,10 @@ fn main() -> ExitCode {
         match cli.device {
             DeviceKind::Modem(args) => {
                 let modems = (0..usize::from(args.count))
-                    .map(|index| ModemState::new(Identity::for_index(&args.imei, index), args.echo))
+                    .map(|index| {
+                        ModemState::new(Identity::for_index(&args.imei, index), args.echo)
+                            .with_gnss(args.gnss)
+                    })
                     .collect();
                 simulator::run::<ModemState>(modems, &args.simulator)
                     .await
@@ -34,6 +38,9 @@ fn main() -> ExitCode {
             DeviceKind::Iridium(options) => iridium::run(&options)
                 .await
                 .map_err(|error| error.to_string()),
+            DeviceKind::Gnss(options) => {
+                gnss::run(&options).await.map_err(|error| error.to_string())
+            }
             DeviceKind::Ble(options) => ble::run(&options).await.map_err(|error| error.to_string()),
         }
     });

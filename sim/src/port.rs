@@ -15,6 +15,16 @@ use crate::report;
 /// Pause after an unexpected read error, so a broken pty cannot spin the CPU.
 const READ_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
+/// Waits for the next tick of a device that talks by itself; forever for the others.
+async fn next_tick(ticks: &mut Option<tokio::time::Interval>) {
+    match ticks {
+        Some(ticks) => {
+            ticks.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// A control command for one port and where its JSON reply goes.
 #[derive(Debug)]
 pub struct ControlRequest {
@@ -67,8 +77,18 @@ impl<D: SimulatedDevice> Port<D> {
     /// Serves the host and control requests until the request channel closes.
     pub async fn run(mut self, mut requests: mpsc::Receiver<ControlRequest>) {
         let mut buffer = vec![0; 4096];
+        let mut ticks = self.device.tick_interval().map(|period| {
+            let mut ticks = tokio::time::interval(period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks
+        });
         loop {
             tokio::select! {
+                () = next_tick(&mut ticks) => {
+                    if !self.quirks.silent {
+                        self.talk();
+                    }
+                },
                 read = self.pty.read(&mut buffer) => match read {
                     Ok(count) if count > 0 => self.on_input(count, &buffer).await,
                     Ok(_) => tokio::time::sleep(READ_ERROR_PAUSE).await,
@@ -120,6 +140,19 @@ impl<D: SimulatedDevice> Port<D> {
             events: Vec::new(),
         })
         .await;
+    }
+
+    /// What the device says by itself at a tick, through the line quirks but never waiting: what
+    /// the host does not read in time is lost, as it is on a serial line nobody reads.
+    fn talk(&mut self) {
+        let output = self.device.tick();
+        for event in output.events {
+            report::print_line(&report::with_index(event, self.index));
+        }
+        let bytes = self.quirks.dress(output.bytes);
+        if let Err(error) = self.pty.try_write(&bytes) {
+            eprintln!("m2msim: port {}: output dropped: {error}", self.index);
+        }
     }
 
     async fn on_control(&mut self, command: &str) -> Value {

@@ -74,6 +74,15 @@ impl Pty {
         }
         Ok(())
     }
+
+    /// Writes what of `bytes` fits now and drops the rest (the host is not reading).
+    pub fn try_write(&self, bytes: &[u8]) -> io::Result<()> {
+        match self.master.get_ref().write(bytes) {
+            Ok(_) => Ok(()),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
 }
 
 fn make_raw(fd: &OwnedFd) -> nix::Result<()> {

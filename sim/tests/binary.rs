@@ -1,4 +1,4 @@
-//! Starts the real `m2msim` binary (`modem`, `iridium`) and talks to it like a daemon and a test
+//! Starts the real `m2msim` binary (`modem`, `iridium`, `gnss`) and talks to it like a daemon and a test
 //! harness would.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -296,4 +296,67 @@ fn iridium_answers_at_and_runs_sessions_without_stalling_other_ports() {
 
     assert_eq!(simulator.command("quit")["event"], "ok");
     assert!(simulator.child.wait().unwrap().success());
+}
+
+/// Sends a control command to a receiver and returns its reply, passing over `epoch` events.
+fn receiver_command(simulator: &mut Simulator, line: &str) -> Value {
+    writeln!(simulator.stdin, "{line}").unwrap();
+    loop {
+        let next = simulator.next_line();
+        if next["event"] != "epoch" {
+            return next;
+        }
+    }
+}
+
+/// Reads the port until `count` bursts (each ends with a GLL line) are complete; returns the
+/// last one.
+fn bursts(port: &mut Port, count: usize) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    let mut text = String::new();
+    loop {
+        let complete: Vec<&str> = text.split_inclusive('\n').collect();
+        let ends: Vec<usize> = complete
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| line.starts_with("$GPGLL") && line.ends_with('\n'))
+            .map(|(index, _)| index)
+            .collect();
+        if ends.len() >= count {
+            let start = if count == 1 { 0 } else { ends[count - 2] + 1 };
+            return complete[start..=ends[count - 1]].concat();
+        }
+        assert!(Instant::now() < deadline, "no {count} bursts: {text:?}");
+        match port.read() {
+            Received::Bytes(bytes) => text.push_str(&String::from_utf8_lossy(&bytes)),
+            Received::Nothing => {}
+            Received::Ended => panic!("the port closed"),
+        }
+    }
+}
+
+#[test]
+fn gnss_receiver_sends_bursts_by_itself_and_follows_its_control_commands() {
+    let mut simulator = Simulator::start(&["gnss", "--interval", "100", "--talker", "GP"]);
+    let path = ready_path(&simulator.next_line(), 0);
+    let mut port = Port::open(&path);
+    let first = bursts(&mut port, 1);
+    assert!(first.contains("$GPGGA,"), "{first}");
+    assert!(first.contains("$GPRMC,"), "{first}");
+
+    let reply = receiver_command(&mut simulator, "position -33.8568 151.2153 58");
+    assert_eq!(reply["event"], "ok");
+    // A burst under way may still have the old position; the one after it has the new one.
+    let burst = bursts(&mut port, 2);
+    assert!(
+        burst.contains(",3351.40800,S,15112.91800,E,1,08,"),
+        "{burst}"
+    );
+
+    assert_eq!(receiver_command(&mut simulator, "fix none")["event"], "ok");
+    let lost = bursts(&mut port, 2);
+    assert!(lost.contains("$GPGLL,,,,,"), "{lost}");
+    let status = receiver_command(&mut simulator, "status");
+    assert_eq!(status["fix"], "none");
+    assert_eq!(status["index"], 0);
 }

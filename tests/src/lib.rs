@@ -25,6 +25,7 @@ mod wait;
 
 pub mod bench_stats;
 pub mod device_objects;
+pub mod gpsd;
 pub mod modemmanager;
 pub mod mosquitto;
 pub mod other_user;

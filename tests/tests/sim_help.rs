@@ -63,6 +63,7 @@ fn kind_help_names_the_control_commands() {
     for (kind, expected) in [
         ("modem", ["sms <from> <text>", "register <home"]),
         ("iridium", ["mt <text>", "session-delay <ms>"]),
+        ("gnss", ["position <lat> <lon> [alt]", "fix <none|2d|3d>"]),
         ("ble", ["add-bthome <ADDR>", "power on|off"]),
     ] {
         let output = Command::new(binary("m2msim"))

@@ -8,6 +8,7 @@ use crate::bus::{Hal, iface};
 use crate::device::{Device, Properties};
 use crate::error::CliError;
 use crate::format::gatt::{characteristics_of, service_label};
+use crate::format::location::location_text;
 use crate::format::sensor::reading_text;
 use crate::format::signal::{level_text, modem_levels};
 use crate::format::table::Table;
@@ -141,6 +142,9 @@ fn property_lines(interface: &str, property: &str, value: &Variant<'_>) -> Vec<S
             .collect(),
         (iface::SIGNAL, _) => {
             vec![level_text(property, value).unwrap_or_else(|| render_named(property, value))]
+        }
+        (iface::LOCATION, _) => {
+            vec![location_text(property, value).unwrap_or_else(|| render_named(property, value))]
         }
         _ => return vec![render_named(property, value)],
     };

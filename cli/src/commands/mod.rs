@@ -4,8 +4,10 @@ mod control;
 mod devices;
 mod forget;
 mod gatt;
+mod location;
 mod messaging;
 mod monitor;
+mod nmea;
 mod sensor;
 mod wait;
 
@@ -33,6 +35,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Poll { device } => messaging::poll(&hal, &device).await,
         Command::Refresh { device } => control::refresh(&hal, &device).await,
         Command::Sensor { device, refresh } => sensor::sensor(&hal, json, &device, refresh).await,
+        Command::Location { device, on, off } => {
+            let switch = (on || off).then_some(on);
+            location::location(&hal, json, &device, switch).await
+        }
+        Command::Nmea {
+            device,
+            link,
+            interval,
+        } => nmea::nmea(&hal, &device, &link, interval).await,
         Command::Gatt(args) => gatt::gatt(&hal, json, &args).await,
         Command::Reset { device } => control::reset(&hal, &device).await,
         Command::Forget { device } => forget::forget(&hal, &device).await,

@@ -5,6 +5,7 @@ pub mod device_iface;
 pub mod error;
 pub mod gatt_iface;
 pub mod introspection;
+pub mod location_iface;
 pub mod manager;
 pub mod messaging_iface;
 pub mod objects;
@@ -22,6 +23,7 @@ mod tests {
 
     use super::device_iface::DeviceInterface;
     use super::gatt_iface::GattInterface;
+    use super::location_iface::LocationInterface;
     use super::manager::ManagerInterface;
     use super::messaging_iface::MessagingInterface;
     use super::sensor_iface::SensorInterface;
@@ -37,6 +39,7 @@ mod tests {
             (MessagingInterface::name(), iface::MESSAGING),
             (GattInterface::name(), iface::GATT),
             (SensorInterface::name(), iface::SENSOR),
+            (LocationInterface::name(), iface::LOCATION),
         ];
         for (name, contract) in served {
             assert_eq!(name.as_str(), contract);

@@ -9,6 +9,7 @@ use zbus::{Connection, OwnedObjectPath, Variant, fdo};
 
 use super::device_iface::DeviceInterface;
 use super::gatt_iface::GattInterface;
+use super::location_iface::LocationInterface;
 use super::manager::ManagerInterface;
 use super::messaging_iface::MessagingInterface;
 use super::properties::{Iface, changed_on};
@@ -31,13 +32,14 @@ pub async fn publish(
 ) -> zbus::Result<()> {
     let server = conn.object_server();
     let path = OwnedObjectPath::try_from(handle.path.as_str())?;
-    let (signal, messaging, gatt, sensor) = {
+    let (signal, messaging, gatt, sensor, location) = {
         let state = handle.state();
         (
             state.has("signal"),
             state.has("messaging"),
             state.has("gatt"),
             state.has("sensor"),
+            state.has("location"),
         )
     };
     if signal {
@@ -63,6 +65,10 @@ pub async fn publish(
             .at(&path, Strict::new(SensorInterface::new(Arc::clone(handle))))
             .await?;
     }
+    if location {
+        let location = LocationInterface::new(Arc::clone(handle));
+        server.at(&path, Strict::new(location)).await?;
+    }
     server
         .at(
             &path,
@@ -84,7 +90,8 @@ pub async fn withdraw(conn: &Connection, path: &str) {
         remove::<Strict<SignalInterface>>(conn, path).await?;
         remove::<Strict<MessagingInterface>>(conn, path).await?;
         remove::<Strict<GattInterface>>(conn, path).await?;
-        remove::<Strict<SensorInterface>>(conn, path).await
+        remove::<Strict<SensorInterface>>(conn, path).await?;
+        remove::<Strict<LocationInterface>>(conn, path).await
     }
     .await;
     if let Err(e) = result {
@@ -123,7 +130,9 @@ pub async fn emit_changed(conn: &Connection, handle: &DeviceHandle, changed: &Ch
         let messaging = names(Iface::Messaging);
         emit_for::<Strict<MessagingInterface>>(conn, path.clone(), &messaging).await?;
         emit_for::<Strict<GattInterface>>(conn, path.clone(), &names(Iface::Gatt)).await?;
-        emit_for::<Strict<SensorInterface>>(conn, path, &names(Iface::Sensor)).await
+        emit_for::<Strict<SensorInterface>>(conn, path.clone(), &names(Iface::Sensor)).await?;
+        let location = names(Iface::Location);
+        emit_for::<Strict<LocationInterface>>(conn, path, &location).await
     }
     .await;
     if let Err(e) = result {

@@ -15,11 +15,13 @@ pub enum Iface {
     Gatt,
     /// `org.m2mhal.Hal1.Sensor`.
     Sensor,
+    /// `org.m2mhal.Hal1.Location`.
+    Location,
 }
 
 /// The interface of `property` and its name there.
 pub fn dbus_name(property: Property) -> (Iface, &'static str) {
-    use Iface::{Device, Gatt, Messaging, Sensor, Signal};
+    use Iface::{Device, Gatt, Location, Messaging, Sensor, Signal};
     match property {
         Property::Id => (Device, "Id"),
         Property::Kind => (Device, "Kind"),
@@ -48,6 +50,17 @@ pub fn dbus_name(property: Property) -> (Iface, &'static str) {
         Property::GattServices => (Gatt, "Characteristics"),
         Property::Readings => (Sensor, "Readings"),
         Property::SensorUpdatedAt => (Sensor, "UpdatedAt"),
+        Property::LocationEnabled => (Location, "Enabled"),
+        Property::Latitude => (Location, "Latitude"),
+        Property::Longitude => (Location, "Longitude"),
+        Property::Altitude => (Location, "Altitude"),
+        Property::FixTime => (Location, "FixTime"),
+        Property::FixMode => (Location, "Mode"),
+        Property::Hdop => (Location, "Hdop"),
+        Property::Speed => (Location, "Speed"),
+        Property::Course => (Location, "Course"),
+        Property::Satellites => (Location, "Satellites"),
+        Property::LocationSource => (Location, "Source"),
     }
 }
 

@@ -3,6 +3,7 @@
 //! whoever shows it (`observer`). Nothing here knows D-Bus.
 
 pub mod handle;
+pub mod location;
 pub mod observer;
 pub mod persist;
 pub mod span;

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use m2mhal_plugin_api::ble::GattService;
-use m2mhal_plugin_api::{DeviceUpdate, SensorUpdate, SignalUpdate};
+use m2mhal_plugin_api::{DeviceUpdate, LocationUpdate, SensorUpdate, SignalUpdate};
+
+use super::location::LocationState;
 
 pub use m2mhal_host_core::states;
 
@@ -48,6 +50,8 @@ pub struct DeviceState {
     pub gatt_services: Vec<GattService>,
     /// The `Sensor` interface's properties.
     pub sensor: SensorState,
+    /// The `Location` interface's properties.
+    pub location: LocationState,
 }
 
 /// `org.m2mhal.Hal1.Sensor` properties.
@@ -156,6 +160,28 @@ pub enum Property {
     Readings,
     /// [`SensorState::updated_at`].
     SensorUpdatedAt,
+    /// [`LocationState::enabled`].
+    LocationEnabled,
+    /// The fix's latitude.
+    Latitude,
+    /// The fix's longitude.
+    Longitude,
+    /// The fix's altitude.
+    Altitude,
+    /// The fix's time.
+    FixTime,
+    /// The fix's mode.
+    FixMode,
+    /// The fix's horizontal dilution of precision.
+    Hdop,
+    /// The speed over ground.
+    Speed,
+    /// The course over ground.
+    Course,
+    /// Satellites used in the fix.
+    Satellites,
+    /// Where the fix came from.
+    LocationSource,
 }
 
 /// Which properties an update changed, in the order it changed them.
@@ -178,7 +204,7 @@ impl Changed {
         &self.0
     }
 
-    fn push(&mut self, property: Property) {
+    pub(super) fn push(&mut self, property: Property) {
         self.0.push(property);
     }
 }
@@ -226,6 +252,7 @@ impl DeviceState {
             services: Vec::new(),
             gatt_services: Vec::new(),
             sensor: SensorState::default(),
+            location: LocationState::default(),
         }
     }
 
@@ -403,6 +430,11 @@ impl DeviceState {
             Property::SensorUpdatedAt,
             s,
         );
+        let location_changed = self.apply_location(LocationUpdate {
+            enabled: Some(new.location.enabled),
+            fix: Some(new.location.fix),
+        });
+        changed.0.extend(location_changed.0);
         changed
     }
 

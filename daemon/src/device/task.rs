@@ -292,6 +292,7 @@ impl DeviceTask {
             Update::Device(update) => s.apply_device(update),
             Update::Signal(update) => s.apply_signal(update),
             Update::Sensor(update) => s.apply_sensor(update),
+            Update::Location(update) => s.apply_location(update),
             Update::State { state, reason } => s.set_state(state, reason),
             Update::Pending(pending) => s.set_pending(pending),
         });

@@ -13,7 +13,8 @@
 //! Calls: `Send` waits in the outbox until the modem is ready (it fails with `NotReady` only while
 //! the SIM is missing or locked, the modem failed for good, or the port is closed); `Command`
 //! runs through the same command queue as everything else; `Refresh` and `Poll` need a ready
-//! modem; `Reset` restarts the initialisation; `CheckMessage` does no I/O.
+//! modem; `Reset` restarts the initialisation; `CheckMessage` does no I/O; `SetLocationEnabled`
+//! switches the GNSS of a ready modem that has one (see `location`).
 
 use m2mhal_at::driver::AtDriver;
 use m2mhal_at::link::AtLink;
@@ -25,6 +26,7 @@ use m2mhal_plugin_api::{
 };
 
 use crate::describe::description;
+use crate::gnss::GnssOptions;
 use crate::inbox::{Inbox, Received, parse_indication, parse_list, parse_read};
 use crate::init::{self, FIRST_STEP, InitStep, ModemFacts, Outcome, SimProblem};
 use crate::outbox::{self, Outbox, PartOutcome};
@@ -32,6 +34,10 @@ use crate::progress::PartProgress;
 use crate::purpose::{ListReason, Purpose};
 use crate::signal::{Domain, SignalQuery, SignalTracker, parse_registration};
 use crate::timers::{self, Timer};
+
+mod location;
+
+use location::GnssState;
 
 /// Timeout of message storage commands (`AT+CMGR`, `AT+CMGD`, `AT+CNMA`).
 const STORAGE_TIMEOUT_MS: u64 = 10_000;
@@ -83,6 +89,10 @@ pub struct CellularDriver {
     outbox: Outbox,
     /// Concatenation reference of the next message sent.
     next_reference: u8,
+    /// `gnss` and `gnss_interval`.
+    gnss_options: GnssOptions,
+    /// The GNSS, when the modem has one.
+    gnss: GnssState,
     /// Clocks of the input being handled.
     now_ms: u64,
     unix_time: u64,
@@ -98,8 +108,11 @@ impl Driver for CellularDriver {
     /// Options: `signal_interval` (seconds between signal refreshes, default 30, 0 = never) and
     /// `multipart_timeout` (seconds the parts of a concatenated message wait for the missing ones,
     /// from the first part read, before they are reported as one incomplete message; default
-    /// 86400, 0 = forever; parts read again after a restart wait anew).
+    /// 86400, 0 = forever; parts read again after a restart wait anew), `gnss` (true: switch the
+    /// modem's GNSS on at start; default false) and `gnss_interval` (seconds between position
+    /// polls while it is on, default 5).
     fn open(config: OpenConfig) -> Result<Self, String> {
+        let gnss_options = GnssOptions::parse(&config.options)?;
         let milliseconds = |name: &str, default_s: u64| {
             let seconds = match config.options.get(name) {
                 None => default_s,
@@ -128,6 +141,8 @@ impl Driver for CellularDriver {
             inbox: Inbox::default(),
             outbox: Outbox::default(),
             next_reference: 0,
+            gnss_options,
+            gnss: GnssState::new(gnss_options.enabled),
             now_ms: 0,
             unix_time: 0,
             out: Effects::new(),
@@ -157,6 +172,7 @@ impl CellularDriver {
             Timer::SimRecheck,
             Timer::Probe,
             Timer::MultipartExpiry,
+            Timer::GnssPoll,
         ] {
             self.out.cancel_timer(timer.id());
         }
@@ -175,6 +191,7 @@ impl CellularDriver {
             self.out
                 .set_timer(Timer::SignalRefresh.id(), self.signal_interval_ms);
         }
+        self.gnss_ready();
         self.kick_outbox();
     }
 }
@@ -213,11 +230,13 @@ impl AtDriver<Purpose> for CellularDriver {
     fn close(&mut self, error: &CallError) {
         self.abandon_work(error, true);
         self.inbox.reset();
+        self.gnss_gone();
         self.phase = Phase::Closed;
     }
 
     fn go_silent(&mut self, error: &CallError) {
         self.abandon_work(error, true);
+        self.gnss_gone();
         self.phase = Phase::NoResponse;
     }
 
@@ -246,6 +265,7 @@ impl AtDriver<Purpose> for CellularDriver {
             Some(Timer::MultipartExpiry) if self.multipart_timeout_ms > 0 => {
                 self.expire_incomplete();
             }
+            Some(Timer::GnssPoll) => self.on_gnss_timer(),
             // A timer that fired after the state it was armed for ended.
             _ => {}
         }
@@ -269,6 +289,7 @@ impl AtDriver<Purpose> for CellularDriver {
                 self.link.reply_not_ready(call, &mut self.out)
             }
             Request::Send(message) => self.accept_message(call, message),
+            Request::SetLocationEnabled(on) => self.set_gnss(call, on),
             other => {
                 let error = format!("a cellular modem does not support {other:?}");
                 self.out.reply(
@@ -307,6 +328,8 @@ impl AtDriver<Purpose> for CellularDriver {
                 }
             }
             Purpose::SendPart => self.on_part_sent(result),
+            Purpose::GnssPower { on, call } => self.on_gnss_power(on, call, result),
+            Purpose::GnssPoll => self.on_gnss_poll(result),
         }
     }
 

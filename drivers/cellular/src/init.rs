@@ -12,6 +12,7 @@ use m2mhal_at::ident::{DeviceIdentity, find_imei, first_identity_value};
 use m2mhal_at::{AtError, Command, Response};
 use m2mhal_plugin_api::{DeviceKind, DeviceUpdate};
 
+use crate::gnss::GnssFamily;
 use crate::outbox::MAX_PAYLOAD;
 use crate::parse::first_fields;
 use crate::signal::Domain;
@@ -41,6 +42,8 @@ pub(crate) enum InitStep {
     Model,
     /// `AT+CGMR`.
     Revision,
+    /// `AT+QGPS?` / `AT+CGPS?`: does a Quectel or SIMCom modem have a GNSS, and is it on?
+    GnssProbe(GnssFamily),
     /// `AT+CGSN`, or `AT+GSN` when `fallback`.
     Imei {
         /// Whether this is the second try.
@@ -121,6 +124,10 @@ pub(crate) struct ModemFacts {
     storage_candidates: Vec<String>,
     /// Whether an `AT+CNMI` setting was accepted (otherwise the storage is polled).
     pub indications: bool,
+    /// The modem's GNSS, when it has one.
+    pub gnss: Option<GnssFamily>,
+    /// Whether the GNSS was on when probed.
+    pub gnss_on: bool,
 }
 
 /// What follows a step.
@@ -146,6 +153,7 @@ impl InitStep {
     /// The command of this step.
     pub fn command(self, facts: &ModemFacts) -> Command {
         let (line, timeout_ms) = match self {
+            InitStep::GnssProbe(family) => return family.probe(),
             InitStep::EchoOff => ("ATE0".to_owned(), STEP_TIMEOUT_MS),
             InitStep::ErrorCodes => ("AT+CMEE=1".to_owned(), STEP_TIMEOUT_MS),
             InitStep::Manufacturer => ("AT+CGMI".to_owned(), STEP_TIMEOUT_MS),
@@ -201,14 +209,29 @@ pub(crate) fn advance(
         }
         InitStep::Revision => {
             facts.identity.revision = first_value().unwrap_or_default();
+            match GnssFamily::of_manufacturer(&facts.identity.manufacturer) {
+                Some(family) => Outcome::Next(InitStep::GnssProbe(family)),
+                None => Outcome::Next(InitStep::Imei { fallback: false }),
+            }
+        }
+        InitStep::GnssProbe(family) => {
+            let probed = family.probed(&result);
+            facts.gnss = probed.map(|_| family);
+            facts.gnss_on = probed == Some(true);
             Outcome::Next(InitStep::Imei { fallback: false })
         }
         InitStep::Imei { fallback } => match find_imei(lines) {
             Some(imei) => {
                 facts.identity.imei = imei;
-                let update = facts
+                let mut update = facts
                     .identity
                     .device_update(DeviceKind::CellularModem, MAX_PAYLOAD);
+                if facts.gnss.is_some()
+                    && let Some(capabilities) = update.capabilities.as_mut()
+                {
+                    // Whether the receiver is on or not (`Location.Enabled` says which).
+                    capabilities.push("location".to_owned());
+                }
                 Outcome::Publish(Box::new(update), InitStep::SimStatus)
             }
             None if !fallback => Outcome::Next(InitStep::Imei { fallback: true }),

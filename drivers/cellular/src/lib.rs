@@ -3,17 +3,20 @@
 //!
 //! The driver is a sans-IO state machine ([`CellularDriver`]): it initialises the modem, keeps the
 //! signal and registration properties fresh, sends SMS in PDU mode and hands received SMS to the
-//! host, deleting them from the modem only after the host has committed them. It is exported as
+//! host, deleting them from the modem only after the host has committed them; a Quectel or SIMCom
+//! modem's GNSS reports the location (off unless configured or switched on). It is exported as
 //! the `cellular` plugin (`libm2mhal_driver_cellular.so`).
 //!
 //! Module map: `driver` handles the host events that the routing shared by AT drivers
 //! (`m2mhal_at::driver`) hands over, and owns the link (`m2mhal_at::link`: command queue,
 //! silence watch, published state) in front of the one `AtChannel`; `purpose` says why each command was
 //! sent; `init` is the initialisation sequence; `signal` parses signal, registration and operator
-//! answers; `inbox` and `outbox` are the SMS receive and send flows; `timers` names the timers.
+//! answers; `inbox` and `outbox` are the SMS receive and send flows; `gnss` is the modem's GNSS
+//! (Quectel, SIMCom) and `driver::location` switches and polls it; `timers` names the timers.
 
 mod describe;
 mod driver;
+mod gnss;
 mod inbox;
 mod init;
 mod outbox;

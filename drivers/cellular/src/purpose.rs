@@ -33,6 +33,15 @@ pub(crate) enum Purpose {
     AckDelivery,
     /// `AT+CMGS` of the outbox's current part.
     SendPart,
+    /// Switching the GNSS on or off; answers `call` (a `SetEnabled`) when done.
+    GnssPower {
+        /// On or off.
+        on: bool,
+        /// The call to answer, if any.
+        call: Option<u64>,
+    },
+    /// Reading the GNSS position.
+    GnssPoll,
 }
 
 /// Why the storage is listed.
@@ -51,6 +60,7 @@ impl LinkPurpose for Purpose {
         match self {
             Purpose::Signal { call, .. } => *call,
             Purpose::ListMessages(ListReason::Poll(call)) => Some(*call),
+            Purpose::GnssPower { call, .. } => *call,
             _ => None,
         }
     }

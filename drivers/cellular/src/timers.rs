@@ -13,16 +13,19 @@ pub(crate) enum Timer {
     Probe = 4,
     /// The oldest incomplete concatenated message times out.
     MultipartExpiry = 5,
+    /// Read the GNSS position (while the GNSS is on).
+    GnssPoll = 6,
 }
 
 impl Timer {
     /// Every timer, for cancelling them all.
-    pub const ALL: [Timer; 5] = [
+    pub const ALL: [Timer; 6] = [
         Timer::CommandDeadline,
         Timer::SignalRefresh,
         Timer::SimRecheck,
         Timer::Probe,
         Timer::MultipartExpiry,
+        Timer::GnssPoll,
     ];
 
     /// The id used in `SetTimer` / `Event::Timer`.

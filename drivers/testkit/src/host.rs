@@ -8,8 +8,8 @@ use m2mhal_host_core::{
 use m2mhal_plugin_api::ble::GattOp;
 use m2mhal_plugin_api::sdk::Driver;
 use m2mhal_plugin_api::{
-    CallError, CallReply, DeviceUpdate, Effect, Event, IncomingMessage, LogLevel, OpenConfig,
-    OutgoingMessage, Request, SensorUpdate, SignalUpdate,
+    CallError, CallReply, DeviceUpdate, Effect, Event, Fix, IncomingMessage, LocationUpdate,
+    LogLevel, OpenConfig, OutgoingMessage, Request, SensorUpdate, SignalUpdate,
 };
 
 /// Unix time at the virtual clock's start (`now_ms == 0`).
@@ -73,6 +73,8 @@ pub struct Host<D> {
     pub message_states: Vec<StateChange>,
     /// Every `Effect::Sensor`, in order.
     pub sensors: Vec<SensorUpdate>,
+    /// Every `Effect::Location`, in order.
+    pub locations: Vec<LocationUpdate>,
     /// Every `Effect::Notify`: characteristic and value, in order.
     pub notifications: Vec<(String, Vec<u8>)>,
     /// Every `Effect::Log`, in order.
@@ -132,6 +134,7 @@ impl<D: Driver> Host<D> {
             received: Vec::new(),
             message_states: Vec::new(),
             sensors: Vec::new(),
+            locations: Vec::new(),
             notifications: Vec::new(),
             logs: Vec::new(),
         }
@@ -223,6 +226,7 @@ impl<D: Driver> Host<D> {
             Update::Device(update) => self.devices.push(update),
             Update::Signal(update) => self.signals.push(update),
             Update::Sensor(update) => self.sensors.push(update),
+            Update::Location(update) => self.locations.push(update),
             Update::State { .. } | Update::Pending(_) => {}
         }
     }
@@ -464,6 +468,32 @@ impl<D: Driver> Host<D> {
     /// The last signal quality published.
     pub fn quality(&self) -> Option<u32> {
         self.signal().quality
+    }
+
+    /// The last fix reported ([`Fix::none`] before the first).
+    pub fn fix(&self) -> Fix {
+        self.locations
+            .iter()
+            .rev()
+            .find_map(|update| update.fix.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every fix reported, in order.
+    pub fn fixes(&self) -> Vec<Fix> {
+        self.locations
+            .iter()
+            .filter_map(|update| update.fix.clone())
+            .collect()
+    }
+
+    /// The last `enabled` reported (false before the first).
+    pub fn location_enabled(&self) -> bool {
+        self.locations
+            .iter()
+            .rev()
+            .find_map(|update| update.enabled)
+            .unwrap_or(false)
     }
 
     /// All sensor readings merged by key, as the host's view of `Sensor.Readings`.

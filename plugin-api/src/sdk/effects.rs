@@ -1,5 +1,6 @@
 //! [`Effects`]: the effects a driver collects while it handles one input.
 
+use crate::location::LocationUpdate;
 use crate::messages::{CallError, CallReply, DeviceUpdate, Effect, LogLevel, SignalUpdate};
 
 /// The effects of the input being handled, in the order the driver asked for them.
@@ -71,6 +72,11 @@ impl Effects {
     /// Publishes changed signal properties ([`Effect::Signal`]).
     pub fn signal(&mut self, update: SignalUpdate) {
         self.push(Effect::Signal(update));
+    }
+
+    /// Publishes a changed fix or receiver power ([`Effect::Location`]).
+    pub fn location(&mut self, update: LocationUpdate) {
+        self.push(Effect::Location(update));
     }
 
     /// The plain list, for code that adds to a `Vec<Effect>` (such as a command queue).

@@ -65,7 +65,9 @@ impl ModemState {
             "+CEREG" => self.registration(&command, Domain::Eps),
             "+COPS" => self.operator(&command),
             "+CFUN" => self.functionality(&command),
-            _ => self.execute_sms(&command),
+            _ => self
+                .execute_gnss(&command)
+                .unwrap_or_else(|| self.execute_sms(&command)),
         }
     }
 

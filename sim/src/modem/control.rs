@@ -4,6 +4,7 @@
 use m2mhal_sms::{Body, DeliverOptions, PhoneNumber, SmsError, encode_deliver, from_hex, to_hex};
 use serde_json::{Value, json};
 
+use super::gnss_commands::{ModemFix, ModemGnss};
 use super::network::{AccessTech, Domain, RegistrationStatus, Signal};
 use super::sms_storage::tpdu_length;
 use super::state::{ModemState, SimState};
@@ -51,6 +52,10 @@ pub const COMMANDS: &[CommandHelp] = &[
         "quirk urc-interleave <on|off>",
         "URCs come in the middle of answers",
     ),
+    CommandHelp::new(
+        GNSS_USAGE,
+        "the GNSS (of a modem started with --gnss) gets a fix, 2D without altitude, or loses it",
+    ),
     CommandHelp::new("list", "the messages stored on the SIM"),
     CommandHelp::new("status", "the modem state"),
 ];
@@ -79,6 +84,9 @@ pub enum ModemControlError {
     /// `next-part` without a waiting part.
     #[error("no part of an sms-stepwise message is waiting")]
     NoWaitingPart,
+    /// `gnss` on a modem started without `--gnss`.
+    #[error("this modem has no GNSS (start it with --gnss)")]
+    NoGnss,
 }
 
 /// How a received message reaches the host.
@@ -110,7 +118,7 @@ pub enum MessageBody {
 }
 
 /// A parsed modem control command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ModemControl {
     /// `signal <csq> [rsrp]`.
     Signal(Signal),
@@ -135,6 +143,8 @@ pub enum ModemControl {
     ForcedEcho(bool),
     /// `quirk urc-interleave <on|off>`.
     UrcInterleave(bool),
+    /// `gnss <lat> <lon> [alt]` / `gnss none`: the GNSS fix.
+    GnssFix(Option<(f64, f64, Option<f64>)>),
     /// `list`: the stored messages.
     List,
     /// `status`: the modem state (settings, SIM, network, storage; `text_entry` while the
@@ -207,6 +217,7 @@ impl ModemControl {
                     "quirk <echo|urc-interleave|slow|silent|garbage> <on|off|ms>",
                 )),
             },
+            "gnss" => parse_gnss(&arguments),
             "list" if arguments.is_empty() => Ok(Self::List),
             "status" if arguments.is_empty() => Ok(Self::Status),
             _ => Err(ModemControlError::UnknownCommand(line.to_owned())),
@@ -288,6 +299,29 @@ fn parse_lost_part(rest: &str) -> Result<ModemControl, ModemControlError> {
     )
 }
 
+/// Usage of `gnss`.
+const GNSS_USAGE: &str = "gnss <lat> <lon> [alt]|none";
+
+fn parse_gnss(arguments: &[&str]) -> Result<ModemControl, ModemControlError> {
+    let numbers: Option<Vec<f64>> = arguments
+        .iter()
+        .map(|word| word.parse::<f64>().ok().filter(|n| n.is_finite()))
+        .collect();
+    match (arguments, numbers.as_deref()) {
+        (["none"], _) => Ok(ModemControl::GnssFix(None)),
+        (_, Some(&[latitude, longitude, ref altitude @ ..]))
+            if latitude.abs() <= 90.0 && longitude.abs() <= 180.0 && altitude.len() <= 1 =>
+        {
+            Ok(ModemControl::GnssFix(Some((
+                latitude,
+                longitude,
+                altitude.first().copied(),
+            ))))
+        }
+        _ => Err(ModemControlError::Usage(GNSS_USAGE)),
+    }
+}
+
 /// Usage of `sms-lose-part`.
 const LOST_PART_USAGE: &str = "sms-lose-part <part 1..parts> <from> <text of several parts>";
 
@@ -340,6 +374,16 @@ impl ModemState {
                 } else {
                     self.take_held_urcs()
                 }
+            }
+            ModemControl::GnssFix(fix) => {
+                let gnss = self.gnss.as_mut().ok_or(ModemControlError::NoGnss)?;
+                gnss.fix = fix.map(|(latitude, longitude, altitude)| ModemFix {
+                    latitude,
+                    longitude,
+                    altitude,
+                    time: now,
+                });
+                Vec::new()
             }
             ModemControl::List => {
                 reply = self.message_list();
@@ -501,6 +545,7 @@ impl ModemState {
             "cnmi": self.new_message_indication,
             "stored": self.storage.used(),
             "urc_interleave": self.urc_interleave,
+            "gnss": self.gnss.as_ref().map(ModemGnss::status),
         })
     }
 }

@@ -13,6 +13,12 @@ pub enum CmeError {
     SimPinRequired,
     /// 16: incorrect password.
     IncorrectPassword,
+    /// 504 (Quectel): the GNSS session is already running.
+    GnssSessionOngoing,
+    /// 505 (Quectel): no GNSS session is running.
+    GnssSessionInactive,
+    /// 516 (Quectel): no fix yet.
+    GnssNoFix,
 }
 
 impl CmeError {
@@ -23,6 +29,9 @@ impl CmeError {
             Self::SimNotInserted => 10,
             Self::SimPinRequired => 11,
             Self::IncorrectPassword => 16,
+            Self::GnssSessionOngoing => 504,
+            Self::GnssSessionInactive => 505,
+            Self::GnssNoFix => 516,
         }
     }
 
@@ -33,6 +42,9 @@ impl CmeError {
             Self::SimNotInserted => "SIM not inserted",
             Self::SimPinRequired => "SIM PIN required",
             Self::IncorrectPassword => "incorrect password",
+            Self::GnssSessionOngoing => "Session is ongoing",
+            Self::GnssSessionInactive => "Session not active",
+            Self::GnssNoFix => "Not fixed now",
         }
     }
 }

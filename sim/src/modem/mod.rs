@@ -4,6 +4,7 @@ mod command_line;
 mod commands;
 mod control;
 mod error;
+mod gnss_commands;
 mod identity;
 mod network;
 mod sms_commands;

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use super::command_line::split_commands;
 use super::error::{CommandError, ErrorReporting};
+use super::gnss_commands::ModemGnss;
 use super::identity::Identity;
 use super::network::{Domain, Network};
 use super::sms_storage::SmsStorage;
@@ -115,6 +116,8 @@ pub struct ModemState {
     held_urcs: Vec<String>,
     /// Events of the commands being run (`sms-deleted`), reported with their answer.
     pub(super) events: Vec<serde_json::Value>,
+    /// The GNSS receiver of a modem simulated with `--gnss`.
+    pub(super) gnss: Option<ModemGnss>,
     /// The command line being typed.
     line: LineAssembler,
     input: Input,
@@ -143,9 +146,16 @@ impl ModemState {
             urc_interleave: false,
             held_urcs: Vec::new(),
             events: Vec::new(),
+            gnss: None,
             line: LineAssembler::new(MAX_LINE),
             input: Input::Command,
         }
+    }
+
+    /// The same modem with a Quectel GNSS receiver (off, no fix), when `gnss`.
+    pub fn with_gnss(mut self, gnss: bool) -> Self {
+        self.gnss = gnss.then(ModemGnss::default);
+        self
     }
 
     /// `ATZ` / `AT&F`: back to the power-on settings, keeping SIM, network and messages.

@@ -569,3 +569,47 @@ fn sms_ucs2_forces_ucs2_for_gsm_text() {
     assert_eq!(deliver.alphabet, m2mhal_sms::Alphabet::Ucs2);
     assert_eq!(deliver.content, Content::Text("plain ascii".into()));
 }
+
+#[test]
+fn gnss_of_a_modem_with_gnss_switches_reports_and_says_no_fix() {
+    let mut plain = quiet_modem();
+    assert_eq!(text(&mut plain, "AT+QGPS?\r"), "\r\nERROR\r\n");
+    assert!(
+        plain
+            .apply(ModemControl::parse("gnss 1 2").unwrap(), NOW)
+            .is_err()
+    );
+
+    let mut modem = quiet_modem().with_gnss(true);
+    assert_eq!(text(&mut modem, "AT+CMEE=1\r"), "\r\nOK\r\n");
+    assert_eq!(text(&mut modem, "AT+QGPS?\r"), "\r\n+QGPS: 0\r\n\r\nOK\r\n");
+    assert_eq!(
+        text(&mut modem, "AT+QGPSLOC=2\r"),
+        "\r\n+CME ERROR: 505\r\n"
+    );
+    let output = modem.receive(b"AT+QGPS=1\r");
+    assert_eq!(output.bytes, b"\r\nOK\r\n");
+    assert_eq!(output.events, [json!({"event": "gnss", "on": true})]);
+    assert_eq!(text(&mut modem, "AT+QGPS=1\r"), "\r\n+CME ERROR: 504\r\n");
+    let output = modem.receive(b"AT+QGPSLOC=2\r");
+    assert_eq!(output.bytes, b"\r\n+CME ERROR: 516\r\n");
+    assert_eq!(
+        output.events,
+        [json!({"event": "gnss-location", "fix": false})]
+    );
+    control(&mut modem, "gnss 52.52 13.405 34");
+    assert_eq!(
+        text(&mut modem, "AT+QGPSLOC=2\r"),
+        "\r\n+QGPSLOC: 000000.000,52.52000,13.40500,1.1,34.0,3,0.00,0.0,0.0,010126,08\r\n\r\nOK\r\n"
+    );
+    let (status, _) = control(&mut modem, "status");
+    assert_eq!(status["gnss"]["on"], true);
+    assert_eq!(status["gnss"]["fix"]["latitude"], 52.52);
+    control(&mut modem, "gnss none");
+    assert_eq!(
+        text(&mut modem, "AT+QGPSLOC=2\r"),
+        "\r\n+CME ERROR: 516\r\n"
+    );
+    assert_eq!(text(&mut modem, "AT+QGPSEND\r"), "\r\nOK\r\n");
+    assert_eq!(text(&mut modem, "AT+QGPSEND\r"), "\r\n+CME ERROR: 505\r\n");
+}

@@ -28,6 +28,8 @@ fn quectel_eg25_with_echo_on() {
     modem.exchange("AT+CGMI", "\r\nQuectel\r\n\r\nOK\r\n");
     modem.exchange("AT+CGMM", "\r\nEG25\r\n\r\nOK\r\n");
     modem.exchange("AT+CGMR", "\r\nEG25GGBR07A08M2G\r\n\r\nOK\r\n");
+    // Without a GNSS the probe fails: no `location`.
+    modem.exchange("AT+QGPS?", "\r\nERROR\r\n");
     assert!(modem.device().id.is_none(), "no identity before the IMEI");
     modem.exchange("AT+CGSN", "\r\n867698041234567\r\n\r\nOK\r\n");
 
@@ -127,6 +129,7 @@ fn simcom_optional_commands_answer_errors() {
     modem.ok("AT+CGMI", &["SIMCOM INCORPORATED"]);
     modem.ok("AT+CGMM", &["SIMCOM_SIM7600E-H"]);
     modem.ok("AT+CGMR", &["+CGMR: LE20B04SIM7600M22"]);
+    modem.fails("AT+CGPS?", "ERROR");
     modem.ok("AT+CGSN", &[r#"+CGSN: "862274040123456""#]);
     modem.ok("AT+CPIN?", &["+CPIN: READY"]);
     modem.fails("AT+CIMI", "+CME ERROR: 4");
@@ -234,6 +237,7 @@ fn sim_pin_waits_for_the_pin_given_through_a_raw_command() {
             model: "SARA-R410M-02B",
             revision: "L0.0.00.00.05.06 [Feb 03 2018 13:00:41]",
             imei: "352753090123456",
+            gnss: None,
         },
     );
     modem.ok("AT+CPIN?", &["+CPIN: SIM PIN"]);
@@ -262,6 +266,7 @@ fn sim_puk_and_busy_sim() {
             model: "LE910C1-EUX",
             revision: "25.30.226",
             imei: "354516090123456",
+            gnss: None,
         },
     );
     modem.fails("AT+CPIN?", "+CME ERROR: 14");
@@ -288,6 +293,7 @@ fn refused_pdu_mode_fails_the_modem() {
             model: "MC7304",
             revision: "SWI9X15C_05.05.58.00",
             imei: "359225050123456",
+            gnss: None,
         },
     );
     answer_sim_ready(&mut modem);

@@ -4,6 +4,7 @@ mod support;
 
 mod commands;
 mod init;
+mod location;
 mod receive;
 mod recovery;
 mod resume;

@@ -303,6 +303,7 @@ fn direct_delivery_with_cmt_is_acknowledged() {
             model: "LARA-R211",
             revision: "30.31",
             imei: "357520070123456",
+            gnss: None,
         },
     );
     answer_sim_ready(&mut modem);
@@ -349,6 +350,7 @@ fn without_new_message_indications_the_storage_is_polled() {
             model: "EHS6",
             revision: "REVISION 03.001",
             imei: "356789012345675",
+            gnss: None,
         },
     );
     answer_sim_ready(&mut modem);

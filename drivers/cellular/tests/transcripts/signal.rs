@@ -90,6 +90,7 @@ fn periodic_refresh_follows_the_signal_interval_option() {
             model: "BG96",
             revision: "BG96MAR02A07M1G",
             imei: "866425031234567",
+            gnss: None,
         },
     );
     answer_sim_ready(&mut modem);

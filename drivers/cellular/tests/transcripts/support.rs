@@ -30,6 +30,9 @@ pub struct Identity {
     pub revision: &'static str,
     /// `AT+CGSN`.
     pub imei: &'static str,
+    /// The answer to the GNSS probe a Quectel or SIMCom modem gets (`AT+QGPS?`, `AT+CGPS?`);
+    /// `None`: `ERROR`, a modem without GNSS.
+    pub gnss: Option<&'static str>,
 }
 
 /// The standard modem.
@@ -38,6 +41,13 @@ pub const EG25: Identity = Identity {
     model: "EG25",
     revision: "EG25GGBR07A08M2G",
     imei: "867698041234567",
+    gnss: None,
+};
+
+/// The standard modem with its GNSS, which is off.
+pub const EG25_GNSS: Identity = Identity {
+    gnss: Some("+QGPS: 0"),
+    ..EG25
 };
 
 /// A standard modem that answers every initialisation command, with no stored messages. Leaves
@@ -79,6 +89,16 @@ pub fn answer_identification(modem: &mut Modem, identity: &Identity) {
     modem.ok("AT+CGMI", &[identity.manufacturer]);
     modem.ok("AT+CGMM", &[identity.model]);
     modem.ok("AT+CGMR", &[identity.revision]);
+    let probe = match identity.manufacturer {
+        "Quectel" => Some("AT+QGPS?"),
+        "SIMCOM INCORPORATED" => Some("AT+CGPS?"),
+        _ => None,
+    };
+    match (probe, identity.gnss) {
+        (Some(probe), Some(answer)) => modem.ok(probe, &[answer]),
+        (Some(probe), None) => modem.fails(probe, "ERROR"),
+        (None, _) => {}
+    }
     modem.ok("AT+CGSN", &[identity.imei]);
 }
 
