@@ -204,6 +204,9 @@ impl<C> DeviceHost<C> {
     /// [`Answer`] it has not got yet.
     pub fn poll(&mut self, now: Now) -> Option<Action<C>> {
         loop {
+            if self.abandoned {
+                return None;
+            }
             if let Some(action) = self.actions.pop_front() {
                 return Some(action);
             }
@@ -238,7 +241,9 @@ impl<C> DeviceHost<C> {
         self.answer = Some(answer);
     }
 
-    /// Whether another port serves this device, so that this host's runner ends.
+    /// Whether another port serves this device, so that this host's runner ends. An abandoned
+    /// host does nothing more: [`Self::poll`] gives no action after the [`Action::Publish`] that
+    /// found the device taken.
     pub fn is_abandoned(&self) -> bool {
         self.abandoned
     }
@@ -275,7 +280,7 @@ impl<C> DeviceHost<C> {
             (Awaiting::Driver, Answer::Driven(Err(why))) => self.driver_failed(&why, now),
             (Awaiting::Publication, Answer::Published(publication)) => match publication {
                 Publication::New | Publication::Back => self.published = true,
-                Publication::Taken => self.abandoned = true,
+                Publication::Taken => self.abandon(),
                 Publication::Failed => {}
             },
             (Awaiting::Outbox, Answer::OutboxLoaded(stored)) => {
@@ -298,6 +303,16 @@ impl<C> DeviceHost<C> {
                 tracing::error!("host bug: answer {answer:?} while waiting for {awaiting:?}");
             }
         }
+    }
+
+    /// Another port serves this device (same `Id`), and that port's host owns its outbox: this
+    /// one drops the work it had planned (loading the outbox, replaying commits, sending the
+    /// next message, the driver's remaining effects and inputs) and stops.
+    fn abandon(&mut self) {
+        self.abandoned = true;
+        self.steps.clear();
+        self.effects.clear();
+        self.inputs.clear();
     }
 
     fn step(&mut self, step: Step) {

@@ -27,6 +27,8 @@ struct Rig {
     store_works: bool,
     /// Whether a restarted driver opens.
     reopens: bool,
+    /// How the runner answers `Publish`.
+    publication: Publication,
     trace: Vec<String>,
 }
 
@@ -43,6 +45,7 @@ impl Rig {
             committed: Vec::new(),
             store_works: true,
             reopens: true,
+            publication: Publication::New,
             trace: Vec::new(),
         }
     }
@@ -83,7 +86,7 @@ impl Rig {
             Action::Reply { caller, result, .. } => (format!("reply {caller} {result:?}"), None),
             Action::StrayReply { call } => (format!("stray reply {call}"), None),
             Action::Withdraw => ("withdraw".into(), None),
-            Action::Publish => ("publish".into(), Some(Answer::Published(Publication::New))),
+            Action::Publish => ("publish".into(), Some(Answer::Published(self.publication))),
             Action::LoadOutbox { device_id } => (
                 format!("load outbox {device_id}"),
                 Some(Answer::OutboxLoaded(Some(self.stored.clone()))),
@@ -551,4 +554,34 @@ fn a_reply_nobody_waits_for_is_reported() {
         }])
     });
     assert_eq!(rig.deliver(Event::Hangup)[1], "stray reply 9");
+}
+
+/// A port whose device another port already serves (two AT ports of one modem) stops at its
+/// `Publish`: it loads no outbox, replays no commits, sends nothing and writes nothing more,
+/// even when its driver reports the `Id` and `ready` at once. (The other port is sending the
+/// same stored messages: a second sender would send one twice, and commit `sending` over the
+/// other's `sent`.)
+#[test]
+fn a_port_whose_device_is_served_elsewhere_leaves_the_outbox_alone() {
+    let mut rig = Rig::new(|event| {
+        Ok(match event {
+            Event::Opened => vec![ready("imei:1"), Effect::Tx(b"AT+CPMS?\r".to_vec())],
+            Event::Call { call, .. } => vec![Effect::Reply {
+                call: *call,
+                result: Ok(CallReply::Done),
+            }],
+            _ => Vec::new(),
+        })
+    });
+    rig.publication = Publication::Taken;
+    rig.stored = vec![message("7")];
+    rig.committed = vec!["sm:3".into()];
+    let trace = rig.deliver(Event::Opened);
+    assert!(rig.core.is_abandoned());
+    assert_eq!(trace.len(), 3, "{trace:#?}");
+    assert_eq!([&trace[0], &trace[2]], ["drive Opened at 0", "publish"]);
+    // Whatever the runner hands in before it stops is not acted on either.
+    rig.core.enqueue(message("8"));
+    rig.core.deliver(Event::Rx(b"OK".to_vec()));
+    assert!(rig.run().is_empty());
 }
