@@ -19,6 +19,10 @@
 //!      ^                     the message in flight back at the head; RestartDriver after backoff
 //!      └──DriverRestarted(Ok): Opened──┘   (DriverRestarted(Err): backoff again)
 //! ```
+//!
+//! A caller may wait with a deadline ([`DeviceHost::call_by`]): when it passes before the driver
+//! answers, [`DeviceHost::wake`] answers the caller `Timeout`, and the driver's answer that comes
+//! later is dropped. (The driver still gets the call: a command may be half done on the device.)
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -31,7 +35,7 @@ use m2mhal_plugin_api::{
 
 use crate::action::{Action, Answer, IncomingOutcome, Now, Publication, Update};
 use crate::backoff::Backoff;
-use crate::calls::{Calls, Waiting};
+use crate::calls::{Calls, Deadline, Finished, Waiting};
 use crate::outbox::{Outbox, Outgoing, Record};
 use crate::states;
 use crate::timers::Timers;
@@ -135,7 +139,18 @@ impl<C> DeviceHost<C> {
     /// A call to the driver; `caller` gets the answer ([`Action::Reply`]), or is dropped when the
     /// device goes away first. Returns the call's id.
     pub fn call(&mut self, request: Request, caller: C) -> u64 {
-        let call = self.calls.start(Waiting::Caller(caller));
+        self.start_call(request, caller, None)
+    }
+
+    /// A call to the driver whose `caller` waits until `deadline`: as [`Self::call`], and if the
+    /// driver has not answered by then, the core answers `Timeout` itself ([`Self::wake`]); the
+    /// driver's late answer is dropped.
+    pub fn call_by(&mut self, request: Request, caller: C, deadline: Deadline) -> u64 {
+        self.start_call(request, caller, Some(deadline))
+    }
+
+    fn start_call(&mut self, request: Request, caller: C, deadline: Option<Deadline>) -> u64 {
+        let call = self.calls.start(Waiting::Caller(caller), deadline);
         if self.driver_running {
             self.inputs.push_back(Event::Call { call, request });
         } else {
@@ -179,20 +194,34 @@ impl<C> DeviceHost<C> {
         self.set_state(states::OFFLINE, "unplugged");
     }
 
-    /// When [`Self::wake`] has something to do next (a timer, a driver restart), on the
-    /// runner's millisecond clock.
+    /// When [`Self::wake`] has something to do next (a timer, a call's deadline, a driver
+    /// restart), on the runner's millisecond clock.
     pub fn deadline(&self) -> Option<u64> {
-        [self.timers.next(), self.restart_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.timers.next(),
+            self.calls.next_deadline(),
+            self.restart_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
-    /// Time passed: fires the timers due at `now`, earliest first, and restarts a failed driver
-    /// when its backoff is over.
+    /// Time passed: fires the timers due at `now`, earliest first, answers `Timeout` to the
+    /// callers whose deadline is due, and restarts a failed driver when its backoff is over.
     pub fn wake(&mut self, now: Now) {
         for id in self.timers.fire(now.ms) {
             self.inputs.push_back(Event::Timer(id));
+        }
+        for (call, waiting, timeout_ms) in self.calls.expire(now.ms) {
+            if let Waiting::Caller(caller) = waiting {
+                let message = format!("the device did not answer within {timeout_ms} ms");
+                self.actions.push_back(Action::Reply {
+                    call,
+                    caller,
+                    result: Err(CallError::new(CallErrorKind::Timeout, message)),
+                });
+            }
         }
         if self.restart_at.is_some_and(|at| at <= now.ms) {
             self.restart_at = None;
@@ -412,18 +441,21 @@ impl<C> DeviceHost<C> {
 
     fn reply(&mut self, call: u64, result: Result<CallReply, CallError>) {
         match self.calls.finish(call) {
-            Some(Waiting::Caller(caller)) => self.actions.push_back(Action::Reply {
+            Finished::Waiting(Waiting::Caller(caller)) => self.actions.push_back(Action::Reply {
                 call,
                 caller,
                 result,
             }),
-            Some(Waiting::Outbox(id)) => {
+            Finished::Waiting(Waiting::Outbox(id)) => {
                 let record = self.outbox.finished(&id, result);
                 self.record(record);
                 self.update_pending();
                 self.steps.push_back(Step::SendNext);
             }
-            None => self.actions.push_back(Action::StrayReply { call }),
+            Finished::Late => {
+                tracing::debug!("call {call} answered after its caller was told Timeout");
+            }
+            Finished::Unknown => self.actions.push_back(Action::StrayReply { call }),
         }
     }
 
@@ -487,7 +519,7 @@ impl<C> DeviceHost<C> {
             return;
         };
         self.record(record);
-        let call = self.calls.start(Waiting::Outbox(message.id.clone()));
+        let call = self.calls.start(Waiting::Outbox(message.id.clone()), None);
         self.inputs.push_back(Event::Call {
             call,
             request: Request::Send(message),

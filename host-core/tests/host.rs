@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use m2mhal_host_core::{
-    Action, Answer, DeviceHost, IncomingOutcome, Now, Outgoing, Publication, Update, states,
+    Action, Answer, Deadline, DeviceHost, IncomingOutcome, Now, Outgoing, Publication, Update,
+    states,
 };
 use m2mhal_plugin_api::{
     CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
@@ -584,4 +585,55 @@ fn a_port_whose_device_is_served_elsewhere_leaves_the_outbox_alone() {
     rig.core.enqueue(message("8"));
     rig.core.deliver(Event::Rx(b"OK".to_vec()));
     assert!(rig.run().is_empty());
+}
+
+/// A caller with a deadline the driver does not meet is answered `Timeout` by the core, at the
+/// deadline and not before; the driver's late answer is dropped without a stray-reply report.
+/// A call answered in time is not answered again at its deadline.
+#[test]
+fn a_call_the_driver_does_not_answer_by_its_deadline_is_answered_timeout() {
+    let mut rig = Rig::new(|event| {
+        Ok(match event {
+            // Refresh is answered at once; Reset only when the device says so (an Rx).
+            Event::Call {
+                call,
+                request: Request::Refresh,
+            } => vec![Effect::Reply {
+                call: *call,
+                result: Ok(CallReply::Done),
+            }],
+            Event::Rx(_) => vec![Effect::Reply {
+                call: 1,
+                result: Ok(CallReply::Done),
+            }],
+            _ => Vec::new(),
+        })
+    });
+    rig.now_ms = 1_000;
+    let deadline = |timeout_ms| Deadline {
+        at_ms: 1_000 + timeout_ms,
+        timeout_ms,
+    };
+    rig.core.call_by(Request::Reset, "reset", deadline(60_000));
+    rig.core
+        .call_by(Request::Refresh, "refresh", deadline(30_000));
+    let trace = rig.run();
+    assert_eq!(
+        trace.last().map(String::as_str),
+        Some("reply refresh Ok(Done)")
+    );
+    assert_eq!(rig.core.deadline(), Some(61_000));
+    assert!(rig.advance_to(60_999).is_empty());
+    assert_eq!(
+        rig.advance_to(61_000),
+        [
+            "reply reset Err(CallError { kind: Timeout, message: \"the device did not answer within 60000 ms\" })"
+        ]
+    );
+    assert_eq!(rig.core.deadline(), None);
+    // The driver answers after all: too late, dropped.
+    assert_eq!(
+        rig.deliver(Event::Rx(b"OK".to_vec())),
+        ["drive Rx([79, 75]) at 61000"]
+    );
 }
