@@ -69,7 +69,8 @@ struct DeviceTask {
 
 /// Runs a claimed device until `stop` turns true (unplug or shutdown). `config` is what `driver`
 /// was opened with (to restart it after a failure); its `port` names the device node or address.
-pub async fn run(
+/// Transports start a device through [`super::start`].
+pub(super) async fn run(
     services: Services,
     plugin: Arc<Plugin>,
     driver: DriverInstance,
