@@ -23,6 +23,10 @@
 //! A caller may wait with a deadline ([`DeviceHost::call_by`]): when it passes before the driver
 //! answers, [`DeviceHost::wake`] answers the caller `Timeout`, and the driver's answer that comes
 //! later is dropped. (The driver still gets the call: a command may be half done on the device.)
+//!
+//! A device that turns out to be served through another port already ([`Publication::Taken`]:
+//! two ports of one modem) ends the host at that `Publish`: it polls nothing more, so the other
+//! port's host alone loads, sends and commits the device's messages.
 
 use std::collections::VecDeque;
 use std::time::Duration;
