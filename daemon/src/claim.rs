@@ -212,3 +212,132 @@ pub async fn probe(port: &mut SerialStream) -> ProbeOutcome {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use m2mhal_plugin_api::DriverDescription;
+    use m2mhal_plugin_api::ble::BleRule;
+
+    use super::*;
+
+    const ADDRESS: &str = "A4:C1:38:00:00:01";
+
+    /// A driver of `kinds` with these BLE rules.
+    fn driver(name: &str, kinds: &[DeviceKind], ble: Vec<BleRule>) -> DriverDescription {
+        DriverDescription {
+            name: name.into(),
+            kinds: kinds.to_vec(),
+            ble,
+            ..DriverDescription::default()
+        }
+    }
+
+    /// A rule matching service data `uuid` (or the name pattern `name`), at `priority`.
+    fn rule(service_data: &[&str], names: &[&str], priority: i32) -> BleRule {
+        BleRule {
+            service_data_uuids: service_data.iter().map(|u| (*u).to_owned()).collect(),
+            name_patterns: names.iter().map(|n| (*n).to_owned()).collect(),
+            priority,
+            ..BleRule::default()
+        }
+    }
+
+    /// An advertisement with BTHome service data (`fcd2`) and the name `name`.
+    fn bthome(name: &str) -> Advertisement {
+        let bthome = normalize("fcd2");
+        Advertisement {
+            address: ADDRESS.into(),
+            name: Some(name.into()),
+            service_data: [(bthome, serde_bytes::ByteBuf::new())].into(),
+            ..Advertisement::default()
+        }
+    }
+
+    fn normalize(uuid: &str) -> String {
+        m2mhal_plugin_api::ble::normalize_uuid(uuid).unwrap_or_default()
+    }
+
+    fn claimer(plugins: &PluginSet, adv: &Advertisement, allowed: bool) -> Option<String> {
+        by_advertisement(plugins, adv, allowed).map(|plugin| plugin.name().to_owned())
+    }
+
+    /// The generic driver (it claims only allowed addresses), a BTHome driver, a sensor vendor's
+    /// driver whose name rule outranks it, and a modem driver with a BLE-looking rule (not a BLE
+    /// driver: never claims a peripheral).
+    fn plugins() -> PluginSet {
+        let ble = [DeviceKind::BleDevice];
+        PluginSet::described(vec![
+            driver(
+                "modem",
+                &[DeviceKind::CellularModem],
+                vec![rule(&[], &["*"], 100)],
+            ),
+            driver(GENERIC_BLE_DRIVER, &ble, Vec::new()),
+            driver("bthome", &ble, vec![rule(&["fcd2"], &[], 10)]),
+            driver(
+                "acme",
+                &ble,
+                vec![rule(&[], &["ACME-*"], 5), rule(&[], &["ACME-TH*"], 20)],
+            ),
+        ])
+    }
+
+    #[test]
+    fn the_ble_driver_with_the_best_matching_rule_claims_a_peripheral() {
+        let plugins = plugins();
+        assert_eq!(
+            claimer(&plugins, &bthome("sensor"), false).as_deref(),
+            Some("bthome")
+        );
+        // Both match; acme's best matching rule (20) outranks bthome's (10).
+        assert_eq!(
+            claimer(&plugins, &bthome("ACME-TH1"), false).as_deref(),
+            Some("acme")
+        );
+        // Acme's weaker rule (5) alone loses to bthome.
+        assert_eq!(
+            claimer(&plugins, &bthome("ACME-X"), false).as_deref(),
+            Some("bthome")
+        );
+        // A rule matches even when the address is allowed.
+        assert_eq!(
+            claimer(&plugins, &bthome("sensor"), true).as_deref(),
+            Some("bthome")
+        );
+    }
+
+    #[test]
+    fn a_tie_goes_to_the_driver_loaded_first() {
+        let ble = [DeviceKind::BleDevice];
+        let plugins = PluginSet::described(vec![
+            driver("first", &ble, vec![rule(&["fcd2"], &[], 10)]),
+            driver("second", &ble, vec![rule(&[], &["sensor"], 10)]),
+        ]);
+        assert_eq!(
+            claimer(&plugins, &bthome("sensor"), false).as_deref(),
+            Some("first")
+        );
+    }
+
+    #[test]
+    fn an_unmatched_peripheral_is_claimed_by_the_generic_driver_only_when_allowed() {
+        let plugins = plugins();
+        let unknown = Advertisement {
+            address: ADDRESS.into(),
+            name: Some("headphones".into()),
+            ..Advertisement::default()
+        };
+        assert_eq!(claimer(&plugins, &unknown, false), None);
+        assert_eq!(
+            claimer(&plugins, &unknown, true).as_deref(),
+            Some(GENERIC_BLE_DRIVER)
+        );
+        // Without the generic driver loaded, an allowed address stays unclaimed.
+        let without_generic = PluginSet::described(vec![driver(
+            "bthome",
+            &[DeviceKind::BleDevice],
+            vec![rule(&["fcd2"], &[], 10)],
+        )]);
+        assert_eq!(claimer(&without_generic, &unknown, true), None);
+    }
+}

@@ -24,8 +24,8 @@ use tracing::Instrument;
 
 use crate::claim::{self, Claim, PortFacts};
 use crate::config::Config;
-use crate::device::span;
-use crate::device::task::{self, Services};
+use crate::device::task::Services;
+use crate::device::{span, start};
 use crate::filter::{self, Admission};
 use crate::kernel_event::{Action, KernelEvent};
 use crate::link::serial::SerialLink;
@@ -363,13 +363,13 @@ async fn attach(
             identity,
             options,
         };
-        let driver = match plugin.open(&open).await {
-            Ok(driver) => driver,
+        let name = plugin.name().to_owned();
+        let device = match start::open(plugin, open).await {
+            Ok(device) => device,
             Err(e) => {
                 let retry = driver_restarts.failed(started.elapsed());
                 retry.log(format_args!(
-                    "driver {} cannot open the device, retrying in {:?}: {e}",
-                    plugin.name(),
+                    "driver {name} cannot open the device, retrying in {:?}: {e}",
                     retry.delay
                 ));
                 delay = retry.delay;
@@ -377,7 +377,7 @@ async fn attach(
             }
         };
         let link = Box::new(SerialLink::new(request.devnode.clone(), baud, serial));
-        task::run(services, plugin, driver, open, link, stop).await;
+        device.run(services, link, stop).await;
         return;
     }
 }

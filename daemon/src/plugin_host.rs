@@ -624,6 +624,27 @@ impl PluginSet {
     }
 }
 
+/// Plugin sets made of descriptions alone, for the unit tests of what the daemon decides from
+/// them (which driver claims a device).
+#[cfg(test)]
+impl PluginSet {
+    /// Plugins that describe themselves as `descriptions` say, in this order. Their code is a
+    /// file that is no plugin (`/dev/null`), run by workers: opening an instance fails.
+    pub(crate) fn described(descriptions: Vec<DriverDescription>) -> PluginSet {
+        let plugins = descriptions.into_iter().map(|description| {
+            let file = PluginFile::open(Path::new("/dev/null")).expect("open /dev/null");
+            Arc::new(Plugin {
+                path: PathBuf::from(format!("libm2mhal_driver_{}.so", description.name)),
+                description,
+                code: Code::Isolated(file),
+            })
+        });
+        PluginSet {
+            plugins: plugins.collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

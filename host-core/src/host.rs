@@ -19,6 +19,14 @@
 //!      ^                     the message in flight back at the head; RestartDriver after backoff
 //!      └──DriverRestarted(Ok): Opened──┘   (DriverRestarted(Err): backoff again)
 //! ```
+//!
+//! A caller may wait with a deadline ([`DeviceHost::call_by`]): when it passes before the driver
+//! answers, [`DeviceHost::wake`] answers the caller `Timeout`, and the driver's answer that comes
+//! later is dropped. (The driver still gets the call: a command may be half done on the device.)
+//!
+//! A device that turns out to be served through another port already ([`Publication::Taken`]:
+//! two ports of one modem) ends the host at that `Publish`: it polls nothing more, so the other
+//! port's host alone loads, sends and commits the device's messages.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -31,7 +39,7 @@ use m2mhal_plugin_api::{
 
 use crate::action::{Action, Answer, IncomingOutcome, Now, Publication, Update};
 use crate::backoff::Backoff;
-use crate::calls::{Calls, Waiting};
+use crate::calls::{Calls, Deadline, Finished, Waiting};
 use crate::outbox::{Outbox, Outgoing, Record};
 use crate::states;
 use crate::timers::Timers;
@@ -135,7 +143,18 @@ impl<C> DeviceHost<C> {
     /// A call to the driver; `caller` gets the answer ([`Action::Reply`]), or is dropped when the
     /// device goes away first. Returns the call's id.
     pub fn call(&mut self, request: Request, caller: C) -> u64 {
-        let call = self.calls.start(Waiting::Caller(caller));
+        self.start_call(request, caller, None)
+    }
+
+    /// A call to the driver whose `caller` waits until `deadline`: as [`Self::call`], and if the
+    /// driver has not answered by then, the core answers `Timeout` itself ([`Self::wake`]); the
+    /// driver's late answer is dropped.
+    pub fn call_by(&mut self, request: Request, caller: C, deadline: Deadline) -> u64 {
+        self.start_call(request, caller, Some(deadline))
+    }
+
+    fn start_call(&mut self, request: Request, caller: C, deadline: Option<Deadline>) -> u64 {
+        let call = self.calls.start(Waiting::Caller(caller), deadline);
         if self.driver_running {
             self.inputs.push_back(Event::Call { call, request });
         } else {
@@ -179,20 +198,34 @@ impl<C> DeviceHost<C> {
         self.set_state(states::OFFLINE, "unplugged");
     }
 
-    /// When [`Self::wake`] has something to do next (a timer, a driver restart), on the
-    /// runner's millisecond clock.
+    /// When [`Self::wake`] has something to do next (a timer, a call's deadline, a driver
+    /// restart), on the runner's millisecond clock.
     pub fn deadline(&self) -> Option<u64> {
-        [self.timers.next(), self.restart_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.timers.next(),
+            self.calls.next_deadline(),
+            self.restart_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
-    /// Time passed: fires the timers due at `now`, earliest first, and restarts a failed driver
-    /// when its backoff is over.
+    /// Time passed: fires the timers due at `now`, earliest first, answers `Timeout` to the
+    /// callers whose deadline is due, and restarts a failed driver when its backoff is over.
     pub fn wake(&mut self, now: Now) {
         for id in self.timers.fire(now.ms) {
             self.inputs.push_back(Event::Timer(id));
+        }
+        for (call, waiting, timeout_ms) in self.calls.expire(now.ms) {
+            if let Waiting::Caller(caller) = waiting {
+                let message = format!("the device did not answer within {timeout_ms} ms");
+                self.actions.push_back(Action::Reply {
+                    call,
+                    caller,
+                    result: Err(CallError::new(CallErrorKind::Timeout, message)),
+                });
+            }
         }
         if self.restart_at.is_some_and(|at| at <= now.ms) {
             self.restart_at = None;
@@ -204,6 +237,9 @@ impl<C> DeviceHost<C> {
     /// [`Answer`] it has not got yet.
     pub fn poll(&mut self, now: Now) -> Option<Action<C>> {
         loop {
+            if self.abandoned {
+                return None;
+            }
             if let Some(action) = self.actions.pop_front() {
                 return Some(action);
             }
@@ -238,7 +274,9 @@ impl<C> DeviceHost<C> {
         self.answer = Some(answer);
     }
 
-    /// Whether another port serves this device, so that this host's runner ends.
+    /// Whether another port serves this device, so that this host's runner ends. An abandoned
+    /// host does nothing more: [`Self::poll`] gives no action after the [`Action::Publish`] that
+    /// found the device taken.
     pub fn is_abandoned(&self) -> bool {
         self.abandoned
     }
@@ -275,7 +313,7 @@ impl<C> DeviceHost<C> {
             (Awaiting::Driver, Answer::Driven(Err(why))) => self.driver_failed(&why, now),
             (Awaiting::Publication, Answer::Published(publication)) => match publication {
                 Publication::New | Publication::Back => self.published = true,
-                Publication::Taken => self.abandoned = true,
+                Publication::Taken => self.abandon(),
                 Publication::Failed => {}
             },
             (Awaiting::Outbox, Answer::OutboxLoaded(stored)) => {
@@ -298,6 +336,16 @@ impl<C> DeviceHost<C> {
                 tracing::error!("host bug: answer {answer:?} while waiting for {awaiting:?}");
             }
         }
+    }
+
+    /// Another port serves this device (same `Id`), and that port's host owns its outbox: this
+    /// one drops the work it had planned (loading the outbox, replaying commits, sending the
+    /// next message, the driver's remaining effects and inputs) and stops.
+    fn abandon(&mut self) {
+        self.abandoned = true;
+        self.steps.clear();
+        self.effects.clear();
+        self.inputs.clear();
     }
 
     fn step(&mut self, step: Step) {
@@ -398,18 +446,21 @@ impl<C> DeviceHost<C> {
 
     fn reply(&mut self, call: u64, result: Result<CallReply, CallError>) {
         match self.calls.finish(call) {
-            Some(Waiting::Caller(caller)) => self.actions.push_back(Action::Reply {
+            Finished::Waiting(Waiting::Caller(caller)) => self.actions.push_back(Action::Reply {
                 call,
                 caller,
                 result,
             }),
-            Some(Waiting::Outbox(id)) => {
+            Finished::Waiting(Waiting::Outbox(id)) => {
                 let record = self.outbox.finished(&id, result);
                 self.record(record);
                 self.update_pending();
                 self.steps.push_back(Step::SendNext);
             }
-            None => self.actions.push_back(Action::StrayReply { call }),
+            Finished::Late => {
+                tracing::debug!("call {call} answered after its caller was told Timeout");
+            }
+            Finished::Unknown => self.actions.push_back(Action::StrayReply { call }),
         }
     }
 
@@ -473,7 +524,7 @@ impl<C> DeviceHost<C> {
             return;
         };
         self.record(record);
-        let call = self.calls.start(Waiting::Outbox(message.id.clone()));
+        let call = self.calls.start(Waiting::Outbox(message.id.clone()), None);
         self.inputs.push_back(Event::Call {
             call,
             request: Request::Send(message),

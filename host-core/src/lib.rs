@@ -7,8 +7,8 @@
 //! for. No clock, no channel, no bus, no database inside: the daemon runs it under tokio with
 //! zbus and SQLite around it, the testkit with a virtual clock and recording lists.
 //!
-//! - [`host`]: the state machine (driver timers, the call table, effects, restart backoff,
-//!   replaying commits to a reinitialising driver).
+//! - [`host`]: the state machine (driver timers, the call table and the callers' deadlines,
+//!   effects, restart backoff, replaying commits to a reinitialising driver).
 //! - [`outbox`]: an outgoing message's life, committed before it is signalled.
 //! - [`action`]: the actions out and the answers in.
 //! - [`backoff`]: when to try a failing thing again.
@@ -23,6 +23,7 @@ pub mod outbox;
 mod timers;
 
 pub use action::{Action, Answer, IncomingOutcome, Now, Publication, Update};
+pub use calls::Deadline;
 pub use host::{DeviceHost, REPLAYED_COMMITS};
 pub use outbox::{Outgoing, StateChange};
 

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use m2mhal_host_core::{
-    Action, Answer, DeviceHost, IncomingOutcome, Now, Outgoing, Publication, Update, states,
+    Action, Answer, Deadline, DeviceHost, IncomingOutcome, Now, Outgoing, Publication, Update,
+    states,
 };
 use m2mhal_plugin_api::{
     CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
@@ -27,6 +28,8 @@ struct Rig {
     store_works: bool,
     /// Whether a restarted driver opens.
     reopens: bool,
+    /// How the runner answers `Publish`.
+    publication: Publication,
     trace: Vec<String>,
 }
 
@@ -43,6 +46,7 @@ impl Rig {
             committed: Vec::new(),
             store_works: true,
             reopens: true,
+            publication: Publication::New,
             trace: Vec::new(),
         }
     }
@@ -83,7 +87,7 @@ impl Rig {
             Action::Reply { caller, result, .. } => (format!("reply {caller} {result:?}"), None),
             Action::StrayReply { call } => (format!("stray reply {call}"), None),
             Action::Withdraw => ("withdraw".into(), None),
-            Action::Publish => ("publish".into(), Some(Answer::Published(Publication::New))),
+            Action::Publish => ("publish".into(), Some(Answer::Published(self.publication))),
             Action::LoadOutbox { device_id } => (
                 format!("load outbox {device_id}"),
                 Some(Answer::OutboxLoaded(Some(self.stored.clone()))),
@@ -551,4 +555,85 @@ fn a_reply_nobody_waits_for_is_reported() {
         }])
     });
     assert_eq!(rig.deliver(Event::Hangup)[1], "stray reply 9");
+}
+
+/// A port whose device another port already serves (two AT ports of one modem) stops at its
+/// `Publish`: it loads no outbox, replays no commits, sends nothing and writes nothing more,
+/// even when its driver reports the `Id` and `ready` at once. (The other port is sending the
+/// same stored messages: a second sender would send one twice, and commit `sending` over the
+/// other's `sent`.)
+#[test]
+fn a_port_whose_device_is_served_elsewhere_leaves_the_outbox_alone() {
+    let mut rig = Rig::new(|event| {
+        Ok(match event {
+            Event::Opened => vec![ready("imei:1"), Effect::Tx(b"AT+CPMS?\r".to_vec())],
+            Event::Call { call, .. } => vec![Effect::Reply {
+                call: *call,
+                result: Ok(CallReply::Done),
+            }],
+            _ => Vec::new(),
+        })
+    });
+    rig.publication = Publication::Taken;
+    rig.stored = vec![message("7")];
+    rig.committed = vec!["sm:3".into()];
+    let trace = rig.deliver(Event::Opened);
+    assert!(rig.core.is_abandoned());
+    assert_eq!(trace.len(), 3, "{trace:#?}");
+    assert_eq!([&trace[0], &trace[2]], ["drive Opened at 0", "publish"]);
+    // Whatever the runner hands in before it stops is not acted on either.
+    rig.core.enqueue(message("8"));
+    rig.core.deliver(Event::Rx(b"OK".to_vec()));
+    assert!(rig.run().is_empty());
+}
+
+/// A caller with a deadline the driver does not meet is answered `Timeout` by the core, at the
+/// deadline and not before; the driver's late answer is dropped without a stray-reply report.
+/// A call answered in time is not answered again at its deadline.
+#[test]
+fn a_call_the_driver_does_not_answer_by_its_deadline_is_answered_timeout() {
+    let mut rig = Rig::new(|event| {
+        Ok(match event {
+            // Refresh is answered at once; Reset only when the device says so (an Rx).
+            Event::Call {
+                call,
+                request: Request::Refresh,
+            } => vec![Effect::Reply {
+                call: *call,
+                result: Ok(CallReply::Done),
+            }],
+            Event::Rx(_) => vec![Effect::Reply {
+                call: 1,
+                result: Ok(CallReply::Done),
+            }],
+            _ => Vec::new(),
+        })
+    });
+    rig.now_ms = 1_000;
+    let deadline = |timeout_ms| Deadline {
+        at_ms: 1_000 + timeout_ms,
+        timeout_ms,
+    };
+    rig.core.call_by(Request::Reset, "reset", deadline(60_000));
+    rig.core
+        .call_by(Request::Refresh, "refresh", deadline(30_000));
+    let trace = rig.run();
+    assert_eq!(
+        trace.last().map(String::as_str),
+        Some("reply refresh Ok(Done)")
+    );
+    assert_eq!(rig.core.deadline(), Some(61_000));
+    assert!(rig.advance_to(60_999).is_empty());
+    assert_eq!(
+        rig.advance_to(61_000),
+        [
+            "reply reset Err(CallError { kind: Timeout, message: \"the device did not answer within 60000 ms\" })"
+        ]
+    );
+    assert_eq!(rig.core.deadline(), None);
+    // The driver answers after all: too late, dropped.
+    assert_eq!(
+        rig.deliver(Event::Rx(b"OK".to_vec())),
+        ["drive Rx([79, 75]) at 61000"]
+    );
 }

@@ -29,8 +29,8 @@ use tracing::Instrument;
 
 use crate::claim;
 use crate::config::Config;
-use crate::device::span;
-use crate::device::task::{self, Services};
+use crate::device::task::Services;
+use crate::device::{span, start};
 use crate::link::ble::BleLink;
 use crate::plugin_host::{Plugin, PluginSet};
 use bluez_watch::BluezWatch;
@@ -246,25 +246,19 @@ impl BleHost {
             identity: None,
             options,
         };
-        let driver = match plugin.open(&config).await {
-            Ok(driver) => driver,
+        let name = plugin.name().to_owned();
+        let device = match start::open(plugin, config).await {
+            Ok(device) => device,
             Err(e) => {
-                tracing::error!(address = %address, "driver {} cannot open the device: {e}", plugin.name());
+                tracing::error!(address = %address, "driver {name} cannot open the device: {e}");
                 return;
             }
         };
-        tracing::info!(address = %address, "driver {} claims {:?}", plugin.name(), adv.name);
+        tracing::info!(address = %address, "driver {name} claims {:?}", adv.name);
         let (link, sender) = BleLink::new(address.clone(), self.adapter.subscribe());
         let _ = sender.send(Event::Advertisement(adv));
         self.devices.insert(address.clone(), sender);
-        let run = task::run(
-            self.services.clone(),
-            plugin,
-            driver,
-            config,
-            Box::new(link),
-            self.stop.clone(),
-        );
+        let run = device.run(self.services.clone(), Box::new(link), self.stop.clone());
         let span = span::device_span(&address);
         self.tasks.spawn(run.instrument(span));
     }

@@ -6,9 +6,15 @@ use std::time::Duration;
 use m2mhal_plugin_api::{CallError, CallReply, Request};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
 use super::state::DeviceState;
 use crate::store::MessageRecord;
+
+/// How long after a call's deadline its caller gives up by itself. The device task answers
+/// `Timeout` at the deadline (its host core keeps the deadlines); this only keeps a caller from
+/// hanging on a task that is stuck.
+const SAFETY_NET: Duration = Duration::from_secs(5);
 
 /// Why a device did not do what it was asked. The D-Bus side maps each onto its
 /// `org.m2mhal.Hal1.Error.*`.
@@ -28,12 +34,17 @@ pub enum DeviceError {
 /// What the D-Bus interfaces ask of a device task.
 #[derive(Debug)]
 pub enum DeviceRequest {
-    /// A call to the driver; the reply comes back on `reply`.
+    /// A call to the driver; the reply comes back on `reply`, by `answer_by` at the latest
+    /// (`Timeout` then, if the driver has not answered).
     Call {
         /// The request.
         request: Request,
         /// Where the answer goes.
         reply: oneshot::Sender<Result<CallReply, CallError>>,
+        /// When the caller stops waiting.
+        answer_by: Instant,
+        /// How long the caller waits (`answer_by` is this long after the call).
+        timeout: Duration,
     },
     /// A message was committed to the outbox; send it when its turn comes.
     Enqueue(MessageRecord),
@@ -127,20 +138,34 @@ impl DeviceHandle {
         self.sender().send(request).await.map_err(|_| self.gone())
     }
 
-    /// Calls the driver and waits for its answer at most `timeout`.
+    /// Calls the driver, which has `timeout` to answer (the device task answers `Timeout` when
+    /// it does not).
     pub async fn call(
         &self,
         request: Request,
         timeout: Duration,
     ) -> Result<CallReply, DeviceError> {
         let (reply, answer) = oneshot::channel();
-        self.send(DeviceRequest::Call { request, reply }).await?;
-        match tokio::time::timeout(timeout, answer).await {
-            Err(_) => Err(DeviceError::Timeout(format!(
-                "device {} did not answer within {} ms",
-                self.path,
-                timeout.as_millis()
-            ))),
+        let answer_by = Instant::now() + timeout;
+        let call = DeviceRequest::Call {
+            request,
+            reply,
+            answer_by,
+            timeout,
+        };
+        self.send(call).await?;
+        match tokio::time::timeout_at(answer_by + SAFETY_NET, answer).await {
+            Err(_) => {
+                tracing::warn!(
+                    path = self.path,
+                    "device task did not answer a call in time"
+                );
+                Err(DeviceError::Timeout(format!(
+                    "device {} did not answer within {} ms",
+                    self.path,
+                    timeout.as_millis()
+                )))
+            }
             Ok(Err(_)) => Err(self.gone()),
             Ok(Ok(result)) => result.map_err(DeviceError::Call),
         }

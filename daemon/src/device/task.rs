@@ -4,13 +4,16 @@
 //! The core decides everything (driver timers and calls, the outbox, the effects, restarts); this
 //! task feeds it link events, requests and the time, and carries out its actions with the link,
 //! the driver instance, the store and the bus. Everything about one device happens here, in
-//! order; D-Bus handlers only send requests in and wait (with a timeout) for answers, so a slow or
-//! dead device never blocks anybody else.
+//! order; D-Bus handlers only send requests in and wait for answers, so a slow or dead device
+//! never blocks anybody else. A call's deadline is kept by the core, which answers `Timeout` when
+//! the driver has not answered by then.
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use m2mhal_host_core::{Action, Answer, DeviceHost, Now, Publication as Published, Update};
+use m2mhal_host_core::{
+    Action, Answer, Deadline, DeviceHost, Now, Publication as Published, Update,
+};
 use m2mhal_plugin_api::{CallError, CallReply, Input, LogLevel, OpenConfig};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -66,7 +69,8 @@ struct DeviceTask {
 
 /// Runs a claimed device until `stop` turns true (unplug or shutdown). `config` is what `driver`
 /// was opened with (to restart it after a failure); its `port` names the device node or address.
-pub async fn run(
+/// Transports start a device through [`super::start`].
+pub(super) async fn run(
     services: Services,
     plugin: Arc<Plugin>,
     driver: DriverInstance,
@@ -154,15 +158,30 @@ impl DeviceTask {
 
     fn now(&self) -> Now {
         Now {
-            ms: u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
+            ms: self.ms_at(Instant::now()),
             unix_time: clock::unix_now(),
         }
     }
 
+    /// `instant` on the core's millisecond clock (0 at the task's start).
+    fn ms_at(&self, instant: Instant) -> u64 {
+        let since_start = instant.saturating_duration_since(self.epoch);
+        u64::try_from(since_start.as_millis()).unwrap_or(u64::MAX)
+    }
+
     fn request(&mut self, request: DeviceRequest) {
         match request {
-            DeviceRequest::Call { request, reply } => {
-                self.core.call(request, reply);
+            DeviceRequest::Call {
+                request,
+                reply,
+                answer_by,
+                timeout,
+            } => {
+                let deadline = Deadline {
+                    at_ms: self.ms_at(answer_by),
+                    timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+                };
+                self.core.call_by(request, reply, deadline);
             }
             DeviceRequest::Enqueue(record) => self.core.enqueue(persist::outgoing(record)),
             DeviceRequest::Forget(id) => self.core.forget(&id),
