@@ -512,7 +512,7 @@ static int32_t describe(m2mhal_buffer *out) {
     put_text(&d, VERSION); /* equal to the table's version */
     put_text(&d, "kinds");
     put_head(&d, 4, 1);
-    put_text(&d, "cellular-modem");
+    put_text(&d, "sensor");
     put_text(&d, "default_baud");
     put_head(&d, 0, 9600);
     if (d.failed) {

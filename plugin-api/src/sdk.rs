@@ -27,7 +27,7 @@
 //!             name: "thermometer".into(),
 //!             // Must equal the table's version, which export_driver! takes from Cargo.toml.
 //!             version: env!("CARGO_PKG_VERSION").into(),
-//!             kinds: vec![DeviceKind::CellularModem],
+//!             kinds: vec![DeviceKind::Sensor],
 //!             default_baud: Some(9600),
 //!             ..Default::default()
 //!         }

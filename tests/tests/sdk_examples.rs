@@ -132,6 +132,8 @@ async fn assert_the_daemon_serves_the_thermometer(
     assert_eq!(readings["temperature"], 21.5);
     let serial: String = property(&conn, &path, DEVICE, "SerialNumber").await;
     assert_eq!(serial, "AC1234");
+    let kind: String = property(&conn, &path, DEVICE, "Kind").await;
+    assert_eq!(kind, "sensor");
     let refreshed: Result<(), _> = call(&conn, &path, SENSOR, "Refresh", &()).await;
     assert_eq!(refreshed, Ok(()));
     let answer: String = call(&conn, &path, DEVICE, "Command", &("READ?", 0u32))

@@ -81,7 +81,7 @@ impl Driver for TempSensor {
             // Must equal the version in the entry table, which export_driver! takes from
             // Cargo.toml: so take it from there too.
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            kinds: vec![DeviceKind::CellularModem],
+            kinds: vec![DeviceKind::Sensor],
             default_baud: Some(9600),
             // No udev or AT rules: the device cannot be recognised by itself, so the
             // administrator names the driver for its port (`[[port]] driver = "tempsensor"`).
