@@ -47,13 +47,17 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Builds examples/rust-sensor out of tree: a plain copy of plugin-api (as a vendor copies or
-/// vendors the SDK: no workspace around it to inherit anything from) and of the example, which
-/// finds it at `../../plugin-api` as in the tree; the copy builds and runs its transcript tests.
+/// Builds examples/rust-sensor out of tree: plain copies of plugin-api and of the testkit with the
+/// host core it runs drivers in (as a vendor copies or vendors the SDK: no workspace around them to
+/// inherit anything from) and of the example, which finds them at `../../plugin-api` and
+/// `../../drivers/testkit` as in the tree; the copy builds and runs its transcript tests, written
+/// with the testkit.
 /// `profile` is `dev`, or `panic-abort`: the same with `panic = "abort"`, as a vendor's profile
 /// might say. Returns the plugin.
 fn build_rust_example(dir: &Path, profile: &str) -> PathBuf {
-    copy_tree(&root().join("plugin-api"), &dir.join("plugin-api"));
+    for sdk_crate in ["plugin-api", "host-core", "drivers/testkit"] {
+        copy_tree(&root().join(sdk_crate), &dir.join(sdk_crate));
+    }
     let example = dir.join("examples/rust-sensor");
     copy_tree(&root().join("examples/rust-sensor"), &example);
     // One target directory for the examples' builds, inside the workspace's (never a second
@@ -201,30 +205,50 @@ async fn a_plugin_built_with_panic_abort_never_runs_in_the_daemon() {
     );
 }
 
-/// What `cargo package` would publish of the SDK crate: the C header ships with it.
-#[test]
-fn the_sdk_crate_packages_with_its_header_and_readme() {
+/// What `cargo package` would publish of `package`: its file list.
+fn packaged_files(package: &str) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .current_dir(root())
-        .args([
-            "package",
-            "-p",
-            "m2mhal-plugin-api",
-            "--list",
-            "--allow-dirty",
-        ])
+        .args(["package", "-p", package, "--list", "--allow-dirty"])
         .arg("--offline")
         .output()
         .expect("run cargo package --list");
     assert!(output.status.success(), "{output:?}");
-    let files = String::from_utf8_lossy(&output.stdout);
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What `cargo package` would publish of the SDK crate: the C header ships with it.
+#[test]
+fn the_sdk_crate_packages_with_its_header_and_readme() {
+    let files = packaged_files("m2mhal-plugin-api");
     for file in [
         "include/m2mhal_plugin.h",
         "README.md",
         "src/lib.rs",
         "src/sdk.rs",
     ] {
-        assert!(files.lines().any(|line| line == file), "{file} in {files}");
+        assert!(files.iter().any(|line| line == file), "{file} in {files:?}");
+    }
+}
+
+/// The vendor testkit and the host core it runs drivers in package as standalone crates.
+#[test]
+fn the_testkit_and_the_host_core_package_with_their_readmes() {
+    for (package, main) in [
+        ("m2mhal-driver-testkit", "src/host.rs"),
+        ("m2mhal-host-core", "src/host.rs"),
+    ] {
+        let files = packaged_files(package);
+        for file in ["README.md", "src/lib.rs", main] {
+            assert!(files.iter().any(|line| line == file), "{file} in {files:?}");
+        }
+        assert!(
+            !files.iter().any(|line| line.starts_with("tests/")),
+            "{files:?}"
+        );
     }
 }
