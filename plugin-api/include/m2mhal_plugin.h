@@ -1,5 +1,5 @@
 /*
- * m2mhal driver plugin ABI, version 1: the entry table below and the CBOR wire schema in this
+ * m2mhal driver plugin ABI, version 1.1: the entry table below and the CBOR wire schema in this
  * comment are the whole contract. Nothing else is needed to write a C driver. Policy (what v1
  * freezes, how it grows): docs/plugin-abi.md; guide: docs/plugins.md; a complete C driver:
  * examples/c-sensor/. Compile with `pkg-config --cflags m2mhal-plugin`.
@@ -65,6 +65,9 @@
  *   panic_strategy "unwind" | "abort", optional (ABI v1.1): how a Rust plugin's build handles a
  *                 panic (the Rust SDK fills it in). The host never runs an "abort" plugin in its
  *                 own process. A C plugin leaves it out.
+ *   abi_minor     uint, optional (ABI v1.1): the minor version of the schema the plugin was
+ *                 written against, M2MHAL_ABI_MINOR of this header (1). Absent = 0, v1.0. The
+ *                 daemon logs it and `--check-plugin` prints it ("abi: v1.1").
  *   DeviceKind    "cellular-modem" | "satellite-terminal" | "ble-device"
  *                 | "sensor" | "gnss-receiver" | "generic"   (these three: ABI v1.1)
  *                 The kinds of v1.1 need a v1.1 daemon (docs/plugin-abi.md). An older daemon
@@ -82,8 +85,12 @@
  *   properties  {text: text}: udev properties of the port (may be empty).
  *   identity    null or {"manufacturer": text, "model": text}: the host's AT probe answers.
  *   options     {text: text}: the [drivers.<name>] table of the config, values as text.
+ *   host_abi_minor  uint, ABI v1.1: the minor version the daemon speaks (1 for v1.1). A daemon
+ *               before v1.1 does not send it: absent = 0, v1.0. Check it before sending what an
+ *               older daemon would refuse or drop (a v1.1 kind, a location effect).
  *
- *   {"port": "/dev/ttyUSB0", "properties": {}, "identity": null, "options": {"poll": "10"}}
+ *   {"port": "/dev/ttyUSB0", "properties": {}, "identity": null, "options": {"poll": "10"},
+ *    "host_abi_minor": 1}
  *
  * ---- handle(input) : Input (host -> plugin) -----------------------------------------------------
  *   {"now_ms": uint, "unix_time": uint, "event": Event}     all three always sent.
@@ -220,6 +227,8 @@ extern "C" {
 
 /* The ABI version this header describes. */
 #define M2MHAL_ABI_VERSION 1u
+/* The ABI minor version this header describes (v1.1): declare it as describe's "abi_minor". */
+#define M2MHAL_ABI_MINOR 1u
 
 /* Status codes returned by describe, open and handle. */
 #define M2MHAL_STATUS_OK 0    /* out holds CBOR */

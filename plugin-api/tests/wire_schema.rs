@@ -144,6 +144,15 @@ fn describe_examples() {
         r#"{"name": "", "version": "", "kinds": [], "udev": [], "at": [], "default_baud": null, "ble": [], "panic_strategy": "abort"}"#,
     );
     assert_wire(&PanicStrategy::Unwind, r#""unwind""#);
+    // What export_driver! adds for a plugin of ABI v1.1.
+    let declared = DriverDescription {
+        abi_minor: Some(1),
+        ..DriverDescription::default()
+    };
+    assert_wire(
+        &declared,
+        r#"{"name": "", "version": "", "kinds": [], "udev": [], "at": [], "default_baud": null, "ble": [], "abi_minor": 1}"#,
+    );
     for kind in [
         DeviceKind::CellularModem,
         DeviceKind::SatelliteTerminal,
@@ -173,9 +182,10 @@ fn open_config_example() {
         &OpenConfig {
             port: "/dev/ttyUSB0".into(),
             options: map(&[("poll", "10")]),
+            host_abi_minor: 1,
             ..Default::default()
         },
-        r#"{"port": "/dev/ttyUSB0", "properties": {}, "identity": null, "options": {"poll": "10"}}"#,
+        r#"{"port": "/dev/ttyUSB0", "properties": {}, "identity": null, "options": {"poll": "10"}, "host_abi_minor": 1}"#,
     );
     assert_wire(
         &OpenConfig {
@@ -186,7 +196,7 @@ fn open_config_example() {
             }),
             ..Default::default()
         },
-        r#"{"port": "/dev/ttyUSB0", "properties": {}, "identity": {"manufacturer": "Quectel", "model": "EG25"}, "options": {}}"#,
+        r#"{"port": "/dev/ttyUSB0", "properties": {}, "identity": {"manufacturer": "Quectel", "model": "EG25"}, "options": {}, "host_abi_minor": 0}"#,
     );
 }
 

@@ -148,6 +148,16 @@ async fn assert_the_daemon_serves_the_thermometer(
     lines
 }
 
+/// What `m2mhald --check-plugin` prints about `plugin`.
+fn check_plugin_report(plugin: &Path) -> String {
+    let checked = Command::new(binary("m2mhald"))
+        .arg("--check-plugin")
+        .arg(plugin)
+        .output()
+        .expect("run m2mhald --check-plugin");
+    String::from_utf8_lossy(&checked.stdout).into_owned()
+}
+
 /// The last of `lines`: the one a [`Daemon::log_until`] waited for.
 fn last(lines: &[String]) -> &str {
     lines.last().map(String::as_str).unwrap_or_default()
@@ -163,6 +173,8 @@ async fn the_rust_example_builds_out_of_tree_and_serves_a_thermometer() {
         last(&lines).contains("tempsensor 0.1.0 (isolated"),
         "{lines:?}"
     );
+    // The daemon logs the ABI minor version the plugin declares.
+    assert!(last(&lines).contains("abi=v1.1"), "{lines:?}");
     // ... and in the daemon when the administrator trusts it.
     let trusted = "in_process_drivers = [\"tempsensor\"]";
     let lines = assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor", trusted).await;
@@ -173,6 +185,8 @@ async fn the_rust_example_builds_out_of_tree_and_serves_a_thermometer() {
 async fn the_c_example_builds_out_of_tree_and_serves_a_thermometer() {
     let dir = tempfile::tempdir().unwrap();
     let plugin = build_c_example(dir.path());
+    let report = check_plugin_report(&plugin);
+    assert!(report.contains("abi: v1.1\n"), "{report}");
     let lines = assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor_c", "").await;
     assert!(
         last(&lines).contains("tempsensor_c 0.1.0 (isolated"),
@@ -187,13 +201,10 @@ async fn the_c_example_builds_out_of_tree_and_serves_a_thermometer() {
 async fn a_plugin_built_with_panic_abort_never_runs_in_the_daemon() {
     let dir = tempfile::tempdir().unwrap();
     let plugin = build_rust_example(dir.path(), "panic-abort");
-    let checked = Command::new(binary("m2mhald"))
-        .arg("--check-plugin")
-        .arg(&plugin)
-        .output()
-        .expect("run m2mhald --check-plugin");
-    let report = String::from_utf8_lossy(&checked.stdout);
+    let report = check_plugin_report(&plugin);
     assert!(report.contains("panic strategy: abort"), "{report}");
+    // export_driver! declares the ABI minor version of the SDK the plugin was built with.
+    assert!(report.contains("abi: v1.1\n"), "{report}");
     let trusted = "in_process_drivers = [\"tempsensor\"]";
     let lines = assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor", trusted).await;
     assert!(last(&lines).contains("(isolated"), "{lines:?}");
