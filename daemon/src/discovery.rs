@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use m2mhal_host_core::backoff::Backoff;
-use m2mhal_plugin_api::OpenConfig;
+use m2mhal_plugin_api::{ABI_MINOR, OpenConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -362,6 +362,7 @@ async fn attach(
             properties: request.properties.clone(),
             identity,
             options,
+            host_abi_minor: ABI_MINOR,
         };
         let name = plugin.name().to_owned();
         let device = match start::open(plugin, open).await {

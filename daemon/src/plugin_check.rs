@@ -145,6 +145,13 @@ fn declarations(description: &DriverDescription) -> Vec<String> {
     let mut lines = vec![
         format!("driver: {} {}", description.name, description.version),
         format!("kinds: {}", kinds.join(", ")),
+        match description.abi_minor {
+            Some(_) => format!("abi: {}", description.abi()),
+            None => format!(
+                "abi: {} (not declared: a C plugin, or built before ABI v1.1)",
+                description.abi()
+            ),
+        },
     ];
     lines.push(match description.panic_strategy {
         Some(PanicStrategy::Unwind) => "panic strategy: unwind".to_owned(),

@@ -602,6 +602,7 @@ impl PluginSet {
                 }
                 tracing::info!(
                     plugin = %path.display(),
+                    abi = %plugin.description.abi(),
                     "loaded driver {} {}{}",
                     plugin.name(),
                     plugin.description.version,

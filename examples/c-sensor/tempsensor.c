@@ -505,16 +505,18 @@ static void event_with_data(sensor *s, cbor_out *out, cbor_in *in, uint64_t unix
 
 static int32_t describe(m2mhal_buffer *out) {
     cbor_out d = {0};
-    put_head(&d, 5, 4);
+    put_head(&d, 5, 5);
     put_text(&d, "name");
     put_text(&d, NAME); /* equal to the table's name */
     put_text(&d, "version");
     put_text(&d, VERSION); /* equal to the table's version */
     put_text(&d, "kinds");
     put_head(&d, 4, 1);
-    put_text(&d, "cellular-modem");
+    put_text(&d, "sensor");
     put_text(&d, "default_baud");
     put_head(&d, 0, 9600);
+    put_text(&d, "abi_minor"); /* the schema this file follows: v1.1 (the "sensor" kind) */
+    put_head(&d, 0, M2MHAL_ABI_MINOR);
     if (d.failed) {
         free(d.bytes);
         return M2MHAL_STATUS_ERROR;

@@ -13,7 +13,7 @@
 //! - [`action`]: the actions out and the answers in.
 //! - [`backoff`]: when to try a failing thing again.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod action;
 pub mod backoff;

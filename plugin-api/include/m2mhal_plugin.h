@@ -1,5 +1,5 @@
 /*
- * m2mhal driver plugin ABI, version 1: the entry table below and the CBOR wire schema in this
+ * m2mhal driver plugin ABI, version 1.1: the entry table below and the CBOR wire schema in this
  * comment are the whole contract. Nothing else is needed to write a C driver. Policy (what v1
  * freezes, how it grows): docs/plugin-abi.md; guide: docs/plugins.md; a complete C driver:
  * examples/c-sensor/. Compile with `pkg-config --cflags m2mhal-plugin`.
@@ -65,7 +65,16 @@
  *   panic_strategy "unwind" | "abort", optional (ABI v1.1): how a Rust plugin's build handles a
  *                 panic (the Rust SDK fills it in). The host never runs an "abort" plugin in its
  *                 own process. A C plugin leaves it out.
+ *   abi_minor     uint, optional (ABI v1.1): the minor version of the schema the plugin was
+ *                 written against, M2MHAL_ABI_MINOR of this header (1). Absent = 0, v1.0. The
+ *                 daemon logs it and `--check-plugin` prints it ("abi: v1.1").
  *   DeviceKind    "cellular-modem" | "satellite-terminal" | "ble-device"
+ *                 | "sensor" | "gnss-receiver" | "generic"   (these three: ABI v1.1)
+ *                 The kinds of v1.1 need a v1.1 daemon (docs/plugin-abi.md). An older daemon
+ *                 cannot decode them: it REFUSES a plugin that lists one in `kinds` (the
+ *                 description fails to decode), and it drops the WHOLE `device` effect that
+ *                 carries one in `kind` (with the id, state and capabilities of that effect). So
+ *                 send a v1.1 kind in a `device` effect of its own, never together with `id`.
  *
  *   {"name": "thermo", "version": "1.0.0", "kinds": ["cellular-modem"],
  *    "udev": [{"properties": {"ID_VENDOR_ID": "0403"}}],
@@ -76,8 +85,12 @@
  *   properties  {text: text}: udev properties of the port (may be empty).
  *   identity    null or {"manufacturer": text, "model": text}: the host's AT probe answers.
  *   options     {text: text}: the [drivers.<name>] table of the config, values as text.
+ *   host_abi_minor  uint, ABI v1.1: the minor version the daemon speaks (1 for v1.1). A daemon
+ *               before v1.1 does not send it: absent = 0, v1.0. Check it before sending what an
+ *               older daemon would refuse or drop (a v1.1 kind, a location effect).
  *
- *   {"port": "/dev/ttyUSB0", "properties": {}, "identity": null, "options": {"poll": "10"}}
+ *   {"port": "/dev/ttyUSB0", "properties": {}, "identity": null, "options": {"poll": "10"},
+ *    "host_abi_minor": 1}
  *
  * ---- handle(input) : Input (host -> plugin) -----------------------------------------------------
  *   {"now_ms": uint, "unix_time": uint, "event": Event}     all three always sent.
@@ -113,6 +126,10 @@
  *     {"gatt_write": {"characteristic": text, "value": bytes, "with_response": bool}}
  *     {"gatt_subscribe": {"characteristic": text}}
  *     {"gatt_unsubscribe": {"characteristic": text}}
+ *     {"set_location_enabled": bool}    ABI v1.1, Location.SetEnabled: power the GNSS on (true)
+ *                                       or off; idempotent. Reply "done" once done and report
+ *                                       "enabled" in a location effect. Asked only of devices
+ *                                       whose capabilities list "location".
  *   OutgoingMessage = {"id": text, "destination": text, "payload": bytes,
  *                      "encoding": "text" | "binary", "progress": {text: text}}
  *
@@ -131,6 +148,7 @@
  *     {"device": DeviceUpdate}
  *     {"signal": SignalUpdate}
  *     {"sensor": SensorUpdate}
+ *     {"location": LocationUpdate}                          ABI v1.1
  *     {"message_received": IncomingMessage}
  *     {"message_state": {"id": text, "state": MessageState, "error": text, "info": {text: text}}}
  *                                                           all four REQUIRED ("" / {} if none)
@@ -149,8 +167,9 @@
  *     id text (stable identity, e.g. "imei:..."; the device is published once it is known),
  *     kind DeviceKind, manufacturer text, model text, revision text, serial_number text,
  *     state "initializing"|"ready"|"offline"|"failed", state_reason text,
- *     capabilities [text] (what selects the D-Bus interfaces: "signal", "messaging", "sensor",
- *     "gatt"; send them with, or before, the first id), max_payload uint,
+ *     capabilities [text] (what selects the D-Bus interfaces: "signal" -> Signal, "messaging" ->
+ *     Messaging, "sensor" -> Sensor (any device, not only BLE), "gatt" -> Gatt, "location" ->
+ *     Location (ABI v1.1); send them with, or before, the first id), max_payload uint,
  *     extra {text: text}, connected bool, services [text], gatt_services [GattService]
  *   SignalUpdate (every key OPTIONAL; absent or null = unchanged): quality uint (0..100),
  *     rssi int (dBm), rsrp int (dBm), rsrq float (dB), sinr float (dB), technology text,
@@ -159,6 +178,23 @@
  *     Sensor.Readings), updated_at uint
  *   IncomingMessage: key text, peer text, payload bytes, timestamp uint REQUIRED;
  *     text text, info {text: text} OPTIONAL
+ *   LocationUpdate (ABI v1.1; org.m2mhal.Hal1.Location on a device whose capabilities list
+ *     "location"; every key OPTIONAL, absent or null = unchanged):
+ *     enabled bool (Location.Enabled: the receiver is on), fix Fix (replaces the previous fix
+ *     WHOLE: send every field you know each time; a lost fix is {"mode": "none"})
+ *   Fix (every key OPTIONAL; a key left out means "unknown": NaN for a float, 0 for an integer,
+ *     none for mode and source. Unlike the general rule, never send null here: leave the key
+ *     out, or send NaN for an unknown float):
+ *     mode       "none" | "2d" | "3d"
+ *     latitude   float, WGS84 degrees, north positive
+ *     longitude  float, WGS84 degrees, east positive
+ *     altitude   float, metres above mean sea level (3d fixes)
+ *     hdop, vdop, pdop  float, horizontal / vertical / position dilution of precision
+ *     speed      float, speed over ground, metres per second
+ *     course     float, course over ground, degrees true
+ *     satellites_used, satellites_in_view   uint
+ *     time       uint, unix seconds of the fix (the receiver's UTC time where it gives one)
+ *     source     "gnss" | "cell" | "fixed"
  *
  *   [{"tx": h'524541443f0d0a'}, {"set_timer": {"id": 1, "after_ms": 10000}}]
  *   [{"reply": {"call": 7, "result": {"Ok": "done"}}}]
@@ -167,6 +203,15 @@
  *   [{"device": {"id": "thermo:1", "state": "ready", "capabilities": ["sensor"]}}]
  *   [{"sensor": {"readings": {"temperature": 21.5}, "updated_at": 1700000000}}]
  *   [{"log": {"level": "warn", "message": "checksum error"}}]
+ *   [{"device": {"kind": "gnss-receiver"}}, {"device": {"id": "gnss:1", "state": "ready",
+ *     "capabilities": ["location"]}}]                     (a v1.1 kind in its own effect)
+ *   [{"location": {"enabled": true, "fix": {"mode": "3d", "latitude": 52.52,
+ *     "longitude": 13.405, "altitude": 34.5, "hdop": 0.9, "vdop": 1.25, "pdop": 1.5,
+ *     "speed": 0.25, "course": NaN, "satellites_used": 8, "satellites_in_view": 12,
+ *     "time": 1700000000, "source": "gnss"}}}]
+ *   [{"location": {"fix": {"mode": "2d", "latitude": 52.52, "longitude": 13.405,
+ *     "time": 1700000000, "source": "gnss"}}}]
+ *   [{"location": {"enabled": false}}]
  *
  * Error and panic statuses carry UTF-8 text in *out, not CBOR.
  */
@@ -182,6 +227,8 @@ extern "C" {
 
 /* The ABI version this header describes. */
 #define M2MHAL_ABI_VERSION 1u
+/* The ABI minor version this header describes (v1.1): declare it as describe's "abi_minor". */
+#define M2MHAL_ABI_MINOR 1u
 
 /* Status codes returned by describe, open and handle. */
 #define M2MHAL_STATUS_OK 0    /* out holds CBOR */

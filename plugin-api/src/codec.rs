@@ -205,6 +205,68 @@ mod tests {
     }
 
     #[test]
+    fn the_minor_version_exchange_is_compatible_both_ways() {
+        // describe() of an API 1.0 plugin (as above): it declares no minor version, v1.0, and
+        // encodes back to the same bytes.
+        let old_description = old_bytes(concat!(
+            "a7646e616d65636f6c646776657273696f6e6131656b696e64738172736174656c6c6974652d7465",
+            "726d696e616c647564657680626174806c64656661756c745f62617564f663626c6580",
+        ));
+        let description: crate::DriverDescription = decode(&old_description).unwrap();
+        assert_eq!(description.abi_minor, None);
+        assert_eq!(description.abi(), "v1.0");
+        assert_eq!(encode(&description).unwrap(), old_description);
+        let declared = crate::DriverDescription {
+            abi_minor: Some(crate::ABI_MINOR),
+            ..description
+        };
+        assert_eq!(declared.abi(), "v1.1");
+        let bytes = encode(&declared).unwrap();
+        assert_eq!(
+            decode::<crate::DriverDescription>(&bytes).unwrap(),
+            declared
+        );
+        // OpenConfig as an API 1.0 host wrote it: {"port": "/dev/ttyUSB0", "properties": {},
+        // "identity": null, "options": {}}: the host speaks v1.0.
+        let old_config = old_bytes(concat!(
+            "a464706f72746c2f6465762f74747955534230",
+            "6a70726f70657274696573a0",
+            "686964656e74697479f6",
+            "676f7074696f6e73a0",
+        ));
+        let config: crate::OpenConfig = decode(&old_config).unwrap();
+        assert_eq!(config.port, "/dev/ttyUSB0");
+        assert_eq!(config.host_abi_minor, 0);
+        // A v1.1 host's config decodes in a plugin built before the field (its OpenConfig had
+        // only the four fields): the new key is ignored.
+        #[derive(Debug, serde::Deserialize)]
+        struct OpenConfigOfApi10 {
+            port: String,
+            properties: std::collections::BTreeMap<String, String>,
+            identity: Option<crate::AtIdentity>,
+            options: std::collections::BTreeMap<String, String>,
+        }
+        let new_config = crate::OpenConfig {
+            port: "/dev/ttyUSB0".into(),
+            options: [("poll_ms".to_owned(), "5".to_owned())].into(),
+            host_abi_minor: crate::ABI_MINOR,
+            ..Default::default()
+        };
+        let old_plugin: OpenConfigOfApi10 = decode(&encode(&new_config).unwrap()).unwrap();
+        assert_eq!(old_plugin.port, "/dev/ttyUSB0");
+        assert_eq!(old_plugin.options["poll_ms"], "5");
+        assert!(old_plugin.properties.is_empty() && old_plugin.identity.is_none());
+    }
+
+    #[test]
+    fn the_abi_minor_version_is_the_crate_minor_version() {
+        assert_eq!(
+            crate::ABI_MINOR.to_string(),
+            env!("CARGO_PKG_VERSION_MINOR")
+        );
+    }
+
+    #[test]
     fn location_update_round_trips_and_a_partial_one_defaults_to_unchanged() {
         let fix = Fix {
             mode: FixMode::ThreeD,

@@ -67,6 +67,19 @@ pub struct DriverDescription {
     /// same bytes as before the field existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub panic_strategy: Option<PanicStrategy>,
+    /// The ABI minor version the plugin was built against ([`crate::ABI_MINOR`] of its
+    /// `m2mhal-plugin-api`; ABI v1.1). [`crate::export_driver!`] fills it in (leave it `None`);
+    /// `None` is a plugin that does not say (built before v1.1, or a C plugin that leaves it
+    /// out), which means 0: v1.0. Left out of the CBOR when `None`, like `panic_strategy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abi_minor: Option<u32>,
+}
+
+impl DriverDescription {
+    /// The ABI version the plugin declares, as `v1.N` (`v1.0` for a plugin that does not say).
+    pub fn abi(&self) -> String {
+        format!("v{}.{}", crate::ABI_VERSION, self.abi_minor.unwrap_or(0))
+    }
 }
 
 /// What a panic in the plugin does: `cfg(panic)` of the plugin's build.

@@ -36,3 +36,9 @@ pub use messages::{
 
 /// The ABI version this crate implements. A host refuses plugins that report another one.
 pub const ABI_VERSION: u32 = 1;
+
+/// The ABI minor version this crate implements: the additions of docs/plugin-abi.md it knows (1
+/// for v1.1). It is the crate's own minor version. A plugin declares it in
+/// [`DriverDescription::abi_minor`] ([`export_driver!`] fills it in), a host in
+/// [`OpenConfig::host_abi_minor`].
+pub const ABI_MINOR: u32 = 1;

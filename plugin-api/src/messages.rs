@@ -26,6 +26,11 @@ pub struct OpenConfig {
     /// Driver-specific options from the daemon configuration.
     #[serde(default)]
     pub options: BTreeMap<String, String>,
+    /// The ABI minor version the host speaks ([`crate::ABI_MINOR`] of the daemon; ABI v1.1). A
+    /// host before v1.1 does not send it: 0, v1.0. A driver that needs to know before it acts
+    /// whether the host understands an addition (a v1.1 kind, the Location effect) checks it.
+    #[serde(default)]
+    pub host_abi_minor: u32,
 }
 
 /// One event for a driver instance, stamped with the host's clocks (drivers never read a clock).

@@ -27,7 +27,7 @@
 //!             name: "thermometer".into(),
 //!             // Must equal the table's version, which export_driver! takes from Cargo.toml.
 //!             version: env!("CARGO_PKG_VERSION").into(),
-//!             kinds: vec![DeviceKind::CellularModem],
+//!             kinds: vec![DeviceKind::Sensor],
 //!             default_baud: Some(9600),
 //!             ..Default::default()
 //!         }
@@ -172,7 +172,8 @@ pub mod export {
     }
 
     /// `describe` entry: the driver's description, with the panic strategy of the plugin's
-    /// build (`cfg!(panic = "unwind")` where [`crate::export_driver!`] is expanded).
+    /// build (`cfg!(panic = "unwind")` where [`crate::export_driver!`] is expanded) and the ABI
+    /// minor version of this crate.
     ///
     /// # Safety
     /// `out` must be null or valid for writes.
@@ -180,6 +181,7 @@ pub mod export {
         let outcome = catch_unwind(|| {
             let description = DriverDescription {
                 panic_strategy: Some(panic_strategy),
+                abi_minor: Some(crate::ABI_MINOR),
                 ..D::describe()
             };
             codec::encode(&description).map_err(|e| e.to_string())

@@ -144,10 +144,22 @@ fn describe_examples() {
         r#"{"name": "", "version": "", "kinds": [], "udev": [], "at": [], "default_baud": null, "ble": [], "panic_strategy": "abort"}"#,
     );
     assert_wire(&PanicStrategy::Unwind, r#""unwind""#);
+    // What export_driver! adds for a plugin of ABI v1.1.
+    let declared = DriverDescription {
+        abi_minor: Some(1),
+        ..DriverDescription::default()
+    };
+    assert_wire(
+        &declared,
+        r#"{"name": "", "version": "", "kinds": [], "udev": [], "at": [], "default_baud": null, "ble": [], "abi_minor": 1}"#,
+    );
     for kind in [
         DeviceKind::CellularModem,
         DeviceKind::SatelliteTerminal,
         DeviceKind::BleDevice,
+        DeviceKind::Sensor,
+        DeviceKind::GnssReceiver,
+        DeviceKind::Generic,
     ] {
         assert_wire(&kind, &format!("{:?}", kind.as_str()));
     }
@@ -170,9 +182,10 @@ fn open_config_example() {
         &OpenConfig {
             port: "/dev/ttyUSB0".into(),
             options: map(&[("poll", "10")]),
+            host_abi_minor: 1,
             ..Default::default()
         },
-        r#"{"port": "/dev/ttyUSB0", "properties": {}, "identity": null, "options": {"poll": "10"}}"#,
+        r#"{"port": "/dev/ttyUSB0", "properties": {}, "identity": null, "options": {"poll": "10"}, "host_abi_minor": 1}"#,
     );
     assert_wire(
         &OpenConfig {
@@ -183,7 +196,7 @@ fn open_config_example() {
             }),
             ..Default::default()
         },
-        r#"{"port": "/dev/ttyUSB0", "properties": {}, "identity": {"manufacturer": "Quectel", "model": "EG25"}, "options": {}}"#,
+        r#"{"port": "/dev/ttyUSB0", "properties": {}, "identity": {"manufacturer": "Quectel", "model": "EG25"}, "options": {}, "host_abi_minor": 0}"#,
     );
 }
 
@@ -322,6 +335,10 @@ fn request_examples() {
                 characteristic: c(),
             },
             r#"{"gatt_unsubscribe": {"characteristic": "c"}}"#.to_owned(),
+        ),
+        (
+            Request::SetLocationEnabled(true),
+            r#"{"set_location_enabled": true}"#.to_owned(),
         ),
     ];
     for (request, expected) in cases {
@@ -489,6 +506,14 @@ fn updates_leave_out_what_did_not_change() {
             ..Default::default()
         })
     );
+    // A v1.1 kind in a device effect of its own, as the header advises.
+    assert_eq!(
+        decode_value::<Effect>(entry("device", entry("kind", text("gnss-receiver")))).unwrap(),
+        Effect::Device(DeviceUpdate {
+            kind: Some(DeviceKind::GnssReceiver),
+            ..Default::default()
+        })
+    );
     let signal = entry("signal", entry("quality", Value::Integer(60.into())));
     assert_eq!(
         decode_value::<Effect>(signal).unwrap(),
@@ -497,6 +522,101 @@ fn updates_leave_out_what_did_not_change() {
             ..Default::default()
         })
     );
+}
+
+/// The header's Location effect (v1.1): every field of a fix, and a fix that leaves out what the
+/// receiver does not know.
+#[test]
+fn location_effect_examples() {
+    let fix = Fix {
+        mode: FixMode::ThreeD,
+        latitude: 52.52,
+        longitude: 13.405,
+        altitude: 34.5,
+        hdop: 0.9,
+        vdop: 1.25,
+        pdop: 1.5,
+        speed: 0.25,
+        course: f64::NAN,
+        satellites_used: 8,
+        satellites_in_view: 12,
+        time: 1_700_000_000,
+        source: Some(LocationSource::Gnss),
+    };
+    let effect = Effect::Location(LocationUpdate {
+        enabled: Some(true),
+        fix: Some(fix.clone()),
+    });
+    let bytes = codec::encode(&effect).unwrap();
+    assert_eq!(
+        diag(&codec::decode::<Value>(&bytes).unwrap()),
+        r#"{"location": {"enabled": true, "fix": {"mode": "3d", "latitude": 52.52, "longitude": 13.405, "altitude": 34.5, "hdop": 0.9, "vdop": 1.25, "pdop": 1.5, "speed": 0.25, "course": NaN, "satellites_used": 8, "satellites_in_view": 12, "time": 1700000000, "source": "gnss"}}}"#
+    );
+    // NaN != NaN: compare the decoded fix with `same_as`.
+    let Effect::Location(decoded) = codec::decode::<Effect>(&bytes).unwrap() else {
+        panic!("not a location effect");
+    };
+    assert_eq!(decoded.enabled, Some(true));
+    assert!(decoded.fix.is_some_and(|decoded| decoded.same_as(&fix)));
+    for (mode, spelling) in [
+        (FixMode::None, "none"),
+        (FixMode::TwoD, "2d"),
+        (FixMode::ThreeD, "3d"),
+    ] {
+        assert_wire(&mode, &format!("{spelling:?}"));
+    }
+    for (source, spelling) in [
+        (LocationSource::Gnss, "gnss"),
+        (LocationSource::Cell, "cell"),
+        (LocationSource::Fixed, "fixed"),
+    ] {
+        assert_wire(&source, &format!("{spelling:?}"));
+    }
+    // The header's short examples: a 2D fix with only what the receiver knows (the rest NaN
+    // and 0), and the receiver switched off (the fix unchanged).
+    let two_d = entry(
+        "location",
+        entry(
+            "fix",
+            Value::Map(vec![
+                (text("mode"), text("2d")),
+                (text("latitude"), Value::Float(52.52)),
+                (text("longitude"), Value::Float(13.405)),
+                (text("time"), Value::Integer(1_700_000_000.into())),
+                (text("source"), text("gnss")),
+            ]),
+        ),
+    );
+    let Effect::Location(update) = decode_value::<Effect>(two_d).unwrap() else {
+        panic!("not a location effect");
+    };
+    let expected = Fix {
+        mode: FixMode::TwoD,
+        latitude: 52.52,
+        longitude: 13.405,
+        time: 1_700_000_000,
+        source: Some(LocationSource::Gnss),
+        ..Fix::none()
+    };
+    assert_eq!(update.enabled, None);
+    assert!(update.fix.is_some_and(|fix| fix.same_as(&expected)));
+    let off = entry("location", entry("enabled", Value::Bool(false)));
+    assert_eq!(
+        decode_value::<Effect>(off).unwrap(),
+        Effect::Location(LocationUpdate {
+            enabled: Some(false),
+            fix: None,
+        })
+    );
+    // Positions are floats, as every float of the schema; an unknown one is left out or NaN,
+    // never null (the exception to the general rule).
+    let integer_latitude = entry(
+        "location",
+        entry("fix", entry("latitude", Value::Integer(52.into()))),
+    );
+    assert!(decode_value::<Effect>(integer_latitude).is_err());
+    let null_latitude = entry("location", entry("fix", entry("latitude", Value::Null)));
+    assert!(decode_value::<Effect>(null_latitude).is_err());
 }
 
 /// The rules of the header's "General rules" that trip C authors.

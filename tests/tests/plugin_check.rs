@@ -69,6 +69,7 @@ fn check_plugin_prints_what_a_good_plugin_declares() {
     assert!(report.contains("claims by AT identity"), "{report}");
     // Recorded by export_driver! (ABI v1.1).
     assert!(report.contains("panic strategy: unwind"), "{report}");
+    assert!(report.contains("abi: v1.1\n"), "{report}");
     assert!(
         report.contains("ok: the daemon loads this plugin"),
         "{report}"

@@ -47,13 +47,17 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Builds examples/rust-sensor out of tree: a plain copy of plugin-api (as a vendor copies or
-/// vendors the SDK: no workspace around it to inherit anything from) and of the example, which
-/// finds it at `../../plugin-api` as in the tree; the copy builds and runs its transcript tests.
+/// Builds examples/rust-sensor out of tree: plain copies of plugin-api and of the testkit with the
+/// host core it runs drivers in (as a vendor copies or vendors the SDK: no workspace around them to
+/// inherit anything from) and of the example, which finds them at `../../plugin-api` and
+/// `../../drivers/testkit` as in the tree; the copy builds and runs its transcript tests, written
+/// with the testkit.
 /// `profile` is `dev`, or `panic-abort`: the same with `panic = "abort"`, as a vendor's profile
 /// might say. Returns the plugin.
 fn build_rust_example(dir: &Path, profile: &str) -> PathBuf {
-    copy_tree(&root().join("plugin-api"), &dir.join("plugin-api"));
+    for sdk_crate in ["plugin-api", "host-core", "drivers/testkit"] {
+        copy_tree(&root().join(sdk_crate), &dir.join(sdk_crate));
+    }
     let example = dir.join("examples/rust-sensor");
     copy_tree(&root().join("examples/rust-sensor"), &example);
     // One target directory for the examples' builds, inside the workspace's (never a second
@@ -132,6 +136,8 @@ async fn assert_the_daemon_serves_the_thermometer(
     assert_eq!(readings["temperature"], 21.5);
     let serial: String = property(&conn, &path, DEVICE, "SerialNumber").await;
     assert_eq!(serial, "AC1234");
+    let kind: String = property(&conn, &path, DEVICE, "Kind").await;
+    assert_eq!(kind, "sensor");
     let refreshed: Result<(), _> = call(&conn, &path, SENSOR, "Refresh", &()).await;
     assert_eq!(refreshed, Ok(()));
     let answer: String = call(&conn, &path, DEVICE, "Command", &("READ?", 0u32))
@@ -140,6 +146,16 @@ async fn assert_the_daemon_serves_the_thermometer(
     assert_eq!(answer, "T=21.5");
     assert!(daemon.stop().await.success());
     lines
+}
+
+/// What `m2mhald --check-plugin` prints about `plugin`.
+fn check_plugin_report(plugin: &Path) -> String {
+    let checked = Command::new(binary("m2mhald"))
+        .arg("--check-plugin")
+        .arg(plugin)
+        .output()
+        .expect("run m2mhald --check-plugin");
+    String::from_utf8_lossy(&checked.stdout).into_owned()
 }
 
 /// The last of `lines`: the one a [`Daemon::log_until`] waited for.
@@ -157,6 +173,8 @@ async fn the_rust_example_builds_out_of_tree_and_serves_a_thermometer() {
         last(&lines).contains("tempsensor 0.1.0 (isolated"),
         "{lines:?}"
     );
+    // The daemon logs the ABI minor version the plugin declares.
+    assert!(last(&lines).contains("abi=v1.1"), "{lines:?}");
     // ... and in the daemon when the administrator trusts it.
     let trusted = "in_process_drivers = [\"tempsensor\"]";
     let lines = assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor", trusted).await;
@@ -167,6 +185,8 @@ async fn the_rust_example_builds_out_of_tree_and_serves_a_thermometer() {
 async fn the_c_example_builds_out_of_tree_and_serves_a_thermometer() {
     let dir = tempfile::tempdir().unwrap();
     let plugin = build_c_example(dir.path());
+    let report = check_plugin_report(&plugin);
+    assert!(report.contains("abi: v1.1\n"), "{report}");
     let lines = assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor_c", "").await;
     assert!(
         last(&lines).contains("tempsensor_c 0.1.0 (isolated"),
@@ -181,13 +201,10 @@ async fn the_c_example_builds_out_of_tree_and_serves_a_thermometer() {
 async fn a_plugin_built_with_panic_abort_never_runs_in_the_daemon() {
     let dir = tempfile::tempdir().unwrap();
     let plugin = build_rust_example(dir.path(), "panic-abort");
-    let checked = Command::new(binary("m2mhald"))
-        .arg("--check-plugin")
-        .arg(&plugin)
-        .output()
-        .expect("run m2mhald --check-plugin");
-    let report = String::from_utf8_lossy(&checked.stdout);
+    let report = check_plugin_report(&plugin);
     assert!(report.contains("panic strategy: abort"), "{report}");
+    // export_driver! declares the ABI minor version of the SDK the plugin was built with.
+    assert!(report.contains("abi: v1.1\n"), "{report}");
     let trusted = "in_process_drivers = [\"tempsensor\"]";
     let lines = assert_the_daemon_serves_the_thermometer(&plugin, "tempsensor", trusted).await;
     assert!(last(&lines).contains("(isolated"), "{lines:?}");
@@ -199,30 +216,50 @@ async fn a_plugin_built_with_panic_abort_never_runs_in_the_daemon() {
     );
 }
 
-/// What `cargo package` would publish of the SDK crate: the C header ships with it.
-#[test]
-fn the_sdk_crate_packages_with_its_header_and_readme() {
+/// What `cargo package` would publish of `package`: its file list.
+fn packaged_files(package: &str) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .current_dir(root())
-        .args([
-            "package",
-            "-p",
-            "m2mhal-plugin-api",
-            "--list",
-            "--allow-dirty",
-        ])
+        .args(["package", "-p", package, "--list", "--allow-dirty"])
         .arg("--offline")
         .output()
         .expect("run cargo package --list");
     assert!(output.status.success(), "{output:?}");
-    let files = String::from_utf8_lossy(&output.stdout);
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What `cargo package` would publish of the SDK crate: the C header ships with it.
+#[test]
+fn the_sdk_crate_packages_with_its_header_and_readme() {
+    let files = packaged_files("m2mhal-plugin-api");
     for file in [
         "include/m2mhal_plugin.h",
         "README.md",
         "src/lib.rs",
         "src/sdk.rs",
     ] {
-        assert!(files.lines().any(|line| line == file), "{file} in {files}");
+        assert!(files.iter().any(|line| line == file), "{file} in {files:?}");
+    }
+}
+
+/// The vendor testkit and the host core it runs drivers in package as standalone crates.
+#[test]
+fn the_testkit_and_the_host_core_package_with_their_readmes() {
+    for (package, main) in [
+        ("m2mhal-driver-testkit", "src/host.rs"),
+        ("m2mhal-host-core", "src/host.rs"),
+    ] {
+        let files = packaged_files(package);
+        for file in ["README.md", "src/lib.rs", main] {
+            assert!(files.iter().any(|line| line == file), "{file} in {files:?}");
+        }
+        assert!(
+            !files.iter().any(|line| line.starts_with("tests/")),
+            "{files:?}"
+        );
     }
 }

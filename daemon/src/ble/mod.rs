@@ -22,7 +22,7 @@ use btleplug::api::{
 use btleplug::platform::{Adapter, Manager, PeripheralId};
 use futures_util::StreamExt;
 use m2mhal_plugin_api::ble::Advertisement;
-use m2mhal_plugin_api::{Event, OpenConfig};
+use m2mhal_plugin_api::{ABI_MINOR, Event, OpenConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -245,6 +245,7 @@ impl BleHost {
             properties: BTreeMap::new(),
             identity: None,
             options,
+            host_abi_minor: ABI_MINOR,
         };
         let name = plugin.name().to_owned();
         let device = match start::open(plugin, config).await {

@@ -109,6 +109,8 @@ impl<D: Driver> Host<D> {
     fn attached(attachment: Attachment, port: &str, options: &[(&str, &str)]) -> Self {
         let config = OpenConfig {
             port: port.into(),
+            // What the daemon tells a driver it opens.
+            host_abi_minor: m2mhal_plugin_api::ABI_MINOR,
             options: options
                 .iter()
                 .map(|(key, value)| ((*key).into(), (*value).into()))

@@ -1,4 +1,5 @@
-//! Test support for m2mhal driver plugins (dev-dependency only).
+//! Test support for m2mhal driver plugins (a dev-dependency), for m2mhal's own drivers and for a
+//! vendor's, out of the m2mhal tree: transcript tests of a driver without a daemon or a device.
 //!
 //! - [`Host`]: a fake host for transcript tests, generic over any
 //!   [`Driver`](m2mhal_plugin_api::sdk::Driver) of a serial device or a BLE peripheral. It runs
@@ -17,7 +18,7 @@
 //!   checks every plugin must pass.
 //! - [`outgoing`]: a message to send.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod c_abi;
 mod host;

@@ -81,7 +81,7 @@ impl Driver for TempSensor {
             // Must equal the version in the entry table, which export_driver! takes from
             // Cargo.toml: so take it from there too.
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            kinds: vec![DeviceKind::CellularModem],
+            kinds: vec![DeviceKind::Sensor],
             default_baud: Some(9600),
             // No udev or AT rules: the device cannot be recognised by itself, so the
             // administrator names the driver for its port (`[[port]] driver = "tempsensor"`).
@@ -264,100 +264,122 @@ impl TempSensor {
 
 m2mhal_plugin_api::export_driver!(TempSensor, "tempsensor");
 
-/// Transcript tests: the driver alone, inputs in, effects out; no daemon, no device.
+/// Transcript tests with the vendor testkit (`m2mhal-driver-testkit`): the driver in the daemon's
+/// own host core on a virtual clock, no daemon and no device; and the plugin through nothing but
+/// its exported C table, as the daemon loads it.
 #[cfg(test)]
 mod tests {
+    use m2mhal_driver_testkit::{Host, linked_plugin, writes};
+
     use super::*;
 
-    fn input(event: Event) -> Input {
-        Input {
-            now_ms: 0,
-            unix_time: 1_700_000_000,
-            event,
-        }
+    /// The device's answer to the line in flight.
+    fn answer(sensor: &mut Host<TempSensor>, line: &str) {
+        sensor.rx(&format!("{line}\r\n"));
     }
 
-    fn rx(driver: &mut TempSensor, text: &str) -> Vec<Effect> {
-        driver.handle(input(Event::Rx(text.as_bytes().to_vec())))
+    /// `line` and CR LF were written to the device.
+    #[track_caller]
+    fn expect_line(sensor: &mut Host<TempSensor>, line: &str) {
+        sensor.expect_bytes(format!("{line}\r\n").as_bytes());
     }
 
-    fn sent(effects: &[Effect]) -> Vec<String> {
-        effects
-            .iter()
-            .filter_map(|effect| match effect {
-                Effect::Tx(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// A driver whose device identified itself as `AC1234`.
-    fn identified() -> TempSensor {
-        let mut driver = TempSensor::open(OpenConfig::default()).unwrap();
-        assert_eq!(sent(&driver.handle(input(Event::Opened))), ["ID?\r\n"]);
-        let effects = rx(&mut driver, "SN=AC1234\r\n");
-        let Effect::Device(device) = &effects[1] else {
-            panic!("{effects:?}");
-        };
-        assert_eq!(device.id.as_deref(), Some("tempsensor:AC1234"));
-        assert_eq!(device.state.as_deref(), Some("ready"));
-        assert_eq!(sent(&effects), ["READ?\r\n"]);
-        driver
+    /// A thermometer that identified itself as `AC1234` and whose first reading is in flight.
+    fn identified() -> Host<TempSensor> {
+        let mut sensor = Host::new();
+        sensor.open();
+        expect_line(&mut sensor, "ID?");
+        answer(&mut sensor, "SN=AC1234");
+        let device = sensor.device();
+        assert_eq!(device.id, Some(format!("{NAME}:AC1234")));
+        assert_eq!(device.serial_number.as_deref(), Some("AC1234"));
+        assert_eq!(sensor.state(), ("ready", ""));
+        assert_eq!(device.capabilities, Some(vec!["sensor".to_owned()]));
+        expect_line(&mut sensor, "READ?");
+        sensor
     }
 
     #[test]
-    fn identifies_the_device_then_reads_the_temperature() {
-        let mut driver = identified();
-        let effects = rx(&mut driver, "T=21.5\r\n");
-        let readings = effects.iter().find_map(|effect| match effect {
-            Effect::Sensor(update) => Some(&update.readings),
-            _ => None,
-        });
-        assert_eq!(readings.map(|r| r["temperature"]), Some(21.5));
+    fn identifies_the_device_then_reads_the_temperature_every_poll() {
+        let mut sensor = identified();
+        answer(&mut sensor, "T=21.5");
+        assert_eq!(sensor.readings()["temperature"], 21.5);
+        sensor.expect_no_tx();
         // The next reading comes with the poll timer.
-        let effects = driver.handle(input(Event::Timer(POLL_TIMER)));
-        assert_eq!(sent(&effects), ["READ?\r\n"]);
+        sensor.advance(DEFAULT_POLL_MS);
+        expect_line(&mut sensor, "READ?");
+        answer(&mut sensor, "T=22");
+        assert_eq!(sensor.readings()["temperature"], 22.0);
+    }
+
+    #[test]
+    fn refresh_is_answered_with_the_reading() {
+        let mut sensor = identified();
+        answer(&mut sensor, "T=21.5");
+        let refresh = sensor.call(Request::Refresh);
+        expect_line(&mut sensor, "READ?");
+        assert!(!sensor.answered(refresh));
+        answer(&mut sensor, "T=23.25");
+        assert_eq!(sensor.reply(refresh), Ok(CallReply::Done));
+        assert_eq!(sensor.readings()["temperature"], 23.25);
     }
 
     #[test]
     fn commands_are_answered_with_the_device_line_and_time_out() {
-        let mut driver = identified();
-        rx(&mut driver, "T=21.5\r\n");
-        let command = Request::Command {
+        let mut sensor = identified();
+        answer(&mut sensor, "T=21.5");
+        let command = || Request::Command {
             line: "VER?".into(),
             timeout_ms: 1000,
         };
-        let effects = driver.handle(input(Event::Call {
-            call: 7,
-            request: command.clone(),
-        }));
-        assert_eq!(sent(&effects), ["VER?\r\n"]);
-        let effects = rx(&mut driver, "TS-1 v2\r\n");
-        assert!(effects.contains(&Effect::Reply {
-            call: 7,
-            result: Ok(CallReply::Text("TS-1 v2".into())),
-        }));
-        driver.handle(input(Event::Call {
-            call: 8,
-            request: command,
-        }));
-        let effects = driver.handle(input(Event::Timer(ANSWER_TIMER)));
-        assert!(effects.iter().any(|effect| matches!(
-            effect,
-            Effect::Reply { call: 8, result: Err(e) } if e.kind == CallErrorKind::Timeout
-        )));
+        let call = sensor.call(command());
+        expect_line(&mut sensor, "VER?");
+        answer(&mut sensor, "TS-1 v2");
+        assert_eq!(sensor.reply(call), Ok(CallReply::Text("TS-1 v2".into())));
+        // A device that stays silent: the call fails with Timeout when the answer timer fires.
+        let call = sensor.call(command());
+        expect_line(&mut sensor, "VER?");
+        sensor.advance(ANSWER_TIMEOUT_MS - 1);
+        assert!(!sensor.answered(call));
+        sensor.advance(1);
+        assert_eq!(
+            sensor.reply(call).map_err(|e| e.kind),
+            Err(CallErrorKind::Timeout)
+        );
+        assert!(sensor.logged(LogLevel::Warn, "did not answer"));
+    }
+
+    #[test]
+    fn a_hangup_fails_the_waiting_calls_and_stops_polling() {
+        let mut sensor = identified();
+        let refresh = sensor.call(Request::Refresh);
+        sensor.input(Event::Hangup);
+        assert_eq!(
+            sensor.reply(refresh).map_err(|e| e.kind),
+            Err(CallErrorKind::NotReady)
+        );
+        sensor.advance(10 * DEFAULT_POLL_MS);
+        sensor.expect_no_tx();
     }
 
     #[test]
     fn requests_it_cannot_serve_are_not_supported() {
-        let mut driver = identified();
-        let effects = driver.handle(input(Event::Call {
-            call: 9,
-            request: Request::Poll,
-        }));
-        assert!(matches!(
-            &effects[..],
-            [Effect::Reply { call: 9, result: Err(e) }] if e.kind == CallErrorKind::NotSupported
-        ));
+        let mut sensor = identified();
+        let call = sensor.call(Request::Poll);
+        assert_eq!(
+            sensor.reply(call).map_err(|e| e.kind),
+            Err(CallErrorKind::NotSupported)
+        );
+    }
+
+    #[test]
+    fn the_plugin_passes_the_checks_of_its_c_table() {
+        let plugin = linked_plugin!();
+        let checked = plugin.check_common(NAME, &OpenConfig::default());
+        assert_eq!(checked.description.kinds, [DeviceKind::Sensor]);
+        assert_eq!(checked.description.version, plugin.version());
+        assert_eq!(writes(&checked.opened), ["ID?\r\n"]);
+        let refusal = plugin.check_refuses_option(&OpenConfig::default(), "poll_ms", "soon");
+        assert!(refusal.contains("milliseconds"), "{refusal}");
     }
 }
