@@ -1,12 +1,36 @@
 //! [`PluginClient`]: a plugin driven through its exported C entry table, as the daemon drives it.
 //!
-//! ```ignore
-//! use m2mhal_driver_cellular as _; // links the plugin's entry
+//! ```
+//! # use m2mhal_plugin_api::sdk::{Driver, Effects};
+//! # use m2mhal_plugin_api::{DriverDescription, Effect, Event, Input, OpenConfig};
+//! # /// Writes `ATE0` when its port opens.
+//! # struct Echo { out: Effects }
+//! # impl Driver for Echo {
+//! #     fn describe() -> DriverDescription {
+//! #         DriverDescription {
+//! #             name: "echo".into(),
+//! #             version: env!("CARGO_PKG_VERSION").into(),
+//! #             ..Default::default()
+//! #         }
+//! #     }
+//! #     fn open(_: OpenConfig) -> Result<Self, String> { Ok(Echo { out: Effects::new() }) }
+//! #     fn handle(&mut self, input: Input) -> Vec<Effect> {
+//! #         if input.event == Event::Opened {
+//! #             self.out.push(Effect::Tx(b"ATE0\r".to_vec()));
+//! #         }
+//! #         self.out.take()
+//! #     }
+//! # }
+//! // In a vendor's test, `use the_plugin_crate as _;` links the plugin's entry; here the driver
+//! // above is exported in the test itself.
+//! m2mhal_plugin_api::export_driver!(Echo, "echo");
+//! use m2mhal_driver_testkit::writes;
 //!
 //! let plugin = m2mhal_driver_testkit::linked_plugin!();
-//! let mut checked = plugin.check_common("cellular", &OpenConfig::default());
+//! let mut checked = plugin.check_common("echo", &OpenConfig::default());
 //! assert_eq!(writes(&checked.opened), ["ATE0\r"]);
 //! let answered = checked.instance.handle(10, Event::Rx(b"ATE0\r\r\nOK\r\n".to_vec()));
+//! assert!(writes(&answered).is_empty());
 //! ```
 
 use std::ffi::{CStr, c_char, c_void};
