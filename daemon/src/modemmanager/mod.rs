@@ -11,7 +11,11 @@
 pub mod config;
 pub mod mapping;
 pub mod ownership;
+pub mod properties;
 pub mod proxies;
+pub mod serve;
+pub mod served;
+pub mod sms;
 pub mod watch;
 
 use std::collections::HashMap;
@@ -21,6 +25,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+use crate::device::task::Services;
 use crate::kernel_event::{Action, KernelEvent};
 use config::{Mode, ModemManagerConfig};
 use ownership::{ManagedModems, modemmanager_candidate};
@@ -36,23 +41,37 @@ const INHIBIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// absent) before they pass anyway.
 const FIRST_ANSWER: Duration = Duration::from_secs(15);
 
-/// The kernel events of `events` that discovery may act on: with `mode = "auto"`, the ports of
-/// modems ModemManager manages are held back (and logged), except those of modems listed in
-/// `own`, which are taken from ModemManager first (`InhibitDevice`; ModemManager gives them back
-/// when m2mhald leaves the bus); with `mode = "off"`, all of them, and ModemManager is never
-/// asked.
-pub fn gate(
+/// Starts living with ModemManager: with `mode = "auto"`, m2mhald follows ModemManager, serves
+/// each modem it manages as a device ([`serve`]), and returns the kernel events of `events`
+/// that discovery may act on: the ports of modems ModemManager manages are held back (and
+/// logged), except those of modems listed in `own`, which are taken from ModemManager first
+/// (`InhibitDevice`; ModemManager gives them back when m2mhald leaves the bus). With
+/// `mode = "off"`, all events pass and ModemManager is never asked.
+pub fn start(
     config: &ModemManagerConfig,
     conn: &zbus::Connection,
+    services: &Services,
     events: mpsc::Receiver<KernelEvent>,
 ) -> mpsc::Receiver<KernelEvent> {
     if config.mode == Mode::Off {
         return events;
     }
+    let managed = watch::spawn(conn.clone());
+    let settings = served::Settings {
+        enable: config.enable,
+        delete_received: config.delete_received,
+    };
+    tokio::spawn(serve::serve(
+        conn.clone(),
+        config.own.clone(),
+        settings,
+        services.clone(),
+        managed.clone(),
+    ));
     let gate = Gate {
         conn: conn.clone(),
         own: config.own.clone(),
-        managed: watch::spawn(conn.clone()),
+        managed,
     };
     let (tx, rx) = mpsc::channel(GATE_QUEUE);
     tokio::spawn(gate.pass(events, tx));
