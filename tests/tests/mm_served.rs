@@ -149,3 +149,40 @@ async fn a_modemmanager_restart_is_survived_and_a_message_queued_meanwhile_goes_
     let sent = rig.sim.expect_event("sms-sent").await;
     assert_eq!(sent["text"], "and the next one", "{sent}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modem_removed_while_a_message_is_in_flight_keeps_it_queued_and_callers_hear_gone() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    let modem = rig.plug_modem().await;
+    rig.enable(&modem).await;
+    let daemon = Daemon::start_with_env(&rig.bus, "", &rig.usb.env()).await;
+    let conn = &daemon.conn;
+    let path = wait_for_device_id(conn, ID, "ready").await;
+
+    // The modem stops answering: ModemManager's send hangs.
+    rig.sim.ok("@0 quirk silent on").await;
+    let mut states = subscribe(conn, MESSAGING, "StateChanged").await;
+    let id = send_text(conn, &path, PEER, "never out").await.unwrap();
+    wait_message_state(&mut states, &id, "sending").await;
+
+    rig.usb.ok("remove-modem").await;
+    rig.mm.report_tty("remove", MODEM_TTY).await;
+    let seen = wait_message_state(&mut states, &id, "queued").await;
+    assert!(
+        !seen.iter().any(|(_, state, _)| state == "failed"),
+        "{seen:?}"
+    );
+    wait_for_property(conn, &path, DEVICE, "State", |s: &String| s == "offline").await;
+    let reason: String = property(conn, &path, DEVICE, "StateReason").await;
+    assert_eq!(reason, "modem-removed");
+    let refused = send_text(conn, &path, PEER, "too late").await;
+    assert_hal_error(refused, "DeviceGone");
+    let listed = list_messages(conn, &path).await;
+    let message = listed
+        .iter()
+        .find(|message| field::<String>(message, "id") == id)
+        .expect("the message is still stored");
+    assert_eq!(field::<String>(message, "state"), "queued");
+}

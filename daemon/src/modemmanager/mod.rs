@@ -8,7 +8,9 @@
 //! [`watch`] follows ModemManager, [`ownership`] decides, [`proxies`] and [`mapping`] are what a
 //! device served through ModemManager is built from.
 
+pub mod call;
 pub mod config;
+pub mod handover;
 pub mod mapping;
 pub mod ownership;
 pub mod properties;

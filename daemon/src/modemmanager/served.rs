@@ -9,26 +9,26 @@
 //! commands) run beside the task, so a slow ModemManager holds up no caller and no other device.
 
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use m2mhal_host_core::outbox::{Outbox, Record};
+use m2mhal_host_core::outbox::Outbox;
 use m2mhal_host_core::{IncomingOutcome, states};
-use m2mhal_plugin_api::{
-    CallError, CallErrorKind, CallReply, DeviceKind, OutgoingMessage, Request, SignalUpdate,
-};
+use m2mhal_plugin_api::{CallError, CallErrorKind, CallReply, DeviceKind, Request, SignalUpdate};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use zbus::fdo::PropertiesProxy;
-use zbus::names::InterfaceName;
-use zbus::{Connection, MatchRule, MessageStream, OwnedObjectPath};
+use tokio::time::Instant;
+use zbus::{Connection, OwnedObjectPath};
 
+use super::call::{
+    ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, command, get_all, properties_changed, within,
+};
+use super::handover::{Handover, SMS_INTERFACE, commit_and_signal};
 use super::mapping::{self, IncomingSms};
-use super::properties::{ModemView, Properties, signal_update, value};
-use super::proxies::{MM_NAME, MODEM_INTERFACE, MessagingProxy, ModemProxy, SignalProxy, SmsProxy};
-use super::sms::{self, MM_SMS_INFO, SMS_SENT, SMS_STORED};
+use super::properties::{ModemView, signal_update, value};
+use super::proxies::{MODEM_INTERFACE, MessagingProxy, ModemProxy, SignalProxy};
+use super::sms;
 use crate::clock;
 use crate::device::handle::{DeviceHandle, DeviceRequest};
 use crate::device::observer::{DeviceEvent, Publication};
@@ -47,8 +47,6 @@ pub const DRIVER: &str = "modemmanager";
 const MODEM_3GPP_INTERFACE: &str = "org.freedesktop.ModemManager1.Modem.Modem3gpp";
 /// `org.freedesktop.ModemManager1.Modem.Signal`.
 const SIGNAL_INTERFACE: &str = "org.freedesktop.ModemManager1.Modem.Signal";
-/// `org.freedesktop.ModemManager1.Sms`.
-const SMS_INTERFACE: &str = "org.freedesktop.ModemManager1.Sms";
 /// Where ModemManager keeps its SMS objects.
 const SMS_PATHS: &str = "/org/freedesktop/ModemManager1/SMS";
 /// `MM_MODEM_STATE_ENABLED`: from here on the modem has a Signal interface to set up.
@@ -56,12 +54,11 @@ const MM_STATE_ENABLED: i32 = 6;
 
 /// Depth of the device's request queue.
 const REQUEST_QUEUE: usize = 64;
-/// How long ModemManager may take to answer a question about its objects.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long ModemManager may take to enable a modem or send an SMS.
-const SLOW_TIMEOUT: Duration = Duration::from_secs(120);
 /// How often MM refreshes the extended signal figures (`Signal.Setup`), in seconds.
 const SIGNAL_RATE: u32 = 30;
+/// How long a message ModemManager could not take (not ready, no answer) waits before it is
+/// handed over again.
+const RETRY_DELAY: Duration = Duration::from_secs(30);
 
 /// What the `[modemmanager]` table says about modems served through ModemManager.
 #[derive(Debug, Clone, Copy)]
@@ -70,91 +67,6 @@ pub struct Settings {
     pub enable: bool,
     /// Delete an incoming SMS from MM once it is in the store.
     pub delete_received: bool,
-}
-
-/// A call to ModemManager that did not succeed.
-#[derive(Debug, thiserror::Error)]
-pub enum MmError {
-    /// No answer in time.
-    #[error("ModemManager did not answer {0} in time")]
-    Timeout(&'static str),
-    /// The bus or ModemManager said no.
-    #[error(transparent)]
-    Bus(#[from] zbus::Error),
-}
-
-impl MmError {
-    /// The error a caller (or the outbox) gets: a ModemManager that went away, or a modem that
-    /// did, is "not ready" (the message stays queued); MM's own refusals are failures.
-    fn call_error(&self) -> CallError {
-        let kind = match self {
-            MmError::Timeout(_) => CallErrorKind::Timeout,
-            MmError::Bus(zbus::Error::MethodError(name, ..))
-                if name.as_str().starts_with("org.freedesktop.DBus.Error.") =>
-            {
-                CallErrorKind::NotReady
-            }
-            MmError::Bus(zbus::Error::MethodError(name, ..))
-                if name.as_str().ends_with(".Unauthorized") =>
-            {
-                return CallError::new(
-                    CallErrorKind::NotSupported,
-                    format!(
-                        "ModemManager refused ({self}): it passes AT commands only when it runs \
-                         with --debug"
-                    ),
-                );
-            }
-            _ => CallErrorKind::Failed,
-        };
-        CallError::new(kind, self.to_string())
-    }
-}
-
-/// Awaits a call to ModemManager for at most `limit`.
-async fn within<T>(
-    what: &'static str,
-    limit: Duration,
-    call: impl Future<Output = zbus::Result<T>>,
-) -> Result<T, MmError> {
-    match tokio::time::timeout(limit, call).await {
-        Ok(result) => Ok(result?),
-        Err(_) => Err(MmError::Timeout(what)),
-    }
-}
-
-/// Every property of `interface` on MM's object `path`.
-async fn get_all(conn: &Connection, path: &str, interface: &str) -> Result<Properties, MmError> {
-    let properties = PropertiesProxy::builder(conn)
-        .destination(MM_NAME)
-        .path(path.to_owned())
-        .build()
-        .await?;
-    let interface = InterfaceName::try_from(interface.to_owned())?;
-    let all = async { Ok(properties.get_all(interface).await?) };
-    within("GetAll", ANSWER_TIMEOUT, all).await
-}
-
-/// `PropertiesChanged` signals on MM's object `path`, or under `namespace` for `interface`.
-async fn properties_changed(
-    conn: &Connection,
-    path: Option<&str>,
-    namespace: Option<(&str, &str)>,
-) -> zbus::Result<MessageStream> {
-    let mut rule = MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .sender(MM_NAME)
-        .interface("org.freedesktop.DBus.Properties")
-        .member("PropertiesChanged");
-    if let Some(path) = path {
-        rule = rule.path(path.to_owned());
-    }
-    if let Some((namespace, interface)) = namespace {
-        rule = rule
-            .path_namespace(namespace.to_owned())
-            .arg(0, interface.to_owned());
-    }
-    MessageStream::for_match_rule(rule.build()?, conn, None).await
 }
 
 /// The message being handed to ModemManager.
@@ -183,6 +95,8 @@ struct ServedModem {
     /// Received SMS objects whose other parts MM still waits for.
     waiting: BTreeSet<String>,
     in_flight: Option<InFlight>,
+    /// When a message ModemManager could not take is handed over again.
+    retry_at: Option<Instant>,
 }
 
 /// What the supervisor ([`super::serve`]) tells a served modem's task.
@@ -224,6 +138,7 @@ pub async fn run(
         incoming_listed: false,
         waiting: BTreeSet::new(),
         in_flight: None,
+        retry_at: None,
     };
     let mut next = match modem.follow(&mut requests, &mut control).await {
         Ok(next) => next,
@@ -250,6 +165,14 @@ pub async fn run(
     }
 }
 
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Waits for the message in flight to be handed over; forever when there is none.
 async fn handed_over(in_flight: &mut Option<InFlight>) -> Result<CallReply, CallError> {
     match in_flight {
@@ -273,6 +196,7 @@ impl ServedModem {
         self.signal_set_up = false;
         self.incoming_listed = false;
         self.waiting.clear();
+        self.retry_at = None;
         let mut modem_changes = properties_changed(&self.conn, Some(&self.path), None).await?;
         let mut sms_changes =
             properties_changed(&self.conn, None, Some((SMS_PATHS, SMS_INTERFACE))).await?;
@@ -297,6 +221,7 @@ impl ServedModem {
                     }
                 }
                 result = handed_over(&mut self.in_flight) => self.handed_over(result).await,
+                () = sleep_until(self.retry_at) => self.retry_at = None,
             }
         }
     }
@@ -500,7 +425,8 @@ impl ServedModem {
     /// message is in flight.
     async fn send_next(&mut self) {
         let registered = self.view.as_ref().is_some_and(ModemView::registered);
-        if self.handle.is_none() || !registered || self.in_flight.is_some() {
+        let waiting = self.retry_at.is_some() || self.in_flight.is_some();
+        if self.handle.is_none() || !registered || waiting {
             return;
         }
         let Some(id) = self.outbox.start_next() else {
@@ -526,6 +452,12 @@ impl ServedModem {
         let Some(InFlight { id, .. }) = self.in_flight.take() else {
             return;
         };
+        let retry = result
+            .as_ref()
+            .is_err_and(|e| matches!(e.kind, CallErrorKind::NotReady | CallErrorKind::Timeout));
+        if retry {
+            self.retry_at = Some(Instant::now() + RETRY_DELAY);
+        }
         let record = self.outbox.finished(&id, result);
         commit_and_signal(&self.services, self.handle.as_ref(), record).await;
         self.announce_pending().await;
@@ -643,130 +575,5 @@ impl ServedModem {
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, DeviceState> {
         self.state.read().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Commits an outgoing message's new state, then signals it (when the record says so).
-async fn commit_and_signal(
-    services: &Services,
-    handle: Option<&Arc<DeviceHandle>>,
-    record: Record,
-) {
-    let Record { change, signal } = record;
-    let (id, state, error) = (change.id.clone(), change.state, change.error.clone());
-    persist::commit_state(&services.store, change).await;
-    if let Some(handle) = handle.filter(|_| signal) {
-        let event = DeviceEvent::MessageState {
-            id: &id,
-            state,
-            error: &error,
-        };
-        services.observer.event(handle, event).await;
-    }
-}
-
-/// Runs `Modem.Command` (`timeout_ms` rounded up to MM's whole seconds).
-async fn command(
-    conn: &Connection,
-    path: String,
-    line: &str,
-    timeout_ms: u32,
-) -> Result<CallReply, CallError> {
-    let seconds = timeout_ms.div_ceil(1000).max(1);
-    let limit = Duration::from_millis(u64::from(timeout_ms)) + ANSWER_TIMEOUT;
-    let answer = async {
-        let modem = ModemProxy::builder(conn).path(path).build().await?;
-        modem.command(line, seconds).await
-    };
-    within("Modem.Command", limit, answer)
-        .await
-        .map(CallReply::Text)
-        .map_err(|e| e.call_error())
-}
-
-/// What handing one message to ModemManager needs, beside the device's task.
-struct Handover {
-    conn: Connection,
-    path: String,
-    services: Services,
-    handle: Option<Arc<DeviceHandle>>,
-}
-
-impl Handover {
-    /// Hands `message` to ModemManager: an SMS object for it (`Messaging.Create`, or the one
-    /// created before a restart), recorded with the `sending` state before `Sms.Send`, so that
-    /// a message MM has sent is never sent again.
-    async fn send(
-        self,
-        message: OutgoingMessage,
-        mut sending: Record,
-    ) -> Result<CallReply, CallError> {
-        let sms_path = match self.created_before(&message).await {
-            Some((_, SMS_SENT)) => {
-                tracing::info!("message {} was sent before a restart", message.id);
-                return Ok(CallReply::Done);
-            }
-            Some((path, _)) => path,
-            None => self.create(&message).await.map_err(|e| e.call_error())?,
-        };
-        sending
-            .change
-            .info
-            .insert(MM_SMS_INFO.to_owned(), sms_path.to_string());
-        commit_and_signal(&self.services, self.handle.as_ref(), sending).await;
-        let sent = async {
-            let sms = SmsProxy::builder(&self.conn)
-                .path(sms_path.clone())
-                .build()
-                .await?;
-            sms.send().await
-        };
-        within("Sms.Send", SLOW_TIMEOUT, sent)
-            .await
-            .map_err(|e| e.call_error())?;
-        self.forget_sent(&sms_path).await;
-        Ok(CallReply::Done)
-    }
-
-    /// The SMS object created for `message` before (recorded in its progress), with its state,
-    /// if ModemManager still holds it unsent or sent.
-    async fn created_before(&self, message: &OutgoingMessage) -> Option<(OwnedObjectPath, u32)> {
-        let path = message.progress.get(MM_SMS_INFO)?;
-        let sms = get_all(&self.conn, path, SMS_INTERFACE).await.ok()?;
-        let state = value::<u32>(&sms, "State")?;
-        let usable = sms::is_for(&sms, message) && [SMS_STORED, SMS_SENT].contains(&state);
-        usable.then(|| {
-            OwnedObjectPath::try_from(path.as_str())
-                .ok()
-                .map(|path| (path, state))
-        })?
-    }
-
-    async fn create(&self, message: &OutgoingMessage) -> Result<OwnedObjectPath, MmError> {
-        let messaging = MessagingProxy::builder(&self.conn)
-            .path(self.path.clone())
-            .build()
-            .await?;
-        let properties = sms::create_properties(message);
-        within(
-            "Messaging.Create",
-            ANSWER_TIMEOUT,
-            messaging.create(properties),
-        )
-        .await
-    }
-
-    /// Deletes a sent SMS from ModemManager (its memory would fill up otherwise).
-    async fn forget_sent(&self, sms: &OwnedObjectPath) {
-        let deleted = async {
-            let messaging = MessagingProxy::builder(&self.conn)
-                .path(self.path.clone())
-                .build()
-                .await?;
-            messaging.delete(sms).await
-        };
-        if let Err(e) = within("Messaging.Delete", ANSWER_TIMEOUT, deleted).await {
-            tracing::debug!("cannot delete a sent SMS from ModemManager: {e}");
-        }
     }
 }
