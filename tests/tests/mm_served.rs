@@ -45,6 +45,22 @@ async fn the_modem_is_served_through_modemmanager_and_m2mhal_never_opens_it() {
     let operator: String = property(conn, &path, SIGNAL, "Operator").await;
     assert_eq!(operator, "SIMNET");
 
+    // m2mctl says which way the modem is served.
+    let listed = m2mctl(&rig.bus.address, &["list"]).await;
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    let line = listed
+        .stdout
+        .lines()
+        .find(|line| line.contains(ID))
+        .unwrap_or_else(|| panic!("{ID} not listed: {}", listed.stdout));
+    assert!(line.contains("modemmanager"), "{line}");
+
+    // Command goes through ModemManager's Modem.Command (the rig runs it with --debug).
+    let answer: String = call(conn, &path, DEVICE, "Command", &("AT+CGSN", 0u32))
+        .await
+        .expect("Command");
+    assert!(answer.contains("356938035643809"), "{answer:?}");
+
     assert_eq!(
         opens.opened(),
         Vec::<std::path::PathBuf>::new(),

@@ -51,6 +51,8 @@ pub async fn serve(
         let known = managed.borrow_and_update().clone();
         if let Some(modems) = known {
             let wanted = to_serve(&modems, &own);
+            // A task that could not follow its modem has ended: serve the modem afresh.
+            served.retain(|_, task| !task.control.is_closed());
             served.retain(|id, task| {
                 let control = match (&task.path, wanted.get(id)) {
                     (Some(_), None) if !modems.present => Control::Away,
@@ -74,6 +76,7 @@ pub async fn serve(
                 }
                 let (control, controlled) = mpsc::channel(CONTROL_QUEUE);
                 let span = device_span(&modem.path);
+                span.record("id", id.as_str());
                 let task = served::run(
                     conn.clone(),
                     modem.path.clone(),

@@ -19,6 +19,7 @@ use m2mhal_plugin_api::{CallError, CallErrorKind, CallReply, DeviceKind, Request
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tracing::Instrument;
 use zbus::{Connection, OwnedObjectPath};
 
 use super::call::{
@@ -125,7 +126,7 @@ pub async fn run(
     let state = DeviceState::new(DRIVER, DeviceKind::CellularModem.as_str(), "");
     let mut modem = ServedModem {
         conn,
-        path,
+        path: String::new(),
         settings,
         services,
         state: Arc::new(RwLock::new(state)),
@@ -140,13 +141,7 @@ pub async fn run(
         in_flight: None,
         retry_at: None,
     };
-    let mut next = match modem.follow(&mut requests, &mut control).await {
-        Ok(next) => next,
-        Err(e) => {
-            tracing::warn!("cannot follow the modem: {e}");
-            Control::Stop(MODEM_UNREADABLE)
-        }
-    };
+    let mut next = Control::Follow(path);
     loop {
         next = match next {
             Control::Follow(path) => {
@@ -301,27 +296,33 @@ impl ServedModem {
         if view.disabled() && self.settings.enable && !self.enable_asked {
             self.enable_asked = true;
             let (conn, path) = (self.conn.clone(), self.path.clone());
-            tokio::spawn(async move {
-                tracing::info!("enabling the modem ([modemmanager] enable)");
-                let modem = ModemProxy::builder(&conn).path(path).build().await?;
-                if let Err(e) = within("Enable", SLOW_TIMEOUT, modem.enable(true)).await {
-                    tracing::warn!("cannot enable the modem: {e}");
+            tokio::spawn(
+                async move {
+                    tracing::info!("enabling the modem ([modemmanager] enable)");
+                    let modem = ModemProxy::builder(&conn).path(path).build().await?;
+                    if let Err(e) = within("Enable", SLOW_TIMEOUT, modem.enable(true)).await {
+                        tracing::warn!("cannot enable the modem: {e}");
+                    }
+                    zbus::Result::Ok(())
                 }
-                zbus::Result::Ok(())
-            });
+                .instrument(tracing::Span::current()),
+            );
         }
         if view.mm_state >= MM_STATE_ENABLED && !self.signal_set_up {
             self.signal_set_up = true;
             let (conn, path) = (self.conn.clone(), self.path.clone());
-            tokio::spawn(async move {
-                let signal = SignalProxy::builder(&conn).path(path).build().await?;
-                if let Err(e) =
-                    within("Signal.Setup", ANSWER_TIMEOUT, signal.setup(SIGNAL_RATE)).await
-                {
-                    tracing::debug!("no extended signal figures: {e}");
+            tokio::spawn(
+                async move {
+                    let signal = SignalProxy::builder(&conn).path(path).build().await?;
+                    if let Err(e) =
+                        within("Signal.Setup", ANSWER_TIMEOUT, signal.setup(SIGNAL_RATE)).await
+                    {
+                        tracing::debug!("no extended signal figures: {e}");
+                    }
+                    zbus::Result::Ok(())
                 }
-                zbus::Result::Ok(())
-            });
+                .instrument(tracing::Span::current()),
+            );
         }
     }
 
@@ -408,9 +409,12 @@ impl ServedModem {
             }
             Request::Command { line, timeout_ms } => {
                 let (conn, path) = (self.conn.clone(), self.path.clone());
-                tokio::spawn(async move {
-                    let _ = reply.send(command(&conn, path, &line, timeout_ms).await);
-                });
+                tokio::spawn(
+                    async move {
+                        let _ = reply.send(command(&conn, path, &line, timeout_ms).await);
+                    }
+                    .instrument(tracing::Span::current()),
+                );
                 return;
             }
             other => Err(CallError::new(
@@ -442,7 +446,11 @@ impl ServedModem {
             services: self.services.clone(),
             handle: self.handle.clone(),
         };
-        let task = tokio::spawn(handover.send(message, sending));
+        let task = tokio::spawn(
+            handover
+                .send(message, sending)
+                .instrument(tracing::Span::current()),
+        );
         self.in_flight = Some(InFlight { id, task });
         self.announce_pending().await;
     }
