@@ -1,12 +1,13 @@
 //! Living with ModemManager (design: modemmanager.md): m2mhald follows ModemManager on the bus
 //! and never opens a port of a modem it manages; `[modemmanager] mode = "off"` never talks to it.
 //!
-//! [`gate`] sits between the kernel events (udev, `ReportKernelEvent`, `[[port]]`s) and
+//! The gate ([`start`]) sits between the kernel events (udev, `ReportKernelEvent`, `[[port]]`s) and
 //! discovery: an added port that belongs to a modem ModemManager manages goes no further, and
 //! while ModemManager is on the bus a port it may still take (its udev rules made it a
 //! candidate) waits for its word, so that a modem plugged in while both run is probed by one.
-//! [`watch`] follows ModemManager, [`ownership`] decides, [`proxies`] and [`mapping`] are what a
-//! device served through ModemManager is built from.
+//! [`watch`] follows ModemManager, [`ownership`] decides. [`serve`] gives every modem it manages
+//! (but those `own` lists) an m2mhal device, run by a [`served`] task built from [`proxies`],
+//! [`call`], [`mapping`], [`properties`], [`sms`] and [`handover`].
 
 pub mod call;
 pub mod config;

@@ -3,7 +3,7 @@
 //! SMS MM receives.
 //!
 //! The task publishes and updates the device exactly like a device task does (through the
-//! [`DeviceObserver`], the same registry and numbering by `Id`) and answers the same
+//! [`DeviceObserver`](crate::device::observer::DeviceObserver), the same registry and numbering by `Id`) and answers the same
 //! [`DeviceRequest`]s; it reuses the host core's [`Outbox`] and the device's store I/O
 //! ([`persist`]). Every call to MM has a timeout, and the slow ones (sending, enabling, AT
 //! commands) run beside the task, so a slow ModemManager holds up no caller and no other device.
