@@ -3,6 +3,7 @@
 //! `cellular-modem` device with the direct driver's `Id`, sends and takes in its SMS through
 //! ModemManager, never opens its port, and survives ModemManager restarts.
 
+use m2mhal_contract::iface::DATA;
 use m2mhal_tests::modemmanager::*;
 use m2mhal_tests::*;
 
@@ -54,6 +55,23 @@ async fn the_modem_is_served_through_modemmanager_and_m2mhal_never_opens_it() {
         .find(|line| line.contains(ID))
         .unwrap_or_else(|| panic!("{ID} not listed: {}", listed.stdout));
     assert!(line.contains("modemmanager"), "{line}");
+
+    // Data: ModemManager's bearer, read-only (created, not connected: no network behind it).
+    let modem_proxy = mm_proxy(&rig.mm.conn, &modem, MM_MODEM).await;
+    let settings = std::collections::HashMap::from([("apn", zbus::Variant::from("internet"))]);
+    let _bearer: zbus::OwnedObjectPath = modem_proxy
+        .call("CreateBearer", &(settings,))
+        .await
+        .expect("CreateBearer");
+    let apn: String =
+        wait_for_property(conn, &path, DATA, "Apn", |apn: &String| apn == "internet").await;
+    assert_eq!(apn, "internet");
+    let connected: bool = property(conn, &path, DATA, "Connected").await;
+    assert!(!connected);
+    let shown = m2mctl(&rig.bus.address, &["show", ID]).await;
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr);
+    assert!(shown.stdout.contains("  Data\n"), "{}", shown.stdout);
+    assert!(shown.stdout.contains("internet"), "{}", shown.stdout);
 
     // Command goes through ModemManager's Modem.Command (the rig runs it with --debug).
     let answer: String = call(conn, &path, DEVICE, "Command", &("AT+CGSN", 0u32))

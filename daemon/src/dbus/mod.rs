@@ -1,6 +1,7 @@
 //! The D-Bus service of the API contract (`org.m2mhal.Hal1`).
 
 pub mod authorize;
+pub mod data_iface;
 pub mod device_iface;
 pub mod error;
 pub mod gatt_iface;
@@ -20,6 +21,7 @@ mod tests {
     use m2mhal_contract::iface;
     use zbus::object_server::Interface;
 
+    use super::data_iface::DataInterface;
     use super::device_iface::DeviceInterface;
     use super::gatt_iface::GattInterface;
     use super::manager::ManagerInterface;
@@ -37,6 +39,7 @@ mod tests {
             (MessagingInterface::name(), iface::MESSAGING),
             (GattInterface::name(), iface::GATT),
             (SensorInterface::name(), iface::SENSOR),
+            (DataInterface::name(), iface::DATA),
         ];
         for (name, contract) in served {
             assert_eq!(name.as_str(), contract);

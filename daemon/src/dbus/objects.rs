@@ -7,6 +7,7 @@ use std::sync::Arc;
 use zbus::object_server::{Interface, SignalEmitter};
 use zbus::{Connection, OwnedObjectPath, Variant, fdo};
 
+use super::data_iface::DataInterface;
 use super::device_iface::DeviceInterface;
 use super::gatt_iface::GattInterface;
 use super::manager::ManagerInterface;
@@ -31,13 +32,14 @@ pub async fn publish(
 ) -> zbus::Result<()> {
     let server = conn.object_server();
     let path = OwnedObjectPath::try_from(handle.path.as_str())?;
-    let (signal, messaging, gatt, sensor) = {
+    let (signal, messaging, gatt, sensor, data) = {
         let state = handle.state();
         (
             state.has("signal"),
             state.has("messaging"),
             state.has("gatt"),
             state.has("sensor"),
+            state.has("data"),
         )
     };
     if signal {
@@ -63,6 +65,11 @@ pub async fn publish(
             .at(&path, Strict::new(SensorInterface::new(Arc::clone(handle))))
             .await?;
     }
+    if data {
+        server
+            .at(&path, Strict::new(DataInterface::new(Arc::clone(handle))))
+            .await?;
+    }
     server
         .at(
             &path,
@@ -84,7 +91,8 @@ pub async fn withdraw(conn: &Connection, path: &str) {
         remove::<Strict<SignalInterface>>(conn, path).await?;
         remove::<Strict<MessagingInterface>>(conn, path).await?;
         remove::<Strict<GattInterface>>(conn, path).await?;
-        remove::<Strict<SensorInterface>>(conn, path).await
+        remove::<Strict<SensorInterface>>(conn, path).await?;
+        remove::<Strict<DataInterface>>(conn, path).await
     }
     .await;
     if let Err(e) = result {
@@ -123,7 +131,8 @@ pub async fn emit_changed(conn: &Connection, handle: &DeviceHandle, changed: &Ch
         let messaging = names(Iface::Messaging);
         emit_for::<Strict<MessagingInterface>>(conn, path.clone(), &messaging).await?;
         emit_for::<Strict<GattInterface>>(conn, path.clone(), &names(Iface::Gatt)).await?;
-        emit_for::<Strict<SensorInterface>>(conn, path, &names(Iface::Sensor)).await
+        emit_for::<Strict<SensorInterface>>(conn, path.clone(), &names(Iface::Sensor)).await?;
+        emit_for::<Strict<DataInterface>>(conn, path, &names(Iface::Data)).await
     }
     .await;
     if let Err(e) = result {

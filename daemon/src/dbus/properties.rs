@@ -15,11 +15,13 @@ pub enum Iface {
     Gatt,
     /// `org.m2mhal.Hal1.Sensor`.
     Sensor,
+    /// `org.m2mhal.Hal1.Data`.
+    Data,
 }
 
 /// The interface of `property` and its name there.
 pub fn dbus_name(property: Property) -> (Iface, &'static str) {
-    use Iface::{Device, Gatt, Messaging, Sensor, Signal};
+    use Iface::{Data, Device, Gatt, Messaging, Sensor, Signal};
     match property {
         Property::Id => (Device, "Id"),
         Property::Kind => (Device, "Kind"),
@@ -48,6 +50,11 @@ pub fn dbus_name(property: Property) -> (Iface, &'static str) {
         Property::GattServices => (Gatt, "Characteristics"),
         Property::Readings => (Sensor, "Readings"),
         Property::SensorUpdatedAt => (Sensor, "UpdatedAt"),
+        Property::DataConnected => (Data, "Connected"),
+        Property::DataInterface => (Data, "Interface"),
+        Property::Ipv4 => (Data, "Ipv4"),
+        Property::Ipv6 => (Data, "Ipv6"),
+        Property::Apn => (Data, "Apn"),
     }
 }
 

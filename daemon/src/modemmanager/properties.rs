@@ -7,6 +7,7 @@ use m2mhal_plugin_api::{DeviceKind, DeviceUpdate, SignalUpdate};
 use zbus::{OwnedVariant, Variant};
 
 use super::mapping::{self, MmSignal};
+use crate::device::state::DataState;
 
 /// One interface's properties, by name.
 pub type Properties = HashMap<String, OwnedVariant>;
@@ -70,7 +71,7 @@ impl ModemView {
             serial_number: Some(imei),
             state: Some(state.to_owned()),
             state_reason: Some(reason.to_owned()),
-            capabilities: Some(vec!["signal".to_owned(), "messaging".to_owned()]),
+            capabilities: Some(["signal", "messaging", "data"].map(str::to_owned).to_vec()),
             max_payload: Some(MAX_PAYLOAD),
             ..DeviceUpdate::default()
         };
@@ -90,6 +91,34 @@ impl ModemView {
     /// Whether the modem is disabled (and m2mhald may enable it).
     pub fn disabled(&self) -> bool {
         self.mm_state == MM_STATE_DISABLED
+    }
+}
+
+/// The `Data` properties for a modem's bearers (their `Bearer` properties): the connected one,
+/// else the first; nothing known without one.
+pub fn data_state(bearers: &[Properties]) -> DataState {
+    let connected = |bearer: &&Properties| value::<bool>(bearer, "Connected").unwrap_or(false);
+    let Some(bearer) = bearers.iter().find(connected).or(bearers.first()) else {
+        return DataState::default();
+    };
+    let address = |name: &str| {
+        let config = value::<HashMap<String, OwnedVariant>>(bearer, name).unwrap_or_default();
+        match (
+            value::<String>(&config, "address"),
+            value::<u32>(&config, "prefix"),
+        ) {
+            (Some(address), Some(prefix)) if prefix > 0 => format!("{address}/{prefix}"),
+            (Some(address), _) => address,
+            (None, _) => String::new(),
+        }
+    };
+    let settings = value::<HashMap<String, OwnedVariant>>(bearer, "Properties").unwrap_or_default();
+    DataState {
+        connected: connected(&bearer),
+        interface: value::<String>(bearer, "Interface").unwrap_or_default(),
+        ipv4: address("Ip4Config"),
+        ipv6: address("Ip6Config"),
+        apn: value::<String>(&settings, "apn").unwrap_or_default(),
     }
 }
 
@@ -195,6 +224,48 @@ mod tests {
         assert_eq!(failed.device.state_reason.as_deref(), Some("sim-missing"));
         let esn = properties(vec![("EquipmentIdentifier", Variant::from("8088AB12"))]);
         assert_eq!(ModemView::read(&esn).id, None);
+    }
+
+    #[test]
+    fn data_comes_from_the_connected_bearer() {
+        assert_eq!(data_state(&[]), DataState::default());
+        let config = |address: &str, prefix: u32| {
+            let config: HashMap<String, Variant<'static>> = [
+                ("address".to_owned(), Variant::from(address.to_owned())),
+                ("prefix".to_owned(), Variant::from(prefix)),
+            ]
+            .into();
+            Variant::from(config)
+        };
+        let settings: HashMap<String, Variant<'static>> =
+            [("apn".to_owned(), Variant::from("internet"))].into();
+        let idle = properties(vec![
+            ("Connected", Variant::from(false)),
+            ("Properties", Variant::from(settings.clone())),
+        ]);
+        let up = properties(vec![
+            ("Connected", Variant::from(true)),
+            ("Interface", Variant::from("wwan0")),
+            ("Ip4Config", config("10.64.12.7", 30)),
+            ("Ip6Config", config("2001:db8::7", 64)),
+            ("Properties", Variant::from(settings)),
+        ]);
+        assert_eq!(
+            data_state(&[idle.clone(), up]),
+            DataState {
+                connected: true,
+                interface: "wwan0".to_owned(),
+                ipv4: "10.64.12.7/30".to_owned(),
+                ipv6: "2001:db8::7/64".to_owned(),
+                apn: "internet".to_owned(),
+            }
+        );
+        let created = data_state(&[idle]);
+        assert!(!created.connected);
+        assert_eq!(
+            (created.apn.as_str(), created.ipv4.as_str()),
+            ("internet", "")
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::call::{
 };
 use super::handover::{Handover, SMS_INTERFACE, commit_and_signal};
 use super::mapping::{self, IncomingSms};
-use super::properties::{ModemView, signal_update, value};
+use super::properties::{ModemView, Properties, data_state, signal_update, value};
 use super::proxies::{MODEM_INTERFACE, MessagingProxy, ModemProxy, SignalProxy};
 use super::sms;
 use crate::clock;
@@ -50,6 +50,10 @@ const MODEM_3GPP_INTERFACE: &str = "org.freedesktop.ModemManager1.Modem.Modem3gp
 const SIGNAL_INTERFACE: &str = "org.freedesktop.ModemManager1.Modem.Signal";
 /// Where ModemManager keeps its SMS objects.
 const SMS_PATHS: &str = "/org/freedesktop/ModemManager1/SMS";
+/// `org.freedesktop.ModemManager1.Bearer`.
+const BEARER_INTERFACE: &str = "org.freedesktop.ModemManager1.Bearer";
+/// Where ModemManager keeps its bearers.
+const BEARER_PATHS: &str = "/org/freedesktop/ModemManager1/Bearer";
 /// `MM_MODEM_STATE_ENABLED`: from here on the modem has a Signal interface to set up.
 const MM_STATE_ENABLED: i32 = 6;
 
@@ -195,6 +199,8 @@ impl ServedModem {
         let mut modem_changes = properties_changed(&self.conn, Some(&self.path), None).await?;
         let mut sms_changes =
             properties_changed(&self.conn, None, Some((SMS_PATHS, SMS_INTERFACE))).await?;
+        let mut bearer_changes =
+            properties_changed(&self.conn, None, Some((BEARER_PATHS, BEARER_INTERFACE))).await?;
         let messaging = self.messaging().await?;
         let mut added = messaging.receive_added().await?;
         self.refresh().await;
@@ -204,6 +210,7 @@ impl ServedModem {
                 next = control.recv() => return Ok(next.unwrap_or(Control::Stop(MODEMMANAGER_GONE))),
                 Some(request) = requests.recv() => self.request(request).await,
                 Some(_) = modem_changes.next() => self.refresh().await,
+                Some(_) = bearer_changes.next() => self.refresh().await,
                 Some(signal) = added.next() => {
                     if let Ok(args) = signal.args() {
                         self.take_incoming(args.path().as_str()).await;
@@ -270,6 +277,9 @@ impl ServedModem {
             &gpp.unwrap_or_default(),
             &signal.unwrap_or_default(),
         );
+        let data = data_state(&self.bearers(&modem).await);
+        let data = self.write_state(|s| s.set_data(data));
+        self.announce(&data).await;
         let signal = self.write_state(|s| s.apply_signal(update));
         if !signal.is_empty() {
             let stamp = SignalUpdate {
@@ -289,6 +299,19 @@ impl ServedModem {
             self.incoming_listed = true;
             self.take_all_incoming().await;
         }
+    }
+
+    /// The `Bearer` properties of the modem's bearers (those MM answers for).
+    async fn bearers(&self, modem: &Properties) -> Vec<Properties> {
+        let paths = value::<Vec<OwnedObjectPath>>(modem, "Bearers").unwrap_or_default();
+        let mut bearers = Vec::new();
+        for path in paths {
+            match get_all(&self.conn, path.as_str(), BEARER_INTERFACE).await {
+                Ok(bearer) => bearers.push(bearer),
+                Err(e) => tracing::debug!("cannot read a bearer: {e}"),
+            }
+        }
+        bearers
     }
 
     /// What a modem's state asks of m2mhald once: enabling it, setting up its signal figures.
