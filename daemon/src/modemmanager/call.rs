@@ -169,4 +169,16 @@ mod tests {
         assert_eq!(timeout.kind, CallErrorKind::Timeout);
         assert!(timeout.message.contains("Sms.Send"), "{timeout:?}");
     }
+
+    #[tokio::test]
+    async fn a_modemmanager_that_never_answers_is_a_timeout() {
+        let never = std::future::pending::<zbus::Result<()>>();
+        let answer = within("Messaging.List", Duration::from_millis(1), never).await;
+        assert!(
+            matches!(answer, Err(MmError::Timeout("Messaging.List"))),
+            "{answer:?}"
+        );
+        let answered = within("Messaging.List", Duration::from_secs(60), async { Ok(7) }).await;
+        assert_eq!(answered.ok(), Some(7));
+    }
 }
