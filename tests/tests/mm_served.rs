@@ -220,3 +220,39 @@ async fn a_modem_removed_while_a_message_is_in_flight_keeps_it_queued_and_caller
         .expect("the message is still stored");
     assert_eq!(field::<String>(message, "state"), "queued");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_in_flight_when_m2mhald_stops_goes_out_once_after_its_restart() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    let modem = rig.plug_modem().await;
+    rig.enable(&modem).await;
+    let env = rig.usb.env();
+    let dir = daemon_dir();
+    let daemon = Daemon::start_in_with_env(&rig.bus, dir.path(), "", &env).await;
+    let path = wait_for_device_id(&daemon.conn, ID, "ready").await;
+
+    // The modem hangs while ModemManager sends; m2mhald stops meanwhile.
+    rig.sim.ok("@0 quirk silent on").await;
+    let watcher = rig.bus.connect().await;
+    let mut states = subscribe(&watcher, MESSAGING, "StateChanged").await;
+    let id = send_text(&daemon.conn, &path, PEER, "sent once")
+        .await
+        .unwrap();
+    wait_message_state(&mut states, &id, "sending").await;
+    daemon.stop().await;
+    rig.sim.ok("@0 quirk silent off").await;
+
+    let daemon = Daemon::start_in_with_env(&rig.bus, dir.path(), "", &env).await;
+    wait_message_state(&mut states, &id, "sent").await;
+    let sent = rig.sim.expect_event("sms-sent").await;
+    assert_eq!(sent["text"], "sent once", "{sent}");
+    // Once: the next message the network sees is the next one sent.
+    let next = send_text(&daemon.conn, &path, PEER, "and the next one")
+        .await
+        .unwrap();
+    wait_message_state(&mut states, &next, "sent").await;
+    let sent = rig.sim.expect_event("sms-sent").await;
+    assert_eq!(sent["text"], "and the next one", "{sent}");
+}

@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use m2mhal_host_core::outbox::Record;
 use m2mhal_plugin_api::{CallError, CallReply, OutgoingMessage};
 use zbus::{Connection, OwnedObjectPath};
 
-use super::call::{ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, get_all, within};
+use super::call::{ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, get_all, properties_changed, within};
 use super::properties::value;
 use super::proxies::{MessagingProxy, SmsProxy};
-use super::sms::{self, MM_SMS_INFO, SMS_SENT, SMS_STORED};
+use super::sms::{self, MM_SMS_INFO, SMS_SENDING, SMS_SENT, SMS_STORED};
 use crate::device::handle::DeviceHandle;
 use crate::device::observer::DeviceEvent;
 use crate::device::persist;
@@ -59,7 +60,7 @@ impl Handover {
         message: OutgoingMessage,
         mut sending: Record,
     ) -> Result<CallReply, CallError> {
-        let sms_path = match self.created_before(&message).await {
+        let sms_path = match self.created_before(&message).await? {
             Some((_, SMS_SENT)) => {
                 tracing::info!("message {} was sent before a restart", message.id);
                 return Ok(CallReply::Done);
@@ -87,17 +88,40 @@ impl Handover {
     }
 
     /// The SMS object created for `message` before (recorded in its progress), with its state,
-    /// if ModemManager still holds it unsent or sent.
-    async fn created_before(&self, message: &OutgoingMessage) -> Option<(OwnedObjectPath, u32)> {
-        let path = message.progress.get(MM_SMS_INFO)?;
-        let sms = get_all(&self.conn, path, SMS_INTERFACE).await.ok()?;
-        let state = value::<u32>(&sms, "State")?;
-        let usable = sms::is_for(&sms, message) && [SMS_STORED, SMS_SENT].contains(&state);
-        usable.then(|| {
+    /// if ModemManager still holds it unsent or sent. One ModemManager is still sending (it went
+    /// on after m2mhald stopped) is waited for: sending the message anew would send it twice.
+    async fn created_before(
+        &self,
+        message: &OutgoingMessage,
+    ) -> Result<Option<(OwnedObjectPath, u32)>, CallError> {
+        let Some(path) = message.progress.get(MM_SMS_INFO) else {
+            return Ok(None);
+        };
+        let Ok(mut changes) = properties_changed(&self.conn, Some(path), None).await else {
+            return Ok(None);
+        };
+        let settled = async {
+            loop {
+                let sms = get_all(&self.conn, path, SMS_INTERFACE).await.ok()?;
+                let state = value::<u32>(&sms, "State")?;
+                if !sms::is_for(&sms, message) {
+                    return None;
+                }
+                if state != SMS_SENDING {
+                    return Some(state);
+                }
+                changes.next().await?.ok()?;
+            }
+        };
+        let state = tokio::time::timeout(SLOW_TIMEOUT, settled)
+            .await
+            .map_err(|_| MmError::Timeout("an SMS it is still sending").call_error())?;
+        let usable = state.filter(|state| [SMS_STORED, SMS_SENT].contains(state));
+        Ok(usable.and_then(|state| {
             OwnedObjectPath::try_from(path.as_str())
                 .ok()
                 .map(|path| (path, state))
-        })?
+        }))
     }
 
     async fn create(&self, message: &OutgoingMessage) -> Result<OwnedObjectPath, MmError> {

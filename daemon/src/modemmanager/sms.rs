@@ -15,6 +15,8 @@ pub const MM_SMS_INFO: &str = "mm-sms";
 
 /// `MM_SMS_STATE_STORED`: created, not sent yet.
 pub const SMS_STORED: u32 = 1;
+/// `MM_SMS_STATE_SENDING`.
+pub const SMS_SENDING: u32 = 4;
 /// `MM_SMS_STATE_SENT`.
 pub const SMS_SENT: u32 = 5;
 
