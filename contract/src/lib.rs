@@ -38,10 +38,14 @@ pub mod iface {
     pub const SENSOR: &str = "org.m2mhal.Hal1.Sensor";
     /// `org.m2mhal.Hal1.Location` (API 1.1)
     pub const LOCATION: &str = "org.m2mhal.Hal1.Location";
+    /// `org.m2mhal.Hal1.Data` (API 1.1)
+    pub const DATA: &str = "org.m2mhal.Hal1.Data";
     /// Prefix shared by every interface of the API.
     pub const PREFIX: &str = "org.m2mhal.Hal1.";
     /// Every interface of the API.
-    pub const ALL: [&str; 7] = [MANAGER, DEVICE, SIGNAL, MESSAGING, GATT, SENSOR, LOCATION];
+    pub const ALL: [&str; 8] = [
+        MANAGER, DEVICE, SIGNAL, MESSAGING, GATT, SENSOR, LOCATION, DATA,
+    ];
 
     /// `Device` for `org.m2mhal.Hal1.Device`; names of other APIs unchanged.
     pub fn short(name: &str) -> &str {

@@ -114,7 +114,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         );
         tokio::spawn(host.run())
     });
-    let events_rx = modemmanager::gate(&config.modemmanager, &conn, events_rx);
+    let events_rx = modemmanager::start(&config.modemmanager, &conn, &services, events_rx);
     let discovery = Discovery::new(reloader.subscribe(), plugins, services);
     let discovery = tokio::spawn(discovery.run(events_rx, shutdown_rx));
     udev_monitor::spawn(events);

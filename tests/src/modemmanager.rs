@@ -355,16 +355,54 @@ pub async fn next_object_with(
 /// The `Messaging.Added` signals of `modem` (ModemManager exports SMS objects outside its object
 /// manager: no `InterfacesAdded` for them).
 pub async fn messages_added(conn: &Connection, modem: &str) -> zbus::MessageStream {
+    messaging_signals(conn, modem, "Added").await
+}
+
+/// The `Messaging.Added` (`member` "Added") or `Messaging.Deleted` ("Deleted") signals of
+/// `modem`.
+pub async fn messaging_signals(
+    conn: &Connection,
+    modem: &str,
+    member: &str,
+) -> zbus::MessageStream {
     let rule = zbus::MatchRule::builder()
         .msg_type(zbus::message::Type::Signal)
         .interface(MM_MESSAGING)
-        .member("Added")
+        .member(member.to_owned())
         .path(modem.to_owned())
         .build()
         .expect("match rule");
     zbus::MessageStream::for_match_rule(rule, conn, None)
         .await
-        .expect("subscribe to Messaging.Added")
+        .unwrap_or_else(|e| panic!("subscribe to Messaging.{member}: {e}"))
+}
+
+/// Waits on a `Messaging.Deleted` stream for the next deleted SMS; returns its object path.
+pub async fn next_deleted(deleted: &mut zbus::MessageStream) -> String {
+    let found = tokio::time::timeout(MM_WAIT, async {
+        while let Some(Ok(message)) = deleted.next().await {
+            if let Ok(path) = message.body().deserialize::<OwnedObjectPath>() {
+                return Some(path.to_string());
+            }
+        }
+        None
+    })
+    .await;
+    found.ok().flatten().expect("ModemManager deleted no SMS")
+}
+
+/// The devices m2mhald serves with `driver` (`cellular`: directly; `modemmanager`: through
+/// ModemManager).
+pub async fn devices_driven_by(conn: &Connection, driver: &str) -> Vec<String> {
+    let mut driven = Vec::new();
+    for path in crate::devices(conn).await {
+        let device_driver: String =
+            crate::property(conn, path.as_str(), crate::DEVICE, "Driver").await;
+        if device_driver == driver {
+            driven.push(path.to_string());
+        }
+    }
+    driven
 }
 
 /// Waits on `added` for the next SMS; returns its object path.

@@ -108,7 +108,10 @@ async fn a_modem_modemmanager_manages_stays_its_own() {
     let refused = daemon.expect_log("not opening its port").await;
     assert!(refused.contains(MODEM_NODE), "{refused}");
 
-    assert!(devices(&daemon.conn).await.is_empty(), "m2mhal serves it");
+    assert!(
+        devices_driven_by(&daemon.conn, "cellular").await.is_empty(),
+        "m2mhal drives it"
+    );
     assert_eq!(
         opens.opened(),
         Vec::<std::path::PathBuf>::new(),
@@ -190,7 +193,10 @@ async fn a_modem_plugged_in_while_both_run_is_left_to_modemmanager() {
         .filter(|line| line.contains("opening serial port"))
         .collect();
     assert!(opened.is_empty(), "m2mhald opened the port: {opened:?}");
-    assert!(devices(&daemon.conn).await.is_empty(), "m2mhal serves it");
+    assert!(
+        devices_driven_by(&daemon.conn, "cellular").await.is_empty(),
+        "m2mhal drives it"
+    );
     let imei: String = mm_property(&rig.mm.conn, &modem, MM_MODEM, "EquipmentIdentifier").await;
     assert_eq!(imei, "356938035643809");
 }
@@ -216,5 +222,5 @@ async fn while_modemmanager_is_away_its_modem_stays_its_own() {
             .any(|line| line.contains("opening serial port")),
         "m2mhald took the port while ModemManager was away: {lines:?}"
     );
-    assert!(devices(&conn).await.is_empty());
+    assert!(devices_driven_by(&conn, "cellular").await.is_empty());
 }

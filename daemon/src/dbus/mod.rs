@@ -1,6 +1,7 @@
 //! The D-Bus service of the API contract (`org.m2mhal.Hal1`).
 
 pub mod authorize;
+pub mod data_iface;
 pub mod device_iface;
 pub mod error;
 pub mod gatt_iface;
@@ -21,6 +22,7 @@ mod tests {
     use m2mhal_contract::iface;
     use zbus::object_server::Interface;
 
+    use super::data_iface::DataInterface;
     use super::device_iface::DeviceInterface;
     use super::gatt_iface::GattInterface;
     use super::location_iface::LocationInterface;
@@ -40,6 +42,7 @@ mod tests {
             (GattInterface::name(), iface::GATT),
             (SensorInterface::name(), iface::SENSOR),
             (LocationInterface::name(), iface::LOCATION),
+            (DataInterface::name(), iface::DATA),
         ];
         for (name, contract) in served {
             assert_eq!(name.as_str(), contract);

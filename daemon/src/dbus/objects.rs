@@ -7,6 +7,7 @@ use std::sync::Arc;
 use zbus::object_server::{Interface, SignalEmitter};
 use zbus::{Connection, OwnedObjectPath, Variant, fdo};
 
+use super::data_iface::DataInterface;
 use super::device_iface::DeviceInterface;
 use super::gatt_iface::GattInterface;
 use super::location_iface::LocationInterface;
@@ -32,7 +33,7 @@ pub async fn publish(
 ) -> zbus::Result<()> {
     let server = conn.object_server();
     let path = OwnedObjectPath::try_from(handle.path.as_str())?;
-    let (signal, messaging, gatt, sensor, location) = {
+    let (signal, messaging, gatt, sensor, location, data) = {
         let state = handle.state();
         (
             state.has("signal"),
@@ -40,6 +41,7 @@ pub async fn publish(
             state.has("gatt"),
             state.has("sensor"),
             state.has("location"),
+            state.has("data"),
         )
     };
     if signal {
@@ -69,6 +71,11 @@ pub async fn publish(
         let location = LocationInterface::new(Arc::clone(handle));
         server.at(&path, Strict::new(location)).await?;
     }
+    if data {
+        server
+            .at(&path, Strict::new(DataInterface::new(Arc::clone(handle))))
+            .await?;
+    }
     server
         .at(
             &path,
@@ -91,7 +98,8 @@ pub async fn withdraw(conn: &Connection, path: &str) {
         remove::<Strict<MessagingInterface>>(conn, path).await?;
         remove::<Strict<GattInterface>>(conn, path).await?;
         remove::<Strict<SensorInterface>>(conn, path).await?;
-        remove::<Strict<LocationInterface>>(conn, path).await
+        remove::<Strict<LocationInterface>>(conn, path).await?;
+        remove::<Strict<DataInterface>>(conn, path).await
     }
     .await;
     if let Err(e) = result {
@@ -132,7 +140,8 @@ pub async fn emit_changed(conn: &Connection, handle: &DeviceHandle, changed: &Ch
         emit_for::<Strict<GattInterface>>(conn, path.clone(), &names(Iface::Gatt)).await?;
         emit_for::<Strict<SensorInterface>>(conn, path.clone(), &names(Iface::Sensor)).await?;
         let location = names(Iface::Location);
-        emit_for::<Strict<LocationInterface>>(conn, path, &location).await
+        emit_for::<Strict<LocationInterface>>(conn, path.clone(), &location).await?;
+        emit_for::<Strict<DataInterface>>(conn, path, &names(Iface::Data)).await
     }
     .await;
     if let Err(e) = result {

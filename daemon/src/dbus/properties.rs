@@ -17,11 +17,13 @@ pub enum Iface {
     Sensor,
     /// `org.m2mhal.Hal1.Location`.
     Location,
+    /// `org.m2mhal.Hal1.Data`.
+    Data,
 }
 
 /// The interface of `property` and its name there.
 pub fn dbus_name(property: Property) -> (Iface, &'static str) {
-    use Iface::{Device, Gatt, Location, Messaging, Sensor, Signal};
+    use Iface::{Data, Device, Gatt, Location, Messaging, Sensor, Signal};
     match property {
         Property::Id => (Device, "Id"),
         Property::Kind => (Device, "Kind"),
@@ -61,6 +63,11 @@ pub fn dbus_name(property: Property) -> (Iface, &'static str) {
         Property::Course => (Location, "Course"),
         Property::Satellites => (Location, "Satellites"),
         Property::LocationSource => (Location, "Source"),
+        Property::DataConnected => (Data, "Connected"),
+        Property::DataInterface => (Data, "Interface"),
+        Property::Ipv4 => (Data, "Ipv4"),
+        Property::Ipv6 => (Data, "Ipv6"),
+        Property::Apn => (Data, "Apn"),
     }
 }
 

@@ -52,6 +52,24 @@ pub struct DeviceState {
     pub sensor: SensorState,
     /// The `Location` interface's properties.
     pub location: LocationState,
+    /// The `Data` interface's properties.
+    pub data: DataState,
+}
+
+/// `org.m2mhal.Hal1.Data` properties (API 1.1): the data connection someone else runs on the
+/// device (ModemManager's bearer), read-only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataState {
+    /// `Connected`.
+    pub connected: bool,
+    /// `Interface` (`wwan0`), "" when unknown.
+    pub interface: String,
+    /// `Ipv4`: address/prefix, "" when none.
+    pub ipv4: String,
+    /// `Ipv6`: address/prefix, "" when none.
+    pub ipv6: String,
+    /// `Apn`, "" when unknown.
+    pub apn: String,
 }
 
 /// `org.m2mhal.Hal1.Sensor` properties.
@@ -182,6 +200,16 @@ pub enum Property {
     Satellites,
     /// Where the fix came from.
     LocationSource,
+    /// [`DataState::connected`].
+    DataConnected,
+    /// [`DataState::interface`].
+    DataInterface,
+    /// [`DataState::ipv4`].
+    Ipv4,
+    /// [`DataState::ipv6`].
+    Ipv6,
+    /// [`DataState::apn`].
+    Apn,
 }
 
 /// Which properties an update changed, in the order it changed them.
@@ -253,6 +281,7 @@ impl DeviceState {
             gatt_services: Vec::new(),
             sensor: SensorState::default(),
             location: LocationState::default(),
+            data: DataState::default(),
         }
     }
 
@@ -435,6 +464,30 @@ impl DeviceState {
             fix: Some(new.location.fix),
         });
         changed.0.extend(location_changed.0);
+        changed.0.extend(self.set_data(new.data).0);
+        changed
+    }
+
+    /// Sets the data connection's properties; returns what changed.
+    pub fn set_data(&mut self, data: DataState) -> Changed {
+        let mut changed = Changed::default();
+        let d = &mut changed;
+        let now = &mut self.data;
+        set(
+            &mut now.connected,
+            Some(data.connected),
+            Property::DataConnected,
+            d,
+        );
+        set(
+            &mut now.interface,
+            Some(data.interface),
+            Property::DataInterface,
+            d,
+        );
+        set(&mut now.ipv4, Some(data.ipv4), Property::Ipv4, d);
+        set(&mut now.ipv6, Some(data.ipv6), Property::Ipv6, d);
+        set(&mut now.apn, Some(data.apn), Property::Apn, d);
         changed
     }
 

@@ -1,5 +1,6 @@
 //! The link between the host and one device, behind one trait: a serial port ([`serial`]) or a
-//! BLE peripheral through BlueZ ([`ble`]). (A ModemManager link will be the third.)
+//! BLE peripheral through BlueZ ([`ble`]). (A modem served through ModemManager has no link and
+//! no driver: `crate::modemmanager::served` runs it, since MM already is its driver.)
 //!
 //! A link turns what happens on the wire into driver [`Event`]s and carries out the driver's I/O
 //! effects; the device task does everything else the same way for every kind.

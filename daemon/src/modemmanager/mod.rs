@@ -1,17 +1,24 @@
 //! Living with ModemManager (design: modemmanager.md): m2mhald follows ModemManager on the bus
 //! and never opens a port of a modem it manages; `[modemmanager] mode = "off"` never talks to it.
 //!
-//! [`gate`] sits between the kernel events (udev, `ReportKernelEvent`, `[[port]]`s) and
+//! The gate ([`start`]) sits between the kernel events (udev, `ReportKernelEvent`, `[[port]]`s) and
 //! discovery: an added port that belongs to a modem ModemManager manages goes no further, and
 //! while ModemManager is on the bus a port it may still take (its udev rules made it a
 //! candidate) waits for its word, so that a modem plugged in while both run is probed by one.
-//! [`watch`] follows ModemManager, [`ownership`] decides, [`proxies`] and [`mapping`] are what a
-//! device served through ModemManager is built from.
+//! [`watch`] follows ModemManager, [`ownership`] decides. [`serve`] gives every modem it manages
+//! (but those `own` lists) an m2mhal device, run by a [`served`] task built from [`proxies`],
+//! [`call`], [`mapping`], [`properties`], [`sms`] and [`handover`].
 
+pub mod call;
 pub mod config;
+pub mod handover;
 pub mod mapping;
 pub mod ownership;
+pub mod properties;
 pub mod proxies;
+pub mod serve;
+pub mod served;
+pub mod sms;
 pub mod watch;
 
 use std::collections::HashMap;
@@ -21,6 +28,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+use crate::device::task::Services;
 use crate::kernel_event::{Action, KernelEvent};
 use config::{Mode, ModemManagerConfig};
 use ownership::{ManagedModems, modemmanager_candidate};
@@ -36,23 +44,37 @@ const INHIBIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// absent) before they pass anyway.
 const FIRST_ANSWER: Duration = Duration::from_secs(15);
 
-/// The kernel events of `events` that discovery may act on: with `mode = "auto"`, the ports of
-/// modems ModemManager manages are held back (and logged), except those of modems listed in
-/// `own`, which are taken from ModemManager first (`InhibitDevice`; ModemManager gives them back
-/// when m2mhald leaves the bus); with `mode = "off"`, all of them, and ModemManager is never
-/// asked.
-pub fn gate(
+/// Starts living with ModemManager: with `mode = "auto"`, m2mhald follows ModemManager, serves
+/// each modem it manages as a device ([`serve`]), and returns the kernel events of `events`
+/// that discovery may act on: the ports of modems ModemManager manages are held back (and
+/// logged), except those of modems listed in `own`, which are taken from ModemManager first
+/// (`InhibitDevice`; ModemManager gives them back when m2mhald leaves the bus). With
+/// `mode = "off"`, all events pass and ModemManager is never asked.
+pub fn start(
     config: &ModemManagerConfig,
     conn: &zbus::Connection,
+    services: &Services,
     events: mpsc::Receiver<KernelEvent>,
 ) -> mpsc::Receiver<KernelEvent> {
     if config.mode == Mode::Off {
         return events;
     }
+    let managed = watch::spawn(conn.clone());
+    let settings = served::Settings {
+        enable: config.enable,
+        delete_received: config.delete_received,
+    };
+    tokio::spawn(serve::serve(
+        conn.clone(),
+        config.own.clone(),
+        settings,
+        services.clone(),
+        managed.clone(),
+    ));
     let gate = Gate {
         conn: conn.clone(),
         own: config.own.clone(),
-        managed: watch::spawn(conn.clone()),
+        managed,
     };
     let (tx, rx) = mpsc::channel(GATE_QUEUE);
     tokio::spawn(gate.pass(events, tx));

@@ -94,6 +94,11 @@ impl ManagedModems {
         self.modems.is_empty()
     }
 
+    /// The modems, in the order of their object paths.
+    pub fn iter(&self) -> impl Iterator<Item = &ManagedModem> {
+        self.modems.values()
+    }
+
     /// The modem the tty `name` with udev `properties` belongs to, if ModemManager manages it.
     pub fn owner_of(
         &self,

@@ -1,0 +1,628 @@
+//! One modem served through ModemManager: an m2mhal device (`Driver` `modemmanager`) whose
+//! properties come from MM's, whose outbox hands each message to MM, and which takes in every
+//! SMS MM receives.
+//!
+//! The task publishes and updates the device exactly like a device task does (through the
+//! [`DeviceObserver`](crate::device::observer::DeviceObserver), the same registry and numbering by `Id`) and answers the same
+//! [`DeviceRequest`]s; it reuses the host core's [`Outbox`] and the device's store I/O
+//! ([`persist`]). Every call to MM has a timeout, and the slow ones (sending, enabling, AT
+//! commands) run beside the task, so a slow ModemManager holds up no caller and no other device.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use m2mhal_host_core::outbox::Outbox;
+use m2mhal_host_core::{IncomingOutcome, states};
+use m2mhal_plugin_api::{CallError, CallErrorKind, CallReply, DeviceKind, Request, SignalUpdate};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::Instrument;
+use zbus::{Connection, OwnedObjectPath};
+
+use super::call::{
+    ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, command, get_all, properties_changed, within,
+};
+use super::handover::{Handover, SMS_INTERFACE, commit_and_signal};
+use super::mapping::{self, IncomingSms};
+use super::properties::{ModemView, Properties, data_state, signal_update, value};
+use super::proxies::{MODEM_INTERFACE, MessagingProxy, ModemProxy, SignalProxy};
+use super::sms;
+use crate::clock;
+use crate::device::handle::{DeviceHandle, DeviceRequest};
+use crate::device::observer::{DeviceEvent, Publication};
+use crate::device::persist;
+use crate::device::state::{Changed, DeviceState};
+use crate::device::task::Services;
+
+/// `StateReason` of a served modem while ModemManager is away.
+pub const MODEMMANAGER_GONE: &str = "modemmanager-gone";
+/// `StateReason` of a served modem whose ModemManager object cannot be followed.
+const MODEM_UNREADABLE: &str = "modemmanager-unreadable";
+
+/// `Device.Driver` of a modem served through ModemManager.
+pub const DRIVER: &str = "modemmanager";
+/// `org.freedesktop.ModemManager1.Modem.Modem3gpp`.
+const MODEM_3GPP_INTERFACE: &str = "org.freedesktop.ModemManager1.Modem.Modem3gpp";
+/// `org.freedesktop.ModemManager1.Modem.Signal`.
+const SIGNAL_INTERFACE: &str = "org.freedesktop.ModemManager1.Modem.Signal";
+/// Where ModemManager keeps its SMS objects.
+const SMS_PATHS: &str = "/org/freedesktop/ModemManager1/SMS";
+/// `org.freedesktop.ModemManager1.Bearer`.
+const BEARER_INTERFACE: &str = "org.freedesktop.ModemManager1.Bearer";
+/// Where ModemManager keeps its bearers.
+const BEARER_PATHS: &str = "/org/freedesktop/ModemManager1/Bearer";
+/// `MM_MODEM_STATE_ENABLED`: from here on the modem has a Signal interface to set up.
+const MM_STATE_ENABLED: i32 = 6;
+
+/// Depth of the device's request queue.
+const REQUEST_QUEUE: usize = 64;
+/// How often MM refreshes the extended signal figures (`Signal.Setup`), in seconds.
+const SIGNAL_RATE: u32 = 30;
+/// How long a message ModemManager could not take (not ready, no answer) waits before it is
+/// handed over again.
+const RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// What the `[modemmanager]` table says about modems served through ModemManager.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Enable a modem MM reports disabled.
+    pub enable: bool,
+    /// Delete an incoming SMS from MM once it is in the store.
+    pub delete_received: bool,
+}
+
+/// The message being handed to ModemManager.
+struct InFlight {
+    id: String,
+    task: JoinHandle<Result<CallReply, CallError>>,
+}
+
+/// One modem's task. Created by [`run`].
+struct ServedModem {
+    conn: Connection,
+    /// MM's object path of the modem.
+    path: String,
+    settings: Settings,
+    services: Services,
+    state: Arc<RwLock<DeviceState>>,
+    requests: mpsc::Sender<DeviceRequest>,
+    /// The device's object, once published.
+    handle: Option<Arc<DeviceHandle>>,
+    outbox: Outbox,
+    /// What MM said of the modem last.
+    view: Option<ModemView>,
+    enable_asked: bool,
+    signal_set_up: bool,
+    incoming_listed: bool,
+    /// Received SMS objects whose other parts MM still waits for.
+    waiting: BTreeSet<String>,
+    in_flight: Option<InFlight>,
+    /// When a message ModemManager could not take is handed over again.
+    retry_at: Option<Instant>,
+}
+
+/// What the supervisor ([`super::serve`]) tells a served modem's task.
+#[derive(Debug)]
+pub enum Control {
+    /// ModemManager exports the modem at this object path (again, after a restart).
+    Follow(String),
+    /// ModemManager left the bus: the device is `offline` until it is back, and still takes
+    /// messages to send then.
+    Away,
+    /// ModemManager no longer exports the modem: the device goes `offline` with this reason and
+    /// the task ends.
+    Stop(&'static str),
+}
+
+/// Serves the modem ModemManager exports at object `path` as `control` directs, until it says
+/// [`Control::Stop`] (or closes).
+pub async fn run(
+    conn: Connection,
+    path: String,
+    settings: Settings,
+    services: Services,
+    mut control: mpsc::Receiver<Control>,
+) {
+    let (requests_tx, mut requests) = mpsc::channel(REQUEST_QUEUE);
+    let state = DeviceState::new(DRIVER, DeviceKind::CellularModem.as_str(), "");
+    let mut modem = ServedModem {
+        conn,
+        path: String::new(),
+        settings,
+        services,
+        state: Arc::new(RwLock::new(state)),
+        requests: requests_tx,
+        handle: None,
+        outbox: Outbox::default(),
+        view: None,
+        enable_asked: false,
+        signal_set_up: false,
+        incoming_listed: false,
+        waiting: BTreeSet::new(),
+        in_flight: None,
+        retry_at: None,
+    };
+    let mut next = Control::Follow(path);
+    loop {
+        next = match next {
+            Control::Follow(path) => {
+                modem.path = path;
+                match modem.follow(&mut requests, &mut control).await {
+                    Ok(next) => next,
+                    Err(e) => {
+                        tracing::warn!("cannot follow the modem: {e}");
+                        Control::Stop(MODEM_UNREADABLE)
+                    }
+                }
+            }
+            Control::Away => modem.away(&mut requests, &mut control).await,
+            Control::Stop(reason) => return modem.stop(reason).await,
+        };
+    }
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits for the message in flight to be handed over; forever when there is none.
+async fn handed_over(in_flight: &mut Option<InFlight>) -> Result<CallReply, CallError> {
+    match in_flight {
+        Some(in_flight) => (&mut in_flight.task)
+            .await
+            .unwrap_or_else(|e| Err(CallError::new(CallErrorKind::Failed, e.to_string()))),
+        None => std::future::pending().await,
+    }
+}
+
+impl ServedModem {
+    /// Serves the modem at MM's current path until `control` says otherwise; returns what it
+    /// said.
+    async fn follow(
+        &mut self,
+        requests: &mut mpsc::Receiver<DeviceRequest>,
+        control: &mut mpsc::Receiver<Control>,
+    ) -> Result<Control, MmError> {
+        self.view = None;
+        self.enable_asked = false;
+        self.signal_set_up = false;
+        self.incoming_listed = false;
+        self.waiting.clear();
+        self.retry_at = None;
+        let mut modem_changes = properties_changed(&self.conn, Some(&self.path), None).await?;
+        let mut sms_changes =
+            properties_changed(&self.conn, None, Some((SMS_PATHS, SMS_INTERFACE))).await?;
+        let mut bearer_changes =
+            properties_changed(&self.conn, None, Some((BEARER_PATHS, BEARER_INTERFACE))).await?;
+        let messaging = self.messaging().await?;
+        let mut added = messaging.receive_added().await?;
+        self.refresh().await;
+        loop {
+            self.send_next().await;
+            tokio::select! {
+                next = control.recv() => return Ok(next.unwrap_or(Control::Stop(MODEMMANAGER_GONE))),
+                Some(request) = requests.recv() => self.request(request).await,
+                Some(_) = modem_changes.next() => self.refresh().await,
+                Some(_) = bearer_changes.next() => self.refresh().await,
+                Some(signal) = added.next() => {
+                    if let Ok(args) = signal.args() {
+                        self.take_incoming(args.path().as_str()).await;
+                    }
+                }
+                Some(Ok(message)) = sms_changes.next() => {
+                    let path = message.header().path().map(|path| path.to_string());
+                    if let Some(path) = path.filter(|path| self.waiting.contains(path)) {
+                        self.take_incoming(&path).await;
+                    }
+                }
+                result = handed_over(&mut self.in_flight) => self.handed_over(result).await,
+                () = sleep_until(self.retry_at) => self.retry_at = None,
+            }
+        }
+    }
+
+    /// ModemManager is away: the device is `offline` (`modemmanager-gone`), a message in flight
+    /// goes back to the queue, and requests are answered (messages are taken for later) until
+    /// `control` says what next.
+    async fn away(
+        &mut self,
+        requests: &mut mpsc::Receiver<DeviceRequest>,
+        control: &mut mpsc::Receiver<Control>,
+    ) -> Control {
+        self.go_offline(MODEMMANAGER_GONE).await;
+        self.view = None;
+        loop {
+            tokio::select! {
+                next = control.recv() => return next.unwrap_or(Control::Stop(MODEMMANAGER_GONE)),
+                Some(request) = requests.recv() => self.request(request).await,
+            }
+        }
+    }
+
+    async fn messaging(&self) -> zbus::Result<MessagingProxy<'static>> {
+        MessagingProxy::builder(&self.conn)
+            .path(self.path.clone())
+            .build()
+            .await
+    }
+
+    /// Reads MM's properties of the modem anew and applies them; publishes the device once its
+    /// `Id` is known, enables it, sets up its signal figures and takes in its messages.
+    async fn refresh(&mut self) {
+        let modem = match get_all(&self.conn, &self.path, MODEM_INTERFACE).await {
+            Ok(modem) => modem,
+            Err(e) => return tracing::debug!("cannot read the modem: {e}"),
+        };
+        // A modem without 3GPP or extended signal figures lacks these interfaces.
+        let gpp = get_all(&self.conn, &self.path, MODEM_3GPP_INTERFACE).await;
+        let signal = get_all(&self.conn, &self.path, SIGNAL_INTERFACE).await;
+        let view = ModemView::read(&modem);
+        if view.id.is_none() {
+            return tracing::debug!("ModemManager names no IMEI for this modem yet");
+        }
+        if self.handle.is_none() {
+            self.write_state(|s| s.port.clone_from(&view.port));
+        }
+        let device = self.write_state(|s| s.apply_device(view.device.clone()));
+        self.announce(&device).await;
+        let update = signal_update(
+            &modem,
+            &gpp.unwrap_or_default(),
+            &signal.unwrap_or_default(),
+        );
+        let data = data_state(&self.bearers(&modem).await);
+        let data = self.write_state(|s| s.set_data(data));
+        self.announce(&data).await;
+        let signal = self.write_state(|s| s.apply_signal(update));
+        if !signal.is_empty() {
+            let stamp = SignalUpdate {
+                updated_at: Some(clock::unix_now()),
+                ..SignalUpdate::default()
+            };
+            self.write_state(|s| s.apply_signal(stamp));
+            self.announce(&signal).await;
+        }
+        if self.handle.is_none() {
+            self.publish().await;
+        }
+        self.follow_up(&view);
+        let registered = view.registered();
+        self.view = Some(view);
+        if registered && self.handle.is_some() && !self.incoming_listed {
+            self.incoming_listed = true;
+            self.take_all_incoming().await;
+        }
+    }
+
+    /// The `Bearer` properties of the modem's bearers (those MM answers for).
+    async fn bearers(&self, modem: &Properties) -> Vec<Properties> {
+        let paths = value::<Vec<OwnedObjectPath>>(modem, "Bearers").unwrap_or_default();
+        let mut bearers = Vec::new();
+        for path in paths {
+            match get_all(&self.conn, path.as_str(), BEARER_INTERFACE).await {
+                Ok(bearer) => bearers.push(bearer),
+                Err(e) => tracing::debug!("cannot read a bearer: {e}"),
+            }
+        }
+        bearers
+    }
+
+    /// What a modem's state asks of m2mhald once: enabling it, setting up its signal figures.
+    fn follow_up(&mut self, view: &ModemView) {
+        if view.disabled() && self.settings.enable && !self.enable_asked {
+            self.enable_asked = true;
+            let (conn, path) = (self.conn.clone(), self.path.clone());
+            tokio::spawn(
+                async move {
+                    tracing::info!("enabling the modem ([modemmanager] enable)");
+                    let modem = ModemProxy::builder(&conn).path(path).build().await?;
+                    if let Err(e) = within("Enable", SLOW_TIMEOUT, modem.enable(true)).await {
+                        tracing::warn!("cannot enable the modem: {e}");
+                    }
+                    zbus::Result::Ok(())
+                }
+                .instrument(tracing::Span::current()),
+            );
+        }
+        if view.mm_state >= MM_STATE_ENABLED && !self.signal_set_up {
+            self.signal_set_up = true;
+            let (conn, path) = (self.conn.clone(), self.path.clone());
+            tokio::spawn(
+                async move {
+                    let signal = SignalProxy::builder(&conn).path(path).build().await?;
+                    if let Err(e) =
+                        within("Signal.Setup", ANSWER_TIMEOUT, signal.setup(SIGNAL_RATE)).await
+                    {
+                        tracing::debug!("no extended signal figures: {e}");
+                    }
+                    zbus::Result::Ok(())
+                }
+                .instrument(tracing::Span::current()),
+            );
+        }
+    }
+
+    /// Puts the device on the bus, or back into the object its `Id` had, and loads its outbox.
+    async fn publish(&mut self) {
+        let observer = Arc::clone(&self.services.observer);
+        let handle = match observer.publish(&self.state, &self.requests).await {
+            Some(Publication::New(handle)) => {
+                let state = self.read_state();
+                tracing::info!(
+                    path = handle.path,
+                    "{} {} {} served through ModemManager is {}",
+                    state.kind,
+                    state.manufacturer,
+                    state.model,
+                    state.state
+                );
+                drop(state);
+                handle
+            }
+            Some(Publication::Back(known)) => {
+                let now = self.read_state().clone();
+                self.state = known.shared_state();
+                tracing::info!(
+                    path = known.path,
+                    "device is back, served through ModemManager"
+                );
+                let changed = self.write_state(|s| s.replace_with(now));
+                self.handle = Some(known);
+                self.announce(&changed).await;
+                return self.load_outbox().await;
+            }
+            Some(Publication::Taken(known)) => {
+                return tracing::warn!(
+                    path = known.path,
+                    "this modem is already served through {}; leaving it alone",
+                    known.state().port
+                );
+            }
+            None => return,
+        };
+        self.handle = Some(handle);
+        self.load_outbox().await;
+    }
+
+    async fn load_outbox(&mut self) {
+        let device_id = self.read_state().id.clone();
+        if let Some(stored) = persist::load_outbox(&self.services.store, device_id).await {
+            self.outbox.load(stored);
+        }
+        self.announce_pending().await;
+    }
+
+    async fn request(&mut self, request: DeviceRequest) {
+        match request {
+            DeviceRequest::Call {
+                request,
+                reply,
+                answer_by,
+                ..
+            } => self.call(request, reply, answer_by).await,
+            DeviceRequest::Enqueue(record) => {
+                self.outbox.enqueue(persist::outgoing(record));
+                self.announce_pending().await;
+            }
+            DeviceRequest::Forget(id) => {
+                self.outbox.forget(&id);
+                self.announce_pending().await;
+            }
+            DeviceRequest::Withdrawn => self.handle = None,
+        }
+    }
+
+    /// Answers a call of the D-Bus side by `answer_by` for calls that wait on ModemManager
+    /// beyond its usual answer time (`Command`). (The caller may have timed out and gone.)
+    async fn call(
+        &mut self,
+        request: Request,
+        reply: oneshot::Sender<Result<CallReply, CallError>>,
+        answer_by: tokio::time::Instant,
+    ) {
+        let result = match request {
+            Request::CheckMessage(message) => sms::check(&message).map(|()| CallReply::Done),
+            Request::Refresh => {
+                self.refresh().await;
+                Ok(CallReply::Done)
+            }
+            Request::Poll => {
+                self.take_all_incoming().await;
+                Ok(CallReply::Done)
+            }
+            Request::Command { line, timeout_ms } => {
+                let (conn, path) = (self.conn.clone(), self.path.clone());
+                tokio::spawn(
+                    async move {
+                        let answer = tokio::time::timeout_at(
+                            answer_by,
+                            command(&conn, path, &line, timeout_ms),
+                        )
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(CallError::new(
+                                CallErrorKind::Timeout,
+                                "ModemManager did not answer the command in time",
+                            ))
+                        });
+                        let _ = reply.send(answer);
+                    }
+                    .instrument(tracing::Span::current()),
+                );
+                return;
+            }
+            other => Err(CallError::new(
+                CallErrorKind::NotSupported,
+                format!("a modem served through ModemManager does not take {other:?}"),
+            )),
+        };
+        let _ = reply.send(result);
+    }
+
+    /// Hands the next queued message to ModemManager, when the modem is registered and no other
+    /// message is in flight.
+    async fn send_next(&mut self) {
+        let registered = self.view.as_ref().is_some_and(ModemView::registered);
+        let waiting = self.retry_at.is_some() || self.in_flight.is_some();
+        if self.handle.is_none() || !registered || waiting {
+            return;
+        }
+        let Some(id) = self.outbox.start_next() else {
+            return;
+        };
+        let progress = persist::recorded_progress(&self.services.store, id.clone()).await;
+        let Some((message, sending)) = self.outbox.hand_over(progress) else {
+            return;
+        };
+        let handover = Handover {
+            conn: self.conn.clone(),
+            path: self.path.clone(),
+            services: self.services.clone(),
+            handle: self.handle.clone(),
+        };
+        let task = tokio::spawn(
+            handover
+                .send(message, sending)
+                .instrument(tracing::Span::current()),
+        );
+        self.in_flight = Some(InFlight { id, task });
+        self.announce_pending().await;
+    }
+
+    /// ModemManager answered the message in flight: commit its new state, then signal it.
+    async fn handed_over(&mut self, result: Result<CallReply, CallError>) {
+        let Some(InFlight { id, .. }) = self.in_flight.take() else {
+            return;
+        };
+        let retry = result
+            .as_ref()
+            .is_err_and(|e| matches!(e.kind, CallErrorKind::NotReady | CallErrorKind::Timeout));
+        if retry {
+            self.retry_at = Some(Instant::now() + RETRY_DELAY);
+        }
+        let record = self.outbox.finished(&id, result);
+        commit_and_signal(&self.services, self.handle.as_ref(), record).await;
+        self.announce_pending().await;
+    }
+
+    /// Takes in every SMS ModemManager holds for the modem.
+    async fn take_all_incoming(&mut self) {
+        let listed = match self.messaging().await {
+            Ok(messaging) => within("Messaging.List", ANSWER_TIMEOUT, messaging.list()).await,
+            Err(e) => Err(e.into()),
+        };
+        match listed {
+            Ok(paths) => {
+                for path in paths {
+                    self.take_incoming(path.as_str()).await;
+                }
+            }
+            Err(e) => tracing::debug!("cannot list the modem's messages: {e}"),
+        }
+    }
+
+    /// Takes in the SMS object at `path` if it is a whole received message: commit, signal,
+    /// then delete it from ModemManager. A message still missing parts waits.
+    async fn take_incoming(&mut self, path: &str) {
+        let Some(handle) = self.handle.clone() else {
+            return;
+        };
+        let properties = match get_all(&self.conn, path, SMS_INTERFACE).await {
+            Ok(properties) => properties,
+            Err(e) => return tracing::debug!("cannot read an SMS: {e}"),
+        };
+        let state = value::<u32>(&properties, "State").unwrap_or(0);
+        let pdu_type = value::<u32>(&properties, "PduType").unwrap_or(0);
+        match mapping::incoming_sms(state, pdu_type) {
+            IncomingSms::Wait => {
+                self.waiting.insert(path.to_owned());
+                return;
+            }
+            IncomingSms::Ignore => {
+                self.waiting.remove(path);
+                return;
+            }
+            IncomingSms::Commit => self.waiting.remove(path),
+        };
+        let message = sms::incoming(&properties, clock::unix_now());
+        let device_id = self.read_state().id.clone();
+        match persist::store_incoming(&self.services.store, device_id, message.clone()).await {
+            IncomingOutcome::Committed { id } => {
+                let received = DeviceEvent::Received {
+                    id: &id,
+                    message: &message,
+                };
+                self.services.observer.event(&handle, received).await;
+            }
+            IncomingOutcome::AlreadyCommitted => {}
+            IncomingOutcome::NotCommitted => return,
+        }
+        if self.settings.delete_received {
+            self.delete_sms(path).await;
+        }
+    }
+
+    async fn delete_sms(&self, path: &str) {
+        let deleted = match (self.messaging().await, OwnedObjectPath::try_from(path)) {
+            (Ok(messaging), Ok(sms)) => {
+                within("Messaging.Delete", ANSWER_TIMEOUT, messaging.delete(&sms)).await
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e.into()),
+        };
+        if let Err(e) = deleted {
+            tracing::warn!("cannot delete a stored SMS from ModemManager: {e}");
+        }
+    }
+
+    /// ModemManager no longer exports the modem: the device goes `offline` with `reason`, and
+    /// the task ends (callers get `DeviceGone`; queued messages stay in the store).
+    async fn stop(mut self, reason: &'static str) {
+        self.go_offline(reason).await;
+    }
+
+    /// ModemManager or the modem went away: a message in flight goes back to the head of the
+    /// queue (committed `queued`), the device goes `offline` with `reason`.
+    async fn go_offline(&mut self, reason: &'static str) {
+        if let Some(in_flight) = self.in_flight.take() {
+            in_flight.task.abort();
+            let gone = CallError::new(
+                CallErrorKind::NotReady,
+                format!("the modem went away ({reason})"),
+            );
+            let record = self.outbox.finished(&in_flight.id, Err(gone));
+            commit_and_signal(&self.services, self.handle.as_ref(), record).await;
+        }
+        let changed = self.write_state(|s| s.set_state(states::OFFLINE, reason));
+        self.announce(&changed).await;
+        tracing::info!("device offline ({reason})");
+    }
+
+    async fn announce_pending(&self) {
+        let pending = self.outbox.pending();
+        let changed = self.write_state(|s| s.set_pending(pending));
+        self.announce(&changed).await;
+    }
+
+    async fn announce(&self, changed: &Changed) {
+        if let Some(handle) = &self.handle
+            && !changed.is_empty()
+        {
+            self.services.observer.changed(handle, changed).await;
+        }
+    }
+
+    fn write_state<R>(&self, f: impl FnOnce(&mut DeviceState) -> R) -> R {
+        f(&mut self.state.write().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, DeviceState> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
