@@ -8,10 +8,11 @@
 //!                        device gone): head
 //! ```
 //!
-//! A message enters at `Messaging.Send`: the D-Bus side inserts it into the store (committed as
-//! `queued`), signals `queued`, then hands it to [`Outbox::enqueue`]. That insert stays at the
-//! edge because `Send` must accept a message while no task serves the device (it goes out when
-//! the device is back, from [`Outbox::load`]).
+//! A message enters through the daemon's one owner of outgoing messages (`device/outgoing.rs`):
+//! it checks the message, commits it as `queued`, signals `queued`, then hands it to
+//! [`Outbox::enqueue`]. That insert happens outside the core because `Send` must accept a
+//! message while no task serves the device (it goes out when the device is back, from
+//! [`Outbox::load`]).
 //!
 //! Every state change is a [`Record`]: committed to the store first, signalled after (an
 //! application that sees `StateChanged` finds the same state in the store). One message is in
