@@ -10,6 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::route_config::{self, RouteConfig, RouteConfigError, RuleConfig};
+
 /// Why a configuration could not be loaded.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -66,6 +68,9 @@ pub enum ConfigError {
     /// A `[ble] bthome_keys` entry whose key is not 32 hex digits.
     #[error("[ble] bthome_keys: the key for {0:?} must be 32 hex digits (a 128-bit AES key)")]
     BadBthomeKey(String),
+    /// A `[[route]]` or `[[rule]]` that does not hold together.
+    #[error(transparent)]
+    Routing(#[from] RouteConfigError),
 }
 
 /// The whole configuration file. Every key is optional; see each field for its default.
@@ -95,6 +100,12 @@ pub struct Config {
     /// Seconds a device may stay `offline` before the daemon forgets it (as `Device.Forget`
     /// does). Default 0: never.
     pub forget_after: u64,
+    /// Named routes over the uplinks (`[[route]]`, `Router.Send`).
+    #[serde(rename = "route")]
+    pub routes: Vec<RouteConfig>,
+    /// Local rules that send a message on a route (`[[rule]]`).
+    #[serde(rename = "rule")]
+    pub rules: Vec<RuleConfig>,
 }
 
 /// One `[[port]]` table: a serial device on a fixed path.
@@ -134,6 +145,8 @@ impl Default for Config {
             isolated_drivers: Vec::new(),
             in_process_drivers: Vec::new(),
             forget_after: 0,
+            routes: Vec::new(),
+            rules: Vec::new(),
         }
     }
 }
@@ -210,6 +223,8 @@ impl Config {
                 Ok((normalize_ble_address(address)?, key.to_ascii_lowercase()))
             })
             .collect::<Result<_, _>>()?;
+        let routes = route_config::routes(&config.routes)?;
+        route_config::rules(&config.rules, &routes)?;
         Ok(config)
     }
 

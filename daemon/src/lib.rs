@@ -24,6 +24,7 @@ pub mod plugin_file;
 pub mod plugin_host;
 pub mod port;
 pub mod reload;
+pub mod route_config;
 pub mod store;
 pub mod udev_monitor;
 pub mod worker;
