@@ -15,6 +15,10 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 use thiserror::Error;
 
+mod routed;
+
+pub use routed::RoutedRecord;
+
 /// File name of the database inside the state directory.
 const DB_FILE: &str = "messages.db";
 
@@ -54,6 +58,38 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE device_numbers (
         device_id TEXT    PRIMARY KEY,
         number    INTEGER NOT NULL UNIQUE CHECK (number >= 0)
+    ) WITHOUT ROWID;",
+    // Version 3. The router (`Router.Send`): routed messages with the attempt under way and the
+    // device message carrying it, the bytes each uplink carried (budgets), the rules' state.
+    "CREATE TABLE routed_messages (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        route           TEXT    NOT NULL,
+        payload         BLOB    NOT NULL,
+        encoding        TEXT    NOT NULL,
+        priority        TEXT    NOT NULL,
+        expires         INTEGER,
+        state           TEXT    NOT NULL,
+        uplink          TEXT    NOT NULL DEFAULT '',
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        error           TEXT    NOT NULL DEFAULT '',
+        attempt_uplink  TEXT,
+        attempt_started INTEGER,
+        attempt_message TEXT,
+        failed_uplinks  TEXT    NOT NULL DEFAULT '',
+        passed_uplinks  TEXT    NOT NULL DEFAULT '',
+        timestamp       INTEGER NOT NULL CHECK (timestamp >= 0)
+    );
+    CREATE TABLE uplink_spent (
+        uplink TEXT    NOT NULL,
+        at     INTEGER NOT NULL,
+        bytes  INTEGER NOT NULL
+    );
+    CREATE INDEX uplink_spent_by_time ON uplink_spent (at);
+    CREATE TABLE rule_state (
+        name       TEXT    PRIMARY KEY,
+        state      TEXT    NOT NULL,
+        fired      INTEGER NOT NULL,
+        last_fired INTEGER NOT NULL
     ) WITHOUT ROWID;",
 ];
 
