@@ -36,10 +36,12 @@ pub mod iface {
     pub const GATT: &str = "org.m2mhal.Hal1.Gatt";
     /// `org.m2mhal.Hal1.Sensor`
     pub const SENSOR: &str = "org.m2mhal.Hal1.Sensor";
+    /// `org.m2mhal.Hal1.Router` (on `/org/m2mhal/Hal1`)
+    pub const ROUTER: &str = "org.m2mhal.Hal1.Router";
     /// Prefix shared by every interface of the API.
     pub const PREFIX: &str = "org.m2mhal.Hal1.";
     /// Every interface of the API.
-    pub const ALL: [&str; 6] = [MANAGER, DEVICE, SIGNAL, MESSAGING, GATT, SENSOR];
+    pub const ALL: [&str; 7] = [MANAGER, DEVICE, SIGNAL, MESSAGING, GATT, SENSOR, ROUTER];
 
     /// `Device` for `org.m2mhal.Hal1.Device`; names of other APIs unchanged.
     pub fn short(name: &str) -> &str {

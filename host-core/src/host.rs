@@ -157,7 +157,11 @@ impl<C> DeviceHost<C> {
 
     /// The router takes a waiting message back (see [`Outbox::withdraw`]); whether it did.
     pub fn withdraw(&mut self, id: &str) -> bool {
-        self.outbox.withdraw(id)
+        let withdrawn = self.outbox.withdraw(id);
+        if withdrawn {
+            self.update_pending();
+        }
+        withdrawn
     }
 
     /// A stored message was deleted: it leaves the outbox if it still waits there.

@@ -40,27 +40,7 @@ fn parse_send_options(options: &HashMap<String, OwnedVariant>) -> Result<Encodin
     let mut encoding = Encoding::Text;
     for (key, value) in options {
         match key.as_str() {
-            "encoding" => {
-                let text: String = value
-                    .try_clone()
-                    .ok()
-                    .and_then(|v| String::try_from(v).ok())
-                    .ok_or_else(|| {
-                        HalError::InvalidArgument(format!(
-                            "option \"encoding\" must be a string, got {}",
-                            value.value_signature()
-                        ))
-                    })?;
-                encoding = match text.as_str() {
-                    "text" => Encoding::Text,
-                    "binary" => Encoding::Binary,
-                    other => {
-                        return Err(HalError::InvalidArgument(format!(
-                            "option \"encoding\" must be \"text\" or \"binary\", got {other:?}"
-                        )));
-                    }
-                }
-            }
+            "encoding" => encoding = parse_encoding(value)?,
             other => {
                 return Err(HalError::InvalidArgument(format!(
                     "unknown option {other:?}; Send accepts \"encoding\""
@@ -69,6 +49,31 @@ fn parse_send_options(options: &HashMap<String, OwnedVariant>) -> Result<Encodin
         }
     }
     Ok(encoding)
+}
+
+/// The value of a string option `key`.
+pub fn string_option(key: &str, value: &OwnedVariant) -> Result<String, HalError> {
+    value
+        .try_clone()
+        .ok()
+        .and_then(|v| String::try_from(v).ok())
+        .ok_or_else(|| {
+            HalError::InvalidArgument(format!(
+                "option {key:?} must be a string, got {}",
+                value.value_signature()
+            ))
+        })
+}
+
+/// The `encoding` option's value: `text` or `binary`.
+pub fn parse_encoding(value: &OwnedVariant) -> Result<Encoding, HalError> {
+    match string_option("encoding", value)?.as_str() {
+        "text" => Ok(Encoding::Text),
+        "binary" => Ok(Encoding::Binary),
+        other => Err(HalError::InvalidArgument(format!(
+            "option \"encoding\" must be \"text\" or \"binary\", got {other:?}"
+        ))),
+    }
 }
 
 /// The `List()` dictionary of one stored message.

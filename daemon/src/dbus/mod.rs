@@ -11,6 +11,7 @@ pub mod objects;
 pub mod observer;
 pub mod properties;
 pub mod registry;
+pub mod router_iface;
 pub mod sensor_iface;
 pub mod signal_iface;
 pub mod strict;
@@ -24,6 +25,7 @@ mod tests {
     use super::gatt_iface::GattInterface;
     use super::manager::ManagerInterface;
     use super::messaging_iface::MessagingInterface;
+    use super::router_iface::RouterInterface;
     use super::sensor_iface::SensorInterface;
     use super::signal_iface::SignalInterface;
 
@@ -37,6 +39,7 @@ mod tests {
             (MessagingInterface::name(), iface::MESSAGING),
             (GattInterface::name(), iface::GATT),
             (SensorInterface::name(), iface::SENSOR),
+            (RouterInterface::name(), iface::ROUTER),
         ];
         for (name, contract) in served {
             assert_eq!(name.as_str(), contract);

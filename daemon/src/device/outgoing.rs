@@ -6,6 +6,7 @@
 //!          `queued` -> hand to the device task (Enqueue)
 //!  task:   load_outbox (after a restart) / recorded_progress -> commit_state (every change,
 //!          before its signal)
+//!  router: withdraw (a waiting message that never reached the wire) -> committed `failed`
 //! ```
 //!
 //! `Messaging.Send` enters through [`accept`]; nothing else writes an outgoing message to the
@@ -16,7 +17,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use m2mhal_host_core::{Outgoing, StateChange};
-use m2mhal_plugin_api::{Encoding, OutgoingMessage, Request};
+use m2mhal_plugin_api::{Encoding, MessageState, OutgoingMessage, Request};
 
 use super::handle::{DeviceError, DeviceHandle, DeviceRequest};
 use crate::store::{MessageRecord, StoreHandle};
@@ -128,6 +129,41 @@ where
         tracing::info!("message {id} stays queued: {e}");
     }
     Ok(id)
+}
+
+/// How long a device task may take to answer a withdraw.
+const WITHDRAW_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The error a withdrawn message is committed with.
+pub const WITHDRAWN: &str = "withdrawn: the router sends it through another uplink";
+
+/// Takes message `id` back from `device`'s outbox for the router, if it never may have reached
+/// the wire, and commits it as `failed` ([`WITHDRAWN`]); the caller signals that. Whether it
+/// was withdrawn (a device without a task keeps it: it may be on its way when the device is
+/// back).
+pub async fn withdraw(store: &StoreHandle, device: &DeviceHandle, id: &str) -> bool {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let request = DeviceRequest::Withdraw {
+        id: id.to_owned(),
+        reply,
+    };
+    if device.send(request).await.is_err() {
+        return false;
+    }
+    let withdrawn = matches!(
+        tokio::time::timeout(WITHDRAW_TIMEOUT, answer).await,
+        Ok(Ok(true))
+    );
+    if withdrawn {
+        let change = StateChange {
+            id: id.to_owned(),
+            state: MessageState::Failed,
+            error: WITHDRAWN.to_owned(),
+            info: BTreeMap::new(),
+        };
+        commit_state(store, change).await;
+    }
+    withdrawn
 }
 
 /// The store's name of an encoding.

@@ -166,6 +166,9 @@ impl DeviceTask {
             }
             DeviceRequest::Enqueue(record) => self.core.enqueue(outgoing::outgoing(record)),
             DeviceRequest::Forget(id) => self.core.forget(&id),
+            DeviceRequest::Withdraw { id, reply } => {
+                let _ = reply.send(self.core.withdraw(&id));
+            }
             DeviceRequest::Withdrawn => {
                 self.handle = None;
                 self.core.withdrawn();

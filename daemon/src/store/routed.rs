@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use m2mhal_routing::{
-    Attempt, Encoding, Priority, RoutedMessage, RoutedState, RuleSnapshot, RuleState,
+    Attempt, Change, Encoding, Priority, RoutedMessage, RoutedState, RuleSnapshot, RuleState,
 };
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -151,6 +151,26 @@ impl Store {
         )?;
         if changed == 0 {
             return Err(StoreError::NotFound(message.id.clone()));
+        }
+        Ok(())
+    }
+
+    /// Commits a routed message's final state (`sent` or `failed`): no attempt under way.
+    pub fn finish_routed(&mut self, change: &Change) -> Result<(), StoreError> {
+        let changed = self.connection.execute(
+            "UPDATE routed_messages SET state = ?2, uplink = ?3, attempts = ?4, error = ?5,
+                 attempt_uplink = NULL, attempt_started = NULL, attempt_message = NULL
+             WHERE id = ?1",
+            params![
+                change.id,
+                change.state.as_str(),
+                change.uplink,
+                change.attempts,
+                change.error
+            ],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(change.id.clone()));
         }
         Ok(())
     }
