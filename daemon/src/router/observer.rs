@@ -43,16 +43,18 @@ impl DeviceObserver for RoutingObserver {
         self.inner.withdraw(device).await;
     }
 
+    // The router hears first: whoever sees the change on the bus and then calls the router
+    // finds it already knowing.
     async fn changed(&self, device: &Arc<DeviceHandle>, changed: &Changed) {
-        self.inner.changed(device, changed).await;
         self.router.device_changed(device);
+        self.inner.changed(device, changed).await;
     }
 
     async fn event(&self, device: &Arc<DeviceHandle>, event: DeviceEvent<'_>) {
-        self.inner.event(device, event).await;
         if let DeviceEvent::MessageState { id, state, error } = event {
             self.router.message_state(id, state, error);
         }
+        self.inner.event(device, event).await;
     }
 
     async fn port_removed(&self, port: &str) {
