@@ -214,3 +214,20 @@ pub async fn routed_list(conn: &Connection) -> Vec<HashMap<String, OwnedVariant>
         .await
         .expect("Router.List")
 }
+
+/// `state` and `fired` of rule `name` in `Router.Rules`.
+pub async fn rule_view(conn: &Connection, name: &str) -> Option<(String, u32)> {
+    let rules: Vec<HashMap<String, OwnedVariant>> =
+        property(conn, MANAGER_PATH, ROUTER, "Rules").await;
+    let rule = rules.iter().find(|r| field::<String>(r, "name") == name)?;
+    Some((field(rule, "state"), field(rule, "fired")))
+}
+
+/// Waits until `Router.Rules` shows rule `name` in `state` after `fired` firings.
+pub async fn wait_rule(conn: &Connection, name: &str, state: &str, fired: u32) {
+    let what = format!("rule {name} {state} after {fired} firing(s)");
+    wait_until(&what, || async {
+        rule_view(conn, name).await == Some((state.to_owned(), fired))
+    })
+    .await;
+}

@@ -167,3 +167,74 @@ async fn bad_sends_are_refused_with_named_errors() {
         "InvalidArgument",
     );
 }
+
+/// A BTHome thermometer on the fake BlueZ.
+const TANK: &str = "A4:C1:38:00:00:01";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_fires_once_re_arms_past_its_hysteresis_and_honours_its_cooldown() {
+    let bus = TestBus::start_with_bluez().await;
+    let mut ble = Sim::start(&["ble", "--bus", &bus.address, "--adv-interval", "200"], 1).await;
+    ble.ok(&format!("add-bthome {TANK} Tank")).await;
+    ble.ok(&format!("measure {TANK} temperature=25")).await;
+    let mut modem = Sim::start(&["modem"], 1).await;
+    let route = format!(
+        "[[route]]\nname = \"home\"\n[[route.uplink]]\ndevice = \"{LTE}\"\ndestination = \"{PHONE}\"\n"
+    );
+    let rule = format!(
+        "[[rule]]\nname = \"tank-hot\"\ndevice = \"ble:{TANK}\"\nreading = \"temperature\"\n\
+         above = 30.0\nhysteresis = 1.0\ncooldown = 600\nroute = \"home\"\n\
+         text = \"{{rule}}: {{device}} {{reading}} = {{value}}\"\n"
+    );
+    let config = format!(
+        "{}{}{route}{rule}",
+        ble_config(""),
+        port_config(&modem.path(0))
+    );
+    let daemon = Daemon::start(&bus, &config).await;
+    let conn = &daemon.conn;
+    wait_for_device(conn, &modem.path(0), "ready").await;
+    let tank = wait_for_device_id(conn, &format!("ble:{TANK}"), "ready").await;
+    wait_for_readings(conn, &tank, |r| r.get("temperature") == Some(&25.0)).await;
+    wait_rule(conn, "tank-hot", "armed", 0).await;
+    let mut states = routed_states(conn).await;
+
+    ble.ok(&format!("measure {TANK} temperature=31")).await;
+    let (id, _, _, _) = next_signal(&mut states, |(_, state, _, _): &RoutedState| {
+        state == "sent"
+    })
+    .await;
+    let sms = modem.expect_event("sms-sent").await;
+    assert_eq!(
+        sms["text"],
+        format!("tank-hot: ble:{TANK} temperature = 31"),
+        "{sms}"
+    );
+    wait_rule(conn, "tank-hot", "fired", 1).await;
+
+    // Below 30 but not past 29, then hot again: still fired, no second message.
+    for value in ["29.5", "32"] {
+        ble.ok(&format!("measure {TANK} temperature={value}")).await;
+        let expected: f64 = value.parse().unwrap_or_default();
+        wait_for_readings(conn, &tank, |r| r.get("temperature") == Some(&expected)).await;
+    }
+    // The router takes its inputs in order: once it answered a later call, it saw 32.
+    assert_hal_error(
+        route_send(conn, "away", "x", &no_options()).await,
+        "InvalidArgument",
+    );
+    wait_rule(conn, "tank-hot", "fired", 1).await;
+
+    // Past the hysteresis: armed again; hot again within the cooldown: pending, no message.
+    ble.ok(&format!("measure {TANK} temperature=28.9")).await;
+    wait_rule(conn, "tank-hot", "armed", 1).await;
+    ble.ok(&format!("measure {TANK} temperature=31")).await;
+    wait_rule(conn, "tank-hot", "pending", 1).await;
+    assert!(
+        modem.events_so_far("sms-sent").await.is_empty(),
+        "one message only"
+    );
+    let listed = routed_list(conn).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(field::<String>(&listed[0], "id"), id);
+}
