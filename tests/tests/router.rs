@@ -238,3 +238,48 @@ async fn a_rule_fires_once_re_arms_past_its_hysteresis_and_honours_its_cooldown(
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(field::<String>(&listed[0], "id"), id);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn m2mctl_sends_through_a_route_and_shows_routes_and_rules() {
+    let budget = "budget_bytes = 2000\n";
+    let mut rig = RouterRig::start(&home_route(120, budget)).await;
+    rig.deregister_modem().await;
+    wait_uplink(rig.conn(), "home", SBD, |available, _| available).await;
+    let address = rig.bus.address.clone();
+
+    let sent = m2mctl(
+        &address,
+        &["route", "send", "home", "from m2mctl", "--wait"],
+    )
+    .await;
+    assert_eq!(sent.code, Some(0), "{sent:?}");
+    assert!(sent.stdout.contains(&format!("sent via {SBD}")), "{sent:?}");
+    assert_eq!(rig.iridium.expect_event("mo").await["text"], "from m2mctl");
+
+    wait_uplink(rig.conn(), "home", SBD, |_, left| left == 2000 - 11).await;
+    let routes = m2mctl(&address, &["routes"]).await;
+    assert_eq!(routes.code, Some(0), "{routes:?}");
+    let lines: Vec<&str> = routes.stdout.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(LTE) && l.contains("false") && l.contains("unlimited")),
+        "{routes:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(SBD) && l.contains("true") && l.contains("1989 bytes")),
+        "{routes:?}"
+    );
+
+    let rules = m2mctl(&address, &["rules"]).await;
+    assert_eq!(
+        (rules.code, rules.stdout.trim()),
+        (Some(0), "no rules"),
+        "{rules:?}"
+    );
+    let unknown = m2mctl(&address, &["route", "send", "away", "x"]).await;
+    assert_eq!(unknown.code, Some(1), "{unknown:?}");
+    assert!(unknown.stderr.contains("InvalidArgument"), "{unknown:?}");
+}

@@ -6,6 +6,7 @@ mod forget;
 mod gatt;
 mod messaging;
 mod monitor;
+mod router;
 mod sensor;
 mod wait;
 
@@ -14,7 +15,7 @@ use std::io::Write;
 use serde_json::Value as Json;
 
 use crate::bus::Hal;
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, RouteAction, RouteArgs};
 use crate::error::CliError;
 
 /// Runs the subcommand the user asked for.
@@ -44,6 +45,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Plugins => control::plugins(&hal, json).await,
         Command::ReportKernelEvent(args) => control::report_kernel_event(&hal, &args).await,
         Command::Wait { device, state } => wait::wait(&hal, json, &device, &state).await,
+        Command::Route(RouteArgs {
+            action: RouteAction::Send(args),
+        }) => router::send(&hal, json, &args).await,
+        Command::Routes => router::routes(&hal, json).await,
+        Command::Rules => router::rules(&hal, json).await,
     }
 }
 
