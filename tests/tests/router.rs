@@ -283,3 +283,30 @@ async fn m2mctl_sends_through_a_route_and_shows_routes_and_rules() {
     assert_eq!(unknown.code, Some(1), "{unknown:?}");
     assert!(unknown.stderr.contains("InvalidArgument"), "{unknown:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uplink_that_refuses_the_message_hands_it_to_the_next() {
+    // The modem's driver refuses a destination that is no phone number: that attempt fails.
+    let route = home_route(120, "").replace(PHONE, "pump-station");
+    let mut rig = RouterRig::start(&route).await;
+    wait_uplink(rig.conn(), "home", LTE, |available, _| available).await;
+    let mut states = routed_states(rig.conn()).await;
+    let id = route_send(rig.conn(), "home", "refused by lte", &no_options())
+        .await
+        .unwrap();
+    let (_, _, uplink, _) = wait_routed(&mut states, &id, "sending").await;
+    assert_eq!(uplink, LTE);
+    // Back to queued, not failed: the reason names the uplink.
+    let (_, state, uplink, error) =
+        next_signal(&mut states, |(i, _, _, _): &RoutedState| *i == id).await;
+    assert_eq!((state.as_str(), uplink.as_str()), ("queued", ""));
+    assert!(error.starts_with(LTE), "{error}");
+    let (_, _, uplink, _) = wait_routed(&mut states, &id, "sent").await;
+    assert_eq!(uplink, SBD);
+    assert_eq!(
+        rig.iridium.expect_event("mo").await["text"],
+        "refused by lte"
+    );
+    assert_eq!(field::<u32>(&listed(&rig, &id).await, "attempts"), 2);
+    assert!(rig.modem.events_so_far("sms-sent").await.is_empty());
+}
