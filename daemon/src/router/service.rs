@@ -443,9 +443,12 @@ impl RouterService {
         self.publish().await;
     }
 
-    /// Carries out the router's actions, and those their outcomes bring, until none is left.
+    /// Carries out the router's actions and those their outcomes bring, then asks the router
+    /// once more (an attempt that ended at once moves on to the next uplink now; anything
+    /// after that waits for the next tick, so an uplink that refuses at once cannot spin).
     async fn carry_out(&mut self, actions: Vec<RouterAction>) {
         let mut queue: std::collections::VecDeque<RouterAction> = actions.into();
+        let mut asked_again = false;
         while let Some(action) = queue.pop_front() {
             let more = match action {
                 RouterAction::Changed(change) => {
@@ -476,7 +479,8 @@ impl RouterService {
                 RouterAction::Withdraw { id, uplink } => self.withdraw(&id, &uplink).await,
             };
             queue.extend(more);
-            if queue.is_empty() {
+            if queue.is_empty() && !asked_again {
+                asked_again = true;
                 queue.extend(self.router.poll(unix_now()));
             }
         }
