@@ -17,7 +17,7 @@ use thiserror::Error;
 
 mod routed;
 
-pub use routed::RoutedRecord;
+pub use routed::{ROUTED_ID, RoutedRecord};
 
 /// File name of the database inside the state directory.
 const DB_FILE: &str = "messages.db";
@@ -257,7 +257,9 @@ impl Store {
         Ok(Store { connection })
     }
 
-    /// Queues an outgoing message (state `queued`) and returns it with its new id.
+    /// Queues an outgoing message (state `queued`) with `info` recorded about it, in one
+    /// transaction, and returns it with its new id.
+    #[allow(clippy::too_many_arguments)]
     pub fn insert_outgoing(
         &mut self,
         device_id: &str,
@@ -266,6 +268,7 @@ impl Store {
         encoding: &str,
         text: Option<&str>,
         now: u64,
+        info: &BTreeMap<String, String>,
     ) -> Result<MessageRecord, StoreError> {
         let record = MessageRecord {
             id: String::new(),
@@ -278,9 +281,12 @@ impl Store {
             state: "queued".to_owned(),
             timestamp: now,
             error: String::new(),
-            info: BTreeMap::new(),
+            info: info.clone(),
         };
-        let rowid = insert_message(&self.connection, &record, None)?;
+        let transaction = self.connection.transaction()?;
+        let rowid = insert_message(&transaction, &record, None)?;
+        merge_info(&transaction, rowid, info)?;
+        transaction.commit()?;
         Ok(MessageRecord {
             id: rowid.to_string(),
             ..record
@@ -736,6 +742,7 @@ mod tests {
                 "text",
                 Some("hello"),
                 now,
+                &BTreeMap::new(),
             )
             .unwrap()
     }
@@ -1132,7 +1139,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         let error = store
-            .insert_outgoing(MODEM, "", b"x", "binary", None, u64::MAX)
+            .insert_outgoing(MODEM, "", b"x", "binary", None, u64::MAX, &BTreeMap::new())
             .unwrap_err();
         assert_eq!(
             error.to_string(),

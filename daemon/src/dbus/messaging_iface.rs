@@ -131,6 +131,7 @@ impl MessagingInterface {
             destination,
             payload,
             encoding: parse_send_options(&options)?,
+            info: Default::default(),
         };
         let announce = |id: String| async move {
             if let Err(e) = Self::state_changed(&emitter, &id, "queued", "").await {

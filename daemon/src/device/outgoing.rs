@@ -51,6 +51,8 @@ pub struct NewMessage {
     pub payload: Vec<u8>,
     /// Text or binary.
     pub encoding: Encoding,
+    /// Facts recorded with it (the router's `routed_id`), committed with the message.
+    pub info: BTreeMap<String, String>,
 }
 
 /// Checks the payload against the encoding and the device's limit (0: no limit known).
@@ -93,6 +95,7 @@ where
         destination,
         payload,
         encoding,
+        info,
     } = message;
     check_payload(&payload, encoding, device.state().max_payload)?;
     let check = OutgoingMessage {
@@ -119,6 +122,7 @@ where
                 encoding_name(encoding),
                 text.as_deref(),
                 crate::clock::unix_now(),
+                &info,
             )
         })
         .await

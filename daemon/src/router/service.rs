@@ -21,6 +21,7 @@ use super::uplink;
 use crate::clock::unix_now;
 use crate::device::handle::DeviceHandle;
 use crate::device::observer::DeviceObserver;
+use crate::device::outgoing::WITHDRAWN;
 use crate::store::{RoutedRecord, StoreError, StoreHandle};
 
 /// How often the router looks at the time when nothing else happens.
@@ -250,12 +251,26 @@ impl RouterService {
             ..
         } = record;
         let id = message.id.clone();
-        let attempt = message.attempt.is_some();
+        let Some(attempt) = message.attempt.clone() else {
+            return self.router.queue(message);
+        };
         self.router.queue(message);
-        if !attempt {
-            return;
-        }
-        let Some(device_message) = attempt_message else {
+        // Killed between the device's commit and the router's: the device message says whose.
+        let device_message = match attempt_message {
+            Some(device_message) => Some(device_message),
+            None => {
+                let (routed, uplink) = (id.clone(), attempt.uplink.clone());
+                let found = self
+                    .store
+                    .run(move |s| s.attempt_message_of(&routed, &uplink))
+                    .await;
+                found.unwrap_or_else(|e| {
+                    tracing::error!("cannot look for routed message {id}'s attempt: {e}");
+                    None
+                })
+            }
+        };
+        let Some(device_message) = device_message else {
             // Stopped before the device took it: nothing went out.
             let actions = self
                 .router
@@ -266,6 +281,9 @@ impl RouterService {
         let stored = self.store.run(move |s| s.get(&read)).await;
         let outcome = match stored {
             Ok(Some(stored)) if stored.state == "sent" => Some(AttemptOutcome::Sent),
+            Ok(Some(stored)) if stored.state == "failed" && stored.error == WITHDRAWN => {
+                Some(AttemptOutcome::Withdrawn)
+            }
             Ok(Some(stored)) if stored.state == "failed" => {
                 Some(AttemptOutcome::Failed(stored.error))
             }
@@ -499,15 +517,13 @@ impl RouterService {
                 .router
                 .outcome(&id, AttemptOutcome::Withdrawn, unix_now());
         };
-        let taken = uplink::attempt(
-            &self.store,
-            &self.observer,
-            &device,
+        let request = uplink::AttemptRequest {
+            routed_id: id.clone(),
             destination,
             payload,
             encoding,
-        )
-        .await;
+        };
+        let taken = uplink::attempt(&self.store, &self.observer, &device, request).await;
         match taken {
             Ok(device_message) => {
                 self.attempts.insert(device_message.clone(), id.clone());

@@ -10,7 +10,7 @@ use crate::device::handle::{DeviceError, DeviceHandle};
 use crate::device::observer::{DeviceEvent, DeviceObserver};
 use crate::device::outgoing::{self, AcceptError, NewMessage};
 use crate::device::state::{DeviceState, states};
-use crate::store::StoreHandle;
+use crate::store::{ROUTED_ID, StoreHandle};
 
 /// The device's availability as an uplink: `ready` with Messaging and, for a modem,
 /// registered (home or roaming); for a satellite terminal, a signal.
@@ -27,17 +27,35 @@ pub fn status(state: &DeviceState) -> UplinkStatus {
     }
 }
 
-/// Starts an attempt: `payload` into `device`'s outbox for `destination`. The device message's
-/// id, or the outcome when the device did not take it.
+/// What starts an attempt of routed message `routed_id`: `payload` for `destination`.
+#[derive(Debug, Clone)]
+pub struct AttemptRequest {
+    /// The routed message.
+    pub routed_id: String,
+    /// Where to on the uplink.
+    pub destination: String,
+    /// The bytes.
+    pub payload: Vec<u8>,
+    /// Text or binary.
+    pub encoding: Encoding,
+}
+
+/// Starts an attempt: the payload into `device`'s outbox. The device message's id, or the
+/// outcome when the device did not take it.
 pub async fn attempt(
     store: &StoreHandle,
     observer: &Arc<dyn DeviceObserver>,
     device: &Arc<DeviceHandle>,
-    destination: String,
-    payload: Vec<u8>,
-    encoding: Encoding,
+    request: AttemptRequest,
 ) -> Result<String, AttemptOutcome> {
+    let AttemptRequest {
+        routed_id,
+        destination,
+        payload,
+        encoding,
+    } = request;
     let message = NewMessage {
+        info: [(ROUTED_ID.to_owned(), routed_id)].into(),
         destination,
         payload,
         encoding: match encoding {

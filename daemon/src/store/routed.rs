@@ -10,6 +10,11 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, StoreError};
 
+/// The info key of a device message that carries an attempt of a routed message: its value is
+/// the routed message's id. Committed with the device message, so that after a kill the attempt
+/// is found even if the router had not recorded the device message's id yet.
+pub const ROUTED_ID: &str = "routed_id";
+
 /// The columns [`routed_from_row`] reads, in its order.
 const SELECT_ROUTED: &str = "SELECT id, route, payload, encoding, priority, expires, state, \
     uplink, attempts, error, attempt_uplink, attempt_started, attempt_message, failed_uplinks, \
@@ -175,6 +180,26 @@ impl Store {
         Ok(())
     }
 
+    /// The newest message of device `device_id` that carries an attempt of routed message
+    /// `routed_id` (its info `routed_id`), if any.
+    pub fn attempt_message_of(
+        &self,
+        routed_id: &str,
+        device_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let found: Option<i64> = self
+            .connection
+            .query_row(
+                "SELECT m.id FROM messages m JOIN message_info i ON i.message_id = m.id
+                 WHERE i.key = ?3 AND i.value = ?1 AND m.device_id = ?2
+                 ORDER BY m.id DESC LIMIT 1",
+                params![routed_id, device_id, ROUTED_ID],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(found.map(|id| id.to_string()))
+    }
+
     /// Every routed message, oldest first.
     pub fn list_routed(&self) -> Result<Vec<RoutedRecord>, StoreError> {
         let mut statement = self
@@ -256,6 +281,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn store() -> (tempfile::TempDir, Store) {
@@ -288,6 +315,35 @@ mod tests {
         assert_eq!(pending[0].message, message);
         assert_eq!(pending[0].attempt_message.as_deref(), Some("7"));
         assert_eq!(pending[0].timestamp, 1000);
+        assert_eq!(
+            store.attempt_message_of(&message.id, "imei:1").unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn an_attempt_is_found_by_its_device_message() {
+        let (_dir, mut store) = store();
+        let tag = BTreeMap::from([(ROUTED_ID.to_owned(), "5".to_owned())]);
+        let untagged = BTreeMap::new();
+        let first = store
+            .insert_outgoing("imei:1", "", b"a", "text", None, 1, &tag)
+            .unwrap();
+        store
+            .insert_outgoing("imei:1", "", b"b", "text", None, 1, &untagged)
+            .unwrap();
+        assert_eq!(
+            store.attempt_message_of("5", "imei:1").unwrap(),
+            Some(first.id.clone())
+        );
+        assert_eq!(store.attempt_message_of("5", "imei:2").unwrap(), None);
+        let second = store
+            .insert_outgoing("imei:1", "", b"a", "text", None, 2, &tag)
+            .unwrap();
+        assert_eq!(
+            store.attempt_message_of("5", "imei:1").unwrap(),
+            Some(second.id)
+        );
     }
 
     #[test]
