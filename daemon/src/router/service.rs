@@ -588,3 +588,150 @@ impl RouterService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Mutex, RwLock};
+
+    use m2mhal_routing::{Attempt, RoutedState, UplinkSpec};
+
+    use super::*;
+    use crate::device::handle::DeviceRequest;
+    use crate::device::observer::{DeviceEvent, Publication};
+    use crate::device::state::{Changed, DeviceState};
+    use crate::store::{ROUTED_ID, Store};
+
+    const LTE: &str = "imei:356938035643809";
+    const SBD: &str = "imei:300234063904190";
+
+    /// Sees nothing: the restored messages' devices are not back yet.
+    #[derive(Debug)]
+    struct NoDevices;
+
+    #[async_trait::async_trait]
+    impl DeviceObserver for NoDevices {
+        async fn publish(
+            &self,
+            _: &Arc<RwLock<DeviceState>>,
+            _: &mpsc::Sender<DeviceRequest>,
+        ) -> Option<Publication> {
+            None
+        }
+        async fn withdraw(&self, _: &Arc<DeviceHandle>) {}
+        async fn changed(&self, _: &Arc<DeviceHandle>, _: &Changed) {}
+        async fn event(&self, _: &Arc<DeviceHandle>, _: DeviceEvent<'_>) {}
+        async fn port_removed(&self, _: &str) {}
+    }
+
+    /// Records the routed states signalled.
+    #[derive(Debug, Default)]
+    struct Recorded(Mutex<Vec<(String, String, String)>>);
+
+    #[async_trait::async_trait]
+    impl RouterSignals for Recorded {
+        async fn state_changed(&self, change: &Change) {
+            let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            seen.push((
+                change.id.clone(),
+                change.state.as_str().to_owned(),
+                change.uplink.clone(),
+            ));
+        }
+        async fn routes_changed(&self, _: Vec<RouteView>) {}
+        async fn rules_changed(&self, _: Vec<RuleView>) {}
+    }
+
+    fn service(store: StoreHandle, signals: Arc<Recorded>) -> RouterService {
+        let uplink = |name: &str| UplinkSpec {
+            uplink: name.into(),
+            destination: String::new(),
+            budget: None,
+        };
+        let route = RouteSpec {
+            name: "home".into(),
+            failover_after: 120,
+            uplinks: vec![uplink(LTE), uplink(SBD)],
+        };
+        RouterService {
+            router: Router::new(vec![route]),
+            rules: Vec::new(),
+            store,
+            observer: Arc::new(NoDevices),
+            signals,
+            devices: HashMap::new(),
+            attempts: HashMap::new(),
+            published: (Vec::new(), Vec::new()),
+        }
+    }
+
+    /// A routed message committed as `sending` through LTE, as the router commits it before it
+    /// hands the message to the device (no device message id recorded yet).
+    fn sending_through_lte(store: &mut Store) -> RoutedMessage {
+        let mut message = RoutedMessage::new("", "home", b"hi".to_vec(), Encoding::Text);
+        message.id = store.insert_routed(&message, 1000).unwrap();
+        message.state = RoutedState::Sending;
+        message.uplink = LTE.into();
+        message.attempts = 1;
+        message.attempt = Some(Attempt {
+            uplink: LTE.into(),
+            started: 1000,
+            withdrawing: false,
+        });
+        store.save_routed(&message, None).unwrap();
+        message
+    }
+
+    /// The device message of an attempt, committed by the device with the routed id.
+    fn device_message(store: &mut Store, routed: &RoutedMessage, state: &str) -> String {
+        let tag = BTreeMap::from([(ROUTED_ID.to_owned(), routed.id.clone())]);
+        let record = store
+            .insert_outgoing(LTE, "", b"hi", "text", Some("hi"), 1000, &tag)
+            .unwrap();
+        store
+            .set_state(&record.id, state, "", &BTreeMap::new())
+            .unwrap();
+        record.id
+    }
+
+    #[tokio::test]
+    async fn an_attempt_the_device_sent_before_a_kill_is_sent_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        device_message(&mut store, &routed, "sent");
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.restore().await;
+        let seen = signals.0.lock().unwrap().clone();
+        assert_eq!(seen, [(routed.id.clone(), "sent".into(), LTE.into())]);
+        assert!(service.router.messages().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_attempt_the_device_still_holds_is_followed_not_started_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        let carried = device_message(&mut store, &routed, "queued");
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.restore().await;
+        assert!(signals.0.lock().unwrap().is_empty(), "nothing new");
+        assert_eq!(service.attempts.get(&carried), Some(&routed.id));
+        service.tick().await;
+        assert!(signals.0.lock().unwrap().is_empty(), "no second uplink");
+    }
+
+    #[tokio::test]
+    async fn an_attempt_the_device_never_took_goes_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.restore().await;
+        let seen = signals.0.lock().unwrap().clone();
+        assert_eq!(seen, [(routed.id.clone(), "queued".into(), String::new())]);
+    }
+}
