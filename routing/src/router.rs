@@ -320,11 +320,6 @@ impl Router {
         self.status.insert(uplink.to_owned(), status);
     }
 
-    /// What the router knows of an uplink (none: nothing yet).
-    pub fn status(&self, uplink: &str) -> Option<UplinkStatus> {
-        self.status.get(uplink).copied()
-    }
-
     /// A ledger entry read back from the store.
     pub fn restore_spent(&mut self, uplink: &str, at: u64, bytes: u64) {
         self.ledgers

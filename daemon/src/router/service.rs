@@ -32,7 +32,6 @@ const TICK: Duration = Duration::from_secs(1);
 pub trait RouterSignals: Send + Sync + std::fmt::Debug {
     /// A routed message's new state, committed.
     async fn state_changed(&self, change: &Change);
-
     /// The routes' availability or budgets are now `routes`.
     async fn routes_changed(&self, routes: Vec<RouteView>);
     /// The rules stand now as `rules`.
@@ -81,6 +80,8 @@ pub enum SendError {
     Stopped,
 }
 
+/// What the router's task takes in, in order.
+#[derive(Debug)]
 enum Input {
     Send(SendRequest, oneshot::Sender<Result<String, SendError>>),
     Device(Arc<DeviceHandle>),
@@ -95,12 +96,6 @@ enum Input {
 #[derive(Debug, Clone)]
 pub struct RouterHandle {
     inputs: mpsc::UnboundedSender<Input>,
-}
-
-impl std::fmt::Debug for Input {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("router input")
-    }
 }
 
 impl RouterHandle {
@@ -395,10 +390,24 @@ impl RouterService {
         self.rules_fired(fired, changed).await;
     }
 
-    /// Sends what the rules fired and keeps their new state.
+    /// Sends what the rules fired, then keeps their new state (a kill in between may fire a
+    /// rule once more after the restart, but never loses its message).
     async fn rules_fired(&mut self, fired: Vec<m2mhal_routing::Fire>, changed: bool) {
         if !changed {
             return;
+        }
+        for fire in fired {
+            tracing::info!("a rule fired: message to route {}", fire.route);
+            let request = SendRequest {
+                route: fire.route,
+                payload: fire.text.into_bytes(),
+                encoding: Encoding::Text,
+                ttl: None,
+                priority: Priority::Normal,
+            };
+            if let Err(e) = self.accept(request).await {
+                tracing::warn!("cannot send a rule's message: {e}");
+            }
         }
         let kept: Vec<_> = self
             .rules
@@ -416,19 +425,6 @@ impl RouterService {
             .await;
         if let Err(e) = saved {
             tracing::error!("cannot keep the rules' state: {e}");
-        }
-        for fire in fired {
-            tracing::info!("a rule fired: message to route {}", fire.route);
-            let request = SendRequest {
-                route: fire.route,
-                payload: fire.text.into_bytes(),
-                encoding: Encoding::Text,
-                ttl: None,
-                priority: Priority::Normal,
-            };
-            if let Err(e) = self.accept(request).await {
-                tracing::warn!("cannot send a rule's message: {e}");
-            }
         }
     }
 
