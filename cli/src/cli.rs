@@ -153,6 +153,48 @@ pub enum Command {
         #[arg(long, default_value = "ready", value_parser = ["initializing", "ready", "offline", "failed"])]
         state: String,
     },
+    /// Send through a route (the daemon picks the uplink, fails over, keeps budgets).
+    Route(RouteArgs),
+    /// List the routes' uplinks: availability and budget left.
+    Routes,
+    /// List the rules: armed, pending or fired, and when they last fired.
+    Rules,
+}
+
+/// Arguments of `route`.
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: RouteAction,
+}
+
+/// The subcommands of `route`.
+#[derive(Debug, Subcommand)]
+pub enum RouteAction {
+    /// Send a message to a route; prints its id.
+    Send(RouteSendArgs),
+}
+
+/// Arguments of `route send`.
+#[derive(Debug, Args)]
+pub struct RouteSendArgs {
+    /// The route's name (a `[[route]]` of the daemon's config).
+    pub route: String,
+    /// The message text (hex bytes with --binary).
+    pub text: String,
+    /// TEXT is hex; send those bytes with encoding `binary`.
+    #[arg(long)]
+    pub binary: bool,
+    /// Fail the message as `expired` if no uplink carried it within this many seconds.
+    #[arg(long, value_name = "S")]
+    pub ttl: Option<u32>,
+    /// `high` goes before every `normal` message.
+    #[arg(long, value_parser = ["normal", "high"])]
+    pub priority: Option<String>,
+    /// Wait until the message is `sent` (exit 0, prints the uplink) or `failed` (exit 1).
+    #[arg(long)]
+    pub wait: bool,
 }
 
 /// Arguments of `send`.

@@ -40,11 +40,13 @@ pub mod iface {
     pub const LOCATION: &str = "org.m2mhal.Hal1.Location";
     /// `org.m2mhal.Hal1.Data` (API 1.1)
     pub const DATA: &str = "org.m2mhal.Hal1.Data";
+    /// `org.m2mhal.Hal1.Router` (on `/org/m2mhal/Hal1`, API 1.1)
+    pub const ROUTER: &str = "org.m2mhal.Hal1.Router";
     /// Prefix shared by every interface of the API.
     pub const PREFIX: &str = "org.m2mhal.Hal1.";
     /// Every interface of the API.
-    pub const ALL: [&str; 8] = [
-        MANAGER, DEVICE, SIGNAL, MESSAGING, GATT, SENSOR, LOCATION, DATA,
+    pub const ALL: [&str; 9] = [
+        MANAGER, DEVICE, SIGNAL, MESSAGING, GATT, SENSOR, LOCATION, DATA, ROUTER,
     ];
 
     /// `Device` for `org.m2mhal.Hal1.Device`; names of other APIs unchanged.

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::modemmanager::config::{ModemManagerConfig, ModemManagerConfigError};
+use crate::route_config::{self, RouteConfig, RouteConfigError, RuleConfig};
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, Error)]
@@ -71,6 +72,9 @@ pub enum ConfigError {
     /// A bad `[modemmanager]` value.
     #[error(transparent)]
     ModemManager(#[from] ModemManagerConfigError),
+    /// A `[[route]]` or `[[rule]]` that does not hold together.
+    #[error(transparent)]
+    Routing(#[from] RouteConfigError),
 }
 
 /// The whole configuration file. Every key is optional; see each field for its default.
@@ -102,6 +106,12 @@ pub struct Config {
     pub forget_after: u64,
     /// Living with ModemManager (`[modemmanager]`).
     pub modemmanager: ModemManagerConfig,
+    /// Named routes over the uplinks (`[[route]]`, `Router.Send`).
+    #[serde(rename = "route")]
+    pub routes: Vec<RouteConfig>,
+    /// Local rules that send a message on a route (`[[rule]]`).
+    #[serde(rename = "rule")]
+    pub rules: Vec<RuleConfig>,
 }
 
 /// One `[[port]]` table: a serial device on a fixed path.
@@ -142,6 +152,8 @@ impl Default for Config {
             in_process_drivers: Vec::new(),
             forget_after: 0,
             modemmanager: ModemManagerConfig::default(),
+            routes: Vec::new(),
+            rules: Vec::new(),
         }
     }
 }
@@ -219,6 +231,8 @@ impl Config {
                 Ok((normalize_ble_address(address)?, key.to_ascii_lowercase()))
             })
             .collect::<Result<_, _>>()?;
+        let routes = route_config::routes(&config.routes)?;
+        route_config::rules(&config.rules, &routes)?;
         Ok(config)
     }
 

@@ -4,7 +4,8 @@
 //! `Manager.ReportKernelEvent` as [`kernel_event`]s, the config's `[[port]]`s, the [`ble`]
 //! scanner) -> [`filter`] -> [`claim`] -> driver instance ([`plugin_host`]) -> [`device::task`]
 //! (over a [`link`], around the host core `m2mhal_host_core`) -> D-Bus ([`dbus`]). Messages are
-//! kept in the [`store`]. An isolated driver's instances run in [`worker`] processes. See
+//! kept in the [`store`]; the [`router`] sends messages over routes of uplinks and runs the
+//! rules. An isolated driver's instances run in [`worker`] processes. See
 //! docs/architecture.md.
 
 pub mod ble;
@@ -25,6 +26,8 @@ pub mod plugin_file;
 pub mod plugin_host;
 pub mod port;
 pub mod reload;
+pub mod route_config;
+pub mod router;
 pub mod store;
 pub mod udev_monitor;
 pub mod worker;
@@ -40,11 +43,15 @@ use crate::config::Config;
 use crate::dbus::manager::ManagerInterface;
 use crate::dbus::observer::BusObserver;
 use crate::dbus::registry::Registry;
+use crate::dbus::router_iface::{BusRouterSignals, Published, RouterInterface};
 use crate::dbus::strict::Strict;
+use crate::device::observer::DeviceObserver;
 use crate::device::task::Services;
 use crate::discovery::Discovery;
 use crate::plugin_host::{Placement, PluginSet};
 use crate::reload::Reloader;
+use crate::router::observer::RoutingObserver;
+use crate::router::service::RouterSetup;
 use crate::store::{Store, StoreHandle};
 use m2mhal_contract::{BUS_NAME, MANAGER_PATH};
 
@@ -60,6 +67,9 @@ pub enum DaemonError {
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(#[from] std::io::Error),
+    /// A `[[route]]` or `[[rule]]` does not hold together.
+    #[error(transparent)]
+    Routing(#[from] route_config::RouteConfigError),
 }
 
 /// Depth of the kernel event queue.
@@ -85,12 +95,18 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
     let (events, events_rx) = mpsc::channel(EVENT_QUEUE);
     let manager =
         ManagerInterface::new(Arc::clone(&registry), Arc::clone(&plugins), events.clone());
+    let routes = route_config::routes(&config.routes)?;
+    let rules = route_config::rules(&config.rules, &routes)?;
+    let (router, router_inputs) = router::service::channel();
+    let published = Arc::new(std::sync::Mutex::new(Published::default()));
+    let router_iface = RouterInterface::new(router.clone(), store.clone(), Arc::clone(&published));
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut hangup = signal(SignalKind::hangup())?;
     let conn = zbus::connection::Builder::system()
         .serve_at(MANAGER_PATH, zbus::fdo::ObjectManager)
         .serve_at(MANAGER_PATH, Strict::new(manager))
+        .serve_at(MANAGER_PATH, Strict::new(router_iface))
         .name(BUS_NAME)
         .build()
         .await?;
@@ -99,11 +115,24 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         env!("CARGO_PKG_VERSION"),
         plugins.iter().count()
     );
+    let bus_observer: Arc<dyn DeviceObserver> = Arc::new(BusObserver::new(conn.clone(), registry));
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let router_setup = RouterSetup {
+        routes,
+        rules,
+        store: store.clone(),
+        observer: Arc::clone(&bus_observer),
+        signals: Arc::new(BusRouterSignals::new(conn.clone(), published)),
+    };
+    let router_task = tokio::spawn(router::service::run(
+        router_setup,
+        router_inputs,
+        shutdown_rx.clone(),
+    ));
     let services = Services {
         store,
-        observer: Arc::new(BusObserver::new(conn.clone(), registry)),
+        observer: Arc::new(RoutingObserver::new(bus_observer, router)),
     };
-    let (shutdown, shutdown_rx) = watch::channel(false);
     let ble = config.ble.enabled.then(|| {
         let host = BleHost::new(
             conn.clone(),
@@ -138,6 +167,9 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         && let Err(e) = ble.await
     {
         tracing::error!("BLE task ended abnormally: {e}");
+    }
+    if let Err(e) = router_task.await {
+        tracing::error!("router task ended abnormally: {e}");
     }
     let _ = conn.release_name(BUS_NAME).await;
     Ok(())

@@ -90,6 +90,8 @@ fn restart_only_changes(old: &Config, new: &Config, ble_drivers: &BTreeSet<Strin
         ("forget_after", old.forget_after != new.forget_after),
         ("[ble]", old.ble != new.ble),
         ("[modemmanager]", old.modemmanager != new.modemmanager),
+        ("[[route]]", old.routes != new.routes),
+        ("[[rule]]", old.rules != new.rules),
     ]
     .into_iter()
     .filter(|(_, changed)| *changed)

@@ -15,6 +15,10 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 use thiserror::Error;
 
+mod routed;
+
+pub use routed::{ROUTED_ID, RoutedRecord};
+
 /// File name of the database inside the state directory.
 const DB_FILE: &str = "messages.db";
 
@@ -54,6 +58,38 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE device_numbers (
         device_id TEXT    PRIMARY KEY,
         number    INTEGER NOT NULL UNIQUE CHECK (number >= 0)
+    ) WITHOUT ROWID;",
+    // Version 3. The router (`Router.Send`): routed messages with the attempt under way and the
+    // device message carrying it, the bytes each uplink carried (budgets), the rules' state.
+    "CREATE TABLE routed_messages (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        route           TEXT    NOT NULL,
+        payload         BLOB    NOT NULL,
+        encoding        TEXT    NOT NULL,
+        priority        TEXT    NOT NULL,
+        expires         INTEGER,
+        state           TEXT    NOT NULL,
+        uplink          TEXT    NOT NULL DEFAULT '',
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        error           TEXT    NOT NULL DEFAULT '',
+        attempt_uplink  TEXT,
+        attempt_started INTEGER,
+        attempt_message TEXT,
+        failed_uplinks  TEXT    NOT NULL DEFAULT '',
+        passed_uplinks  TEXT    NOT NULL DEFAULT '',
+        timestamp       INTEGER NOT NULL CHECK (timestamp >= 0)
+    );
+    CREATE TABLE uplink_spent (
+        uplink TEXT    NOT NULL,
+        at     INTEGER NOT NULL,
+        bytes  INTEGER NOT NULL
+    );
+    CREATE INDEX uplink_spent_by_time ON uplink_spent (at);
+    CREATE TABLE rule_state (
+        name       TEXT    PRIMARY KEY,
+        state      TEXT    NOT NULL,
+        fired      INTEGER NOT NULL,
+        last_fired INTEGER NOT NULL
     ) WITHOUT ROWID;",
 ];
 
@@ -221,7 +257,9 @@ impl Store {
         Ok(Store { connection })
     }
 
-    /// Queues an outgoing message (state `queued`) and returns it with its new id.
+    /// Queues an outgoing message (state `queued`) with `info` recorded about it, in one
+    /// transaction, and returns it with its new id.
+    #[allow(clippy::too_many_arguments)]
     pub fn insert_outgoing(
         &mut self,
         device_id: &str,
@@ -230,6 +268,7 @@ impl Store {
         encoding: &str,
         text: Option<&str>,
         now: u64,
+        info: &BTreeMap<String, String>,
     ) -> Result<MessageRecord, StoreError> {
         let record = MessageRecord {
             id: String::new(),
@@ -242,9 +281,12 @@ impl Store {
             state: "queued".to_owned(),
             timestamp: now,
             error: String::new(),
-            info: BTreeMap::new(),
+            info: info.clone(),
         };
-        let rowid = insert_message(&self.connection, &record, None)?;
+        let transaction = self.connection.transaction()?;
+        let rowid = insert_message(&transaction, &record, None)?;
+        merge_info(&transaction, rowid, info)?;
+        transaction.commit()?;
         Ok(MessageRecord {
             id: rowid.to_string(),
             ..record
@@ -700,6 +742,7 @@ mod tests {
                 "text",
                 Some("hello"),
                 now,
+                &BTreeMap::new(),
             )
             .unwrap()
     }
@@ -1096,7 +1139,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         let error = store
-            .insert_outgoing(MODEM, "", b"x", "binary", None, u64::MAX)
+            .insert_outgoing(MODEM, "", b"x", "binary", None, u64::MAX, &BTreeMap::new())
             .unwrap_err();
         assert_eq!(
             error.to_string(),

@@ -174,6 +174,15 @@ impl<C> DeviceHost<C> {
         self.steps.push_back(Step::SendNext);
     }
 
+    /// The router takes a waiting message back (see [`Outbox::withdraw`]); whether it did.
+    pub fn withdraw(&mut self, id: &str) -> bool {
+        let withdrawn = self.outbox.withdraw(id);
+        if withdrawn {
+            self.update_pending();
+        }
+        withdrawn
+    }
+
     /// A stored message was deleted: it leaves the outbox if it still waits there.
     pub fn forget(&mut self, id: &str) {
         self.outbox.forget(id);

@@ -6,12 +6,14 @@
 //!                     ^                           ├─ NotReady | Timeout ─> queued (head)
 //!                     └─ interrupt (driver failed,└─ other error ───────> failed
 //!                        device gone): head
+//!   queued ── withdraw (never on the wire: not in flight, last attempt not timed out) ──> out
 //! ```
 //!
-//! A message enters at `Messaging.Send`: the D-Bus side inserts it into the store (committed as
-//! `queued`), signals `queued`, then hands it to [`Outbox::enqueue`]. That insert stays at the
-//! edge because `Send` must accept a message while no task serves the device (it goes out when
-//! the device is back, from [`Outbox::load`]).
+//! A message enters through the daemon's one owner of outgoing messages (`device/outgoing.rs`):
+//! it checks the message, commits it as `queued`, signals `queued`, then hands it to
+//! [`Outbox::enqueue`]. That insert happens outside the core because `Send` must accept a
+//! message while no task serves the device (it goes out when the device is back, from
+//! [`Outbox::load`]).
 //!
 //! Every state change is a [`Record`]: committed to the store first, signalled after (an
 //! application that sees `StateChanged` finds the same state in the store). One message is in
@@ -19,7 +21,7 @@
 //! message in flight add facts (attempts, next retry) and are committed the same way; a repeated
 //! `sending` is committed without a second signal.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use m2mhal_plugin_api::{
     CallError, CallErrorKind, CallReply, Encoding, MessageState, OutgoingMessage,
@@ -86,6 +88,8 @@ pub struct Outbox {
     queue: VecDeque<Outgoing>,
     sending: Option<Outgoing>,
     loaded: bool,
+    /// Waiting messages whose last attempt timed out on the wire: they may have gone.
+    uncertain: BTreeSet<String>,
 }
 
 impl Outbox {
@@ -97,6 +101,17 @@ impl Outbox {
     /// A stored message was deleted: it no longer waits (one in flight finishes).
     pub fn forget(&mut self, id: &str) {
         self.queue.retain(|m| m.id != id);
+    }
+
+    /// Takes a waiting message back (the router sends it through another uplink): only one that
+    /// never may have reached the wire, neither in flight nor put back after a timeout.
+    pub fn withdraw(&mut self, id: &str) -> bool {
+        if self.in_flight(id) || self.uncertain.contains(id) {
+            return false;
+        }
+        let before = self.queue.len();
+        self.queue.retain(|m| m.id != id);
+        self.queue.len() < before
     }
 
     /// Whether the store's waiting messages were loaded.
@@ -188,6 +203,12 @@ impl Outbox {
     /// not ready, or took too long), or failed.
     pub fn finished(&mut self, id: &str, result: Result<CallReply, CallError>) -> Record {
         let message = self.sending.take();
+        let timed_out = matches!(&result, Err(e) if e.kind == CallErrorKind::Timeout);
+        if timed_out {
+            self.uncertain.insert(id.to_owned());
+        } else {
+            self.uncertain.remove(id);
+        }
         let change = match result {
             Ok(reply) => {
                 let info = match reply {
@@ -318,6 +339,23 @@ mod tests {
                 .reported("2", MessageState::Sending, "", BTreeMap::new())
                 .signal
         );
+    }
+
+    #[test]
+    fn only_a_message_that_never_reached_the_wire_is_withdrawn() {
+        let mut outbox = Outbox::default();
+        for id in ["1", "2", "3"] {
+            outbox.enqueue(message(id));
+        }
+        let id = outbox.start_next().unwrap_or_default();
+        assert!(!outbox.withdraw(&id), "in flight");
+        let timeout = CallError::new(CallErrorKind::Timeout, "SBD session timed out");
+        outbox.finished(&id, Err(timeout));
+        assert!(!outbox.withdraw("1"), "it may have gone");
+        assert!(outbox.withdraw("2"));
+        assert!(!outbox.withdraw("2"), "already gone");
+        assert!(!outbox.withdraw("9"), "never here");
+        assert_eq!(ids(&mut outbox), ["1", "3"]);
     }
 
     #[test]

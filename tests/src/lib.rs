@@ -33,6 +33,7 @@ pub mod plugin_files;
 pub mod power_cut;
 pub mod reload;
 pub mod restart;
+pub mod router;
 pub mod scripted_pty;
 
 pub use m2mhal_contract::error::PREFIX as ERROR_PREFIX;

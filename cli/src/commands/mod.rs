@@ -8,6 +8,7 @@ mod location;
 mod messaging;
 mod monitor;
 mod nmea;
+mod router;
 mod sensor;
 mod wait;
 
@@ -16,7 +17,7 @@ use std::io::Write;
 use serde_json::Value as Json;
 
 use crate::bus::Hal;
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, RouteAction, RouteArgs};
 use crate::error::CliError;
 
 /// Runs the subcommand the user asked for.
@@ -55,6 +56,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Plugins => control::plugins(&hal, json).await,
         Command::ReportKernelEvent(args) => control::report_kernel_event(&hal, &args).await,
         Command::Wait { device, state } => wait::wait(&hal, json, &device, &state).await,
+        Command::Route(RouteArgs {
+            action: RouteAction::Send(args),
+        }) => router::send(&hal, json, &args).await,
+        Command::Routes => router::routes(&hal, json).await,
+        Command::Rules => router::rules(&hal, json).await,
     }
 }
 

@@ -3,6 +3,7 @@
 use m2mhal_plugin_api::{CallError, CallErrorKind};
 
 use crate::device::handle::DeviceError;
+use crate::device::outgoing::AcceptError;
 
 /// An error returned to a D-Bus caller.
 #[derive(Debug, zbus::DBusError)]
@@ -50,6 +51,17 @@ impl From<DeviceError> for HalError {
             DeviceError::Gone(message) => HalError::DeviceGone(message),
             DeviceError::Timeout(message) => HalError::Timeout(message),
             DeviceError::Call(error) => HalError::from(error),
+        }
+    }
+}
+
+impl From<AcceptError> for HalError {
+    fn from(error: AcceptError) -> Self {
+        match error {
+            AcceptError::InvalidArgument(message) => HalError::InvalidArgument(message),
+            AcceptError::PayloadTooLarge(message) => HalError::PayloadTooLarge(message),
+            AcceptError::Device(error) => HalError::from(error),
+            AcceptError::Store(_) => HalError::Failed(error.to_string()),
         }
     }
 }

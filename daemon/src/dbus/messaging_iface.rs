@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use m2mhal_plugin_api::{Encoding, OutgoingMessage, Request};
+use m2mhal_plugin_api::{Encoding, Request};
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
 use zbus::{Connection, OwnedVariant, Variant, interface};
@@ -12,10 +12,9 @@ use zbus::{Connection, OwnedVariant, Variant, interface};
 use super::authorize::{Action, authorize};
 use super::error::HalError;
 use crate::device::handle::{DeviceHandle, DeviceRequest};
+use crate::device::outgoing::{self, NewMessage};
 use crate::store::{MessageRecord, StoreHandle};
 
-/// How long the driver may take to check a message before it is accepted.
-const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long `Poll` may take.
 const POLL_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -41,27 +40,7 @@ fn parse_send_options(options: &HashMap<String, OwnedVariant>) -> Result<Encodin
     let mut encoding = Encoding::Text;
     for (key, value) in options {
         match key.as_str() {
-            "encoding" => {
-                let text: String = value
-                    .try_clone()
-                    .ok()
-                    .and_then(|v| String::try_from(v).ok())
-                    .ok_or_else(|| {
-                        HalError::InvalidArgument(format!(
-                            "option \"encoding\" must be a string, got {}",
-                            value.value_signature()
-                        ))
-                    })?;
-                encoding = match text.as_str() {
-                    "text" => Encoding::Text,
-                    "binary" => Encoding::Binary,
-                    other => {
-                        return Err(HalError::InvalidArgument(format!(
-                            "option \"encoding\" must be \"text\" or \"binary\", got {other:?}"
-                        )));
-                    }
-                }
-            }
+            "encoding" => encoding = parse_encoding(value)?,
             other => {
                 return Err(HalError::InvalidArgument(format!(
                     "unknown option {other:?}; Send accepts \"encoding\""
@@ -72,23 +51,29 @@ fn parse_send_options(options: &HashMap<String, OwnedVariant>) -> Result<Encodin
     Ok(encoding)
 }
 
-/// Checks the payload against the encoding and the device's limit.
-fn check_payload(payload: &[u8], encoding: Encoding, max_payload: u32) -> Result<(), HalError> {
-    if encoding == Encoding::Text
-        && let Err(e) = std::str::from_utf8(payload)
-    {
-        return Err(HalError::InvalidArgument(format!(
-            "payload is not valid UTF-8 (encoding \"text\"): invalid byte at offset {}",
-            e.valid_up_to()
-        )));
+/// The value of a string option `key`.
+pub fn string_option(key: &str, value: &OwnedVariant) -> Result<String, HalError> {
+    value
+        .try_clone()
+        .ok()
+        .and_then(|v| String::try_from(v).ok())
+        .ok_or_else(|| {
+            HalError::InvalidArgument(format!(
+                "option {key:?} must be a string, got {}",
+                value.value_signature()
+            ))
+        })
+}
+
+/// The `encoding` option's value: `text` or `binary`.
+pub fn parse_encoding(value: &OwnedVariant) -> Result<Encoding, HalError> {
+    match string_option("encoding", value)?.as_str() {
+        "text" => Ok(Encoding::Text),
+        "binary" => Ok(Encoding::Binary),
+        other => Err(HalError::InvalidArgument(format!(
+            "option \"encoding\" must be \"text\" or \"binary\", got {other:?}"
+        ))),
     }
-    if max_payload > 0 && payload.len() > max_payload as usize {
-        return Err(HalError::PayloadTooLarge(format!(
-            "payload is {} bytes; this device accepts at most {max_payload}",
-            payload.len()
-        )));
-    }
-    Ok(())
 }
 
 /// The `List()` dictionary of one stored message.
@@ -142,47 +127,18 @@ impl MessagingInterface {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<String, HalError> {
         authorize(conn, &header, Action::Messaging).await?;
-        let encoding = parse_send_options(&options)?;
-        let max_payload = self.handle.state().max_payload;
-        check_payload(&payload, encoding, max_payload)?;
-        let mut message = OutgoingMessage {
-            id: String::new(),
+        let message = NewMessage {
             destination,
             payload,
-            encoding,
-            progress: Default::default(),
+            encoding: parse_send_options(&options)?,
+            info: Default::default(),
         };
-        self.handle
-            .call(Request::CheckMessage(message.clone()), CHECK_TIMEOUT)
-            .await?;
-        let device_id = self.device_id();
-        let text = match encoding {
-            Encoding::Text => String::from_utf8(message.payload.clone()).ok(),
-            Encoding::Binary => None,
+        let announce = |id: String| async move {
+            if let Err(e) = Self::state_changed(&emitter, &id, "queued", "").await {
+                tracing::warn!("cannot emit StateChanged: {e}");
+            }
         };
-        let (destination, payload) = (message.destination.clone(), message.payload.clone());
-        let record = self
-            .store
-            .run(move |store| {
-                store.insert_outgoing(
-                    &device_id,
-                    &destination,
-                    &payload,
-                    encoding_name(encoding),
-                    text.as_deref(),
-                    crate::clock::unix_now(),
-                )
-            })
-            .await
-            .map_err(|e| HalError::Failed(format!("cannot store the message: {e}")))?;
-        message.id = record.id.clone();
-        let id = record.id.clone();
-        Self::state_changed(&emitter, &id, "queued", "").await?;
-        // The message is durable now: if the device went away meanwhile it is sent when it is back.
-        if let Err(e) = self.handle.send(DeviceRequest::Enqueue(record)).await {
-            tracing::info!("message {id} stays queued: {e}");
-        }
-        Ok(id)
+        Ok(outgoing::accept(&self.store, &self.handle, message, announce).await?)
     }
 
     /// Every stored message of this device (private: root or `org.m2mhal.Hal1.MessagingRead`).
@@ -252,14 +208,6 @@ impl MessagingInterface {
     ) -> zbus::Result<()>;
 }
 
-/// The store's name of an encoding.
-pub fn encoding_name(encoding: Encoding) -> &'static str {
-    match encoding {
-        Encoding::Text => "text",
-        Encoding::Binary => "binary",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,15 +233,5 @@ mod tests {
         assert!(matches!(err, HalError::InvalidArgument(m) if m.contains("utf16")));
         let err = parse_send_options(&options(&[("priority", Variant::from(1u32))])).unwrap_err();
         assert!(matches!(err, HalError::InvalidArgument(m) if m.contains("priority")));
-    }
-
-    #[test]
-    fn payload_checks_name_the_problem() {
-        assert!(check_payload(b"hello", Encoding::Text, 10).is_ok());
-        let err = check_payload(b"ab\xffcd", Encoding::Text, 10).unwrap_err();
-        assert!(matches!(err, HalError::InvalidArgument(m) if m.contains("offset 2")));
-        assert!(check_payload(b"ab\xffcd", Encoding::Binary, 10).is_ok());
-        let err = check_payload(&[0; 11], Encoding::Binary, 10).unwrap_err();
-        assert!(matches!(err, HalError::PayloadTooLarge(m) if m.contains("11 bytes")));
     }
 }

@@ -13,6 +13,7 @@ pub mod objects;
 pub mod observer;
 pub mod properties;
 pub mod registry;
+pub mod router_iface;
 pub mod sensor_iface;
 pub mod signal_iface;
 pub mod strict;
@@ -28,6 +29,7 @@ mod tests {
     use super::location_iface::LocationInterface;
     use super::manager::ManagerInterface;
     use super::messaging_iface::MessagingInterface;
+    use super::router_iface::RouterInterface;
     use super::sensor_iface::SensorInterface;
     use super::signal_iface::SignalInterface;
 
@@ -43,6 +45,7 @@ mod tests {
             (SensorInterface::name(), iface::SENSOR),
             (LocationInterface::name(), iface::LOCATION),
             (DataInterface::name(), iface::DATA),
+            (RouterInterface::name(), iface::ROUTER),
         ];
         for (name, contract) in served {
             assert_eq!(name.as_str(), contract);

@@ -50,6 +50,14 @@ pub enum DeviceRequest {
     Enqueue(MessageRecord),
     /// A stored message was deleted; drop it from the outbox if it is still waiting there.
     Forget(String),
+    /// The router takes a waiting message back; `reply` says whether it did (not if it may
+    /// have reached the wire).
+    Withdraw {
+        /// The message id.
+        id: String,
+        /// Whether it was withdrawn.
+        reply: oneshot::Sender<bool>,
+    },
     /// The device's object was taken off the bus (`Device.Forget`); publish it again when the
     /// device is back.
     Withdrawn,

@@ -21,8 +21,8 @@ use tracing::Instrument;
 
 use super::handle::{DeviceHandle, DeviceRequest};
 use super::observer::{DeviceEvent, DeviceObserver, Publication};
-use super::persist;
 use super::state::{Changed, DeviceState, Property};
+use super::{outgoing, persist};
 use crate::clock;
 use crate::link::Link;
 use crate::plugin_host::{DriverInstance, Plugin};
@@ -183,8 +183,11 @@ impl DeviceTask {
                 };
                 self.core.call_by(request, reply, deadline);
             }
-            DeviceRequest::Enqueue(record) => self.core.enqueue(persist::outgoing(record)),
+            DeviceRequest::Enqueue(record) => self.core.enqueue(outgoing::outgoing(record)),
             DeviceRequest::Forget(id) => self.core.forget(&id),
+            DeviceRequest::Withdraw { id, reply } => {
+                let _ = reply.send(self.core.withdraw(&id));
+            }
             DeviceRequest::Withdrawn => {
                 self.handle = None;
                 self.core.withdrawn();
@@ -226,7 +229,7 @@ impl DeviceTask {
             }
             Action::Publish => Answer::Published(self.publish().await),
             Action::LoadOutbox { device_id } => {
-                Answer::OutboxLoaded(persist::load_outbox(&self.services.store, device_id).await)
+                Answer::OutboxLoaded(outgoing::load_outbox(&self.services.store, device_id).await)
             }
             Action::ReadRecentCommits { device_id, limit } => Answer::RecentCommits(
                 persist::recent_commits(&self.services.store, device_id, limit).await,
@@ -242,10 +245,10 @@ impl DeviceTask {
                 return self.event(received).await;
             }
             Action::ReadProgress { id } => {
-                Answer::Progress(persist::recorded_progress(&self.services.store, id).await)
+                Answer::Progress(outgoing::recorded_progress(&self.services.store, id).await)
             }
             Action::CommitState(change) => {
-                return persist::commit_state(&self.services.store, change).await;
+                return outgoing::commit_state(&self.services.store, change).await;
             }
             Action::EmitState { id, state, error } => {
                 let state = DeviceEvent::MessageState {

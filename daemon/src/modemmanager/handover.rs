@@ -14,7 +14,7 @@ use super::proxies::{MessagingProxy, SmsProxy};
 use super::sms::{self, MM_SMS_INFO, SMS_SENDING, SMS_SENT, SMS_STORED};
 use crate::device::handle::DeviceHandle;
 use crate::device::observer::DeviceEvent;
-use crate::device::persist;
+use crate::device::outgoing;
 use crate::device::task::Services;
 
 /// `org.freedesktop.ModemManager1.Sms`.
@@ -28,7 +28,7 @@ pub async fn commit_and_signal(
 ) {
     let Record { change, signal } = record;
     let (id, state, error) = (change.id.clone(), change.state, change.error.clone());
-    persist::commit_state(&services.store, change).await;
+    outgoing::commit_state(&services.store, change).await;
     if let Some(handle) = handle.filter(|_| signal) {
         let event = DeviceEvent::MessageState {
             id: &id,

@@ -33,9 +33,9 @@ use super::sms;
 use crate::clock;
 use crate::device::handle::{DeviceHandle, DeviceRequest};
 use crate::device::observer::{DeviceEvent, Publication};
-use crate::device::persist;
 use crate::device::state::{Changed, DeviceState};
 use crate::device::task::Services;
+use crate::device::{outgoing, persist};
 
 /// `StateReason` of a served modem while ModemManager is away.
 pub const MODEMMANAGER_GONE: &str = "modemmanager-gone";
@@ -393,7 +393,7 @@ impl ServedModem {
 
     async fn load_outbox(&mut self) {
         let device_id = self.read_state().id.clone();
-        if let Some(stored) = persist::load_outbox(&self.services.store, device_id).await {
+        if let Some(stored) = outgoing::load_outbox(&self.services.store, device_id).await {
             self.outbox.load(stored);
         }
         self.announce_pending().await;
@@ -408,15 +408,32 @@ impl ServedModem {
                 ..
             } => self.call(request, reply, answer_by).await,
             DeviceRequest::Enqueue(record) => {
-                self.outbox.enqueue(persist::outgoing(record));
+                self.outbox.enqueue(outgoing::outgoing(record));
                 self.announce_pending().await;
             }
             DeviceRequest::Forget(id) => {
                 self.outbox.forget(&id);
                 self.announce_pending().await;
             }
+            DeviceRequest::Withdraw { id, reply } => {
+                let withdrawn = self.withdraw(&id).await;
+                let _ = reply.send(withdrawn);
+            }
             DeviceRequest::Withdrawn => self.handle = None,
         }
+    }
+
+    /// The router takes a waiting message back: never one handed to ModemManager, in flight or
+    /// in an earlier run (its SMS object is recorded), which may have reached the network.
+    async fn withdraw(&mut self, id: &str) -> bool {
+        let recorded = outgoing::recorded_progress(&self.services.store, id.to_owned()).await;
+        let handed = recorded.is_some_and(|info| info.contains_key(sms::MM_SMS_INFO));
+        let waiting = self.in_flight.as_ref().is_some_and(|m| m.id == id);
+        let withdrawn = !handed && !waiting && self.outbox.withdraw(id);
+        if withdrawn {
+            self.announce_pending().await;
+        }
+        withdrawn
     }
 
     /// Answers a call of the D-Bus side by `answer_by` for calls that wait on ModemManager
@@ -425,7 +442,7 @@ impl ServedModem {
         &mut self,
         request: Request,
         reply: oneshot::Sender<Result<CallReply, CallError>>,
-        answer_by: tokio::time::Instant,
+        answer_by: Instant,
     ) {
         let result = match request {
             Request::CheckMessage(message) => sms::check(&message).map(|()| CallReply::Done),
@@ -477,7 +494,7 @@ impl ServedModem {
         let Some(id) = self.outbox.start_next() else {
             return;
         };
-        let progress = persist::recorded_progress(&self.services.store, id.clone()).await;
+        let progress = outgoing::recorded_progress(&self.services.store, id.clone()).await;
         let Some((message, sending)) = self.outbox.hand_over(progress) else {
             return;
         };

@@ -1,0 +1,733 @@
+//! The router's task: `m2mhal_routing`'s [`Router`] and [`Rule`]s under tokio, with the store,
+//! the devices and the time around them.
+//!
+//! Every input (a `Send`, a device's new properties, a device message's new state, the clock)
+//! goes through one channel into one task, in order. Each change of a routed message is
+//! committed to the store before it is signalled; a rule's state is committed when it changes.
+//! The task asks the router again every second (ttl, failover_after, budgets, rules' `for`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use m2mhal_plugin_api::MessageState;
+use m2mhal_routing::{
+    AttemptOutcome, Change, Encoding, Priority, Reading, RouteError, RouteSpec, RouteView,
+    RoutedMessage, Router, RouterAction, Rule, RuleSpec, RuleState,
+};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::uplink;
+use crate::clock::unix_now;
+use crate::device::handle::DeviceHandle;
+use crate::device::observer::DeviceObserver;
+use crate::device::outgoing::WITHDRAWN;
+use crate::store::{RoutedRecord, StoreError, StoreHandle};
+
+/// How often the router looks at the time when nothing else happens.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Who hears about the router (the D-Bus side).
+#[async_trait::async_trait]
+pub trait RouterSignals: Send + Sync + std::fmt::Debug {
+    /// A routed message's new state, committed.
+    async fn state_changed(&self, change: &Change);
+    /// The routes' availability or budgets are now `routes`.
+    async fn routes_changed(&self, routes: Vec<RouteView>);
+    /// The rules stand now as `rules`.
+    async fn rules_changed(&self, rules: Vec<RuleView>);
+}
+
+/// A rule as `Router.Rules` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleView {
+    /// Its name.
+    pub name: String,
+    /// `armed`, `pending` or `fired`.
+    pub state: RuleState,
+    /// Times fired.
+    pub fired: u32,
+    /// Unix seconds of the last firing (0: never).
+    pub last_fired: u64,
+}
+
+/// What `Router.Send` asks for.
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    /// The route's name.
+    pub route: String,
+    /// The bytes.
+    pub payload: Vec<u8>,
+    /// Text or binary.
+    pub encoding: Encoding,
+    /// Seconds before it fails as `expired`.
+    pub ttl: Option<u64>,
+    /// Which go first.
+    pub priority: Priority,
+}
+
+/// Why a message was not accepted onto a route.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Unknown route, ttl 0, too large for every uplink.
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    /// The store could not commit it.
+    #[error("cannot store the message: {0}")]
+    Store(#[from] StoreError),
+    /// The router's task is gone (the daemon stops).
+    #[error("the router is stopping")]
+    Stopped,
+}
+
+/// What the router's task takes in, in order.
+#[derive(Debug)]
+enum Input {
+    Send(SendRequest, oneshot::Sender<Result<String, SendError>>),
+    Device(Arc<DeviceHandle>),
+    MessageState {
+        id: String,
+        state: MessageState,
+        error: String,
+    },
+}
+
+/// The way to the router's task.
+#[derive(Debug, Clone)]
+pub struct RouterHandle {
+    inputs: mpsc::UnboundedSender<Input>,
+}
+
+impl RouterHandle {
+    /// Accepts a message onto a route; its id once it is committed.
+    pub async fn send(&self, request: SendRequest) -> Result<String, SendError> {
+        let (reply, answer) = oneshot::channel();
+        if self.inputs.send(Input::Send(request, reply)).is_err() {
+            return Err(SendError::Stopped);
+        }
+        answer.await.unwrap_or(Err(SendError::Stopped))
+    }
+
+    /// A device's properties changed (or it was published).
+    pub fn device_changed(&self, device: &Arc<DeviceHandle>) {
+        let _ = self.inputs.send(Input::Device(Arc::clone(device)));
+    }
+
+    /// A device message's new state, committed.
+    pub fn message_state(&self, id: &str, state: MessageState, error: &str) {
+        let _ = self.inputs.send(Input::MessageState {
+            id: id.to_owned(),
+            state,
+            error: error.to_owned(),
+        });
+    }
+}
+
+/// The router's task state.
+struct RouterService {
+    router: Router,
+    rules: Vec<Rule>,
+    store: StoreHandle,
+    observer: Arc<dyn DeviceObserver>,
+    signals: Arc<dyn RouterSignals>,
+    devices: HashMap<String, Arc<DeviceHandle>>,
+    /// Device message id -> routed message id, for the attempts under way.
+    attempts: HashMap<String, String>,
+    /// The routes and rules as last published.
+    published: (Vec<RouteView>, Vec<RuleView>),
+}
+
+/// The router's end of its input channel, until the task runs.
+#[derive(Debug)]
+pub struct Inputs(mpsc::UnboundedReceiver<Input>);
+
+/// A handle on a router not running yet, and the input channel to run it with ([`run`]).
+pub fn channel() -> (RouterHandle, Inputs) {
+    let (inputs, rx) = mpsc::unbounded_channel();
+    (RouterHandle { inputs }, Inputs(rx))
+}
+
+/// What the router's task works with.
+#[derive(Debug)]
+pub struct RouterSetup {
+    /// The configured routes.
+    pub routes: Vec<RouteSpec>,
+    /// The configured rules.
+    pub rules: Vec<RuleSpec>,
+    /// The durable store.
+    pub store: StoreHandle,
+    /// Shows device messages (the bus's observer, not the router's own).
+    pub observer: Arc<dyn DeviceObserver>,
+    /// Hears about the router.
+    pub signals: Arc<dyn RouterSignals>,
+}
+
+/// Runs the router on `inputs` until `stop` turns true.
+pub async fn run(setup: RouterSetup, inputs: Inputs, stop: watch::Receiver<bool>) {
+    let service = RouterService {
+        router: Router::new(setup.routes),
+        rules: setup.rules.into_iter().map(Rule::new).collect(),
+        store: setup.store,
+        observer: setup.observer,
+        signals: setup.signals,
+        devices: HashMap::new(),
+        attempts: HashMap::new(),
+        published: (Vec::new(), Vec::new()),
+    };
+    service.run(inputs.0, stop).await;
+}
+
+impl RouterService {
+    async fn run(
+        mut self,
+        mut inputs: mpsc::UnboundedReceiver<Input>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        self.restore().await;
+        self.publish().await;
+        loop {
+            tokio::select! {
+                input = inputs.recv() => match input {
+                    Some(input) => self.input(input).await,
+                    None => return,
+                },
+                () = tokio::time::sleep(TICK) => {}
+                changed = stop.changed() => if changed.is_err() || *stop.borrow() {
+                    return;
+                },
+            }
+            self.tick().await;
+        }
+    }
+
+    /// Reads back what the store kept: budgets spent, rules' state, routed messages not final
+    /// (with the attempt each had under way).
+    async fn restore(&mut self) {
+        let longest = self
+            .router
+            .routes()
+            .flat_map(|r| r.uplinks.iter().filter_map(|u| u.budget.map(|b| b.period)))
+            .max()
+            .unwrap_or(0);
+        let since = unix_now().saturating_sub(longest);
+        match self.store.run(move |s| s.spent_since(since)).await {
+            Ok(spent) => {
+                for (uplink, at, bytes) in spent {
+                    self.router.restore_spent(&uplink, at, bytes);
+                }
+            }
+            Err(e) => tracing::error!("cannot read the uplinks' budgets: {e}"),
+        }
+        for rule in &mut self.rules {
+            let name = rule.spec().name.clone();
+            match self.store.run(move |s| s.rule(&name)).await {
+                Ok(Some(kept)) => rule.restore(kept),
+                Ok(None) => {}
+                Err(e) => tracing::error!("cannot read rule {}: {e}", rule.spec().name),
+            }
+        }
+        let pending = match self.store.run(|s| s.pending_routed()).await {
+            Ok(pending) => pending,
+            Err(e) => return tracing::error!("cannot read the routed messages: {e}"),
+        };
+        if !pending.is_empty() {
+            tracing::info!("{} routed message(s) from the store", pending.len());
+        }
+        for record in pending {
+            self.restore_message(record).await;
+        }
+    }
+
+    /// A routed message read back: its attempt goes on where its device message stands.
+    async fn restore_message(&mut self, record: RoutedRecord) {
+        let RoutedRecord {
+            message,
+            attempt_message,
+            ..
+        } = record;
+        let id = message.id.clone();
+        let Some(attempt) = message.attempt.clone() else {
+            return self.router.queue(message);
+        };
+        self.router.queue(message);
+        // Killed between the device's commit and the router's: the device message says whose.
+        let device_message = match attempt_message {
+            Some(device_message) => Some(device_message),
+            None => {
+                let (routed, uplink) = (id.clone(), attempt.uplink.clone());
+                let found = self
+                    .store
+                    .run(move |s| s.attempt_message_of(&routed, &uplink))
+                    .await;
+                found.unwrap_or_else(|e| {
+                    tracing::error!("cannot look for routed message {id}'s attempt: {e}");
+                    None
+                })
+            }
+        };
+        let Some(device_message) = device_message else {
+            // Stopped before the device took it: nothing went out.
+            let actions = self
+                .router
+                .outcome(&id, AttemptOutcome::Withdrawn, unix_now());
+            return self.carry_out(actions).await;
+        };
+        let read = device_message.clone();
+        let stored = self.store.run(move |s| s.get(&read)).await;
+        let outcome = match stored {
+            Ok(Some(stored)) if stored.state == "sent" => Some(AttemptOutcome::Sent),
+            Ok(Some(stored)) if stored.state == "failed" && stored.error == WITHDRAWN => {
+                Some(AttemptOutcome::Withdrawn)
+            }
+            Ok(Some(stored)) if stored.state == "failed" => {
+                Some(AttemptOutcome::Failed(stored.error))
+            }
+            Ok(None) => Some(AttemptOutcome::Failed(
+                "the device message was deleted".into(),
+            )),
+            _ => None,
+        };
+        match outcome {
+            Some(outcome) => {
+                let actions = self.router.outcome(&id, outcome, unix_now());
+                self.carry_out(actions).await;
+            }
+            None => {
+                self.attempts.insert(device_message, id);
+            }
+        }
+    }
+
+    async fn input(&mut self, input: Input) {
+        match input {
+            Input::Send(request, reply) => {
+                let _ = reply.send(self.accept(request).await);
+            }
+            Input::Device(device) => self.device_changed(device).await,
+            Input::MessageState { id, state, error } => {
+                let outcome = match state {
+                    MessageState::Sent => AttemptOutcome::Sent,
+                    MessageState::Failed => AttemptOutcome::Failed(error),
+                    MessageState::Queued | MessageState::Sending => return,
+                };
+                if let Some(routed) = self.attempts.remove(&id) {
+                    let actions = self.router.outcome(&routed, outcome, unix_now());
+                    self.carry_out(actions).await;
+                }
+            }
+        }
+    }
+
+    /// Commits a new routed message as `queued`, signals it, and queues it.
+    async fn accept(&mut self, request: SendRequest) -> Result<String, SendError> {
+        let now = unix_now();
+        self.router
+            .check(&request.route, request.payload.len(), request.ttl)?;
+        let mut message = RoutedMessage::new("", &request.route, request.payload, request.encoding);
+        message.priority = request.priority;
+        message.expires = request.ttl.map(|ttl| now.saturating_add(ttl));
+        let stored = message.clone();
+        message.id = self
+            .store
+            .run(move |s| s.insert_routed(&stored, now))
+            .await?;
+        let queued = Change {
+            id: message.id.clone(),
+            state: message.state,
+            uplink: String::new(),
+            attempts: 0,
+            error: String::new(),
+        };
+        self.signals.state_changed(&queued).await;
+        let id = message.id.clone();
+        self.router.queue(message);
+        Ok(id)
+    }
+
+    fn rule_views(&self) -> Vec<RuleView> {
+        self.rules
+            .iter()
+            .map(|rule| RuleView {
+                name: rule.spec().name.clone(),
+                state: rule.state(),
+                fired: rule.fired(),
+                last_fired: rule.last_fired(),
+            })
+            .collect()
+    }
+
+    async fn device_changed(&mut self, device: Arc<DeviceHandle>) {
+        let (id, status, state, readings) = {
+            let state = device.state();
+            (
+                state.id.clone(),
+                uplink::status(&state),
+                state.state.clone(),
+                state.sensor.readings.clone(),
+            )
+        };
+        if id.is_empty() {
+            return;
+        }
+        self.devices.insert(id.clone(), device);
+        self.router.set_status(&id, status);
+        let now = unix_now();
+        let mut fired = Vec::new();
+        let mut changed = false;
+        for rule in self.rules.iter_mut().filter(|r| r.spec().device == id) {
+            let reading = if rule.spec().reading == "state" {
+                Some(Reading::Text(state.clone()))
+            } else {
+                readings
+                    .get(&rule.spec().reading)
+                    .map(|v| Reading::Number(*v))
+            };
+            let Some(reading) = reading else { continue };
+            let before = (rule.state(), rule.fired());
+            fired.extend(rule.observe(reading, now));
+            changed |= before != (rule.state(), rule.fired());
+        }
+        self.rules_fired(fired, changed).await;
+    }
+
+    /// Sends what the rules fired, then keeps their new state (a kill in between may fire a
+    /// rule once more after the restart, but never loses its message).
+    async fn rules_fired(&mut self, fired: Vec<m2mhal_routing::Fire>, changed: bool) {
+        if !changed {
+            return;
+        }
+        for fire in fired {
+            tracing::info!("a rule fired: message to route {}", fire.route);
+            let request = SendRequest {
+                route: fire.route,
+                payload: fire.text.into_bytes(),
+                encoding: Encoding::Text,
+                ttl: None,
+                priority: Priority::Normal,
+            };
+            if let Err(e) = self.accept(request).await {
+                tracing::warn!("cannot send a rule's message: {e}");
+            }
+        }
+        let kept: Vec<_> = self
+            .rules
+            .iter()
+            .map(|r| (r.spec().name.clone(), r.snapshot()))
+            .collect();
+        let saved = self
+            .store
+            .run(move |s| {
+                for (name, snapshot) in &kept {
+                    s.save_rule(name, *snapshot)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = saved {
+            tracing::error!("cannot keep the rules' state: {e}");
+        }
+    }
+
+    /// Publishes the routes and rules when they changed since they were last published.
+    async fn publish(&mut self) {
+        let routes = self.router.view(unix_now());
+        if routes != self.published.0 {
+            self.published.0 = routes.clone();
+            self.signals.routes_changed(routes).await;
+        }
+        let rules = self.rule_views();
+        if rules != self.published.1 {
+            self.published.1 = rules.clone();
+            self.signals.rules_changed(rules).await;
+        }
+    }
+
+    async fn tick(&mut self) {
+        let now = unix_now();
+        let mut fired = Vec::new();
+        let mut changed = false;
+        for rule in &mut self.rules {
+            let before = rule.state();
+            fired.extend(rule.tick(now));
+            changed |= before != rule.state();
+        }
+        self.rules_fired(fired, changed).await;
+        let actions = self.router.poll(now);
+        self.carry_out(actions).await;
+        self.publish().await;
+    }
+
+    /// Carries out the router's actions and those their outcomes bring, then asks the router
+    /// once more (an attempt that ended at once moves on to the next uplink now; anything
+    /// after that waits for the next tick, so an uplink that refuses at once cannot spin).
+    async fn carry_out(&mut self, actions: Vec<RouterAction>) {
+        let mut queue: std::collections::VecDeque<RouterAction> = actions.into();
+        let mut asked_again = false;
+        while let Some(action) = queue.pop_front() {
+            let more = match action {
+                RouterAction::Changed(change) => {
+                    self.commit(&change).await;
+                    self.signals.state_changed(&change).await;
+                    Vec::new()
+                }
+                RouterAction::Spent { uplink, at, bytes } => {
+                    let stored = self
+                        .store
+                        .run(move |s| s.record_spent(&uplink, at, bytes))
+                        .await;
+                    if let Err(e) = stored {
+                        tracing::error!("cannot record an uplink's spending: {e}");
+                    }
+                    Vec::new()
+                }
+                RouterAction::Attempt {
+                    id,
+                    uplink,
+                    destination,
+                    payload,
+                    encoding,
+                } => {
+                    self.attempt(id, &uplink, destination, payload, encoding)
+                        .await
+                }
+                RouterAction::Withdraw { id, uplink } => self.withdraw(&id, &uplink).await,
+            };
+            queue.extend(more);
+            if queue.is_empty() && !asked_again {
+                asked_again = true;
+                queue.extend(self.router.poll(unix_now()));
+            }
+        }
+    }
+
+    async fn attempt(
+        &mut self,
+        id: String,
+        uplink: &str,
+        destination: String,
+        payload: Vec<u8>,
+        encoding: Encoding,
+    ) -> Vec<RouterAction> {
+        let Some(device) = self.devices.get(uplink).cloned() else {
+            return self
+                .router
+                .outcome(&id, AttemptOutcome::Withdrawn, unix_now());
+        };
+        let request = uplink::AttemptRequest {
+            routed_id: id.clone(),
+            destination,
+            payload,
+            encoding,
+        };
+        let taken = uplink::attempt(&self.store, &self.observer, &device, request).await;
+        match taken {
+            Ok(device_message) => {
+                self.attempts.insert(device_message.clone(), id.clone());
+                self.save(&id, Some(device_message)).await;
+                Vec::new()
+            }
+            Err(outcome) => self.router.outcome(&id, outcome, unix_now()),
+        }
+    }
+
+    async fn withdraw(&mut self, id: &str, uplink: &str) -> Vec<RouterAction> {
+        let device_message = self
+            .attempts
+            .iter()
+            .find(|(_, routed)| *routed == id)
+            .map(|(message, _)| message.clone());
+        let outcome = match (device_message, self.devices.get(uplink).cloned()) {
+            (Some(message), Some(device)) => {
+                let outcome =
+                    uplink::withdraw(&self.store, &self.observer, &device, &message).await;
+                if outcome == AttemptOutcome::Withdrawn {
+                    self.attempts.remove(&message);
+                }
+                outcome
+            }
+            (Some(_), None) => AttemptOutcome::InFlight,
+            (None, _) => AttemptOutcome::Withdrawn,
+        };
+        self.router.outcome(id, outcome, unix_now())
+    }
+
+    /// Commits a routed message's change: the whole message while it is under way, its final
+    /// state once it is done.
+    async fn commit(&mut self, change: &Change) {
+        let attempt_message = self
+            .attempts
+            .iter()
+            .find(|(_, routed)| **routed == change.id)
+            .map(|(message, _)| message.clone());
+        match self.router.messages().iter().find(|m| m.id == change.id) {
+            Some(_) => self.save(&change.id, attempt_message).await,
+            None => {
+                let change = change.clone();
+                let stored = self.store.run(move |s| s.finish_routed(&change)).await;
+                if let Err(e) = stored {
+                    tracing::error!("cannot record a routed message's state: {e}");
+                }
+            }
+        }
+    }
+
+    async fn save(&mut self, id: &str, attempt_message: Option<String>) {
+        let Some(message) = self.router.messages().iter().find(|m| m.id == id).cloned() else {
+            return;
+        };
+        let stored = self
+            .store
+            .run(move |s| s.save_routed(&message, attempt_message.as_deref()))
+            .await;
+        if let Err(e) = stored {
+            tracing::error!("cannot record routed message {id}: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Mutex, RwLock};
+
+    use m2mhal_routing::{Attempt, RoutedState, UplinkSpec};
+
+    use super::*;
+    use crate::device::handle::DeviceRequest;
+    use crate::device::observer::{DeviceEvent, Publication};
+    use crate::device::state::{Changed, DeviceState};
+    use crate::store::{ROUTED_ID, Store};
+
+    const LTE: &str = "imei:356938035643809";
+    const SBD: &str = "imei:300234063904190";
+
+    /// Sees nothing: the restored messages' devices are not back yet.
+    #[derive(Debug)]
+    struct NoDevices;
+
+    #[async_trait::async_trait]
+    impl DeviceObserver for NoDevices {
+        async fn publish(
+            &self,
+            _: &Arc<RwLock<DeviceState>>,
+            _: &mpsc::Sender<DeviceRequest>,
+        ) -> Option<Publication> {
+            None
+        }
+        async fn withdraw(&self, _: &Arc<DeviceHandle>) {}
+        async fn changed(&self, _: &Arc<DeviceHandle>, _: &Changed) {}
+        async fn event(&self, _: &Arc<DeviceHandle>, _: DeviceEvent<'_>) {}
+        async fn port_removed(&self, _: &str) {}
+    }
+
+    /// Records the routed states signalled.
+    #[derive(Debug, Default)]
+    struct Recorded(Mutex<Vec<(String, String, String)>>);
+
+    #[async_trait::async_trait]
+    impl RouterSignals for Recorded {
+        async fn state_changed(&self, change: &Change) {
+            let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            seen.push((
+                change.id.clone(),
+                change.state.as_str().to_owned(),
+                change.uplink.clone(),
+            ));
+        }
+        async fn routes_changed(&self, _: Vec<RouteView>) {}
+        async fn rules_changed(&self, _: Vec<RuleView>) {}
+    }
+
+    fn service(store: StoreHandle, signals: Arc<Recorded>) -> RouterService {
+        let uplink = |name: &str| UplinkSpec {
+            uplink: name.into(),
+            destination: String::new(),
+            budget: None,
+        };
+        let route = RouteSpec {
+            name: "home".into(),
+            failover_after: 120,
+            uplinks: vec![uplink(LTE), uplink(SBD)],
+        };
+        RouterService {
+            router: Router::new(vec![route]),
+            rules: Vec::new(),
+            store,
+            observer: Arc::new(NoDevices),
+            signals,
+            devices: HashMap::new(),
+            attempts: HashMap::new(),
+            published: (Vec::new(), Vec::new()),
+        }
+    }
+
+    /// A routed message committed as `sending` through LTE, as the router commits it before it
+    /// hands the message to the device (no device message id recorded yet).
+    fn sending_through_lte(store: &mut Store) -> RoutedMessage {
+        let mut message = RoutedMessage::new("", "home", b"hi".to_vec(), Encoding::Text);
+        message.id = store.insert_routed(&message, 1000).unwrap();
+        message.state = RoutedState::Sending;
+        message.uplink = LTE.into();
+        message.attempts = 1;
+        message.attempt = Some(Attempt {
+            uplink: LTE.into(),
+            started: 1000,
+            withdrawing: false,
+        });
+        store.save_routed(&message, None).unwrap();
+        message
+    }
+
+    /// The device message of an attempt, committed by the device with the routed id.
+    fn device_message(store: &mut Store, routed: &RoutedMessage, state: &str) -> String {
+        let tag = BTreeMap::from([(ROUTED_ID.to_owned(), routed.id.clone())]);
+        let record = store
+            .insert_outgoing(LTE, "", b"hi", "text", Some("hi"), 1000, &tag)
+            .unwrap();
+        store
+            .set_state(&record.id, state, "", &BTreeMap::new())
+            .unwrap();
+        record.id
+    }
+
+    #[tokio::test]
+    async fn an_attempt_the_device_sent_before_a_kill_is_sent_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        device_message(&mut store, &routed, "sent");
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.restore().await;
+        let seen = signals.0.lock().unwrap().clone();
+        assert_eq!(seen, [(routed.id.clone(), "sent".into(), LTE.into())]);
+        assert!(service.router.messages().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_attempt_the_device_still_holds_is_followed_not_started_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        let carried = device_message(&mut store, &routed, "queued");
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.restore().await;
+        assert!(signals.0.lock().unwrap().is_empty(), "nothing new");
+        assert_eq!(service.attempts.get(&carried), Some(&routed.id));
+        service.tick().await;
+        assert!(signals.0.lock().unwrap().is_empty(), "no second uplink");
+    }
+
+    #[tokio::test]
+    async fn an_attempt_the_device_never_took_goes_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.restore().await;
+        let seen = signals.0.lock().unwrap().clone();
+        assert_eq!(seen, [(routed.id.clone(), "queued".into(), String::new())]);
+    }
+}
