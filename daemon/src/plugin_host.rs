@@ -34,7 +34,7 @@ const FILE_SUFFIX: &str = ".so";
 /// The drivers shipped with m2mhal, by file name: they run in the daemon unless
 /// `isolated_drivers` names them. Every other driver is a third party's and runs in worker
 /// processes unless `in_process_drivers` names it.
-pub const SHIPPED_DRIVERS: [&str; 3] = ["cellular", "iridium", "ble"];
+pub const SHIPPED_DRIVERS: [&str; 4] = ["cellular", "iridium", "ble", "gnss"];
 
 /// Which plugins run in worker processes (by the `<name>` of their file name): the config's
 /// `isolated_drivers` and `in_process_drivers` over the default of [`SHIPPED_DRIVERS`].
