@@ -441,7 +441,7 @@ fn cmgs_prompts_takes_the_pdu_and_reports_it() {
 }
 
 #[test]
-fn a_held_acknowledgement_waits_for_its_release_while_the_sms_is_already_out() {
+fn a_held_acknowledgement_waits_for_its_release_or_is_lost_while_the_sms_is_already_out() {
     let mut modem = quiet_modem();
     let (length, hex) = submit_pdu("Hello");
     control(&mut modem, "sms-ack hold");
