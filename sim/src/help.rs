@@ -34,7 +34,10 @@ pub const SERIAL_PORT: &[CommandHelp] = &[
     ),
     CommandHelp::new("hangup", "close the pty as if the device was unplugged"),
     CommandHelp::new("quirk slow <ms|on|off>", "answer the host late"),
-    CommandHelp::new("quirk silent <on|off>", "drop unsolicited output"),
+    CommandHelp::new(
+        "quirk silent <on|off>",
+        "hang: take no input, answer and report nothing",
+    ),
     CommandHelp::new("quirk garbage <on|off>", "mix line noise into the output"),
 ];
 

@@ -233,22 +233,67 @@ async fn a_message_in_flight_when_m2mhald_stops_goes_out_once_after_its_restart(
     let daemon = Daemon::start_in_with_env(&rig.bus, dir.path(), "", &env).await;
     let path = wait_for_device_id(&daemon.conn, ID, "ready").await;
 
-    // The modem hangs while ModemManager sends; m2mhald stops meanwhile.
-    rig.sim.ok("@0 quirk silent on").await;
+    // The message is out on the network, but its acknowledgement waits: ModemManager is still
+    // sending it (its SMS `UNKNOWN`, as before the send) when m2mhald stops.
+    rig.sim.ok("@0 sms-ack hold").await;
     let watcher = rig.bus.connect().await;
     let mut states = subscribe(&watcher, MESSAGING, "StateChanged").await;
     let id = send_text(&daemon.conn, &path, PEER, "sent once")
         .await
         .unwrap();
-    wait_message_state(&mut states, &id, "sending").await;
-    daemon.stop().await;
-    rig.sim.ok("@0 quirk silent off").await;
-
-    let daemon = Daemon::start_in_with_env(&rig.bus, dir.path(), "", &env).await;
-    wait_message_state(&mut states, &id, "sent").await;
     let sent = rig.sim.expect_event("sms-sent").await;
     assert_eq!(sent["text"], "sent once", "{sent}");
+    daemon.stop().await;
+
+    // Restarted, m2mhald waits for ModemManager's outcome instead of sending the message again.
+    let mut daemon = Daemon::start_in_with_env(&rig.bus, dir.path(), "", &env).await;
+    daemon
+        .expect_log("ModemManager may still be sending it")
+        .await;
+    rig.sim.ok("@0 sms-ack release").await;
+    wait_message_state(&mut states, &id, "sent").await;
     // Once: the next message the network sees is the next one sent.
+    let next = send_text(&daemon.conn, &path, PEER, "and the next one")
+        .await
+        .unwrap();
+    wait_message_state(&mut states, &next, "sent").await;
+    let sent = rig.sim.expect_event("sms-sent").await;
+    assert_eq!(sent["text"], "and the next one", "{sent}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_outcome_nobody_can_know_fails_as_maybe_sent_and_is_not_sent_again() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    let modem = rig.plug_modem().await;
+    rig.enable(&modem).await;
+    let env = rig.usb.env();
+    let dir = daemon_dir();
+    let daemon = Daemon::start_in_with_env(&rig.bus, dir.path(), "", &env).await;
+    let path = wait_for_device_id(&daemon.conn, ID, "ready").await;
+
+    rig.sim.ok("@0 sms-ack hold").await;
+    let watcher = rig.bus.connect().await;
+    let mut states = subscribe(&watcher, MESSAGING, "StateChanged").await;
+    let id = send_text(&daemon.conn, &path, PEER, "maybe sent")
+        .await
+        .unwrap();
+    let sent = rig.sim.expect_event("sms-sent").await;
+    assert_eq!(sent["text"], "maybe sent", "{sent}");
+    daemon.stop().await;
+    // ModemManager goes away before the network's acknowledgement, which never comes: whether
+    // the message went out, only the network knows.
+    rig.mm.stop().await;
+    rig.sim.ok("@0 sms-ack drop").await;
+    rig.mm = ModemManager::start(&rig.bus, &rig.usb).await;
+    rig.mm.report_tty("add", MODEM_TTY).await;
+
+    let daemon = Daemon::start_in_with_env(&rig.bus, dir.path(), "", &env).await;
+    let seen = wait_message_state(&mut states, &id, "failed").await;
+    let (_, _, error) = seen.last().expect("the failed state");
+    assert!(error.contains("may or may not have sent it"), "{error}");
+    // Not sent again: the next message the network sees is the next one sent.
     let next = send_text(&daemon.conn, &path, PEER, "and the next one")
         .await
         .unwrap();

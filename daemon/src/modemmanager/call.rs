@@ -15,6 +15,10 @@ use super::proxies::{MM_NAME, ModemProxy};
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long ModemManager may take to enable a modem or send an SMS.
 pub const SLOW_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long ModemManager (1.20) itself may go on sending an SMS part before it gives up: 10 s
+/// for `AT+CMGS`, 300 s for the modem's answer to the PDU, and a little for the commands queued
+/// ahead of it.
+pub const MM_SEND_LIMIT: Duration = Duration::from_secs(330);
 
 /// A call to ModemManager that did not succeed.
 #[derive(Debug, thiserror::Error)]

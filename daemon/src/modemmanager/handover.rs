@@ -1,21 +1,50 @@
 //! Handing one outgoing message to ModemManager (`Messaging.Create`, `Sms.Send`) beside the
 //! device's task, and committing each of its states before signalling it.
+//!
+//! A message is handed to ModemManager at most once per SMS it may have sent: before
+//! `Sms.Send`, the SMS object's path and [`MM_SEND_ASKED`] are committed; once ModemManager
+//! answers with an error of its own, [`MM_SEND_REFUSED`]. A message found `asked` (m2mhald
+//! stopped, or gave up waiting, while ModemManager was sending it; or ModemManager went away
+//! meanwhile) is never sent again: ModemManager may still be sending it, or may have sent it,
+//! and it says neither (its SMS stays `UNKNOWN` until `SENT`). Its outcome is waited for, as
+//! long as ModemManager itself may take ([`MM_SEND_LIMIT`]): `sent` when its SMS becomes `SENT`,
+//! else `failed` with an error saying it may or may not have gone out, for the application to
+//! decide (resending is its call, not the gateway's).
+//!
+//! ```text
+//!            created_before          Sms.Send
+//!  queued ─> (no SMS) ─ Create ──> asked ───┬─ done ───────────────────> sent
+//!                                           ├─ MM's own error ─> refused ─> queued / failed
+//!                                           └─ no answer (stop, timeout, MM gone) ─┐
+//!  asked, on the next hand-over: wait for the SMS ─┬─ SENT ───────────────> sent  <┘
+//!                                                  └─ not by MM_SEND_LIMIT,
+//!                                                     or gone ────────────> failed (may or may not)
+//!  refused, on the next hand-over: send the same SMS again (a new one if it is gone)
+//! ```
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
+use m2mhal_host_core::StateChange;
 use m2mhal_host_core::outbox::Record;
-use m2mhal_plugin_api::{CallError, CallReply, OutgoingMessage};
+use m2mhal_plugin_api::{CallError, CallErrorKind, CallReply, MessageState, OutgoingMessage};
 use zbus::{Connection, OwnedObjectPath};
 
-use super::call::{ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, get_all, properties_changed, within};
+use super::call::{
+    ANSWER_TIMEOUT, MM_SEND_LIMIT, MmError, SLOW_TIMEOUT, get_all, properties_changed, within,
+};
 use super::properties::value;
 use super::proxies::{MessagingProxy, SmsProxy};
-use super::sms::{self, MM_SMS_INFO, SMS_SENDING, SMS_SENT, SMS_STORED};
+use super::sms::{self, MM_SEND_ASKED, MM_SEND_INFO, MM_SEND_REFUSED, MM_SMS_INFO, SMS_SENT};
 use crate::device::handle::DeviceHandle;
 use crate::device::observer::DeviceEvent;
 use crate::device::outgoing;
 use crate::device::task::Services;
+
+/// The prefix of ModemManager's own D-Bus errors (the bus's own, such as `NoReply` when
+/// ModemManager leaves in the middle of a call, say nothing about its attempt).
+const MM_ERROR_PREFIX: &str = "org.freedesktop.ModemManager1.Error.";
 
 /// `org.freedesktop.ModemManager1.Sms`.
 pub const SMS_INTERFACE: &str = "org.freedesktop.ModemManager1.Sms";
@@ -51,27 +80,47 @@ pub struct Handover {
     pub handle: Option<Arc<DeviceHandle>>,
 }
 
+/// What became of the SMS object created for a message by an earlier hand-over.
+#[derive(Debug)]
+enum Earlier {
+    /// None to go on with: create one.
+    Nothing,
+    /// ModemManager refused to send it and still holds it: send it again.
+    Refused(OwnedObjectPath),
+    /// ModemManager sent it.
+    Sent,
+}
+
+/// What ModemManager says of an SMS object it holds (or held).
+enum Seen {
+    /// Gone, or another message's now: ModemManager lost it (it restarted, the modem went).
+    Gone,
+    /// `SENT`.
+    Sent,
+    /// Not sent (yet).
+    Unsent,
+}
+
 impl Handover {
     /// Hands `message` to ModemManager: an SMS object for it (`Messaging.Create`, or the one
-    /// created before a restart), recorded with the `sending` state before `Sms.Send`, so that
-    /// a message MM has sent is never sent again.
+    /// an earlier hand-over created), recorded with the `sending` state before `Sms.Send`, so
+    /// that a message ModemManager may have sent is never sent again.
     pub async fn send(
         self,
         message: OutgoingMessage,
         mut sending: Record,
     ) -> Result<CallReply, CallError> {
         let sms_path = match self.created_before(&message).await? {
-            Some((_, SMS_SENT)) => {
+            Earlier::Sent => {
                 tracing::info!("message {} was sent before a restart", message.id);
                 return Ok(CallReply::Done);
             }
-            Some((path, _)) => path,
-            None => self.create(&message).await.map_err(|e| e.call_error())?,
+            Earlier::Refused(path) => path,
+            Earlier::Nothing => self.create(&message).await.map_err(|e| e.call_error())?,
         };
-        sending
-            .change
-            .info
-            .insert(MM_SMS_INFO.to_owned(), sms_path.to_string());
+        let info = &mut sending.change.info;
+        info.insert(MM_SMS_INFO.to_owned(), sms_path.to_string());
+        info.insert(MM_SEND_INFO.to_owned(), MM_SEND_ASKED.to_owned());
         commit_and_signal(&self.services, self.handle.as_ref(), sending).await;
         let sent = async {
             let sms = SmsProxy::builder(&self.conn)
@@ -80,48 +129,88 @@ impl Handover {
                 .await?;
             sms.send().await
         };
-        within("Sms.Send", SLOW_TIMEOUT, sent)
-            .await
-            .map_err(|e| e.call_error())?;
+        let result = within("Sms.Send", SLOW_TIMEOUT, sent).await;
+        if let Err(MmError::Bus(zbus::Error::MethodError(name, ..))) = &result
+            && name.starts_with(MM_ERROR_PREFIX)
+        {
+            self.record_refused(&message.id).await;
+        }
+        result.map_err(|e| e.call_error())?;
         self.forget_sent(&sms_path).await;
         Ok(CallReply::Done)
     }
 
-    /// The SMS object created for `message` before (recorded in its progress), with its state,
-    /// if ModemManager still holds it unsent or sent. One ModemManager is still sending (it went
-    /// on after m2mhald stopped) is waited for: sending the message anew would send it twice.
-    async fn created_before(
-        &self,
-        message: &OutgoingMessage,
-    ) -> Result<Option<(OwnedObjectPath, u32)>, CallError> {
+    /// What became of the SMS object an earlier hand-over created for `message` (recorded in its
+    /// progress). One whose send was cut off is waited for until ModemManager sends it or can no
+    /// longer be sending it; then it is `Failed`, never sent again.
+    async fn created_before(&self, message: &OutgoingMessage) -> Result<Earlier, CallError> {
         let Some(path) = message.progress.get(MM_SMS_INFO) else {
-            return Ok(None);
+            return Ok(Earlier::Nothing);
         };
-        let Ok(mut changes) = properties_changed(&self.conn, Some(path), None).await else {
-            return Ok(None);
-        };
+        let refused =
+            message.progress.get(MM_SEND_INFO).map(String::as_str) == Some(MM_SEND_REFUSED);
+        let mut changes = properties_changed(&self.conn, Some(path), None)
+            .await
+            .map_err(|e| MmError::from(e).call_error())?;
+        let mut announced = false;
         let settled = async {
             loop {
-                let sms = get_all(&self.conn, path, SMS_INTERFACE).await.ok()?;
-                let state = value::<u32>(&sms, "State")?;
-                if !sms::is_for(&sms, message) {
-                    return None;
+                let seen = match get_all(&self.conn, path, SMS_INTERFACE).await {
+                    Ok(sms) if !sms::is_for(&sms, message) => Seen::Gone,
+                    Ok(sms) if value::<u32>(&sms, "State") == Some(SMS_SENT) => Seen::Sent,
+                    Ok(_) => Seen::Unsent,
+                    Err(MmError::Timeout(what)) => return Err(MmError::Timeout(what)),
+                    Err(MmError::Bus(_)) => Seen::Gone,
+                };
+                if refused || !matches!(seen, Seen::Unsent) {
+                    return Ok(seen);
                 }
-                if state != SMS_SENDING {
-                    return Some(state);
+                if !announced {
+                    announced = true;
+                    tracing::info!(
+                        "message {}: ModemManager may still be sending it; waiting for its outcome",
+                        message.id
+                    );
                 }
-                changes.next().await?.ok()?;
+                if changes.next().await.is_none() {
+                    return Ok(Seen::Gone);
+                }
             }
         };
-        let state = tokio::time::timeout(SLOW_TIMEOUT, settled)
-            .await
-            .map_err(|_| MmError::Timeout("an SMS it is still sending").call_error())?;
-        let usable = state.filter(|state| [SMS_STORED, SMS_SENT].contains(state));
-        Ok(usable.and_then(|state| {
-            OwnedObjectPath::try_from(path.as_str())
-                .ok()
-                .map(|path| (path, state))
-        }))
+        let seen = match tokio::time::timeout(MM_SEND_LIMIT, settled).await {
+            Ok(seen) => seen.map_err(|e| e.call_error())?,
+            Err(_) => Seen::Unsent,
+        };
+        match (seen, refused) {
+            (Seen::Sent, _) => Ok(Earlier::Sent),
+            (Seen::Unsent, true) => OwnedObjectPath::try_from(path.as_str())
+                .map(Earlier::Refused)
+                .or(Ok(Earlier::Nothing)),
+            (Seen::Gone, true) => Ok(Earlier::Nothing),
+            (Seen::Unsent | Seen::Gone, false) => {
+                tracing::warn!(
+                    "message {}: its hand-over to ModemManager was cut off; not sending it again",
+                    message.id
+                );
+                Err(CallError::new(
+                    CallErrorKind::Failed,
+                    "ModemManager may or may not have sent it: its hand-over was cut off \
+                     (m2mhald stopped or ModemManager went away meanwhile); \
+                     not sent again, so that it does not go out twice",
+                ))
+            }
+        }
+    }
+
+    /// Records that ModemManager answered the message's `Sms.Send` with an error of its own.
+    async fn record_refused(&self, id: &str) {
+        let change = StateChange {
+            id: id.to_owned(),
+            state: MessageState::Sending,
+            error: String::new(),
+            info: BTreeMap::from([(MM_SEND_INFO.to_owned(), MM_SEND_REFUSED.to_owned())]),
+        };
+        persist::commit_state(&self.services.store, change).await;
     }
 
     async fn create(&self, message: &OutgoingMessage) -> Result<OwnedObjectPath, MmError> {

@@ -12,12 +12,19 @@ use super::properties::{MAX_PAYLOAD, Properties, value};
 
 /// The fact recorded with an outgoing message once ModemManager holds it: the SMS object's path.
 pub const MM_SMS_INFO: &str = "mm-sms";
+/// The fact recorded with an outgoing message about its `Sms.Send`: [`MM_SEND_ASKED`] or
+/// [`MM_SEND_REFUSED`].
+pub const MM_SEND_INFO: &str = "mm-send";
+/// `Sms.Send` is (about to be) called and its outcome is not known: ModemManager may be sending
+/// the SMS, or may have sent it. Recorded before the call.
+pub const MM_SEND_ASKED: &str = "asked";
+/// ModemManager answered `Sms.Send` with an error of its own: its attempt is over and, as far as
+/// it knows, the SMS did not go out.
+pub const MM_SEND_REFUSED: &str = "refused";
 
-/// `MM_SMS_STATE_STORED`: created, not sent yet.
-pub const SMS_STORED: u32 = 1;
-/// `MM_SMS_STATE_SENDING`.
-pub const SMS_SENDING: u32 = 4;
-/// `MM_SMS_STATE_SENT`.
+/// `MM_SMS_STATE_SENT`. (ModemManager 1.20 never reports `SENDING`: an SMS created with
+/// `Messaging.Create` stays `UNKNOWN` while it is being sent, and after a failed send, until it
+/// is `SENT`.)
 pub const SMS_SENT: u32 = 5;
 
 /// Checks an outgoing message before the host commits it: a phone number, UTF-8 text, and no

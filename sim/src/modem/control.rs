@@ -47,6 +47,10 @@ pub const COMMANDS: &[CommandHelp] = &[
         "store <from> <text>",
         "an SMS is stored on the SIM without a URC",
     ),
+    CommandHelp::new(
+        "sms-ack <hold|release|drop>",
+        "submitted SMS go out, their +CMGS answers wait (hold) until released or lost (drop)",
+    ),
     CommandHelp::new("quirk echo <on|off>", "echo stays on whatever ATE0 says"),
     CommandHelp::new(
         "quirk urc-interleave <on|off>",
@@ -106,6 +110,17 @@ pub enum Delivery {
     Stepwise,
 }
 
+/// What `sms-ack` does with the answers to submitted SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmitAcks {
+    /// Hold them from now on.
+    Hold,
+    /// Send the held ones now, hold no more.
+    Release,
+    /// Lose the held ones (the network never acknowledged), hold no more.
+    Drop,
+}
+
 /// A message body owned by a control command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageBody {
@@ -139,6 +154,9 @@ pub enum ModemControl {
     },
     /// `next-part`: the next waiting part of an `sms-stepwise` message arrives.
     NextPart,
+    /// `sms-ack <hold|release|drop>`: a submitted SMS goes out at once, but its `+CMGS` answer
+    /// waits, as on a network slow to acknowledge.
+    SubmitAcks(SubmitAcks),
     /// `quirk echo <on|off>`: echo stays on whatever `ATE0` says.
     ForcedEcho(bool),
     /// `quirk urc-interleave <on|off>`.
@@ -190,6 +208,12 @@ impl ModemControl {
                 MessageBody::Text,
             ),
             "next-part" if arguments.is_empty() => Ok(Self::NextPart),
+            "sms-ack" => match arguments.as_slice() {
+                ["hold"] => Ok(Self::SubmitAcks(SubmitAcks::Hold)),
+                ["release"] => Ok(Self::SubmitAcks(SubmitAcks::Release)),
+                ["drop"] => Ok(Self::SubmitAcks(SubmitAcks::Drop)),
+                _ => Err(ModemControlError::Usage("sms-ack <hold|release|drop>")),
+            },
             "store" => parse_text_message(
                 rest,
                 Delivery::Silent,
@@ -337,6 +361,7 @@ impl ModemState {
         now: i64,
     ) -> Result<ControlReply, ModemControlError> {
         let mut reply = json!({ "event": "ok" });
+        let mut released = Vec::new();
         let urcs = match control {
             ModemControl::Signal(signal) => self.network.change(|network| network.signal = signal),
             ModemControl::Register(status, tech) => self.network.change(|network| {
@@ -362,6 +387,16 @@ impl ModemState {
                 let (slots, urcs) = self.deliver(&from, vec![pdu], Delivery::Announced)?;
                 reply["slots"] = json!(slots);
                 urcs
+            }
+            ModemControl::SubmitAcks(acks) => {
+                self.hold_submit_acks = acks == SubmitAcks::Hold;
+                let held = std::mem::take(&mut self.held_submit_acks);
+                match acks {
+                    SubmitAcks::Hold => self.held_submit_acks = held,
+                    SubmitAcks::Release => released = held,
+                    SubmitAcks::Drop => {}
+                }
+                Vec::new()
             }
             ModemControl::ForcedEcho(on) => {
                 self.forced_echo = on;
@@ -394,7 +429,8 @@ impl ModemState {
                 Vec::new()
             }
         };
-        let bytes = self.unsolicited(urcs);
+        let mut bytes = released;
+        bytes.extend(self.unsolicited(urcs));
         Ok(ControlReply {
             reply,
             unsolicited: Output {
@@ -545,6 +581,7 @@ impl ModemState {
             "cnmi": self.new_message_indication,
             "stored": self.storage.used(),
             "urc_interleave": self.urc_interleave,
+            "sms_ack_held": !self.held_submit_acks.is_empty(),
             "gnss": self.gnss.as_ref().map(ModemGnss::status),
         })
     }

@@ -14,7 +14,7 @@ mod state;
 #[cfg(test)]
 mod transcript_tests;
 
-pub use control::{COMMANDS, ModemControl, ModemControlError};
+pub use control::{COMMANDS, ModemControl, ModemControlError, SubmitAcks};
 pub use identity::{DEFAULT_IMEI, Identity, is_valid_imei};
 pub use state::ModemState;
 

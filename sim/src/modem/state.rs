@@ -114,6 +114,11 @@ pub struct ModemState {
     pub(super) urc_interleave: bool,
     /// URCs held back until the next response (during the prompt or by the interleave quirk).
     held_urcs: Vec<String>,
+    /// `sms-ack hold`: the network keeps a submitted SMS's acknowledgement until `sms-ack
+    /// release` (the SMS went out; the modem's `+CMGS` answer waits).
+    pub(super) hold_submit_acks: bool,
+    /// The held answers to submitted SMS, in order.
+    pub(super) held_submit_acks: Vec<u8>,
     /// Events of the commands being run (`sms-deleted`), reported with their answer.
     pub(super) events: Vec<serde_json::Value>,
     /// The GNSS receiver of a modem simulated with `--gnss`.
@@ -145,6 +150,8 @@ impl ModemState {
             waiting_parts: VecDeque::new(),
             urc_interleave: false,
             held_urcs: Vec::new(),
+            hold_submit_acks: false,
+            held_submit_acks: Vec::new(),
             events: Vec::new(),
             gnss: None,
             line: LineAssembler::new(MAX_LINE),
@@ -205,7 +212,13 @@ impl ModemState {
                         let (length, hex) = (*length, std::mem::take(hex));
                         self.input = Input::Command;
                         let result = self.submit(length, &hex, &mut output.events);
-                        output.bytes.extend(self.frame(result));
+                        let held = self.hold_submit_acks && result.is_ok();
+                        let answer = self.frame(result);
+                        if held {
+                            self.held_submit_acks.extend(answer);
+                        } else {
+                            output.bytes.extend(answer);
+                        }
                     }
                     ESCAPE => {
                         self.input = Input::Command;

@@ -441,6 +441,37 @@ fn cmgs_prompts_takes_the_pdu_and_reports_it() {
 }
 
 #[test]
+fn a_held_acknowledgement_waits_for_its_release_or_is_lost_while_the_sms_is_already_out() {
+    let mut modem = quiet_modem();
+    let (length, hex) = submit_pdu("Hello");
+    control(&mut modem, "sms-ack hold");
+    assert_eq!(text(&mut modem, &format!("AT+CMGS={length}\r")), "\r\n> ");
+    let output = modem.receive(format!("{hex}\x1a").as_bytes());
+    // Out on the network at once; the modem's answer waits.
+    assert_eq!(output.events.len(), 1);
+    assert_eq!(output.events[0]["event"], "sms-sent");
+    assert!(output.bytes.is_empty(), "{:?}", output.bytes);
+    assert_eq!(control(&mut modem, "status").0["sms_ack_held"], true);
+    let (reply, released) = control(&mut modem, "sms-ack release");
+    assert_eq!(reply["event"], "ok");
+    assert_eq!(released, "\r\n+CMGS: 0\r\n\r\nOK\r\n");
+    assert_eq!(control(&mut modem, "status").0["sms_ack_held"], false);
+    // Released, the next answer comes at once.
+    text(&mut modem, &format!("AT+CMGS={length}\r"));
+    assert_eq!(
+        text(&mut modem, &format!("{hex}\x1a")),
+        "\r\n+CMGS: 1\r\n\r\nOK\r\n"
+    );
+    // Dropped, a held answer never comes.
+    control(&mut modem, "sms-ack hold");
+    text(&mut modem, &format!("AT+CMGS={length}\r"));
+    assert!(text(&mut modem, &format!("{hex}\x1a")).is_empty());
+    assert_eq!(control(&mut modem, "sms-ack drop").1, "");
+    assert_eq!(control(&mut modem, "sms-ack release").1, "");
+    assert!(ModemControl::parse("sms-ack later").is_err());
+}
+
+#[test]
 fn cmgs_rejects_bad_pdus_and_escape_cancels() {
     let mut modem = quiet_modem();
     text(&mut modem, "AT+CMEE=1\r");
