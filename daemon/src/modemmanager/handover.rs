@@ -210,7 +210,7 @@ impl Handover {
             error: String::new(),
             info: BTreeMap::from([(MM_SEND_INFO.to_owned(), MM_SEND_REFUSED.to_owned())]),
         };
-        persist::commit_state(&self.services.store, change).await;
+        outgoing::commit_state(&self.services.store, change).await;
     }
 
     async fn create(&self, message: &OutgoingMessage) -> Result<OwnedObjectPath, MmError> {
