@@ -24,8 +24,10 @@ use crate::device::observer::DeviceObserver;
 use crate::device::outgoing::WITHDRAWN;
 use crate::store::{RoutedRecord, StoreError, StoreHandle};
 
-/// How often the router looks at the time when nothing else happens.
+/// How often the router looks at the time while a message waits for an uplink.
 const TICK: Duration = Duration::from_secs(1);
+/// How often it looks when nothing waits and no rule is due (budgets roll on meanwhile).
+const IDLE_TICK: Duration = Duration::from_secs(60);
 
 /// Who hears about the router (the D-Bus side).
 #[async_trait::async_trait]
@@ -186,17 +188,32 @@ impl RouterService {
         self.restore().await;
         self.publish().await;
         loop {
+            let pause = self.pause();
             tokio::select! {
                 input = inputs.recv() => match input {
                     Some(input) => self.input(input).await,
                     None => return,
                 },
-                () = tokio::time::sleep(TICK) => {}
+                () = tokio::time::sleep(pause) => {}
                 changed = stop.changed() => if changed.is_err() || *stop.borrow() {
                     return;
                 },
             }
             self.tick().await;
+        }
+    }
+
+    /// How long the router may sleep when nothing arrives: a tick while a message waits for an
+    /// uplink, until the next rule's deadline, else [`IDLE_TICK`] (a quiet daemon stays quiet).
+    fn pause(&self) -> Duration {
+        let waiting = self.router.messages().iter().any(|m| !m.state.is_final());
+        if waiting {
+            return TICK;
+        }
+        let now = unix_now();
+        match self.rules.iter().filter_map(Rule::deadline).min() {
+            Some(at) => Duration::from_secs(at.saturating_sub(now)).clamp(TICK, IDLE_TICK),
+            None => IDLE_TICK,
         }
     }
 
