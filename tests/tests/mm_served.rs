@@ -221,83 +221,95 @@ async fn a_modem_removed_while_a_message_is_in_flight_keeps_it_queued_and_caller
     assert_eq!(field::<String>(message, "state"), "queued");
 }
 
+/// A modem served through ModemManager whose message `text` is out on the network while the
+/// modem holds back the acknowledgement (ModemManager is still sending it, its SMS `UNKNOWN` as
+/// before the send), and m2mhald stopped meanwhile.
+struct CutOff {
+    rig: MmRig,
+    dir: tempfile::TempDir,
+    /// Keeps the subscription of `states` alive.
+    _watcher: zbus::Connection,
+    states: zbus::MessageStream,
+    path: String,
+    id: String,
+}
+
+impl CutOff {
+    /// `None` where ModemManager cannot run here (the rig says why).
+    async fn start(text: &str) -> Option<CutOff> {
+        let mut rig = MmRig::start().await?;
+        let modem = rig.plug_modem().await;
+        rig.enable(&modem).await;
+        let dir = daemon_dir();
+        let daemon = Daemon::start_in_with_env(&rig.bus, dir.path(), "", &rig.usb.env()).await;
+        let path = wait_for_device_id(&daemon.conn, ID, "ready").await;
+        rig.sim.ok("@0 sms-ack hold").await;
+        let watcher = rig.bus.connect().await;
+        let states = subscribe(&watcher, MESSAGING, "StateChanged").await;
+        let id = send_text(&daemon.conn, &path, PEER, text).await.unwrap();
+        let sent = rig.sim.expect_event("sms-sent").await;
+        assert_eq!(sent["text"], text, "{sent}");
+        daemon.stop().await;
+        Some(CutOff {
+            rig,
+            dir,
+            _watcher: watcher,
+            states,
+            path,
+            id,
+        })
+    }
+
+    /// Starts m2mhald again on the same directory.
+    async fn restart(&self) -> Daemon {
+        let env = self.rig.usb.env();
+        Daemon::start_in_with_env(&self.rig.bus, self.dir.path(), "", &env).await
+    }
+
+    /// Sends one more message and checks it is the next one the network sees.
+    async fn next_is_sent_once(&mut self, daemon: &Daemon) {
+        let next = send_text(&daemon.conn, &self.path, PEER, "and the next one")
+            .await
+            .unwrap();
+        wait_message_state(&mut self.states, &next, "sent").await;
+        let sent = self.rig.sim.expect_event("sms-sent").await;
+        assert_eq!(sent["text"], "and the next one", "{sent}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_in_flight_when_m2mhald_stops_goes_out_once_after_its_restart() {
-    let Some(mut rig) = MmRig::start().await else {
+    let Some(mut cut) = CutOff::start("sent once").await else {
         return;
     };
-    let modem = rig.plug_modem().await;
-    rig.enable(&modem).await;
-    let env = rig.usb.env();
-    let dir = daemon_dir();
-    let daemon = Daemon::start_in_with_env(&rig.bus, dir.path(), "", &env).await;
-    let path = wait_for_device_id(&daemon.conn, ID, "ready").await;
-
-    // The message is out on the network, but its acknowledgement waits: ModemManager is still
-    // sending it (its SMS `UNKNOWN`, as before the send) when m2mhald stops.
-    rig.sim.ok("@0 sms-ack hold").await;
-    let watcher = rig.bus.connect().await;
-    let mut states = subscribe(&watcher, MESSAGING, "StateChanged").await;
-    let id = send_text(&daemon.conn, &path, PEER, "sent once")
-        .await
-        .unwrap();
-    let sent = rig.sim.expect_event("sms-sent").await;
-    assert_eq!(sent["text"], "sent once", "{sent}");
-    daemon.stop().await;
-
     // Restarted, m2mhald waits for ModemManager's outcome instead of sending the message again.
-    let mut daemon = Daemon::start_in_with_env(&rig.bus, dir.path(), "", &env).await;
+    let mut daemon = cut.restart().await;
     daemon
         .expect_log("ModemManager may still be sending it")
         .await;
-    rig.sim.ok("@0 sms-ack release").await;
-    wait_message_state(&mut states, &id, "sent").await;
+    cut.rig.sim.ok("@0 sms-ack release").await;
+    wait_message_state(&mut cut.states, &cut.id, "sent").await;
     // Once: the next message the network sees is the next one sent.
-    let next = send_text(&daemon.conn, &path, PEER, "and the next one")
-        .await
-        .unwrap();
-    wait_message_state(&mut states, &next, "sent").await;
-    let sent = rig.sim.expect_event("sms-sent").await;
-    assert_eq!(sent["text"], "and the next one", "{sent}");
+    cut.next_is_sent_once(&daemon).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_whose_outcome_nobody_can_know_fails_as_maybe_sent_and_is_not_sent_again() {
-    let Some(mut rig) = MmRig::start().await else {
+    let Some(mut cut) = CutOff::start("maybe sent").await else {
         return;
     };
-    let modem = rig.plug_modem().await;
-    rig.enable(&modem).await;
-    let env = rig.usb.env();
-    let dir = daemon_dir();
-    let daemon = Daemon::start_in_with_env(&rig.bus, dir.path(), "", &env).await;
-    let path = wait_for_device_id(&daemon.conn, ID, "ready").await;
-
-    rig.sim.ok("@0 sms-ack hold").await;
-    let watcher = rig.bus.connect().await;
-    let mut states = subscribe(&watcher, MESSAGING, "StateChanged").await;
-    let id = send_text(&daemon.conn, &path, PEER, "maybe sent")
-        .await
-        .unwrap();
-    let sent = rig.sim.expect_event("sms-sent").await;
-    assert_eq!(sent["text"], "maybe sent", "{sent}");
-    daemon.stop().await;
     // ModemManager goes away before the network's acknowledgement, which never comes: whether
     // the message went out, only the network knows.
+    let rig = &mut cut.rig;
     rig.mm.stop().await;
     rig.sim.ok("@0 sms-ack drop").await;
     rig.mm = ModemManager::start(&rig.bus, &rig.usb).await;
     rig.mm.report_tty("add", MODEM_TTY).await;
 
-    let daemon = Daemon::start_in_with_env(&rig.bus, dir.path(), "", &env).await;
-    let seen = wait_message_state(&mut states, &id, "failed").await;
+    let daemon = cut.restart().await;
+    let seen = wait_message_state(&mut cut.states, &cut.id, "failed").await;
     let (_, _, error) = seen.last().expect("the failed state");
     assert!(error.contains("may or may not have sent it"), "{error}");
     // Not sent again: the next message the network sees is the next one sent.
-    let next = send_text(&daemon.conn, &path, PEER, "and the next one")
-        .await
-        .unwrap();
-    wait_message_state(&mut states, &next, "sent").await;
-    let sent = rig.sim.expect_event("sms-sent").await;
-    assert_eq!(sent["text"], "and the next one", "{sent}");
+    cut.next_is_sent_once(&daemon).await;
 }
