@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use tempfile::TempDir;
+
 use m2mhal_contract::MANAGER_PATH;
 use m2mhal_contract::iface::{ROUTER, SIGNAL};
 use zbus::{Connection, OwnedVariant, Variant};
@@ -58,7 +60,7 @@ pub struct RouterRig {
     /// The daemon's config (both ports, the iridium options and the caller's extra).
     pub config: String,
     /// The daemon's directory (kept across restarts).
-    pub dir: tempfile::TempDir,
+    pub dir: TempDir,
 }
 
 impl RouterRig {
@@ -72,19 +74,7 @@ impl RouterRig {
             port_config(&modem.path(0)),
             port_config(&iridium.path(0))
         );
-        let dir = daemon_dir();
-        let daemon = Daemon::start_in(&bus, dir.path(), &config).await;
-        let (lte, sbd) = ready(&daemon.conn, &modem, &iridium).await;
-        RouterRig {
-            bus,
-            daemon,
-            modem,
-            iridium,
-            lte,
-            sbd,
-            config,
-            dir,
-        }
+        Self::run(bus, modem, iridium, config, daemon_dir()).await
     }
 
     /// The test's connection to the daemon.
@@ -105,6 +95,11 @@ impl RouterRig {
             ..
         } = self;
         kill_hard(daemon).await;
+        Self::run(bus, modem, iridium, config, dir).await
+    }
+
+    /// Starts the daemon on `dir` with `config` and waits until both devices are ready.
+    async fn run(bus: TestBus, modem: Sim, iridium: Sim, config: String, dir: TempDir) -> Self {
         let daemon = Daemon::start_in(&bus, dir.path(), &config).await;
         let (lte, sbd) = ready(&daemon.conn, &modem, &iridium).await;
         RouterRig {
