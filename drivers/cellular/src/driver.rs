@@ -329,6 +329,7 @@ impl AtDriver<Purpose> for CellularDriver {
             }
             Purpose::SendPart => self.on_part_sent(result),
             Purpose::GnssPower { on, call } => self.on_gnss_power(on, call, result),
+            Purpose::GnssSetup => self.on_gnss_setup(result),
             Purpose::GnssPoll => self.on_gnss_poll(result),
         }
     }

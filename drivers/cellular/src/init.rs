@@ -42,7 +42,8 @@ pub(crate) enum InitStep {
     Model,
     /// `AT+CGMR`.
     Revision,
-    /// `AT+QGPS?` / `AT+CGPS?`: does a Quectel or SIMCom modem have a GNSS, and is it on?
+    /// `AT+QGPS?` / `AT+CGPS?` / `AT+UGPS?` / `AT$GPSP?`: does a Quectel, SIMCom, u-blox or
+    /// Telit modem have a GNSS, and is it on?
     GnssProbe(GnssFamily),
     /// `AT+CGSN`, or `AT+GSN` when `fallback`.
     Imei {

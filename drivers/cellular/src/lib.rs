@@ -12,7 +12,8 @@
 //! silence watch, published state) in front of the one `AtChannel`; `purpose` says why each command was
 //! sent; `init` is the initialisation sequence; `signal` parses signal, registration and operator
 //! answers; `inbox` and `outbox` are the SMS receive and send flows; `gnss` is the modem's GNSS
-//! (Quectel, SIMCom) and `driver::location` switches and polls it; `timers` names the timers.
+//! (Quectel, SIMCom, u-blox, Telit; one module each) and `driver::location` switches and polls
+//! it; `timers` names the timers.
 
 mod describe;
 mod driver;

@@ -40,6 +40,8 @@ pub(crate) enum Purpose {
         /// The call to answer, if any.
         call: Option<u64>,
     },
+    /// What the running GNSS needs before its first poll ([`crate::gnss::GnssFamily::setup`]).
+    GnssSetup,
     /// Reading the GNSS position.
     GnssPoll,
 }

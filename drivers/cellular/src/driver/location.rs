@@ -46,7 +46,7 @@ impl CellularDriver {
             self.link
                 .push(family.power(on), Purpose::GnssPower { on, call: None });
         } else if self.gnss.on {
-            self.queue_gnss_poll();
+            self.gnss_running();
         }
     }
 
@@ -106,7 +106,7 @@ impl CellularDriver {
             fix: None,
         });
         if on {
-            self.queue_gnss_poll();
+            self.gnss_running();
         } else {
             self.out.cancel_timer(Timer::GnssPoll.id());
             self.report_fix(Fix::none());
@@ -125,6 +125,25 @@ impl CellularDriver {
     pub(super) fn on_gnss_timer(&mut self) {
         if self.phase == Phase::Ready && self.gnss.on {
             self.queue_gnss_poll();
+        }
+    }
+
+    /// The GNSS is on: set it up where the family needs it, then poll it.
+    fn gnss_running(&mut self) {
+        let Some(family) = self.facts.gnss else {
+            return;
+        };
+        if let Some(setup) = family.setup() {
+            self.link.push(setup, Purpose::GnssSetup);
+        }
+        self.queue_gnss_poll();
+    }
+
+    /// The answer to the setup: a failure is logged; the polls say whether it mattered.
+    pub(super) fn on_gnss_setup(&mut self, result: Result<Response, AtError>) {
+        if let Err(error) = result {
+            self.out
+                .log(LogLevel::Warn, format!("cannot set the GNSS up: {error}"));
         }
     }
 

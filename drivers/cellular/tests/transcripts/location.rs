@@ -3,9 +3,7 @@
 
 use m2mhal_plugin_api::{CallErrorKind, CallReply, DeviceKind, FixMode, Request};
 
-use crate::support::{
-    EG25_GNSS, Identity, Modem, answer_sim_ready, configure_until_listing, identify_as, ready_modem,
-};
+use crate::support::{EG25_GNSS, Identity, ready_as, ready_modem};
 
 /// A SIM7600 with its GNSS, off.
 const SIM7600: Identity = Identity {
@@ -16,23 +14,9 @@ const SIM7600: Identity = Identity {
     gnss: Some("+CGPS: 0,1"),
 };
 
-/// `identity` initialised with `options` (and no periodic signal refresh) up to the storage
-/// listing, which is answered; the driver is ready (and may be switching its GNSS).
-fn ready(identity: &Identity, options: &[(&str, &str)]) -> Modem {
-    let options = [options, &[("signal_interval", "0")]].concat();
-    let mut modem = Modem::with_options(&options);
-    modem.open();
-    identify_as(&mut modem, identity);
-    answer_sim_ready(&mut modem);
-    configure_until_listing(&mut modem);
-    modem.ok("AT+CMGL=4", &[]);
-    assert_eq!(modem.state(), ("ready", ""));
-    modem
-}
-
 #[test]
 fn a_modem_with_gnss_lists_location_while_it_is_off_and_polls_nothing() {
-    let mut modem = ready(&EG25_GNSS, &[]);
+    let mut modem = ready_as(&EG25_GNSS, &[]);
     let device = modem.device();
     assert_eq!(device.kind, Some(DeviceKind::CellularModem));
     assert_eq!(
@@ -51,7 +35,7 @@ fn a_modem_with_gnss_lists_location_while_it_is_off_and_polls_nothing() {
 
 #[test]
 fn set_enabled_switches_a_quectel_on_polls_it_and_switches_it_off() {
-    let mut modem = ready(&EG25_GNSS, &[]);
+    let mut modem = ready_as(&EG25_GNSS, &[]);
     let on = modem.call(Request::SetLocationEnabled(true));
     modem.ok("AT+QGPS=1", &[]);
     assert_eq!(modem.reply(on), Ok(CallReply::Done));
@@ -101,7 +85,7 @@ fn set_enabled_switches_a_quectel_on_polls_it_and_switches_it_off() {
 
 #[test]
 fn the_gnss_option_switches_it_on_at_start_and_sets_the_interval() {
-    let mut modem = ready(&EG25_GNSS, &[("gnss", "true"), ("gnss_interval", "2")]);
+    let mut modem = ready_as(&EG25_GNSS, &[("gnss", "true"), ("gnss_interval", "2")]);
     // Already on (a restart of the daemon): Quectel says so with 504.
     modem.fails("AT+QGPS=1", "+CME ERROR: 504");
     assert!(modem.location_enabled());
@@ -112,7 +96,7 @@ fn the_gnss_option_switches_it_on_at_start_and_sets_the_interval() {
 
 #[test]
 fn a_simcom_is_switched_with_cgps_and_read_with_cgpsinfo() {
-    let mut modem = ready(&SIM7600, &[("gnss", "true")]);
+    let mut modem = ready_as(&SIM7600, &[("gnss", "true")]);
     modem.ok("AT+CGPS=1", &[]);
     modem.ok("AT+CGPSINFO", &["+CGPSINFO: ,,,,,,,,"]);
     assert_eq!(modem.fix().mode, FixMode::None);
@@ -151,7 +135,7 @@ fn a_modem_without_gnss_refuses_set_enabled_and_a_failed_switch_fails_the_call()
     );
     modem.expect_no_tx();
 
-    let mut modem = ready(&EG25_GNSS, &[]);
+    let mut modem = ready_as(&EG25_GNSS, &[]);
     let on = modem.call(Request::SetLocationEnabled(true));
     modem.fails("AT+QGPS=1", "+CME ERROR: 503");
     assert_eq!(modem.reply(on).unwrap_err().kind, CallErrorKind::Failed);
@@ -174,7 +158,7 @@ fn a_bad_gnss_option_is_refused_by_name() {
 
 #[test]
 fn a_hangup_forgets_the_fix() {
-    let mut modem = ready(&EG25_GNSS, &[("gnss", "true")]);
+    let mut modem = ready_as(&EG25_GNSS, &[("gnss", "true")]);
     modem.ok("AT+QGPS=1", &[]);
     modem.ok(
         "AT+QGPSLOC=2",

@@ -5,6 +5,7 @@ mod support;
 mod commands;
 mod init;
 mod location;
+mod location_ublox_telit;
 mod receive;
 mod recovery;
 mod resume;

@@ -30,7 +30,8 @@ pub struct Identity {
     pub revision: &'static str,
     /// `AT+CGSN`.
     pub imei: &'static str,
-    /// The answer to the GNSS probe a Quectel or SIMCom modem gets (`AT+QGPS?`, `AT+CGPS?`);
+    /// The answer to the GNSS probe a Quectel, SIMCom, u-blox or Telit modem gets (`AT+QGPS?`,
+    /// `AT+CGPS?`, `AT+UGPS?`, `AT$GPSP?`);
     /// `None`: `ERROR`, a modem without GNSS.
     pub gnss: Option<&'static str>,
 }
@@ -92,6 +93,8 @@ pub fn answer_identification(modem: &mut Modem, identity: &Identity) {
     let probe = match identity.manufacturer {
         "Quectel" => Some("AT+QGPS?"),
         "SIMCOM INCORPORATED" => Some("AT+CGPS?"),
+        "u-blox" => Some("AT+UGPS?"),
+        "Telit" => Some("AT$GPSP?"),
         _ => None,
     };
     match (probe, identity.gnss) {
@@ -100,6 +103,20 @@ pub fn answer_identification(modem: &mut Modem, identity: &Identity) {
         (None, _) => {}
     }
     modem.ok("AT+CGSN", &[identity.imei]);
+}
+
+/// `identity` initialised with `options` (and no periodic signal refresh) up to the storage
+/// listing, which is answered; the driver is ready (and may be switching its GNSS).
+pub fn ready_as(identity: &Identity, options: &[(&str, &str)]) -> Modem {
+    let options = [options, &[("signal_interval", "0")]].concat();
+    let mut modem = Modem::with_options(&options);
+    modem.open();
+    identify_as(&mut modem, identity);
+    answer_sim_ready(&mut modem);
+    configure_until_listing(&mut modem);
+    modem.ok("AT+CMGL=4", &[]);
+    assert_eq!(modem.state(), ("ready", ""));
+    modem
 }
 
 /// Answers `AT+CPIN?`: the SIM is ready.
