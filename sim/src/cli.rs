@@ -7,7 +7,7 @@ use crate::ble::{self, BleOptions};
 use crate::gnss::{GnssOptions, SimulatedReceiver};
 use crate::help::{self, CommandHelp};
 use crate::iridium::{IridiumOptions, Transceiver};
-use crate::modem::{DEFAULT_IMEI, ModemState, is_valid_imei};
+use crate::modem::{DEFAULT_IMEI, ModemState, Vendor, is_valid_imei};
 use crate::simulator::{self, SimulatorOptions};
 
 /// Simulated devices for m2mhal on pseudo-terminals.
@@ -44,9 +44,13 @@ pub struct ModemArgs {
     /// Echo stays on whatever ATE0 says (a firmware quirk).
     #[arg(long)]
     pub echo: bool,
-    /// The modems have a Quectel GNSS receiver (AT+QGPS, AT+QGPSLOC, AT+QGPSEND), off.
+    /// The modems have a GNSS receiver, off, driven by their vendor's commands (Quectel:
+    /// AT+QGPS, AT+QGPSLOC, AT+QGPSEND; u-blox: AT+UGPS, AT+UGRMC; Telit: AT$GPSP, AT$GPSACP).
     #[arg(long)]
     pub gnss: bool,
+    /// Whose modems they are: what AT+CGMI/AT+CGMM/AT+CGMR answer and which GNSS commands.
+    #[arg(long, value_enum, default_value_t = Vendor::Quectel)]
+    pub vendor: Vendor,
     /// Links, control socket and start script.
     #[command(flatten)]
     pub simulator: SimulatorOptions,

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
                 let modems = (0..usize::from(args.count))
                     .map(|index| {
                         ModemState::new(Identity::for_index(&args.imei, index), args.echo)
+                            .with_vendor(args.vendor)
                             .with_gnss(args.gnss)
                     })
                     .collect();

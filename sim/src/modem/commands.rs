@@ -6,12 +6,6 @@ use super::identity::HOME_PLMN;
 use super::network::Domain;
 use super::state::{ModemState, OperatorFormat, Reply, SimState};
 
-/// What `AT+CGMI` answers.
-const MANUFACTURER: &str = "Quectel";
-/// What `AT+CGMM` answers.
-const MODEL: &str = "EG25";
-/// What `AT+CGMR` answers.
-const REVISION: &str = "EG25GGBR07A08M2G";
 /// The PIN that unlocks the simulated SIM.
 const SIM_PIN: &str = "1234";
 
@@ -33,17 +27,19 @@ impl ModemState {
             "" | "V1" | "Q0" => ok(),
             "E" | "E0" => self.set_echo(false),
             "E1" => self.set_echo(true),
-            "I" | "I0" => {
-                lines([MANUFACTURER, MODEL, &format!("Revision: {REVISION}")].map(String::from))
-            }
+            "I" | "I0" => lines([
+                self.vendor.manufacturer().to_owned(),
+                self.vendor.model().to_owned(),
+                format!("Revision: {}", self.vendor.revision()),
+            ]),
             "Z" | "Z0" | "&F" | "&F0" => {
                 self.reset_settings();
                 ok()
             }
             "+CMEE" => self.error_reporting(&command),
-            "+CGMI" | "+GMI" => identification(&command, MANUFACTURER),
-            "+CGMM" | "+GMM" => identification(&command, MODEL),
-            "+CGMR" | "+GMR" => identification(&command, REVISION),
+            "+CGMI" | "+GMI" => identification(&command, self.vendor.manufacturer()),
+            "+CGMM" | "+GMM" => identification(&command, self.vendor.model()),
+            "+CGMR" | "+GMR" => identification(&command, self.vendor.revision()),
             "+CGSN" | "+GSN" => identification(&command, &self.identity.imei),
             "+CIMI" => {
                 self.require_sim().map_err(CommandError::Cme)?;

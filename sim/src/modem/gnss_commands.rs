@@ -1,7 +1,8 @@
-//! The Quectel GNSS commands of a modem simulated with `--gnss`: `AT+QGPS?`, `AT+QGPS=1`,
-//! `AT+QGPSLOC=2` and `AT+QGPSEND` (Quectel GNSS AT Commands Manual), and the `gnss` control
-//! command that gives the receiver a fix or takes it away. Switching reports a `gnss` event
-//! (`on`), every position read of a running GNSS a `gnss-location` event (`fix`).
+//! The GNSS of a modem simulated with `--gnss`, and the Quectel commands that drive it:
+//! `AT+QGPS?`, `AT+QGPS=1`, `AT+QGPSLOC=2` and `AT+QGPSEND` (Quectel GNSS AT Commands Manual).
+//! The u-blox and Telit commands are in `gnss_ublox` and `gnss_telit`; the `gnss` control
+//! command gives the receiver a fix or takes it away, whoever made it. Switching reports a
+//! `gnss` event (`on`), every position read of a running GNSS a `gnss-location` event (`fix`).
 
 use serde_json::{Value, json};
 
@@ -9,6 +10,7 @@ use super::command_line::{Command, Form};
 use super::commands::{lines, ok};
 use super::error::{CmeError, CommandError};
 use super::state::{ModemState, Reply};
+use super::vendor::Vendor;
 use m2mhal_driver_gnss::nmea::time_and_date;
 
 /// A fix of the modem's receiver.
@@ -24,19 +26,30 @@ pub struct ModemFix {
     pub time: i64,
 }
 
+impl ModemFix {
+    /// The UTC time (`hhmmss.ss`) and date (`ddmmyy`) of the fix.
+    pub(super) fn time_and_date(&self) -> (String, String) {
+        time_and_date(u64::try_from(self.time).unwrap_or(0) * 1000)
+    }
+}
+
 /// The modem's GNSS receiver.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModemGnss {
-    /// Switched on (`AT+QGPS=1`).
+    /// Switched on (`AT+QGPS=1`, `AT+UGPS=1`, `AT$GPSP=1`).
     pub on: bool,
     /// The fix, while there is one.
     pub fix: Option<ModemFix>,
+    /// u-blox: the last RMC sentence is kept for `AT+UGRMC?` (`AT+UGRMC=1`).
+    pub rmc_kept: bool,
+    /// u-blox: the `<GNSS_systems>` of the last `AT+UGPS=1`.
+    pub systems: usize,
 }
 
 impl ModemGnss {
     /// `+QGPSLOC: ...` in mode 2.
     fn location(fix: &ModemFix) -> String {
-        let (time, date) = time_and_date(u64::try_from(fix.time).unwrap_or(0) * 1000);
+        let (time, date) = fix.time_and_date();
         let time = format!("{}0", &time[..9]);
         let (mode, altitude) = match fix.altitude {
             Some(altitude) => (3, altitude),
@@ -61,12 +74,31 @@ impl ModemGnss {
     }
 }
 
+/// The event of a switch of the GNSS.
+pub(super) fn switched(on: bool) -> Value {
+    json!({"event": "gnss", "on": on})
+}
+
+/// The event of a position read of a running GNSS, with or without a fix.
+pub(super) fn read(fix: bool) -> Value {
+    json!({"event": "gnss-location", "fix": fix})
+}
+
 impl ModemState {
-    /// The GNSS commands, for a modem that has a GNSS; `None` for another command.
+    /// The GNSS commands of the modem's vendor, for a modem that has a GNSS; `None` for another
+    /// command.
     pub(super) fn execute_gnss(
         &mut self,
         command: &Command,
     ) -> Option<Result<Reply, CommandError>> {
+        match self.vendor {
+            Vendor::Quectel => self.execute_quectel_gnss(command),
+            Vendor::Ublox => self.execute_ublox_gnss(command),
+            Vendor::Telit => self.execute_telit_gnss(command),
+        }
+    }
+
+    fn execute_quectel_gnss(&mut self, command: &Command) -> Option<Result<Reply, CommandError>> {
         let gnss = self.gnss.as_mut()?;
         let result = match (command.name.as_str(), &command.form) {
             ("+QGPS", Form::Read) => lines([format!("+QGPS: {}", u8::from(gnss.on))]),
@@ -78,14 +110,14 @@ impl ModemState {
                     Err(CommandError::Cme(CmeError::GnssSessionOngoing))
                 } else {
                     gnss.on = true;
-                    self.events.push(json!({"event": "gnss", "on": true}));
+                    self.events.push(switched(true));
                     ok()
                 }
             }
             ("+QGPSEND", Form::Execute) => {
                 if gnss.on {
                     gnss.on = false;
-                    self.events.push(json!({"event": "gnss", "on": false}));
+                    self.events.push(switched(false));
                     ok()
                 } else {
                     Err(CommandError::Cme(CmeError::GnssSessionInactive))
@@ -93,9 +125,7 @@ impl ModemState {
             }
             ("+QGPSLOC", Form::Set(_)) if command.number(0) == Some(2) => {
                 if gnss.on {
-                    let fix = gnss.fix.is_some();
-                    self.events
-                        .push(json!({"event": "gnss-location", "fix": fix}));
+                    self.events.push(read(gnss.fix.is_some()));
                 }
                 match (gnss.on, &gnss.fix) {
                     (false, _) => Err(CommandError::Cme(CmeError::GnssSessionInactive)),

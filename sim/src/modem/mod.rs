@@ -5,18 +5,24 @@ mod commands;
 mod control;
 mod error;
 mod gnss_commands;
+mod gnss_telit;
+mod gnss_ublox;
 mod identity;
 mod network;
 mod sms_commands;
 mod sms_storage;
 mod state;
+mod vendor;
 
 #[cfg(test)]
 mod transcript_tests;
+#[cfg(test)]
+mod transcript_tests_gnss_vendors;
 
 pub use control::{COMMANDS, ModemControl, ModemControlError, SubmitAcks};
 pub use identity::{DEFAULT_IMEI, Identity, is_valid_imei};
 pub use state::ModemState;
+pub use vendor::Vendor;
 
 use serde_json::{Map, Value};
 

@@ -9,6 +9,7 @@ use super::gnss_commands::ModemGnss;
 use super::identity::Identity;
 use super::network::{Domain, Network};
 use super::sms_storage::SmsStorage;
+use super::vendor::Vendor;
 use crate::at_line::LineAssembler;
 use crate::device::Output;
 
@@ -121,6 +122,8 @@ pub struct ModemState {
     pub(super) held_submit_acks: Vec<u8>,
     /// Events of the commands being run (`sms-deleted`), reported with their answer.
     pub(super) events: Vec<serde_json::Value>,
+    /// Whose modem this is (`--vendor`): its identification and GNSS commands.
+    pub(super) vendor: Vendor,
     /// The GNSS receiver of a modem simulated with `--gnss`.
     pub(super) gnss: Option<ModemGnss>,
     /// The command line being typed.
@@ -153,15 +156,23 @@ impl ModemState {
             hold_submit_acks: false,
             held_submit_acks: Vec::new(),
             events: Vec::new(),
+            vendor: Vendor::default(),
             gnss: None,
             line: LineAssembler::new(MAX_LINE),
             input: Input::Command,
         }
     }
 
-    /// The same modem with a Quectel GNSS receiver (off, no fix), when `gnss`.
+    /// The same modem with a GNSS receiver (off, no fix), when `gnss`; it answers the GNSS
+    /// commands of the modem's [`Vendor`].
     pub fn with_gnss(mut self, gnss: bool) -> Self {
         self.gnss = gnss.then(ModemGnss::default);
+        self
+    }
+
+    /// The same modem made by `vendor` (a Quectel unless told otherwise).
+    pub fn with_vendor(mut self, vendor: Vendor) -> Self {
+        self.vendor = vendor;
         self
     }
 

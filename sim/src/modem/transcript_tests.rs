@@ -9,25 +9,27 @@ use serde_json::json;
 use super::{DEFAULT_IMEI, Identity, ModemControl, ModemState};
 
 /// 2026-01-01T00:00:00Z.
-const NOW: i64 = 1_767_225_600;
+pub(super) const NOW: i64 = 1_767_225_600;
 
 fn modem() -> ModemState {
     ModemState::new(Identity::for_index(DEFAULT_IMEI, 0), false)
 }
 
 /// A modem with echo off, as a daemon leaves it after initialisation.
-fn quiet_modem() -> ModemState {
+pub(super) fn quiet_modem() -> ModemState {
     let mut modem = modem();
     assert_eq!(text(&mut modem, "ATE0\r"), "ATE0\r\r\nOK\r\n");
     modem
 }
 
-fn text(modem: &mut ModemState, input: &str) -> String {
+/// What the modem answers to `input`.
+pub(super) fn text(modem: &mut ModemState, input: &str) -> String {
     let output = modem.receive(input.as_bytes());
     String::from_utf8(output.bytes).unwrap()
 }
 
-fn control(modem: &mut ModemState, command: &str) -> (serde_json::Value, String) {
+/// Runs a control command: its reply and what the modem wrote unsolicited.
+pub(super) fn control(modem: &mut ModemState, command: &str) -> (serde_json::Value, String) {
     let reply = modem
         .apply(ModemControl::parse(command).unwrap(), NOW)
         .unwrap();
