@@ -42,6 +42,8 @@ pub struct ModemGnss {
     pub fix: Option<ModemFix>,
     /// u-blox: the last RMC sentence is kept for `AT+UGRMC?` (`AT+UGRMC=1`).
     pub rmc_kept: bool,
+    /// u-blox: the last GGA sentence is kept for `AT+UGGGA?` (`AT+UGGGA=1`).
+    pub gga_kept: bool,
     /// u-blox: the `<GNSS_systems>` of the last `AT+UGPS=1`.
     pub systems: usize,
 }

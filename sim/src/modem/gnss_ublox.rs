@@ -1,7 +1,8 @@
 //! The GNSS commands of a u-blox modem (`--vendor ublox --gnss`), as the u-blox SARA-R5 series AT
 //! Commands Manual (UBX-19047455) describes them: `AT+UGPS?` / `AT+UGPS=<mode>[,<aid_mode>
-//! [,<GNSS_systems>]]` switch the receiver; `AT+UGRMC=1` keeps its last RMC sentence, which
-//! `AT+UGRMC?` returns (`Not available` while the receiver is off or nothing is kept).
+//! [,<GNSS_systems>]]` switch the receiver; `AT+UGRMC=1` / `AT+UGGGA=1` keep its last RMC / GGA
+//! sentence, which `AT+UGRMC?` / `AT+UGGGA?` return (`Not available` while the receiver is off
+//! or nothing is kept). A read of RMC is the position read the `gnss-location` event reports.
 
 use m2mhal_driver_gnss::nmea::{angle, with_checksum};
 
@@ -26,6 +27,35 @@ fn rmc(fix: Option<&ModemFix>) -> String {
             ))
         }
         None => with_checksum("GPRMC,,V,,,,,,,,,,N"),
+    }
+}
+
+/// The GGA sentence of `fix` (no altitude: a 2D fix), or the one of a receiver that has none.
+fn gga(fix: Option<&ModemFix>) -> String {
+    match fix {
+        Some(fix) => {
+            let (time, _) = fix.time_and_date();
+            let altitude = fix
+                .altitude
+                .map_or(String::new(), |altitude| format!("{altitude:.1}"));
+            with_checksum(&format!(
+                "GPGGA,{time},{},{},1,08,1.1,{altitude},M,0.0,M,,",
+                angle(fix.latitude, 2, 'N', 'S'),
+                angle(fix.longitude, 3, 'E', 'W')
+            ))
+        }
+        None => with_checksum("GPGGA,,,,,,0,00,99.99,,,,,,"),
+    }
+}
+
+/// `<prefix> <mode>,<sentence>` of a kept sentence, `<prefix> <mode>,Not available` when the
+/// receiver is off or does not keep it.
+fn kept_sentence(prefix: &str, kept: bool, on: bool, sentence: impl FnOnce() -> String) -> String {
+    let mode = u8::from(kept);
+    if kept && on {
+        format!("{prefix} {mode},{}", sentence())
+    } else {
+        format!("{prefix} {mode},Not available")
     }
 }
 
@@ -57,24 +87,36 @@ impl ModemState {
                 }
                 _ => Err(CommandError::Syntax),
             },
-            ("+UGRMC", Form::Set(_)) => match command.number(0) {
+            (name @ ("+UGRMC" | "+UGGGA"), Form::Set(_)) => match command.number(0) {
                 Some(mode @ (0 | 1)) => {
-                    gnss.rmc_kept = mode == 1;
+                    let kept = if name == "+UGRMC" {
+                        &mut gnss.rmc_kept
+                    } else {
+                        &mut gnss.gga_kept
+                    };
+                    *kept = mode == 1;
                     ok()
                 }
                 _ => Err(CommandError::Syntax),
             },
             ("+UGRMC", Form::Read) => {
-                let mode = u8::from(gnss.rmc_kept);
                 if gnss.on && gnss.rmc_kept {
                     self.events.push(read(gnss.fix.is_some()));
-                    lines([format!("+UGRMC: {mode},{}", rmc(gnss.fix.as_ref()))])
-                } else {
-                    lines([format!("+UGRMC: {mode},Not available")])
                 }
+                let fix = gnss.fix;
+                lines([kept_sentence("+UGRMC:", gnss.rmc_kept, gnss.on, || {
+                    rmc(fix.as_ref())
+                })])
+            }
+            ("+UGGGA", Form::Read) => {
+                let fix = gnss.fix;
+                lines([kept_sentence("+UGGGA:", gnss.gga_kept, gnss.on, || {
+                    gga(fix.as_ref())
+                })])
             }
             ("+UGRMC", Form::Test) => lines(["+UGRMC: (0-1)".to_owned()]),
-            ("+UGPS" | "+UGRMC", _) => Err(CommandError::Syntax),
+            ("+UGGGA", Form::Test) => lines(["+UGGGA: (0-1)".to_owned()]),
+            ("+UGPS" | "+UGRMC" | "+UGGGA", _) => Err(CommandError::Syntax),
             _ => return None,
         };
         Some(result)

@@ -12,7 +12,7 @@ fn modem_of(vendor: Vendor) -> ModemState {
 }
 
 #[test]
-fn a_u_blox_names_itself_switches_and_answers_with_its_last_rmc_sentence() {
+fn a_u_blox_names_itself_switches_and_answers_with_its_last_rmc_and_gga_sentences() {
     let mut modem = modem_of(Vendor::Ublox);
     assert_eq!(text(&mut modem, "AT+CGMI\r"), "\r\nu-blox\r\n\r\nOK\r\n");
     assert_eq!(text(&mut modem, "AT+QGPS?\r"), "\r\nERROR\r\n");
@@ -28,11 +28,11 @@ fn a_u_blox_names_itself_switches_and_answers_with_its_last_rmc_sentence() {
         text(&mut modem, "AT+UGPS?\r"),
         "\r\n+UGPS: 1,0,67\r\n\r\nOK\r\n"
     );
-    assert_eq!(text(&mut modem, "AT+UGRMC=1\r"), "\r\nOK\r\n");
-    let output = modem.receive(b"AT+UGRMC?\r");
+    assert_eq!(text(&mut modem, "AT+UGRMC=1;+UGGGA=1\r"), "\r\nOK\r\n");
+    let output = modem.receive(b"AT+UGRMC?;+UGGGA?\r");
     assert_eq!(
         String::from_utf8(output.bytes).unwrap(),
-        "\r\n+UGRMC: 1,$GPRMC,,V,,,,,,,,,,N*53\r\n\r\nOK\r\n"
+        "\r\n+UGRMC: 1,$GPRMC,,V,,,,,,,,,,N*53\r\n+UGGGA: 1,$GPGGA,,,,,,0,00,99.99,,,,,,*48\r\n\r\nOK\r\n"
     );
     assert_eq!(
         output.events,
@@ -40,25 +40,26 @@ fn a_u_blox_names_itself_switches_and_answers_with_its_last_rmc_sentence() {
     );
 
     control(&mut modem, "gnss 52.52 -13.405 34");
-    let answer = text(&mut modem, "AT+UGRMC?\r");
-    let sentence = answer
-        .trim()
-        .strip_prefix("+UGRMC: 1,")
-        .and_then(|rest| rest.strip_suffix("\r\n\r\nOK"))
-        .unwrap();
-    let Ok(Nmea::Rmc(rmc)) = parse_line(sentence.as_bytes()) else {
-        panic!("not a valid RMC sentence: {sentence}");
+    let answer = text(&mut modem, "AT+UGRMC?;+UGGGA?\r");
+    let sentences: Vec<Nmea> = answer
+        .split("\r\n")
+        .filter_map(|line| line.split_once(",$"))
+        .map(|(_, sentence)| parse_line(format!("${sentence}").as_bytes()).unwrap())
+        .collect();
+    let [Nmea::Rmc(rmc), Nmea::Gga(gga)] = &sentences[..] else {
+        panic!("not an RMC and a GGA sentence: {answer}");
     };
     assert!(rmc.valid);
     let position = rmc.position.unwrap();
     assert!((position.latitude - 52.52).abs() < 1e-6);
     assert!((position.longitude + 13.405).abs() < 1e-6);
+    assert_eq!((gga.quality, gga.altitude), (1, Some(34.0)));
 
     let output = modem.receive(b"AT+UGPS=0\r");
     assert_eq!(output.events, [json!({"event": "gnss", "on": false})]);
     assert_eq!(
-        text(&mut modem, "AT+UGRMC?\r"),
-        "\r\n+UGRMC: 1,Not available\r\n\r\nOK\r\n"
+        text(&mut modem, "AT+UGRMC?;+UGGGA?\r"),
+        "\r\n+UGRMC: 1,Not available\r\n+UGGGA: 1,Not available\r\n\r\nOK\r\n"
     );
 }
 

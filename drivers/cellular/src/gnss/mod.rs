@@ -2,16 +2,16 @@
 //!
 //! One module per vendor, each citing the manual it follows: [`quectel`] (`AT+QGPS`,
 //! `AT+QGPSLOC=2`, `AT+QGPSEND`), [`simcom`] (`AT+CGPS`, `AT+CGPSINFO`), [`ublox`] (`AT+UGPS`,
-//! `AT+UGRMC`) and [`telit`] (`AT$GPSP`, `AT$GPSACP`); [`acp`] is the position layout Telit and
-//! Quectel share, [`rmc`] the NMEA RMC sentence u-blox answers with, [`units`] the number formats
+//! `AT+UGRMC`, `AT+UGGGA`) and [`telit`] (`AT$GPSP`, `AT$GPSACP`); [`acp`] is the position layout Telit and
+//! Quectel share, [`nmea`] the RMC and GGA sentences u-blox answers with, [`units`] the number formats
 //! they all use. The family follows from the manufacturer (`AT+CGMI`); the receiver is probed
 //! during initialisation (`AT+QGPS?`, `AT+CGPS?`, `AT+UGPS?`, `AT$GPSP?`), and a modem that
 //! answers has a GNSS and lists `location` whether it is on or not. It is off unless the `gnss`
 //! option or `SetEnabled` switches it on, and polled every `gnss_interval` while it is on.
 
 mod acp;
+mod nmea;
 mod quectel;
-mod rmc;
 mod simcom;
 mod telit;
 mod ublox;
@@ -114,10 +114,10 @@ impl GnssFamily {
         }
     }
 
-    /// What a running receiver needs before it can be polled: u-blox stores the RMC sentence
-    /// for `AT+UGRMC?` only after `AT+UGRMC=1`.
+    /// What a running receiver needs before it can be polled: u-blox keeps the sentences for
+    /// `AT+UGRMC?` and `AT+UGGGA?` only after `AT+UGRMC=1` and `AT+UGGGA=1`.
     pub fn setup(self) -> Option<Command> {
-        (self == GnssFamily::Ublox).then(|| Command::new("AT+UGRMC=1", GNSS_TIMEOUT_MS))
+        (self == GnssFamily::Ublox).then(|| Command::new(ublox::KEEP_SENTENCES, GNSS_TIMEOUT_MS))
     }
 
     /// Reads the position.
@@ -125,7 +125,7 @@ impl GnssFamily {
         let line = match self {
             GnssFamily::Quectel => "AT+QGPSLOC=2",
             GnssFamily::Simcom => "AT+CGPSINFO",
-            GnssFamily::Ublox => "AT+UGRMC?",
+            GnssFamily::Ublox => ublox::READ_SENTENCES,
             GnssFamily::Telit => "AT$GPSACP",
         };
         Command::new(line, GNSS_TIMEOUT_MS)
@@ -195,8 +195,13 @@ mod answers {
 
     /// `OK` after this one information line.
     pub fn answer(line: &str) -> Result<Response, AtError> {
+        answer_lines(&[line])
+    }
+
+    /// `OK` after these information lines.
+    pub fn answer_lines(lines: &[&str]) -> Result<Response, AtError> {
         Ok(Response {
-            lines: vec![line.to_owned()],
+            lines: lines.iter().map(|line| (*line).to_owned()).collect(),
             binary: None,
         })
     }
