@@ -1,14 +1,14 @@
 //! Location of a modem served through ModemManager (issues 12 and 16): with the real
 //! ModemManager managing a simulated Quectel (the rig of `m2mhal_tests::modemmanager`), MM's
 //! Location interface makes the m2mhal device list `location`, its 3gpp-lac-ci source gives
-//! `Location.Cell` (and no invented position), and `SetEnabled` stays privileged.
-//!
-//! The rig's modem has no GPS data port, so MM's quectel plugin offers 3gpp-lac-ci only; the
-//! gps-raw mapping is unit-tested in the daemon (`modemmanager::location`).
+//! `Location.Cell` (and no invented position), and `SetEnabled` stays privileged. With a GNSS
+//! port on the modem (`m2mhal_tests::mm_gnss`: an `m2msim gnss` receiver), MM's gps-raw gives
+//! the fixes, and `SetEnabled` / `[modemmanager] gnss` switch it through MM.
 
 use std::collections::HashMap;
 
 use m2mhal_contract::{action, iface::LOCATION};
+use m2mhal_tests::mm_gnss::MmGnssRig;
 use m2mhal_tests::modemmanager::*;
 use m2mhal_tests::*;
 use zbus::zvariant::OwnedVariant;
@@ -16,6 +16,11 @@ use zbus::zvariant::OwnedVariant;
 const ID: &str = "imei:356938035643809";
 /// uid of `nobody`.
 const NOBODY: u32 = 65534;
+
+/// `org.freedesktop.ModemManager1.Modem.Location`.
+const MM_LOCATION: &str = "org.freedesktop.ModemManager1.Modem.Location";
+/// `MM_MODEM_LOCATION_SOURCE_GPS_RAW`.
+const GPS_RAW: u32 = 2;
 
 /// `Location.Cell`.
 type Cell = HashMap<String, OwnedVariant>;
@@ -86,4 +91,81 @@ async fn the_serving_cell_comes_through_modemmanager_without_an_invented_positio
     // Reading stays open to everyone.
     let read = m2mctl_as_user(&rig.bus.address, NOBODY, &["location", ID]).await;
     assert_eq!(read.code, Some(0), "{read:?}");
+}
+
+/// Whether `value` is within a hundred-thousandth of a degree of `expected`.
+fn near(value: f64, expected: f64) -> bool {
+    (value - expected).abs() < 1e-5
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_modems_gnss_through_modemmanager_gives_fixes_movement_and_loss() {
+    let Some(mut gnss) = MmGnssRig::start().await else {
+        return;
+    };
+    let modem = gnss.plug_modem().await;
+    let offered: u32 = mm_property(&gnss.rig.mm.conn, &modem, MM_LOCATION, "Capabilities").await;
+    assert_ne!(
+        offered & GPS_RAW,
+        0,
+        "ModemManager offers no gps-raw: {offered:#x}"
+    );
+    let config = "[modemmanager]\ngnss = true\n";
+    let daemon = Daemon::start_with_env(&gnss.rig.bus, config, &gnss.rig.usb.env()).await;
+    let conn = &daemon.conn;
+    let path = wait_for_device_id(conn, ID, "ready").await;
+
+    // [modemmanager] gnss: switched on through MM once the modem is enabled; the receiver's
+    // first position (m2msim gnss: 52°31.2' N 13°24.3' E, 34 m).
+    assert_eq!(gnss.rig.sim.expect_event("gnss").await["on"], true);
+    wait_for_property(conn, &path, LOCATION, "Enabled", |on: &bool| *on).await;
+    wait_for_property(conn, &path, LOCATION, "Mode", |mode: &String| mode == "3d").await;
+    let fix = properties(conn, &path, LOCATION).await;
+    assert!(near(field::<f64>(&fix, "Latitude"), 52.52), "{fix:?}");
+    assert!(near(field::<f64>(&fix, "Longitude"), 13.405), "{fix:?}");
+    assert_eq!(field::<f64>(&fix, "Altitude"), 34.0, "{fix:?}");
+    assert_eq!(field::<String>(&fix, "Source"), "gnss");
+    let age = field::<u64>(&fix, "FixTime").abs_diff(unix_now());
+    assert!(age < 600, "FixTime {age} s off");
+
+    // Moving: the next update of MM's gps-raw carries the new position.
+    gnss.receiver.ok("position 48.1173 11.5167 545.4").await;
+    wait_for_property(conn, &path, LOCATION, "Latitude", |l: &f64| {
+        near(*l, 48.1173)
+    })
+    .await;
+    let longitude: f64 = property(conn, &path, LOCATION, "Longitude").await;
+    assert!(near(longitude, 11.5167), "{longitude}");
+
+    // Fix lost: MM drops gps-raw, the device has no fix (and keeps its cell).
+    gnss.receiver.ok("fix none").await;
+    wait_for_property(conn, &path, LOCATION, "Mode", |mode: &String| {
+        mode == "none"
+    })
+    .await;
+    let latitude: f64 = property(conn, &path, LOCATION, "Latitude").await;
+    assert!(latitude.is_nan());
+    let source: String = property(conn, &path, LOCATION, "Source").await;
+    assert_eq!(source, "");
+    let cell: Cell = property(conn, &path, LOCATION, "Cell").await;
+    assert_eq!(code(&cell, "cell_id"), 0x01A2_B3C4, "{cell:?}");
+
+    // SetEnabled switches the modem's GNSS through MM, off and on again.
+    call::<_, ()>(conn, &path, LOCATION, "SetEnabled", &(false,))
+        .await
+        .expect("SetEnabled(false)");
+    assert_eq!(gnss.rig.sim.expect_event("gnss").await["on"], false);
+    wait_for_property(conn, &path, LOCATION, "Enabled", |on: &bool| !*on).await;
+    call::<_, ()>(conn, &path, LOCATION, "SetEnabled", &(true,))
+        .await
+        .expect("SetEnabled(true)");
+    assert_eq!(gnss.rig.sim.expect_event("gnss").await["on"], true);
+    wait_for_property(conn, &path, LOCATION, "Enabled", |on: &bool| *on).await;
 }

@@ -30,6 +30,9 @@ pub const LOCATION_CAPABILITY: &str = "location";
 /// How long `Location.Setup` may take (starting a GNSS takes a few AT commands), within the
 /// D-Bus side's `SetEnabled` timeout.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(25);
+/// How often ModemManager updates a running GNSS's position, in seconds (its default, 30, is
+/// slow for a moving asset; the direct driver polls every 5 s).
+const GPS_REFRESH_RATE: u32 = 5;
 /// Seconds in a day.
 const DAY: u64 = 86_400;
 
@@ -184,15 +187,18 @@ pub fn cell_identity(lac_ci: &str) -> CellIdentity {
     }
 }
 
-/// Asks ModemManager to enable `sources` of the modem at `path` and to signal its `Location`.
+/// Asks ModemManager to enable `sources` of the modem at `path` and to signal its `Location`;
+/// with gps-raw, updated every [`GPS_REFRESH_RATE`] seconds.
 pub async fn setup(conn: &Connection, path: &str, sources: u32) -> Result<(), CallError> {
     let location = async {
-        LocationProxy::builder(conn)
+        let location = LocationProxy::builder(conn)
             .path(path.to_owned())
             .build()
-            .await?
-            .setup(sources, true)
-            .await
+            .await?;
+        if sources & source::GPS_RAW != 0 {
+            location.set_gps_refresh_rate(GPS_REFRESH_RATE).await?;
+        }
+        location.setup(sources, true).await
     };
     within("Location.Setup", SETUP_TIMEOUT, location)
         .await

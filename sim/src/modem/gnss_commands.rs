@@ -1,7 +1,8 @@
 //! The Quectel GNSS commands of a modem simulated with `--gnss`: `AT+QGPS?`, `AT+QGPS=1`,
-//! `AT+QGPSLOC=2` and `AT+QGPSEND` (Quectel GNSS AT Commands Manual), and the `gnss` control
-//! command that gives the receiver a fix or takes it away. Switching reports a `gnss` event
-//! (`on`), every position read of a running GNSS a `gnss-location` event (`fix`).
+//! `AT+QGPSLOC=2`, `AT+QGPSEND`, `AT+QGPSCFG=...` and `AT+QGPSXTRA=...` (Quectel GNSS AT
+//! Commands Manual), and the `gnss` control command that gives the receiver a fix or takes it
+//! away. Switching reports a `gnss` event (`on`), every position read of a running GNSS a
+//! `gnss-location` event (`fix`).
 
 use serde_json::{Value, json};
 
@@ -103,7 +104,12 @@ impl ModemState {
                     (true, Some(fix)) => lines([ModemGnss::location(fix)]),
                 }
             }
-            ("+QGPS" | "+QGPSEND" | "+QGPSLOC", _) => Err(CommandError::Syntax),
+            // Receiver settings (`"outport"`, where the NMEA goes) and XTRA assistance, which
+            // ModemManager sets before `AT+QGPS=1`: accepted, nothing simulated behind them.
+            ("+QGPSCFG" | "+QGPSXTRA", Form::Set(_)) => ok(),
+            ("+QGPS" | "+QGPSEND" | "+QGPSLOC" | "+QGPSCFG" | "+QGPSXTRA", _) => {
+                Err(CommandError::Syntax)
+            }
             _ => return None,
         };
         Some(result)
