@@ -24,6 +24,8 @@ const GPS_RAW: u32 = 2;
 
 /// `Location.Cell`.
 type Cell = HashMap<String, OwnedVariant>;
+/// The body of `PropertiesChanged`.
+type Changes = (String, HashMap<String, OwnedVariant>, Vec<String>);
 
 /// The `u` entry `key` of a cell, 0 when absent.
 fn code(cell: &Cell, key: &str) -> u32 {
@@ -135,14 +137,24 @@ async fn the_modems_gnss_through_modemmanager_gives_fixes_movement_and_loss() {
     let age = field::<u64>(&fix, "FixTime").abs_diff(unix_now());
     assert!(age < 600, "FixTime {age} s off");
 
-    // Moving: the next update of MM's gps-raw carries the new position.
+    // Moving: the next update of MM's gps-raw carries the new position, announced whole in one
+    // PropertiesChanged, as for a directly driven GNSS.
+    let mut changes = properties_changed(conn, &path).await;
     gnss.receiver.ok("position 48.1173 11.5167 545.4").await;
-    wait_for_property(conn, &path, LOCATION, "Latitude", |l: &f64| {
-        near(*l, 48.1173)
+    let (_, moved, _) = next_signal(&mut changes, |(iface, changed, _): &Changes| {
+        let latitude = changed.get("Latitude").and_then(|l| l.try_clone().ok());
+        iface == LOCATION
+            && latitude
+                .and_then(|l| f64::try_from(l).ok())
+                .is_some_and(|l| near(l, 48.1173))
     })
     .await;
-    let longitude: f64 = property(conn, &path, LOCATION, "Longitude").await;
-    assert!(near(longitude, 11.5167), "{longitude}");
+    assert!(
+        near(field::<f64>(&moved, "Longitude"), 11.5167),
+        "{moved:?}"
+    );
+    assert_eq!(field::<f64>(&moved, "Altitude"), 545.4, "{moved:?}");
+    assert!(moved.contains_key("FixTime"), "{moved:?}");
 
     // Fix lost: MM drops gps-raw, the device has no fix (and keeps its cell).
     gnss.receiver.ok("fix none").await;

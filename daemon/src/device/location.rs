@@ -5,7 +5,8 @@ use m2mhal_plugin_api::{Fix, LocationUpdate};
 
 use super::state::{Changed, DeviceState, Property};
 
-/// `org.m2mhal.Hal1.Location` properties: the receiver's power and its last fix.
+/// `org.m2mhal.Hal1.Location` properties: the receiver's power, its last fix and the serving
+/// cell.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LocationState {
     /// `Enabled`.

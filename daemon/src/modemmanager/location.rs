@@ -10,7 +10,8 @@
 //! used: MM offers it only beside `gps-raw`, and what it adds (DOP, speed, course, satellites)
 //! would need a second NMEA parser in the daemon (the `gnss` driver's is a plugin's); those
 //! properties stay unknown. The `Location` property is read only once `Setup` asked MM to
-//! signal it, which needs no extra polkit action (`GetLocation` would).
+//! signal it, which needs no extra polkit action (`GetLocation` would); switching the GNSS on
+//! also sets MM's GPS refresh rate (how often it updates that property) to 5 s.
 
 use std::collections::HashMap;
 use std::time::Duration;
