@@ -390,17 +390,25 @@ impl ServedModem {
             && !self.location_set_up
         {
             self.location_set_up = true;
-            let sources = location.sources(self.gnss);
-            let (conn, path) = (self.conn.clone(), self.path.clone());
-            tokio::spawn(
-                async move {
-                    if let Err(e) = location::setup(&conn, &path, sources).await {
-                        tracing::warn!("cannot set up the modem's location: {}", e.message);
-                    }
+            self.set_up_location(location.sources(self.gnss), |done| {
+                if let Err(e) = done {
+                    tracing::warn!("cannot set up the modem's location: {}", e.message);
                 }
-                .instrument(tracing::Span::current()),
-            );
+            });
         }
+    }
+
+    /// Asks MM for the location `sources`, beside the task; `then` gets the outcome.
+    fn set_up_location(
+        &self,
+        sources: u32,
+        then: impl FnOnce(Result<(), CallError>) + Send + 'static,
+    ) {
+        let (conn, path) = (self.conn.clone(), self.path.clone());
+        tokio::spawn(
+            async move { then(location::setup(&conn, &path, sources).await) }
+                .instrument(tracing::Span::current()),
+        );
     }
 
     /// `Location.SetEnabled`: switches MM's gps-raw source, beside the task; before the modem
@@ -424,14 +432,9 @@ impl ServedModem {
             let _ = reply.send(Ok(CallReply::Done));
             return;
         }
-        let (conn, path) = (self.conn.clone(), self.path.clone());
-        tokio::spawn(
-            async move {
-                let done = location::setup(&conn, &path, sources).await;
-                let _ = reply.send(done.map(|()| CallReply::Done));
-            }
-            .instrument(tracing::Span::current()),
-        );
+        self.set_up_location(sources, |done| {
+            let _ = reply.send(done.map(|()| CallReply::Done));
+        });
     }
 
     /// Puts the device on the bus, or back into the object its `Id` had, and loads its outbox.
