@@ -90,9 +90,11 @@ async fn the_serving_cell_comes_through_modemmanager_without_an_invented_positio
     let no_gnss = call::<_, ()>(conn, &path, LOCATION, "SetEnabled", &(true,)).await;
     let message = assert_hal_error(no_gnss, "NotSupported");
     assert!(message.contains("gps-raw"), "{message}");
-    // Reading stays open to everyone.
+    // Reading stays open to everyone; m2mctl shows the cell as 3GPP tools do.
     let read = m2mctl_as_user(&rig.bus.address, NOBODY, &["location", ID]).await;
     assert_eq!(read.code, Some(0), "{read:?}");
+    assert!(read.stdout.contains("262-01 "), "{read:?}");
+    assert!(read.stdout.contains("cell 01A2B3C4"), "{read:?}");
 }
 
 /// Whether `value` is within a hundred-thousandth of a degree of `expected`.
