@@ -19,7 +19,7 @@ pub struct LocationState {
 
 /// The identity of a modem's serving cell (`Location.Cell`, an API 1.1 extension): what a
 /// network-based location service needs, never a position by itself. Unknown parts are "" / 0
-/// (0 is a reserved value of each code in 3GPP TS 23.003).
+/// (a LAC or TAC of 0 is reserved, 3GPP TS 23.003; ModemManager reports no cell with CI 0).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CellIdentity {
     /// Mobile country code, three digits.
