@@ -26,6 +26,7 @@ mod wait;
 pub mod bench_stats;
 pub mod device_objects;
 pub mod gpsd;
+pub mod mm_gnss;
 pub mod modemmanager;
 pub mod mosquitto;
 pub mod other_user;

@@ -182,13 +182,18 @@ impl MmRig {
     /// Starts the bus, polkit, `m2msim modem`, the testbed and ModemManager; `None` (after saying
     /// why) when a package is missing.
     pub async fn start() -> Option<MmRig> {
+        MmRig::start_with_modem(&["modem"]).await
+    }
+
+    /// [`MmRig::start`] with the simulator started with `args` (`["modem", "--gnss"]`).
+    pub async fn start_with_modem(args: &[&str]) -> Option<MmRig> {
         if !modemmanager_available() {
             return None;
         }
         let bus = TestBus::start_with_modemmanager().await;
         let polkit = MockPolkit::start(&bus).await;
         polkit.set_allowed(&MM_ACTIONS).await;
-        let sim = Sim::start(&["modem"], 1).await;
+        let sim = Sim::start(args, 1).await;
         let usb = FakeUsb::start().await;
         let mm = ModemManager::start(&bus, &usb).await;
         Some(MmRig {

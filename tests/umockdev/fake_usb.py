@@ -7,10 +7,12 @@ root (it bind-mounts ptys). Prints one JSON line per event on stdout: first {"ev
 LD_PRELOAD; PTY is what the Arduino's node opens), then one
 {"event": "ok"} or {"event": "error", "message": ...} per command:
 
-    add-modem PTY     the Quectel-like modem (2c7c:0125, interface 02, tagged for m2mhal, and
-                      with the properties ModemManager's own rules give it: ID_MM_CANDIDATE,
+    add-modem PTY [GPS]  the Quectel-like modem (2c7c:0125, interface 02, tagged for m2mhal,
+                      and with the properties ModemManager's own rules give it: ID_MM_CANDIDATE,
                       ID_MM_PORT_TYPE_AT_PRIMARY) as /dev/ttyUSB2, its node being PTY (a pty of
-                      `m2msim modem`); uevent add
+                      `m2msim modem`); with GPS (a pty of `m2msim gnss`) also its NMEA port,
+                      interface 01 as /dev/ttyUSB1 (ID_MM_PORT_TYPE_GPS, as a udev rule for the
+                      modem's GNSS port would say); uevent add
     change-modem      uevent change of the modem's tty (as `udevadm trigger` makes one)
     remove-modem      uevent remove, then the modem leaves the testbed
     add-arduino       an untagged Arduino Uno (2341:0043) as /dev/ttyACM0 (its node the pty
@@ -61,6 +63,22 @@ E: ID_M2MHAL_DRIVER=cellular
 E: ID_MM_CANDIDATE=1
 E: ID_MM_PORT_TYPE_AT_PRIMARY=1
 E: DEVLINKS=/dev/serial/by-id/usb-Quectel_EG25-G-if02-port0
+"""
+
+GPS_PORT = f"""P: {USB}/1-1/1-1:1.1
+E: SUBSYSTEM=usb
+E: DEVTYPE=usb_interface
+A: bInterfaceNumber=01
+
+P: {USB}/1-1/1-1:1.1/ttyUSB1/tty/ttyUSB1
+E: SUBSYSTEM=tty
+E: DEVNAME=/dev/ttyUSB1
+E: ID_VENDOR_ID=2c7c
+E: ID_MODEL_ID=0125
+E: ID_USB_INTERFACE_NUM=01
+E: ID_MM_CANDIDATE=1
+E: ID_MM_PORT_TYPE_GPS=1
+E: DEVLINKS=/dev/serial/by-id/usb-Quectel_EG25-G-if01-port0
 """
 
 MODEM_TTY = f"/sys{USB}/1-1/1-1:1.2/ttyUSB2/tty/ttyUSB2"
@@ -127,10 +145,15 @@ class Bench:
         self.arduino_pty, arduino_slave = os.openpty()
         self.arduino_slave = os.ttyname(arduino_slave)
 
-    def add_modem(self, pty):
+    def add_modem(self, pty, gps=None):
         self.make_node("ttyUSB2", pty)
         self.testbed.attach_ioctl("/dev/ttyUSB2", self.handler)
-        self.testbed.add_from_string(MODEM)
+        if gps is None:
+            self.testbed.add_from_string(MODEM)
+            return
+        self.make_node("ttyUSB1", gps)
+        self.testbed.attach_ioctl("/dev/ttyUSB1", self.handler)
+        self.testbed.add_from_string(MODEM + "\n" + GPS_PORT)
 
     def change_modem(self):
         self.testbed.uevent(MODEM_TTY, "change")
@@ -140,6 +163,10 @@ class Bench:
         self.unbind(os.path.join(self.root, "dev", "ttyUSB2"))
         self.testbed.remove_device(MODEM_USB)
         self.testbed.detach_ioctl("/dev/ttyUSB2")
+        gps = os.path.join(self.root, "dev", "ttyUSB1")
+        if gps in self.mounted:
+            self.unbind(gps)
+            self.testbed.detach_ioctl("/dev/ttyUSB1")
         self.remove_dangling_links()
 
     def remove_dangling_links(self):

@@ -10,7 +10,7 @@ use crate::format::location::location_text;
 use crate::format::value::{render_named, to_json};
 
 /// The properties `location` shows, in order.
-const SHOWN: [&str; 11] = [
+const SHOWN: [&str; 12] = [
     "Mode",
     "Latitude",
     "Longitude",
@@ -22,6 +22,7 @@ const SHOWN: [&str; 11] = [
     "FixTime",
     "Source",
     "Enabled",
+    "Cell",
 ];
 
 /// `m2mctl location DEVICE [--on|--off]`: `switch` calls `SetEnabled` first (privileged).

@@ -2,15 +2,17 @@
 //! Served on every device whose capabilities list `location`; the driver reports the fix as a
 //! whole and the device task announces what changed in one `PropertiesChanged`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use m2mhal_plugin_api::Request;
 use zbus::message::Header;
-use zbus::{Connection, interface};
+use zbus::{Connection, OwnedVariant, Variant, interface};
 
 use super::authorize::{Action, authorize};
 use super::error::HalError;
+use super::router_iface::dict;
 use crate::device::handle::DeviceHandle;
 
 /// How long `SetEnabled` may take (a modem switching its GNSS behind other commands).
@@ -94,6 +96,26 @@ impl LocationInterface {
         self.handle.state().location.source().to_owned()
     }
 
+    /// The serving cell's identity (API 1.1 extension): `mcc`, `mnc` s; `lac`, `tac`,
+    /// `cell_id` u; only those known (empty without a cellular radio).
+    #[zbus(property)]
+    fn cell(&self) -> HashMap<String, OwnedVariant> {
+        let cell = self.handle.state().location.cell.clone();
+        let text = |key, value: String| (!value.is_empty()).then(|| (key, Variant::from(value)));
+        let code = |key, value: u32| (value != 0).then(|| (key, Variant::from(value)));
+        dict(
+            [
+                text("mcc", cell.mcc),
+                text("mnc", cell.mnc),
+                code("lac", cell.lac),
+                code("tac", cell.tac),
+                code("cell_id", cell.cell_id),
+            ]
+            .into_iter()
+            .flatten(),
+        )
+    }
+
     /// Whether the receiver is on.
     #[zbus(property)]
     fn enabled(&self) -> bool {
@@ -173,6 +195,6 @@ mod tests {
         let mut served = String::new();
         LocationInterface::new(Arc::new(handle)).introspect_to_writer(&mut served, 0);
         assert_eq!(members(&served), members(documented));
-        assert_eq!(members(documented).len(), 12);
+        assert_eq!(members(documented).len(), 13);
     }
 }

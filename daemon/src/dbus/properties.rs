@@ -63,6 +63,7 @@ pub fn dbus_name(property: Property) -> (Iface, &'static str) {
         Property::Course => (Location, "Course"),
         Property::Satellites => (Location, "Satellites"),
         Property::LocationSource => (Location, "Source"),
+        Property::Cell => (Location, "Cell"),
         Property::DataConnected => (Data, "Connected"),
         Property::DataInterface => (Data, "Interface"),
         Property::Ipv4 => (Data, "Ipv4"),

@@ -109,7 +109,7 @@ fn parse_route_options(
 }
 
 /// Builds an `a{sv}` from `(key, value)` pairs.
-fn dict<'a>(
+pub(super) fn dict<'a>(
     pairs: impl IntoIterator<Item = (&'a str, Variant<'a>)>,
 ) -> HashMap<String, OwnedVariant> {
     pairs

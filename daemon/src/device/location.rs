@@ -1,17 +1,37 @@
 //! The `org.m2mhal.Hal1.Location` properties of one device, and how a driver's location update
-//! changes them.
+//! (or a modem's serving cell) changes them.
 
 use m2mhal_plugin_api::{Fix, LocationUpdate};
 
 use super::state::{Changed, DeviceState, Property};
 
-/// `org.m2mhal.Hal1.Location` properties: the receiver's power and its last fix.
+/// `org.m2mhal.Hal1.Location` properties: the receiver's power, its last fix and the serving
+/// cell.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LocationState {
     /// `Enabled`.
     pub enabled: bool,
     /// The last fix ([`Fix::none`] before the first and after a loss).
     pub fix: Fix,
+    /// `Cell`: the serving cell of a modem that reports it (not a position).
+    pub cell: CellIdentity,
+}
+
+/// The identity of a modem's serving cell (`Location.Cell`, an API 1.1 extension): what a
+/// network-based location service needs, never a position by itself. Unknown parts are "" / 0
+/// (a LAC or TAC of 0 is reserved, 3GPP TS 23.003; ModemManager reports no cell with CI 0).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CellIdentity {
+    /// Mobile country code, three digits.
+    pub mcc: String,
+    /// Mobile network code, two or three digits (leading zeros kept).
+    pub mnc: String,
+    /// Location area code (GSM/UMTS).
+    pub lac: u32,
+    /// Tracking area code (LTE/NR).
+    pub tac: u32,
+    /// Cell identity (28 bits for E-UTRAN, 16 or 28 for GSM/UMTS).
+    pub cell_id: u32,
 }
 
 impl LocationState {
@@ -61,6 +81,16 @@ impl DeviceState {
                 changed.push(property);
             }
             location.fix = fix;
+        }
+        changed
+    }
+
+    /// Sets the serving cell's identity; returns what changed.
+    pub fn set_cell(&mut self, cell: CellIdentity) -> Changed {
+        let mut changed = Changed::default();
+        if cell != self.location.cell {
+            self.location.cell = cell;
+            changed.push(Property::Cell);
         }
         changed
     }
@@ -137,5 +167,20 @@ mod tests {
             state.apply_location(off).properties(),
             [Property::LocationEnabled]
         );
+    }
+
+    #[test]
+    fn a_new_serving_cell_changes_cell_and_nothing_else() {
+        let mut state = DeviceState::new("modemmanager", "cellular-modem", "");
+        let cell = CellIdentity {
+            mcc: "262".to_owned(),
+            mnc: "01".to_owned(),
+            tac: 0x1A2B,
+            cell_id: 0x01A2_B3C4,
+            ..CellIdentity::default()
+        };
+        assert_eq!(state.set_cell(cell.clone()).properties(), [Property::Cell]);
+        assert!(state.set_cell(cell).is_empty());
+        assert_eq!(state.location.fix.mode, m2mhal_plugin_api::FixMode::None);
     }
 }

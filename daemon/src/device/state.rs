@@ -200,6 +200,8 @@ pub enum Property {
     Satellites,
     /// Where the fix came from.
     LocationSource,
+    /// The serving cell's identity.
+    Cell,
     /// [`DataState::connected`].
     DataConnected,
     /// [`DataState::interface`].
@@ -464,6 +466,7 @@ impl DeviceState {
             fix: Some(new.location.fix),
         });
         changed.0.extend(location_changed.0);
+        changed.0.extend(self.set_cell(new.location.cell).0);
         changed.0.extend(self.set_data(new.data).0);
         changed
     }

@@ -29,6 +29,9 @@ pub struct ModemManagerConfig {
     pub enable: bool,
     /// Delete an incoming SMS from ModemManager once it is in m2mhal's store. Default `true`.
     pub delete_received: bool,
+    /// Switch the GNSS of modems served through ModemManager on (MM's gps-raw source) once
+    /// they are enabled. Default `false` (it costs power); `Location.SetEnabled` switches it.
+    pub gnss: bool,
 }
 
 impl Default for ModemManagerConfig {
@@ -38,6 +41,7 @@ impl Default for ModemManagerConfig {
             own: Vec::new(),
             enable: true,
             delete_received: true,
+            gnss: false,
         }
     }
 }
@@ -97,12 +101,13 @@ mod tests {
         assert!(config.modemmanager.own.is_empty());
         assert!(config.modemmanager.enable);
         assert!(config.modemmanager.delete_received);
+        assert!(!config.modemmanager.gnss);
     }
 
     #[test]
     fn off_own_and_switches() {
         let config = Config::parse(
-            "[modemmanager]\nmode = \"off\"\nown = [\"imei:356938035643809\"]\nenable = false\ndelete_received = false\n",
+            "[modemmanager]\nmode = \"off\"\nown = [\"imei:356938035643809\"]\nenable = false\ndelete_received = false\ngnss = true\n",
         )
         .unwrap();
         assert_eq!(
@@ -112,6 +117,7 @@ mod tests {
                 own: vec!["imei:356938035643809".to_owned()],
                 enable: false,
                 delete_received: false,
+                gnss: true,
             }
         );
     }

@@ -7,11 +7,12 @@
 //! candidate) waits for its word, so that a modem plugged in while both run is probed by one.
 //! [`watch`] follows ModemManager, [`ownership`] decides. [`serve`] gives every modem it manages
 //! (but those `own` lists) an m2mhal device, run by a [`served`] task built from [`proxies`],
-//! [`call`], [`mapping`], [`properties`], [`sms`] and [`handover`].
+//! [`call`], [`mapping`], [`properties`], [`sms`], [`handover`] and [`location`].
 
 pub mod call;
 pub mod config;
 pub mod handover;
+pub mod location;
 pub mod mapping;
 pub mod ownership;
 pub mod properties;
@@ -63,6 +64,7 @@ pub fn start(
     let settings = served::Settings {
         enable: config.enable,
         delete_received: config.delete_received,
+        gnss: config.gnss,
     };
     tokio::spawn(serve::serve(
         conn.clone(),

@@ -26,8 +26,15 @@ pub fn value<T>(properties: &Properties, name: &str) -> Option<T>
 where
     T: TryFrom<Variant<'static>>,
 {
-    let value = properties.get(name)?.try_clone().ok()?;
-    T::try_from(Variant::from(value)).ok()
+    variant_value(properties.get(name)?)
+}
+
+/// `variant` as a `T`, if it is of that type.
+pub fn variant_value<T>(variant: &OwnedVariant) -> Option<T>
+where
+    T: TryFrom<Variant<'static>>,
+{
+    T::try_from(Variant::from(variant.try_clone().ok()?)).ok()
 }
 
 /// What m2mhal makes of a modem's `org.freedesktop.ModemManager1.Modem` properties.

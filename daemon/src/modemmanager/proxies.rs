@@ -187,6 +187,8 @@ pub trait Location {
     fn setup(&self, sources: u32, signal_location: bool) -> zbus::Result<()>;
     /// The current location per source.
     fn get_location(&self) -> zbus::Result<HashMap<u32, OwnedVariant>>;
+    /// Updates the GNSS sources' location at most every `rate` seconds (0: every trace).
+    fn set_gps_refresh_rate(&self, rate: u32) -> zbus::Result<()>;
     /// The sources the modem has.
     #[zbus(property)]
     fn capabilities(&self) -> zbus::Result<u32>;

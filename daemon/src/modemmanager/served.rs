@@ -26,6 +26,7 @@ use super::call::{
     ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, command, get_all, properties_changed, within,
 };
 use super::handover::{Handover, SMS_INTERFACE, commit_and_signal};
+use super::location::{self, LOCATION_CAPABILITY, LOCATION_INTERFACE, LocationView};
 use super::mapping::{self, IncomingSms};
 use super::properties::{ModemView, Properties, data_state, signal_update, value};
 use super::proxies::{MODEM_INTERFACE, MessagingProxy, ModemProxy, SignalProxy};
@@ -72,6 +73,8 @@ pub struct Settings {
     pub enable: bool,
     /// Delete an incoming SMS from MM once it is in the store.
     pub delete_received: bool,
+    /// Switch the modem's GNSS on once it is enabled.
+    pub gnss: bool,
 }
 
 /// The message being handed to ModemManager.
@@ -97,6 +100,12 @@ struct ServedModem {
     enable_asked: bool,
     signal_set_up: bool,
     incoming_listed: bool,
+    /// What MM's Location interface said last; `None` for a modem without one.
+    location: Option<LocationView>,
+    /// Whether MM was asked for the location sources since the modem was enabled.
+    location_set_up: bool,
+    /// Whether the GNSS is to be on (`[modemmanager] gnss`, then `SetEnabled`).
+    gnss: bool,
     /// Received SMS objects whose other parts MM still waits for.
     waiting: BTreeSet<String>,
     in_flight: Option<InFlight>,
@@ -141,6 +150,9 @@ pub async fn run(
         enable_asked: false,
         signal_set_up: false,
         incoming_listed: false,
+        location: None,
+        location_set_up: false,
+        gnss: settings.gnss,
         waiting: BTreeSet::new(),
         in_flight: None,
         retry_at: None,
@@ -194,6 +206,8 @@ impl ServedModem {
         self.enable_asked = false;
         self.signal_set_up = false;
         self.incoming_listed = false;
+        self.location = None;
+        self.location_set_up = false;
         self.waiting.clear();
         self.retry_at = None;
         let mut modem_changes = properties_changed(&self.conn, Some(&self.path), None).await?;
@@ -270,7 +284,13 @@ impl ServedModem {
         if self.handle.is_none() {
             self.write_state(|s| s.port.clone_from(&view.port));
         }
-        let device = self.write_state(|s| s.apply_device(view.device.clone()));
+        self.refresh_location().await;
+        let mut device = view.device.clone();
+        if self.location.as_ref().is_some_and(LocationView::offered) {
+            let capabilities = device.capabilities.get_or_insert_default();
+            capabilities.push(LOCATION_CAPABILITY.to_owned());
+        }
+        let device = self.write_state(|s| s.apply_device(device));
         self.announce(&device).await;
         let update = signal_update(
             &modem,
@@ -301,6 +321,22 @@ impl ServedModem {
         }
     }
 
+    /// Reads MM's Location interface of the modem anew (a failed read keeps what was known)
+    /// and applies its fix and serving cell.
+    async fn refresh_location(&mut self) {
+        if let Ok(properties) = get_all(&self.conn, &self.path, LOCATION_INTERFACE).await {
+            self.location = Some(LocationView::read(&properties, clock::unix_now()));
+        }
+        let Some(view) = &self.location else {
+            return;
+        };
+        let (update, cell) = (view.update(), view.cell.clone());
+        let fix = self.write_state(|s| s.apply_location(update));
+        self.announce(&fix).await;
+        let cell = self.write_state(|s| s.set_cell(cell));
+        self.announce(&cell).await;
+    }
+
     /// The `Bearer` properties of the modem's bearers (those MM answers for).
     async fn bearers(&self, modem: &Properties) -> Vec<Properties> {
         let paths = value::<Vec<OwnedObjectPath>>(modem, "Bearers").unwrap_or_default();
@@ -314,7 +350,8 @@ impl ServedModem {
         bearers
     }
 
-    /// What a modem's state asks of m2mhald once: enabling it, setting up its signal figures.
+    /// What a modem's state asks of m2mhald once: enabling it, setting up its signal figures
+    /// and its location sources.
     fn follow_up(&mut self, view: &ModemView) {
         if view.disabled() && self.settings.enable && !self.enable_asked {
             self.enable_asked = true;
@@ -347,6 +384,57 @@ impl ServedModem {
                 .instrument(tracing::Span::current()),
             );
         }
+        let offered = self.location.as_ref().filter(|location| location.offered());
+        if let Some(location) = offered
+            && view.mm_state >= MM_STATE_ENABLED
+            && !self.location_set_up
+        {
+            self.location_set_up = true;
+            self.set_up_location(location.sources(self.gnss), |done| {
+                if let Err(e) = done {
+                    tracing::warn!("cannot set up the modem's location: {}", e.message);
+                }
+            });
+        }
+    }
+
+    /// Asks MM for the location `sources`, beside the task; `then` gets the outcome.
+    fn set_up_location(
+        &self,
+        sources: u32,
+        then: impl FnOnce(Result<(), CallError>) + Send + 'static,
+    ) {
+        let (conn, path) = (self.conn.clone(), self.path.clone());
+        tokio::spawn(
+            async move { then(location::setup(&conn, &path, sources).await) }
+                .instrument(tracing::Span::current()),
+        );
+    }
+
+    /// `Location.SetEnabled`: switches MM's gps-raw source, beside the task; before the modem
+    /// is enabled the wish waits for [`Self::follow_up`].
+    fn set_gnss(&mut self, on: bool, reply: oneshot::Sender<Result<CallReply, CallError>>) {
+        let Some(location) = self
+            .location
+            .as_ref()
+            .filter(|location| location.has_gnss())
+        else {
+            let none = CallError::new(
+                CallErrorKind::NotSupported,
+                "ModemManager offers no GNSS (gps-raw) for this modem",
+            );
+            let _ = reply.send(Err(none));
+            return;
+        };
+        let sources = location.sources(on);
+        self.gnss = on;
+        if !self.location_set_up {
+            let _ = reply.send(Ok(CallReply::Done));
+            return;
+        }
+        self.set_up_location(sources, |done| {
+            let _ = reply.send(done.map(|()| CallReply::Done));
+        });
     }
 
     /// Puts the device on the bus, or back into the object its `Id` had, and loads its outbox.
@@ -454,6 +542,7 @@ impl ServedModem {
                 self.take_all_incoming().await;
                 Ok(CallReply::Done)
             }
+            Request::SetLocationEnabled(on) => return self.set_gnss(on, reply),
             Request::Command { line, timeout_ms } => {
                 let (conn, path) = (self.conn.clone(), self.path.clone());
                 tokio::spawn(

@@ -1,8 +1,9 @@
 //! The GNSS of a modem simulated with `--gnss`, and the Quectel commands that drive it:
-//! `AT+QGPS?`, `AT+QGPS=1`, `AT+QGPSLOC=2` and `AT+QGPSEND` (Quectel GNSS AT Commands Manual).
-//! The u-blox and Telit commands are in `gnss_ublox` and `gnss_telit`; the `gnss` control
-//! command gives the receiver a fix or takes it away, whoever made it. Switching reports a
-//! `gnss` event (`on`), every position read of a running GNSS a `gnss-location` event (`fix`).
+//! `AT+QGPS?`, `AT+QGPS=1`, `AT+QGPSLOC=2`, `AT+QGPSEND`, `AT+QGPSCFG=...` and `AT+QGPSXTRA=...`
+//! (Quectel GNSS AT Commands Manual). The u-blox and Telit commands are in `gnss_ublox` and
+//! `gnss_telit`; the `gnss` control command gives the receiver a fix or takes it away, whoever
+//! made it. Switching reports a `gnss` event (`on`), every position read of a running GNSS a
+//! `gnss-location` event (`fix`).
 
 use serde_json::{Value, json};
 
@@ -135,7 +136,12 @@ impl ModemState {
                     (true, Some(fix)) => lines([ModemGnss::location(fix)]),
                 }
             }
-            ("+QGPS" | "+QGPSEND" | "+QGPSLOC", _) => Err(CommandError::Syntax),
+            // Receiver settings (`"outport"`, where the NMEA goes) and XTRA assistance, which
+            // ModemManager sets before `AT+QGPS=1`: accepted, nothing simulated behind them.
+            ("+QGPSCFG" | "+QGPSXTRA", Form::Set(_)) => ok(),
+            ("+QGPS" | "+QGPSEND" | "+QGPSLOC" | "+QGPSCFG" | "+QGPSXTRA", _) => {
+                Err(CommandError::Syntax)
+            }
             _ => return None,
         };
         Some(result)

@@ -645,4 +645,9 @@ fn gnss_of_a_modem_with_gnss_switches_reports_and_says_no_fix() {
     );
     assert_eq!(text(&mut modem, "AT+QGPSEND\r"), "\r\nOK\r\n");
     assert_eq!(text(&mut modem, "AT+QGPSEND\r"), "\r\n+CME ERROR: 505\r\n");
+    // ModemManager's GNSS start-up sequence (quectel plugin) before AT+QGPS=1.
+    let startup = "AT+QGPSCFG=\"outport\",\"usbnmea\"\r";
+    assert_eq!(text(&mut modem, startup), "\r\nOK\r\n");
+    assert_eq!(text(&mut modem, "AT+QGPSXTRA=1\r"), "\r\nOK\r\n");
+    assert_eq!(text(&mut modem, "AT+QGPSCFG?\r"), "\r\nERROR\r\n");
 }
