@@ -20,8 +20,9 @@ use crate::mirror::Mirror;
 use crate::payload::{self, Command, Incoming, send_result};
 use crate::publish::Publish;
 use crate::sends::{Change, Request, Sends};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, UplinkState};
 use crate::topics::{Inbound, Topics};
+use crate::uplink::{self, UplinkCall, UplinkSignal};
 
 /// The first wait before connecting again; it doubles up to [`RECONNECT_MAX`].
 const RECONNECT_MIN: Duration = Duration::from_millis(500);
@@ -67,6 +68,9 @@ struct Bridge {
     reconnect_at: Instant,
     backoff: Duration,
     outcomes: mpsc::UnboundedSender<Outcome>,
+    /// The name routes use for the bridge as an uplink ("" when it is none).
+    uplink: String,
+    uplink_signals: mpsc::UnboundedSender<UplinkSignal>,
 }
 
 /// Runs the bridge until SIGTERM or SIGINT.
@@ -74,13 +78,16 @@ pub async fn run(config: Config) -> Result<(), BridgeError> {
     let topics = Topics::new(&config.topic_prefix, &config.ha_prefix);
     let options = link::options(&config, &topics)?;
     let store = Store::open(&config.state_dir, config.queue_limit)?;
-    if !config.uplink.is_empty() {
-        info!(uplink = %config.uplink, "the Router uplink is not available yet; the name is kept for it");
-    }
     let bus = zbus::Connection::system().await?;
+    // Without an uplink name nobody calls: the sender stays here, the receiver waits forever.
+    let (_no_calls, mut calls) = mpsc::unbounded_channel();
+    if !config.uplink.is_empty() {
+        calls = uplink::serve(&bus).await?;
+    }
     let mut signals = dbus::daemon_signals(&bus).await?;
     let mut owners = dbus::owner_changes(&bus).await?;
     let (outcomes, mut outcome_rx) = mpsc::unbounded_channel();
+    let uplink_signals = uplink::spawn_signals(bus.clone());
     let mut bridge = Bridge {
         mirror: Mirror::new(topics.clone(), config.ha_discovery),
         topics,
@@ -95,6 +102,8 @@ pub async fn run(config: Config) -> Result<(), BridgeError> {
         reconnect_at: Instant::now(),
         backoff: RECONNECT_MIN,
         outcomes,
+        uplink: config.uplink.clone(),
+        uplink_signals,
     };
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -116,6 +125,7 @@ pub async fn run(config: Config) -> Result<(), BridgeError> {
                 }
             }
             Some(outcome) = outcome_rx.recv() => bridge.on_outcome(outcome)?,
+            Some(call) = calls.recv() => bridge.on_uplink_call(call)?,
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
         }
@@ -175,7 +185,69 @@ impl Bridge {
             with_messaging = self.mirror.messaging_devices().len(),
             "mirroring m2mhald"
         );
+        if !self.uplink.is_empty() {
+            match uplink::register(&self.bus, &self.uplink).await {
+                Ok(()) => {
+                    info!(uplink = %self.uplink, "registered with m2mhald as a Router uplink")
+                }
+                Err(e) => warn!(uplink = %self.uplink, "cannot register as a Router uplink: {e}"),
+            }
+        }
         Ok(())
+    }
+
+    /// A call of the daemon's Router on the uplink object; only m2mhald may make it.
+    fn on_uplink_call(&mut self, call: UplinkCall) -> Result<(), BridgeError> {
+        let refusal = |caller: &str| {
+            (self.daemon.as_deref() != Some(caller))
+                .then(|| format!("only m2mhald may call the uplink, not {caller}"))
+        };
+        match call {
+            UplinkCall::Send {
+                caller,
+                message,
+                reply,
+            } => {
+                if let Some(refusal) = refusal(&caller) {
+                    let _ = reply.send(Err(refusal));
+                    return Ok(());
+                }
+                let publish = Publish::json(
+                    self.topics.route_out(&message.route),
+                    &message.to_json(),
+                    false,
+                );
+                let state = self.store.take_uplink(&message.id, &publish)?;
+                debug!(id = %message.id, ?state, "routed message taken");
+                // The caller goes on once it is stored; a known one is reported again.
+                let _ = reply.send(Ok(()));
+                match state {
+                    UplinkState::Queued => self.pump()?,
+                    UplinkState::Sent => self.tell_daemon(UplinkSignal::Sent(message.id)),
+                    UplinkState::Failed(error) => {
+                        self.tell_daemon(UplinkSignal::Failed(message.id, error));
+                    }
+                }
+            }
+            UplinkCall::Withdraw { caller, id, reply } => {
+                if let Some(refusal) = refusal(&caller) {
+                    let _ = reply.send(Err(refusal));
+                    return Ok(());
+                }
+                let withdrawn = self.store.withdraw_uplink(&id)?;
+                debug!(id = %id, withdrawn, "routed message asked back");
+                let _ = reply.send(Ok(withdrawn));
+            }
+        }
+        Ok(())
+    }
+
+    /// Signals the daemon (when the bridge is its uplink).
+    fn tell_daemon(&self, signal: UplinkSignal) {
+        if !self.uplink.is_empty() {
+            // The signalling task ends only with the bridge.
+            let _ = self.uplink_signals.send(signal);
+        }
     }
 
     /// Queues an incoming message of `device` and moves its cursor.
@@ -239,11 +311,17 @@ impl Bridge {
             Some(LinkEvent::Connected) => self.on_connected()?,
             Some(LinkEvent::Written(pkid)) => self.flight.written(pkid),
             Some(LinkEvent::Acknowledged { pkid, refused }) => {
-                if let Some(reason) = refused {
+                if let Some(reason) = &refused {
                     warn!(reason = %reason, "the broker refused a publish; it is dropped");
                 }
                 if let Some(seq) = self.flight.acknowledged(pkid) {
-                    self.store.acknowledged(seq)?;
+                    match self.store.acknowledged(seq, refused.as_deref())? {
+                        Some((id, UplinkState::Failed(error))) => {
+                            self.tell_daemon(UplinkSignal::Failed(id, error));
+                        }
+                        Some((id, _)) => self.tell_daemon(UplinkSignal::Sent(id)),
+                        None => {}
+                    }
                     self.pump()?;
                 }
             }
@@ -265,6 +343,7 @@ impl Bridge {
         };
         info!(queued = self.store.queued()?, "connected to the broker");
         self.online = true;
+        self.tell_daemon(UplinkSignal::Connected(true));
         self.backoff = RECONNECT_MIN;
         self.flight = Flight::new();
         let status = Publish {
@@ -287,6 +366,7 @@ impl Bridge {
     fn disconnected(&mut self, why: &str) {
         if self.online {
             warn!("lost the broker: {why}");
+            self.tell_daemon(UplinkSignal::Connected(false));
         } else {
             debug!("cannot reach the broker: {why}");
         }
@@ -334,9 +414,10 @@ impl Bridge {
             let next = self
                 .store
                 .after(self.flight.last_handed(), self.flight.room())?;
-            if next.is_empty() {
+            let (Some(first), Some(last)) = (next.first(), next.last()) else {
                 break;
-            }
+            };
+            self.store.handing(first.seq, last.seq)?;
             for queued in next {
                 if !link.publish(&queued.publish) {
                     return Ok(());

@@ -1,6 +1,8 @@
 //! The bridge's durable state in `state_dir/bridge.sqlite3`: the queue of publishes the broker
 //! has not acknowledged yet (oldest first, bounded), the id of the last incoming message
-//! forwarded per device, and how many publishes the bound dropped.
+//! forwarded per device, how many publishes the bound dropped, and the messages the daemon's
+//! Router handed to the bridge as its uplink (by the Router's id: whether their publish may have
+//! reached the broker, and whether the broker acknowledged it).
 
 use std::path::Path;
 
@@ -38,7 +40,36 @@ const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS counters (
         name  TEXT PRIMARY KEY,
         value INTEGER NOT NULL
-    ) WITHOUT ROWID;";
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS uplink (
+        id     TEXT    PRIMARY KEY,
+        seq    INTEGER NOT NULL,
+        handed INTEGER NOT NULL DEFAULT 0,
+        state  TEXT    NOT NULL DEFAULT 'queued',
+        error  TEXT    NOT NULL DEFAULT ''
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS uplink_seq ON uplink (seq);";
+
+/// Where a message the Router handed to the bridge stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UplinkState {
+    /// Its publish waits for the broker's PUBACK.
+    Queued,
+    /// The broker acknowledged it.
+    Sent,
+    /// The broker refused it (why).
+    Failed(String),
+}
+
+impl UplinkState {
+    fn from_row(state: &str, error: String) -> UplinkState {
+        match state {
+            "sent" => UplinkState::Sent,
+            "failed" => UplinkState::Failed(error),
+            _ => UplinkState::Queued,
+        }
+    }
+}
 
 /// A queued publish and its place in the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,16 +131,19 @@ impl Store {
         }
         let queued: i64 =
             transaction.query_row("SELECT COUNT(*) FROM outbox", [], |row| row.get(0))?;
-        let dropped = queued.saturating_sub(self.limit).max(0);
-        if dropped > 0 {
-            transaction.execute(
-                "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?1)",
-                params![dropped],
+        let over = queued.saturating_sub(self.limit).max(0);
+        let mut dropped = 0;
+        if over > 0 {
+            // The Router's messages are never dropped: the daemon counts on them.
+            dropped = transaction.execute(
+                "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox
+                     WHERE seq NOT IN (SELECT seq FROM uplink) ORDER BY seq LIMIT ?1)",
+                params![over],
             )?;
             transaction.execute(
                 "INSERT INTO counters (name, value) VALUES ('dropped', ?1)
                  ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-                params![dropped],
+                params![i64::try_from(dropped).unwrap_or(i64::MAX)],
             )?;
         }
         transaction.commit()?;
@@ -139,12 +173,95 @@ impl Store {
         Ok(rows)
     }
 
-    /// The broker acknowledged the publish `seq`.
-    pub fn acknowledged(&mut self, seq: i64) -> Result<(), StoreError> {
-        self.connection
+    /// The broker acknowledged the publish `seq` (`refused`: it took it but refused it). The
+    /// Router's message it carried and that message's new state, if it carried one.
+    pub fn acknowledged(
+        &mut self,
+        seq: i64,
+        refused: Option<&str>,
+    ) -> Result<Option<(String, UplinkState)>, StoreError> {
+        let transaction = self.connection.transaction()?;
+        transaction
             .prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
             .execute(params![seq])?;
+        let state = match refused {
+            None => UplinkState::Sent,
+            Some(reason) => UplinkState::Failed(format!("the broker refused it: {reason}")),
+        };
+        let (name, error) = match &state {
+            UplinkState::Failed(error) => ("failed", error.as_str()),
+            _ => ("sent", ""),
+        };
+        let id: Option<String> = transaction
+            .query_row(
+                "UPDATE uplink SET state = ?2, error = ?3 WHERE seq = ?1 AND state = 'queued'
+                 RETURNING id",
+                params![seq, name, error],
+                |row| row.get(0),
+            )
+            .optional()?;
+        transaction.commit()?;
+        Ok(id.map(|id| (id, state)))
+    }
+
+    /// Takes the Router's message `id` with its `publish`, unless it has it already: its state
+    /// (a message it has already is not queued again).
+    pub fn take_uplink(&mut self, id: &str, publish: &Publish) -> Result<UplinkState, StoreError> {
+        let transaction = self.connection.transaction()?;
+        let known: Option<(String, String)> = transaction
+            .query_row(
+                "SELECT state, error FROM uplink WHERE id = ?1",
+                params![id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        if let Some((state, error)) = known {
+            return Ok(UplinkState::from_row(&state, error));
+        }
+        transaction.execute(
+            "INSERT INTO outbox (topic, payload, retain) VALUES (?1, ?2, ?3)",
+            params![publish.topic, publish.payload, publish.retain],
+        )?;
+        transaction.execute(
+            "INSERT INTO uplink (id, seq) VALUES (?1, ?2)",
+            params![id, transaction.last_insert_rowid()],
+        )?;
+        transaction.commit()?;
+        Ok(UplinkState::Queued)
+    }
+
+    /// The queue's publishes `first..=last` are about to be handed to the client: the Router's
+    /// messages among them may reach the broker from now on (they cannot be withdrawn).
+    pub fn handing(&mut self, first: i64, last: i64) -> Result<(), StoreError> {
+        self.connection
+            .prepare_cached("UPDATE uplink SET handed = 1 WHERE seq BETWEEN ?1 AND ?2")?
+            .execute(params![first, last])?;
         Ok(())
+    }
+
+    /// Takes the Router's message `id` back if its publish never was handed to the client:
+    /// `true` when it is certainly not published (also when it is unknown), `false` when it may
+    /// have reached the broker or did.
+    pub fn withdraw_uplink(&mut self, id: &str) -> Result<bool, StoreError> {
+        let transaction = self.connection.transaction()?;
+        let known: Option<(i64, bool, String)> = transaction
+            .query_row(
+                "SELECT seq, handed, state FROM uplink WHERE id = ?1",
+                params![id],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()?;
+        let withdrawn = match known {
+            None => true,
+            Some((seq, false, state)) if state == "queued" => {
+                transaction.execute("DELETE FROM outbox WHERE seq = ?1", params![seq])?;
+                transaction.execute("DELETE FROM uplink WHERE id = ?1", params![id])?;
+                true
+            }
+            Some(_) => false,
+        };
+        transaction.commit()?;
+        Ok(withdrawn)
     }
 
     /// How many publishes wait.
@@ -210,11 +327,11 @@ mod tests {
         assert_eq!(topics(&all), ["t/1", "t/2", "t/3"]);
         assert_eq!(all[1].publish, publish(2));
         assert_eq!(topics(&store.after(all[0].seq, 1).unwrap()), ["t/2"]);
-        store.acknowledged(all[1].seq).unwrap();
+        store.acknowledged(all[1].seq, None).unwrap();
         assert_eq!(topics(&store.after(0, 10).unwrap()), ["t/1", "t/3"]);
         assert_eq!(store.queued().unwrap(), 2);
         // Sequence numbers are never reused.
-        store.acknowledged(all[2].seq).unwrap();
+        store.acknowledged(all[2].seq, None).unwrap();
         store.enqueue(&[publish(4)], None).unwrap();
         assert!(store.after(0, 10).unwrap()[1].seq > all[2].seq);
     }
@@ -235,6 +352,44 @@ mod tests {
         assert_eq!(store.dropped().unwrap(), 3);
         drop(store);
         assert_eq!(Store::open(dir.path(), 3).unwrap().dropped().unwrap(), 3);
+    }
+
+    #[test]
+    fn router_messages_are_taken_once_and_withdrawn_only_before_they_are_handed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path(), 1).unwrap();
+        assert_eq!(
+            store.take_uplink("r1", &publish(1)).unwrap(),
+            UplinkState::Queued
+        );
+        assert_eq!(
+            store.take_uplink("r1", &publish(1)).unwrap(),
+            UplinkState::Queued
+        );
+        assert_eq!(
+            store.take_uplink("r2", &publish(2)).unwrap(),
+            UplinkState::Queued
+        );
+        // The limit drops other publishes, never the Router's.
+        store.enqueue(&[publish(3)], None).unwrap();
+        assert_eq!(topics(&store.after(0, 10).unwrap()), ["t/1", "t/2"]);
+        let queued = store.after(0, 10).unwrap();
+        assert!(store.withdraw_uplink("r2").unwrap());
+        assert!(store.withdraw_uplink("unknown").unwrap());
+        store.handing(queued[0].seq, queued[0].seq).unwrap();
+        drop(store);
+        let mut store = Store::open(dir.path(), 1).unwrap();
+        assert!(!store.withdraw_uplink("r1").unwrap(), "handed: may be out");
+        assert_eq!(
+            store.acknowledged(queued[0].seq, None).unwrap(),
+            Some(("r1".to_owned(), UplinkState::Sent))
+        );
+        assert_eq!(store.acknowledged(queued[0].seq, None).unwrap(), None);
+        assert_eq!(
+            store.take_uplink("r1", &publish(1)).unwrap(),
+            UplinkState::Sent
+        );
+        assert!(store.after(0, 10).unwrap().is_empty());
     }
 
     #[test]

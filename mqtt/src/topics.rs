@@ -69,6 +69,11 @@ impl Topics {
         format!("{}/devices/{node}/send/result", self.prefix)
     }
 
+    /// `<p>/routes/<route>/out`: the messages the daemon's Router sent through the bridge.
+    pub fn route_out(&self, route: &str) -> String {
+        format!("{}/routes/{}/out", self.prefix, node(route))
+    }
+
     /// `<ha_prefix>/status`.
     pub fn ha_status(&self) -> String {
         format!("{}/status", self.ha_prefix)
@@ -124,6 +129,7 @@ mod tests {
             "homeassistant/sensor/ble_AA/temperature/config"
         );
         assert_eq!(topics.device_send_filter(), "m2mhal/gw-1/devices/+/send");
+        assert_eq!(topics.route_out("home"), "m2mhal/gw-1/routes/home/out");
     }
 
     #[test]
