@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
-use zbus::{Connection, OwnedVariant, fdo, interface};
+use zbus::{Connection, OwnedVariant, interface};
 
 /// The object the bridge exports.
 pub const PATH: &str = "/org/m2mhal/Mqtt1/Uplink";
@@ -104,16 +104,33 @@ impl UplinkInterface {
     }
 }
 
-fn caller(header: &Header<'_>) -> fdo::Result<String> {
+/// The errors of the uplink object, named like the API's (`org.m2mhal.Hal1.Error.*`): the daemon
+/// tells a refusal of the bridge from a failure of the bus by that prefix.
+#[derive(Debug, zbus::DBusError)]
+#[zbus(prefix = "org.m2mhal.Hal1.Error")]
+pub enum UplinkError {
+    /// A transport-level zbus failure.
+    #[zbus(error)]
+    ZBus(zbus::Error),
+    /// An argument is malformed.
+    InvalidArgument(String),
+    /// The payload does not fit.
+    PayloadTooLarge(String),
+    /// The caller is not m2mhald.
+    NotAuthorized(String),
+    /// Anything else (the bridge is stopping, its store failed).
+    Failed(String),
+}
+
+fn caller(header: &Header<'_>) -> Result<String, UplinkError> {
     header
         .sender()
         .map(|sender| sender.as_str().to_owned())
-        .ok_or_else(|| fdo::Error::AccessDenied("the call has no sender".into()))
+        .ok_or_else(|| UplinkError::NotAuthorized("the call has no sender".into()))
 }
 
-/// A refusal from the bridge's loop as a D-Bus error.
-fn refused(error: String) -> fdo::Error {
-    fdo::Error::Failed(error)
+fn stopping<T>(_: T) -> UplinkError {
+    UplinkError::Failed("the bridge is stopping".into())
 }
 
 #[interface(name = "org.m2mhal.Hal1.Uplink")]
@@ -127,19 +144,19 @@ impl UplinkInterface {
         payload: Vec<u8>,
         options: HashMap<String, OwnedVariant>,
         #[zbus(header)] header: Header<'_>,
-    ) -> fdo::Result<()> {
+    ) -> Result<(), UplinkError> {
         let text = match options.get("encoding").map(|v| String::try_from(v.clone())) {
             None => true,
             Some(Ok(encoding)) if encoding == "text" => true,
             Some(Ok(encoding)) if encoding == "binary" => false,
             Some(_) => {
-                return Err(fdo::Error::InvalidArgs(
+                return Err(UplinkError::InvalidArgument(
                     "option \"encoding\" must be \"text\" or \"binary\"".into(),
                 ));
             }
         };
         if payload.len() > MAX_PAYLOAD as usize {
-            return Err(fdo::Error::InvalidArgs(format!(
+            return Err(UplinkError::PayloadTooLarge(format!(
                 "payload of {} bytes is larger than MaxPayload {MAX_PAYLOAD}",
                 payload.len()
             )));
@@ -157,31 +174,31 @@ impl UplinkInterface {
             message,
             reply,
         };
-        self.calls
-            .send(call)
-            .map_err(|_| fdo::Error::Failed("the bridge is stopping".into()))?;
+        self.calls.send(call).map_err(stopping)?;
         answer
             .await
-            .map_err(|_| fdo::Error::Failed("the bridge is stopping".into()))?
-            .map_err(refused)
+            .map_err(stopping)?
+            .map_err(UplinkError::NotAuthorized)
     }
 
     /// Takes routed message `id` back: `true` when it never was handed to the broker (or is
     /// unknown), `false` when it may have been published (`Sent` or `Failed` follows).
-    async fn withdraw(&self, id: String, #[zbus(header)] header: Header<'_>) -> fdo::Result<bool> {
+    async fn withdraw(
+        &self,
+        id: String,
+        #[zbus(header)] header: Header<'_>,
+    ) -> Result<bool, UplinkError> {
         let (reply, answer) = oneshot::channel();
         let call = UplinkCall::Withdraw {
             caller: caller(&header)?,
             id,
             reply,
         };
-        self.calls
-            .send(call)
-            .map_err(|_| fdo::Error::Failed("the bridge is stopping".into()))?;
+        self.calls.send(call).map_err(stopping)?;
         answer
             .await
-            .map_err(|_| fdo::Error::Failed("the bridge is stopping".into()))?
-            .map_err(refused)
+            .map_err(stopping)?
+            .map_err(UplinkError::NotAuthorized)
     }
 
     /// Whether the bridge's broker session is up.

@@ -1,0 +1,146 @@
+//! `m2mhal-mqtt` as a Router uplink (`[[route.uplink]] mqtt = "fleet"`) against a real Mosquitto:
+//! a routed message goes out on `<p>/routes/<route>/out` and is `sent` via `mqtt:fleet` only
+//! after the broker's PUBACK; with the broker away the next message fails over to the modem and
+//! comes back to MQTT with the broker; a bridge killed -9 holding an unacknowledged routed
+//! message publishes it after its restart, and the daemon reports it sent once, through MQTT only.
+
+use m2mhal_tests::mosquitto::{Bridge, Broker, Probe, bridge_config, mosquitto_available};
+use m2mhal_tests::router::{
+    LTE, PHONE, RouteOptions, route_send, routed_list, routed_states, wait_routed, wait_uplink,
+};
+use m2mhal_tests::*;
+use serde_json::Value;
+
+const PREFIX: &str = "m2mhal/gw-uplink";
+const FLEET: &str = "mqtt:fleet";
+/// The bridge's config: the uplink name, no Home Assistant.
+const UPLINK: &str = "uplink = \"fleet\"\nha_discovery = false";
+
+/// Route "home": the bridge first, then the modem by SMS.
+fn route() -> String {
+    format!(
+        "[[route]]\nname = \"home\"\nfailover_after = 120\n\
+         [[route.uplink]]\nmqtt = \"fleet\"\n\
+         [[route.uplink]]\ndevice = \"{LTE}\"\ndestination = \"{PHONE}\"\n"
+    )
+}
+
+fn out_topic() -> String {
+    format!("{PREFIX}/routes/home/out")
+}
+
+/// A daemon with a ready modem and route "home", a broker, a probe on `<p>/routes/home/out`
+/// (a session the broker keeps across its restarts) and the bridge, registered and connected.
+async fn fleet(dir: &std::path::Path) -> (ModemRig, Broker, Probe, Bridge) {
+    let rig = ModemRig::start(&["modem"], &route()).await;
+    let broker = Broker::plain().await;
+    let probe = Probe::persistent(broker.port(0), "fleet-probe", &[&out_topic()]).await;
+    let config = bridge_config(&broker.url(0), PREFIX, &dir.join("state"), UPLINK);
+    let bridge = Bridge::start(&rig.bus, dir, &config);
+    wait_uplink(rig.conn(), "home", FLEET, |available, _| available).await;
+    (rig, broker, probe, bridge)
+}
+
+/// Waits for the routed message `id` on `<p>/routes/home/out`.
+async fn published(probe: &mut Probe, id: &str) -> Value {
+    probe
+        .expect_json(&out_topic(), |body| body["id"] == id)
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routed_messages_go_through_the_broker_and_fail_over_to_the_modem_while_it_is_away() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rig, mut broker, mut probe, _bridge) = fleet(dir.path()).await;
+    let mut states = routed_states(rig.conn()).await;
+    let options = RouteOptions::new();
+
+    let first = route_send(rig.conn(), "home", "over mqtt", &options)
+        .await
+        .unwrap();
+    let (_, _, uplink, _) = wait_routed(&mut states, &first, "sent").await;
+    assert_eq!(uplink, FLEET);
+    let body = published(&mut probe, &first).await;
+    assert_eq!(body["route"], "home");
+    assert_eq!(body["text"], "over mqtt");
+    assert!(body["timestamp"].as_u64() > Some(0), "{body}");
+
+    broker.stop().await;
+    wait_uplink(rig.conn(), "home", FLEET, |available, _| !available).await;
+    let second = route_send(rig.conn(), "home", "over sms", &options)
+        .await
+        .unwrap();
+    let (_, _, uplink, _) = wait_routed(&mut states, &second, "sent").await;
+    assert_eq!(uplink, LTE);
+    let sms = rig.sim.expect_event("sms-sent").await;
+    assert_eq!(sms["text"], "over sms", "{sms}");
+
+    broker.start().await;
+    wait_uplink(rig.conn(), "home", FLEET, |available, _| available).await;
+    let third = route_send(rig.conn(), "home", "mqtt again", &options)
+        .await
+        .unwrap();
+    let (_, _, uplink, _) = wait_routed(&mut states, &third, "sent").await;
+    assert_eq!(uplink, FLEET);
+    assert_eq!(published(&mut probe, &third).await["text"], "mqtt again");
+    assert!(
+        probe
+            .take_kept(&out_topic())
+            .iter()
+            .all(|d| d.json()["id"] != second),
+        "the message the modem carried never went to the broker"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routed_message_the_killed_bridge_held_unacknowledged_goes_out_after_its_restart() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rig, broker, mut probe, mut bridge) = fleet(dir.path()).await;
+    let mut states = routed_states(rig.conn()).await;
+
+    // The broker hangs: the bridge takes the message and writes it, no PUBACK comes.
+    broker.pause();
+    bridge.forget_logs();
+    let id = route_send(rig.conn(), "home", "held", &RouteOptions::new())
+        .await
+        .unwrap();
+    wait_routed(&mut states, &id, "sending").await;
+    bridge.expect_logs("routed message taken", 1).await;
+    bridge.kill().await;
+    wait_uplink(rig.conn(), "home", FLEET, |available, _| !available).await;
+    broker.resume();
+
+    let config = bridge_config(&broker.url(0), PREFIX, &dir.path().join("state"), UPLINK);
+    let _bridge = Bridge::start(&rig.bus, dir.path(), &config);
+    let (_, _, uplink, _) = wait_routed(&mut states, &id, "sent").await;
+    assert_eq!(uplink, FLEET);
+    assert_eq!(published(&mut probe, &id).await["text"], "held");
+
+    let listed = routed_list(rig.conn()).await;
+    let message = listed
+        .iter()
+        .find(|m| field::<String>(m, "id") == id)
+        .expect("listed");
+    assert_eq!(field::<String>(message, "state"), "sent");
+    assert_eq!(field::<String>(message, "uplink"), FLEET);
+    assert_eq!(
+        field::<u32>(message, "attempts"),
+        1,
+        "one attempt, never the modem"
+    );
+    assert!(
+        rig.sim.events_so_far("sms-sent").await.is_empty(),
+        "nothing through the modem"
+    );
+    // At least once on the broker, and only this message's id (a copy the killed bridge had
+    // written may come before the one re-published).
+    for copy in probe.take_kept(&out_topic()) {
+        assert_eq!(copy.json()["id"], id.as_str());
+    }
+}
