@@ -208,7 +208,7 @@ impl UplinkInterface {
     }
 
     /// The largest payload `Send` takes.
-    #[zbus(property)]
+    #[zbus(property(emits_changed_signal = "const"))]
     fn max_payload(&self) -> u32 {
         MAX_PAYLOAD
     }
