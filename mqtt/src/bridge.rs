@@ -19,7 +19,7 @@ use crate::link::{self, Link, LinkEvent};
 use crate::mirror::Mirror;
 use crate::payload::{self, Command, Incoming, send_result};
 use crate::publish::Publish;
-use crate::sends::{Change, Request, Sends};
+use crate::sends::{Change, Request, Sends, Target};
 use crate::store::{Store, StoreError, UplinkState};
 use crate::topics::{Inbound, Topics};
 use crate::uplink::{self, UplinkCall, UplinkSignal};
@@ -53,6 +53,14 @@ struct Outcome {
     result: Result<String, String>,
 }
 
+/// The daemon call that carries out a send command.
+enum DaemonCall {
+    /// `Messaging.Send` on the device object at this path.
+    Messaging(String),
+    /// `Router.Send` on this route.
+    Router(String),
+}
+
 /// The running bridge.
 struct Bridge {
     topics: Topics,
@@ -60,6 +68,8 @@ struct Bridge {
     store: Store,
     mirror: Mirror,
     sends: Sends,
+    /// Route commands in flight (routed ids are not device message ids).
+    route_sends: Sends,
     flight: Flight,
     bus: zbus::Connection,
     daemon: Option<String>,
@@ -94,6 +104,7 @@ pub async fn run(config: Config) -> Result<(), BridgeError> {
         options,
         store,
         sends: Sends::new(),
+        route_sends: Sends::new(),
         flight: Flight::new(),
         bus,
         daemon: None,
@@ -292,18 +303,32 @@ impl Bridge {
                 let Some(request) = self.sends.state_changed(&id, change.clone()) else {
                     return Ok(());
                 };
-                vec![self.result(&request, Some(&id), &change.state, &change.error)]
+                vec![self.result(&request, Some(&id), &change)]
+            }
+            DaemonSignal::RoutedStateChanged { id, change } => {
+                let Some(request) = self.route_sends.state_changed(&id, change.clone()) else {
+                    return Ok(());
+                };
+                vec![self.result(&request, Some(&id), &change)]
             }
         };
         self.enqueue(&publishes, None)
     }
 
-    fn result(&self, request: &Request, id: Option<&str>, state: &str, error: &str) -> Publish {
-        Publish::json(
-            self.topics.send_result(&request.node),
-            &send_result(&request.request_id, id, state, error),
-            false,
-        )
+    /// A result of `request`'s command on the `send/result` topic beside its own.
+    fn result(&self, request: &Request, id: Option<&str>, change: &Change) -> Publish {
+        let topic = match &request.target {
+            Target::Device(node) => self.topics.send_result(node),
+            Target::Route(route) => self.topics.route_send_result(route),
+        };
+        let result = send_result(
+            &request.request_id,
+            id,
+            &change.state,
+            &change.error,
+            &change.uplink,
+        );
+        Publish::json(topic, &result, false)
     }
 
     fn on_mqtt(&mut self, event: Option<LinkEvent>) -> Result<(), BridgeError> {
@@ -354,7 +379,12 @@ impl Bridge {
         if link.publish(&status) {
             self.flight.handed_unqueued();
         }
-        for filter in [self.topics.device_send_filter(), self.topics.ha_status()] {
+        let filters = [
+            self.topics.device_send_filter(),
+            self.topics.route_send_filter(),
+            self.topics.ha_status(),
+        ];
+        for filter in filters {
             if !link.subscribe(&filter) {
                 warn!(filter = %filter, "cannot subscribe");
             }
@@ -417,7 +447,10 @@ impl Bridge {
             let (Some(first), Some(last)) = (next.first(), next.last()) else {
                 break;
             };
-            self.store.handing(first.seq, last.seq)?;
+            let routed = self.store.handing(first.seq, last.seq)?;
+            if routed > 0 {
+                debug!(routed, "routed message(s) handed to the broker");
+            }
             for queued in next {
                 if !link.publish(&queued.publish) {
                     return Ok(());
@@ -442,45 +475,70 @@ impl Bridge {
                 self.enqueue(&publishes, None)?;
             }
             Some(Inbound::DeviceSend(node)) => {
-                let node = node.to_owned();
-                // A retained command would be sent again at every reconnect.
-                let parsed = payload::parse_command(payload)
-                    .and_then(|command| payload::refuse_retained(command, retained));
-                match parsed {
-                    Ok(command) => self.command(node, command)?,
-                    Err(rejected) => {
-                        let request = Request {
-                            node,
-                            request_id: rejected.request_id,
-                        };
-                        let result = self.result(&request, None, "failed", &rejected.error);
-                        self.enqueue(&[result], None)?;
-                    }
-                }
+                let target = Target::Device(node.to_owned());
+                self.on_command(target, payload, retained)?;
+            }
+            Some(Inbound::RouteSend(route)) => {
+                let target = Target::Route(route.to_owned());
+                self.on_command(target, payload, retained)?;
             }
             Some(Inbound::HomeAssistantStatus) | None => {}
         }
         Ok(())
     }
 
-    /// Carries out a send command: `Messaging.Send` on the device, in a task of its own.
-    fn command(&mut self, node: String, command: Command) -> Result<(), BridgeError> {
-        let request = Request {
-            node,
-            request_id: command.request_id.clone(),
+    /// A send command for `target`: carried out, or answered with why it cannot be.
+    fn on_command(
+        &mut self,
+        target: Target,
+        payload: &[u8],
+        retained: bool,
+    ) -> Result<(), BridgeError> {
+        // A retained command would be sent again at every reconnect.
+        let parsed = payload::parse_command(payload)
+            .and_then(|command| payload::refuse_retained(command, retained));
+        match parsed {
+            Ok(command) => self.command(target, command),
+            Err(rejected) => {
+                let request = Request {
+                    target,
+                    request_id: rejected.request_id,
+                };
+                let result = self.result(&request, None, &Change::failed(rejected.error));
+                self.enqueue(&[result], None)
+            }
+        }
+    }
+
+    /// Carries out a send command: `Messaging.Send` on the device or `Router.Send` on the
+    /// route, in a task of its own.
+    fn command(&mut self, target: Target, command: Command) -> Result<(), BridgeError> {
+        let call = match &target {
+            Target::Device(node) => match self.mirror.messaging_path(node) {
+                Some(path) => DaemonCall::Messaging(path.to_owned()),
+                None => {
+                    let error = format!("unknown device: no device with messaging is {node:?}");
+                    let request = Request {
+                        target,
+                        request_id: command.request_id,
+                    };
+                    let result = self.result(&request, None, &Change::failed(error));
+                    return self.enqueue(&[result], None);
+                }
+            },
+            Target::Route(route) => DaemonCall::Router(route.clone()),
         };
-        let Some(path) = self.mirror.messaging_path(&request.node).map(str::to_owned) else {
-            let error = format!(
-                "unknown device: no device with messaging is {:?}",
-                request.node
-            );
-            let result = self.result(&request, None, "failed", &error);
-            return self.enqueue(&[result], None);
+        let request = Request {
+            target,
+            request_id: command.request_id.clone(),
         };
         let bus = self.bus.clone();
         let outcomes = self.outcomes.clone();
         tokio::spawn(async move {
-            let result = dbus::send(&bus, &path, &command).await;
+            let result = match call {
+                DaemonCall::Messaging(path) => dbus::send(&bus, &path, &command).await,
+                DaemonCall::Router(route) => dbus::route_send(&bus, &route, &command).await,
+            };
             // The bridge is stopping when nobody listens any more.
             let _ = outcomes.send(Outcome { request, result });
         });
@@ -491,13 +549,18 @@ impl Bridge {
         let Outcome { request, result } = outcome;
         let publishes = match result {
             Ok(id) => {
-                let mut publishes = vec![self.result(&request, Some(&id), "accepted", "")];
-                for Change { state, error } in self.sends.accepted(&id, request.clone()) {
-                    publishes.push(self.result(&request, Some(&id), &state, &error));
+                let mut publishes = vec![self.result(&request, Some(&id), &Change::accepted())];
+                let sends = match request.target {
+                    Target::Device(_) => &mut self.sends,
+                    Target::Route(_) => &mut self.route_sends,
+                };
+                let early = sends.accepted(&id, request.clone());
+                for change in early {
+                    publishes.push(self.result(&request, Some(&id), &change));
                 }
                 publishes
             }
-            Err(error) => vec![self.result(&request, None, "failed", &error)],
+            Err(error) => vec![self.result(&request, None, &Change::failed(error))],
         };
         self.enqueue(&publishes, None)
     }

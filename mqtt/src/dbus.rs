@@ -58,6 +58,13 @@ pub enum DaemonSignal {
         /// Its new state.
         change: Change,
     },
+    /// `Router.StateChanged`.
+    RoutedStateChanged {
+        /// The routed message id.
+        id: String,
+        /// Its new state, with the uplink.
+        change: Change,
+    },
 }
 
 fn properties(values: HashMap<String, OwnedVariant>) -> Properties {
@@ -162,7 +169,23 @@ pub fn decode(message: &Message) -> Option<DaemonSignal> {
             let (id, state, error): (String, String, String) = body.deserialize().ok()?;
             Some(DaemonSignal::StateChanged {
                 id,
-                change: Change { state, error },
+                change: Change {
+                    state,
+                    error,
+                    uplink: String::new(),
+                },
+            })
+        }
+        (iface::ROUTER, messaging::STATE_CHANGED) => {
+            let (id, state, uplink, error): (String, String, String, String) =
+                body.deserialize().ok()?;
+            Some(DaemonSignal::RoutedStateChanged {
+                id,
+                change: Change {
+                    state,
+                    error,
+                    uplink,
+                },
             })
         }
         _ => None,
@@ -229,6 +252,29 @@ pub async fn send(conn: &Connection, path: &str, command: &Command) -> Result<St
         .map_err(|e| describe(&e))
 }
 
+/// `Router.Send` of `command` on `route`: the routed message's id, or the error.
+pub async fn route_send(
+    conn: &Connection,
+    route: &str,
+    command: &Command,
+) -> Result<String, String> {
+    let options = HashMap::from([("encoding", Variant::from(command.encoding))]);
+    let reply = conn
+        .call_method(
+            Some(BUS_NAME),
+            MANAGER_PATH,
+            Some(iface::ROUTER),
+            messaging::SEND,
+            &(route, command.payload.as_slice(), options),
+        )
+        .await
+        .map_err(|e| describe(&e))?;
+    reply
+        .body()
+        .deserialize::<String>()
+        .map_err(|e| describe(&e))
+}
+
 /// An error as the results carry it: `PayloadTooLarge: <message>` for the API's errors.
 fn describe(error: &zbus::Error) -> String {
     match error {
@@ -286,6 +332,20 @@ mod tests {
             panic!("not decoded as StateChanged");
         };
         assert_eq!((id.as_str(), change.state.as_str()), ("5", "sent"));
+
+        let message = signal(
+            MANAGER_PATH,
+            iface::ROUTER,
+            messaging::STATE_CHANGED,
+            &("2", "sent", "mqtt:fleet", ""),
+        );
+        let Some(DaemonSignal::RoutedStateChanged { id, change }) = decode(&message) else {
+            panic!("not decoded as Router.StateChanged");
+        };
+        assert_eq!(
+            (id.as_str(), change.state.as_str(), change.uplink.as_str()),
+            ("2", "sent", "mqtt:fleet")
+        );
     }
 
     #[test]

@@ -231,12 +231,16 @@ impl Store {
     }
 
     /// The queue's publishes `first..=last` are about to be handed to the client: the Router's
-    /// messages among them may reach the broker from now on (they cannot be withdrawn).
-    pub fn handing(&mut self, first: i64, last: i64) -> Result<(), StoreError> {
-        self.connection
-            .prepare_cached("UPDATE uplink SET handed = 1 WHERE seq BETWEEN ?1 AND ?2")?
+    /// messages among them may reach the broker from now on (they cannot be withdrawn). How many
+    /// of the Router's messages are handed for the first time.
+    pub fn handing(&mut self, first: i64, last: i64) -> Result<usize, StoreError> {
+        let handed = self
+            .connection
+            .prepare_cached(
+                "UPDATE uplink SET handed = 1 WHERE seq BETWEEN ?1 AND ?2 AND handed = 0",
+            )?
             .execute(params![first, last])?;
-        Ok(())
+        Ok(handed)
     }
 
     /// Takes the Router's message `id` back if its publish never was handed to the client:

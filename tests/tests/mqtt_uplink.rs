@@ -1,7 +1,8 @@
 //! `m2mhal-mqtt` as a Router uplink (`[[route.uplink]] mqtt = "fleet"`) against a real Mosquitto:
 //! a routed message goes out on `<p>/routes/<route>/out` and is `sent` via `mqtt:fleet` only
 //! after the broker's PUBACK; with the broker away the next message fails over to the modem and
-//! comes back to MQTT with the broker; a bridge killed -9 holding an unacknowledged routed
+//! comes back to MQTT with the broker; a command on `<p>/routes/<route>/send` goes through
+//! `Router.Send` with its results on `.../send/result`; a bridge killed -9 holding an unacknowledged routed
 //! message publishes it after its restart, and the daemon reports it sent once, through MQTT only.
 
 use m2mhal_tests::mosquitto::{Bridge, Broker, Probe, bridge_config, mosquitto_available};
@@ -29,12 +30,13 @@ fn out_topic() -> String {
     format!("{PREFIX}/routes/home/out")
 }
 
-/// A daemon with a ready modem and route "home", a broker, a probe on `<p>/routes/home/out`
+/// A daemon with a ready modem and route "home", a broker, a probe on `<p>/routes/#`
 /// (a session the broker keeps across its restarts) and the bridge, registered and connected.
 async fn fleet(dir: &std::path::Path) -> (ModemRig, Broker, Probe, Bridge) {
     let rig = ModemRig::start(&["modem"], &route()).await;
     let broker = Broker::plain().await;
-    let probe = Probe::persistent(broker.port(0), "fleet-probe", &[&out_topic()]).await;
+    let filter = format!("{PREFIX}/routes/#");
+    let probe = Probe::persistent(broker.port(0), "fleet-probe", &[&filter]).await;
     let config = bridge_config(&broker.url(0), PREFIX, &dir.join("state"), UPLINK);
     let bridge = Bridge::start(&rig.bus, dir, &config);
     wait_uplink(rig.conn(), "home", FLEET, |available, _| available).await;
@@ -111,7 +113,9 @@ async fn a_routed_message_the_killed_bridge_held_unacknowledged_goes_out_after_i
         .await
         .unwrap();
     wait_routed(&mut states, &id, "sending").await;
-    bridge.expect_logs("routed message taken", 1).await;
+    bridge
+        .expect_logs("routed message(s) handed to the broker", 1)
+        .await;
     bridge.kill().await;
     wait_uplink(rig.conn(), "home", FLEET, |available, _| !available).await;
     broker.resume();
@@ -143,4 +147,43 @@ async fn a_routed_message_the_killed_bridge_held_unacknowledged_goes_out_after_i
     for copy in probe.take_kept(&out_topic()) {
         assert_eq!(copy.json()["id"], id.as_str());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_command_goes_through_router_send_with_its_results_beside_it() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_rig, _broker, mut probe, _bridge) = fleet(dir.path()).await;
+    let results = format!("{PREFIX}/routes/home/send/result");
+    let command = r#"{"request_id": "r1", "text": "pump 3 on"}"#;
+    probe
+        .publish(&format!("{PREFIX}/routes/home/send"), command, false)
+        .await;
+    let accepted = probe
+        .expect_json(&results, |r| r["state"] == "accepted")
+        .await;
+    assert_eq!(accepted["request_id"], "r1");
+    let id = accepted["id"].as_str().expect("a routed id").to_owned();
+    let sent = probe.expect_json(&results, |r| r["state"] == "sent").await;
+    assert_eq!(sent["id"], id.as_str());
+    assert_eq!(sent["request_id"], "r1");
+    assert_eq!(sent["uplink"], FLEET);
+    assert_eq!(published(&mut probe, &id).await["text"], "pump 3 on");
+
+    probe
+        .publish(&format!("{PREFIX}/routes/nowhere/send"), command, false)
+        .await;
+    let refused = probe
+        .expect_json(&format!("{PREFIX}/routes/nowhere/send/result"), |_| true)
+        .await;
+    assert_eq!(refused["state"], "failed");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("InvalidArgument"),
+        "{refused}"
+    );
 }
