@@ -2,6 +2,7 @@
 //! publishes out. Glue: the decisions are made by [`Mirror`], [`Sends`], [`Flight`], the
 //! [`cursor`] rules and the [`Store`].
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -19,8 +20,8 @@ use crate::link::{self, Link, LinkEvent};
 use crate::mirror::Mirror;
 use crate::payload::{self, Command, Incoming, send_result};
 use crate::publish::Publish;
-use crate::sends::{Change, Request, Sends, Target};
-use crate::store::{Store, StoreError, UplinkState};
+use crate::sends::{Change, Request, Sends, Target, is_final};
+use crate::store::{KeptCommand, Store, StoreError, UplinkState};
 use crate::topics::{Inbound, Topics};
 use crate::uplink::{self, UplinkCall, UplinkSignal};
 
@@ -47,10 +48,52 @@ pub enum BridgeError {
     Signals(#[from] std::io::Error),
 }
 
+/// An incoming publish of a connection, to acknowledge once it is dealt with.
+#[derive(Debug, Clone, Copy)]
+struct InboundAck {
+    /// Which connection it came on ([`Bridge::link_generation`]).
+    link: u64,
+    /// Its packet id there.
+    pkid: u16,
+}
+
 /// How a send command ended at the daemon.
 struct Outcome {
     request: Request,
     result: Result<String, String>,
+    /// Its key in the store (`None`: no `request_id`, not de-duplicated).
+    key: Option<String>,
+    /// Its publish, acknowledged once the outcome is stored.
+    ack: Option<InboundAck>,
+    /// The state of a message found stored for a call the bridge did not see answered.
+    found: Option<Change>,
+}
+
+/// The request of a kept command, if its target and `request_id` read back.
+fn kept_request(kept: &KeptCommand) -> Option<Request> {
+    let target = match kept.target.split_once(':')? {
+        ("device", node) => Target::Device(node.to_owned()),
+        ("route", route) => Target::Route(route.to_owned()),
+        _ => return None,
+    };
+    let request_id = serde_json::from_str(&kept.request_id).ok()?;
+    Some(Request { target, request_id })
+}
+
+/// Seconds a stored message's timestamp may be before the bridge's record of its call.
+const CLOCK_SLACK: u64 = 2;
+
+/// A send command to carry out.
+struct Call {
+    request: Request,
+    command: Command,
+    /// Its key in the store (`None`: no `request_id`).
+    key: Option<String>,
+    /// Its publish, acknowledged once the outcome is stored.
+    ack: Option<InboundAck>,
+    /// Unix seconds since which a message it may have left is looked for, when a bridge that
+    /// stopped handed it to m2mhald without seeing the answer.
+    unanswered: Option<u64>,
 }
 
 /// The daemon call that carries out a send command.
@@ -74,6 +117,10 @@ struct Bridge {
     bus: zbus::Connection,
     daemon: Option<String>,
     link: Option<Link>,
+    /// Counts the connections opened, so that an acknowledgement goes to its own.
+    link_generation: u64,
+    /// Keys of the commands whose daemon call is under way.
+    calling: HashSet<String>,
     online: bool,
     reconnect_at: Instant,
     backoff: Duration,
@@ -109,6 +156,8 @@ pub async fn run(config: Config) -> Result<(), BridgeError> {
         bus,
         daemon: None,
         link: None,
+        link_generation: 0,
+        calling: HashSet::new(),
         online: false,
         reconnect_at: Instant::now(),
         backoff: RECONNECT_MIN,
@@ -125,6 +174,7 @@ pub async fn run(config: Config) -> Result<(), BridgeError> {
             () = tokio::time::sleep_until(bridge.reconnect_at), if bridge.link.is_none() => {
                 debug!("connecting to the broker");
                 bridge.link = Some(Link::open(&bridge.options));
+                bridge.link_generation += 1;
             }
             Some(Ok(message)) = signals.next() => bridge.on_signal(&message)?,
             Some(Ok(message)) = owners.next() => {
@@ -196,12 +246,53 @@ impl Bridge {
             with_messaging = self.mirror.messaging_devices().len(),
             "mirroring m2mhald"
         );
+        self.follow_open_commands().await?;
         if !self.uplink.is_empty() {
             match uplink::register(&self.bus, &self.uplink).await {
                 Ok(()) => {
                     info!(uplink = %self.uplink, "registered with m2mhald as a Router uplink")
                 }
                 Err(e) => warn!(uplink = %self.uplink, "cannot register as a Router uplink: {e}"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Commands whose messages were not final when the bridge last knew: their state now is
+    /// published when it changed meanwhile (the bridge was away), and they are followed again.
+    async fn follow_open_commands(&mut self) -> Result<(), BridgeError> {
+        for kept in self.store.open_commands()? {
+            let Some(request) = kept_request(&kept) else {
+                continue;
+            };
+            let Some(id) = kept.id else { continue };
+            let now = match &request.target {
+                Target::Device(node) => match self.mirror.messaging_path(node) {
+                    Some(path) => dbus::message_state(&self.bus, path, &id).await,
+                    None => None,
+                },
+                Target::Route(_) => dbus::routed_state(&self.bus, &id).await,
+            };
+            let last = kept
+                .last
+                .and_then(|last| serde_json::from_slice::<serde_json::Value>(&last).ok())
+                .and_then(|last| last["state"].as_str().map(str::to_owned));
+            let done = now.as_ref().is_some_and(|now| is_final(&now.state));
+            let mut changes: Vec<Change> = now
+                .filter(|now| last.as_deref() != Some(now.state.as_str()))
+                .into_iter()
+                .collect();
+            if !changes.is_empty() {
+                debug!(id = %id, "a command's message changed while the bridge was away");
+            }
+            if !done {
+                changes.extend(
+                    self.sends_of(&request.target)
+                        .accepted(&id, request.clone()),
+                );
+            }
+            if !changes.is_empty() {
+                self.record(&request, Some(&id), &changes)?;
             }
         }
         Ok(())
@@ -303,24 +394,80 @@ impl Bridge {
                 let Some(request) = self.sends.state_changed(&id, change.clone()) else {
                     return Ok(());
                 };
-                vec![self.result(&request, Some(&id), &change)]
+                return self.record(&request, Some(&id), &[change]);
             }
             DaemonSignal::RoutedStateChanged { id, change } => {
                 let Some(request) = self.route_sends.state_changed(&id, change.clone()) else {
                     return Ok(());
                 };
-                vec![self.result(&request, Some(&id), &change)]
+                return self.record(&request, Some(&id), &[change]);
             }
         };
         self.enqueue(&publishes, None)
     }
 
-    /// A result of `request`'s command on the `send/result` topic beside its own.
-    fn result(&self, request: &Request, id: Option<&str>, change: &Change) -> Publish {
-        let topic = match &request.target {
+    /// The store's key of `request`'s command: its result topic and `request_id`; `None`
+    /// without a `request_id` (such a command cannot be told from another).
+    fn command_key(&self, request: &Request) -> Option<String> {
+        if request.request_id.is_null() {
+            return None;
+        }
+        let topic = self.result_topic(&request.target);
+        Some(format!("{topic}\n{}", request.request_id))
+    }
+
+    /// Publishes results of `request`'s command for message `id` (`None`: the daemon gave
+    /// none), and keeps the first and the latest with the command.
+    fn record(
+        &mut self,
+        request: &Request,
+        id: Option<&str>,
+        changes: &[Change],
+    ) -> Result<(), BridgeError> {
+        let publishes: Vec<Publish> = changes
+            .iter()
+            .map(|change| self.result(request, id, change))
+            .collect();
+        let done = changes.last().is_some_and(|change| is_final(&change.state));
+        let dropped = match self.command_key(request) {
+            Some(key) => self.store.command_results(&key, id, &publishes, done)?,
+            None => self.store.enqueue(&publishes, None)?,
+        };
+        self.queued(dropped)
+    }
+
+    fn sends_of(&mut self, target: &Target) -> &mut Sends {
+        match target {
+            Target::Device(_) => &mut self.sends,
+            Target::Route(_) => &mut self.route_sends,
+        }
+    }
+
+    /// Acknowledges an incoming publish, if it came on the current connection (otherwise the
+    /// broker delivers it again, and the store tells it is known).
+    fn ack(&self, ack: Option<InboundAck>) {
+        let (Some(ack), Some(link)) = (ack, &self.link) else {
+            return;
+        };
+        if ack.link == self.link_generation && !link.ack(ack.pkid) {
+            debug!(
+                pkid = ack.pkid,
+                "cannot acknowledge a publish now; it comes again"
+            );
+        }
+    }
+
+    /// The `send/result` topic beside the command topic of `target`.
+    fn result_topic(&self, target: &Target) -> String {
+        match target {
             Target::Device(node) => self.topics.send_result(node),
             Target::Route(route) => self.topics.route_send_result(route),
-        };
+        }
+    }
+
+    /// A result of `request`'s command on the `send/result` topic beside its own.
+    fn result(&self, request: &Request, id: Option<&str>, change: &Change) -> Publish {
+        let topic = self.result_topic(&request.target);
         let result = send_result(
             &request.request_id,
             id,
@@ -354,7 +501,14 @@ impl Bridge {
                 topic,
                 payload,
                 retain,
-            }) => self.on_inbound(&topic, &payload, retain)?,
+                pkid,
+            }) => {
+                let ack = pkid.map(|pkid| InboundAck {
+                    link: self.link_generation,
+                    pkid,
+                });
+                self.on_inbound(&topic, &payload, retain, ack)?;
+            }
             Some(LinkEvent::Disconnected) => {}
             Some(LinkEvent::Closed(why)) => self.disconnected(&why),
             None => self.disconnected("connection closed"),
@@ -428,6 +582,12 @@ impl Bridge {
             return Ok(());
         }
         let dropped = self.store.enqueue(publishes, forwarded)?;
+        self.queued(dropped)
+    }
+
+    /// Publishes were queued and the limit dropped `dropped` older ones: says so, then hands
+    /// what it can.
+    fn queued(&mut self, dropped: u64) -> Result<(), BridgeError> {
         if dropped > 0 {
             warn!(dropped, "publish queue full: dropped the oldest");
             self.publish_stats()?;
@@ -461,108 +621,214 @@ impl Bridge {
         Ok(())
     }
 
-    /// A publish on a topic the bridge subscribed to; `retained` when the broker kept it.
+    /// A publish on a topic the bridge subscribed to; `retained` when the broker kept it. A
+    /// command is acknowledged once m2mhald answered it and its result is stored; anything
+    /// else at once.
     fn on_inbound(
         &mut self,
         topic: &str,
         payload: &[u8],
         retained: bool,
+        ack: Option<InboundAck>,
     ) -> Result<(), BridgeError> {
-        match self.topics.inbound(topic) {
-            Some(Inbound::HomeAssistantStatus) if payload == link::ONLINE.as_bytes() => {
-                info!("Home Assistant is online: publishing discovery");
-                let publishes = self.mirror.rediscover();
-                self.enqueue(&publishes, None)?;
+        let target = match self.topics.inbound(topic) {
+            Some(Inbound::DeviceSend(node)) => Target::Device(node.to_owned()),
+            Some(Inbound::RouteSend(route)) => Target::Route(route.to_owned()),
+            Some(Inbound::HomeAssistantStatus) => {
+                if payload == link::ONLINE.as_bytes() {
+                    info!("Home Assistant is online: publishing discovery");
+                    let publishes = self.mirror.rediscover();
+                    self.enqueue(&publishes, None)?;
+                }
+                self.ack(ack);
+                return Ok(());
             }
-            Some(Inbound::DeviceSend(node)) => {
-                let target = Target::Device(node.to_owned());
-                self.on_command(target, payload, retained)?;
+            None => {
+                self.ack(ack);
+                return Ok(());
             }
-            Some(Inbound::RouteSend(route)) => {
-                let target = Target::Route(route.to_owned());
-                self.on_command(target, payload, retained)?;
-            }
-            Some(Inbound::HomeAssistantStatus) | None => {}
-        }
-        Ok(())
+        };
+        self.on_command(target, payload, retained, ack)
     }
 
-    /// A send command for `target`: carried out, or answered with why it cannot be.
+    /// A send command for `target`: carried out once (a `request_id` seen before gets its
+    /// results again), or answered with why it cannot be.
     fn on_command(
         &mut self,
         target: Target,
         payload: &[u8],
         retained: bool,
+        ack: Option<InboundAck>,
     ) -> Result<(), BridgeError> {
         // A retained command would be sent again at every reconnect.
         let parsed = payload::parse_command(payload)
             .and_then(|command| payload::refuse_retained(command, retained));
-        match parsed {
-            Ok(command) => self.command(target, command),
+        let command = match parsed {
+            Ok(command) => command,
             Err(rejected) => {
                 let request = Request {
                     target,
                     request_id: rejected.request_id,
                 };
                 let result = self.result(&request, None, &Change::failed(rejected.error));
-                self.enqueue(&[result], None)
+                self.enqueue(&[result], None)?;
+                self.ack(ack);
+                return Ok(());
             }
-        }
-    }
-
-    /// Carries out a send command: `Messaging.Send` on the device or `Router.Send` on the
-    /// route, in a task of its own.
-    fn command(&mut self, target: Target, command: Command) -> Result<(), BridgeError> {
-        let call = match &target {
-            Target::Device(node) => match self.mirror.messaging_path(node) {
-                Some(path) => DaemonCall::Messaging(path.to_owned()),
-                None => {
-                    let error = format!("unknown device: no device with messaging is {node:?}");
-                    let request = Request {
-                        target,
-                        request_id: command.request_id,
-                    };
-                    let result = self.result(&request, None, &Change::failed(error));
-                    return self.enqueue(&[result], None);
-                }
-            },
-            Target::Route(route) => DaemonCall::Router(route.clone()),
         };
         let request = Request {
             target,
             request_id: command.request_id.clone(),
         };
-        let bus = self.bus.clone();
-        let outcomes = self.outcomes.clone();
-        tokio::spawn(async move {
-            let result = match call {
-                DaemonCall::Messaging(path) => dbus::send(&bus, &path, &command).await,
-                DaemonCall::Router(route) => dbus::route_send(&bus, &route, &command).await,
-            };
-            // The bridge is stopping when nobody listens any more.
-            let _ = outcomes.send(Outcome { request, result });
-        });
+        let key = self.command_key(&request);
+        let mut unanswered = None;
+        if let Some(key) = &key {
+            if self.calling.contains(key) {
+                debug!("a command again while m2mhald takes it: its results come once");
+                self.ack(ack);
+                return Ok(());
+            }
+            match self.store.command(key)? {
+                Some(kept) if kept.first.is_some() => {
+                    info!("a command seen before: its results again, not sent again");
+                    self.repeat(&request, kept)?;
+                    self.ack(ack);
+                    return Ok(());
+                }
+                // Handed to m2mhald by a bridge that stopped before the answer.
+                Some(kept) => unanswered = Some(kept.at.saturating_sub(CLOCK_SLACK)),
+                None => {
+                    let target = match &request.target {
+                        Target::Device(node) => format!("device:{node}"),
+                        Target::Route(route) => format!("route:{route}"),
+                    };
+                    self.store
+                        .command_calling(key, &target, &request.request_id.to_string())?;
+                }
+            }
+            self.calling.insert(key.clone());
+        }
+        debug!("carrying out a command");
+        let call = Call {
+            request,
+            command,
+            key,
+            ack,
+            unanswered,
+        };
+        self.command(call);
         Ok(())
     }
 
-    fn on_outcome(&mut self, outcome: Outcome) -> Result<(), BridgeError> {
-        let Outcome { request, result } = outcome;
-        let publishes = match result {
-            Ok(id) => {
-                let mut publishes = vec![self.result(&request, Some(&id), &Change::accepted())];
-                let sends = match request.target {
-                    Target::Device(_) => &mut self.sends,
-                    Target::Route(_) => &mut self.route_sends,
-                };
-                let early = sends.accepted(&id, request.clone());
-                for change in early {
-                    publishes.push(self.result(&request, Some(&id), &change));
-                }
-                publishes
-            }
-            Err(error) => vec![self.result(&request, None, &Change::failed(error))],
-        };
+    /// A command seen before: its first result and its latest again.
+    fn repeat(&mut self, request: &Request, kept: KeptCommand) -> Result<(), BridgeError> {
+        let topic = self.result_topic(&request.target);
+        let first = kept.first.unwrap_or_default();
+        let mut publishes = vec![Publish {
+            topic: topic.clone(),
+            payload: first.clone(),
+            retain: false,
+        }];
+        if let Some(last) = kept.last.filter(|last| *last != first) {
+            publishes.push(Publish {
+                topic,
+                payload: last,
+                retain: false,
+            });
+        }
         self.enqueue(&publishes, None)
+    }
+
+    /// Carries out a send command: `Messaging.Send` on the device or `Router.Send` on the
+    /// route, in a task of its own; the outcome comes back as an [`Outcome`]. One a stopped
+    /// bridge handed over without seeing the answer is looked for first: the daemon took it if
+    /// it stored such a message since (a call whose caller died before the daemon read it is
+    /// refused: the caller cannot be authorized any more), and then it is not sent again.
+    fn command(&mut self, call: Call) {
+        let Call {
+            request,
+            command,
+            key,
+            ack,
+            unanswered,
+        } = call;
+        let target = match &request.target {
+            Target::Device(node) => match self.mirror.messaging_path(node) {
+                Some(path) => Ok(DaemonCall::Messaging(path.to_owned())),
+                None => Err(format!(
+                    "unknown device: no device with messaging is {node:?}"
+                )),
+            },
+            Target::Route(route) => Ok(DaemonCall::Router(route.clone())),
+        };
+        let bus = self.bus.clone();
+        let outcomes = self.outcomes.clone();
+        tokio::spawn(async move {
+            let taken = match (&target, unanswered) {
+                (Ok(DaemonCall::Messaging(path)), Some(since)) => {
+                    dbus::find_sent(&bus, path, &command, since).await
+                }
+                (Ok(DaemonCall::Router(route)), Some(since)) => {
+                    dbus::find_routed(&bus, route, &command, since).await
+                }
+                _ => None,
+            };
+            let found = match (&taken, &target) {
+                (Some(id), Ok(DaemonCall::Messaging(path))) => {
+                    dbus::message_state(&bus, path, id).await
+                }
+                (Some(id), Ok(DaemonCall::Router(_))) => dbus::routed_state(&bus, id).await,
+                _ => None,
+            };
+            let result = match (taken, target) {
+                (Some(id), _) => Ok(id),
+                (None, Ok(DaemonCall::Messaging(path))) => dbus::send(&bus, &path, &command).await,
+                (None, Ok(DaemonCall::Router(route))) => {
+                    dbus::route_send(&bus, &route, &command).await
+                }
+                (None, Err(error)) => Err(error),
+            };
+            // The bridge is stopping when nobody listens any more.
+            let _ = outcomes.send(Outcome {
+                request,
+                result,
+                key,
+                ack,
+                found,
+            });
+        });
+    }
+
+    /// m2mhald answered a command: its results are stored and published, then the command's
+    /// publish is acknowledged.
+    fn on_outcome(&mut self, outcome: Outcome) -> Result<(), BridgeError> {
+        let Outcome {
+            request,
+            result,
+            key,
+            ack,
+            found,
+        } = outcome;
+        if let Some(key) = &key {
+            self.calling.remove(key);
+        }
+        match result {
+            Ok(id) => {
+                let mut changes = vec![Change::accepted()];
+                if let Some(found) = found {
+                    info!(id = %id, "m2mhald had taken the command before the bridge stopped");
+                    changes.push(found);
+                }
+                changes.extend(
+                    self.sends_of(&request.target)
+                        .accepted(&id, request.clone()),
+                );
+                self.record(&request, Some(&id), &changes)?;
+            }
+            Err(error) => self.record(&request, None, &[Change::failed(error)])?,
+        }
+        self.ack(ack);
+        Ok(())
     }
 
     /// Says `offline` and disconnects, waiting a moment for the broker to have it.

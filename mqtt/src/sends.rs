@@ -66,7 +66,8 @@ pub struct Sends {
     early: VecDeque<(String, Change)>,
 }
 
-fn is_final(state: &str) -> bool {
+/// Whether nothing follows `state` (`sent`, `failed`).
+pub fn is_final(state: &str) -> bool {
     matches!(state, "sent" | "failed")
 }
 

@@ -48,7 +48,44 @@ const SCHEMA: &str = "
         state  TEXT    NOT NULL DEFAULT 'queued',
         error  TEXT    NOT NULL DEFAULT ''
     ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS uplink_seq ON uplink (seq);";
+    CREATE INDEX IF NOT EXISTS uplink_seq ON uplink (seq);
+    CREATE TABLE IF NOT EXISTS commands (
+        key        TEXT    PRIMARY KEY,
+        target     TEXT    NOT NULL,
+        request_id TEXT    NOT NULL,
+        id         TEXT,
+        first      BLOB,
+        last       BLOB,
+        final      INTEGER NOT NULL DEFAULT 0,
+        at         INTEGER NOT NULL
+    ) WITHOUT ROWID;";
+
+/// How long a finished command is remembered for de-duplication (seconds).
+const COMMANDS_KEPT: i64 = 7 * 24 * 3600;
+
+/// A send command the bridge carried out, or began to, kept by its key (its `request_id` on its
+/// topic) so that the broker delivering it again does not send it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptCommand {
+    /// The key.
+    pub key: String,
+    /// What it sends through: `device:<node>` or `route:<name>`.
+    pub target: String,
+    /// Its `request_id`, as JSON.
+    pub request_id: String,
+    /// The daemon's message id, once the daemon took it.
+    pub id: Option<String>,
+    /// The first result's payload; `None` while m2mhald has not answered (or never did, when
+    /// the bridge stopped during the call).
+    pub first: Option<Vec<u8>>,
+    /// The latest result's payload.
+    pub last: Option<Vec<u8>>,
+    /// Whether the latest result is final (`sent` or `failed`).
+    pub done: bool,
+    /// Unix seconds of its latest change (when it was handed to m2mhald, while it has no
+    /// result).
+    pub at: u64,
+}
 
 /// Where a message the Router handed to the bridge stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +138,10 @@ impl Store {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.execute_batch(SCHEMA)?;
+        connection.execute(
+            "DELETE FROM commands WHERE final = 1 AND at < ?1",
+            params![unix_now() - COMMANDS_KEPT],
+        )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         Ok(Store { connection, limit })
     }
@@ -268,6 +309,67 @@ impl Store {
         Ok(withdrawn)
     }
 
+    /// The command kept as `key`, if any.
+    pub fn command(&self, key: &str) -> Result<Option<KeptCommand>, StoreError> {
+        Ok(self
+            .connection
+            .query_row(
+                "SELECT key, target, request_id, id, first, last, final, at FROM commands
+                 WHERE key = ?1",
+                params![key],
+                kept_command,
+            )
+            .optional()?)
+    }
+
+    /// A command is about to be handed to m2mhald.
+    pub fn command_calling(
+        &mut self,
+        key: &str,
+        target: &str,
+        request_id: &str,
+    ) -> Result<(), StoreError> {
+        self.connection.execute(
+            "INSERT OR REPLACE INTO commands (key, target, request_id, at) VALUES (?1, ?2, ?3, ?4)",
+            params![key, target, request_id, unix_now()],
+        )?;
+        Ok(())
+    }
+
+    /// Results of command `key` (the first of them is its first result when it has none yet;
+    /// with the message id once the daemon gave one; `done` when the last is final), queued in
+    /// order. Returns how many older publishes the limit dropped.
+    pub fn command_results(
+        &mut self,
+        key: &str,
+        id: Option<&str>,
+        results: &[Publish],
+        done: bool,
+    ) -> Result<u64, StoreError> {
+        let (Some(first), Some(last)) = (results.first(), results.last()) else {
+            return Ok(0);
+        };
+        self.connection.execute(
+            "UPDATE commands SET id = COALESCE(?2, id), first = COALESCE(first, ?3), last = ?4,
+                 final = ?5, at = ?6
+             WHERE key = ?1",
+            params![key, id, first.payload, last.payload, done, unix_now()],
+        )?;
+        self.enqueue(results, None)
+    }
+
+    /// The commands the daemon took whose message is not final yet, oldest first.
+    pub fn open_commands(&self) -> Result<Vec<KeptCommand>, StoreError> {
+        let mut select = self.connection.prepare_cached(
+            "SELECT key, target, request_id, id, first, last, final, at FROM commands
+             WHERE final = 0 AND id IS NOT NULL ORDER BY at",
+        )?;
+        let rows = select
+            .query_map([], kept_command)?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// How many publishes wait.
     pub fn queued(&self) -> Result<u64, StoreError> {
         let queued: i64 = self
@@ -300,6 +402,25 @@ impl Store {
             )
             .optional()?)
     }
+}
+
+fn kept_command(row: &rusqlite::Row<'_>) -> rusqlite::Result<KeptCommand> {
+    Ok(KeptCommand {
+        key: row.get(0)?,
+        target: row.get(1)?,
+        request_id: row.get(2)?,
+        id: row.get(3)?,
+        first: row.get(4)?,
+        last: row.get(5)?,
+        done: row.get(6)?,
+        at: u64::try_from(row.get::<_, i64>(7)?).unwrap_or(0),
+    })
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
@@ -394,6 +515,34 @@ mod tests {
             UplinkState::Sent
         );
         assert!(store.after(0, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn commands_are_kept_with_their_first_and_latest_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path(), 10).unwrap();
+        assert_eq!(store.command("k").unwrap(), None);
+        store
+            .command_calling("k", "device:imei_1", "\"r1\"")
+            .unwrap();
+        let calling = store.command("k").unwrap().unwrap();
+        assert_eq!((calling.first, calling.id), (None, None));
+        store
+            .command_results("k", Some("5"), &[publish(1)], false)
+            .unwrap();
+        assert_eq!(store.open_commands().unwrap().len(), 1);
+        store
+            .command_results("k", None, &[publish(2)], true)
+            .unwrap();
+        drop(store);
+        let store = Store::open(dir.path(), 10).unwrap();
+        let kept = store.command("k").unwrap().unwrap();
+        assert_eq!(kept.id.as_deref(), Some("5"));
+        assert_eq!(kept.first, Some(publish(1).payload));
+        assert_eq!(kept.last, Some(publish(2).payload));
+        assert!(kept.done);
+        assert!(store.open_commands().unwrap().is_empty());
+        assert_eq!(topics(&store.after(0, 10).unwrap()), ["t/1", "t/2"]);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `m2mhal-mqtt` as a Router uplink (`[[route.uplink]] mqtt = "fleet"`) against a real Mosquitto:
 //! a routed message goes out on `<p>/routes/<route>/out` and is `sent` via `mqtt:fleet` only
 //! after the broker's PUBACK; with the broker away the next message fails over to the modem and
-//! comes back to MQTT with the broker; a command on `<p>/routes/<route>/send` goes through
+//! comes back to MQTT with the broker; a device command the broker delivers again after a bridge
+//! kill (it is acknowledged only once m2mhald answered it) and the same command published twice
+//! are sent once; a command on `<p>/routes/<route>/send` goes through
 //! `Router.Send` with its results on `.../send/result`; a bridge killed -9 holding an unacknowledged routed
 //! message publishes it after its restart, and the daemon reports it sent once, through MQTT only.
 
@@ -10,6 +12,8 @@ use m2mhal_tests::router::{
     LTE, PHONE, RouteOptions, route_send, routed_list, routed_states, wait_routed, wait_uplink,
 };
 use m2mhal_tests::*;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use serde_json::Value;
 
 const PREFIX: &str = "m2mhal/gw-uplink";
@@ -185,5 +189,62 @@ async fn a_route_command_goes_through_router_send_with_its_results_beside_it() {
             .unwrap_or_default()
             .starts_with("InvalidArgument"),
         "{refused}"
+    );
+}
+
+/// Freezes (SIGSTOP) or thaws (SIGCONT) the daemon.
+fn signal_daemon(rig: &ModemRig, signal: Signal) {
+    let pid = rig.daemon.pid().expect("the daemon runs");
+    kill(Pid::from_raw(i32::try_from(pid).expect("pid")), signal).expect("signal m2mhald");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_delivered_again_after_a_bridge_kill_is_sent_once() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rig, broker, _probe, mut bridge) = fleet(dir.path()).await;
+    let id: String = property(rig.conn(), &rig.path, DEVICE, "Id").await;
+    let node: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let send = format!("{PREFIX}/devices/{node}/send");
+    let results = format!("{send}/result");
+    let mut commander = Probe::connect(broker.port(0), "commander", &[&results]).await;
+    let command = format!(r#"{{"request_id": "c1", "destination": "{PHONE}", "text": "once"}}"#);
+
+    // The bridge hands the command to a frozen daemon and is killed before any answer: the
+    // command's publish is not acknowledged, so the broker delivers it again to the next bridge.
+    signal_daemon(&rig, Signal::SIGSTOP);
+    bridge.forget_logs();
+    commander.publish(&send, command.as_str(), false).await;
+    bridge.expect_logs("carrying out a command", 1).await;
+    bridge.kill().await;
+    signal_daemon(&rig, Signal::SIGCONT);
+    let config = bridge_config(&broker.url(0), PREFIX, &dir.path().join("state"), UPLINK);
+    let _bridge = Bridge::start(&rig.bus, dir.path(), &config);
+
+    let sent = commander
+        .expect_json(&results, |r| {
+            r["request_id"] == "c1" && r["state"] == "sent"
+        })
+        .await;
+    let message = sent["id"].as_str().expect("a message id").to_owned();
+    assert_eq!(rig.sim.expect_event("sms-sent").await["text"], "once");
+    commander.take_kept(&results);
+
+    // Published again by its sender: the first result and the latest again, nothing sent.
+    commander.publish(&send, command.as_str(), false).await;
+    let first = commander.expect_on(&results).await.json();
+    assert_eq!(first["state"], "accepted");
+    assert_eq!(first["id"], message.as_str());
+    let last = commander.expect_on(&results).await.json();
+    assert_eq!(last["state"], "sent");
+    assert_eq!(last["id"], message.as_str());
+    assert!(
+        rig.sim.events_so_far("sms-sent").await.is_empty(),
+        "the command went out once"
     );
 }
