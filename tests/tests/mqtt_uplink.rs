@@ -3,7 +3,8 @@
 //! after the broker's PUBACK; with the broker away the next message fails over to the modem and
 //! comes back to MQTT with the broker; a device command the broker delivers again after a bridge
 //! kill (it is acknowledged only once m2mhald answered it) and the same command published twice
-//! are sent once; a command on `<p>/routes/<route>/send` goes through
+//! are sent once; a result that came while the bridge was away is published after its restart;
+//! a command on `<p>/routes/<route>/send` goes through
 //! `Router.Send` with its results on `.../send/result`; a bridge killed -9 holding an unacknowledged routed
 //! message publishes it after its restart, and the daemon reports it sent once, through MQTT only.
 
@@ -192,6 +193,19 @@ async fn a_route_command_goes_through_router_send_with_its_results_beside_it() {
     );
 }
 
+/// The modem's command topic, its result topic, and a client on the results.
+async fn commander(rig: &ModemRig, broker: &Broker) -> (String, String, Probe) {
+    let id: String = property(rig.conn(), &rig.path, DEVICE, "Id").await;
+    let node: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let send = format!("{PREFIX}/devices/{node}/send");
+    let results = format!("{send}/result");
+    let probe = Probe::connect(broker.port(0), "commander", &[&results]).await;
+    (send, results, probe)
+}
+
 /// Freezes (SIGSTOP) or thaws (SIGCONT) the daemon.
 fn signal_daemon(rig: &ModemRig, signal: Signal) {
     let pid = rig.daemon.pid().expect("the daemon runs");
@@ -205,14 +219,7 @@ async fn a_command_delivered_again_after_a_bridge_kill_is_sent_once() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (mut rig, broker, _probe, mut bridge) = fleet(dir.path()).await;
-    let id: String = property(rig.conn(), &rig.path, DEVICE, "Id").await;
-    let node: String = id
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    let send = format!("{PREFIX}/devices/{node}/send");
-    let results = format!("{send}/result");
-    let mut commander = Probe::connect(broker.port(0), "commander", &[&results]).await;
+    let (send, results, mut commander) = commander(&rig, &broker).await;
     let command = format!(r#"{{"request_id": "c1", "destination": "{PHONE}", "text": "once"}}"#);
 
     // The bridge hands the command to a frozen daemon and is killed before any answer: the
@@ -247,4 +254,44 @@ async fn a_command_delivered_again_after_a_bridge_kill_is_sent_once() {
         rig.sim.events_so_far("sms-sent").await.is_empty(),
         "the command went out once"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_that_came_while_the_bridge_was_away_is_published_after_its_restart() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rig, broker, _probe, bridge) = fleet(dir.path()).await;
+    let (send, results, mut commander) = commander(&rig, &broker).await;
+    let mut states = subscribe(rig.conn(), MESSAGING, "StateChanged").await;
+
+    // The SMS goes out but the modem's answer waits: the message stays `sending`.
+    rig.sim.ok("sms-ack hold").await;
+    let command = format!(r#"{{"request_id": "c2", "destination": "{PHONE}", "text": "late"}}"#);
+    commander.publish(&send, command.as_str(), false).await;
+    let sending = commander
+        .expect_json(&results, |r| {
+            r["request_id"] == "c2" && r["state"] == "sending"
+        })
+        .await;
+    let message = sending["id"].as_str().expect("a message id").to_owned();
+    bridge.kill().await;
+
+    rig.sim.ok("sms-ack release").await;
+    let (_, state, _): (String, String, String) =
+        next_signal(&mut states, |(id, state, _): &(String, String, String)| {
+            *id == message && state == "sent"
+        })
+        .await;
+    assert_eq!(state, "sent");
+    let config = bridge_config(&broker.url(0), PREFIX, &dir.path().join("state"), UPLINK);
+    let _bridge = Bridge::start(&rig.bus, dir.path(), &config);
+    let sent = commander
+        .expect_json(&results, |r| {
+            r["request_id"] == "c2" && r["state"] == "sent"
+        })
+        .await;
+    assert_eq!(sent["id"], message.as_str());
+    assert_eq!(rig.sim.expect_event("sms-sent").await["text"], "late");
 }
