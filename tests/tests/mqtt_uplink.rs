@@ -9,6 +9,7 @@
 //! message publishes it after its restart, and the daemon reports it sent once, through MQTT only.
 
 use m2mhal_tests::mosquitto::{Bridge, Broker, Probe, bridge_config, mosquitto_available};
+use m2mhal_tests::power_cut::kill_hard;
 use m2mhal_tests::router::{
     LTE, PHONE, RouteOptions, route_send, routed_list, routed_states, wait_routed, wait_uplink,
 };
@@ -294,4 +295,54 @@ async fn a_result_that_came_while_the_bridge_was_away_is_published_after_its_res
         .await;
     assert_eq!(sent["id"], message.as_str());
     assert_eq!(rig.sim.expect_event("sms-sent").await["text"], "late");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routed_message_the_bridge_held_while_the_daemon_was_killed_is_sent_once() {
+    if !mosquitto_available() {
+        return;
+    }
+    let bus = TestBus::start().await;
+    let mut sim = Sim::start(&["modem"], 1).await;
+    let daemon_dir = daemon_dir();
+    let config = format!("{}\n{}", port_config(&sim.path(0)), route());
+    let daemon = Daemon::start_in(&bus, daemon_dir.path(), &config).await;
+    wait_for_device(&daemon.conn, &sim.path(0), "ready").await;
+    let broker = Broker::plain().await;
+    let mut probe = Probe::persistent(broker.port(0), "fleet-probe", &[&out_topic()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bridge_toml = bridge_config(&broker.url(0), PREFIX, &dir.path().join("state"), UPLINK);
+    let mut bridge = Bridge::start(&bus, dir.path(), &bridge_toml);
+    wait_uplink(&daemon.conn, "home", FLEET, |available, _| available).await;
+    let mut states = routed_states(&daemon.conn).await;
+
+    // Handed to the bridge, not acknowledged by the hanging broker, when m2mhald dies.
+    broker.pause();
+    let id = route_send(&daemon.conn, "home", "kept", &RouteOptions::new())
+        .await
+        .unwrap();
+    wait_routed(&mut states, &id, "sending").await;
+    bridge
+        .expect_logs("routed message(s) handed to the broker", 1)
+        .await;
+    kill_hard(daemon).await;
+    // The broker acknowledges it while no daemon listens.
+    broker.resume();
+    assert_eq!(published(&mut probe, &id).await["text"], "kept");
+
+    let daemon = Daemon::start_in(&bus, daemon_dir.path(), &config).await;
+    let conn = daemon.conn.clone();
+    wait_until("the routed message to be sent via mqtt:fleet", || async {
+        routed_list(&conn).await.iter().any(|m| {
+            field::<String>(m, "id") == id
+                && field::<String>(m, "state") == "sent"
+                && field::<String>(m, "uplink") == FLEET
+                && field::<u32>(m, "attempts") == 1
+        })
+    })
+    .await;
+    assert!(
+        sim.events_so_far("sms-sent").await.is_empty(),
+        "nothing through the modem"
+    );
 }
