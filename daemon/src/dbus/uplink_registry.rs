@@ -38,6 +38,8 @@ struct Registration {
 pub struct UplinkRegistry {
     router: RouterHandle,
     registered: Mutex<HashMap<String, Registration>>,
+    /// The task following each registration (replaced with it).
+    watchers: Mutex<HashMap<String, tokio::task::JoinHandle<()>>>,
 }
 
 impl UplinkRegistry {
@@ -46,6 +48,7 @@ impl UplinkRegistry {
         UplinkRegistry {
             router,
             registered: Mutex::new(HashMap::new()),
+            watchers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -90,7 +93,8 @@ impl UplinkRegistry {
             uplink: uplink.clone(),
         });
         let registry = Arc::clone(self);
-        tokio::spawn(async move {
+        let watched = uplink.clone();
+        let watcher = tokio::spawn(async move {
             let mut signals = signals;
             let mut status = status;
             loop {
@@ -113,6 +117,10 @@ impl UplinkRegistry {
             }
             registry.left(&uplink, &registration.owner);
         });
+        let mut watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(earlier) = watchers.insert(watched, watcher) {
+            earlier.abort();
+        }
         Ok(())
     }
 
