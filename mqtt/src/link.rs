@@ -26,7 +26,7 @@ pub const OFFLINE: &str = "offline";
 /// What happened on the connection.
 #[derive(Debug)]
 pub enum LinkEvent {
-    /// The broker accepted the connection (a new session every time).
+    /// The broker accepted the connection (the bridge's own publishes start anew on it).
     Connected,
     /// The oldest publish handed to the client was written as packet `pkid`.
     Written(u16),
