@@ -40,6 +40,10 @@ pub struct UplinkRegistry {
     registered: Mutex<HashMap<String, Registration>>,
     /// The task following each registration (replaced with it).
     watchers: Mutex<HashMap<String, tokio::task::JoinHandle<()>>>,
+    /// (uplink, id) of messages a bridge said may have reached its broker: that does not
+    /// change (the bridge keeps it in its store) until it says `Sent` or `Failed`, so a withdraw
+    /// is not asked again.
+    out: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 impl UplinkRegistry {
@@ -49,11 +53,16 @@ impl UplinkRegistry {
             router,
             registered: Mutex::new(HashMap::new()),
             watchers: Mutex::new(HashMap::new()),
+            out: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
     fn registrations(&self) -> std::sync::MutexGuard<'_, HashMap<String, Registration>> {
         self.registered.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn out_list(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<(String, String)>> {
+        self.out.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn registration(&self, uplink: &str) -> Option<Registration> {
@@ -157,6 +166,7 @@ impl UplinkRegistry {
             _ => None,
         };
         if let Some((id, error)) = outcome {
+            self.out_list().remove(&(uplink.to_owned(), id.clone()));
             let outcome = match error {
                 None => AttemptOutcome::Sent,
                 Some(error) => AttemptOutcome::Failed(error),
@@ -275,8 +285,18 @@ impl RemoteUplinks for UplinkRegistry {
     }
 
     async fn withdraw(&self, uplink: &str, id: &str) -> Option<bool> {
+        let key = (uplink.to_owned(), id.to_owned());
+        if self.out_list().contains(&key) {
+            return Some(false);
+        }
         match self.call(uplink, "Withdraw", &(id,)).await? {
-            Ok(reply) => reply.body().deserialize::<bool>().ok(),
+            Ok(reply) => {
+                let withdrawn = reply.body().deserialize::<bool>().ok();
+                if withdrawn == Some(false) {
+                    self.out_list().insert(key);
+                }
+                withdrawn
+            }
             Err(e) => {
                 tracing::warn!("{uplink} did not answer a withdraw: {e}");
                 None
