@@ -346,3 +346,48 @@ async fn a_routed_message_the_bridge_held_while_the_daemon_was_killed_is_sent_on
         "nothing through the modem"
     );
 }
+
+/// `Manager.RegisterUplink("fleet", <the bridge's path>)` by `busctl` as `nobody`: its stderr.
+async fn register_as_nobody(bus: &TestBus) -> String {
+    let output = tokio::process::Command::new("busctl")
+        .arg(format!("--address={}", bus.address))
+        .args([
+            "call",
+            BUS_NAME,
+            MANAGER_PATH,
+            MANAGER,
+            "RegisterUplink",
+            "so",
+        ])
+        .args(["fleet", "/org/m2mhal/Mqtt1/Uplink"])
+        .uid(65534)
+        .gid(65534)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(WAIT, output)
+        .await
+        .expect("busctl finishes")
+        .expect("run busctl");
+    assert!(!output.status.success(), "nobody serves no uplink object");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registering_an_uplink_takes_the_messaging_read_action() {
+    let Some((bus, polkit)) = bus_with_mock_polkit().await else {
+        return;
+    };
+    let daemon = Daemon::start(&bus, &route()).await;
+    let refused = register_as_nobody(&bus).await;
+    assert!(
+        refused.contains("org.m2mhal.Hal1.MessagingRead requires authorization"),
+        "{refused}"
+    );
+    polkit
+        .set_allowed(&[m2mhal_contract::action::MESSAGING_READ])
+        .await;
+    // Authorized now; the caller serves no uplink object, so it is not registered.
+    let failed = register_as_nobody(&bus).await;
+    assert!(failed.contains("cannot follow the uplink"), "{failed}");
+    wait_uplink(&daemon.conn, "home", FLEET, |available, _| !available).await;
+}
