@@ -1,12 +1,15 @@
 //! `m2mhal-mqtt` as a Router uplink (`[[route.uplink]] mqtt = "fleet"`) against a real Mosquitto:
-//! a routed message goes out on `<p>/routes/<route>/out` and is `sent` via `mqtt:fleet` only
-//! after the broker's PUBACK; with the broker away the next message fails over to the modem and
-//! comes back to MQTT with the broker; a device command the broker delivers again after a bridge
-//! kill (it is acknowledged only once m2mhald answered it) and the same command published twice
-//! are sent once; a result that came while the bridge was away is published after its restart;
-//! a command on `<p>/routes/<route>/send` goes through
-//! `Router.Send` with its results on `.../send/result`; a bridge killed -9 holding an unacknowledged routed
-//! message publishes it after its restart, and the daemon reports it sent once, through MQTT only.
+//! - a routed message goes out on `<p>/routes/<route>/out` and is `sent` via `mqtt:fleet` only
+//!   after the broker's PUBACK; with the broker away the next message fails over to the modem,
+//!   and with the broker back it takes MQTT again; the bridge's budget counts what it carried;
+//! - a bridge killed -9 holding an unacknowledged routed message publishes it after its restart,
+//!   and the daemon reports it sent once, through MQTT only; so does a daemon killed -9 while the
+//!   bridge held one (the bridge registers again and is offered it again);
+//! - a command on `<p>/routes/<route>/send` goes through `Router.Send`, results beside it;
+//! - a device command the broker delivers again after a bridge kill (it is acknowledged only once
+//!   m2mhald answered it) and the same command published twice are sent once; a result that came
+//!   while the bridge was away is published after its restart;
+//! - registering an uplink takes polkit's `org.m2mhal.Hal1.MessagingRead`.
 
 use m2mhal_tests::mosquitto::{Bridge, Broker, Probe, bridge_config, mosquitto_available};
 use m2mhal_tests::power_cut::kill_hard;
@@ -25,9 +28,14 @@ const UPLINK: &str = "uplink = \"fleet\"\nha_discovery = false";
 
 /// Route "home": the bridge first, then the modem by SMS.
 fn route() -> String {
+    route_with("")
+}
+
+/// Route "home" with `fleet_extra` keys on the bridge's uplink (a budget).
+fn route_with(fleet_extra: &str) -> String {
     format!(
         "[[route]]\nname = \"home\"\nfailover_after = 120\n\
-         [[route.uplink]]\nmqtt = \"fleet\"\n\
+         [[route.uplink]]\nmqtt = \"fleet\"\n{fleet_extra}\
          [[route.uplink]]\ndevice = \"{LTE}\"\ndestination = \"{PHONE}\"\n"
     )
 }
@@ -39,7 +47,12 @@ fn out_topic() -> String {
 /// A daemon with a ready modem and route "home", a broker, a probe on `<p>/routes/#`
 /// (a session the broker keeps across its restarts) and the bridge, registered and connected.
 async fn fleet(dir: &std::path::Path) -> (ModemRig, Broker, Probe, Bridge) {
-    let rig = ModemRig::start(&["modem"], &route()).await;
+    fleet_on(dir, &route()).await
+}
+
+/// Like [`fleet`], with the daemon's `routes` config.
+async fn fleet_on(dir: &std::path::Path, routes: &str) -> (ModemRig, Broker, Probe, Bridge) {
+    let rig = ModemRig::start(&["modem"], routes).await;
     let broker = Broker::plain().await;
     let filter = format!("{PREFIX}/routes/#");
     let probe = Probe::persistent(broker.port(0), "fleet-probe", &[&filter]).await;
@@ -390,4 +403,34 @@ async fn registering_an_uplink_takes_the_messaging_read_action() {
     let failed = register_as_nobody(&bus).await;
     assert!(failed.contains("cannot follow the uplink"), "{failed}");
     wait_uplink(&daemon.conn, "home", FLEET, |available, _| !available).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_brokers_budget_counts_what_it_acknowledged() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let budget = "budget_bytes = 12\nbudget_period = 86400\n";
+    let (mut rig, _broker, mut probe, _bridge) = fleet_on(dir.path(), &route_with(budget)).await;
+    let mut states = routed_states(rig.conn()).await;
+    let options = RouteOptions::new();
+
+    let first = route_send(rig.conn(), "home", "ten bytes!", &options)
+        .await
+        .unwrap();
+    let (_, _, uplink, _) = wait_routed(&mut states, &first, "sent").await;
+    assert_eq!(uplink, FLEET);
+    published(&mut probe, &first).await;
+    wait_uplink(rig.conn(), "home", FLEET, |_, left| left == 2).await;
+
+    let second = route_send(rig.conn(), "home", "over budget", &options)
+        .await
+        .unwrap();
+    let (_, _, uplink, _) = wait_routed(&mut states, &second, "sent").await;
+    assert_eq!(uplink, LTE);
+    assert_eq!(
+        rig.sim.expect_event("sms-sent").await["text"],
+        "over budget"
+    );
 }
