@@ -9,7 +9,7 @@
 //! offers it again every message whose attempt is on it; the bridge answers from its store by id
 //! (it takes a message it never had, and says again how one it had went).
 
-use m2mhal_routing::{AttemptOutcome, Encoding, UplinkStatus};
+use m2mhal_routing::{AttemptOutcome, Encoding, RoutedMessage, UplinkStatus};
 
 /// How uplink names of MQTT bridges begin.
 const PREFIX: &str = "mqtt:";
@@ -84,6 +84,33 @@ pub enum RemoteEvent {
         /// `Sent` or `Failed`.
         outcome: AttemptOutcome,
     },
+}
+
+/// The messages whose attempt is on `uplink`: what a bridge that registers (again) is offered.
+pub fn held_on(messages: &[RoutedMessage], uplink: &str) -> Vec<RemoteMessage> {
+    let held: Vec<RemoteMessage> = messages
+        .iter()
+        .filter(|m| attempt_on(m, uplink))
+        .map(|m| RemoteMessage {
+            id: m.id.clone(),
+            route: m.route.clone(),
+            payload: m.payload.clone(),
+            encoding: m.encoding,
+        })
+        .collect();
+    if !held.is_empty() {
+        tracing::info!("offering {} message(s) to {uplink} again", held.len());
+    }
+    held
+}
+
+/// Whether message `id`'s attempt is on `uplink` (what the bridge says of it counts).
+pub fn is_on(messages: &[RoutedMessage], id: &str, uplink: &str) -> bool {
+    messages.iter().any(|m| m.id == id && attempt_on(m, uplink))
+}
+
+fn attempt_on(message: &RoutedMessage, uplink: &str) -> bool {
+    message.attempt.as_ref().is_some_and(|a| a.uplink == uplink)
 }
 
 /// Starts an attempt through the bridge; the outcome when it did not take the message.
@@ -180,5 +207,28 @@ mod tests {
         }
         assert!(is_remote("mqtt:fleet") && !is_remote("imei:1"));
         assert_eq!(uplink_name("fleet"), "mqtt:fleet");
+    }
+
+    #[test]
+    fn a_registering_bridge_is_offered_what_it_holds() {
+        let attempt = |uplink: &str| m2mhal_routing::Attempt {
+            uplink: uplink.into(),
+            started: 1,
+            withdrawing: false,
+        };
+        let mut held = RoutedMessage::new("1", "home", b"a".to_vec(), Encoding::Text);
+        held.attempt = Some(attempt("mqtt:fleet"));
+        let mut elsewhere = RoutedMessage::new("2", "home", b"b".to_vec(), Encoding::Text);
+        elsewhere.attempt = Some(attempt("imei:1"));
+        let waiting = RoutedMessage::new("3", "home", b"c".to_vec(), Encoding::Text);
+        let messages = [held, elsewhere, waiting];
+        let offered: Vec<String> = held_on(&messages, "mqtt:fleet")
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(offered, ["1"]);
+        assert!(is_on(&messages, "1", "mqtt:fleet"));
+        assert!(!is_on(&messages, "2", "mqtt:fleet"));
+        assert!(!is_on(&messages, "3", "mqtt:fleet"));
     }
 }

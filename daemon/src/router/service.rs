@@ -357,21 +357,7 @@ impl RouterService {
         match event {
             RemoteEvent::Status { uplink, status } => self.router.set_status(&uplink, status),
             RemoteEvent::Registered { uplink } => {
-                let held: Vec<RemoteMessage> = self
-                    .router
-                    .messages()
-                    .iter()
-                    .filter(|m| m.attempt.as_ref().is_some_and(|a| a.uplink == uplink))
-                    .map(|m| RemoteMessage {
-                        id: m.id.clone(),
-                        route: m.route.clone(),
-                        payload: m.payload.clone(),
-                        encoding: m.encoding,
-                    })
-                    .collect();
-                if !held.is_empty() {
-                    tracing::info!("offering {} message(s) to {uplink} again", held.len());
-                }
+                let held = mqtt_uplink::held_on(self.router.messages(), &uplink);
                 for message in held {
                     let taken = mqtt_uplink::attempt(self.remote.as_ref(), &uplink, &message).await;
                     if let Err(outcome) = taken {
@@ -385,11 +371,7 @@ impl RouterService {
                 id,
                 outcome,
             } => {
-                let on_it =
-                    self.router.messages().iter().any(|m| {
-                        m.id == id && m.attempt.as_ref().is_some_and(|a| a.uplink == uplink)
-                    });
-                if on_it {
+                if mqtt_uplink::is_on(self.router.messages(), &id, &uplink) {
                     let actions = self.router.outcome(&id, outcome, unix_now());
                     self.carry_out(actions).await;
                 }
