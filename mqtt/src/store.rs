@@ -46,7 +46,8 @@ const SCHEMA: &str = "
         seq    INTEGER NOT NULL,
         handed INTEGER NOT NULL DEFAULT 0,
         state  TEXT    NOT NULL DEFAULT 'queued',
-        error  TEXT    NOT NULL DEFAULT ''
+        error  TEXT    NOT NULL DEFAULT '',
+        at     INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS uplink_seq ON uplink (seq);
     CREATE TABLE IF NOT EXISTS commands (
@@ -60,8 +61,9 @@ const SCHEMA: &str = "
         at         INTEGER NOT NULL
     ) WITHOUT ROWID;";
 
-/// How long a finished command is remembered for de-duplication (seconds).
-const COMMANDS_KEPT: i64 = 7 * 24 * 3600;
+/// How long a finished command, or a routed message the broker acknowledged or refused, is
+/// remembered (seconds): a repeat of it is answered from the store within that time.
+const FINISHED_KEPT: i64 = 7 * 24 * 3600;
 
 /// A send command the bridge carried out, or began to, kept by its key (its `request_id` on its
 /// topic) so that the broker delivering it again does not send it again.
@@ -138,9 +140,14 @@ impl Store {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.execute_batch(SCHEMA)?;
+        let forgotten = unix_now() - FINISHED_KEPT;
         connection.execute(
             "DELETE FROM commands WHERE final = 1 AND at < ?1",
-            params![unix_now() - COMMANDS_KEPT],
+            params![forgotten],
+        )?;
+        connection.execute(
+            "DELETE FROM uplink WHERE state != 'queued' AND at < ?1",
+            params![forgotten],
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         Ok(Store { connection, limit })
@@ -235,9 +242,9 @@ impl Store {
         };
         let id: Option<String> = transaction
             .query_row(
-                "UPDATE uplink SET state = ?2, error = ?3 WHERE seq = ?1 AND state = 'queued'
-                 RETURNING id",
-                params![seq, name, error],
+                "UPDATE uplink SET state = ?2, error = ?3, at = ?4
+                 WHERE seq = ?1 AND state = 'queued' RETURNING id",
+                params![seq, name, error, unix_now()],
                 |row| row.get(0),
             )
             .optional()?;
@@ -264,8 +271,8 @@ impl Store {
             params![publish.topic, publish.payload, publish.retain],
         )?;
         transaction.execute(
-            "INSERT INTO uplink (id, seq) VALUES (?1, ?2)",
-            params![id, transaction.last_insert_rowid()],
+            "INSERT INTO uplink (id, seq, at) VALUES (?1, ?2, ?3)",
+            params![id, transaction.last_insert_rowid(), unix_now()],
         )?;
         transaction.commit()?;
         Ok(UplinkState::Queued)
@@ -515,6 +522,37 @@ mod tests {
             UplinkState::Sent
         );
         assert!(store.after(0, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn finished_routed_messages_and_commands_are_forgotten_after_a_week() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path(), 10).unwrap();
+        store.take_uplink("done", &publish(1)).unwrap();
+        store.take_uplink("waiting", &publish(2)).unwrap();
+        let seq = store.after(0, 1).unwrap()[0].seq;
+        store.acknowledged(seq, None).unwrap();
+        store.command_calling("k", "route:home", "1").unwrap();
+        store
+            .command_results("k", Some("3"), &[publish(3)], true)
+            .unwrap();
+        let week_ago = unix_now() - FINISHED_KEPT - 1;
+        for table in ["uplink", "commands"] {
+            let sql = format!("UPDATE {table} SET at = ?1");
+            store.connection.execute(&sql, params![week_ago]).unwrap();
+        }
+        drop(store);
+        let mut store = Store::open(dir.path(), 10).unwrap();
+        assert_eq!(store.command("k").unwrap(), None);
+        // The one still waiting for its PUBACK is kept: withdrawing it takes its publish.
+        assert_eq!(topics(&store.after(0, 10).unwrap()), ["t/2", "t/3"]);
+        assert!(store.withdraw_uplink("waiting").unwrap());
+        assert_eq!(topics(&store.after(0, 10).unwrap()), ["t/3"]);
+        // The acknowledged one is forgotten: taken as new.
+        assert_eq!(
+            store.take_uplink("done", &publish(1)).unwrap(),
+            UplinkState::Queued
+        );
     }
 
     #[test]
