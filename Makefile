@@ -86,7 +86,8 @@ DATA := \
 BRIDGE_DATA := \
 	dist/systemd/m2mhal-mqtt.service:$(UNITDIR) \
 	dist/sysusers.d/m2mhal-mqtt.conf:$(SYSUSERSDIR) \
-	dist/polkit/50-m2mhal-mqtt.rules:$(POLKITRULESDIR)
+	dist/polkit/50-m2mhal-mqtt.rules:$(POLKITRULESDIR) \
+	dist/dbus/org.m2mhal.Mqtt1.conf:$(DBUSPOLICYDIR)
 
 .PHONY: all build generated install install-check install-dev install-sim install-sim-check \
 	uninstall uninstall-dev uninstall-sim install-mqtt install-mqtt-check uninstall-mqtt deb

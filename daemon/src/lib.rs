@@ -45,6 +45,7 @@ use crate::dbus::observer::BusObserver;
 use crate::dbus::registry::Registry;
 use crate::dbus::router_iface::{BusRouterSignals, Published, RouterInterface};
 use crate::dbus::strict::Strict;
+use crate::dbus::uplink_registry::UplinkRegistry;
 use crate::device::observer::DeviceObserver;
 use crate::device::task::Services;
 use crate::discovery::Discovery;
@@ -93,11 +94,16 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
     let reloader = Reloader::new(config_path, Arc::clone(&config), ble_drivers);
     let registry = Arc::new(Registry::new(store.clone(), config.forget_after()));
     let (events, events_rx) = mpsc::channel(EVENT_QUEUE);
-    let manager =
-        ManagerInterface::new(Arc::clone(&registry), Arc::clone(&plugins), events.clone());
     let routes = route_config::routes(&config.routes)?;
     let rules = route_config::rules(&config.rules, &routes)?;
     let (router, router_inputs) = router::service::channel();
+    let uplinks = Arc::new(UplinkRegistry::new(router.clone()));
+    let manager = ManagerInterface::new(
+        Arc::clone(&registry),
+        Arc::clone(&plugins),
+        events.clone(),
+        Arc::clone(&uplinks),
+    );
     let published = Arc::new(std::sync::Mutex::new(Published::default()));
     let router_iface = RouterInterface::new(router.clone(), store.clone(), Arc::clone(&published));
     let mut terminate = signal(SignalKind::terminate())?;
@@ -123,6 +129,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         store: store.clone(),
         observer: Arc::clone(&bus_observer),
         signals: Arc::new(BusRouterSignals::new(conn.clone(), published)),
+        remote: uplinks,
     };
     let router_task = tokio::spawn(router::service::run(
         router_setup,

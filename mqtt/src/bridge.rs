@@ -1,7 +1,9 @@
 //! The bridge's event loop: D-Bus signals, MQTT events and command outcomes in, queued
 //! publishes out. Glue: the decisions are made by [`Mirror`], [`Sends`], [`Flight`], the
-//! [`cursor`] rules and the [`Store`].
+//! [`cursor`] rules and the [`Store`]. Its send commands are in `commands`, its part as the
+//! daemon's Router uplink in `routed`.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -17,11 +19,17 @@ use crate::dbus::{self, DaemonSignal};
 use crate::flight::Flight;
 use crate::link::{self, Link, LinkEvent};
 use crate::mirror::Mirror;
-use crate::payload::{self, Command, Incoming, send_result};
+use crate::payload::Incoming;
 use crate::publish::Publish;
-use crate::sends::{Change, Request, Sends};
-use crate::store::{Store, StoreError};
+use crate::sends::{Sends, Target};
+use crate::store::{Store, StoreError, UplinkState};
 use crate::topics::{Inbound, Topics};
+use crate::uplink::{self, UplinkSignal};
+
+mod commands;
+mod routed;
+
+use commands::{InboundAck, Outcome};
 
 /// The first wait before connecting again; it doubles up to [`RECONNECT_MAX`].
 const RECONNECT_MIN: Duration = Duration::from_millis(500);
@@ -46,12 +54,6 @@ pub enum BridgeError {
     Signals(#[from] std::io::Error),
 }
 
-/// How a send command ended at the daemon.
-struct Outcome {
-    request: Request,
-    result: Result<String, String>,
-}
-
 /// The running bridge.
 struct Bridge {
     topics: Topics,
@@ -59,14 +61,23 @@ struct Bridge {
     store: Store,
     mirror: Mirror,
     sends: Sends,
+    /// Route commands in flight (routed ids are not device message ids).
+    route_sends: Sends,
     flight: Flight,
     bus: zbus::Connection,
     daemon: Option<String>,
     link: Option<Link>,
+    /// Counts the connections opened, so that an acknowledgement goes to its own.
+    link_generation: u64,
+    /// Keys of the commands whose daemon call is under way.
+    calling: HashSet<String>,
     online: bool,
     reconnect_at: Instant,
     backoff: Duration,
     outcomes: mpsc::UnboundedSender<Outcome>,
+    /// The name routes use for the bridge as an uplink ("" when it is none).
+    uplink: String,
+    uplink_signals: mpsc::UnboundedSender<UplinkSignal>,
 }
 
 /// Runs the bridge until SIGTERM or SIGINT.
@@ -74,27 +85,35 @@ pub async fn run(config: Config) -> Result<(), BridgeError> {
     let topics = Topics::new(&config.topic_prefix, &config.ha_prefix);
     let options = link::options(&config, &topics)?;
     let store = Store::open(&config.state_dir, config.queue_limit)?;
-    if !config.uplink.is_empty() {
-        info!(uplink = %config.uplink, "the Router uplink is not available yet; the name is kept for it");
-    }
     let bus = zbus::Connection::system().await?;
+    // Without an uplink name nobody calls: the sender stays here, the receiver waits forever.
+    let (_no_calls, mut calls) = mpsc::unbounded_channel();
+    if !config.uplink.is_empty() {
+        calls = uplink::serve(&bus).await?;
+    }
     let mut signals = dbus::daemon_signals(&bus).await?;
     let mut owners = dbus::owner_changes(&bus).await?;
     let (outcomes, mut outcome_rx) = mpsc::unbounded_channel();
+    let uplink_signals = uplink::spawn_signals(bus.clone());
     let mut bridge = Bridge {
         mirror: Mirror::new(topics.clone(), config.ha_discovery),
         topics,
         options,
         store,
         sends: Sends::new(),
+        route_sends: Sends::new(),
         flight: Flight::new(),
         bus,
         daemon: None,
         link: None,
+        link_generation: 0,
+        calling: HashSet::new(),
         online: false,
         reconnect_at: Instant::now(),
         backoff: RECONNECT_MIN,
         outcomes,
+        uplink: config.uplink.clone(),
+        uplink_signals,
     };
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -105,6 +124,7 @@ pub async fn run(config: Config) -> Result<(), BridgeError> {
             () = tokio::time::sleep_until(bridge.reconnect_at), if bridge.link.is_none() => {
                 debug!("connecting to the broker");
                 bridge.link = Some(Link::open(&bridge.options));
+                bridge.link_generation += 1;
             }
             Some(Ok(message)) = signals.next() => bridge.on_signal(&message)?,
             Some(Ok(message)) = owners.next() => {
@@ -116,6 +136,7 @@ pub async fn run(config: Config) -> Result<(), BridgeError> {
                 }
             }
             Some(outcome) = outcome_rx.recv() => bridge.on_outcome(outcome)?,
+            Some(call) = calls.recv() => bridge.on_uplink_call(call)?,
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
         }
@@ -175,6 +196,15 @@ impl Bridge {
             with_messaging = self.mirror.messaging_devices().len(),
             "mirroring m2mhald"
         );
+        self.follow_open_commands().await?;
+        if !self.uplink.is_empty() {
+            match uplink::register(&self.bus, &self.uplink).await {
+                Ok(()) => {
+                    info!(uplink = %self.uplink, "registered with m2mhald as a Router uplink")
+                }
+                Err(e) => warn!(uplink = %self.uplink, "cannot register as a Router uplink: {e}"),
+            }
+        }
         Ok(())
     }
 
@@ -220,18 +250,16 @@ impl Bridge {
                 let Some(request) = self.sends.state_changed(&id, change.clone()) else {
                     return Ok(());
                 };
-                vec![self.result(&request, Some(&id), &change.state, &change.error)]
+                return self.record(&request, Some(&id), &[change]);
+            }
+            DaemonSignal::RoutedStateChanged { id, change } => {
+                let Some(request) = self.route_sends.state_changed(&id, change.clone()) else {
+                    return Ok(());
+                };
+                return self.record(&request, Some(&id), &[change]);
             }
         };
         self.enqueue(&publishes, None)
-    }
-
-    fn result(&self, request: &Request, id: Option<&str>, state: &str, error: &str) -> Publish {
-        Publish::json(
-            self.topics.send_result(&request.node),
-            &send_result(&request.request_id, id, state, error),
-            false,
-        )
     }
 
     fn on_mqtt(&mut self, event: Option<LinkEvent>) -> Result<(), BridgeError> {
@@ -239,11 +267,17 @@ impl Bridge {
             Some(LinkEvent::Connected) => self.on_connected()?,
             Some(LinkEvent::Written(pkid)) => self.flight.written(pkid),
             Some(LinkEvent::Acknowledged { pkid, refused }) => {
-                if let Some(reason) = refused {
+                if let Some(reason) = &refused {
                     warn!(reason = %reason, "the broker refused a publish; it is dropped");
                 }
                 if let Some(seq) = self.flight.acknowledged(pkid) {
-                    self.store.acknowledged(seq)?;
+                    match self.store.acknowledged(seq, refused.as_deref())? {
+                        Some((id, UplinkState::Failed(error))) => {
+                            self.tell_daemon(UplinkSignal::Failed(id, error));
+                        }
+                        Some((id, _)) => self.tell_daemon(UplinkSignal::Sent(id)),
+                        None => {}
+                    }
                     self.pump()?;
                 }
             }
@@ -251,7 +285,14 @@ impl Bridge {
                 topic,
                 payload,
                 retain,
-            }) => self.on_inbound(&topic, &payload, retain)?,
+                pkid,
+            }) => {
+                let ack = pkid.map(|pkid| InboundAck {
+                    link: self.link_generation,
+                    pkid,
+                });
+                self.on_inbound(&topic, &payload, retain, ack)?;
+            }
             Some(LinkEvent::Disconnected) => {}
             Some(LinkEvent::Closed(why)) => self.disconnected(&why),
             None => self.disconnected("connection closed"),
@@ -265,6 +306,7 @@ impl Bridge {
         };
         info!(queued = self.store.queued()?, "connected to the broker");
         self.online = true;
+        self.tell_daemon(UplinkSignal::Connected(true));
         self.backoff = RECONNECT_MIN;
         self.flight = Flight::new();
         let status = Publish {
@@ -275,7 +317,12 @@ impl Bridge {
         if link.publish(&status) {
             self.flight.handed_unqueued();
         }
-        for filter in [self.topics.device_send_filter(), self.topics.ha_status()] {
+        let filters = [
+            self.topics.device_send_filter(),
+            self.topics.route_send_filter(),
+            self.topics.ha_status(),
+        ];
+        for filter in filters {
             if !link.subscribe(&filter) {
                 warn!(filter = %filter, "cannot subscribe");
             }
@@ -287,6 +334,7 @@ impl Bridge {
     fn disconnected(&mut self, why: &str) {
         if self.online {
             warn!("lost the broker: {why}");
+            self.tell_daemon(UplinkSignal::Connected(false));
         } else {
             debug!("cannot reach the broker: {why}");
         }
@@ -318,6 +366,12 @@ impl Bridge {
             return Ok(());
         }
         let dropped = self.store.enqueue(publishes, forwarded)?;
+        self.queued(dropped)
+    }
+
+    /// Publishes were queued and the limit dropped `dropped` older ones: says so, then hands
+    /// what it can.
+    fn queued(&mut self, dropped: u64) -> Result<(), BridgeError> {
         if dropped > 0 {
             warn!(dropped, "publish queue full: dropped the oldest");
             self.publish_stats()?;
@@ -334,8 +388,12 @@ impl Bridge {
             let next = self
                 .store
                 .after(self.flight.last_handed(), self.flight.room())?;
-            if next.is_empty() {
+            let (Some(first), Some(last)) = (next.first(), next.last()) else {
                 break;
+            };
+            let routed = self.store.handing(first.seq, last.seq)?;
+            if routed > 0 {
+                debug!(routed, "routed message(s) handed to the broker");
             }
             for queued in next {
                 if !link.publish(&queued.publish) {
@@ -347,78 +405,34 @@ impl Bridge {
         Ok(())
     }
 
-    /// A publish on a topic the bridge subscribed to; `retained` when the broker kept it.
+    /// A publish on a topic the bridge subscribed to; `retained` when the broker kept it. A
+    /// command is acknowledged once m2mhald answered it and its result is stored; anything
+    /// else at once.
     fn on_inbound(
         &mut self,
         topic: &str,
         payload: &[u8],
         retained: bool,
+        ack: Option<InboundAck>,
     ) -> Result<(), BridgeError> {
-        match self.topics.inbound(topic) {
-            Some(Inbound::HomeAssistantStatus) if payload == link::ONLINE.as_bytes() => {
-                info!("Home Assistant is online: publishing discovery");
-                let publishes = self.mirror.rediscover();
-                self.enqueue(&publishes, None)?;
-            }
-            Some(Inbound::DeviceSend(node)) => {
-                let node = node.to_owned();
-                // A retained command would be sent again at every reconnect.
-                let parsed = payload::parse_command(payload)
-                    .and_then(|command| payload::refuse_retained(command, retained));
-                match parsed {
-                    Ok(command) => self.command(node, command)?,
-                    Err(rejected) => {
-                        let request = Request {
-                            node,
-                            request_id: rejected.request_id,
-                        };
-                        let result = self.result(&request, None, "failed", &rejected.error);
-                        self.enqueue(&[result], None)?;
-                    }
+        let target = match self.topics.inbound(topic) {
+            Some(Inbound::DeviceSend(node)) => Target::Device(node.to_owned()),
+            Some(Inbound::RouteSend(route)) => Target::Route(route.to_owned()),
+            Some(Inbound::HomeAssistantStatus) => {
+                if payload == link::ONLINE.as_bytes() {
+                    info!("Home Assistant is online: publishing discovery");
+                    let publishes = self.mirror.rediscover();
+                    self.enqueue(&publishes, None)?;
                 }
+                self.ack(ack);
+                return Ok(());
             }
-            Some(Inbound::HomeAssistantStatus) | None => {}
-        }
-        Ok(())
-    }
-
-    /// Carries out a send command: `Messaging.Send` on the device, in a task of its own.
-    fn command(&mut self, node: String, command: Command) -> Result<(), BridgeError> {
-        let request = Request {
-            node,
-            request_id: command.request_id.clone(),
-        };
-        let Some(path) = self.mirror.messaging_path(&request.node).map(str::to_owned) else {
-            let error = format!(
-                "unknown device: no device with messaging is {:?}",
-                request.node
-            );
-            let result = self.result(&request, None, "failed", &error);
-            return self.enqueue(&[result], None);
-        };
-        let bus = self.bus.clone();
-        let outcomes = self.outcomes.clone();
-        tokio::spawn(async move {
-            let result = dbus::send(&bus, &path, &command).await;
-            // The bridge is stopping when nobody listens any more.
-            let _ = outcomes.send(Outcome { request, result });
-        });
-        Ok(())
-    }
-
-    fn on_outcome(&mut self, outcome: Outcome) -> Result<(), BridgeError> {
-        let Outcome { request, result } = outcome;
-        let publishes = match result {
-            Ok(id) => {
-                let mut publishes = vec![self.result(&request, Some(&id), "accepted", "")];
-                for Change { state, error } in self.sends.accepted(&id, request.clone()) {
-                    publishes.push(self.result(&request, Some(&id), &state, &error));
-                }
-                publishes
+            None => {
+                self.ack(ack);
+                return Ok(());
             }
-            Err(error) => vec![self.result(&request, None, "failed", &error)],
         };
-        self.enqueue(&publishes, None)
+        self.on_command(target, payload, retained, ack)
     }
 
     /// Says `offline` and disconnects, waiting a moment for the broker to have it.

@@ -11,16 +11,30 @@ of a broker (mqtt:// or mqtts:// with a CA file and an optional client certifica
 
 The configuration file has one table [mqtt]: url, ca_file, client_cert, client_key, username, \
 password_file, client_id, topic_prefix, state_dir, ha_discovery (default true), ha_prefix \
-(default homeassistant), keepalive (seconds, default 30), uplink (kept for the Router uplink, \
-not used yet), queue_limit (publishes kept while the broker is away, default 10000) and \
+(default homeassistant), keepalive (seconds, default 30), uplink (the name routes use for the \
+bridge as a Router uplink: [[route.uplink]] mqtt = \"<name>\"; \"\" for none), queue_limit (publishes kept while the broker is away, default 10000) and \
 protocol (\"3.1.1\", the default, or \"5\").
 
 Topics, <p> being topic_prefix and <id> a device Id with every character outside [A-Za-z0-9_-] \
 as _: <p>/status (online; the Last Will says offline), <p>/stats (queued, dropped), \
 <p>/devices/<id>/state and /readings (retained), <p>/devices/<id>/messages/in, \
 <p>/devices/<id>/send (commands: request_id, destination, text or payload_b64) with results on \
-<p>/devices/<id>/send/result, <p>/removed, and Home Assistant discovery under \
-<ha_prefix>/sensor/, published again whenever <ha_prefix>/status says online.
+<p>/devices/<id>/send/result, <p>/routes/<route>/send (commands: request_id, text or \
+payload_b64, through Router.Send) with results on <p>/routes/<route>/send/result, \
+<p>/routes/<route>/out (the messages m2mhald's Router sends through the bridge as its uplink), \
+<p>/removed, and Home Assistant discovery under <ha_prefix>/sensor/, published again whenever \
+<ha_prefix>/status says online.
+
+Commands survive: the broker keeps the bridge's session, and a command is acknowledged only \
+once m2mhald answered it and its result is stored; a command whose request_id the bridge has \
+seen before (also one the broker delivers again) gets its first and latest result again and is \
+not sent again; results that came while the bridge was away are published after its restart.
+
+As a Router uplink (uplink set), the bridge owns org.m2mhal.Mqtt1, serves \
+org.m2mhal.Hal1.Uplink at /org/m2mhal/Mqtt1/Uplink and registers it with \
+Manager.RegisterUplink whenever m2mhald appears. A routed message is kept in state_dir by its \
+id and counts as sent (signal Sent) only after the broker's PUBACK of its \
+<p>/routes/<route>/out publish.
 
 Every publish goes through a durable queue in state_dir and leaves it only on the broker's \
 PUBACK: after a broker outage the queue goes out in order, after a restart of the bridge it \

@@ -71,7 +71,8 @@ pub struct Config {
     /// Keep-alive interval, seconds.
     #[serde(default = "default_keepalive")]
     pub keepalive: u64,
-    /// The name routes use for this bridge as an uplink (the Router uplink is not there yet).
+    /// The name routes use for this bridge as an uplink (`[[route.uplink]] mqtt = "<name>"`);
+    /// "" for none.
     #[serde(default)]
     pub uplink: String,
     /// Most publishes kept while the broker is away; past it the oldest are dropped (counted).

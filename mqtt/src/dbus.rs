@@ -58,6 +58,13 @@ pub enum DaemonSignal {
         /// Its new state.
         change: Change,
     },
+    /// `Router.StateChanged`.
+    RoutedStateChanged {
+        /// The routed message id.
+        id: String,
+        /// Its new state, with the uplink.
+        change: Change,
+    },
 }
 
 fn properties(values: HashMap<String, OwnedVariant>) -> Properties {
@@ -162,7 +169,23 @@ pub fn decode(message: &Message) -> Option<DaemonSignal> {
             let (id, state, error): (String, String, String) = body.deserialize().ok()?;
             Some(DaemonSignal::StateChanged {
                 id,
-                change: Change { state, error },
+                change: Change {
+                    state,
+                    error,
+                    uplink: String::new(),
+                },
+            })
+        }
+        (iface::ROUTER, messaging::STATE_CHANGED) => {
+            let (id, state, uplink, error): (String, String, String, String) =
+                body.deserialize().ok()?;
+            Some(DaemonSignal::RoutedStateChanged {
+                id,
+                change: Change {
+                    state,
+                    error,
+                    uplink,
+                },
             })
         }
         _ => None,
@@ -229,6 +252,120 @@ pub async fn send(conn: &Connection, path: &str, command: &Command) -> Result<St
         .map_err(|e| describe(&e))
 }
 
+/// The entries of `List` of `interface` at `path`; `None` when the call fails.
+async fn listed(
+    conn: &Connection,
+    path: &str,
+    interface: &str,
+) -> Option<Vec<HashMap<String, OwnedVariant>>> {
+    let reply = conn
+        .call_method(Some(BUS_NAME), path, Some(interface), messaging::LIST, &())
+        .await
+        .ok()?;
+    reply.body().deserialize().ok()
+}
+
+/// A value of a `List` entry, "" or empty or 0 when it is absent.
+fn field<T: TryFrom<OwnedVariant> + Default>(
+    entry: &HashMap<String, OwnedVariant>,
+    key: &str,
+) -> T {
+    entry
+        .get(key)
+        .and_then(|value| T::try_from(value.try_clone().ok()?).ok())
+        .unwrap_or_default()
+}
+
+/// `state`, `error` and `uplink` (absent for a device message) of entry `id`.
+fn state_of(entries: &[HashMap<String, OwnedVariant>], id: &str) -> Option<Change> {
+    let entry = entries
+        .iter()
+        .find(|entry| field::<String>(entry, "id") == id)?;
+    Some(Change {
+        state: field(entry, "state"),
+        error: field(entry, "error"),
+        uplink: field(entry, "uplink"),
+    })
+}
+
+/// The state of outgoing message `id` of the device at `path` now (from `Messaging.List`).
+pub async fn message_state(conn: &Connection, path: &str, id: &str) -> Option<Change> {
+    state_of(&listed(conn, path, iface::MESSAGING).await?, id)
+}
+
+/// The state of routed message `id` now (from `Router.List`), with its uplink.
+pub async fn routed_state(conn: &Connection, id: &str) -> Option<Change> {
+    state_of(&listed(conn, MANAGER_PATH, iface::ROUTER).await?, id)
+}
+
+/// The newest message `Messaging.Send` of `command` through the device at `path` stored since
+/// `since` (unix seconds), if any: what a call the bridge could not see answered left.
+pub async fn find_sent(
+    conn: &Connection,
+    path: &str,
+    command: &Command,
+    since: u64,
+) -> Option<String> {
+    let entries = listed(conn, path, iface::MESSAGING).await?;
+    newest(&entries, since, command, |entry| {
+        field::<String>(entry, "direction") == "out"
+            && field::<String>(entry, "peer") == command.destination
+    })
+}
+
+/// Like [`find_sent`], for `Router.Send` of `command` on `route`.
+pub async fn find_routed(
+    conn: &Connection,
+    route: &str,
+    command: &Command,
+    since: u64,
+) -> Option<String> {
+    let entries = listed(conn, MANAGER_PATH, iface::ROUTER).await?;
+    newest(&entries, since, command, |entry| {
+        field::<String>(entry, "route") == route
+    })
+}
+
+fn newest(
+    entries: &[HashMap<String, OwnedVariant>],
+    since: u64,
+    command: &Command,
+    matches: impl Fn(&HashMap<String, OwnedVariant>) -> bool,
+) -> Option<String> {
+    entries
+        .iter()
+        .filter(|entry| {
+            matches(entry)
+                && field::<u64>(entry, "timestamp") >= since
+                && field::<Vec<u8>>(entry, "payload") == command.payload
+        })
+        .max_by_key(|entry| field::<u64>(entry, "timestamp"))
+        .map(|entry| field(entry, "id"))
+}
+
+/// `Router.Send` of `command` on `route`: the routed message's id, or the error.
+pub async fn route_send(
+    conn: &Connection,
+    route: &str,
+    command: &Command,
+) -> Result<String, String> {
+    let options = HashMap::from([("encoding", Variant::from(command.encoding))]);
+    let reply = conn
+        .call_method(
+            Some(BUS_NAME),
+            MANAGER_PATH,
+            Some(iface::ROUTER),
+            messaging::SEND,
+            &(route, command.payload.as_slice(), options),
+        )
+        .await
+        .map_err(|e| describe(&e))?;
+    reply
+        .body()
+        .deserialize::<String>()
+        .map_err(|e| describe(&e))
+}
+
 /// An error as the results carry it: `PayloadTooLarge: <message>` for the API's errors.
 fn describe(error: &zbus::Error) -> String {
     match error {
@@ -286,6 +423,20 @@ mod tests {
             panic!("not decoded as StateChanged");
         };
         assert_eq!((id.as_str(), change.state.as_str()), ("5", "sent"));
+
+        let message = signal(
+            MANAGER_PATH,
+            iface::ROUTER,
+            messaging::STATE_CHANGED,
+            &("2", "sent", "mqtt:fleet", ""),
+        );
+        let Some(DaemonSignal::RoutedStateChanged { id, change }) = decode(&message) else {
+            panic!("not decoded as Router.StateChanged");
+        };
+        assert_eq!(
+            (id.as_str(), change.state.as_str(), change.uplink.as_str()),
+            ("2", "sent", "mqtt:fleet")
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The publishes handed to the MQTT client on the current connection and not acknowledged yet.
 //!
-//! Every connection is a new session: after a reconnect, everything still in the durable queue
-//! is handed again, oldest first, so the broker sees the queue in order (at least once). The
-//! client reports a publish's packet id when it writes it (in the order handed) and the
+//! Every connection starts the bridge's publishes anew (the broker keeps the session for what it
+//! sends the bridge, not for what the bridge sends it): after a reconnect, everything still in
+//! the durable queue is handed again, oldest first, so the broker sees the queue in order (at
+//! least once). The client reports a publish's packet id when it writes it (in the order handed) and the
 //! broker's PUBACK names that packet id.
 
 use std::collections::{HashMap, VecDeque};

@@ -5,7 +5,8 @@
 //! [`mirror`] (what to publish for the daemon's objects), [`discovery`] (Home Assistant),
 //! [`payload`] (incoming messages, commands, results), [`sends`] (commands in flight),
 //! [`cursor`] (which incoming messages are new), [`flight`] (publishes awaiting PUBACK) and
-//! [`store`] (the durable queue). [`dbus`], [`link`] and [`bridge`] are the thin glue.
+//! [`store`] (the durable queue). [`dbus`], [`link`], [`uplink`] (the daemon's Router uplink)
+//! and [`bridge`] are the thin glue.
 
 pub mod bridge;
 pub mod cli;
@@ -22,3 +23,4 @@ pub mod publish;
 pub mod sends;
 pub mod store;
 pub mod topics;
+pub mod uplink;

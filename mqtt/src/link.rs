@@ -26,7 +26,7 @@ pub const OFFLINE: &str = "offline";
 /// What happened on the connection.
 #[derive(Debug)]
 pub enum LinkEvent {
-    /// The broker accepted the connection (a new session every time).
+    /// The broker accepted the connection (the bridge's own publishes start anew on it).
     Connected,
     /// The oldest publish handed to the client was written as packet `pkid`.
     Written(u16),
@@ -38,7 +38,7 @@ pub enum LinkEvent {
         /// The broker's reason for refusing it, if it did.
         refused: Option<String>,
     },
-    /// A publish on a topic the bridge subscribed to.
+    /// A publish on a topic the bridge subscribed to; acknowledged only by [`Link::ack`].
     Message {
         /// Its topic.
         topic: String,
@@ -46,6 +46,8 @@ pub enum LinkEvent {
         payload: Vec<u8>,
         /// The broker kept it retained (it comes from a new subscription).
         retain: bool,
+        /// Its packet id when it wants a PUBACK (QoS 1), for [`Link::ack`].
+        pkid: Option<u16>,
     },
     /// The client sent its DISCONNECT.
     Disconnected,
@@ -86,8 +88,14 @@ fn transport(config: &Config) -> Result<Option<Transport>, ConfigError> {
     })))
 }
 
-/// The client options of `config`: a clean session every time (the durable queue, not the
-/// broker's session, carries what is unacknowledged), the Last Will `offline` on `<p>/status`.
+/// How long the broker keeps the bridge's session while it is away (MQTT 5; MQTT 3.1.1 brokers
+/// keep it as they are configured to).
+const SESSION_EXPIRY: u32 = 24 * 3600;
+
+/// The client options of `config`: a session the broker keeps while the bridge is away, so that
+/// a command the bridge did not acknowledge yet (it acknowledges one once m2mhald answered it) or
+/// that came meanwhile is delivered again; the durable queue, not the session, carries the
+/// bridge's own publishes. The Last Will `offline` on `<p>/status`; acknowledgements by hand.
 pub fn options(config: &Config, topics: &Topics) -> Result<Options, ConfigError> {
     let endpoint = config.endpoint()?;
     let keep_alive = Duration::from_secs(config.keepalive.max(5));
@@ -102,7 +110,8 @@ pub fn options(config: &Config, topics: &Topics) -> Result<Options, ConfigError>
                 rumqttc::MqttOptions::new(&config.client_id, &endpoint.host, endpoint.port);
             options
                 .set_keep_alive(keep_alive)
-                .set_clean_session(true)
+                .set_clean_session(false)
+                .set_manual_acks(true)
                 .set_max_packet_size(MAX_PACKET, MAX_PACKET)
                 .set_inflight(window)
                 .set_last_will(rumqttc::LastWill::new(
@@ -125,7 +134,9 @@ pub fn options(config: &Config, topics: &Topics) -> Result<Options, ConfigError>
                 rumqttc::v5::MqttOptions::new(&config.client_id, &endpoint.host, endpoint.port);
             options
                 .set_keep_alive(keep_alive)
-                .set_clean_start(true)
+                .set_clean_start(false)
+                .set_session_expiry_interval(Some(SESSION_EXPIRY))
+                .set_manual_acks(true)
                 .set_max_packet_size(u32::try_from(MAX_PACKET).ok())
                 .set_outgoing_inflight_upper_limit(window)
                 .set_last_will(LastWill::new(
@@ -226,6 +237,24 @@ impl Link {
         }
     }
 
+    /// Acknowledges the incoming publish `pkid` of this connection (PUBACK): the broker will not
+    /// deliver it again. `false` when the client's buffer is full or it is closed.
+    pub fn ack(&self, pkid: u16) -> bool {
+        match &self.client {
+            Client::V311(client) => {
+                let mut publish = rumqttc::Publish::new("", QoS::AtLeastOnce, Vec::new());
+                publish.pkid = pkid;
+                client.try_ack(&publish).is_ok()
+            }
+            Client::V5(client) => {
+                use rumqttc::v5::mqttbytes::{QoS as QoS5, v5::Publish as Publish5};
+                let mut publish = Publish5::new("", QoS5::AtLeastOnce, Vec::new(), None);
+                publish.pkid = pkid;
+                client.try_ack(&publish).is_ok()
+            }
+        }
+    }
+
     /// Subscribes to `filter` at QoS 1; `false` when the client's buffer is full or closed.
     pub fn subscribe(&self, filter: &str) -> bool {
         match &self.client {
@@ -273,6 +302,7 @@ fn v311_event(event: rumqttc::Event) -> Option<LinkEvent> {
             refused: None,
         }),
         Event::Incoming(Packet::Publish(publish)) => Some(LinkEvent::Message {
+            pkid: (publish.qos != QoS::AtMostOnce).then_some(publish.pkid),
             topic: publish.topic,
             payload: publish.payload.to_vec(),
             retain: publish.retain,
@@ -295,6 +325,7 @@ fn v5_event(event: rumqttc::v5::Event) -> Option<LinkEvent> {
             },
         }),
         Event::Incoming(Packet::Publish(publish)) => Some(LinkEvent::Message {
+            pkid: (publish.qos != rumqttc::v5::mqttbytes::QoS::AtMostOnce).then_some(publish.pkid),
             topic: String::from_utf8_lossy(&publish.topic).into_owned(),
             payload: publish.payload.to_vec(),
             retain: publish.retain,
@@ -329,17 +360,19 @@ mod tests {
         ));
         let mut publish = rumqttc::Publish::new("p/devices/x/send", QoS::AtLeastOnce, "{}");
         publish.retain = true;
+        publish.pkid = 9;
         let Some(LinkEvent::Message {
             topic,
             payload,
             retain,
+            pkid,
         }) = v311_event(Event::Incoming(Packet::Publish(publish)))
         else {
             panic!("not a message");
         };
         assert_eq!(
-            (topic.as_str(), payload.as_slice(), retain),
-            ("p/devices/x/send", &b"{}"[..], true)
+            (topic.as_str(), payload.as_slice(), retain, pkid),
+            ("p/devices/x/send", &b"{}"[..], true, Some(9))
         );
         assert!(matches!(
             v311_event(Event::Outgoing(Outgoing::Publish(3))),

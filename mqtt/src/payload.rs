@@ -173,9 +173,19 @@ pub fn refuse_retained(command: Command, retained: bool) -> Result<Command, Reje
 }
 
 /// A `send/result` payload: `request_id`, `id` (null until the daemon gave one), `state`,
-/// `error` ("" when none).
-pub fn send_result(request_id: &Json, id: Option<&str>, state: &str, error: &str) -> Json {
-    json!({"request_id": request_id, "id": id, "state": state, "error": error})
+/// `error` ("" when none), and for a routed message once it has one, the `uplink`.
+pub fn send_result(
+    request_id: &Json,
+    id: Option<&str>,
+    state: &str,
+    error: &str,
+    uplink: &str,
+) -> Json {
+    let mut result = json!({"request_id": request_id, "id": id, "state": state, "error": error});
+    if !uplink.is_empty() {
+        result["uplink"] = json!(uplink);
+    }
+    result
 }
 
 #[cfg(test)]
@@ -284,12 +294,16 @@ mod tests {
     #[test]
     fn results() {
         assert_eq!(
-            send_result(&json!("r"), Some("4"), "sent", ""),
+            send_result(&json!("r"), Some("4"), "sent", "", ""),
             json!({"request_id": "r", "id": "4", "state": "sent", "error": ""})
         );
         assert_eq!(
-            send_result(&Json::Null, None, "failed", "malformed")["id"],
+            send_result(&Json::Null, None, "failed", "malformed", "")["id"],
             Json::Null
+        );
+        assert_eq!(
+            send_result(&json!(1), Some("2"), "sent", "", "mqtt:fleet")["uplink"],
+            "mqtt:fleet"
         );
     }
 }

@@ -1,5 +1,6 @@
 //! Send commands in flight: which command a message id belongs to, so that each `StateChanged`
-//! of it is published as a result of that command.
+//! of it is published as a result of that command. One [`Sends`] per id space: device messages
+//! (`Messaging.StateChanged`) and routed messages (`Router.StateChanged`).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -9,11 +10,20 @@ use serde_json::Value as Json;
 /// `Send`'s reply has told the bridge the id.
 const EARLY_CHANGES: usize = 64;
 
+/// What a command sends through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A device, by its topic node: `<p>/devices/<node>/send` -> `Messaging.Send`.
+    Device(String),
+    /// A route, by name: `<p>/routes/<route>/send` -> `Router.Send`.
+    Route(String),
+}
+
 /// The command a message was sent for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
-    /// The device's topic node (results go to `<p>/devices/<node>/send/result`).
-    pub node: String,
+    /// What it sends through (results go to `.../send/result` beside its topic).
+    pub target: Target,
     /// The command's `request_id`.
     pub request_id: Json,
 }
@@ -25,6 +35,28 @@ pub struct Change {
     pub state: String,
     /// The error, "" when none.
     pub error: String,
+    /// A routed message's uplink (device Id or `mqtt:<name>`); "" for a device message.
+    pub uplink: String,
+}
+
+impl Change {
+    /// The daemon took the command's message (the first result).
+    pub fn accepted() -> Change {
+        Change {
+            state: "accepted".to_owned(),
+            error: String::new(),
+            uplink: String::new(),
+        }
+    }
+
+    /// The command cannot be carried out (why).
+    pub fn failed(error: String) -> Change {
+        Change {
+            state: "failed".to_owned(),
+            error,
+            uplink: String::new(),
+        }
+    }
 }
 
 /// The commands whose messages are not `sent` or `failed` yet.
@@ -34,7 +66,8 @@ pub struct Sends {
     early: VecDeque<(String, Change)>,
 }
 
-fn is_final(state: &str) -> bool {
+/// Whether nothing follows `state` (`sent`, `failed`).
+pub fn is_final(state: &str) -> bool {
     matches!(state, "sent" | "failed")
 }
 
@@ -90,12 +123,13 @@ mod tests {
         Change {
             state: state.to_owned(),
             error: String::new(),
+            uplink: String::new(),
         }
     }
 
     fn request() -> Request {
         Request {
-            node: "imei_1".to_owned(),
+            target: Target::Device("imei_1".to_owned()),
             request_id: json!("r1"),
         }
     }

@@ -26,6 +26,8 @@ pub struct Topics {
 pub enum Inbound<'a> {
     /// `<p>/devices/<node>/send`: a message to send through that device.
     DeviceSend(&'a str),
+    /// `<p>/routes/<route>/send`: a message to send on that route (`Router.Send`).
+    RouteSend(&'a str),
     /// `<ha_prefix>/status`: Home Assistant's birth and will.
     HomeAssistantStatus,
 }
@@ -69,6 +71,21 @@ impl Topics {
         format!("{}/devices/{node}/send/result", self.prefix)
     }
 
+    /// `<p>/routes/+/send`: the route command filter the bridge subscribes to.
+    pub fn route_send_filter(&self) -> String {
+        format!("{}/routes/+/send", self.prefix)
+    }
+
+    /// `<p>/routes/<route>/send/result`: results of the commands on `<p>/routes/<route>/send`.
+    pub fn route_send_result(&self, route: &str) -> String {
+        format!("{}/routes/{route}/send/result", self.prefix)
+    }
+
+    /// `<p>/routes/<route>/out`: the messages the daemon's Router sent through the bridge.
+    pub fn route_out(&self, route: &str) -> String {
+        format!("{}/routes/{}/out", self.prefix, node(route))
+    }
+
     /// `<ha_prefix>/status`.
     pub fn ha_status(&self) -> String {
         format!("{}/status", self.ha_prefix)
@@ -88,11 +105,15 @@ impl Topics {
         if topic == self.ha_status() {
             return Some(Inbound::HomeAssistantStatus);
         }
-        let rest = topic
-            .strip_prefix(&self.prefix)?
-            .strip_prefix("/devices/")?;
-        let node = rest.strip_suffix("/send")?;
-        (!node.is_empty() && !node.contains('/')).then_some(Inbound::DeviceSend(node))
+        let rest = topic.strip_prefix(&self.prefix)?;
+        let level = |rest: &'a str| {
+            let name = rest.strip_suffix("/send")?;
+            (!name.is_empty() && !name.contains('/')).then_some(name)
+        };
+        if let Some(rest) = rest.strip_prefix("/devices/") {
+            return level(rest).map(Inbound::DeviceSend);
+        }
+        level(rest.strip_prefix("/routes/")?).map(Inbound::RouteSend)
     }
 }
 
@@ -124,6 +145,7 @@ mod tests {
             "homeassistant/sensor/ble_AA/temperature/config"
         );
         assert_eq!(topics.device_send_filter(), "m2mhal/gw-1/devices/+/send");
+        assert_eq!(topics.route_out("home"), "m2mhal/gw-1/routes/home/out");
     }
 
     #[test]
@@ -137,12 +159,23 @@ mod tests {
             topics.inbound("ha/status"),
             Some(Inbound::HomeAssistantStatus)
         );
+        assert_eq!(
+            topics.inbound("m2mhal/gw-1/routes/home/send"),
+            Some(Inbound::RouteSend("home"))
+        );
+        assert_eq!(topics.route_send_filter(), "m2mhal/gw-1/routes/+/send");
+        assert_eq!(
+            topics.route_send_result("home"),
+            "m2mhal/gw-1/routes/home/send/result"
+        );
         for other in [
             "m2mhal/gw-1/devices//send",
             "m2mhal/gw-1/devices/a/b/send",
             "m2mhal/gw-1/devices/imei_1/send/result",
             "m2mhal/gw-2/devices/imei_1/send",
             "m2mhal/gw-1/status",
+            "m2mhal/gw-1/routes//send",
+            "m2mhal/gw-1/routes/home/out",
         ] {
             assert_eq!(topics.inbound(other), None, "{other}");
         }

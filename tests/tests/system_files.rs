@@ -452,6 +452,10 @@ fn installed_bridge_files(lib: &str) -> BTreeMap<String, u32> {
             0o644,
         ),
         ("etc/m2mhal/m2mhal-mqtt.toml".to_owned(), 0o644),
+        (
+            "usr/share/dbus-1/system.d/org.m2mhal.Mqtt1.conf".to_owned(),
+            0o644,
+        ),
     ]
     .into()
 }

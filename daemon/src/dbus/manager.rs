@@ -10,6 +10,7 @@ use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant, interface};
 use super::authorize::{Action, authorize};
 use super::error::HalError;
 use super::registry::Registry;
+use super::uplink_registry::UplinkRegistry;
 use crate::kernel_event::KernelEvent;
 use crate::plugin_host::PluginSet;
 
@@ -18,19 +19,23 @@ pub struct ManagerInterface {
     registry: Arc<Registry>,
     plugins: Arc<PluginSet>,
     events: mpsc::Sender<KernelEvent>,
+    uplinks: Arc<UplinkRegistry>,
 }
 
 impl ManagerInterface {
-    /// The manager over `registry`, feeding reported events into `events`.
+    /// The manager over `registry`, feeding reported events into `events` and registering
+    /// MQTT bridges as Router uplinks in `uplinks`.
     pub fn new(
         registry: Arc<Registry>,
         plugins: Arc<PluginSet>,
         events: mpsc::Sender<KernelEvent>,
+        uplinks: Arc<UplinkRegistry>,
     ) -> Self {
         ManagerInterface {
             registry,
             plugins,
             events,
+            uplinks,
         }
     }
 }
@@ -72,6 +77,32 @@ impl ManagerInterface {
             .send(event)
             .await
             .map_err(|_| HalError::Failed("the daemon is shutting down".into()))
+    }
+
+    /// The caller serves the Router uplink `mqtt:<name>` at `path` (interface
+    /// `org.m2mhal.Hal1.Uplink`) until it leaves the bus (privileged: routed messages' payloads
+    /// go to it, so `org.m2mhal.Hal1.MessagingRead`).
+    async fn register_uplink(
+        &self,
+        name: String,
+        path: OwnedObjectPath,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), HalError> {
+        authorize(conn, &header, Action::MessagingRead).await?;
+        if name.is_empty() || name.chars().any(char::is_whitespace) {
+            return Err(HalError::InvalidArgument(format!(
+                "uplink name {name:?} must be non-empty, without spaces"
+            )));
+        }
+        let owner = header
+            .sender()
+            .map(|sender| sender.as_str().to_owned())
+            .ok_or_else(|| HalError::InvalidArgument("the call has no sender".into()))?;
+        self.uplinks
+            .register(conn, &name, &owner, path)
+            .await
+            .map_err(|e| HalError::Failed(format!("cannot follow the uplink: {e}")))
     }
 
     /// One dictionary per loaded plugin: `name`, `version`, `abi`, `path`, `kinds`.

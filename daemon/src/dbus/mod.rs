@@ -17,6 +17,7 @@ pub mod router_iface;
 pub mod sensor_iface;
 pub mod signal_iface;
 pub mod strict;
+pub mod uplink_registry;
 
 #[cfg(test)]
 mod tests {

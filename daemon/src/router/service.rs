@@ -17,6 +17,7 @@ use m2mhal_routing::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::mqtt_uplink::{self, RemoteEvent, RemoteMessage, RemoteUplinks};
 use super::uplink;
 use crate::clock::unix_now;
 use crate::device::handle::DeviceHandle;
@@ -92,6 +93,7 @@ enum Input {
         state: MessageState,
         error: String,
     },
+    Remote(RemoteEvent),
 }
 
 /// The way to the router's task.
@@ -115,6 +117,11 @@ impl RouterHandle {
         let _ = self.inputs.send(Input::Device(Arc::clone(device)));
     }
 
+    /// What a registered MQTT bridge says (or that it registered or went).
+    pub fn remote_event(&self, event: RemoteEvent) {
+        let _ = self.inputs.send(Input::Remote(event));
+    }
+
     /// A device message's new state, committed.
     pub fn message_state(&self, id: &str, state: MessageState, error: &str) {
         let _ = self.inputs.send(Input::MessageState {
@@ -132,6 +139,7 @@ struct RouterService {
     store: StoreHandle,
     observer: Arc<dyn DeviceObserver>,
     signals: Arc<dyn RouterSignals>,
+    remote: Arc<dyn RemoteUplinks>,
     devices: HashMap<String, Arc<DeviceHandle>>,
     /// Device message id -> routed message id, for the attempts under way.
     attempts: HashMap<String, String>,
@@ -162,6 +170,8 @@ pub struct RouterSetup {
     pub observer: Arc<dyn DeviceObserver>,
     /// Hears about the router.
     pub signals: Arc<dyn RouterSignals>,
+    /// The registered MQTT bridges.
+    pub remote: Arc<dyn RemoteUplinks>,
 }
 
 /// Runs the router on `inputs` until `stop` turns true.
@@ -172,6 +182,7 @@ pub async fn run(setup: RouterSetup, inputs: Inputs, stop: watch::Receiver<bool>
         store: setup.store,
         observer: setup.observer,
         signals: setup.signals,
+        remote: setup.remote,
         devices: HashMap::new(),
         attempts: HashMap::new(),
         published: (Vec::new(), Vec::new()),
@@ -267,6 +278,10 @@ impl RouterService {
             return self.router.queue(message);
         };
         self.router.queue(message);
+        if mqtt_uplink::is_remote(&attempt.uplink) {
+            // The bridge's: offered again when it registers, it says how it went.
+            return;
+        }
         // Killed between the device's commit and the router's: the device message says whose.
         let device_message = match attempt_message {
             Some(device_message) => Some(device_message),
@@ -321,6 +336,7 @@ impl RouterService {
                 let _ = reply.send(self.accept(request).await);
             }
             Input::Device(device) => self.device_changed(device).await,
+            Input::Remote(event) => self.remote_event(event).await,
             Input::MessageState { id, state, error } => {
                 let outcome = match state {
                     MessageState::Sent => AttemptOutcome::Sent,
@@ -329,6 +345,34 @@ impl RouterService {
                 };
                 if let Some(routed) = self.attempts.remove(&id) {
                     let actions = self.router.outcome(&routed, outcome, unix_now());
+                    self.carry_out(actions).await;
+                }
+            }
+        }
+    }
+
+    /// A registered bridge's news: its status, its registration (every message whose attempt
+    /// is on it is offered again), or how a message it took went.
+    async fn remote_event(&mut self, event: RemoteEvent) {
+        match event {
+            RemoteEvent::Status { uplink, status } => self.router.set_status(&uplink, status),
+            RemoteEvent::Registered { uplink } => {
+                let held = mqtt_uplink::held_on(self.router.messages(), &uplink);
+                for message in held {
+                    let taken = mqtt_uplink::attempt(self.remote.as_ref(), &uplink, &message).await;
+                    if let Err(outcome) = taken {
+                        let actions = self.router.outcome(&message.id, outcome, unix_now());
+                        self.carry_out(actions).await;
+                    }
+                }
+            }
+            RemoteEvent::Outcome {
+                uplink,
+                id,
+                outcome,
+            } => {
+                if mqtt_uplink::is_on(self.router.messages(), &id, &uplink) {
+                    let actions = self.router.outcome(&id, outcome, unix_now());
                     self.carry_out(actions).await;
                 }
             }
@@ -525,6 +569,18 @@ impl RouterService {
         payload: Vec<u8>,
         encoding: Encoding,
     ) -> Vec<RouterAction> {
+        if mqtt_uplink::is_remote(uplink) {
+            let message = RemoteMessage {
+                id: id.clone(),
+                route: self.route_of(&id),
+                payload,
+                encoding,
+            };
+            return match mqtt_uplink::attempt(self.remote.as_ref(), uplink, &message).await {
+                Ok(()) => Vec::new(),
+                Err(outcome) => self.router.outcome(&id, outcome, unix_now()),
+            };
+        }
         let Some(device) = self.devices.get(uplink).cloned() else {
             return self
                 .router
@@ -547,7 +603,17 @@ impl RouterService {
         }
     }
 
+    /// The route of routed message `id` ("" when it is not under way).
+    fn route_of(&self, id: &str) -> String {
+        let message = self.router.messages().iter().find(|m| m.id == id);
+        message.map(|m| m.route.clone()).unwrap_or_default()
+    }
+
     async fn withdraw(&mut self, id: &str, uplink: &str) -> Vec<RouterAction> {
+        if mqtt_uplink::is_remote(uplink) {
+            let outcome = mqtt_uplink::withdraw(self.remote.as_ref(), uplink, id).await;
+            return self.router.outcome(id, outcome, unix_now());
+        }
         let device_message = self
             .attempts
             .iter()
@@ -637,6 +703,20 @@ mod tests {
         async fn port_removed(&self, _: &str) {}
     }
 
+    /// No bridge registered.
+    #[derive(Debug)]
+    struct NoBridges;
+
+    #[async_trait::async_trait]
+    impl RemoteUplinks for NoBridges {
+        async fn send(&self, _: &str, _: &RemoteMessage) -> mqtt_uplink::Handover {
+            mqtt_uplink::Handover::Absent
+        }
+        async fn withdraw(&self, _: &str, _: &str) -> Option<bool> {
+            None
+        }
+    }
+
     /// Records the routed states signalled.
     #[derive(Debug, Default)]
     struct Recorded(Mutex<Vec<(String, String, String)>>);
@@ -672,6 +752,7 @@ mod tests {
             store,
             observer: Arc::new(NoDevices),
             signals,
+            remote: Arc::new(NoBridges),
             devices: HashMap::new(),
             attempts: HashMap::new(),
             published: (Vec::new(), Vec::new()),

@@ -143,6 +143,24 @@ impl Broker {
         self.child = Some(child);
     }
 
+    /// Freezes the broker (SIGSTOP): its connections stay open and nothing is acknowledged,
+    /// as with a broker that hangs or a network that drops packets.
+    pub fn pause(&self) {
+        self.signal(nix::sys::signal::Signal::SIGSTOP);
+    }
+
+    /// Lets a paused broker go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(nix::sys::signal::Signal::SIGCONT);
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let child = self.child.as_ref().expect("the broker runs");
+        let pid = child.id().expect("the broker has a pid");
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid"));
+        nix::sys::signal::kill(pid, signal).expect("signal mosquitto");
+    }
+
     /// Stops the broker with SIGTERM (it saves its sessions) and waits for it to exit.
     pub async fn stop(&mut self) {
         let mut child = self.child.take().expect("the broker runs");
