@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use m2mhal_plugin_api::{Fix, FixMode, LocationSource, unix_time};
 
-use crate::nmea::{Date, Gga, Gll, Gsa, Nmea, Position, Rmc, TimeOfDay, Vtg};
+use crate::{Date, Gga, Gll, Gsa, Nmea, Position, Rmc, TimeOfDay, Vtg};
 
 /// Seconds in a day.
 const DAY_S: i64 = 86_400;
@@ -133,7 +133,7 @@ impl Epoch {
 
 /// The assembler: the current epoch, the last date seen, and the satellites in view.
 #[derive(Debug, Default)]
-pub(crate) struct FixAssembler {
+pub struct FixAssembler {
     epoch: Epoch,
     /// The last RMC date (a receiver without RMC has its times dated by the host's clock).
     date: Option<Date>,

@@ -1,7 +1,7 @@
 //! Known answers of the NMEA parser: sentences as real receivers sent them, taken from the
 //! regression logs of the gpsd project (file named at each test) and from receiver manuals.
 
-use m2mhal_driver_gnss::nmea::{Nmea, NmeaError, parse_line};
+use m2mhal_nmea::{Nmea, NmeaError, parse_line};
 
 fn parse(line: &str) -> Nmea {
     parse_line(line.as_bytes()).unwrap_or_else(|e| panic!("{line}: {e}"))
