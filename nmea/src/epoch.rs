@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use m2mhal_plugin_api::{Fix, FixMode, LocationSource, unix_time};
+use m2mhal_plugin_api::{Fix, FixMode, LocationSource};
 
 use crate::{Date, Gga, Gll, Gsa, Nmea, Position, Rmc, TimeOfDay, Vtg};
 
@@ -234,7 +234,7 @@ impl FixAssembler {
             return host_time;
         };
         if let Some(date) = epoch.date.or(self.date) {
-            return unix_time(date.year, date.month, date.day, time.seconds).unwrap_or(0);
+            return date.at(time).unwrap_or(0);
         }
         let seconds = i64::from(time.seconds);
         let host = i64::try_from(host_time).unwrap_or(i64::MAX);
