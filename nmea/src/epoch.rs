@@ -4,7 +4,9 @@
 //! each with part of the solution. The epoch ends when a sentence carries the time of another
 //! second, or when a sentence that comes once per epoch (GGA, RMC, GLL, VTG) comes again; the
 //! driver also closes it when the line goes quiet after a burst. Satellites in view (GSV) are
-//! kept per constellation across epochs: GSV series often straddle the bursts.
+//! kept per constellation across epochs: GSV series often straddle the bursts. A snapshot of the
+//! latest sentence of each type ([`FixAssembler::snapshot`]) is put together the same way, as
+//! one epoch.
 
 use std::collections::BTreeMap;
 
@@ -158,6 +160,35 @@ impl FixAssembler {
         } else {
             None
         };
+        self.take(nmea);
+        ended
+    }
+
+    /// The fix of a snapshot: the latest sentence of each type, as a device keeps them
+    /// (ModemManager's NMEA traces), in any order: the same sentences in another order give the
+    /// same fix. They are one epoch whatever their times (no sentence ends it: a snapshot is not
+    /// a stream); `None` without a sentence that says whether there is a fix.
+    pub fn snapshot<'a>(
+        sentences: impl IntoIterator<Item = &'a Nmea>,
+        host_time: u64,
+    ) -> Option<Fix> {
+        let mut sentences: Vec<&Nmea> = sentences.into_iter().collect();
+        // In the order of a receiver's burst where order matters (VTG's speed and course over
+        // RMC's), so that the fix does not depend on the order the snapshot lists them in.
+        sentences.sort_by_key(|nmea| match nmea {
+            Nmea::Rmc(_) => 0,
+            Nmea::Vtg(_) => 1,
+            _ => 2,
+        });
+        let mut assembler = FixAssembler::new();
+        for nmea in sentences {
+            assembler.take(nmea);
+        }
+        assembler.current(host_time)
+    }
+
+    /// Adds what `nmea` says to the current epoch.
+    fn take(&mut self, nmea: &Nmea) {
         match nmea {
             Nmea::Gga(gga) => self.epoch.gga(gga),
             Nmea::Rmc(rmc) => {
@@ -172,7 +203,6 @@ impl FixAssembler {
             }
             Nmea::Txt(_) | Nmea::Other => {}
         }
-        ended
     }
 
     /// The fix as the current epoch says it so far; `None` before any sentence that says
