@@ -1,20 +1,24 @@
-//! Feeds arbitrary bytes to the NMEA parser, line by line, and in arbitrary chunks with
-//! arbitrary time steps through the whole GNSS driver: nothing may panic, and every fix the
-//! driver reports is a sane one (a fix with a mode has a position in range; no fix has none).
+//! Feeds arbitrary bytes to the NMEA parser and fix assembler of `m2mhal-nmea` line by line,
+//! and in arbitrary chunks with arbitrary time steps through the whole GNSS driver: nothing may
+//! panic, and every fix the driver reports is a sane one (a fix with a mode has a position in range; no fix has none).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use m2mhal_driver_gnss::GnssDriver;
-use m2mhal_driver_gnss::nmea::parse_line;
+use m2mhal_nmea::{FixAssembler, parse_line};
 use m2mhal_plugin_api::sdk::Driver;
 use m2mhal_plugin_api::{Effect, Event, FixMode, Input, OpenConfig};
 
 fuzz_target!(|input: (Vec<u8>, Vec<u8>)| {
     let (sizes, bytes) = input;
+    let mut assembler = FixAssembler::new();
     for line in bytes.split(|&b| b == b'\n') {
-        let _ = parse_line(line);
+        if let Ok(nmea) = parse_line(line) {
+            let _ = assembler.push(&nmea, 1_700_000_000);
+        }
     }
+    let _ = assembler.current(1_700_000_000);
     let Ok(mut driver) = GnssDriver::open(OpenConfig {
         port: "/dev/ttyACM0".into(),
         ..OpenConfig::default()

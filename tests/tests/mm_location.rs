@@ -3,7 +3,8 @@
 //! Location interface makes the m2mhal device list `location`, its 3gpp-lac-ci source gives
 //! `Location.Cell` (and no invented position), and `SetEnabled` stays privileged. With a GNSS
 //! port on the modem (`m2mhal_tests::mm_gnss`: an `m2msim gnss` receiver), MM's gps-raw gives
-//! the fixes, and `SetEnabled` / `[modemmanager] gnss` switch it through MM.
+//! the fixes, its gps-nmea traces their satellites, HDOP, speed and course, and `SetEnabled` /
+//! `[modemmanager] gnss` switch it through MM.
 
 use std::collections::HashMap;
 
@@ -21,6 +22,8 @@ const NOBODY: u32 = 65534;
 const MM_LOCATION: &str = "org.freedesktop.ModemManager1.Modem.Location";
 /// `MM_MODEM_LOCATION_SOURCE_GPS_RAW`.
 const GPS_RAW: u32 = 2;
+/// `MM_MODEM_LOCATION_SOURCE_GPS_NMEA`.
+const GPS_NMEA: u32 = 4;
 
 /// `Location.Cell`.
 type Cell = HashMap<String, OwnedVariant>;
@@ -116,10 +119,10 @@ async fn the_modems_gnss_through_modemmanager_gives_fixes_movement_and_loss() {
     };
     let modem = gnss.plug_modem().await;
     let offered: u32 = mm_property(&gnss.rig.mm.conn, &modem, MM_LOCATION, "Capabilities").await;
-    assert_ne!(
-        offered & GPS_RAW,
-        0,
-        "ModemManager offers no gps-raw: {offered:#x}"
+    assert_eq!(
+        offered & (GPS_RAW | GPS_NMEA),
+        GPS_RAW | GPS_NMEA,
+        "ModemManager offers no gps-raw and gps-nmea: {offered:#x}"
     );
     let config = "[modemmanager]\ngnss = true\n";
     let daemon = Daemon::start_with_env(&gnss.rig.bus, config, &gnss.rig.usb.env()).await;
@@ -139,6 +142,16 @@ async fn the_modems_gnss_through_modemmanager_gives_fixes_movement_and_loss() {
     let age = field::<u64>(&fix, "FixTime").abs_diff(unix_now());
     assert!(age < 600, "FixTime {age} s off");
 
+    // gps-nmea, enabled beside gps-raw: MM's NMEA traces give the satellites used, the HDOP,
+    // speed and course (m2msim gnss: 8 used, HDOP 0.9, standing).
+    let enabled: u32 = mm_property(&gnss.rig.mm.conn, &modem, MM_LOCATION, "Enabled").await;
+    assert_eq!(enabled & (GPS_RAW | GPS_NMEA), GPS_RAW | GPS_NMEA);
+    wait_for_property(conn, &path, LOCATION, "Satellites", |used: &u32| *used == 8).await;
+    let fix = properties(conn, &path, LOCATION).await;
+    assert_eq!(field::<f64>(&fix, "Hdop"), 0.9, "{fix:?}");
+    assert_eq!(field::<f64>(&fix, "Speed"), 0.0, "{fix:?}");
+    assert_eq!(field::<f64>(&fix, "Course"), 0.0, "{fix:?}");
+
     // Moving: the next update of MM's gps-raw carries the new position, announced whole in one
     // PropertiesChanged, as for a directly driven GNSS.
     let mut changes = properties_changed(conn, &path).await;
@@ -157,6 +170,25 @@ async fn the_modems_gnss_through_modemmanager_gives_fixes_movement_and_loss() {
     );
     assert_eq!(field::<f64>(&moved, "Altitude"), 545.4, "{moved:?}");
     assert!(moved.contains_key("FixTime"), "{moved:?}");
+
+    // Under way: east at 12.5 m/s with 10 satellites used, as MM's NMEA traces say.
+    gnss.receiver.ok("satellites 10 14").await;
+    gnss.receiver.ok("course 90").await;
+    gnss.receiver.ok("speed 12.5").await;
+    wait_for_property(conn, &path, LOCATION, "Speed", |speed: &f64| {
+        (speed - 12.5).abs() < 0.01
+    })
+    .await;
+    wait_for_property(conn, &path, LOCATION, "Course", |course: &f64| {
+        *course == 90.0
+    })
+    .await;
+    wait_for_property(conn, &path, LOCATION, "Satellites", |used: &u32| {
+        *used == 10
+    })
+    .await;
+    let mode: String = property(conn, &path, LOCATION, "Mode").await;
+    assert_eq!(mode, "3d");
 
     // Fix lost: MM drops gps-raw, the device has no fix (and keeps its cell).
     gnss.receiver.ok("fix none").await;

@@ -1,7 +1,7 @@
 //! `org.m2mhal.Hal1.Location` as the NMEA 0183 sentences a receiver would send (RMC, GGA, GSA),
 //! for `m2mctl nmea` and the NMEA consumers behind it (gpsd).
 
-use m2mhal_driver_gnss::nmea::{KNOTS_PER_M_S, angle, sentence, time_and_date};
+use m2mhal_nmea::{KNOTS_PER_M_S, angle, sentence, time_and_date};
 use zbus::Variant;
 
 use crate::device::{Properties, unwrap_variant};
@@ -85,7 +85,7 @@ pub fn location_sentences(location: &Properties, now_ms: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use m2mhal_driver_gnss::nmea::{Nmea, parse_line};
+    use m2mhal_nmea::{Nmea, parse_line};
     use zbus::zvariant::OwnedVariant;
 
     use super::*;

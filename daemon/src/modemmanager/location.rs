@@ -2,20 +2,24 @@
 //! (`org.freedesktop.ModemManager1.Modem.Location`): which of MM's sources m2mhal uses, what
 //! MM's `Location` property says in m2mhal's words, and switching the GNSS with `Setup`.
 //!
-//! Two sources are used. `3gpp-lac-ci` (enabled whenever MM offers it: it costs nothing) gives
+//! Three sources are used. `3gpp-lac-ci` (enabled whenever MM offers it: it costs nothing) gives
 //! the serving cell's identity, `Location.Cell`; it carries no coordinates, so it never makes a
 //! fix. `gps-raw` (enabled while the GNSS is on: `SetEnabled`, or `[modemmanager] gnss`) gives
 //! the position: MM fills it from the receiver's GGA sentences (latitude, longitude, altitude,
-//! UTC time of day) and drops it when the receiver reports no position. `gps-nmea` is not
-//! used: MM offers it only beside `gps-raw`, and what it adds (DOP, speed, course, satellites)
-//! would need a second NMEA parser in the daemon (the `gnss` driver's is a plugin's); those
-//! properties stay unknown. The `Location` property is read only once `Setup` asked MM to
+//! UTC time of day) and drops it when the receiver reports no position. `gps-nmea` (enabled
+//! with `gps-raw` when MM offers it) is MM's latest sentence of each type, CR LF separated;
+//! they are read with `m2mhal-nmea` as one snapshot ([`FixAssembler::snapshot`]) and give what
+//! gps-raw lacks: DOPs, speed, course, satellites used and in view, and a 2D mode when the GSA
+//! sentence says so. gps-raw stays the source of the position and its time: MM updates both
+//! from the same sentences, gps-raw is what MM validated as a position, and a modem without
+//! gps-nmea keeps the same position as before. The `Location` property is read only once `Setup` asked MM to
 //! signal it, which needs no extra polkit action (`GetLocation` would); switching the GNSS on
 //! also sets MM's GPS refresh rate (how often it updates that property) to 5 s.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use m2mhal_nmea::{FixAssembler, parse_line};
 use m2mhal_plugin_api::{CallError, Fix, FixMode, LocationSource, LocationUpdate};
 use zbus::{Connection, OwnedVariant};
 
@@ -54,7 +58,8 @@ pub struct LocationView {
     pub capabilities: u32,
     /// The sources MM has enabled (`Enabled`).
     pub enabled: u32,
-    /// The GNSS fix (from gps-raw while it is enabled), [`Fix::none`] without one.
+    /// The GNSS fix (from gps-raw while it is enabled, with what gps-nmea adds), [`Fix::none`]
+    /// without one.
     pub fix: Fix,
     /// The serving cell (from 3gpp-lac-ci), all unknown without one.
     pub cell: CellIdentity,
@@ -68,9 +73,16 @@ impl LocationView {
         let enabled = value::<u32>(location, "Enabled").unwrap_or(0);
         let sources = value::<HashMap<u32, OwnedVariant>>(location, "Location").unwrap_or_default();
         let entry = |source: u32| sources.get(&source).filter(|_| enabled & source != 0);
-        let fix = entry(source::GPS_RAW)
+        let raw = entry(source::GPS_RAW)
             .and_then(variant_value::<Properties>)
             .map_or_else(Fix::none, |raw| gps_fix(&raw, now));
+        let fix = match entry(source::GPS_NMEA)
+            .and_then(variant_value::<String>)
+            .and_then(|traces| nmea_fix(&traces, now))
+        {
+            Some(nmea) => with_nmea(raw, &nmea),
+            None => raw,
+        };
         let cell = entry(source::LAC_CI)
             .and_then(variant_value::<String>)
             .map(|lac_ci| cell_identity(&lac_ci))
@@ -94,11 +106,15 @@ impl LocationView {
     }
 
     /// The sources to ask MM for, with the GNSS on (`gnss`) or off: those MM has enabled that
-    /// m2mhal does not manage (somebody else's), 3gpp-lac-ci when offered, gps-raw when on and
-    /// offered.
+    /// m2mhal does not manage (somebody else's), 3gpp-lac-ci when offered, gps-raw and gps-nmea
+    /// when on and offered.
     pub fn sources(&self, gnss: bool) -> u32 {
         let managed = source::LAC_CI | source::GPS_RAW | source::GPS_NMEA;
-        let gps = if gnss { source::GPS_RAW } else { 0 };
+        let gps = if gnss {
+            source::GPS_RAW | source::GPS_NMEA
+        } else {
+            0
+        };
         (self.enabled & !managed) | (self.capabilities & (source::LAC_CI | gps))
     }
 
@@ -136,6 +152,42 @@ pub fn gps_fix(raw: &Properties, now: u64) -> Fix {
         time,
         source: Some(LocationSource::Gnss),
         ..Fix::none()
+    }
+}
+
+/// The fix of MM's gps-nmea traces (sentences separated by CR LF, the latest of each type);
+/// sentences that do not verify are left out. `None` without a sentence that says whether
+/// there is a fix.
+pub fn nmea_fix(traces: &str, now: u64) -> Option<Fix> {
+    let sentences: Vec<_> = traces
+        .lines()
+        .filter_map(|line| parse_line(line.trim().as_bytes()).ok())
+        .collect();
+    FixAssembler::snapshot(&sentences, now)
+}
+
+/// gps-raw's fix `raw` with what the NMEA traces' fix `nmea` adds: satellites in view always;
+/// DOPs, speed, course, satellites used, and the 2D mode (without altitude) of a GSA that says
+/// 2D, when both have a fix. Position and time stay gps-raw's; no gps-raw position, no fix.
+fn with_nmea(raw: Fix, nmea: &Fix) -> Fix {
+    if raw.mode == FixMode::None || nmea.mode == FixMode::None {
+        return Fix {
+            satellites_in_view: nmea.satellites_in_view,
+            ..raw
+        };
+    }
+    let two_d = nmea.mode == FixMode::TwoD;
+    Fix {
+        mode: if two_d { FixMode::TwoD } else { raw.mode },
+        altitude: if two_d { f64::NAN } else { raw.altitude },
+        hdop: nmea.hdop,
+        vdop: nmea.vdop,
+        pdop: nmea.pdop,
+        speed: nmea.speed,
+        course: nmea.course,
+        satellites_used: nmea.satellites_used,
+        satellites_in_view: nmea.satellites_in_view,
+        ..raw
     }
 }
 
@@ -315,6 +367,95 @@ mod tests {
         assert_eq!(fix.latitude, -33.8568);
     }
 
+    /// MM's gps-nmea entry: the latest sentences, CR LF separated.
+    fn traces(sentences: &[&str]) -> Variant<'static> {
+        Variant::from(sentences.join("\r\n"))
+    }
+
+    /// gps-raw at 48.1173 N 11.516667 E, 545.4 m.
+    fn munich() -> Variant<'static> {
+        gps_raw(vec![
+            ("utc-time", Variant::from("221512.00")),
+            ("latitude", Variant::from(48.117_3)),
+            ("longitude", Variant::from(11.516_667)),
+            ("altitude", Variant::from(545.4)),
+        ])
+    }
+
+    /// Sentences of real receivers (gpsd `test/daemon/*.log`, the known answers of
+    /// `m2mhal-nmea`): a moving RMC, a u-blox LEA-5H GGA (6 used, HDOP 2.51), GSA and GSV.
+    const RMC: &str = "$GPRMC,143306.50,A,5546.82983,N,02334.72123,E,30.324,221.16,091209,,,A*52";
+    const GGA: &str = "$GPGGA,083723.00,5155.55442,N,00434.65873,E,1,06,2.51,-4.0,M,46.0,M,,*70";
+    const GSA_3D: &str = "$GPGSA,A,3,27,15,09,28,18,08,,,,,,,3.33,2.51,2.20*04";
+    const GSA_2D: &str = "$GPGSA,A,2,27,15,09,,,,,,,,,,3.33,2.51,2.20*0E";
+    const GSV: &str = "$GPGSV,3,1,12,05,04,187,,08,11,078,29,09,43,270,37,12,03,212,*75";
+
+    #[test]
+    fn gps_nmea_adds_dops_speed_course_and_satellites_to_the_gps_raw_position() {
+        let location = |enabled| {
+            interface(
+                7,
+                enabled,
+                vec![(2, munich()), (4, traces(&[GSV, RMC, GSA_3D, GGA]))],
+            )
+        };
+        let fix = LocationView::read(&location(1 | 2 | 4), NOW).fix;
+        assert_eq!(fix.mode, FixMode::ThreeD);
+        assert_eq!(
+            (fix.latitude, fix.longitude, fix.altitude),
+            (48.117_3, 11.516_667, 545.4),
+            "gps-raw's position, not the sentences'"
+        );
+        assert_eq!(fix.time, NOW - (14 * 60 + 48), "gps-raw's time");
+        assert_eq!((fix.hdop, fix.pdop, fix.vdop), (2.51, 3.33, 2.20));
+        assert!((fix.speed - 30.324 * 1852.0 / 3600.0).abs() < 1e-9);
+        assert_eq!(fix.course, 221.16);
+        assert_eq!((fix.satellites_used, fix.satellites_in_view), (6, 12));
+        // gps-nmea not enabled: a stale entry adds nothing.
+        let raw_only = LocationView::read(&location(1 | 2), NOW).fix;
+        assert!(raw_only.hdop.is_nan() && raw_only.speed.is_nan());
+        assert_eq!(raw_only.satellites_used, 0);
+    }
+
+    #[test]
+    fn a_2d_gsa_a_damaged_sentence_and_no_fix_in_the_sentences() {
+        let read = |sentences: &[&str]| {
+            LocationView::read(
+                &interface(7, 7, vec![(2, munich()), (4, traces(sentences))]),
+                NOW,
+            )
+            .fix
+        };
+        let two_d = read(&[GGA, GSA_2D, RMC]);
+        assert_eq!(two_d.mode, FixMode::TwoD);
+        assert!(two_d.altitude.is_nan());
+        assert_eq!(two_d.latitude, 48.117_3);
+        // One changed digit under the old checksum: that RMC is left out, the rest is used.
+        let damaged = RMC.replace("30.324", "30.325");
+        let fix = read(&[GGA, &damaged, GSA_3D]);
+        assert!(fix.speed.is_nan());
+        assert_eq!((fix.hdop, fix.satellites_used), (2.51, 6));
+        // The sentences say there is no fix: gps-raw's position stays, with the satellites in
+        // view; nothing else of theirs is used.
+        let searching = read(&["$GPRMC,,V,,,,,,,,,,N*53", GSV]);
+        assert_eq!(searching.mode, FixMode::ThreeD);
+        assert_eq!(
+            (searching.satellites_in_view, searching.satellites_used),
+            (12, 0)
+        );
+        assert!(searching.hdop.is_nan());
+        // No gps-raw position: no fix, whatever the sentences say.
+        let lost = LocationView::read(
+            &interface(7, 7, vec![(4, traces(&[GGA, RMC, GSA_3D, GSV]))]),
+            NOW,
+        )
+        .fix;
+        assert_eq!((lost.mode, lost.satellites_in_view), (FixMode::None, 12));
+        assert!(lost.latitude.is_nan() && lost.speed.is_nan());
+        // Garbage traces are no sentences.
+        assert_eq!(nmea_fix("not nmea\r\n$GP", NOW), None);
+    }
+
     #[test]
     fn no_position_no_source_or_gps_off_is_no_fix() {
         // MM drops gps-raw when the receiver has no position; an incomplete one is no fix.
@@ -371,7 +512,7 @@ mod tests {
     }
 
     #[test]
-    fn setup_keeps_other_sources_and_switches_only_gps_raw() {
+    fn setup_keeps_other_sources_and_switches_gps_raw_with_gps_nmea() {
         let view = |capabilities, enabled| LocationView {
             capabilities,
             enabled,
@@ -380,7 +521,7 @@ mod tests {
         };
         // A Quectel through MM: 3gpp-lac-ci, gps-raw, gps-nmea, gps-unmanaged, agps offered.
         let quectel = view(1 | 2 | 4 | 16 | 32 | 64, 1);
-        assert_eq!(quectel.sources(true), 1 | 2);
+        assert_eq!(quectel.sources(true), 1 | 2 | 4);
         assert_eq!(quectel.sources(false), 1);
         // gps-nmea somebody else enabled goes with the GNSS switched off; cdma-bs stays.
         let busy = view(1 | 2 | 4 | 8, 1 | 2 | 4 | 8);

@@ -1,7 +1,7 @@
 //! [`GnssDriver`]: the state machine of one NMEA receiver.
 //!
 //! The receiver talks and the driver listens: nothing is ever written to the port. Lines are cut
-//! from the bytes ([`LineReader`]), verified and decoded ([`crate::nmea`]); a line that fails is
+//! from the bytes ([`LineReader`]), verified and decoded ([`m2mhal_nmea`]); a line that fails is
 //! dropped whole. The sentences of an epoch make one fix ([`FixAssembler`]), reported when it
 //! differs from the last one.
 
@@ -11,11 +11,10 @@ use m2mhal_plugin_api::{
     Event, Fix, Input, LocationUpdate, LogLevel, OpenConfig, Request,
 };
 
-use crate::epoch::FixAssembler;
 use crate::identity::{Identity, device_id};
 use crate::lines::LineReader;
-use crate::nmea::{self, Nmea};
 use crate::timers::{QUIET_MS, SILENCE_MS, Timer};
+use m2mhal_nmea::{self as nmea, FixAssembler, Nmea};
 
 /// Whether the receiver talks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

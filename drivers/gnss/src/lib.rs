@@ -9,17 +9,15 @@
 //! configuration (`driver = "gnss"`) or udev (`ID_M2MHAL_DRIVER=gnss`) names it. It is exported
 //! as the `gnss` plugin (`libm2mhal_driver_gnss.so`).
 //!
-//! Module map: [`nmea`] verifies and decodes sentences (pure); `lines` cuts the byte stream into
-//! lines; `epoch` assembles the fix of an epoch; `identity` is the device's `Id` and the u-blox
-//! TXT identity; `driver` is the state machine; `timers` and `describe` name its timers and its
-//! claim rules.
+//! The sentences are verified, decoded and assembled into fixes by the `m2mhal-nmea` crate
+//! (shared with the cellular driver, the daemon, `m2msim` and `m2mctl`). Module map: `lines`
+//! cuts the byte stream into lines; `identity` is the device's `Id` and the u-blox TXT identity;
+//! `driver` is the state machine; `timers` and `describe` name its timers and its claim rules.
 
 mod describe;
 mod driver;
-mod epoch;
 mod identity;
 mod lines;
-pub mod nmea;
 mod timers;
 
 pub use driver::GnssDriver;

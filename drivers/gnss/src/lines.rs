@@ -3,9 +3,9 @@
 //! A line runs from a `$` to the next CR or LF. Bytes before a `$` (the tail of a sentence the
 //! port opened in the middle of, noise) are dropped, a `$` in the middle of a line starts a new
 //! one (a receiver reset cut the old one), and a line that grows past
-//! [`MAX_SENTENCE`](crate::nmea::MAX_SENTENCE) is dropped whole.
+//! [`MAX_SENTENCE`](m2mhal_nmea::MAX_SENTENCE) is dropped whole.
 
-use crate::nmea::MAX_SENTENCE;
+use m2mhal_nmea::MAX_SENTENCE;
 
 /// The line being collected.
 #[derive(Debug, Default)]

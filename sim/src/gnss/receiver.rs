@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use m2mhal_driver_gnss::nmea::{self, KNOTS_PER_M_S};
+use m2mhal_nmea::{self as nmea, KNOTS_PER_M_S};
 
 /// Metres per degree of latitude (and of longitude at the equator), close enough for a simulator.
 const METRES_PER_DEGREE: f64 = 111_320.0;

@@ -12,7 +12,7 @@ use super::commands::{lines, ok};
 use super::error::{CmeError, CommandError};
 use super::state::{ModemState, Reply};
 use super::vendor::Vendor;
-use m2mhal_driver_gnss::nmea::time_and_date;
+use m2mhal_nmea::time_and_date;
 
 /// A fix of the modem's receiver.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,7 +4,7 @@
 //! <altitude>,<fix>,<cog>,<spkm>,<spkn>,<date>,<nsat>`, `<fix>` 1 (invalid) and the rest empty
 //! while the receiver has no fix, every field empty while it is off.
 
-use m2mhal_driver_gnss::nmea::angle;
+use m2mhal_nmea::angle;
 
 use super::command_line::{Command, Form};
 use super::commands::{lines, ok};

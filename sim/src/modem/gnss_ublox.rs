@@ -4,7 +4,7 @@
 //! sentence, which `AT+UGRMC?` / `AT+UGGGA?` return (`Not available` while the receiver is off
 //! or nothing is kept). A read of RMC is the position read the `gnss-location` event reports.
 
-use m2mhal_driver_gnss::nmea::{angle, with_checksum};
+use m2mhal_nmea::{angle, with_checksum};
 
 use super::command_line::{Command, Form};
 use super::commands::{lines, ok};

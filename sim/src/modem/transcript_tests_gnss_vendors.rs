@@ -1,7 +1,7 @@
 //! Byte transcripts of the GNSS of simulated u-blox and Telit modems (`--vendor ublox|telit
 //! --gnss`), with the position the control plane gives them.
 
-use m2mhal_driver_gnss::nmea::{Nmea, parse_line};
+use m2mhal_nmea::{Nmea, parse_line};
 use serde_json::json;
 
 use super::transcript_tests::{control, quiet_modem, text};

@@ -2,15 +2,14 @@
 //!
 //! One module per vendor, each citing the manual it follows: [`quectel`] (`AT+QGPS`,
 //! `AT+QGPSLOC=2`, `AT+QGPSEND`), [`simcom`] (`AT+CGPS`, `AT+CGPSINFO`), [`ublox`] (`AT+UGPS`,
-//! `AT+UGRMC`, `AT+UGGGA`) and [`telit`] (`AT$GPSP`, `AT$GPSACP`); [`acp`] is the position layout Telit and
-//! Quectel share, [`nmea`] the RMC and GGA sentences u-blox answers with, [`units`] the number formats
-//! they all use. The family follows from the manufacturer (`AT+CGMI`); the receiver is probed
+//! `AT+UGRMC`, `AT+UGGGA`: NMEA sentences, read by the `m2mhal-nmea` crate) and [`telit`]
+//! (`AT$GPSP`, `AT$GPSACP`); [`acp`] is the position layout Telit and Quectel share, [`units`] the
+//! number formats of the answers that are not NMEA. The family follows from the manufacturer (`AT+CGMI`); the receiver is probed
 //! during initialisation (`AT+QGPS?`, `AT+CGPS?`, `AT+UGPS?`, `AT$GPSP?`), and a modem that
 //! answers has a GNSS and lists `location` whether it is on or not. It is off unless the `gnss`
 //! option or `SetEnabled` switches it on, and polled every `gnss_interval` while it is on.
 
 mod acp;
-mod nmea;
 mod quectel;
 mod simcom;
 mod telit;

@@ -5,9 +5,8 @@
 //! management +UGPS", "Get GPRMC data +UGRMC", "Get GPS fix data +UGGGA", "Concatenation of AT
 //! commands").
 
-use m2mhal_plugin_api::{Fix, FixMode};
-
-use super::nmea::{self, Gga};
+use m2mhal_nmea::{Gga, Nmea, Rmc, parse_line};
+use m2mhal_plugin_api::{Fix, FixMode, LocationSource};
 
 /// `AT+UGPS=1,0,67`: on, without aiding, GPS + SBAS + GLONASS (`<GNSS_systems>` is a bit map:
 /// 1 GPS, 2 SBAS, 64 GLONASS).
@@ -25,21 +24,46 @@ const GGA_PREFIX: &str = "+UGGGA:";
 const NOT_AVAILABLE: &str = "Not available";
 
 /// The answers to [`READ_SENTENCES`]: `+UGRMC: <mode>,<$GPRMC sentence>` (status `V`: no fix)
-/// or `+UGRMC: <mode>,Not available` (none), and the same of GGA, which adds altitude (a 3D
-/// fix), satellites and HDOP to the RMC fix when it has a fix too. `None`: no RMC line, or a
-/// sentence that does not read.
+/// or `+UGRMC: <mode>,Not available` (none), and the same of GGA. The two are the receiver's
+/// last sentence of each kind, kept separately (possibly of different epochs), so they are not
+/// assembled as an epoch: the RMC sentence, which has the date, is the fix, and a GGA with a fix
+/// adds altitude (a 3D fix), satellites and HDOP to it. `None`: no RMC line, or a sentence that
+/// does not read (a bad checksum, a malformed field, a valid RMC without position or date).
 pub(super) fn fix(lines: &[String]) -> Option<Fix> {
     let rmc = sentence(lines, RMC_PREFIX)?;
     if rmc.eq_ignore_ascii_case(NOT_AVAILABLE) {
         return Some(Fix::none());
     }
-    let fix = nmea::rmc_fix(rmc)?;
-    let gga = sentence(lines, GGA_PREFIX)
-        .and_then(nmea::gga)
-        .filter(|gga| gga.quality > 0);
+    let Ok(Nmea::Rmc(rmc)) = parse_line(rmc.as_bytes()) else {
+        return None;
+    };
+    let fix = rmc_fix(&rmc)?;
+    let gga = sentence(lines, GGA_PREFIX).and_then(|gga| match parse_line(gga.as_bytes()) {
+        Ok(Nmea::Gga(gga)) if gga.quality > 0 => Some(gga),
+        _ => None,
+    });
     Some(match gga {
-        Some(gga) if fix.mode != FixMode::None => with_gga(fix, gga),
+        Some(gga) if fix.mode != FixMode::None => with_gga(fix, &gga),
         _ => fix,
+    })
+}
+
+/// The 2D fix of an RMC sentence (RMC has no altitude); [`Fix::none`] when it says the data
+/// are not valid; `None` for a valid one without position, time or date.
+fn rmc_fix(rmc: &Rmc) -> Option<Fix> {
+    if !rmc.valid {
+        return Some(Fix::none());
+    }
+    let position = rmc.position?;
+    Some(Fix {
+        mode: FixMode::TwoD,
+        latitude: position.latitude,
+        longitude: position.longitude,
+        speed: rmc.speed.unwrap_or(f64::NAN),
+        course: rmc.course.unwrap_or(f64::NAN),
+        time: rmc.date?.at(rmc.time?)?,
+        source: Some(LocationSource::Gnss),
+        ..Fix::none()
     })
 }
 
@@ -57,7 +81,7 @@ fn sentence<'a>(lines: &'a [String], prefix: &str) -> Option<&'a str> {
 }
 
 /// The RMC `fix` with what its GGA sentence adds.
-fn with_gga(fix: Fix, gga: Gga) -> Fix {
+fn with_gga(fix: Fix, gga: &Gga) -> Fix {
     Fix {
         mode: if gga.altitude.is_some() {
             FixMode::ThreeD

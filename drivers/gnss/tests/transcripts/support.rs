@@ -2,9 +2,9 @@
 //! logs) and helpers to send them.
 
 use m2mhal_driver_gnss::GnssDriver;
-use m2mhal_driver_gnss::nmea::with_checksum;
 pub use m2mhal_driver_testkit::EPOCH;
 use m2mhal_driver_testkit::Host;
+use m2mhal_nmea::with_checksum;
 
 /// The GNSS driver in the fake host.
 pub type Receiver = Host<GnssDriver>;

@@ -1,7 +1,7 @@
 //! Known answers of the NMEA parser: sentences as real receivers sent them, taken from the
 //! regression logs of the gpsd project (file named at each test) and from receiver manuals.
 
-use m2mhal_driver_gnss::nmea::{Nmea, NmeaError, parse_line};
+use m2mhal_nmea::{Nmea, NmeaError, parse_line};
 
 fn parse(line: &str) -> Nmea {
     parse_line(line.as_bytes()).unwrap_or_else(|e| panic!("{line}: {e}"))
@@ -162,6 +162,49 @@ fn moving_rmc_and_vtg() {
     };
     assert_eq!(vtg.course, Some(221.16));
     close(vtg.speed.unwrap(), 56.191 / 3.6);
+}
+
+/// The RMC and GGA examples of the u-blox 8 / M8 Receiver Description (what u-blox cellular
+/// modules return for `AT+UGRMC?` / `AT+UGGGA?`), and what a u-blox writes before its first fix.
+#[test]
+fn u_blox_m8_receiver_description_rmc_gga_and_searching() {
+    let Nmea::Rmc(rmc) =
+        parse("$GPRMC,083559.00,A,4717.11437,N,00833.91522,E,0.004,77.52,091202,,,A*57")
+    else {
+        panic!("not an RMC");
+    };
+    assert!(rmc.valid);
+    let position = rmc.position.unwrap();
+    close(position.latitude, 47.0 + 17.11437 / 60.0);
+    close(position.longitude, 8.0 + 33.91522 / 60.0);
+    close(rmc.speed.unwrap(), 0.004 * 1852.0 / 3600.0);
+    assert_eq!(rmc.course, Some(77.52));
+    // 2002-12-09 08:35:59 UTC.
+    assert_eq!(rmc.date.unwrap().at(rmc.time.unwrap()), Some(1_039_422_959));
+
+    let Nmea::Gga(gga) =
+        parse("$GPGGA,092725.00,4717.11399,N,00833.91590,E,1,08,1.01,499.6,M,48.0,M,,*5B")
+    else {
+        panic!("not a GGA");
+    };
+    assert_eq!((gga.quality, gga.satellites), (1, Some(8)));
+    assert_eq!((gga.hdop, gga.altitude), (Some(1.01), Some(499.6)));
+
+    let Nmea::Rmc(searching) = parse("$GPRMC,,V,,,,,,,,,,N*53") else {
+        panic!("not an RMC");
+    };
+    assert!(!searching.valid && searching.position.is_none());
+    // Status A but mode N (no fix): not valid.
+    let Nmea::Rmc(mode_n) =
+        parse("$GNRMC,083559.00,A,4717.11437,N,00833.91522,E,0.004,77.52,091202,,,N*46")
+    else {
+        panic!("not an RMC");
+    };
+    assert!(!mode_n.valid);
+    let Nmea::Gga(no_fix) = parse("$GPGGA,,,,,,0,00,99.99,,,,,,*48") else {
+        panic!("not a GGA");
+    };
+    assert_eq!((no_fix.quality, no_fix.altitude), (0, None));
 }
 
 /// No fix yet: SiRF (status V with a stale position) and MediaTek (quality 0 with a placeholder

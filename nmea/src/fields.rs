@@ -24,6 +24,13 @@ pub struct Date {
     pub day: u32,
 }
 
+impl Date {
+    /// Unix seconds of `time` on this date; `None` for a date that does not exist.
+    pub fn at(self, time: TimeOfDay) -> Option<u64> {
+        m2mhal_plugin_api::unix_time(self.year, self.month, self.day, time.seconds)
+    }
+}
+
 /// The field, or `None` when it is empty.
 fn given(field: &str) -> Option<&str> {
     let field = field.trim();

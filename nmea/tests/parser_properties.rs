@@ -1,6 +1,6 @@
 //! Properties of the NMEA parser over generated input.
 
-use m2mhal_driver_gnss::nmea::{Nmea, NmeaError, parse_line, with_checksum};
+use m2mhal_nmea::{Nmea, NmeaError, parse_line, with_checksum};
 use proptest::prelude::*;
 
 /// `ddmm.mmmmm` and hemisphere of a signed angle.

@@ -1,12 +1,18 @@
-//! NMEA 0183: verified sentences ([`Sentence`]), their field formats, and the sentences a fix is
-//! made of ([`Nmea`]); and the other way, writing sentences ([`sentence`], [`angle`],
-//! [`time_and_date`]). Pure functions; no state.
+//! NMEA 0183 for every m2mhal part that reads or writes it: verified sentences ([`Sentence`]),
+//! their field formats, and the sentences a fix is made of ([`Nmea`]: GGA, RMC, GSA, GSV, VTG,
+//! GLL and TXT of any talker); the fix assembler ([`FixAssembler`]) that puts the sentences of an
+//! epoch together into one [`Fix`](m2mhal_plugin_api::Fix); and the other way, writing sentences
+//! ([`sentence`], [`angle`], [`time_and_date`]). No I/O and no plugin entry point: the `gnss`
+//! and `cellular` driver plugins, the daemon (ModemManager's NMEA traces), `m2msim` and `m2mctl`
+//! all link it.
 
+mod epoch;
 mod fields;
 mod frame;
 mod sentences;
 mod write;
 
+pub use epoch::FixAssembler;
 pub use fields::{Date, TimeOfDay};
 pub use frame::{MAX_SENTENCE, Sentence, with_checksum};
 pub use sentences::{Gga, Gll, Gsa, Gsv, Nmea, Position, Rmc, Vtg};

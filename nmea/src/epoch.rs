@@ -4,13 +4,15 @@
 //! each with part of the solution. The epoch ends when a sentence carries the time of another
 //! second, or when a sentence that comes once per epoch (GGA, RMC, GLL, VTG) comes again; the
 //! driver also closes it when the line goes quiet after a burst. Satellites in view (GSV) are
-//! kept per constellation across epochs: GSV series often straddle the bursts.
+//! kept per constellation across epochs: GSV series often straddle the bursts. A snapshot of the
+//! latest sentence of each type ([`FixAssembler::snapshot`]) is put together the same way, as
+//! one epoch.
 
 use std::collections::BTreeMap;
 
-use m2mhal_plugin_api::{Fix, FixMode, LocationSource, unix_time};
+use m2mhal_plugin_api::{Fix, FixMode, LocationSource};
 
-use crate::nmea::{Date, Gga, Gll, Gsa, Nmea, Position, Rmc, TimeOfDay, Vtg};
+use crate::{Date, Gga, Gll, Gsa, Nmea, Position, Rmc, TimeOfDay, Vtg};
 
 /// Seconds in a day.
 const DAY_S: i64 = 86_400;
@@ -133,7 +135,7 @@ impl Epoch {
 
 /// The assembler: the current epoch, the last date seen, and the satellites in view.
 #[derive(Debug, Default)]
-pub(crate) struct FixAssembler {
+pub struct FixAssembler {
     epoch: Epoch,
     /// The last RMC date (a receiver without RMC has its times dated by the host's clock).
     date: Option<Date>,
@@ -158,6 +160,35 @@ impl FixAssembler {
         } else {
             None
         };
+        self.take(nmea);
+        ended
+    }
+
+    /// The fix of a snapshot: the latest sentence of each type, as a device keeps them
+    /// (ModemManager's NMEA traces), in any order: the same sentences in another order give the
+    /// same fix. They are one epoch whatever their times (no sentence ends it: a snapshot is not
+    /// a stream); `None` without a sentence that says whether there is a fix.
+    pub fn snapshot<'a>(
+        sentences: impl IntoIterator<Item = &'a Nmea>,
+        host_time: u64,
+    ) -> Option<Fix> {
+        let mut sentences: Vec<&Nmea> = sentences.into_iter().collect();
+        // In the order of a receiver's burst where order matters (VTG's speed and course over
+        // RMC's), so that the fix does not depend on the order the snapshot lists them in.
+        sentences.sort_by_key(|nmea| match nmea {
+            Nmea::Rmc(_) => 0,
+            Nmea::Vtg(_) => 1,
+            _ => 2,
+        });
+        let mut assembler = FixAssembler::new();
+        for nmea in sentences {
+            assembler.take(nmea);
+        }
+        assembler.current(host_time)
+    }
+
+    /// Adds what `nmea` says to the current epoch.
+    fn take(&mut self, nmea: &Nmea) {
         match nmea {
             Nmea::Gga(gga) => self.epoch.gga(gga),
             Nmea::Rmc(rmc) => {
@@ -172,7 +203,6 @@ impl FixAssembler {
             }
             Nmea::Txt(_) | Nmea::Other => {}
         }
-        ended
     }
 
     /// The fix as the current epoch says it so far; `None` before any sentence that says
@@ -234,7 +264,7 @@ impl FixAssembler {
             return host_time;
         };
         if let Some(date) = epoch.date.or(self.date) {
-            return unix_time(date.year, date.month, date.day, time.seconds).unwrap_or(0);
+            return date.at(time).unwrap_or(0);
         }
         let seconds = i64::from(time.seconds);
         let host = i64::try_from(host_time).unwrap_or(i64::MAX);
