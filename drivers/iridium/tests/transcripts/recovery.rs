@@ -96,14 +96,22 @@ fn hangup_goes_offline_and_fails_waiting_work() {
 #[test]
 fn reopen_keeps_waiting_messages_and_sends_them_after_init() {
     let mut terminal = ready_terminal();
-    terminal.rx("\r\n+CIEV:1,0\r\n");
+    let first = terminal.send(binary("m0", b"w"));
+    write_message(&mut terminal, b"w");
+    terminal.expect_tx("AT+SBDIX");
+    terminal.rx(&sbdix([0, 11, 0, 0, 0, 0]));
+    assert!(terminal.reply(first).is_ok());
+    terminal.ok("AT+SBDD0", &["0"]);
+    // The next one waits for the minimum interval between sessions.
     let call = terminal.send(binary("m1", b"x"));
+    terminal.expect_no_tx();
     terminal.open();
     assert!(!terminal.answered(call));
     terminal.resync();
     terminal.ok("ATE0", &[]);
     identify(&mut terminal);
     configure(&mut terminal, "+SBDS: 0, 12, 0, -1");
+    terminal.advance(15_000);
     write_message(&mut terminal, b"x");
     terminal.expect_tx("AT+SBDIX");
     terminal.rx(&sbdix([0, 13, 0, 0, 0, 0]));
