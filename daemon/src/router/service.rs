@@ -22,7 +22,7 @@ use crate::clock::unix_now;
 use crate::device::handle::DeviceHandle;
 use crate::device::observer::DeviceObserver;
 use crate::device::outgoing::WITHDRAWN;
-use crate::store::{RoutedRecord, StoreError, StoreHandle};
+use crate::store::{RoutedRecord, Spent, StoreError, StoreHandle};
 
 /// How often the router looks at the time while a message waits for an uplink.
 const TICK: Duration = Duration::from_secs(1);
@@ -477,23 +477,41 @@ impl RouterService {
     /// Carries out the router's actions and those their outcomes bring, then asks the router
     /// once more (an attempt that ended at once moves on to the next uplink now; anything
     /// after that waits for the next tick, so an uplink that refuses at once cannot spin).
+    ///
+    /// Commits are as few as the order allows: a message's change to `sending` is committed
+    /// with the device message carrying that attempt, and a final `sent` with what its uplink
+    /// carried. Each change is signalled after its commit.
     async fn carry_out(&mut self, actions: Vec<RouterAction>) {
         let mut queue: std::collections::VecDeque<RouterAction> = actions.into();
         let mut asked_again = false;
+        // A `sending` whose attempt comes next: committed with it.
+        let mut sending = None;
         while let Some(action) = queue.pop_front() {
             let more = match action {
+                RouterAction::Changed(change)
+                    if matches!(queue.front(),
+                        Some(RouterAction::Attempt { id, .. }) if *id == change.id) =>
+                {
+                    sending = Some(change);
+                    Vec::new()
+                }
                 RouterAction::Changed(change) => {
-                    self.commit(&change).await;
-                    self.signals.state_changed(&change).await;
+                    self.changed(&change, None).await;
                     Vec::new()
                 }
                 RouterAction::Spent { uplink, at, bytes } => {
-                    let stored = self
-                        .store
-                        .run(move |s| s.record_spent(&uplink, at, bytes))
-                        .await;
-                    if let Err(e) = stored {
-                        tracing::error!("cannot record an uplink's spending: {e}");
+                    let spent = Spent { uplink, at, bytes };
+                    match queue.pop_front() {
+                        Some(RouterAction::Changed(change)) if change.state.is_final() => {
+                            self.changed(&change, Some(spent)).await;
+                        }
+                        other => {
+                            queue.extend(other);
+                            let stored = self.store.run(move |s| s.record_spent(&spent)).await;
+                            if let Err(e) = stored {
+                                tracing::error!("cannot record an uplink's spending: {e}");
+                            }
+                        }
                     }
                     Vec::new()
                 }
@@ -501,12 +519,8 @@ impl RouterService {
                     id,
                     uplink,
                     destination,
-                    payload,
-                    encoding,
-                } => {
-                    self.attempt(id, &uplink, destination, payload, encoding)
-                        .await
-                }
+                    ..
+                } => self.attempt(sending.take(), id, &uplink, destination).await,
                 RouterAction::Withdraw { id, uplink } => self.withdraw(&id, &uplink).await,
             };
             queue.extend(more);
@@ -517,33 +531,51 @@ impl RouterService {
         }
     }
 
+    /// Commits a routed message's change (with `spent`, when it is its final `sent`), then
+    /// signals it.
+    async fn changed(&mut self, change: &Change, spent: Option<Spent>) {
+        self.commit(change, spent).await;
+        self.signals.state_changed(change).await;
+    }
+
+    /// Starts the attempt of routed message `id` on `uplink`. Its change to `sending` (not
+    /// committed yet) is committed with the device message that carries the attempt, or alone
+    /// when the device does not take it; it is signalled after that commit.
     async fn attempt(
         &mut self,
+        sending: Option<Change>,
         id: String,
         uplink: &str,
         destination: String,
-        payload: Vec<u8>,
-        encoding: Encoding,
     ) -> Vec<RouterAction> {
-        let Some(device) = self.devices.get(uplink).cloned() else {
+        let routed = self.router.messages().iter().find(|m| m.id == id).cloned();
+        let (Some(device), Some(routed)) = (self.devices.get(uplink).cloned(), routed) else {
+            if let Some(change) = &sending {
+                self.changed(change, None).await;
+            }
             return self
                 .router
                 .outcome(&id, AttemptOutcome::Withdrawn, unix_now());
         };
         let request = uplink::AttemptRequest {
-            routed_id: id.clone(),
+            routed,
             destination,
-            payload,
-            encoding,
         };
         let taken = uplink::attempt(&self.store, &self.observer, &device, request).await;
         match taken {
             Ok(device_message) => {
-                self.attempts.insert(device_message.clone(), id.clone());
-                self.save(&id, Some(device_message)).await;
+                self.attempts.insert(device_message, id);
+                if let Some(change) = &sending {
+                    self.signals.state_changed(change).await;
+                }
                 Vec::new()
             }
-            Err(outcome) => self.router.outcome(&id, outcome, unix_now()),
+            Err(outcome) => {
+                if let Some(change) = &sending {
+                    self.changed(change, None).await;
+                }
+                self.router.outcome(&id, outcome, unix_now())
+            }
         }
     }
 
@@ -569,8 +601,8 @@ impl RouterService {
     }
 
     /// Commits a routed message's change: the whole message while it is under way, its final
-    /// state once it is done.
-    async fn commit(&mut self, change: &Change) {
+    /// state (and `spent`) once it is done.
+    async fn commit(&mut self, change: &Change, spent: Option<Spent>) {
         let attempt_message = self
             .attempts
             .iter()
@@ -580,7 +612,10 @@ impl RouterService {
             Some(_) => self.save(&change.id, attempt_message).await,
             None => {
                 let change = change.clone();
-                let stored = self.store.run(move |s| s.finish_routed(&change)).await;
+                let stored = self
+                    .store
+                    .run(move |s| s.finish_routed(&change, spent.as_ref()))
+                    .await;
                 if let Err(e) = stored {
                     tracing::error!("cannot record a routed message's state: {e}");
                 }
@@ -613,7 +648,7 @@ mod tests {
     use crate::device::handle::DeviceRequest;
     use crate::device::observer::{DeviceEvent, Publication};
     use crate::device::state::{Changed, DeviceState};
-    use crate::store::{ROUTED_ID, Store};
+    use crate::store::{NewOutgoing, ROUTED_ID, Store};
 
     const LTE: &str = "imei:356938035643809";
     const SBD: &str = "imei:300234063904190";
@@ -697,9 +732,16 @@ mod tests {
 
     /// The device message of an attempt, committed by the device with the routed id.
     fn device_message(store: &mut Store, routed: &RoutedMessage, state: &str) -> String {
-        let tag = BTreeMap::from([(ROUTED_ID.to_owned(), routed.id.clone())]);
         let record = store
-            .insert_outgoing(LTE, "", b"hi", "text", Some("hi"), 1000, &tag)
+            .insert_outgoing(NewOutgoing {
+                device_id: LTE.into(),
+                destination: String::new(),
+                payload: b"hi".to_vec(),
+                encoding: "text",
+                text: Some("hi".into()),
+                timestamp: 1000,
+                info: BTreeMap::from([(ROUTED_ID.to_owned(), routed.id.clone())]),
+            })
             .unwrap();
         store
             .set_state(&record.id, state, "", &BTreeMap::new())
