@@ -5,8 +5,12 @@
 //! goes through one channel into one task, in order. Each change of a routed message is
 //! committed to the store before it is signalled; a rule's state is committed when it changes.
 //! The task asks the router again every second (ttl, failover_after, budgets, rules' `for`).
+//! Handing an attempt to its device (the driver's `CheckMessage`, up to seconds) runs beside
+//! the task and reports back through the same channel, so a slow device never stalls the others;
+//! meanwhile that attempt is not withdrawn, and a device state that comes before its report is
+//! kept for it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,6 +96,13 @@ enum Input {
         state: MessageState,
         error: String,
     },
+    /// An attempt started in the background (`RouterService::attempt`) was taken by its device
+    /// (the device message's id) or not (the outcome).
+    Attempted {
+        routed: String,
+        sending: Option<Change>,
+        taken: Result<String, AttemptOutcome>,
+    },
 }
 
 /// The way to the router's task.
@@ -135,18 +146,31 @@ struct RouterService {
     devices: HashMap<String, Arc<DeviceHandle>>,
     /// Device message id -> routed message id, for the attempts under way.
     attempts: HashMap<String, String>,
+    /// Routed messages whose attempt is being handed to its device in the background (the
+    /// driver's `CheckMessage`, the commit): not withdrawn meanwhile, it may still be taken.
+    starting: HashSet<String>,
+    /// Final states of device messages not known as attempts, heard while attempts were
+    /// starting: such a state may come before its attempt's `Attempted`.
+    early: HashMap<String, AttemptOutcome>,
+    /// The way back into this task, for the attempts started in the background.
+    inputs: mpsc::WeakUnboundedSender<Input>,
     /// The routes and rules as last published.
     published: (Vec<RouteView>, Vec<RuleView>),
 }
 
-/// The router's end of its input channel, until the task runs.
+/// The router's end of its input channel, until the task runs (and a way to it that does not
+/// keep it open).
 #[derive(Debug)]
-pub struct Inputs(mpsc::UnboundedReceiver<Input>);
+pub struct Inputs(
+    mpsc::UnboundedReceiver<Input>,
+    mpsc::WeakUnboundedSender<Input>,
+);
 
 /// A handle on a router not running yet, and the input channel to run it with ([`run`]).
 pub fn channel() -> (RouterHandle, Inputs) {
     let (inputs, rx) = mpsc::unbounded_channel();
-    (RouterHandle { inputs }, Inputs(rx))
+    let weak = inputs.downgrade();
+    (RouterHandle { inputs }, Inputs(rx, weak))
 }
 
 /// What the router's task works with.
@@ -174,6 +198,9 @@ pub async fn run(setup: RouterSetup, inputs: Inputs, stop: watch::Receiver<bool>
         signals: setup.signals,
         devices: HashMap::new(),
         attempts: HashMap::new(),
+        starting: HashSet::new(),
+        early: HashMap::new(),
+        inputs: inputs.1,
         published: (Vec::new(), Vec::new()),
     };
     service.run(inputs.0, stop).await;
@@ -327,10 +354,61 @@ impl RouterService {
                     MessageState::Failed => AttemptOutcome::Failed(error),
                     MessageState::Queued | MessageState::Sending => return,
                 };
-                if let Some(routed) = self.attempts.remove(&id) {
-                    let actions = self.router.outcome(&routed, outcome, unix_now());
-                    self.carry_out(actions).await;
+                match self.attempts.remove(&id) {
+                    Some(routed) => {
+                        let actions = self.router.outcome(&routed, outcome, unix_now());
+                        self.carry_out(actions).await;
+                    }
+                    None if !self.starting.is_empty() => {
+                        self.early.insert(id, outcome);
+                    }
+                    None => {}
                 }
+            }
+            Input::Attempted {
+                routed,
+                sending,
+                taken,
+            } => {
+                let actions = self.attempted(routed, sending, taken).await;
+                self.carry_out(actions).await;
+            }
+        }
+    }
+
+    /// An attempt started in the background was taken by its device, or not.
+    async fn attempted(
+        &mut self,
+        routed: String,
+        sending: Option<Change>,
+        taken: Result<String, AttemptOutcome>,
+    ) -> Vec<RouterAction> {
+        self.starting.remove(&routed);
+        let early = match &taken {
+            Ok(device_message) => self.early.remove(device_message),
+            Err(_) => None,
+        };
+        if self.starting.is_empty() {
+            self.early.clear();
+        }
+        match taken {
+            Ok(device_message) => {
+                if let Some(change) = &sending {
+                    self.signals.state_changed(change).await;
+                }
+                match early {
+                    Some(outcome) => self.router.outcome(&routed, outcome, unix_now()),
+                    None => {
+                        self.attempts.insert(device_message, routed);
+                        Vec::new()
+                    }
+                }
+            }
+            Err(outcome) => {
+                if let Some(change) = &sending {
+                    self.changed(change, None).await;
+                }
+                self.router.outcome(&routed, outcome, unix_now())
             }
         }
     }
@@ -538,9 +616,11 @@ impl RouterService {
         self.signals.state_changed(change).await;
     }
 
-    /// Starts the attempt of routed message `id` on `uplink`. Its change to `sending` (not
-    /// committed yet) is committed with the device message that carries the attempt, or alone
-    /// when the device does not take it; it is signalled after that commit.
+    /// Starts the attempt of routed message `id` on `uplink`, in the background (the driver's
+    /// `CheckMessage` may take seconds; the router goes on meanwhile): the answer comes back as
+    /// [`Input::Attempted`]. Its change to `sending` (not committed yet) is committed with the
+    /// device message that carries the attempt, or alone when the device does not take it; it
+    /// is signalled after that commit.
     async fn attempt(
         &mut self,
         sending: Option<Change>,
@@ -550,36 +630,38 @@ impl RouterService {
     ) -> Vec<RouterAction> {
         let routed = self.router.messages().iter().find(|m| m.id == id).cloned();
         let (Some(device), Some(routed)) = (self.devices.get(uplink).cloned(), routed) else {
-            if let Some(change) = &sending {
-                self.changed(change, None).await;
-            }
             return self
-                .router
-                .outcome(&id, AttemptOutcome::Withdrawn, unix_now());
+                .attempted(id, sending, Err(AttemptOutcome::Withdrawn))
+                .await;
         };
-        let request = uplink::AttemptRequest {
-            routed,
-            destination,
+        let Some(inputs) = self.inputs.upgrade() else {
+            // The daemon stops: the attempt starts again after the restart.
+            return Vec::new();
         };
-        let taken = uplink::attempt(&self.store, &self.observer, &device, request).await;
-        match taken {
-            Ok(device_message) => {
-                self.attempts.insert(device_message, id);
-                if let Some(change) = &sending {
-                    self.signals.state_changed(change).await;
-                }
-                Vec::new()
-            }
-            Err(outcome) => {
-                if let Some(change) = &sending {
-                    self.changed(change, None).await;
-                }
-                self.router.outcome(&id, outcome, unix_now())
-            }
-        }
+        self.starting.insert(id.clone());
+        let (store, observer) = (self.store.clone(), Arc::clone(&self.observer));
+        tokio::spawn(async move {
+            let request = uplink::AttemptRequest {
+                routed,
+                destination,
+            };
+            let taken = uplink::attempt(&store, &observer, &device, request).await;
+            let _ = inputs.send(Input::Attempted {
+                routed: id,
+                sending,
+                taken,
+            });
+        });
+        Vec::new()
     }
 
     async fn withdraw(&mut self, id: &str, uplink: &str) -> Vec<RouterAction> {
+        if self.starting.contains(id) {
+            // Being handed to its device: it may be taken yet.
+            return self
+                .router
+                .outcome(id, AttemptOutcome::InFlight, unix_now());
+        }
         let device_message = self
             .attempts
             .iter()
@@ -709,6 +791,9 @@ mod tests {
             signals,
             devices: HashMap::new(),
             attempts: HashMap::new(),
+            starting: HashSet::new(),
+            early: HashMap::new(),
+            inputs: mpsc::unbounded_channel().0.downgrade(),
             published: (Vec::new(), Vec::new()),
         }
     }
@@ -788,5 +873,49 @@ mod tests {
         service.restore().await;
         let seen = signals.0.lock().unwrap().clone();
         assert_eq!(seen, [(routed.id.clone(), "queued".into(), String::new())]);
+    }
+
+    #[tokio::test]
+    async fn a_device_state_heard_before_its_attempt_was_answered_is_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.router.queue(routed.clone());
+        service.starting.insert(routed.id.clone());
+        // The device sent it before the background attempt reported back.
+        let sent = Input::MessageState {
+            id: "77".into(),
+            state: MessageState::Sent,
+            error: String::new(),
+        };
+        service.input(sent).await;
+        assert!(signals.0.lock().unwrap().is_empty());
+        let attempted = Input::Attempted {
+            routed: routed.id.clone(),
+            sending: None,
+            taken: Ok("77".into()),
+        };
+        service.input(attempted).await;
+        let seen = signals.0.lock().unwrap().clone();
+        assert_eq!(seen, [(routed.id.clone(), "sent".into(), LTE.into())]);
+        assert!(service.starting.is_empty() && service.early.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_attempt_being_handed_to_its_device_is_not_withdrawn() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.router.queue(routed.clone());
+        service.starting.insert(routed.id.clone());
+        assert!(service.withdraw(&routed.id, LTE).await.is_empty());
+        let attempt = service.router.messages()[0].attempt.clone().unwrap();
+        assert_eq!(attempt.uplink, LTE, "still on its first uplink");
+        assert!(!attempt.withdrawing);
+        assert!(signals.0.lock().unwrap().is_empty(), "no second uplink");
     }
 }
