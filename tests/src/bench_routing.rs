@@ -117,7 +117,6 @@ pub async fn drain(conn: &Connection, modem: &mut Sim, pid: u32) -> Drain {
     modem.ok("register searching").await;
     wait_uplink(conn, ROUTE, LTE, |available, _| !available).await;
     let rss_before_kib = status_kib(pid, "VmRSS");
-    let mut routed = subscribe(conn, ROUTER, "StateChanged").await;
     let t0 = Instant::now();
     for n in 0..DRAINED {
         route_send(conn, ROUTE, &format!("queued {n}"), &RouteOptions::new())
@@ -126,6 +125,9 @@ pub async fn drain(conn: &Connection, modem: &mut Sim, pid: u32) -> Drain {
     }
     let queueing = t0.elapsed();
     let rss_queued_kib = status_kib(pid, "VmRSS");
+    // Subscribed only now: a stream nobody reads while the Sends are answered would fill and
+    // hold up the connection.
+    let mut routed = subscribe(conn, ROUTER, "StateChanged").await;
     modem.ok("register home").await;
     let t0 = Instant::now();
     let mut sent = 0;
