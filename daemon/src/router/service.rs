@@ -10,7 +10,7 @@
 //! meanwhile that attempt is not withdrawn, and a device state that comes before its report is
 //! kept for it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -146,9 +146,13 @@ struct RouterService {
     devices: HashMap<String, Arc<DeviceHandle>>,
     /// Device message id -> routed message id, for the attempts under way.
     attempts: HashMap<String, String>,
-    /// Routed messages whose attempt is being handed to its device in the background (the
-    /// driver's `CheckMessage`, the commit): not withdrawn meanwhile, it may still be taken.
-    starting: HashSet<String>,
+    /// Routed message -> uplink, for the attempts being handed to their device in the
+    /// background (the driver's `CheckMessage`, the commit): not withdrawn meanwhile, they may
+    /// still be taken. One per uplink at a time.
+    starting: HashMap<String, String>,
+    /// Per uplink, the attempts waiting for the one being handed over (a backlog drains one
+    /// attempt after the other, not all at once).
+    waiting: HashMap<String, VecDeque<Start>>,
     /// Final states of device messages not known as attempts, heard while attempts were
     /// starting: such a state may come before its attempt's `Attempted`.
     early: HashMap<String, AttemptOutcome>,
@@ -156,6 +160,17 @@ struct RouterService {
     inputs: mpsc::WeakUnboundedSender<Input>,
     /// The routes and rules as last published.
     published: (Vec<RouteView>, Vec<RuleView>),
+}
+
+/// An attempt to hand to its uplink's device.
+#[derive(Debug)]
+struct Start {
+    /// Its change to `sending`, not committed yet.
+    sending: Option<Change>,
+    /// The routed message.
+    id: String,
+    /// Where to on the uplink.
+    destination: String,
 }
 
 /// The router's end of its input channel, until the task runs (and a way to it that does not
@@ -198,7 +213,8 @@ pub async fn run(setup: RouterSetup, inputs: Inputs, stop: watch::Receiver<bool>
         signals: setup.signals,
         devices: HashMap::new(),
         attempts: HashMap::new(),
-        starting: HashSet::new(),
+        starting: HashMap::new(),
+        waiting: HashMap::new(),
         early: HashMap::new(),
         inputs: inputs.1,
         published: (Vec::new(), Vec::new()),
@@ -376,22 +392,20 @@ impl RouterService {
         }
     }
 
-    /// An attempt started in the background was taken by its device, or not.
+    /// An attempt started in the background was taken by its device, or not; the next attempt
+    /// waiting for its uplink starts.
     async fn attempted(
         &mut self,
         routed: String,
         sending: Option<Change>,
         taken: Result<String, AttemptOutcome>,
     ) -> Vec<RouterAction> {
-        self.starting.remove(&routed);
+        let uplink = self.starting.remove(&routed);
         let early = match &taken {
             Ok(device_message) => self.early.remove(device_message),
             Err(_) => None,
         };
-        if self.starting.is_empty() {
-            self.early.clear();
-        }
-        match taken {
+        let mut actions = match taken {
             Ok(device_message) => {
                 if let Some(change) = &sending {
                     self.signals.state_changed(change).await;
@@ -404,13 +418,38 @@ impl RouterService {
                     }
                 }
             }
-            Err(outcome) => {
-                if let Some(change) = &sending {
-                    self.changed(change, None).await;
+            Err(outcome) => self.not_taken(sending, &routed, outcome).await,
+        };
+        if let Some(uplink) = uplink {
+            while let Some(next) = self.waiting.get_mut(&uplink).and_then(VecDeque::pop_front) {
+                match self.start(next, &uplink) {
+                    None => break,
+                    Some(start) => actions.extend(
+                        self.not_taken(start.sending, &start.id, AttemptOutcome::Withdrawn)
+                            .await,
+                    ),
                 }
-                self.router.outcome(&routed, outcome, unix_now())
             }
+            self.waiting.retain(|_, queue| !queue.is_empty());
         }
+        if self.starting.is_empty() {
+            self.early.clear();
+        }
+        actions
+    }
+
+    /// An attempt its device did not take (nothing committed yet): its `sending` is committed
+    /// and signalled on its own, then the router hears the outcome.
+    async fn not_taken(
+        &mut self,
+        sending: Option<Change>,
+        id: &str,
+        outcome: AttemptOutcome,
+    ) -> Vec<RouterAction> {
+        if let Some(change) = &sending {
+            self.changed(change, None).await;
+        }
+        self.router.outcome(id, outcome, unix_now())
     }
 
     /// Commits a new routed message as `queued`, signals it, and queues it.
@@ -618,9 +657,10 @@ impl RouterService {
 
     /// Starts the attempt of routed message `id` on `uplink`, in the background (the driver's
     /// `CheckMessage` may take seconds; the router goes on meanwhile): the answer comes back as
-    /// [`Input::Attempted`]. Its change to `sending` (not committed yet) is committed with the
-    /// device message that carries the attempt, or alone when the device does not take it; it
-    /// is signalled after that commit.
+    /// [`Input::Attempted`]. One attempt per uplink is handed over at a time; the others wait
+    /// for it. Its change to `sending` (not committed yet) is committed with the device message
+    /// that carries the attempt, or alone when the device does not take it; it is signalled
+    /// after that commit.
     async fn attempt(
         &mut self,
         sending: Option<Change>,
@@ -628,17 +668,43 @@ impl RouterService {
         uplink: &str,
         destination: String,
     ) -> Vec<RouterAction> {
-        let routed = self.router.messages().iter().find(|m| m.id == id).cloned();
-        let (Some(device), Some(routed)) = (self.devices.get(uplink).cloned(), routed) else {
-            return self
-                .attempted(id, sending, Err(AttemptOutcome::Withdrawn))
-                .await;
+        let start = Start {
+            sending,
+            id,
+            destination,
+        };
+        if self.starting.values().any(|busy| busy == uplink) {
+            let waiting = self.waiting.entry(uplink.to_owned()).or_default();
+            waiting.push_back(start);
+            return Vec::new();
+        }
+        match self.start(start, uplink) {
+            None => Vec::new(),
+            Some(start) => {
+                self.not_taken(start.sending, &start.id, AttemptOutcome::Withdrawn)
+                    .await
+            }
+        }
+    }
+
+    /// Hands `start` to `uplink`'s device in the background; gives it back when there is no
+    /// such device (or message) now.
+    fn start(&mut self, start: Start, uplink: &str) -> Option<Start> {
+        let routed = self.router.messages().iter().find(|m| m.id == start.id);
+        let (Some(device), Some(routed)) = (self.devices.get(uplink).cloned(), routed.cloned())
+        else {
+            return Some(start);
         };
         let Some(inputs) = self.inputs.upgrade() else {
             // The daemon stops: the attempt starts again after the restart.
-            return Vec::new();
+            return None;
         };
-        self.starting.insert(id.clone());
+        let Start {
+            sending,
+            id,
+            destination,
+        } = start;
+        self.starting.insert(id.clone(), uplink.to_owned());
         let (store, observer) = (self.store.clone(), Arc::clone(&self.observer));
         tokio::spawn(async move {
             let request = uplink::AttemptRequest {
@@ -652,15 +718,25 @@ impl RouterService {
                 taken,
             });
         });
-        Vec::new()
+        None
     }
 
     async fn withdraw(&mut self, id: &str, uplink: &str) -> Vec<RouterAction> {
-        if self.starting.contains(id) {
+        if self.starting.contains_key(id) {
             // Being handed to its device: it may be taken yet.
             return self
                 .router
                 .outcome(id, AttemptOutcome::InFlight, unix_now());
+        }
+        let waiting = self
+            .waiting
+            .get_mut(uplink)
+            .and_then(|queue| queue.remove(queue.iter().position(|s| s.id == id)?));
+        if let Some(start) = waiting {
+            // Never handed over.
+            return self
+                .not_taken(start.sending, id, AttemptOutcome::Withdrawn)
+                .await;
         }
         let device_message = self
             .attempts
@@ -734,6 +810,7 @@ mod tests {
 
     const LTE: &str = "imei:356938035643809";
     const SBD: &str = "imei:300234063904190";
+    const PHONE: &str = "+447700900123";
 
     /// Sees nothing: the restored messages' devices are not back yet.
     #[derive(Debug)]
@@ -791,7 +868,8 @@ mod tests {
             signals,
             devices: HashMap::new(),
             attempts: HashMap::new(),
-            starting: HashSet::new(),
+            starting: HashMap::new(),
+            waiting: HashMap::new(),
             early: HashMap::new(),
             inputs: mpsc::unbounded_channel().0.downgrade(),
             published: (Vec::new(), Vec::new()),
@@ -883,7 +961,7 @@ mod tests {
         let signals = Arc::new(Recorded::default());
         let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
         service.router.queue(routed.clone());
-        service.starting.insert(routed.id.clone());
+        service.starting.insert(routed.id.clone(), LTE.into());
         // The device sent it before the background attempt reported back.
         let sent = Input::MessageState {
             id: "77".into(),
@@ -911,11 +989,51 @@ mod tests {
         let signals = Arc::new(Recorded::default());
         let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
         service.router.queue(routed.clone());
-        service.starting.insert(routed.id.clone());
+        service.starting.insert(routed.id.clone(), LTE.into());
         assert!(service.withdraw(&routed.id, LTE).await.is_empty());
         let attempt = service.router.messages()[0].attempt.clone().unwrap();
         assert_eq!(attempt.uplink, LTE, "still on its first uplink");
         assert!(!attempt.withdrawing);
         assert!(signals.0.lock().unwrap().is_empty(), "no second uplink");
+    }
+
+    #[tokio::test]
+    async fn an_attempt_waiting_for_its_uplink_is_withdrawn_without_reaching_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.router.queue(routed.clone());
+        // Another message's attempt is being handed to LTE: this one waits for it.
+        service.starting.insert("other".into(), LTE.into());
+        let sending = Change {
+            id: routed.id.clone(),
+            state: RoutedState::Sending,
+            uplink: LTE.into(),
+            attempts: 1,
+            error: String::new(),
+        };
+        let started = service
+            .attempt(Some(sending), routed.id.clone(), LTE, PHONE.into())
+            .await;
+        assert!(started.is_empty());
+        assert_eq!(service.waiting[LTE].len(), 1);
+        assert!(
+            signals.0.lock().unwrap().is_empty(),
+            "signalled once committed"
+        );
+
+        let actions = service.withdraw(&routed.id, LTE).await;
+        service.carry_out(actions).await;
+        let seen = signals.0.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [
+                (routed.id.clone(), "sending".into(), LTE.into()),
+                (routed.id.clone(), "queued".into(), String::new()),
+            ]
+        );
+        assert!(service.waiting[LTE].is_empty());
     }
 }
