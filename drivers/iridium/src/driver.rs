@@ -200,11 +200,11 @@ impl IridiumDriver {
     /// `whole_outbox`) and the background timers.
     fn abandon_work(&mut self, error: &CallError, whole_outbox: bool) {
         self.link.abandon(self.now_ms, error, &mut self.out);
-        let mut calls = self.abandon_session();
+        let mut messages: Vec<outbox::Outgoing> = self.abandon_session(error).into_iter().collect();
         if whole_outbox {
-            calls.extend(self.outbox.abandon_all());
+            messages.extend(self.outbox.abandon_all());
         }
-        self.out.fail_all(calls, error);
+        self.fail_messages(messages, error);
         self.outbox.set_written(false);
         self.mo_clear = false;
         self.next_momsn = None;
@@ -238,7 +238,28 @@ impl IridiumDriver {
             CallErrorKind::NotReady,
             format!("the terminal is not ready: {reason} ({why})"),
         );
-        self.out.fail_all(self.outbox.abandon_all(), &error);
+        let messages = self.outbox.abandon_all();
+        self.fail_messages(messages, &error);
+    }
+
+    /// Answers abandoned messages with `error`; one that may have reached the gateway (a
+    /// session carried it, or one gave no result) gets `Timeout` instead of `NotReady`, so that
+    /// the host never hands it to another uplink (it stays uncertain there).
+    fn fail_messages(&mut self, messages: Vec<outbox::Outgoing>, error: &CallError) {
+        for message in messages {
+            let error = if message.uncertain && error.kind == CallErrorKind::NotReady {
+                CallError::new(
+                    CallErrorKind::Timeout,
+                    format!(
+                        "{}; message {} may have reached the gateway",
+                        error.message, message.id
+                    ),
+                )
+            } else {
+                error.clone()
+            };
+            self.out.reply(message.call, Err(error));
+        }
     }
 }
 
@@ -388,7 +409,8 @@ impl IridiumDriver {
                     CallErrorKind::NotReady,
                     format!("the terminal is not ready: {reason}"),
                 );
-                self.out.fail_all(self.outbox.abandon_all(), &error);
+                let messages = self.outbox.abandon_all();
+                self.fail_messages(messages, &error);
             }
             Outcome::Configured => {
                 self.link

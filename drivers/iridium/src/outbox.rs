@@ -122,10 +122,10 @@ impl Outbox {
         self.queue.pop_front()
     }
 
-    /// Removes every message; returns their calls to answer.
-    pub fn abandon_all(&mut self) -> Vec<u64> {
+    /// Removes every message; returns them, to answer their calls.
+    pub fn abandon_all(&mut self) -> Vec<Outgoing> {
         self.written = false;
-        self.queue.drain(..).map(|message| message.call).collect()
+        self.queue.drain(..).collect()
     }
 }
 
@@ -174,7 +174,8 @@ mod tests {
         assert_eq!(outbox.pop().map(|m| m.call), Some(1));
         assert!(!outbox.is_written(), "the next message is not written yet");
         assert_eq!(outbox.head().map(|m| m.attempts), Some(0));
-        assert_eq!(outbox.abandon_all(), [2]);
+        let abandoned: Vec<u64> = outbox.abandon_all().iter().map(|m| m.call).collect();
+        assert_eq!(abandoned, [2]);
         assert!(outbox.head().is_none());
     }
 

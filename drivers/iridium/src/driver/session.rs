@@ -26,6 +26,7 @@ use m2mhal_plugin_api::{
 
 use super::{IridiumDriver, Phase, Purpose};
 use crate::options::Options;
+use crate::outbox::Outgoing;
 use crate::parse::result_code;
 use crate::resume::{self, Recorded};
 use crate::sbd::{WriteResult, message_key, read_block, write_payload};
@@ -764,16 +765,19 @@ impl IridiumDriver {
         self.kick_session();
     }
 
-    /// Ends the session machinery (restart, hangup, silence); returns the calls to answer: the
-    /// polls, and the message a running session carried.
-    pub(super) fn abandon_session(&mut self) -> Vec<u64> {
-        let mut calls = std::mem::take(&mut self.mailbox).polls;
-        if let Session::Transfer(transfer) = std::mem::take(&mut self.session) {
-            calls.extend(transfer.demand.polls);
-            if transfer.carries_mo {
-                calls.extend(self.outbox.pop().map(|message| message.call));
-            }
+    /// Ends the session machinery (restart, hangup, silence); answers its polls with `error`
+    /// and returns the message a running session carried (it may have reached the gateway).
+    pub(super) fn abandon_session(&mut self, error: &CallError) -> Option<Outgoing> {
+        let polls = std::mem::take(&mut self.mailbox).polls;
+        self.out.fail_all(polls, error);
+        let Session::Transfer(transfer) = std::mem::take(&mut self.session) else {
+            return None;
+        };
+        self.out.fail_all(transfer.demand.polls, error);
+        if !transfer.carries_mo {
+            return None;
         }
-        calls
+        self.outbox.head_uncertain();
+        self.outbox.pop()
     }
 }

@@ -94,6 +94,27 @@ fn hangup_goes_offline_and_fails_waiting_work() {
 }
 
 #[test]
+fn a_hangup_during_a_session_never_answers_its_message_not_ready() {
+    let mut terminal = ready_terminal();
+    let carried = terminal.send(binary("m1", b"x"));
+    let waiting = terminal.send(binary("m2", b"y"));
+    write_message(&mut terminal, b"x");
+    terminal.expect_tx("AT+SBDIX");
+    terminal.input(Event::Hangup);
+    // The session may have delivered m1: Timeout, so the host never sends it elsewhere.
+    let error = terminal.reply(carried).unwrap_err();
+    assert_eq!(error.kind, CallErrorKind::Timeout, "{error:?}");
+    assert!(
+        error.message.contains("may have reached the gateway"),
+        "{error:?}"
+    );
+    assert_eq!(
+        terminal.reply(waiting).unwrap_err().kind,
+        CallErrorKind::NotReady
+    );
+}
+
+#[test]
 fn reopen_keeps_waiting_messages_and_sends_them_after_init() {
     let mut terminal = ready_terminal();
     let first = terminal.send(binary("m0", b"w"));
