@@ -92,6 +92,8 @@ enum Input {
     Send(SendRequest, oneshot::Sender<Result<String, SendError>>),
     Device(Arc<DeviceHandle>),
     MessageState {
+        /// The device's `Id` (an uplink).
+        device: String,
         id: String,
         state: MessageState,
         error: String,
@@ -126,9 +128,10 @@ impl RouterHandle {
         let _ = self.inputs.send(Input::Device(Arc::clone(device)));
     }
 
-    /// A device message's new state, committed.
-    pub fn message_state(&self, id: &str, state: MessageState, error: &str) {
+    /// A device message's new state, committed (`device`: the device's `Id`).
+    pub fn message_state(&self, device: &str, id: &str, state: MessageState, error: &str) {
         let _ = self.inputs.send(Input::MessageState {
+            device: device.to_owned(),
             id: id.to_owned(),
             state,
             error: error.to_owned(),
@@ -153,9 +156,10 @@ struct RouterService {
     /// Per uplink, the attempts waiting for the one being handed over (a backlog drains one
     /// attempt after the other, not all at once).
     waiting: HashMap<String, VecDeque<Start>>,
-    /// Final states of device messages not known as attempts, heard while attempts were
-    /// starting: such a state may come before its attempt's `Attempted`.
-    early: HashMap<String, AttemptOutcome>,
+    /// Per uplink, final states of device messages not known as attempts, heard while an
+    /// attempt was being handed to it: its own state may come before its `Attempted`. Dropped at
+    /// that `Attempted` (one attempt per uplink is handed over at a time).
+    early: HashMap<String, HashMap<String, AttemptOutcome>>,
     /// The way back into this task, for the attempts started in the background.
     inputs: mpsc::WeakUnboundedSender<Input>,
     /// The routes and rules as last published.
@@ -364,7 +368,12 @@ impl RouterService {
                 let _ = reply.send(self.accept(request).await);
             }
             Input::Device(device) => self.device_changed(device).await,
-            Input::MessageState { id, state, error } => {
+            Input::MessageState {
+                device,
+                id,
+                state,
+                error,
+            } => {
                 let outcome = match state {
                     MessageState::Sent => AttemptOutcome::Sent,
                     MessageState::Failed => AttemptOutcome::Failed(error),
@@ -375,8 +384,8 @@ impl RouterService {
                         let actions = self.router.outcome(&routed, outcome, unix_now());
                         self.carry_out(actions).await;
                     }
-                    None if !self.starting.is_empty() => {
-                        self.early.insert(id, outcome);
+                    None if self.starting.values().any(|uplink| *uplink == device) => {
+                        self.early.entry(device).or_default().insert(id, outcome);
                     }
                     None => {}
                 }
@@ -401,8 +410,12 @@ impl RouterService {
         taken: Result<String, AttemptOutcome>,
     ) -> Vec<RouterAction> {
         let uplink = self.starting.remove(&routed);
+        let mut heard = uplink
+            .as_ref()
+            .and_then(|uplink| self.early.remove(uplink))
+            .unwrap_or_default();
         let early = match &taken {
-            Ok(device_message) => self.early.remove(device_message),
+            Ok(device_message) => heard.remove(device_message),
             Err(_) => None,
         };
         let mut actions = match taken {
@@ -431,9 +444,6 @@ impl RouterService {
                 }
             }
             self.waiting.retain(|_, queue| !queue.is_empty());
-        }
-        if self.starting.is_empty() {
-            self.early.clear();
         }
         actions
     }
@@ -964,6 +974,7 @@ mod tests {
         service.starting.insert(routed.id.clone(), LTE.into());
         // The device sent it before the background attempt reported back.
         let sent = Input::MessageState {
+            device: LTE.into(),
             id: "77".into(),
             state: MessageState::Sent,
             error: String::new(),
