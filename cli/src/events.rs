@@ -68,6 +68,17 @@ pub enum Event {
         /// Why it failed, or "".
         error: String,
     },
+    /// `Router.StateChanged`: a routed message changed state (no payload in it).
+    RoutedStateChanged {
+        /// Routed message id.
+        id: String,
+        /// `queued`, `sending`, `sent`, `failed`.
+        state: String,
+        /// The uplink trying or that carried it ("" while queued).
+        uplink: String,
+        /// Why, or "".
+        error: String,
+    },
     /// `Gatt.Notification`.
     Notification {
         /// The device.
@@ -148,6 +159,16 @@ impl Event {
                     error,
                 }
             }
+            (iface::ROUTER, "StateChanged") => {
+                let (id, state, uplink, error): (String, String, String, String) =
+                    body.deserialize().ok()?;
+                Self::RoutedStateChanged {
+                    id,
+                    state,
+                    uplink,
+                    error,
+                }
+            }
             (iface::GATT, "Notification") => {
                 let (characteristic, value): (String, Vec<u8>) = body.deserialize().ok()?;
                 Self::Notification {
@@ -179,6 +200,7 @@ impl Event {
             Self::PropertiesChanged { interface, .. } => interface == iface::DEVICE,
             Self::MessageReceived { .. }
             | Self::MessageStateChanged { .. }
+            | Self::RoutedStateChanged { .. }
             | Self::Notification { .. } => false,
         }
     }
@@ -259,12 +281,20 @@ impl Event {
                 state,
                 error,
             } => {
-                let reason = if error.is_empty() {
+                format!("[{}] message {id}: {state}{}", label(path), reason(error))
+            }
+            Self::RoutedStateChanged {
+                id,
+                state,
+                uplink,
+                error,
+            } => {
+                let via = if uplink.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({error})")
+                    format!(" via {uplink}")
                 };
-                format!("[{}] message {id}: {state}{reason}", label(path))
+                format!("[router] message {id}: {state}{via}{}", reason(error))
             }
             Self::Notification {
                 path,
@@ -327,6 +357,15 @@ impl Event {
             } => json!({
                 "event": "state-changed", "path": path, "id": id, "state": state, "error": error,
             }),
+            Self::RoutedStateChanged {
+                id,
+                state,
+                uplink,
+                error,
+            } => json!({
+                "event": "routed-state-changed", "id": id, "state": state, "uplink": uplink,
+                "error": error,
+            }),
             Self::Notification {
                 path,
                 characteristic,
@@ -340,6 +379,15 @@ impl Event {
             Self::DaemonAppeared => json!({"event": "daemon-appeared"}),
             Self::DaemonLeft => json!({"event": "daemon-left"}),
         }
+    }
+}
+
+/// ` (why)`, or "" when there is no reason.
+fn reason(error: &str) -> String {
+    if error.is_empty() {
+        String::new()
+    } else {
+        format!(" ({error})")
     }
 }
 
@@ -484,6 +532,33 @@ mod tests {
             event.to_json(),
             json!({"event": "state-changed", "path": DEVICE_3, "id": "9", "state": "failed",
                    "error": "+CMS ERROR: 38 (network out of order)"})
+        );
+    }
+
+    #[test]
+    fn routed_state_changes_are_one_line_each() {
+        let body = ("4", "sending", "imei:300234063904190", "");
+        let event = decode(MANAGER_PATH, iface::ROUTER, "StateChanged", &body);
+        assert!(!event.may_change_device_state());
+        assert_eq!(
+            event.render(),
+            "[router] message 4: sending via imei:300234063904190"
+        );
+        let body = (
+            "4",
+            "queued",
+            "",
+            "imei:300234063904190 did not deliver in time",
+        );
+        let event = decode(MANAGER_PATH, iface::ROUTER, "StateChanged", &body);
+        assert_eq!(
+            event.render(),
+            "[router] message 4: queued (imei:300234063904190 did not deliver in time)"
+        );
+        assert_eq!(
+            event.to_json(),
+            json!({"event": "routed-state-changed", "id": "4", "state": "queued", "uplink": "",
+                   "error": "imei:300234063904190 did not deliver in time"})
         );
     }
 

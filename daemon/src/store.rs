@@ -17,7 +17,7 @@ use thiserror::Error;
 
 mod routed;
 
-pub use routed::{ROUTED_ID, RoutedRecord};
+pub use routed::{ROUTED_ID, RoutedRecord, Spent};
 
 /// File name of the database inside the state directory.
 const DB_FILE: &str = "messages.db";
@@ -126,6 +126,25 @@ impl FromSql for Direction {
             )),
         }
     }
+}
+
+/// An outgoing message to queue ([`Store::insert_outgoing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutgoing {
+    /// `Id` of the device that sends it.
+    pub device_id: String,
+    /// A phone number; "" for a satellite gateway.
+    pub destination: String,
+    /// The bytes.
+    pub payload: Vec<u8>,
+    /// `text` or `binary`.
+    pub encoding: &'static str,
+    /// The payload as text, when it is text.
+    pub text: Option<String>,
+    /// Unix seconds when it was queued.
+    pub timestamp: u64,
+    /// Facts recorded with it (the router's `routed_id`).
+    pub info: BTreeMap<String, String>,
 }
 
 /// One stored message, as `Messaging.List` shows it.
@@ -257,40 +276,13 @@ impl Store {
         Ok(Store { connection })
     }
 
-    /// Queues an outgoing message (state `queued`) with `info` recorded about it, in one
-    /// transaction, and returns it with its new id.
-    #[allow(clippy::too_many_arguments)]
-    pub fn insert_outgoing(
-        &mut self,
-        device_id: &str,
-        destination: &str,
-        payload: &[u8],
-        encoding: &str,
-        text: Option<&str>,
-        now: u64,
-        info: &BTreeMap<String, String>,
-    ) -> Result<MessageRecord, StoreError> {
-        let record = MessageRecord {
-            id: String::new(),
-            device_id: device_id.to_owned(),
-            direction: Direction::Out,
-            peer: destination.to_owned(),
-            payload: payload.to_vec(),
-            encoding: encoding.to_owned(),
-            text: text.map(str::to_owned),
-            state: "queued".to_owned(),
-            timestamp: now,
-            error: String::new(),
-            info: info.clone(),
-        };
+    /// Queues an outgoing message (state `queued`) with its `info`, in one transaction, and
+    /// returns it with its new id.
+    pub fn insert_outgoing(&mut self, message: NewOutgoing) -> Result<MessageRecord, StoreError> {
         let transaction = self.connection.transaction()?;
-        let rowid = insert_message(&transaction, &record, None)?;
-        merge_info(&transaction, rowid, info)?;
+        let record = insert_outgoing_in(&transaction, message)?;
         transaction.commit()?;
-        Ok(MessageRecord {
-            id: rowid.to_string(),
-            ..record
-        })
+        Ok(record)
     }
 
     /// Sets a message's state and error, and merges `info` into its info (same keys replaced).
@@ -672,6 +664,31 @@ fn insert_message(
     Ok(connection.last_insert_rowid())
 }
 
+/// Inserts an outgoing message (state `queued`) with its info into `connection` (a
+/// transaction the caller commits); the record with its new id.
+fn insert_outgoing_in(
+    connection: &Connection,
+    message: NewOutgoing,
+) -> Result<MessageRecord, StoreError> {
+    let mut record = MessageRecord {
+        id: String::new(),
+        device_id: message.device_id,
+        direction: Direction::Out,
+        peer: message.destination,
+        payload: message.payload,
+        encoding: message.encoding.to_owned(),
+        text: message.text,
+        state: "queued".to_owned(),
+        timestamp: message.timestamp,
+        error: String::new(),
+        info: message.info,
+    };
+    let rowid = insert_message(connection, &record, None)?;
+    merge_info(connection, rowid, &record.info)?;
+    record.id = rowid.to_string();
+    Ok(record)
+}
+
 /// Inserts or replaces `info`'s keys for a message, keeping its other keys.
 fn merge_info(
     connection: &Connection,
@@ -735,15 +752,15 @@ mod tests {
 
     fn queue_hello(store: &mut Store, device_id: &str, now: u64) -> MessageRecord {
         store
-            .insert_outgoing(
-                device_id,
-                "+4915112345678",
-                b"hello",
-                "text",
-                Some("hello"),
-                now,
-                &BTreeMap::new(),
-            )
+            .insert_outgoing(NewOutgoing {
+                device_id: device_id.into(),
+                destination: "+4915112345678".into(),
+                payload: b"hello".to_vec(),
+                encoding: "text",
+                text: Some("hello".into()),
+                timestamp: now,
+                info: BTreeMap::new(),
+            })
             .unwrap()
     }
 
@@ -1139,7 +1156,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         let error = store
-            .insert_outgoing(MODEM, "", b"x", "binary", None, u64::MAX, &BTreeMap::new())
+            .insert_outgoing(NewOutgoing {
+                device_id: MODEM.into(),
+                destination: String::new(),
+                payload: b"x".to_vec(),
+                encoding: "binary",
+                text: None,
+                timestamp: u64::MAX,
+                info: BTreeMap::new(),
+            })
             .unwrap_err();
         assert_eq!(
             error.to_string(),

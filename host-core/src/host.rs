@@ -20,6 +20,12 @@
 //!      └──DriverRestarted(Ok): Opened──┘   (DriverRestarted(Err): backoff again)
 //! ```
 //!
+//! A send the driver answers `NotReady` (it cannot send now and keeps nothing) puts the message
+//! back at the head of the outbox, and the outbox holds: nothing is handed over again until the
+//! driver reports news about the device (`Effect::Signal`, `Effect::Device`) or
+//! [`NOT_READY_RETRY_MS`] passed. Meanwhile the waiting messages are host-side, where the router
+//! may withdraw them to try another uplink.
+//!
 //! A caller may wait with a deadline ([`DeviceHost::call_by`]): when it passes before the driver
 //! answers, [`DeviceHost::wake`] answers the caller `Timeout`, and the driver's answer that comes
 //! later is dropped. (The driver still gets the call: a command may be half done on the device.)
@@ -47,6 +53,11 @@ use crate::timers::Timers;
 /// How many of a device's most recent committed incoming messages a (re)initialising driver is
 /// told about again.
 pub const REPLAYED_COMMITS: u32 = 32;
+
+/// How long the outbox holds its messages after the driver answered a send `NotReady` (it cannot
+/// send now, and the message never reached the wire), unless the driver reports news about the
+/// device (signal, state) sooner.
+pub const NOT_READY_RETRY_MS: u64 = 30_000;
 
 /// Work that follows a device update, each part in its turn (it may wait for an answer).
 #[derive(Debug, Clone, Copy)]
@@ -98,6 +109,12 @@ pub struct DeviceHost<C> {
     answer: Option<Answer>,
     restart_at: Option<u64>,
     restarts: Backoff,
+    /// The driver answered the last send `NotReady`: nothing is handed over before this time
+    /// or the driver's next news about the device. The waiting messages stay host-side, where
+    /// the router may withdraw them.
+    send_held_until: Option<u64>,
+    /// The runner's clock as of the last [`Self::poll`].
+    now_ms: u64,
 }
 
 /// A point on the runner's millisecond clock, for the backoff policy.
@@ -130,6 +147,8 @@ impl<C> DeviceHost<C> {
             answer: None,
             restart_at: None,
             restarts,
+            send_held_until: None,
+            now_ms: now.ms,
         }
     }
 
@@ -208,12 +227,13 @@ impl<C> DeviceHost<C> {
     }
 
     /// When [`Self::wake`] has something to do next (a timer, a call's deadline, a driver
-    /// restart), on the runner's millisecond clock.
+    /// restart, the end of a hold on the outbox), on the runner's millisecond clock.
     pub fn deadline(&self) -> Option<u64> {
         [
             self.timers.next(),
             self.calls.next_deadline(),
             self.restart_at,
+            self.send_held_until,
         ]
         .into_iter()
         .flatten()
@@ -221,8 +241,12 @@ impl<C> DeviceHost<C> {
     }
 
     /// Time passed: fires the timers due at `now`, earliest first, answers `Timeout` to the
-    /// callers whose deadline is due, and restarts a failed driver when its backoff is over.
+    /// callers whose deadline is due, restarts a failed driver when its backoff is over, and
+    /// hands the next message over again when a hold after `NotReady` is over.
     pub fn wake(&mut self, now: Now) {
+        if self.send_held_until.is_some_and(|at| at <= now.ms) {
+            self.release_outbox();
+        }
         for id in self.timers.fire(now.ms) {
             self.inputs.push_back(Event::Timer(id));
         }
@@ -245,6 +269,7 @@ impl<C> DeviceHost<C> {
     /// The next thing to do at `now`; `None` when the core is idle, or waits for an
     /// [`Answer`] it has not got yet.
     pub fn poll(&mut self, now: Now) -> Option<Action<C>> {
+        self.now_ms = now.ms;
         loop {
             if self.abandoned {
                 return None;
@@ -382,6 +407,7 @@ impl<C> DeviceHost<C> {
             Step::SendNext => {
                 if self.driver_running
                     && self.state == states::READY
+                    && self.send_held_until.is_none()
                     && let Some(id) = self.outbox.start_next()
                 {
                     self.wait(Awaiting::Progress, Action::ReadProgress { id });
@@ -401,8 +427,14 @@ impl<C> DeviceHost<C> {
             }
             Effect::CancelTimer(id) => self.timers.cancel(id),
             Effect::Reply { call, result } => self.reply(call, result),
-            Effect::Device(update) => self.device_update(update),
-            Effect::Signal(update) => self.update(Update::Signal(update)),
+            Effect::Device(update) => {
+                self.release_outbox();
+                self.device_update(update);
+            }
+            Effect::Signal(update) => {
+                self.release_outbox();
+                self.update(Update::Signal(update));
+            }
             Effect::Sensor(update) => self.update(Update::Sensor(update)),
             Effect::Location(update) => self.update(Update::Location(update)),
             Effect::MessageReceived(message) => self.message_received(message),
@@ -461,6 +493,9 @@ impl<C> DeviceHost<C> {
                 result,
             }),
             Finished::Waiting(Waiting::Outbox(id)) => {
+                if matches!(&result, Err(e) if e.kind == CallErrorKind::NotReady) {
+                    self.send_held_until = Some(self.now_ms.saturating_add(NOT_READY_RETRY_MS));
+                }
                 let record = self.outbox.finished(&id, result);
                 self.record(record);
                 self.update_pending();
@@ -538,6 +573,14 @@ impl<C> DeviceHost<C> {
             call,
             request: Request::Send(message),
         });
+    }
+
+    /// Ends a hold after `NotReady`: the next message is handed over (the device has news, or
+    /// the hold's time is over).
+    fn release_outbox(&mut self) {
+        if self.send_held_until.take().is_some() {
+            self.steps.push_back(Step::SendNext);
+        }
     }
 
     /// Answers every waiting caller with `error` (or, with `None`, drops them: they see the

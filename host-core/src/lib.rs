@@ -24,7 +24,7 @@ mod timers;
 
 pub use action::{Action, Answer, IncomingOutcome, Now, Publication, Update};
 pub use calls::Deadline;
-pub use host::{DeviceHost, REPLAYED_COMMITS};
+pub use host::{DeviceHost, NOT_READY_RETRY_MS, REPLAYED_COMMITS};
 pub use outbox::{Outgoing, StateChange};
 
 /// Device lifecycle states (`Device.State`).

@@ -9,6 +9,10 @@
 //!   queued ── withdraw (never on the wire: not in flight, last attempt not timed out) ──> out
 //! ```
 //!
+//! A driver that cannot send now answers `NotReady` and keeps nothing: the message waits here,
+//! host-side, where the router can withdraw it (the host holds the outbox until the driver has
+//! news about the device, see `DeviceHost`). `Timeout` means it may have gone: not withdrawn.
+//!
 //! A message enters through the daemon's one owner of outgoing messages (`device/outgoing.rs`):
 //! it checks the message, commits it as `queued`, signals `queued`, then hands it to
 //! [`Outbox::enqueue`]. That insert happens outside the core because `Send` must accept a

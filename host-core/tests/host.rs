@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use m2mhal_host_core::{
-    Action, Answer, Deadline, DeviceHost, IncomingOutcome, Now, Outgoing, Publication, Update,
-    states,
+    Action, Answer, Deadline, DeviceHost, IncomingOutcome, NOT_READY_RETRY_MS, Now, Outgoing,
+    Publication, Update, states,
 };
 use m2mhal_plugin_api::{
     CallError, CallErrorKind, CallReply, DeviceUpdate, Effect, Encoding, Event, IncomingMessage,
@@ -383,11 +383,82 @@ fn a_busy_or_slow_device_keeps_the_message_at_the_head_and_a_refusal_fails_it() 
             "signal 1 queued",
             "signal 1 sending",
             "signal 1 queued",
-            "signal 1 sending",
-            "signal 1 failed",
-            "signal 2 sending",
-        ]
+        ],
+        "a slow device gets the message again at once; one that is not ready does not"
     );
+    let states: Vec<String> = rig
+        .advance_to(NOT_READY_RETRY_MS)
+        .into_iter()
+        .filter(|line| line.starts_with("signal"))
+        .collect();
+    assert_eq!(
+        states,
+        ["signal 1 sending", "signal 1 failed", "signal 2 sending"]
+    );
+}
+
+/// An Iridium terminal that lost service: it answers every send `NotReady` (it keeps nothing)
+/// until its signal is back.
+fn terminal_without_service() -> Rig {
+    Rig::new(move |event| {
+        Ok(match event {
+            Event::Opened => vec![ready("imei:3")],
+            Event::Call {
+                call,
+                request: Request::Send(_),
+            } => vec![Effect::Reply {
+                call: *call,
+                result: Err(CallError::new(CallErrorKind::NotReady, "no service")),
+            }],
+            _ => Vec::new(),
+        })
+    })
+}
+
+#[test]
+fn a_message_the_driver_cannot_send_now_waits_host_side_without_spinning_and_can_be_withdrawn() {
+    let mut rig = terminal_without_service();
+    rig.deliver(Event::Opened);
+    rig.core.enqueue(message("1"));
+    rig.core.enqueue(message("2"));
+    let sends = |trace: &[String]| {
+        trace
+            .iter()
+            .filter(|line| line.contains("request: Send"))
+            .count()
+    };
+    let trace = rig.run();
+    assert_eq!(sends(&trace), 1, "one refused send, then a hold: {trace:?}");
+    assert!(trace.contains(&"signal 1 queued".to_owned()), "{trace:?}");
+    // Held: time short of the hold hands nothing over.
+    let trace = rig.advance_to(NOT_READY_RETRY_MS - 1);
+    assert_eq!(sends(&trace), 0, "{trace:?}");
+    // The router takes the message back while it waits host-side: never on the wire.
+    assert!(rig.core.withdraw("1"));
+    assert_eq!(rig.run(), ["pending 1"]);
+    // The hold is over: the next message is tried once, and held again.
+    let trace = rig.advance_to(NOT_READY_RETRY_MS + 1);
+    assert_eq!(sends(&trace), 1, "{trace:?}");
+    assert!(trace.contains(&"signal 2 queued".to_owned()), "{trace:?}");
+    // News about the device (its signal) ends the hold at once.
+    let signal = Effect::Signal(m2mhal_plugin_api::SignalUpdate {
+        quality: Some(40),
+        ..Default::default()
+    });
+    rig.driver = Box::new(move |event| {
+        Ok(match event {
+            Event::Timer(_) => vec![signal.clone()],
+            Event::Call { call, .. } => vec![Effect::Reply {
+                call: *call,
+                result: Ok(CallReply::Done),
+            }],
+            _ => Vec::new(),
+        })
+    });
+    rig.core.deliver(Event::Timer(1));
+    let trace = rig.run();
+    assert!(trace.contains(&"signal 2 sent".to_owned()), "{trace:?}");
+    assert!(rig.core.deadline().is_none(), "no hold left: {trace:?}");
 }
 
 #[test]

@@ -130,6 +130,12 @@ pub enum Request {
     /// Transmit a message that the host has committed to its outbox. Reply once it is sent or has
     /// failed for good; retries are the driver's business. A message handed over again after a
     /// restart carries in [`OutgoingMessage::progress`] what the driver recorded about it.
+    ///
+    /// A driver that cannot send now (no network) may reply [`CallErrorKind::NotReady`] instead
+    /// of holding the message, but only when nothing of it can have reached the air: the host
+    /// keeps it and hands it over again once the driver reports news about the device (signal,
+    /// state) or after a while, and meanwhile the router may send it through another uplink.
+    /// [`CallErrorKind::Timeout`] says it may have gone out: it is never sent elsewhere.
     Send(OutgoingMessage),
     /// Look for incoming messages now.
     Poll,

@@ -23,6 +23,7 @@ mod python;
 mod sim;
 mod wait;
 
+pub mod bench_routing;
 pub mod bench_stats;
 pub mod device_objects;
 pub mod gpsd;

@@ -42,6 +42,16 @@ pub fn home_route(failover_after: u64, sbd_extra: &str) -> String {
     )
 }
 
+/// A `[[route]]` "home" the other way round: SBD first, then LTE, failing over after
+/// `failover_after` seconds.
+pub fn satellite_first_route(failover_after: u64) -> String {
+    format!(
+        "[[route]]\nname = \"home\"\nfailover_after = {failover_after}\n\
+         [[route.uplink]]\ndevice = \"{SBD}\"\n\
+         [[route.uplink]]\ndevice = \"{LTE}\"\ndestination = \"{PHONE}\"\n"
+    )
+}
+
 /// A daemon with a modem (`modem`, device object `lte`) and an Iridium terminal (`iridium`,
 /// device object `sbd`), both ready.
 pub struct RouterRig {

@@ -1,6 +1,7 @@
 //! `org.m2mhal.Hal1.Router` end to end: a route "home" over a simulated LTE modem and a
-//! simulated Iridium terminal; failover when the modem loses registration, budgets, ttl, a
-//! kill -9 with routed messages queued, and bad sends.
+//! simulated Iridium terminal; failover when the modem loses registration or the terminal its
+//! service after it took a message, budgets, ttl, a kill -9 with routed messages queued, and
+//! bad sends.
 
 use m2mhal_tests::router::*;
 use m2mhal_tests::*;
@@ -309,4 +310,43 @@ async fn an_uplink_that_refuses_the_message_hands_it_to_the_next() {
     );
     assert_eq!(field::<u32>(&listed(&rig, &id).await, "attempts"), 2);
     assert!(rig.modem.events_so_far("sms-sent").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_the_terminal_took_before_it_lost_service_fails_over_once_never_via_the_sky() {
+    let mut rig = RouterRig::start(&satellite_first_route(2)).await;
+    wait_uplink(rig.conn(), "home", SBD, |available, _| available).await;
+    wait_uplink(rig.conn(), "home", LTE, |available, _| available).await;
+    // Sessions of 3 s: longer than failover_after, so the router first finds the attempt on
+    // the wire (it waits), then handed back. The session that carries the message finds no
+    // service (MO status 32: the terminal lost it after it took the message), and service
+    // stays away.
+    rig.iridium.ok("session-delay 3000").await;
+    rig.iridium.ok("mo-status 32").await;
+    let mut states = routed_states(rig.conn()).await;
+    let id = route_send(rig.conn(), "home", "sky or ground", &no_options())
+        .await
+        .unwrap();
+    let (_, _, uplink, _) = wait_routed(&mut states, &id, "sending").await;
+    assert_eq!(uplink, SBD);
+    let session = rig.iridium.expect_event("session").await;
+    assert_eq!(session["mo_status"], 32, "{session}");
+    rig.iridium.ok("service off").await;
+
+    let (_, _, uplink, _) = wait_routed(&mut states, &id, "sent").await;
+    assert_eq!(uplink, LTE);
+    let sms = rig.modem.expect_event("sms-sent").await;
+    assert_eq!(sms["text"], "sky or ground", "{sms}");
+    assert!(
+        rig.modem.events_so_far("sms-sent").await.is_empty(),
+        "once through the modem"
+    );
+    assert!(
+        rig.iridium.events_so_far("mo").await.is_empty(),
+        "never through the satellite"
+    );
+    assert!(rig.iridium.gateway_mo(0).await.is_empty());
+    let listed = listed(&rig, &id).await;
+    assert_eq!(field::<u32>(&listed, "attempts"), 2);
+    assert_eq!(field::<String>(&listed, "uplink"), LTE);
 }

@@ -132,6 +132,7 @@ impl MessagingInterface {
             payload,
             encoding: parse_send_options(&options)?,
             info: Default::default(),
+            attempt_of: None,
         };
         let announce = |id: String| async move {
             if let Err(e) = Self::state_changed(&emitter, &id, "queued", "").await {

@@ -2,8 +2,9 @@
 //! (`m2mhal_host_core::Outbox`, which decides the states and retries):
 //!
 //! ```text
-//!  accept: check (encoding, MaxPayload, driver) -> insert (committed `queued`) -> announce
-//!          `queued` -> hand to the device task (Enqueue)
+//!  accept: check (encoding, MaxPayload, driver) -> insert (committed `queued`; with the routed
+//!          message whose attempt it carries, in the same transaction) -> announce `queued` ->
+//!          hand to the device task (Enqueue)
 //!  task:   load_outbox (after a restart) / recorded_progress -> commit_state (every change,
 //!          before its signal)
 //!  router: withdraw (a waiting message that never reached the wire) -> committed `failed`
@@ -18,9 +19,10 @@ use std::time::Duration;
 
 use m2mhal_host_core::{Outgoing, StateChange};
 use m2mhal_plugin_api::{Encoding, MessageState, OutgoingMessage, Request};
+use m2mhal_routing::RoutedMessage;
 
 use super::handle::{DeviceError, DeviceHandle, DeviceRequest};
-use crate::store::{MessageRecord, StoreHandle};
+use crate::store::{MessageRecord, NewOutgoing, StoreHandle};
 
 /// How long the driver may take to check a message before it is accepted.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -53,6 +55,9 @@ pub struct NewMessage {
     pub encoding: Encoding,
     /// Facts recorded with it (the router's `routed_id`), committed with the message.
     pub info: BTreeMap<String, String>,
+    /// The routed message whose attempt it carries, as it stands with that attempt under way:
+    /// committed in the same transaction (one commit for both).
+    pub attempt_of: Option<RoutedMessage>,
 }
 
 /// Checks the payload against the encoding and the device's limit (0: no limit known).
@@ -96,6 +101,7 @@ where
         payload,
         encoding,
         info,
+        attempt_of,
     } = message;
     check_payload(&payload, encoding, device.state().max_payload)?;
     let check = OutgoingMessage {
@@ -108,22 +114,23 @@ where
     device
         .call(Request::CheckMessage(check.clone()), CHECK_TIMEOUT)
         .await?;
-    let device_id = device.state().id.clone();
     let text = match encoding {
         Encoding::Text => String::from_utf8(check.payload.clone()).ok(),
         Encoding::Binary => None,
     };
+    let outgoing = NewOutgoing {
+        device_id: device.state().id.clone(),
+        destination: check.destination,
+        payload: check.payload,
+        encoding: encoding_name(encoding),
+        text,
+        timestamp: crate::clock::unix_now(),
+        info,
+    };
     let record = store
-        .run(move |store| {
-            store.insert_outgoing(
-                &device_id,
-                &check.destination,
-                &check.payload,
-                encoding_name(encoding),
-                text.as_deref(),
-                crate::clock::unix_now(),
-                &info,
-            )
+        .run(move |store| match &attempt_of {
+            Some(routed) => store.insert_attempt(outgoing, routed),
+            None => store.insert_outgoing(outgoing),
         })
         .await
         .map_err(|e| AcceptError::Store(e.to_string()))?;

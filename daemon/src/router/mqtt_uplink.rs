@@ -37,6 +37,17 @@ pub struct RemoteMessage {
     pub encoding: Encoding,
 }
 
+impl From<&RoutedMessage> for RemoteMessage {
+    fn from(message: &RoutedMessage) -> Self {
+        RemoteMessage {
+            id: message.id.clone(),
+            route: message.route.clone(),
+            payload: message.payload.clone(),
+            encoding: message.encoding,
+        }
+    }
+}
+
 /// How a hand-over to a bridge went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handover {
@@ -91,12 +102,7 @@ pub fn held_on(messages: &[RoutedMessage], uplink: &str) -> Vec<RemoteMessage> {
     let held: Vec<RemoteMessage> = messages
         .iter()
         .filter(|m| attempt_on(m, uplink))
-        .map(|m| RemoteMessage {
-            id: m.id.clone(),
-            route: m.route.clone(),
-            payload: m.payload.clone(),
-            encoding: m.encoding,
-        })
+        .map(RemoteMessage::from)
         .collect();
     if !held.is_empty() {
         tracing::info!("offering {} message(s) to {uplink} again", held.len());

@@ -52,7 +52,8 @@ impl DeviceObserver for RoutingObserver {
 
     async fn event(&self, device: &Arc<DeviceHandle>, event: DeviceEvent<'_>) {
         if let DeviceEvent::MessageState { id, state, error } = event {
-            self.router.message_state(id, state, error);
+            let uplink = device.state().id.clone();
+            self.router.message_state(&uplink, id, state, error);
         }
         self.inner.event(device, event).await;
     }

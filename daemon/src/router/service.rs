@@ -5,8 +5,12 @@
 //! goes through one channel into one task, in order. Each change of a routed message is
 //! committed to the store before it is signalled; a rule's state is committed when it changes.
 //! The task asks the router again every second (ttl, failover_after, budgets, rules' `for`).
+//! Handing an attempt to its device (the driver's `CheckMessage`, up to seconds) runs beside
+//! the task and reports back through the same channel, so a slow device never stalls the others;
+//! meanwhile that attempt is not withdrawn, and a device state that comes before its report is
+//! kept for it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +27,7 @@ use crate::clock::unix_now;
 use crate::device::handle::DeviceHandle;
 use crate::device::observer::DeviceObserver;
 use crate::device::outgoing::WITHDRAWN;
-use crate::store::{RoutedRecord, StoreError, StoreHandle};
+use crate::store::{RoutedRecord, Spent, StoreError, StoreHandle};
 
 /// How often the router looks at the time while a message waits for an uplink.
 const TICK: Duration = Duration::from_secs(1);
@@ -89,11 +93,20 @@ enum Input {
     Send(SendRequest, oneshot::Sender<Result<String, SendError>>),
     Device(Arc<DeviceHandle>),
     MessageState {
+        /// The device's `Id` (an uplink).
+        device: String,
         id: String,
         state: MessageState,
         error: String,
     },
     Remote(RemoteEvent),
+    /// An attempt started in the background (`RouterService::attempt`) was taken by its device
+    /// (the device message's id) or not (the outcome).
+    Attempted {
+        routed: String,
+        sending: Option<Change>,
+        taken: Result<String, AttemptOutcome>,
+    },
 }
 
 /// The way to the router's task.
@@ -122,9 +135,10 @@ impl RouterHandle {
         let _ = self.inputs.send(Input::Remote(event));
     }
 
-    /// A device message's new state, committed.
-    pub fn message_state(&self, id: &str, state: MessageState, error: &str) {
+    /// A device message's new state, committed (`device`: the device's `Id`).
+    pub fn message_state(&self, device: &str, id: &str, state: MessageState, error: &str) {
         let _ = self.inputs.send(Input::MessageState {
+            device: device.to_owned(),
             id: id.to_owned(),
             state,
             error: error.to_owned(),
@@ -143,18 +157,47 @@ struct RouterService {
     devices: HashMap<String, Arc<DeviceHandle>>,
     /// Device message id -> routed message id, for the attempts under way.
     attempts: HashMap<String, String>,
+    /// Routed message -> uplink, for the attempts being handed to their device in the
+    /// background (the driver's `CheckMessage`, the commit): not withdrawn meanwhile, they may
+    /// still be taken. One per uplink at a time.
+    starting: HashMap<String, String>,
+    /// Per uplink, the attempts waiting for the one being handed over (a backlog drains one
+    /// attempt after the other, not all at once).
+    waiting: HashMap<String, VecDeque<Start>>,
+    /// Per uplink, final states of device messages not known as attempts, heard while an
+    /// attempt was being handed to it: its own state may come before its `Attempted`. Dropped at
+    /// that `Attempted` (one attempt per uplink is handed over at a time).
+    early: HashMap<String, HashMap<String, AttemptOutcome>>,
+    /// The way back into this task, for the attempts started in the background.
+    inputs: mpsc::WeakUnboundedSender<Input>,
     /// The routes and rules as last published.
     published: (Vec<RouteView>, Vec<RuleView>),
 }
 
-/// The router's end of its input channel, until the task runs.
+/// An attempt to hand to its uplink's device.
 #[derive(Debug)]
-pub struct Inputs(mpsc::UnboundedReceiver<Input>);
+struct Start {
+    /// Its change to `sending`, not committed yet.
+    sending: Option<Change>,
+    /// The routed message.
+    id: String,
+    /// Where to on the uplink.
+    destination: String,
+}
+
+/// The router's end of its input channel, until the task runs (and a way to it that does not
+/// keep it open).
+#[derive(Debug)]
+pub struct Inputs(
+    mpsc::UnboundedReceiver<Input>,
+    mpsc::WeakUnboundedSender<Input>,
+);
 
 /// A handle on a router not running yet, and the input channel to run it with ([`run`]).
 pub fn channel() -> (RouterHandle, Inputs) {
     let (inputs, rx) = mpsc::unbounded_channel();
-    (RouterHandle { inputs }, Inputs(rx))
+    let weak = inputs.downgrade();
+    (RouterHandle { inputs }, Inputs(rx, weak))
 }
 
 /// What the router's task works with.
@@ -185,6 +228,10 @@ pub async fn run(setup: RouterSetup, inputs: Inputs, stop: watch::Receiver<bool>
         remote: setup.remote,
         devices: HashMap::new(),
         attempts: HashMap::new(),
+        starting: HashMap::new(),
+        waiting: HashMap::new(),
+        early: HashMap::new(),
+        inputs: inputs.1,
         published: (Vec::new(), Vec::new()),
     };
     service.run(inputs.0, stop).await;
@@ -337,16 +384,35 @@ impl RouterService {
             }
             Input::Device(device) => self.device_changed(device).await,
             Input::Remote(event) => self.remote_event(event).await,
-            Input::MessageState { id, state, error } => {
+            Input::MessageState {
+                device,
+                id,
+                state,
+                error,
+            } => {
                 let outcome = match state {
                     MessageState::Sent => AttemptOutcome::Sent,
                     MessageState::Failed => AttemptOutcome::Failed(error),
                     MessageState::Queued | MessageState::Sending => return,
                 };
-                if let Some(routed) = self.attempts.remove(&id) {
-                    let actions = self.router.outcome(&routed, outcome, unix_now());
-                    self.carry_out(actions).await;
+                match self.attempts.remove(&id) {
+                    Some(routed) => {
+                        let actions = self.router.outcome(&routed, outcome, unix_now());
+                        self.carry_out(actions).await;
+                    }
+                    None if self.starting.values().any(|uplink| *uplink == device) => {
+                        self.early.entry(device).or_default().insert(id, outcome);
+                    }
+                    None => {}
                 }
+            }
+            Input::Attempted {
+                routed,
+                sending,
+                taken,
+            } => {
+                let actions = self.attempted(routed, sending, taken).await;
+                self.carry_out(actions).await;
             }
         }
     }
@@ -377,6 +443,67 @@ impl RouterService {
                 }
             }
         }
+    }
+
+    /// An attempt started in the background was taken by its device, or not; the next attempt
+    /// waiting for its uplink starts.
+    async fn attempted(
+        &mut self,
+        routed: String,
+        sending: Option<Change>,
+        taken: Result<String, AttemptOutcome>,
+    ) -> Vec<RouterAction> {
+        let uplink = self.starting.remove(&routed);
+        let mut heard = uplink
+            .as_ref()
+            .and_then(|uplink| self.early.remove(uplink))
+            .unwrap_or_default();
+        let early = match &taken {
+            Ok(device_message) => heard.remove(device_message),
+            Err(_) => None,
+        };
+        let mut actions = match taken {
+            Ok(device_message) => {
+                if let Some(change) = &sending {
+                    self.signals.state_changed(change).await;
+                }
+                match early {
+                    Some(outcome) => self.router.outcome(&routed, outcome, unix_now()),
+                    None => {
+                        self.attempts.insert(device_message, routed);
+                        Vec::new()
+                    }
+                }
+            }
+            Err(outcome) => self.not_taken(sending, &routed, outcome).await,
+        };
+        if let Some(uplink) = uplink {
+            while let Some(next) = self.waiting.get_mut(&uplink).and_then(VecDeque::pop_front) {
+                match self.start(next, &uplink) {
+                    None => break,
+                    Some(start) => actions.extend(
+                        self.not_taken(start.sending, &start.id, AttemptOutcome::Withdrawn)
+                            .await,
+                    ),
+                }
+            }
+            self.waiting.retain(|_, queue| !queue.is_empty());
+        }
+        actions
+    }
+
+    /// An attempt its device did not take (nothing committed yet): its `sending` is committed
+    /// and signalled on its own, then the router hears the outcome.
+    async fn not_taken(
+        &mut self,
+        sending: Option<Change>,
+        id: &str,
+        outcome: AttemptOutcome,
+    ) -> Vec<RouterAction> {
+        if let Some(change) = &sending {
+            self.changed(change, None).await;
+        }
+        self.router.outcome(id, outcome, unix_now())
     }
 
     /// Commits a new routed message as `queued`, signals it, and queues it.
@@ -521,23 +648,41 @@ impl RouterService {
     /// Carries out the router's actions and those their outcomes bring, then asks the router
     /// once more (an attempt that ended at once moves on to the next uplink now; anything
     /// after that waits for the next tick, so an uplink that refuses at once cannot spin).
+    ///
+    /// Commits are as few as the order allows: a message's change to `sending` is committed
+    /// with the device message carrying that attempt, and a final `sent` with what its uplink
+    /// carried. Each change is signalled after its commit.
     async fn carry_out(&mut self, actions: Vec<RouterAction>) {
         let mut queue: std::collections::VecDeque<RouterAction> = actions.into();
         let mut asked_again = false;
+        // A `sending` whose attempt comes next: committed with it.
+        let mut sending = None;
         while let Some(action) = queue.pop_front() {
             let more = match action {
+                RouterAction::Changed(change)
+                    if matches!(queue.front(),
+                        Some(RouterAction::Attempt { id, .. }) if *id == change.id) =>
+                {
+                    sending = Some(change);
+                    Vec::new()
+                }
                 RouterAction::Changed(change) => {
-                    self.commit(&change).await;
-                    self.signals.state_changed(&change).await;
+                    self.changed(&change, None).await;
                     Vec::new()
                 }
                 RouterAction::Spent { uplink, at, bytes } => {
-                    let stored = self
-                        .store
-                        .run(move |s| s.record_spent(&uplink, at, bytes))
-                        .await;
-                    if let Err(e) = stored {
-                        tracing::error!("cannot record an uplink's spending: {e}");
+                    let spent = Spent { uplink, at, bytes };
+                    match queue.pop_front() {
+                        Some(RouterAction::Changed(change)) if change.state.is_final() => {
+                            self.changed(&change, Some(spent)).await;
+                        }
+                        other => {
+                            queue.extend(other);
+                            let stored = self.store.run(move |s| s.record_spent(&spent)).await;
+                            if let Err(e) = stored {
+                                tracing::error!("cannot record an uplink's spending: {e}");
+                            }
+                        }
                     }
                     Vec::new()
                 }
@@ -545,12 +690,8 @@ impl RouterService {
                     id,
                     uplink,
                     destination,
-                    payload,
-                    encoding,
-                } => {
-                    self.attempt(id, &uplink, destination, payload, encoding)
-                        .await
-                }
+                    ..
+                } => self.attempt(sending.take(), id, &uplink, destination).await,
                 RouterAction::Withdraw { id, uplink } => self.withdraw(&id, &uplink).await,
             };
             queue.extend(more);
@@ -561,58 +702,124 @@ impl RouterService {
         }
     }
 
+    /// Commits a routed message's change (with `spent`, when it is its final `sent`), then
+    /// signals it.
+    async fn changed(&mut self, change: &Change, spent: Option<Spent>) {
+        self.commit(change, spent).await;
+        self.signals.state_changed(change).await;
+    }
+
+    /// Starts the attempt of routed message `id` on `uplink`, in the background (the driver's
+    /// `CheckMessage` may take seconds; the router goes on meanwhile): the answer comes back as
+    /// [`Input::Attempted`]. One attempt per uplink is handed over at a time; the others wait
+    /// for it. Its change to `sending` (not committed yet) is committed with the device message
+    /// that carries the attempt, or alone when the device does not take it; it is signalled
+    /// after that commit.
     async fn attempt(
         &mut self,
+        sending: Option<Change>,
         id: String,
         uplink: &str,
         destination: String,
-        payload: Vec<u8>,
-        encoding: Encoding,
     ) -> Vec<RouterAction> {
         if mqtt_uplink::is_remote(uplink) {
-            let message = RemoteMessage {
-                id: id.clone(),
-                route: self.route_of(&id),
-                payload,
-                encoding,
-            };
-            return match mqtt_uplink::attempt(self.remote.as_ref(), uplink, &message).await {
-                Ok(()) => Vec::new(),
-                Err(outcome) => self.router.outcome(&id, outcome, unix_now()),
-            };
+            return self.attempt_remote(sending, &id, uplink).await;
         }
-        let Some(device) = self.devices.get(uplink).cloned() else {
-            return self
-                .router
-                .outcome(&id, AttemptOutcome::Withdrawn, unix_now());
-        };
-        let request = uplink::AttemptRequest {
-            routed_id: id.clone(),
+        let start = Start {
+            sending,
+            id,
             destination,
-            payload,
-            encoding,
         };
-        let taken = uplink::attempt(&self.store, &self.observer, &device, request).await;
-        match taken {
-            Ok(device_message) => {
-                self.attempts.insert(device_message.clone(), id.clone());
-                self.save(&id, Some(device_message)).await;
-                Vec::new()
+        if self.starting.values().any(|busy| busy == uplink) {
+            let waiting = self.waiting.entry(uplink.to_owned()).or_default();
+            waiting.push_back(start);
+            return Vec::new();
+        }
+        match self.start(start, uplink) {
+            None => Vec::new(),
+            Some(start) => {
+                self.not_taken(start.sending, &start.id, AttemptOutcome::Withdrawn)
+                    .await
             }
-            Err(outcome) => self.router.outcome(&id, outcome, unix_now()),
         }
     }
 
-    /// The route of routed message `id` ("" when it is not under way).
-    fn route_of(&self, id: &str) -> String {
-        let message = self.router.messages().iter().find(|m| m.id == id);
-        message.map(|m| m.route.clone()).unwrap_or_default()
+    /// Hands `start` to `uplink`'s device in the background; gives it back when there is no
+    /// such device (or message) now.
+    fn start(&mut self, start: Start, uplink: &str) -> Option<Start> {
+        let routed = self.router.messages().iter().find(|m| m.id == start.id);
+        let (Some(device), Some(routed)) = (self.devices.get(uplink).cloned(), routed.cloned())
+        else {
+            return Some(start);
+        };
+        let Some(inputs) = self.inputs.upgrade() else {
+            // The daemon stops: the attempt starts again after the restart.
+            return None;
+        };
+        let Start {
+            sending,
+            id,
+            destination,
+        } = start;
+        self.starting.insert(id.clone(), uplink.to_owned());
+        let (store, observer) = (self.store.clone(), Arc::clone(&self.observer));
+        tokio::spawn(async move {
+            let request = uplink::AttemptRequest {
+                routed,
+                destination,
+            };
+            let taken = uplink::attempt(&store, &observer, &device, request).await;
+            let _ = inputs.send(Input::Attempted {
+                routed: id,
+                sending,
+                taken,
+            });
+        });
+        None
+    }
+
+    /// Hands routed message `id` to the MQTT bridge registered as `uplink`: its `sending` is
+    /// committed and signalled first (no device message carries it), then the bridge takes it
+    /// durably or says why not; how it went comes later as a [`RemoteEvent::Outcome`].
+    async fn attempt_remote(
+        &mut self,
+        sending: Option<Change>,
+        id: &str,
+        uplink: &str,
+    ) -> Vec<RouterAction> {
+        if let Some(change) = &sending {
+            self.changed(change, None).await;
+        }
+        let Some(message) = self.router.messages().iter().find(|m| m.id == id) else {
+            return Vec::new();
+        };
+        let message = RemoteMessage::from(message);
+        match mqtt_uplink::attempt(self.remote.as_ref(), uplink, &message).await {
+            Ok(()) => Vec::new(),
+            Err(outcome) => self.router.outcome(id, outcome, unix_now()),
+        }
     }
 
     async fn withdraw(&mut self, id: &str, uplink: &str) -> Vec<RouterAction> {
         if mqtt_uplink::is_remote(uplink) {
             let outcome = mqtt_uplink::withdraw(self.remote.as_ref(), uplink, id).await;
             return self.router.outcome(id, outcome, unix_now());
+        }
+        if self.starting.contains_key(id) {
+            // Being handed to its device: it may be taken yet.
+            return self
+                .router
+                .outcome(id, AttemptOutcome::InFlight, unix_now());
+        }
+        let waiting = self
+            .waiting
+            .get_mut(uplink)
+            .and_then(|queue| queue.remove(queue.iter().position(|s| s.id == id)?));
+        if let Some(start) = waiting {
+            // Never handed over.
+            return self
+                .not_taken(start.sending, id, AttemptOutcome::Withdrawn)
+                .await;
         }
         let device_message = self
             .attempts
@@ -635,8 +842,8 @@ impl RouterService {
     }
 
     /// Commits a routed message's change: the whole message while it is under way, its final
-    /// state once it is done.
-    async fn commit(&mut self, change: &Change) {
+    /// state (and `spent`) once it is done.
+    async fn commit(&mut self, change: &Change, spent: Option<Spent>) {
         let attempt_message = self
             .attempts
             .iter()
@@ -646,7 +853,10 @@ impl RouterService {
             Some(_) => self.save(&change.id, attempt_message).await,
             None => {
                 let change = change.clone();
-                let stored = self.store.run(move |s| s.finish_routed(&change)).await;
+                let stored = self
+                    .store
+                    .run(move |s| s.finish_routed(&change, spent.as_ref()))
+                    .await;
                 if let Err(e) = stored {
                     tracing::error!("cannot record a routed message's state: {e}");
                 }
@@ -679,10 +889,11 @@ mod tests {
     use crate::device::handle::DeviceRequest;
     use crate::device::observer::{DeviceEvent, Publication};
     use crate::device::state::{Changed, DeviceState};
-    use crate::store::{ROUTED_ID, Store};
+    use crate::store::{NewOutgoing, ROUTED_ID, Store};
 
     const LTE: &str = "imei:356938035643809";
     const SBD: &str = "imei:300234063904190";
+    const PHONE: &str = "+447700900123";
 
     /// Sees nothing: the restored messages' devices are not back yet.
     #[derive(Debug)]
@@ -755,6 +966,10 @@ mod tests {
             remote: Arc::new(NoBridges),
             devices: HashMap::new(),
             attempts: HashMap::new(),
+            starting: HashMap::new(),
+            waiting: HashMap::new(),
+            early: HashMap::new(),
+            inputs: mpsc::unbounded_channel().0.downgrade(),
             published: (Vec::new(), Vec::new()),
         }
     }
@@ -778,9 +993,16 @@ mod tests {
 
     /// The device message of an attempt, committed by the device with the routed id.
     fn device_message(store: &mut Store, routed: &RoutedMessage, state: &str) -> String {
-        let tag = BTreeMap::from([(ROUTED_ID.to_owned(), routed.id.clone())]);
         let record = store
-            .insert_outgoing(LTE, "", b"hi", "text", Some("hi"), 1000, &tag)
+            .insert_outgoing(NewOutgoing {
+                device_id: LTE.into(),
+                destination: String::new(),
+                payload: b"hi".to_vec(),
+                encoding: "text",
+                text: Some("hi".into()),
+                timestamp: 1000,
+                info: BTreeMap::from([(ROUTED_ID.to_owned(), routed.id.clone())]),
+            })
             .unwrap();
         store
             .set_state(&record.id, state, "", &BTreeMap::new())
@@ -827,5 +1049,90 @@ mod tests {
         service.restore().await;
         let seen = signals.0.lock().unwrap().clone();
         assert_eq!(seen, [(routed.id.clone(), "queued".into(), String::new())]);
+    }
+
+    #[tokio::test]
+    async fn a_device_state_heard_before_its_attempt_was_answered_is_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.router.queue(routed.clone());
+        service.starting.insert(routed.id.clone(), LTE.into());
+        // The device sent it before the background attempt reported back.
+        let sent = Input::MessageState {
+            device: LTE.into(),
+            id: "77".into(),
+            state: MessageState::Sent,
+            error: String::new(),
+        };
+        service.input(sent).await;
+        assert!(signals.0.lock().unwrap().is_empty());
+        let attempted = Input::Attempted {
+            routed: routed.id.clone(),
+            sending: None,
+            taken: Ok("77".into()),
+        };
+        service.input(attempted).await;
+        let seen = signals.0.lock().unwrap().clone();
+        assert_eq!(seen, [(routed.id.clone(), "sent".into(), LTE.into())]);
+        assert!(service.starting.is_empty() && service.early.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_attempt_being_handed_to_its_device_is_not_withdrawn() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.router.queue(routed.clone());
+        service.starting.insert(routed.id.clone(), LTE.into());
+        assert!(service.withdraw(&routed.id, LTE).await.is_empty());
+        let attempt = service.router.messages()[0].attempt.clone().unwrap();
+        assert_eq!(attempt.uplink, LTE, "still on its first uplink");
+        assert!(!attempt.withdrawing);
+        assert!(signals.0.lock().unwrap().is_empty(), "no second uplink");
+    }
+
+    #[tokio::test]
+    async fn an_attempt_waiting_for_its_uplink_is_withdrawn_without_reaching_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.router.queue(routed.clone());
+        // Another message's attempt is being handed to LTE: this one waits for it.
+        service.starting.insert("other".into(), LTE.into());
+        let sending = Change {
+            id: routed.id.clone(),
+            state: RoutedState::Sending,
+            uplink: LTE.into(),
+            attempts: 1,
+            error: String::new(),
+        };
+        let started = service
+            .attempt(Some(sending), routed.id.clone(), LTE, PHONE.into())
+            .await;
+        assert!(started.is_empty());
+        assert_eq!(service.waiting[LTE].len(), 1);
+        assert!(
+            signals.0.lock().unwrap().is_empty(),
+            "signalled once committed"
+        );
+
+        let actions = service.withdraw(&routed.id, LTE).await;
+        service.carry_out(actions).await;
+        let seen = signals.0.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [
+                (routed.id.clone(), "sending".into(), LTE.into()),
+                (routed.id.clone(), "queued".into(), String::new()),
+            ]
+        );
+        assert!(service.waiting[LTE].is_empty());
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use m2mhal_plugin_api::{CallErrorKind, MessageState};
-use m2mhal_routing::{AttemptOutcome, Encoding, UplinkStatus};
+use m2mhal_routing::{AttemptOutcome, Encoding, RoutedMessage, UplinkStatus};
 
 use crate::device::handle::{DeviceError, DeviceHandle};
 use crate::device::observer::{DeviceEvent, DeviceObserver};
@@ -27,21 +27,18 @@ pub fn status(state: &DeviceState) -> UplinkStatus {
     }
 }
 
-/// What starts an attempt of routed message `routed_id`: `payload` for `destination`.
+/// What starts an attempt of a routed message: its payload for `destination`.
 #[derive(Debug, Clone)]
 pub struct AttemptRequest {
-    /// The routed message.
-    pub routed_id: String,
+    /// The routed message, as it stands with this attempt under way.
+    pub routed: RoutedMessage,
     /// Where to on the uplink.
     pub destination: String,
-    /// The bytes.
-    pub payload: Vec<u8>,
-    /// Text or binary.
-    pub encoding: Encoding,
 }
 
-/// Starts an attempt: the payload into `device`'s outbox. The device message's id, or the
-/// outcome when the device did not take it.
+/// Starts an attempt: the payload into `device`'s outbox, committed together with where the
+/// routed message stands. The device message's id, or the outcome when the device did not take
+/// it (then nothing was committed).
 pub async fn attempt(
     store: &StoreHandle,
     observer: &Arc<dyn DeviceObserver>,
@@ -49,19 +46,18 @@ pub async fn attempt(
     request: AttemptRequest,
 ) -> Result<String, AttemptOutcome> {
     let AttemptRequest {
-        routed_id,
+        routed,
         destination,
-        payload,
-        encoding,
     } = request;
     let message = NewMessage {
-        info: [(ROUTED_ID.to_owned(), routed_id)].into(),
+        info: [(ROUTED_ID.to_owned(), routed.id.clone())].into(),
         destination,
-        payload,
-        encoding: match encoding {
+        payload: routed.payload.clone(),
+        encoding: match routed.encoding {
             Encoding::Text => m2mhal_plugin_api::Encoding::Text,
             Encoding::Binary => m2mhal_plugin_api::Encoding::Binary,
         },
+        attempt_of: Some(routed),
     };
     let announce = |id: String| async move {
         let queued = DeviceEvent::MessageState {

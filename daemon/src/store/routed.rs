@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use m2mhal_routing::{
     Attempt, Change, Encoding, Priority, RoutedMessage, RoutedState, RuleSnapshot, RuleState,
 };
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{Store, StoreError};
+use super::{MessageRecord, NewOutgoing, Store, StoreError, insert_outgoing_in};
 
 /// The info key of a device message that carries an attempt of a routed message: its value is
 /// the routed message's id. Committed with the device message, so that after a kill the attempt
@@ -129,40 +129,33 @@ impl Store {
         message: &RoutedMessage,
         attempt_message: Option<&str>,
     ) -> Result<(), StoreError> {
-        let (attempt_uplink, attempt_started) = match &message.attempt {
-            Some(attempt) => (
-                Some(attempt.uplink.as_str()),
-                Some(to_i64(attempt.started)?),
-            ),
-            None => (None, None),
-        };
-        let changed = self.connection.execute(
-            "UPDATE routed_messages SET state = ?2, uplink = ?3, attempts = ?4, error = ?5,
-                 attempt_uplink = ?6, attempt_started = ?7, attempt_message = ?8,
-                 failed_uplinks = ?9, passed_uplinks = ?10
-             WHERE id = ?1",
-            params![
-                message.id,
-                message.state.as_str(),
-                message.uplink,
-                message.attempts,
-                message.error,
-                attempt_uplink,
-                attempt_started,
-                attempt_message,
-                join(&message.failed_uplinks),
-                join(&message.passed_uplinks),
-            ],
-        )?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(message.id.clone()));
-        }
-        Ok(())
+        save_routed_in(&self.connection, message, attempt_message)
     }
 
-    /// Commits a routed message's final state (`sent` or `failed`): no attempt under way.
-    pub fn finish_routed(&mut self, change: &Change) -> Result<(), StoreError> {
-        let changed = self.connection.execute(
+    /// Commits, in one transaction, the device message `outgoing` that carries an attempt of
+    /// routed message `routed` and where `routed` stands (that attempt under way). The device
+    /// message, with its new id.
+    pub fn insert_attempt(
+        &mut self,
+        outgoing: NewOutgoing,
+        routed: &RoutedMessage,
+    ) -> Result<MessageRecord, StoreError> {
+        let transaction = self.connection.transaction()?;
+        let record = insert_outgoing_in(&transaction, outgoing)?;
+        save_routed_in(&transaction, routed, Some(&record.id))?;
+        transaction.commit()?;
+        Ok(record)
+    }
+
+    /// Commits a routed message's final state (`sent` or `failed`: no attempt under way) and,
+    /// in the same transaction, what its uplink carried (`Spent`), if anything.
+    pub fn finish_routed(
+        &mut self,
+        change: &Change,
+        spent: Option<&Spent>,
+    ) -> Result<(), StoreError> {
+        let transaction = self.connection.transaction()?;
+        let changed = transaction.execute(
             "UPDATE routed_messages SET state = ?2, uplink = ?3, attempts = ?4, error = ?5,
                  attempt_uplink = NULL, attempt_started = NULL, attempt_message = NULL
              WHERE id = ?1",
@@ -177,6 +170,10 @@ impl Store {
         if changed == 0 {
             return Err(StoreError::NotFound(change.id.clone()));
         }
+        if let Some(spent) = spent {
+            record_spent_in(&transaction, spent)?;
+        }
+        transaction.commit()?;
         Ok(())
     }
 
@@ -218,13 +215,9 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// `bytes` went out through `uplink` at `at`.
-    pub fn record_spent(&mut self, uplink: &str, at: u64, bytes: u64) -> Result<(), StoreError> {
-        self.connection.execute(
-            "INSERT INTO uplink_spent (uplink, at, bytes) VALUES (?1, ?2, ?3)",
-            params![uplink, to_i64(at)?, to_i64(bytes)?],
-        )?;
-        Ok(())
+    /// What an uplink carried, on its own.
+    pub fn record_spent(&mut self, spent: &Spent) -> Result<(), StoreError> {
+        record_spent_in(&self.connection, spent)
     }
 
     /// What the uplinks carried since `since` (older entries are dropped).
@@ -279,6 +272,61 @@ impl Store {
     }
 }
 
+/// Bytes that went out through an uplink (its budget's ledger).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spent {
+    /// The uplink.
+    pub uplink: String,
+    /// Unix seconds.
+    pub at: u64,
+    /// Payload bytes.
+    pub bytes: u64,
+}
+
+fn record_spent_in(connection: &Connection, spent: &Spent) -> Result<(), StoreError> {
+    connection.execute(
+        "INSERT INTO uplink_spent (uplink, at, bytes) VALUES (?1, ?2, ?3)",
+        params![spent.uplink, to_i64(spent.at)?, to_i64(spent.bytes)?],
+    )?;
+    Ok(())
+}
+
+fn save_routed_in(
+    connection: &Connection,
+    message: &RoutedMessage,
+    attempt_message: Option<&str>,
+) -> Result<(), StoreError> {
+    let (attempt_uplink, attempt_started) = match &message.attempt {
+        Some(attempt) => (
+            Some(attempt.uplink.as_str()),
+            Some(to_i64(attempt.started)?),
+        ),
+        None => (None, None),
+    };
+    let changed = connection.execute(
+        "UPDATE routed_messages SET state = ?2, uplink = ?3, attempts = ?4, error = ?5,
+             attempt_uplink = ?6, attempt_started = ?7, attempt_message = ?8,
+             failed_uplinks = ?9, passed_uplinks = ?10
+         WHERE id = ?1",
+        params![
+            message.id,
+            message.state.as_str(),
+            message.uplink,
+            message.attempts,
+            message.error,
+            attempt_uplink,
+            attempt_started,
+            attempt_message,
+            join(&message.failed_uplinks),
+            join(&message.passed_uplinks),
+        ],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(message.id.clone()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -325,21 +373,25 @@ mod tests {
     fn an_attempt_is_found_by_its_device_message() {
         let (_dir, mut store) = store();
         let tag = BTreeMap::from([(ROUTED_ID.to_owned(), "5".to_owned())]);
-        let untagged = BTreeMap::new();
-        let first = store
-            .insert_outgoing("imei:1", "", b"a", "text", None, 1, &tag)
-            .unwrap();
+        let outgoing = |timestamp, info: &BTreeMap<String, String>| NewOutgoing {
+            device_id: "imei:1".into(),
+            destination: String::new(),
+            payload: b"a".to_vec(),
+            encoding: "text",
+            text: None,
+            timestamp,
+            info: info.clone(),
+        };
+        let first = store.insert_outgoing(outgoing(1, &tag)).unwrap();
         store
-            .insert_outgoing("imei:1", "", b"b", "text", None, 1, &untagged)
+            .insert_outgoing(outgoing(1, &BTreeMap::new()))
             .unwrap();
         assert_eq!(
             store.attempt_message_of("5", "imei:1").unwrap(),
             Some(first.id.clone())
         );
         assert_eq!(store.attempt_message_of("5", "imei:2").unwrap(), None);
-        let second = store
-            .insert_outgoing("imei:1", "", b"a", "text", None, 2, &tag)
-            .unwrap();
+        let second = store.insert_outgoing(outgoing(2, &tag)).unwrap();
         assert_eq!(
             store.attempt_message_of("5", "imei:1").unwrap(),
             Some(second.id)
@@ -347,10 +399,64 @@ mod tests {
     }
 
     #[test]
+    fn an_attempt_and_its_device_message_commit_together_and_so_do_its_end_and_spending() {
+        let (_dir, mut store) = store();
+        let mut message = RoutedMessage::new("", "home", b"hi".to_vec(), Encoding::Text);
+        message.id = store.insert_routed(&message, 1000).unwrap();
+        message.state = RoutedState::Sending;
+        message.attempts = 1;
+        message.attempt = Some(Attempt {
+            uplink: "imei:1".into(),
+            started: 1001,
+            withdrawing: false,
+        });
+        let outgoing = NewOutgoing {
+            device_id: "imei:1".into(),
+            destination: String::new(),
+            payload: b"hi".to_vec(),
+            encoding: "text",
+            text: Some("hi".into()),
+            timestamp: 1001,
+            info: BTreeMap::from([(ROUTED_ID.to_owned(), message.id.clone())]),
+        };
+        let carried = store.insert_attempt(outgoing.clone(), &message).unwrap();
+        let pending = store.pending_routed().unwrap();
+        assert_eq!(pending[0].message.state, RoutedState::Sending);
+        assert_eq!(pending[0].attempt_message, Some(carried.id));
+
+        // A routed message that is not stored takes no device message with it.
+        let mut missing = message.clone();
+        missing.id = "99".into();
+        assert!(store.insert_attempt(outgoing, &missing).is_err());
+        assert_eq!(store.list("imei:1").unwrap().len(), 1);
+
+        let sent = Change {
+            id: message.id.clone(),
+            state: RoutedState::Sent,
+            uplink: "imei:1".into(),
+            attempts: 1,
+            error: String::new(),
+        };
+        let spent = Spent {
+            uplink: "imei:1".into(),
+            at: 1002,
+            bytes: 2,
+        };
+        store.finish_routed(&sent, Some(&spent)).unwrap();
+        assert!(store.pending_routed().unwrap().is_empty());
+        assert_eq!(
+            store.spent_since(0).unwrap(),
+            [("imei:1".to_owned(), 1002, 2)]
+        );
+    }
+
+    #[test]
     fn spending_and_rule_state_are_kept() {
         let (_dir, mut store) = store();
-        store.record_spent("imei:2", 100, 40).unwrap();
-        store.record_spent("imei:2", 200, 50).unwrap();
+        for (at, bytes) in [(100, 40), (200, 50)] {
+            let uplink = "imei:2".to_owned();
+            store.record_spent(&Spent { uplink, at, bytes }).unwrap();
+        }
         assert_eq!(
             store.spent_since(150).unwrap(),
             [("imei:2".to_owned(), 200, 50)]

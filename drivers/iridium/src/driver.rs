@@ -10,8 +10,10 @@
 //! any open state --Hangup--> offline "hangup" --Opened--> initializing
 //! ```
 //!
-//! Calls: `Send` waits in the outbox until a session carries it (it fails with `NotReady` only
-//! while the terminal failed for good or the port is closed); `Command` runs through the same
+//! Calls: `Send` waits in the outbox until a session carries it; it fails with `NotReady` while
+//! the terminal failed for good or the port is closed, and while there is no satellite service
+//! (then only a message no session may have delivered: nothing went on the air, and the host
+//! keeps it, where the router may hand it to another uplink); `Command` runs through the same
 //! command queue as everything else; `Refresh` (`AT+CSQ`) and `Poll` (a mailbox session) need a
 //! ready terminal; `Reset` restarts the initialisation; `CheckMessage` does no I/O. The SBD
 //! sessions themselves are in [`session`].
@@ -133,6 +135,9 @@ pub struct IridiumDriver {
     next_momsn: Option<u16>,
     /// Whether [`Timer::SignalPoll`] is armed.
     signal_poll_armed: bool,
+    /// Messages were answered `NotReady` for want of service: the signal is polled until
+    /// service is back (the host sends them again then).
+    handed_back: bool,
     /// Clocks of the input being handled.
     now_ms: u64,
     unix_time: u64,
@@ -168,6 +173,7 @@ impl Driver for IridiumDriver {
             mo_clear: false,
             next_momsn: None,
             signal_poll_armed: false,
+            handed_back: false,
             now_ms: 0,
             unix_time: 0,
             out: Effects::new(),
@@ -194,11 +200,11 @@ impl IridiumDriver {
     /// `whole_outbox`) and the background timers.
     fn abandon_work(&mut self, error: &CallError, whole_outbox: bool) {
         self.link.abandon(self.now_ms, error, &mut self.out);
-        let mut calls = self.abandon_session();
+        let mut messages: Vec<outbox::Outgoing> = self.abandon_session(error).into_iter().collect();
         if whole_outbox {
-            calls.extend(self.outbox.abandon_all());
+            messages.extend(self.outbox.abandon_all());
         }
-        self.out.fail_all(calls, error);
+        self.fail_messages(messages, error);
         self.outbox.set_written(false);
         self.mo_clear = false;
         self.next_momsn = None;
@@ -232,7 +238,28 @@ impl IridiumDriver {
             CallErrorKind::NotReady,
             format!("the terminal is not ready: {reason} ({why})"),
         );
-        self.out.fail_all(self.outbox.abandon_all(), &error);
+        let messages = self.outbox.abandon_all();
+        self.fail_messages(messages, &error);
+    }
+
+    /// Answers abandoned messages with `error`; one that may have reached the gateway (a
+    /// session carried it, or one gave no result) gets `Timeout` instead of `NotReady`, so that
+    /// the host never hands it to another uplink (it stays uncertain there).
+    fn fail_messages(&mut self, messages: Vec<outbox::Outgoing>, error: &CallError) {
+        for message in messages {
+            let error = if message.uncertain && error.kind == CallErrorKind::NotReady {
+                CallError::new(
+                    CallErrorKind::Timeout,
+                    format!(
+                        "{}; message {} may have reached the gateway",
+                        error.message, message.id
+                    ),
+                )
+            } else {
+                error.clone()
+            };
+            self.out.reply(message.call, Err(error));
+        }
     }
 }
 
@@ -281,11 +308,8 @@ impl AtDriver<Purpose> for IridiumDriver {
             Some(Timer::Session) => self.kick_session(),
             Some(Timer::SignalPoll) => {
                 self.signal_poll_armed = false;
-                if self.signal_poll_needed()
-                    && !self.link.contains(|p| matches!(p, Purpose::Signal(_)))
-                {
-                    self.link
-                        .push(signal_command(), Purpose::Signal(SignalReason::Poll));
+                if self.signal_poll_needed() {
+                    self.read_signal_once();
                 }
             }
             // A timer that fired after the state it was armed for ended.
@@ -385,7 +409,8 @@ impl IridiumDriver {
                     CallErrorKind::NotReady,
                     format!("the terminal is not ready: {reason}"),
                 );
-                self.out.fail_all(self.outbox.abandon_all(), &error);
+                let messages = self.outbox.abandon_all();
+                self.fail_messages(messages, &error);
             }
             Outcome::Configured => {
                 self.link
@@ -445,6 +470,11 @@ impl IridiumDriver {
                     "network service is unavailable"
                 };
                 self.out.log(LogLevel::Info, text);
+                if available && self.handed_back {
+                    // The host holds the messages handed back until it hears news of the
+                    // device: the bars are.
+                    self.read_signal_once();
+                }
             }
         }
         self.kick_session();
@@ -456,7 +486,16 @@ impl IridiumDriver {
         self.phase == Phase::Ready
             && self.options.signal_interval_ms > 0
             && (!self.facts.indications
-                || (self.signal.service_unavailable() && self.session_wanted()))
+                || (self.signal.service_unavailable()
+                    && (self.session_wanted() || self.handed_back)))
+    }
+
+    /// Reads the signal (`AT+CSQ`) unless a reading is on its way already.
+    fn read_signal_once(&mut self) {
+        if !self.link.contains(|p| matches!(p, Purpose::Signal(_))) {
+            self.link
+                .push(signal_command(), Purpose::Signal(SignalReason::Poll));
+        }
     }
 
     /// Arms the signal poll if it is needed and not armed yet.

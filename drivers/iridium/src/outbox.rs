@@ -49,6 +49,9 @@ pub(crate) struct Outgoing {
     pub payload: Vec<u8>,
     /// Sessions that carried it so far.
     pub attempts: u32,
+    /// A session that carried it ended without a result (it may have reached the gateway): it
+    /// stays here until a session settles it.
+    pub uncertain: bool,
 }
 
 /// The messages waiting to go out, oldest first.
@@ -68,7 +71,27 @@ impl Outbox {
             id: message.id,
             payload: message.payload,
             attempts,
+            uncertain: false,
         });
+    }
+
+    /// Notes that the session that carried the first message ended without a result.
+    pub fn head_uncertain(&mut self) {
+        if let Some(head) = self.queue.front_mut() {
+            head.uncertain = true;
+        }
+    }
+
+    /// Removes every message no session may have delivered (the host keeps them until the
+    /// terminal can send); the others stay in order.
+    pub fn take_certain(&mut self) -> Vec<Outgoing> {
+        let head_stays = self.queue.front().is_some_and(|m| m.uncertain);
+        let (uncertain, certain): (VecDeque<Outgoing>, VecDeque<Outgoing>) =
+            self.queue.drain(..).partition(|m| m.uncertain);
+        self.queue = uncertain;
+        // The MO buffer holds the old first message; the next one is written afresh.
+        self.written &= head_stays;
+        certain.into()
     }
 
     /// The message the next session carries.
@@ -99,10 +122,10 @@ impl Outbox {
         self.queue.pop_front()
     }
 
-    /// Removes every message; returns their calls to answer.
-    pub fn abandon_all(&mut self) -> Vec<u64> {
+    /// Removes every message; returns them, to answer their calls.
+    pub fn abandon_all(&mut self) -> Vec<Outgoing> {
         self.written = false;
-        self.queue.drain(..).map(|message| message.call).collect()
+        self.queue.drain(..).collect()
     }
 }
 
@@ -151,7 +174,29 @@ mod tests {
         assert_eq!(outbox.pop().map(|m| m.call), Some(1));
         assert!(!outbox.is_written(), "the next message is not written yet");
         assert_eq!(outbox.head().map(|m| m.attempts), Some(0));
-        assert_eq!(outbox.abandon_all(), [2]);
+        let abandoned: Vec<u64> = outbox.abandon_all().iter().map(|m| m.call).collect();
+        assert_eq!(abandoned, [2]);
         assert!(outbox.head().is_none());
+    }
+
+    #[test]
+    fn only_messages_no_session_may_have_delivered_are_taken_back() {
+        let mut outbox = Outbox::default();
+        for (call, id) in [(1, "m1"), (2, "m2"), (3, "m3")] {
+            outbox.push(call, outgoing(id, "", b"a", Encoding::Text), 0);
+        }
+        outbox.set_written(true);
+        let calls = |taken: Vec<Outgoing>| taken.iter().map(|m| m.call).collect::<Vec<_>>();
+        assert_eq!(calls(outbox.take_certain()), [1, 2, 3]);
+        assert!(!outbox.is_written(), "the buffer's message was taken back");
+
+        for (call, id) in [(4, "m4"), (5, "m5")] {
+            outbox.push(call, outgoing(id, "", b"a", Encoding::Text), 0);
+        }
+        outbox.set_written(true);
+        outbox.head_uncertain();
+        assert_eq!(calls(outbox.take_certain()), [5]);
+        assert!(outbox.is_written(), "the uncertain one stays in the buffer");
+        assert_eq!(outbox.head().map(|m| m.call), Some(4));
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Run it with `cargo build --release --workspace && cargo run --release -p m2mhal-tests --bin
 //! m2mhal-bench`; docs/benchmarks.md explains every figure. The table goes to stdout, the
-//! simulators' event lines to stderr.
+//! simulators' event lines to stderr. `m2mhal-bench --routing` measures the Router's figures
+//! alone (it needs only m2mhald, m2msim and the cellular driver built).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,6 +12,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use m2mhal_tests::bench_routing::{
+    DRAINED, Drain, SENDS, SendCost, drain, route_config, send_cost,
+};
 use m2mhal_tests::bench_stats::{
     Samples, cpu_ticks, load_average, runtime_between, status_kib, thread_runtimes,
     ticks_per_second,
@@ -47,11 +51,22 @@ const READY_TARGET: Duration = Duration::from_millis(500);
 const LATENCY_TARGET_RATIO: f64 = 2.0;
 /// VmRSS with one modem ready, in KiB (12 MiB).
 const RSS_TARGET_KIB: u64 = 12 * 1024;
+/// What the routing layer may add to a send's p50.
+const ROUTING_TARGET: Duration = Duration::from_millis(1);
+
+/// The argument that runs the Router's figures alone.
+const ROUTING_ONLY: &str = "--routing";
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let machine = Machine::read();
     let bus = TestBus::start().await;
+    if std::env::args().any(|arg| arg == ROUTING_ONLY) {
+        let routing = Routing::measure(&bus).await;
+        machine.print();
+        routing.print();
+        return;
+    }
 
     progress("1. daemon start");
     let start = daemon_start(&bus).await;
@@ -80,6 +95,8 @@ async fn main() {
     let many_ready = many.all_ready;
     many.stop().await;
 
+    let routing = Routing::measure(&bus).await;
+
     let report = Report {
         machine,
         start,
@@ -94,6 +111,7 @@ async fn main() {
         many_ready,
     };
     report.print();
+    routing.print();
 }
 
 /// Tells the person waiting what is being measured now (on stderr, away from the table).
@@ -554,7 +572,7 @@ struct Fleet {
     devices: Vec<String>,
     /// From spawning the daemon until every device was seen ready (polled every 50 ms).
     all_ready: Duration,
-    _sim: Sim,
+    sim: Sim,
     _dir: tempfile::TempDir,
 }
 
@@ -611,7 +629,7 @@ impl Fleet {
             daemon,
             conn,
             devices,
-            _sim: sim,
+            sim,
             _dir: dir,
         }
     }
@@ -663,20 +681,26 @@ fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-impl Report {
+impl Machine {
+    /// The table's head: the build, the machine and its load before and now.
     fn print(&self) {
-        let m = &self.machine;
-        println!("m2mhal benchmark ({} build)", m.profile);
+        println!("m2mhal benchmark ({} build)", self.profile);
         println!(
             "machine: {} x {}, Linux {}; load average before: {}, after: {}",
-            m.cores,
-            m.cpu,
-            m.kernel,
-            m.load_before,
+            self.cores,
+            self.cpu,
+            self.kernel,
+            self.load_before,
             load_average()
         );
-        println!("plugins loaded: {}", m.plugins.join(", "));
+        println!("plugins loaded: {}", self.plugins.join(", "));
         println!();
+    }
+}
+
+impl Report {
+    fn print(&self) {
+        self.machine.print();
         println!("| figure | median | p90 / p99 | max | target |");
         println!("|---|---|---|---|---|");
         let s = &self.start;
@@ -768,6 +792,68 @@ impl Report {
         println!(
             "{FLEET} configured ports: daemon spawn to all {FLEET} devices ready: {}",
             ms(self.many_ready)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Router
+
+/// `Router.Send` against `Messaging.Send`, and a drain of 10,000 routed messages.
+struct Routing {
+    cost: SendCost,
+    drain: Drain,
+}
+
+impl Routing {
+    /// One ready simulated modem, the only uplink of a route.
+    async fn measure(bus: &TestBus) -> Routing {
+        progress("6. Router.Send against Messaging.Send");
+        let mut fleet = Fleet::start(bus, 1, &route_config()).await;
+        let cost = send_cost(&fleet.conn, &fleet.devices[0]).await;
+        progress("7. 10,000 routed messages queued, then drained");
+        let drain = drain(&fleet.conn, &mut fleet.sim, fleet.daemon.pid).await;
+        fleet.stop().await;
+        Routing { cost, drain }
+    }
+
+    fn print(&self) {
+        println!();
+        println!("| figure | median | p99 | max | target |");
+        println!("|---|---|---|---|---|");
+        let (messaging, router) = (&self.cost.messaging, &self.cost.router);
+        for (what, samples) in [("Messaging.Send", messaging), ("Router.Send", router)] {
+            println!(
+                "| 6. {what} to sent, ready simulated modem ({SENDS} sends) | {} | {} | {} | none |",
+                us(samples.median()),
+                us(samples.percentile(0.99)),
+                us(samples.max())
+            );
+        }
+        let added = router.median().saturating_sub(messaging.median());
+        println!(
+            "| 6. added by the routing layer (p50 difference) | {} | {} | | < {}: {} |",
+            us(added),
+            us(router
+                .percentile(0.99)
+                .saturating_sub(messaging.percentile(0.99))),
+            ms(ROUTING_TARGET),
+            verdict(added < ROUTING_TARGET)
+        );
+        let d = &self.drain;
+        println!();
+        println!(
+            "{DRAINED} routed messages: queued in {} ({} per Send); drained in {} ({:.0} messages/s)",
+            ms(d.queueing),
+            us(d.queueing / DRAINED as u32),
+            ms(d.draining),
+            DRAINED as f64 / d.draining.as_secs_f64()
+        );
+        println!(
+            "m2mhald VmRSS: {} before, {} with all queued, {} after the drain",
+            mib(d.rss_before_kib),
+            mib(d.rss_queued_kib),
+            mib(d.rss_after_kib)
         );
     }
 }

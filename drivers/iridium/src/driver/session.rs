@@ -26,6 +26,7 @@ use m2mhal_plugin_api::{
 
 use super::{IridiumDriver, Phase, Purpose};
 use crate::options::Options;
+use crate::outbox::Outgoing;
 use crate::parse::result_code;
 use crate::resume::{self, Recorded};
 use crate::sbd::{WriteResult, message_key, read_block, write_payload};
@@ -212,6 +213,9 @@ impl IridiumDriver {
 
     /// Starts a session if one is wanted and allowed now, or arms the timer for when it is.
     pub(super) fn kick_session(&mut self) {
+        if !self.signal.service_unavailable() {
+            self.handed_back = false;
+        }
         if self.phase != Phase::Ready
             || !matches!(self.session, Session::Idle)
             || !self.session_wanted()
@@ -230,7 +234,9 @@ impl IridiumDriver {
         }
     }
 
-    /// No service: polls are answered now, the rest waits for `+CIEV:1,1` or the signal poll.
+    /// No service: polls are answered now, and so are the messages no session may have
+    /// delivered (`NotReady`: they wait host-side, where another uplink may take them); the rest
+    /// waits for `+CIEV:1,1` or the signal poll.
     fn wait_for_service(&mut self) {
         let polls = std::mem::take(&mut self.mailbox.polls);
         if !polls.is_empty() {
@@ -243,7 +249,34 @@ impl IridiumDriver {
             );
             self.out.reply(call, Err(error));
         }
+        self.hand_back_messages();
         self.arm_signal_poll();
+    }
+
+    /// Answers `NotReady` to every message no session may have delivered. A message that went
+    /// through sessions first gets its `momsn_pending` cleared (write-ahead, before the answer):
+    /// none of them reached the gateway, and when it comes back its old MOMSN must not read as
+    /// "sent before a restart" (see [`crate::resume`]).
+    fn hand_back_messages(&mut self) {
+        for message in self.outbox.take_certain() {
+            self.handed_back = true;
+            if message.attempts > 0 {
+                let record = resume::session_record(message.attempts, None);
+                self.message_state(message.id.clone(), record);
+            }
+            self.out.log(
+                LogLevel::Info,
+                format!(
+                    "message {}: no satellite service; the host keeps it until there is",
+                    message.id
+                ),
+            );
+            let error = CallError::new(
+                CallErrorKind::NotReady,
+                "no satellite service now; nothing was sent",
+            );
+            self.out.reply(message.call, Err(error));
+        }
     }
 
     /// A message handed over by `Send`: queued, or answered at once when a session before a
@@ -473,6 +506,8 @@ impl IridiumDriver {
         }
         self.mailbox.queued |= transfer.demand.wanted();
         if transfer.carries_mo {
+            // No result to read: the gateway may have the message.
+            self.outbox.head_uncertain();
             self.message_will_retry(why, wait_ms);
         }
         self.kick_session();
@@ -730,16 +765,19 @@ impl IridiumDriver {
         self.kick_session();
     }
 
-    /// Ends the session machinery (restart, hangup, silence); returns the calls to answer: the
-    /// polls, and the message a running session carried.
-    pub(super) fn abandon_session(&mut self) -> Vec<u64> {
-        let mut calls = std::mem::take(&mut self.mailbox).polls;
-        if let Session::Transfer(transfer) = std::mem::take(&mut self.session) {
-            calls.extend(transfer.demand.polls);
-            if transfer.carries_mo {
-                calls.extend(self.outbox.pop().map(|message| message.call));
-            }
+    /// Ends the session machinery (restart, hangup, silence); answers its polls with `error`
+    /// and returns the message a running session carried (it may have reached the gateway).
+    pub(super) fn abandon_session(&mut self, error: &CallError) -> Option<Outgoing> {
+        let polls = std::mem::take(&mut self.mailbox).polls;
+        self.out.fail_all(polls, error);
+        let Session::Transfer(transfer) = std::mem::take(&mut self.session) else {
+            return None;
+        };
+        self.out.fail_all(transfer.demand.polls, error);
+        if !transfer.carries_mo {
+            return None;
         }
-        calls
+        self.outbox.head_uncertain();
+        self.outbox.pop()
     }
 }

@@ -94,16 +94,45 @@ fn hangup_goes_offline_and_fails_waiting_work() {
 }
 
 #[test]
+fn a_hangup_during_a_session_never_answers_its_message_not_ready() {
+    let mut terminal = ready_terminal();
+    let carried = terminal.send(binary("m1", b"x"));
+    let waiting = terminal.send(binary("m2", b"y"));
+    write_message(&mut terminal, b"x");
+    terminal.expect_tx("AT+SBDIX");
+    terminal.input(Event::Hangup);
+    // The session may have delivered m1: Timeout, so the host never sends it elsewhere.
+    let error = terminal.reply(carried).unwrap_err();
+    assert_eq!(error.kind, CallErrorKind::Timeout, "{error:?}");
+    assert!(
+        error.message.contains("may have reached the gateway"),
+        "{error:?}"
+    );
+    assert_eq!(
+        terminal.reply(waiting).unwrap_err().kind,
+        CallErrorKind::NotReady
+    );
+}
+
+#[test]
 fn reopen_keeps_waiting_messages_and_sends_them_after_init() {
     let mut terminal = ready_terminal();
-    terminal.rx("\r\n+CIEV:1,0\r\n");
+    let first = terminal.send(binary("m0", b"w"));
+    write_message(&mut terminal, b"w");
+    terminal.expect_tx("AT+SBDIX");
+    terminal.rx(&sbdix([0, 11, 0, 0, 0, 0]));
+    assert!(terminal.reply(first).is_ok());
+    terminal.ok("AT+SBDD0", &["0"]);
+    // The next one waits for the minimum interval between sessions.
     let call = terminal.send(binary("m1", b"x"));
+    terminal.expect_no_tx();
     terminal.open();
     assert!(!terminal.answered(call));
     terminal.resync();
     terminal.ok("ATE0", &[]);
     identify(&mut terminal);
     configure(&mut terminal, "+SBDS: 0, 12, 0, -1");
+    terminal.advance(15_000);
     write_message(&mut terminal, b"x");
     terminal.expect_tx("AT+SBDIX");
     terminal.rx(&sbdix([0, 13, 0, 0, 0, 0]));

@@ -288,13 +288,24 @@ fn rejected_message_fails_alone_and_the_next_one_goes() {
     assert_eq!(terminal.reply(second), sent(4, 0, 1));
 }
 
+/// The terminal has no service: a message is answered `NotReady` at once (nothing went on the
+/// air; the host keeps it, and the router may hand it to another uplink).
+#[track_caller]
+fn handed_back(terminal: &mut Terminal, id: &str, payload: &[u8]) {
+    let call = terminal.send(binary(id, payload));
+    assert_eq!(
+        terminal.reply(call).unwrap_err().kind,
+        CallErrorKind::NotReady
+    );
+    terminal.expect_no_tx();
+}
+
 #[test]
 fn no_session_without_service_until_ciev_1_1() {
     let mut terminal = ready_terminal();
     terminal.rx("\r\n+CIEV:1,0\r\n");
-    let call = terminal.send(binary("m1", b"sos"));
-    terminal.expect_no_tx();
-    // While a message waits for service, the signal is polled (60 s by default).
+    handed_back(&mut terminal, "m1", b"sos");
+    // After a message was handed back, the signal is polled (60 s by default).
     terminal.advance(60_000);
     terminal.ok("AT+CSQ", &["+CSQ:0"]);
     terminal.expect_no_tx();
@@ -304,51 +315,86 @@ fn no_session_without_service_until_ciev_1_1() {
         CallErrorKind::NotReady
     );
     terminal.rx("\r\n+CIEV:1,1\r\n");
+    // The poll asked earlier: the mailbox is checked now that service is back.
+    terminal.expect_tx("AT+SBDIX");
+    terminal.rx(&sbdix([0, 3, 0, 0, 0, 0]));
+    // Service is back: the bars are read, news for the host that holds the message.
+    terminal.ok("AT+CSQ", &["+CSQ:4"]);
+    let call = terminal.send(binary("m1", b"sos"));
+    terminal.advance(15_000);
     write_message(&mut terminal, b"sos");
-    // The poll asked earlier rides along: the session checks the mailbox anyway.
-    session(&mut terminal, [0, 3, 0, 0, 0, 0]);
-    assert_eq!(terminal.reply(call), sent(3, 0, 1));
+    session(&mut terminal, [0, 4, 0, 0, 0, 0]);
+    assert_eq!(terminal.reply(call), sent(4, 0, 1));
 }
 
 #[test]
 fn bars_do_not_override_the_terminals_no_service_indication() {
     let mut terminal = ready_terminal();
     terminal.rx("\r\n+CIEV:1,0\r\n");
-    let call = terminal.send(binary("m1", b"sos"));
+    handed_back(&mut terminal, "m1", b"sos");
     terminal.advance(60_000);
     terminal.ok("AT+CSQ", &["+CSQ:5"]);
-    terminal.expect_no_tx();
+    handed_back(&mut terminal, "m1", b"sos");
     terminal.rx("\r\n+CIEV:1,1\r\n");
+    terminal.ok("AT+CSQ", &["+CSQ:5"]);
+    let call = terminal.send(binary("m1", b"sos"));
     write_message(&mut terminal, b"sos");
     session(&mut terminal, [0, 3, 0, 0, 0, 0]);
     assert_eq!(terminal.reply(call), sent(3, 0, 1));
 }
 
 #[test]
-fn mo_status_32_waits_for_service_before_the_next_session() {
+fn service_lost_during_the_session_hands_the_message_back() {
     let mut terminal = ready_terminal();
     let call = terminal.send(binary("m1", b"sos"));
     write_message(&mut terminal, b"sos");
+    // MO status 32: the call could not start; the gateway does not have the message.
     session(&mut terminal, [32, 3, 0, 0, 0, 0]);
-    // The backoff alone does not bring a session: there is no service.
-    terminal.advance(15_000);
-    terminal.expect_no_tx();
-    // The signal poll (60 s) finds bars again; the message stays in the MO buffer.
-    terminal.advance(45_000);
+    assert_eq!(
+        terminal.reply(call).unwrap_err().kind,
+        CallErrorKind::NotReady
+    );
+    // Its record of the session is cleared before the answer: when it comes back, its MOMSN
+    // must not read as sent.
+    let cleared = terminal.message_states.last().unwrap().clone();
+    assert_eq!(
+        (cleared.id.as_str(), cleared.state),
+        ("m1", MessageState::Sending)
+    );
+    assert_eq!(cleared.info["momsn_pending"], "");
+    assert_eq!(cleared.info["attempt"], "1");
+    // The signal poll (60 s) finds bars again; the message comes back and goes.
+    terminal.advance(60_000);
     terminal.ok("AT+CSQ", &["+CSQ:3"]);
+    terminal.expect_no_tx();
+    let call = terminal.send(binary("m1", b"sos"));
+    write_message(&mut terminal, b"sos");
     momsn_read(&mut terminal, 3);
     session(&mut terminal, [0, 3, 0, 0, 0, 0]);
-    assert_eq!(terminal.reply(call), sent(3, 0, 2));
+    assert_eq!(terminal.reply(call), sent(3, 0, 1));
+}
+
+#[test]
+fn a_message_whose_session_gave_no_result_is_kept_when_service_goes() {
+    let mut terminal = ready_terminal();
+    let kept = terminal.send(binary("m1", b"maybe"));
+    write_message(&mut terminal, b"maybe");
+    terminal.expect_tx("AT+SBDIX");
+    // No answer within 90 s: the gateway may have it.
+    terminal.advance(90_000);
+    terminal.rx("\r\n+CIEV:1,0\r\n");
+    handed_back(&mut terminal, "m2", b"two");
+    assert!(!terminal.answered(kept), "it may have gone: it stays");
 }
 
 #[test]
 fn csq_poll_finds_service_back_without_an_indication() {
     let mut terminal = ready_terminal();
     terminal.rx("\r\n+CIEV:0,0\r\n");
-    let call = terminal.send(binary("m1", b"sos"));
-    terminal.expect_no_tx();
+    handed_back(&mut terminal, "m1", b"sos");
     terminal.advance(60_000);
     terminal.ok("AT+CSQ", &["+CSQ:2"]);
+    let call = terminal.send(binary("m1", b"sos"));
     write_message(&mut terminal, b"sos");
     session(&mut terminal, [0, 3, 0, 0, 0, 0]);
     assert_eq!(terminal.reply(call), sent(3, 0, 1));
