@@ -29,6 +29,7 @@ pub mod gpsd;
 pub mod modemmanager;
 pub mod mosquitto;
 pub mod other_user;
+pub mod paused;
 pub mod plugin_files;
 pub mod power_cut;
 pub mod reload;

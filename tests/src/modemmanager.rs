@@ -141,6 +141,11 @@ impl ModemManager {
             .unwrap_or_else(|e| panic!("ReportKernelEvent {action} {name}: {e}"));
     }
 
+    /// ModemManager's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Stops ModemManager (it leaves the bus at once), as a restart or a crash would.
     pub async fn stop(&mut self) {
         self.child.kill().await.expect("stop ModemManager");

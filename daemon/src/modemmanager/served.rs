@@ -9,6 +9,7 @@
 //! commands) run beside the task, so a slow ModemManager holds up no caller and no other device.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ use tracing::Instrument;
 use zbus::{Connection, OwnedObjectPath};
 
 use super::call::{
-    ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, command, get_all, properties_changed, within,
+    ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, command, get_all, properties_changed, reset, within,
 };
 use super::handover::{Handover, SMS_INTERFACE, commit_and_signal};
 use super::mapping::{self, IncomingSms};
@@ -72,6 +73,15 @@ pub struct Settings {
     pub enable: bool,
     /// Delete an incoming SMS from MM once it is in the store.
     pub delete_received: bool,
+}
+
+/// What ModemManager says of a modem: its `Modem`, `Modem3gpp` and `Signal` properties (the
+/// latter two empty when it lacks them) and its bearers'.
+struct Reading {
+    modem: Properties,
+    gpp: Properties,
+    signal: Properties,
+    bearers: Vec<Properties>,
 }
 
 /// The message being handed to ModemManager.
@@ -172,6 +182,38 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// Answers `reply` by `answer_by` (with `Timeout` then) with what `answer`, a call to
+/// ModemManager about `what`, gives: beside the task, which goes on serving meanwhile.
+fn answer_beside(
+    reply: oneshot::Sender<Result<CallReply, CallError>>,
+    answer_by: Instant,
+    what: &'static str,
+    answer: impl Future<Output = Result<CallReply, CallError>> + Send + 'static,
+) {
+    let answered = async move {
+        let answer = tokio::time::timeout_at(answer_by, answer)
+            .await
+            .unwrap_or_else(|_| {
+                Err(CallError::new(
+                    CallErrorKind::Timeout,
+                    format!("ModemManager did not answer {what} in time"),
+                ))
+            });
+        let _ = reply.send(answer);
+    };
+    tokio::spawn(answered.instrument(tracing::Span::current()));
+}
+
+/// An interface's properties, empty when the modem lacks it (MM answers with an error); only
+/// a ModemManager that does not answer fails.
+fn if_present(properties: Result<Properties, MmError>) -> Result<Properties, MmError> {
+    match properties {
+        Err(MmError::Timeout(what)) => Err(MmError::Timeout(what)),
+        Err(MmError::Bus(_)) => Ok(Properties::default()),
+        Ok(properties) => Ok(properties),
+    }
+}
+
 /// Waits for the message in flight to be handed over; forever when there is none.
 async fn handed_over(in_flight: &mut Option<InFlight>) -> Result<CallReply, CallError> {
     match in_flight {
@@ -203,14 +245,14 @@ impl ServedModem {
             properties_changed(&self.conn, None, Some((BEARER_PATHS, BEARER_INTERFACE))).await?;
         let messaging = self.messaging().await?;
         let mut added = messaging.receive_added().await?;
-        self.refresh().await;
+        self.refresh_on_change().await;
         loop {
             self.send_next().await;
             tokio::select! {
                 next = control.recv() => return Ok(next.unwrap_or(Control::Stop(MODEMMANAGER_GONE))),
                 Some(request) = requests.recv() => self.request(request).await,
-                Some(_) = modem_changes.next() => self.refresh().await,
-                Some(_) = bearer_changes.next() => self.refresh().await,
+                Some(_) = modem_changes.next() => self.refresh_on_change().await,
+                Some(_) = bearer_changes.next() => self.refresh_on_change().await,
                 Some(signal) = added.next() => {
                     if let Ok(args) = signal.args() {
                         self.take_incoming(args.path().as_str()).await;
@@ -253,31 +295,56 @@ impl ServedModem {
             .await
     }
 
+    /// Reads MM's properties of the modem: at most [`ANSWER_TIMEOUT`] in all, however many
+    /// calls that takes, so that a ModemManager that stopped answering holds the task up no
+    /// longer than one call would.
+    async fn read(&self) -> Result<Reading, MmError> {
+        let read = async {
+            let modem = get_all(&self.conn, &self.path, MODEM_INTERFACE).await?;
+            // A modem without 3GPP or extended signal figures lacks these interfaces.
+            let gpp = if_present(get_all(&self.conn, &self.path, MODEM_3GPP_INTERFACE).await)?;
+            let signal = if_present(get_all(&self.conn, &self.path, SIGNAL_INTERFACE).await)?;
+            let bearers = self.bearers(&modem).await;
+            Ok(Reading {
+                modem,
+                gpp,
+                signal,
+                bearers,
+            })
+        };
+        tokio::time::timeout(ANSWER_TIMEOUT, read)
+            .await
+            .unwrap_or(Err(MmError::Timeout("the modem's properties")))
+    }
+
+    /// [`Self::refresh`] on a change MM announced: a failure only waits for the next one.
+    async fn refresh_on_change(&mut self) {
+        if let Err(e) = self.refresh().await {
+            tracing::debug!("cannot read the modem: {e}");
+        }
+    }
+
     /// Reads MM's properties of the modem anew and applies them; publishes the device once its
     /// `Id` is known, enables it, sets up its signal figures and takes in its messages.
-    async fn refresh(&mut self) {
-        let modem = match get_all(&self.conn, &self.path, MODEM_INTERFACE).await {
-            Ok(modem) => modem,
-            Err(e) => return tracing::debug!("cannot read the modem: {e}"),
-        };
-        // A modem without 3GPP or extended signal figures lacks these interfaces.
-        let gpp = get_all(&self.conn, &self.path, MODEM_3GPP_INTERFACE).await;
-        let signal = get_all(&self.conn, &self.path, SIGNAL_INTERFACE).await;
+    async fn refresh(&mut self) -> Result<(), MmError> {
+        let Reading {
+            modem,
+            gpp,
+            signal,
+            bearers,
+        } = self.read().await?;
         let view = ModemView::read(&modem);
         if view.id.is_none() {
-            return tracing::debug!("ModemManager names no IMEI for this modem yet");
+            tracing::debug!("ModemManager names no IMEI for this modem yet");
+            return Ok(());
         }
         if self.handle.is_none() {
             self.write_state(|s| s.port.clone_from(&view.port));
         }
         let device = self.write_state(|s| s.apply_device(view.device.clone()));
         self.announce(&device).await;
-        let update = signal_update(
-            &modem,
-            &gpp.unwrap_or_default(),
-            &signal.unwrap_or_default(),
-        );
-        let data = data_state(&self.bearers(&modem).await);
+        let update = signal_update(&modem, &gpp, &signal);
+        let data = data_state(&bearers);
         let data = self.write_state(|s| s.set_data(data));
         self.announce(&data).await;
         let signal = self.write_state(|s| s.apply_signal(update));
@@ -299,6 +366,7 @@ impl ServedModem {
             self.incoming_listed = true;
             self.take_all_incoming().await;
         }
+        Ok(())
     }
 
     /// The `Bearer` properties of the modem's bearers (those MM answers for).
@@ -446,34 +514,24 @@ impl ServedModem {
     ) {
         let result = match request {
             Request::CheckMessage(message) => sms::check(&message).map(|()| CallReply::Done),
-            Request::Refresh => {
-                self.refresh().await;
-                Ok(CallReply::Done)
-            }
+            Request::Refresh => self
+                .refresh()
+                .await
+                .map(|()| CallReply::Done)
+                .map_err(|e| e.call_error()),
             Request::Poll => {
                 self.take_all_incoming().await;
                 Ok(CallReply::Done)
             }
             Request::Command { line, timeout_ms } => {
                 let (conn, path) = (self.conn.clone(), self.path.clone());
-                tokio::spawn(
-                    async move {
-                        let answer = tokio::time::timeout_at(
-                            answer_by,
-                            command(&conn, path, &line, timeout_ms),
-                        )
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(CallError::new(
-                                CallErrorKind::Timeout,
-                                "ModemManager did not answer the command in time",
-                            ))
-                        });
-                        let _ = reply.send(answer);
-                    }
-                    .instrument(tracing::Span::current()),
-                );
-                return;
+                let answer = async move { command(&conn, path, &line, timeout_ms).await };
+                return answer_beside(reply, answer_by, "the command", answer);
+            }
+            Request::Reset => {
+                let (conn, path) = (self.conn.clone(), self.path.clone());
+                let answer = async move { reset(&conn, path).await };
+                return answer_beside(reply, answer_by, "the reset", answer);
             }
             other => Err(CallError::new(
                 CallErrorKind::NotSupported,

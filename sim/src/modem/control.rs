@@ -5,7 +5,7 @@ use m2mhal_sms::{Body, DeliverOptions, PhoneNumber, SmsError, encode_deliver, fr
 use serde_json::{Value, json};
 
 use super::gnss_commands::{ModemFix, ModemGnss};
-use super::network::{AccessTech, Domain, RegistrationStatus, Signal};
+use super::network::{AccessTech, Domain, Network, RegistrationStatus, Signal};
 use super::sms_storage::tpdu_length;
 use super::state::{ModemState, SimState};
 use crate::control_plane::parse_on_off;
@@ -569,6 +569,7 @@ impl ModemState {
             "operator": network.operator,
             "csq": network.signal.csq,
             "rsrp": network.signal.rsrp(),
+            "rsrq": Network::rsrq_db(),
             "cfun": self.functionality,
             "echo": self.echo_enabled(),
             "forced_echo": self.forced_echo,
