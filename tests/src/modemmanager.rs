@@ -183,17 +183,28 @@ pub struct MmRig {
 /// The testbed's name of the modem's AT port.
 pub const MODEM_TTY: &str = "ttyUSB2";
 
+/// The testbed's name of the AT port of the simulator's modem `index` (`fake_usb.py`'s).
+pub fn modem_tty(index: usize) -> String {
+    format!("ttyUSB{}", 2 + 4 * index)
+}
+
 impl MmRig {
     /// Starts the bus, polkit, `m2msim modem`, the testbed and ModemManager; `None` (after saying
     /// why) when a package is missing.
     pub async fn start() -> Option<MmRig> {
+        MmRig::start_with(1).await
+    }
+
+    /// Like [`MmRig::start`], with `modems` simulated modems (IMEIs counting up) to plug in.
+    pub async fn start_with(modems: usize) -> Option<MmRig> {
         if !modemmanager_available() {
             return None;
         }
         let bus = TestBus::start_with_modemmanager().await;
         let polkit = MockPolkit::start(&bus).await;
         polkit.set_allowed(&MM_ACTIONS).await;
-        let sim = Sim::start(&["modem"], 1).await;
+        let count = modems.to_string();
+        let sim = Sim::start(&["modem", "--count", &count], modems).await;
         let usb = FakeUsb::start().await;
         let mm = ModemManager::start(&bus, &usb).await;
         Some(MmRig {
@@ -208,11 +219,16 @@ impl MmRig {
     /// Plugs the modem in and reports its port to ModemManager; returns the object path of the
     /// modem once ModemManager has probed it.
     pub async fn plug_modem(&mut self) -> String {
+        self.plug_modem_at(0).await
+    }
+
+    /// Like [`MmRig::plug_modem`] for the simulator's modem `index`.
+    pub async fn plug_modem_at(&mut self, index: usize) -> String {
         let mut added = interfaces_added(&self.mm.conn).await;
         self.usb
-            .ok(&format!("add-modem {}", self.sim.path(0)))
+            .ok(&format!("add-modem {} {index}", self.sim.path(index)))
             .await;
-        self.mm.report_tty("add", MODEM_TTY).await;
+        self.mm.report_tty("add", &modem_tty(index)).await;
         next_object_with(&mut added, MM_MODEM).await
     }
 
