@@ -147,3 +147,33 @@ async fn a_reset_modemmanager_cannot_do_is_refused_by_name_and_one_behind_its_ba
     assert_eq!(reason, "modem-removed");
     assert_eq!(wait_for_device_id(conn, ID, "ready").await, path);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modem_modemmanager_gives_no_messaging_refuses_sms_by_name_and_keeps_nothing() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    // A data-only module: ModemManager finds no SMS support (`AT+CNMI=?` fails) and gives the
+    // modem no Messaging interface.
+    rig.sim.ok("@0 quirk no-sms on").await;
+    let modem = rig.plug_modem().await;
+    rig.enable(&modem).await;
+    let messaging = mm_proxy(&rig.mm.conn, &modem, MM_MESSAGING).await;
+    let messages = messaging
+        .get_property::<Vec<zbus::OwnedObjectPath>>("Messages")
+        .await;
+    assert!(messages.is_err(), "{messages:?}");
+    let daemon = Daemon::start_with_env(&rig.bus, "", &rig.usb.env()).await;
+    let conn = &daemon.conn;
+    let path = wait_for_device_id(conn, ID, "ready").await;
+
+    let refused = send_text(conn, &path, "+4915123456789", "never stored").await;
+    let message = assert_hal_error(refused, "NotSupported");
+    assert!(message.contains("no Messaging interface"), "{message}");
+    // Refused, not taken: nothing waits in the outbox, nothing is stored.
+    assert!(list_messages(conn, &path).await.is_empty());
+    let pending: u32 = property(conn, &path, MESSAGING, "Pending").await;
+    assert_eq!(pending, 0);
+    let state: String = property(conn, &path, DEVICE, "State").await;
+    assert_eq!(state, "ready");
+}

@@ -49,6 +49,9 @@ pub const DRIVER: &str = "modemmanager";
 const MODEM_3GPP_INTERFACE: &str = "org.freedesktop.ModemManager1.Modem.Modem3gpp";
 /// `org.freedesktop.ModemManager1.Modem.Signal`.
 const SIGNAL_INTERFACE: &str = "org.freedesktop.ModemManager1.Modem.Signal";
+/// `org.freedesktop.ModemManager1.Modem.Messaging`: missing on a modem whose SMS support
+/// ModemManager did not detect.
+const MESSAGING_INTERFACE: &str = "org.freedesktop.ModemManager1.Modem.Messaging";
 /// Where ModemManager keeps its SMS objects.
 const SMS_PATHS: &str = "/org/freedesktop/ModemManager1/SMS";
 /// `org.freedesktop.ModemManager1.Bearer`.
@@ -76,11 +79,13 @@ pub struct Settings {
 }
 
 /// What ModemManager says of a modem: its `Modem`, `Modem3gpp` and `Signal` properties (the
-/// latter two empty when it lacks them) and its bearers'.
+/// latter two empty when it lacks them), whether it has a Messaging interface, and its
+/// bearers'.
 struct Reading {
     modem: Properties,
     gpp: Properties,
     signal: Properties,
+    messaging: bool,
     bearers: Vec<Properties>,
 }
 
@@ -107,6 +112,8 @@ struct ServedModem {
     enable_asked: bool,
     signal_set_up: bool,
     incoming_listed: bool,
+    /// Whether MM gives the modem a Messaging interface (assumed until MM says).
+    messaging: bool,
     /// Received SMS objects whose other parts MM still waits for.
     waiting: BTreeSet<String>,
     in_flight: Option<InFlight>,
@@ -151,6 +158,7 @@ pub async fn run(
         enable_asked: false,
         signal_set_up: false,
         incoming_listed: false,
+        messaging: true,
         waiting: BTreeSet::new(),
         in_flight: None,
         retry_at: None,
@@ -236,6 +244,7 @@ impl ServedModem {
         self.enable_asked = false;
         self.signal_set_up = false;
         self.incoming_listed = false;
+        self.messaging = true;
         self.waiting.clear();
         self.retry_at = None;
         let mut modem_changes = properties_changed(&self.conn, Some(&self.path), None).await?;
@@ -304,11 +313,13 @@ impl ServedModem {
             // A modem without 3GPP or extended signal figures lacks these interfaces.
             let gpp = if_present(get_all(&self.conn, &self.path, MODEM_3GPP_INTERFACE).await)?;
             let signal = if_present(get_all(&self.conn, &self.path, SIGNAL_INTERFACE).await)?;
+            let messaging = if_present(get_all(&self.conn, &self.path, MESSAGING_INTERFACE).await)?;
             let bearers = self.bearers(&modem).await;
             Ok(Reading {
                 modem,
                 gpp,
                 signal,
+                messaging: !messaging.is_empty(),
                 bearers,
             })
         };
@@ -331,8 +342,13 @@ impl ServedModem {
             modem,
             gpp,
             signal,
+            messaging,
             bearers,
         } = self.read().await?;
+        if self.messaging && !messaging {
+            tracing::warn!("ModemManager gives this modem no Messaging interface: no SMS");
+        }
+        self.messaging = messaging;
         let view = ModemView::read(&modem);
         if view.id.is_none() {
             tracing::debug!("ModemManager names no IMEI for this modem yet");
@@ -513,6 +529,11 @@ impl ServedModem {
         answer_by: Instant,
     ) {
         let result = match request {
+            Request::CheckMessage(_) if !self.messaging => Err(CallError::new(
+                CallErrorKind::NotSupported,
+                "ModemManager gives this modem no Messaging interface \
+                 (it found no SMS support on it): it cannot send SMS",
+            )),
             Request::CheckMessage(message) => sms::check(&message).map(|()| CallReply::Done),
             Request::Refresh => self
                 .refresh()
@@ -541,12 +562,12 @@ impl ServedModem {
         let _ = reply.send(result);
     }
 
-    /// Hands the next queued message to ModemManager, when the modem is registered and no other
-    /// message is in flight.
+    /// Hands the next queued message to ModemManager, when the modem is registered, has a
+    /// Messaging interface, and no other message is in flight.
     async fn send_next(&mut self) {
         let registered = self.view.as_ref().is_some_and(ModemView::registered);
         let waiting = self.retry_at.is_some() || self.in_flight.is_some();
-        if self.handle.is_none() || !registered || waiting {
+        if self.handle.is_none() || !registered || waiting || !self.messaging {
             return;
         }
         let Some(id) = self.outbox.start_next() else {

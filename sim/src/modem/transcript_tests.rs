@@ -222,6 +222,16 @@ fn cfun_1_1_restarts_the_modem_with_its_power_on_settings() {
 }
 
 #[test]
+fn a_module_without_sms_knows_no_sms_command() {
+    let mut modem = quiet_modem();
+    control(&mut modem, "quirk no-sms on");
+    assert_eq!(text(&mut modem, "AT+CNMI=?\r"), "\r\nERROR\r\n");
+    assert_eq!(text(&mut modem, "AT+CMGF=0\r"), "\r\nERROR\r\n");
+    control(&mut modem, "quirk no-sms off");
+    assert_eq!(text(&mut modem, "AT+CMGF=0\r"), "\r\nOK\r\n");
+}
+
+#[test]
 fn signal_quality() {
     let mut modem = quiet_modem();
     let (_, urcs) = control(&mut modem, "signal 25 -90");
