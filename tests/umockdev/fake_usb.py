@@ -16,11 +16,8 @@ LD_PRELOAD; PTY is what the Arduino's node opens), then one
     remove-modem [N]  uevent remove, then the modem leaves the testbed
     add-arduino       an untagged Arduino Uno (2341:0043) as /dev/ttyACM0 (its node the pty
                       named in the ready line); uevent add
-    add-serial NAME PTY
-                      a serial port without a udev device (one a [[port]] names) as /dev/NAME,
-                      its node being PTY; no uevent
 
-The ioctls on the modem's and the serial port's nodes go to a handler (the preload library sends them to the testbed);
+The ioctls on the modem's node go to a handler (the preload library sends them to the testbed);
 the one attached here accepts TIOCEXCL/TIOCNXCL (exclusive open) and runs every other ioctl on
 the pty.
 """
@@ -173,10 +170,6 @@ class Bench:
         self.make_node("ttyACM0", self.arduino_slave)
         self.testbed.add_from_string(ARDUINO)
 
-    def add_serial(self, name, pty):
-        self.make_node(name, pty)
-        self.testbed.attach_ioctl(f"/dev/{name}", self.handler)
-
     def make_node(self, name, target):
         """Makes the testbed's /dev/NAME the pty TARGET, by a bind mount (before the device is
         added, as adding it sends the uevent).
@@ -211,7 +204,6 @@ class Bench:
             "change-modem": self.change_modem,
             "remove-modem": self.remove_modem,
             "add-arduino": self.add_arduino,
-            "add-serial": self.add_serial,
         }
         action = actions.get(command)
         if action is None:
