@@ -186,11 +186,6 @@ impl BenchDaemon {
     /// Spawns the daemon with a config naming `dir`'s plugins and state plus `extra`; does not
     /// wait for anything.
     fn spawn(bus: &TestBus, dir: &Path, extra: &str) -> BenchDaemon {
-        BenchDaemon::spawn_with_env(bus, dir, extra, &[])
-    }
-
-    /// Like [`BenchDaemon::spawn`], with extra environment variables (a umockdev testbed's).
-    fn spawn_with_env(bus: &TestBus, dir: &Path, extra: &str, env: &[(&str, &str)]) -> BenchDaemon {
         let config_path = m2mhal_tests::write_config(dir, extra);
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -202,7 +197,6 @@ impl BenchDaemon {
             .arg(&config_path)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
             .env_remove("M2MHAL_LOG")
-            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -215,19 +209,8 @@ impl BenchDaemon {
 
     /// Spawns the daemon and waits until it owns its bus name.
     async fn start(bus: &TestBus, conn: &Connection, dir: &Path, extra: &str) -> BenchDaemon {
-        BenchDaemon::start_with_env(bus, conn, dir, extra, &[]).await
-    }
-
-    /// Like [`BenchDaemon::start`], with extra environment variables.
-    async fn start_with_env(
-        bus: &TestBus,
-        conn: &Connection,
-        dir: &Path,
-        extra: &str,
-        env: &[(&str, &str)],
-    ) -> BenchDaemon {
         let mut owners = name_owner_changes(conn).await;
-        let daemon = BenchDaemon::spawn_with_env(bus, dir, extra, env);
+        let daemon = BenchDaemon::spawn(bus, dir, extra);
         name_acquired(&mut owners).await;
         daemon
     }
@@ -694,7 +677,8 @@ struct ServedThroughMm {
 
 /// Part 7, on a bus of its own with the real ModemManager and `m2msim` modems in a umockdev
 /// testbed (the rig of the ModemManager tests); `None` (after saying why) where ModemManager,
-/// umockdev or python-dbusmock is missing.
+/// umockdev or python-dbusmock is missing. m2mhald runs outside the testbed, as on a gateway:
+/// it serves ModemManager's modems from the bus alone.
 async fn served_through_modemmanager() -> Option<ServedThroughMm> {
     let mut rig = MmRig::start_with(MM_MODEMS).await?;
     let mut rss_kib = vec![(0, mm_daemon_rss(&rig, 0).await)];
@@ -719,8 +703,7 @@ async fn served_through_modemmanager() -> Option<ServedThroughMm> {
 async fn mm_daemon_rss(rig: &MmRig, modems: usize) -> u64 {
     let dir = daemon_dir();
     let conn = rig.bus.connect().await;
-    let env = rig.usb.env();
-    let daemon = BenchDaemon::start_with_env(&rig.bus, &conn, dir.path(), "", &env).await;
+    let daemon = BenchDaemon::start(&rig.bus, &conn, dir.path(), "").await;
     all_ready(&conn, modems, Instant::now() + WAIT).await;
     tokio::time::sleep(SETTLE).await;
     let rss = status_kib(daemon.pid, "VmRSS");
@@ -795,9 +778,7 @@ impl EnableTimeline {
 async fn enable_cycles(rig: &MmRig, modem: &str) -> (Samples, Samples) {
     let dir = daemon_dir();
     let conn = rig.bus.connect().await;
-    let env = rig.usb.env();
-    let daemon =
-        BenchDaemon::start_with_env(&rig.bus, &conn, dir.path(), MM_ENABLE_OFF, &env).await;
+    let daemon = BenchDaemon::start(&rig.bus, &conn, dir.path(), MM_ENABLE_OFF).await;
     let device = all_ready(&conn, 1, Instant::now() + WAIT).await.remove(0);
     let mut changes = signals(
         &conn,
