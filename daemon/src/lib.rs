@@ -62,9 +62,16 @@ pub enum DaemonError {
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] store::StoreError),
-    /// The bus could not be reached or the name is taken.
+    /// The bus could not be reached.
     #[error("D-Bus: {0}")]
     Bus(#[from] zbus::Error),
+    /// Another process owns the daemon's bus name: another m2mhald runs. This one leaves it
+    /// be and opens no port.
+    #[error(
+        "{BUS_NAME} is already owned on the bus: another m2mhald runs \
+         (this one leaves it its name and its ports, and exits)"
+    )]
+    AlreadyRunning,
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(#[from] std::io::Error),
@@ -114,8 +121,15 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         .serve_at(MANAGER_PATH, Strict::new(manager))
         .serve_at(MANAGER_PATH, Strict::new(router_iface))
         .name(BUS_NAME)
+        // Never take the name from a running daemon, nor let a second one take it.
+        .allow_name_replacements(false)
+        .replace_existing_names(false)
         .build()
-        .await?;
+        .await
+        .map_err(|e| match e {
+            zbus::Error::NameTaken => DaemonError::AlreadyRunning,
+            e => DaemonError::Bus(e),
+        })?;
     tracing::info!(
         "m2mhald {} owns {BUS_NAME} with {} driver plugin(s)",
         env!("CARGO_PKG_VERSION"),

@@ -31,6 +31,7 @@ pub mod mm_gnss;
 pub mod modemmanager;
 pub mod mosquitto;
 pub mod other_user;
+pub mod paused;
 pub mod plugin_files;
 pub mod power_cut;
 pub mod reload;

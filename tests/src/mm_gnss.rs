@@ -22,7 +22,7 @@ impl MmGnssRig {
     /// Starts the rig with a GNSS modem and its receiver (every second an epoch); `None` (after
     /// saying why) when a package is missing.
     pub async fn start() -> Option<MmGnssRig> {
-        let rig = MmRig::start_with_modem(&["modem", "--gnss"]).await?;
+        let rig = MmRig::start_with(&["--gnss"], 1).await?;
         let receiver = Sim::start(&["gnss", "--interval", "1000"], 1).await;
         Some(MmGnssRig { rig, receiver })
     }
@@ -32,7 +32,7 @@ impl MmGnssRig {
     pub async fn plug_modem(&mut self) -> String {
         let rig = &mut self.rig;
         let mut added = interfaces_added(&rig.mm.conn).await;
-        let ports = format!("{} {}", rig.sim.path(0), self.receiver.path(0));
+        let ports = format!("{} 0 {}", rig.sim.path(0), self.receiver.path(0));
         rig.usb.ok(&format!("add-modem {ports}")).await;
         rig.mm.report_tty("add", GPS_TTY).await;
         rig.mm.report_tty("add", MODEM_TTY).await;

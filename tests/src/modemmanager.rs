@@ -141,6 +141,11 @@ impl ModemManager {
             .unwrap_or_else(|e| panic!("ReportKernelEvent {action} {name}: {e}"));
     }
 
+    /// ModemManager's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Stops ModemManager (it leaves the bus at once), as a restart or a crash would.
     pub async fn stop(&mut self) {
         self.child.kill().await.expect("stop ModemManager");
@@ -178,22 +183,31 @@ pub struct MmRig {
 /// The testbed's name of the modem's AT port.
 pub const MODEM_TTY: &str = "ttyUSB2";
 
+/// The testbed's name of the AT port of the simulator's modem `index` (`fake_usb.py`'s).
+pub fn modem_tty(index: usize) -> String {
+    format!("ttyUSB{}", 2 + 4 * index)
+}
+
 impl MmRig {
     /// Starts the bus, polkit, `m2msim modem`, the testbed and ModemManager; `None` (after saying
     /// why) when a package is missing.
     pub async fn start() -> Option<MmRig> {
-        MmRig::start_with_modem(&["modem"]).await
+        MmRig::start_with(&[], 1).await
     }
 
-    /// [`MmRig::start`] with the simulator started with `args` (`["modem", "--gnss"]`).
-    pub async fn start_with_modem(args: &[&str]) -> Option<MmRig> {
+    /// Like [`MmRig::start`], with `modems` simulated modems (IMEIs counting up) to plug in,
+    /// started with the simulator's `options` (e.g. `["--gnss"]`).
+    pub async fn start_with(options: &[&str], modems: usize) -> Option<MmRig> {
         if !modemmanager_available() {
             return None;
         }
         let bus = TestBus::start_with_modemmanager().await;
         let polkit = MockPolkit::start(&bus).await;
         polkit.set_allowed(&MM_ACTIONS).await;
-        let sim = Sim::start(args, 1).await;
+        let count = modems.to_string();
+        let mut args = vec!["modem", "--count", &count];
+        args.extend_from_slice(options);
+        let sim = Sim::start(&args, modems).await;
         let usb = FakeUsb::start().await;
         let mm = ModemManager::start(&bus, &usb).await;
         Some(MmRig {
@@ -208,11 +222,16 @@ impl MmRig {
     /// Plugs the modem in and reports its port to ModemManager; returns the object path of the
     /// modem once ModemManager has probed it.
     pub async fn plug_modem(&mut self) -> String {
+        self.plug_modem_at(0).await
+    }
+
+    /// Like [`MmRig::plug_modem`] for the simulator's modem `index`.
+    pub async fn plug_modem_at(&mut self, index: usize) -> String {
         let mut added = interfaces_added(&self.mm.conn).await;
         self.usb
-            .ok(&format!("add-modem {}", self.sim.path(0)))
+            .ok(&format!("add-modem {} {index}", self.sim.path(index)))
             .await;
-        self.mm.report_tty("add", MODEM_TTY).await;
+        self.mm.report_tty("add", &modem_tty(index)).await;
         next_object_with(&mut added, MM_MODEM).await
     }
 

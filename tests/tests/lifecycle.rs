@@ -147,3 +147,27 @@ async fn stored_messages_outlive_a_restart_and_ids_are_not_reused() {
     let sent = sim.expect_event("sms-sent").await;
     assert_eq!(sent["text"], "after the restart");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_daemon_exits_with_a_named_error_and_leaves_the_first_ones_port_alone() {
+    let mut rig = ModemRig::start(&["modem"], "").await;
+    let mut opens = OpenWatch::new(&[rig.port.as_str()]);
+    let dir = daemon_dir();
+    let (status, stderr) = run_daemon_to_exit(&rig.bus, dir.path(), &port_config(&rig.port)).await;
+    assert!(!status.success(), "{status:?}");
+    assert!(stderr.contains(BUS_NAME), "{stderr}");
+    assert!(stderr.contains("another m2mhald"), "{stderr}");
+    assert_eq!(
+        opens.opened(),
+        Vec::<std::path::PathBuf>::new(),
+        "the second daemon opened the port"
+    );
+    // The first one goes on serving.
+    let state: String = property(rig.conn(), &rig.path, DEVICE, "State").await;
+    assert_eq!(state, "ready");
+    let answer: String = call(rig.conn(), &rig.path, DEVICE, "Command", &("AT", 0u32))
+        .await
+        .expect("Command on the first daemon's device");
+    assert_eq!(answer, "OK");
+    rig.sim.status(0).await;
+}

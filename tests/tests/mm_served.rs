@@ -24,6 +24,8 @@ async fn the_modem_is_served_through_modemmanager_and_m2mhal_never_opens_it() {
     };
     let modem = rig.plug_modem().await;
     rig.enable(&modem).await;
+    // LTE figures for ModemManager's extended signal (`AT+CESQ`, once m2mhald sets it up).
+    rig.sim.ok("@0 signal 20 -95").await;
     // Enabled, ModemManager holds the port open: from now on any open is somebody else's.
     let mut opens = OpenWatch::new(&[&rig.sim.path(0)]);
     let daemon = Daemon::start_with_env(&rig.bus, "", &rig.usb.env()).await;
@@ -45,6 +47,19 @@ async fn the_modem_is_served_through_modemmanager_and_m2mhal_never_opens_it() {
     assert_eq!(registration, "home");
     let operator: String = property(conn, &path, SIGNAL, "Operator").await;
     assert_eq!(operator, "SIMNET");
+    // Rsrp/Rsrq from ModemManager's Signal interface, as the simulator reports them; Sinr stays
+    // unknown (NaN): ModemManager 1.20 reads a Quectel AT modem's `+CESQ`, which has none.
+    let status = rig.sim.status(0).await;
+    let rsrp: i32 = wait_for_property(conn, &path, SIGNAL, "Rsrp", |r: &i32| *r != 0).await;
+    assert_eq!(
+        i64::from(rsrp),
+        status["rsrp"].as_i64().expect("rsrp"),
+        "{status}"
+    );
+    let rsrq: f64 = property(conn, &path, SIGNAL, "Rsrq").await;
+    assert_eq!(Some(rsrq), status["rsrq"].as_f64(), "{status}");
+    let sinr: f64 = property(conn, &path, SIGNAL, "Sinr").await;
+    assert!(sinr.is_nan(), "{sinr}");
 
     // m2mctl says which way the modem is served.
     let listed = m2mctl(&rig.bus.address, &["list"]).await;

@@ -7,14 +7,15 @@ root (it bind-mounts ptys). Prints one JSON line per event on stdout: first {"ev
 LD_PRELOAD; PTY is what the Arduino's node opens), then one
 {"event": "ok"} or {"event": "error", "message": ...} per command:
 
-    add-modem PTY [GPS]  the Quectel-like modem (2c7c:0125, interface 02, tagged for m2mhal,
+    add-modem PTY [N [GPS]]  the Quectel-like modem (2c7c:0125, interface 02, tagged for m2mhal,
                       and with the properties ModemManager's own rules give it: ID_MM_CANDIDATE,
                       ID_MM_PORT_TYPE_AT_PRIMARY) as /dev/ttyUSB2, its node being PTY (a pty of
-                      `m2msim modem`); with GPS (a pty of `m2msim gnss`) also its NMEA port,
-                      interface 01 as /dev/ttyUSB1 (ID_MM_PORT_TYPE_GPS, as a udev rule for the
-                      modem's GNSS port would say); uevent add
-    change-modem      uevent change of the modem's tty (as `udevadm trigger` makes one)
-    remove-modem      uevent remove, then the modem leaves the testbed
+                      `m2msim modem`); uevent add. Modem N (default 0) is another USB device of
+                      the kind, its tty /dev/ttyUSB<2 + 4N>. With GPS (a pty of `m2msim gnss`)
+                      also its NMEA port, interface 01 as /dev/ttyUSB<1 + 4N>
+                      (ID_MM_PORT_TYPE_GPS, as a udev rule for the modem's GNSS port would say)
+    change-modem [N]  uevent change of the modem's tty (as `udevadm trigger` makes one)
+    remove-modem [N]  uevent remove, then the modem leaves the testbed
     add-arduino       an untagged Arduino Uno (2341:0043) as /dev/ttyACM0 (its node the pty
                       named in the ready line); uevent add
 
@@ -38,8 +39,8 @@ TIOCNXCL = 0x540D
 
 USB = "/devices/pci0000:00/0000:00:14.0/usb1"
 
-MODEM = f"""P: {USB}/1-1
-N: bus/usb/001/002
+MODEM = """P: {usb}/{port}
+N: bus/usb/001/{busnum:03}
 E: SUBSYSTEM=usb
 E: DEVTYPE=usb_device
 E: ID_VENDOR_ID=2c7c
@@ -47,14 +48,14 @@ E: ID_MODEL_ID=0125
 A: idVendor=2c7c
 A: idProduct=0125
 
-P: {USB}/1-1/1-1:1.2
+P: {usb}/{port}/{port}:1.2
 E: SUBSYSTEM=usb
 E: DEVTYPE=usb_interface
 A: bInterfaceNumber=02
 
-P: {USB}/1-1/1-1:1.2/ttyUSB2/tty/ttyUSB2
+P: {usb}/{port}/{port}:1.2/{tty}/tty/{tty}
 E: SUBSYSTEM=tty
-E: DEVNAME=/dev/ttyUSB2
+E: DEVNAME=/dev/{tty}
 E: ID_VENDOR_ID=2c7c
 E: ID_MODEL_ID=0125
 E: ID_USB_INTERFACE_NUM=02
@@ -62,27 +63,41 @@ E: ID_M2MHAL_CANDIDATE=1
 E: ID_M2MHAL_DRIVER=cellular
 E: ID_MM_CANDIDATE=1
 E: ID_MM_PORT_TYPE_AT_PRIMARY=1
-E: DEVLINKS=/dev/serial/by-id/usb-Quectel_EG25-G-if02-port0
+E: DEVLINKS=/dev/serial/by-id/usb-Quectel_EG25-G{serial}-if02-port0
 """
 
-GPS_PORT = f"""P: {USB}/1-1/1-1:1.1
+GPS_PORT = """P: {usb}/{port}/{port}:1.1
 E: SUBSYSTEM=usb
 E: DEVTYPE=usb_interface
 A: bInterfaceNumber=01
 
-P: {USB}/1-1/1-1:1.1/ttyUSB1/tty/ttyUSB1
+P: {usb}/{port}/{port}:1.1/{tty}/tty/{tty}
 E: SUBSYSTEM=tty
-E: DEVNAME=/dev/ttyUSB1
+E: DEVNAME=/dev/{tty}
 E: ID_VENDOR_ID=2c7c
 E: ID_MODEL_ID=0125
 E: ID_USB_INTERFACE_NUM=01
 E: ID_MM_CANDIDATE=1
 E: ID_MM_PORT_TYPE_GPS=1
-E: DEVLINKS=/dev/serial/by-id/usb-Quectel_EG25-G-if01-port0
+E: DEVLINKS=/dev/serial/by-id/usb-Quectel_EG25-G{serial}-if01-port0
 """
 
-MODEM_TTY = f"/sys{USB}/1-1/1-1:1.2/ttyUSB2/tty/ttyUSB2"
-MODEM_USB = f"/sys{USB}/1-1"
+
+class Modem:
+    """Modem N of the testbed: its USB port, tty name and sysfs paths."""
+
+    def __init__(self, index):
+        index = int(index)
+        # Modem 0 keeps the names the tests know; the Arduino is on port 1-2.
+        self.port = "1-1" if index == 0 else f"1-{index + 2}"
+        self.tty = f"ttyUSB{2 + 4 * index}"
+        self.description = MODEM.format(usb=USB, port=self.port, busnum=index + 2 + (index > 0),
+                                         tty=self.tty, serial="" if index == 0 else f"-{index}")
+        self.tty_path = f"/sys{USB}/{self.port}/{self.port}:1.2/{self.tty}/tty/{self.tty}"
+        self.usb_path = f"/sys{USB}/{self.port}"
+        self.gps_tty = f"ttyUSB{1 + 4 * index}"
+        self.gps_description = GPS_PORT.format(usb=USB, port=self.port, tty=self.gps_tty,
+                                               serial="" if index == 0 else f"-{index}")
 
 ARDUINO = f"""P: {USB}/1-2
 N: bus/usb/001/003
@@ -145,28 +160,30 @@ class Bench:
         self.arduino_pty, arduino_slave = os.openpty()
         self.arduino_slave = os.ttyname(arduino_slave)
 
-    def add_modem(self, pty, gps=None):
-        self.make_node("ttyUSB2", pty)
-        self.testbed.attach_ioctl("/dev/ttyUSB2", self.handler)
+    def add_modem(self, pty, index=0, gps=None):
+        modem = Modem(index)
+        self.make_node(modem.tty, pty)
+        self.testbed.attach_ioctl(f"/dev/{modem.tty}", self.handler)
         if gps is None:
-            self.testbed.add_from_string(MODEM)
+            self.testbed.add_from_string(modem.description)
             return
-        self.make_node("ttyUSB1", gps)
-        self.testbed.attach_ioctl("/dev/ttyUSB1", self.handler)
-        self.testbed.add_from_string(MODEM + "\n" + GPS_PORT)
+        self.make_node(modem.gps_tty, gps)
+        self.testbed.attach_ioctl(f"/dev/{modem.gps_tty}", self.handler)
+        self.testbed.add_from_string(modem.description + "\n" + modem.gps_description)
 
-    def change_modem(self):
-        self.testbed.uevent(MODEM_TTY, "change")
+    def change_modem(self, index=0):
+        self.testbed.uevent(Modem(index).tty_path, "change")
 
-    def remove_modem(self):
-        self.testbed.uevent(MODEM_TTY, "remove")
-        self.unbind(os.path.join(self.root, "dev", "ttyUSB2"))
-        self.testbed.remove_device(MODEM_USB)
-        self.testbed.detach_ioctl("/dev/ttyUSB2")
-        gps = os.path.join(self.root, "dev", "ttyUSB1")
+    def remove_modem(self, index=0):
+        modem = Modem(index)
+        self.testbed.uevent(modem.tty_path, "remove")
+        self.unbind(os.path.join(self.root, "dev", modem.tty))
+        self.testbed.remove_device(modem.usb_path)
+        self.testbed.detach_ioctl(f"/dev/{modem.tty}")
+        gps = os.path.join(self.root, "dev", modem.gps_tty)
         if gps in self.mounted:
             self.unbind(gps)
-            self.testbed.detach_ioctl("/dev/ttyUSB1")
+            self.testbed.detach_ioctl(f"/dev/{modem.gps_tty}")
         self.remove_dangling_links()
 
     def remove_dangling_links(self):
@@ -224,7 +241,7 @@ class Bench:
             return
         try:
             action(*args)
-        except (TypeError, GLib.Error, OSError, subprocess.CalledProcessError) as e:
+        except (TypeError, ValueError, GLib.Error, OSError, subprocess.CalledProcessError) as e:
             emit("error", message=f"{command}: {e}")
             return
         emit("ok")

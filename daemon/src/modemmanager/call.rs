@@ -39,20 +39,15 @@ impl MmError {
             MmError::Bus(zbus::Error::MethodError(name, ..)) => error_kind(name.as_str()),
             MmError::Bus(_) => CallErrorKind::NotReady,
         };
-        let message = match kind {
-            CallErrorKind::NotSupported => {
-                format!("{self} (ModemManager passes AT commands only when it runs with --debug)")
-            }
-            _ => self.to_string(),
-        };
-        CallError::new(kind, message)
+        CallError::new(kind, self.to_string())
     }
 }
 
 /// What a D-Bus error of ModemManager (or of the bus about it) means: ModemManager or the
 /// modem went away or is not ready (the bus's own errors, a port that failed, a cancelled or
 /// out-of-state operation) is "not ready", and a message stays queued; an AT command refused
-/// outside debug mode is "not supported"; MM's other refusals are failures.
+/// outside debug mode, or an operation the modem's plugin lacks (`Reset`), is "not supported";
+/// MM's other refusals are failures.
 fn error_kind(name: &str) -> CallErrorKind {
     const NOT_READY: [&str; 6] = [
         "org.freedesktop.DBus.Error.",
@@ -64,7 +59,12 @@ fn error_kind(name: &str) -> CallErrorKind {
     ];
     if NOT_READY.iter().any(|prefix| name.starts_with(prefix)) {
         CallErrorKind::NotReady
-    } else if name == "org.freedesktop.ModemManager1.Error.Core.Unauthorized" {
+    } else if [
+        "org.freedesktop.ModemManager1.Error.Core.Unauthorized",
+        "org.freedesktop.ModemManager1.Error.Core.Unsupported",
+    ]
+    .contains(&name)
+    {
         CallErrorKind::NotSupported
     } else {
         CallErrorKind::Failed
@@ -137,7 +137,36 @@ pub async fn command(
     within("Modem.Command", limit, answer)
         .await
         .map(CallReply::Text)
-        .map_err(|e| e.call_error())
+        .map_err(|e| match e.call_error() {
+            error if error.kind == CallErrorKind::NotSupported => CallError::new(
+                error.kind,
+                format!(
+                    "{} (ModemManager passes AT commands only when it runs with --debug)",
+                    error.message
+                ),
+            ),
+            error => error,
+        })
+}
+
+/// Resets the modem (`Modem.Reset`). ModemManager then drops the modem and probes it again,
+/// so the device goes `offline` and comes back; a plugin without a reset (Quectel AT modems
+/// in ModemManager 1.20) refuses, which is `NotSupported`.
+pub async fn reset(conn: &Connection, path: String) -> Result<CallReply, CallError> {
+    let reset = async {
+        let modem = ModemProxy::builder(conn).path(path).build().await?;
+        modem.reset().await
+    };
+    within("Modem.Reset", SLOW_TIMEOUT, reset)
+        .await
+        .map(|()| CallReply::Done)
+        .map_err(|e| match (&e, e.call_error()) {
+            (MmError::Bus(_), error) => CallError::new(
+                error.kind,
+                format!("ModemManager cannot reset the modem: {}", error.message),
+            ),
+            (MmError::Timeout(_), error) => error,
+        })
 }
 
 #[cfg(test)]
@@ -157,10 +186,12 @@ mod tests {
         for name in not_ready {
             assert_eq!(error_kind(name), CallErrorKind::NotReady, "{name}");
         }
-        assert_eq!(
-            error_kind("org.freedesktop.ModemManager1.Error.Core.Unauthorized"),
-            CallErrorKind::NotSupported
-        );
+        for name in [
+            "org.freedesktop.ModemManager1.Error.Core.Unauthorized",
+            "org.freedesktop.ModemManager1.Error.Core.Unsupported",
+        ] {
+            assert_eq!(error_kind(name), CallErrorKind::NotSupported, "{name}");
+        }
         assert_eq!(
             error_kind("org.freedesktop.ModemManager1.Error.MessageError.NetworkTimeout"),
             CallErrorKind::Failed

@@ -36,6 +36,8 @@ pub trait Manager {
 pub trait Modem {
     /// Enables (or disables) the modem.
     fn enable(&self, enable: bool) -> zbus::Result<()>;
+    /// Resets the modem (not every plugin can).
+    fn reset(&self) -> zbus::Result<()>;
     /// Runs an AT command (only when ModemManager runs with `--debug`).
     fn command(&self, cmd: &str, timeout: u32) -> zbus::Result<String>;
     /// The bearers of the modem.

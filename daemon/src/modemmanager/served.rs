@@ -9,6 +9,7 @@
 //! commands) run beside the task, so a slow ModemManager holds up no caller and no other device.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ use tracing::Instrument;
 use zbus::{Connection, OwnedObjectPath};
 
 use super::call::{
-    ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, command, get_all, properties_changed, within,
+    ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, command, get_all, properties_changed, reset, within,
 };
 use super::handover::{Handover, SMS_INTERFACE, commit_and_signal};
 use super::location::{self, LOCATION_CAPABILITY, LOCATION_INTERFACE, LocationView};
@@ -49,6 +50,9 @@ pub const DRIVER: &str = "modemmanager";
 const MODEM_3GPP_INTERFACE: &str = "org.freedesktop.ModemManager1.Modem.Modem3gpp";
 /// `org.freedesktop.ModemManager1.Modem.Signal`.
 const SIGNAL_INTERFACE: &str = "org.freedesktop.ModemManager1.Modem.Signal";
+/// `org.freedesktop.ModemManager1.Modem.Messaging`: missing on a modem whose SMS support
+/// ModemManager did not detect.
+const MESSAGING_INTERFACE: &str = "org.freedesktop.ModemManager1.Modem.Messaging";
 /// Where ModemManager keeps its SMS objects.
 const SMS_PATHS: &str = "/org/freedesktop/ModemManager1/SMS";
 /// `org.freedesktop.ModemManager1.Bearer`.
@@ -75,6 +79,18 @@ pub struct Settings {
     pub delete_received: bool,
     /// Switch the modem's GNSS on once it is enabled.
     pub gnss: bool,
+}
+
+/// What ModemManager says of a modem: its `Modem`, `Modem3gpp`, `Signal` and `Location`
+/// properties (the latter three empty when it lacks them), whether it has a Messaging
+/// interface, and its bearers'.
+struct Reading {
+    modem: Properties,
+    gpp: Properties,
+    signal: Properties,
+    messaging: bool,
+    location: Properties,
+    bearers: Vec<Properties>,
 }
 
 /// The message being handed to ModemManager.
@@ -106,6 +122,8 @@ struct ServedModem {
     location_set_up: bool,
     /// Whether the GNSS is to be on (`[modemmanager] gnss`, then `SetEnabled`).
     gnss: bool,
+    /// Whether MM gives the modem a Messaging interface (assumed until MM says).
+    messaging: bool,
     /// Received SMS objects whose other parts MM still waits for.
     waiting: BTreeSet<String>,
     in_flight: Option<InFlight>,
@@ -153,6 +171,7 @@ pub async fn run(
         location: None,
         location_set_up: false,
         gnss: settings.gnss,
+        messaging: true,
         waiting: BTreeSet::new(),
         in_flight: None,
         retry_at: None,
@@ -184,6 +203,38 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// Answers `reply` by `answer_by` (with `Timeout` then) with what `answer`, a call to
+/// ModemManager about `what`, gives: beside the task, which goes on serving meanwhile.
+fn answer_beside(
+    reply: oneshot::Sender<Result<CallReply, CallError>>,
+    answer_by: Instant,
+    what: &'static str,
+    answer: impl Future<Output = Result<CallReply, CallError>> + Send + 'static,
+) {
+    let answered = async move {
+        let answer = tokio::time::timeout_at(answer_by, answer)
+            .await
+            .unwrap_or_else(|_| {
+                Err(CallError::new(
+                    CallErrorKind::Timeout,
+                    format!("ModemManager did not answer {what} in time"),
+                ))
+            });
+        let _ = reply.send(answer);
+    };
+    tokio::spawn(answered.instrument(tracing::Span::current()));
+}
+
+/// An interface's properties, empty when the modem lacks it (MM answers with an error); only
+/// a ModemManager that does not answer fails.
+fn if_present(properties: Result<Properties, MmError>) -> Result<Properties, MmError> {
+    match properties {
+        Err(MmError::Timeout(what)) => Err(MmError::Timeout(what)),
+        Err(MmError::Bus(_)) => Ok(Properties::default()),
+        Ok(properties) => Ok(properties),
+    }
+}
+
 /// Waits for the message in flight to be handed over; forever when there is none.
 async fn handed_over(in_flight: &mut Option<InFlight>) -> Result<CallReply, CallError> {
     match in_flight {
@@ -208,6 +259,7 @@ impl ServedModem {
         self.incoming_listed = false;
         self.location = None;
         self.location_set_up = false;
+        self.messaging = true;
         self.waiting.clear();
         self.retry_at = None;
         let mut modem_changes = properties_changed(&self.conn, Some(&self.path), None).await?;
@@ -217,14 +269,14 @@ impl ServedModem {
             properties_changed(&self.conn, None, Some((BEARER_PATHS, BEARER_INTERFACE))).await?;
         let messaging = self.messaging().await?;
         let mut added = messaging.receive_added().await?;
-        self.refresh().await;
+        self.refresh_on_change().await;
         loop {
             self.send_next().await;
             tokio::select! {
                 next = control.recv() => return Ok(next.unwrap_or(Control::Stop(MODEMMANAGER_GONE))),
                 Some(request) = requests.recv() => self.request(request).await,
-                Some(_) = modem_changes.next() => self.refresh().await,
-                Some(_) = bearer_changes.next() => self.refresh().await,
+                Some(_) = modem_changes.next() => self.refresh_on_change().await,
+                Some(_) = bearer_changes.next() => self.refresh_on_change().await,
                 Some(signal) = added.next() => {
                     if let Ok(args) = signal.args() {
                         self.take_incoming(args.path().as_str()).await;
@@ -267,24 +319,63 @@ impl ServedModem {
             .await
     }
 
+    /// Reads MM's properties of the modem: at most [`ANSWER_TIMEOUT`] in all, however many
+    /// calls that takes, so that a ModemManager that stopped answering holds the task up no
+    /// longer than one call would.
+    async fn read(&self) -> Result<Reading, MmError> {
+        let read = async {
+            let modem = get_all(&self.conn, &self.path, MODEM_INTERFACE).await?;
+            // A modem without 3GPP or extended signal figures lacks these interfaces.
+            let gpp = if_present(get_all(&self.conn, &self.path, MODEM_3GPP_INTERFACE).await)?;
+            let signal = if_present(get_all(&self.conn, &self.path, SIGNAL_INTERFACE).await)?;
+            let messaging = if_present(get_all(&self.conn, &self.path, MESSAGING_INTERFACE).await)?;
+            let location = if_present(get_all(&self.conn, &self.path, LOCATION_INTERFACE).await)?;
+            let bearers = self.bearers(&modem).await;
+            Ok(Reading {
+                modem,
+                gpp,
+                signal,
+                messaging: !messaging.is_empty(),
+                location,
+                bearers,
+            })
+        };
+        tokio::time::timeout(ANSWER_TIMEOUT, read)
+            .await
+            .unwrap_or(Err(MmError::Timeout("the modem's properties")))
+    }
+
+    /// [`Self::refresh`] on a change MM announced: a failure only waits for the next one.
+    async fn refresh_on_change(&mut self) {
+        if let Err(e) = self.refresh().await {
+            tracing::debug!("cannot read the modem: {e}");
+        }
+    }
+
     /// Reads MM's properties of the modem anew and applies them; publishes the device once its
     /// `Id` is known, enables it, sets up its signal figures and takes in its messages.
-    async fn refresh(&mut self) {
-        let modem = match get_all(&self.conn, &self.path, MODEM_INTERFACE).await {
-            Ok(modem) => modem,
-            Err(e) => return tracing::debug!("cannot read the modem: {e}"),
-        };
-        // A modem without 3GPP or extended signal figures lacks these interfaces.
-        let gpp = get_all(&self.conn, &self.path, MODEM_3GPP_INTERFACE).await;
-        let signal = get_all(&self.conn, &self.path, SIGNAL_INTERFACE).await;
+    async fn refresh(&mut self) -> Result<(), MmError> {
+        let Reading {
+            modem,
+            gpp,
+            signal,
+            messaging,
+            location,
+            bearers,
+        } = self.read().await?;
+        if self.messaging && !messaging {
+            tracing::warn!("ModemManager gives this modem no Messaging interface: no SMS");
+        }
+        self.messaging = messaging;
         let view = ModemView::read(&modem);
         if view.id.is_none() {
-            return tracing::debug!("ModemManager names no IMEI for this modem yet");
+            tracing::debug!("ModemManager names no IMEI for this modem yet");
+            return Ok(());
         }
         if self.handle.is_none() {
             self.write_state(|s| s.port.clone_from(&view.port));
         }
-        self.refresh_location().await;
+        self.refresh_location(&location).await;
         let mut device = view.device.clone();
         if self.location.as_ref().is_some_and(LocationView::offered) {
             let capabilities = device.capabilities.get_or_insert_default();
@@ -292,12 +383,8 @@ impl ServedModem {
         }
         let device = self.write_state(|s| s.apply_device(device));
         self.announce(&device).await;
-        let update = signal_update(
-            &modem,
-            &gpp.unwrap_or_default(),
-            &signal.unwrap_or_default(),
-        );
-        let data = data_state(&self.bearers(&modem).await);
+        let update = signal_update(&modem, &gpp, &signal);
+        let data = data_state(&bearers);
         let data = self.write_state(|s| s.set_data(data));
         self.announce(&data).await;
         let signal = self.write_state(|s| s.apply_signal(update));
@@ -319,13 +406,14 @@ impl ServedModem {
             self.incoming_listed = true;
             self.take_all_incoming().await;
         }
+        Ok(())
     }
 
-    /// Reads MM's Location interface of the modem anew (a failed read keeps what was known)
-    /// and applies its fix and serving cell.
-    async fn refresh_location(&mut self) {
-        if let Ok(properties) = get_all(&self.conn, &self.path, LOCATION_INTERFACE).await {
-            self.location = Some(LocationView::read(&properties, clock::unix_now()));
+    /// Applies what MM's Location interface of the modem says (`location`, empty for a modem
+    /// without one): its fix and serving cell.
+    async fn refresh_location(&mut self, location: &Properties) {
+        if !location.is_empty() {
+            self.location = Some(LocationView::read(location, clock::unix_now()));
         }
         let Some(view) = &self.location else {
             return;
@@ -533,11 +621,17 @@ impl ServedModem {
         answer_by: Instant,
     ) {
         let result = match request {
+            Request::CheckMessage(_) if !self.messaging => Err(CallError::new(
+                CallErrorKind::NotSupported,
+                "ModemManager gives this modem no Messaging interface \
+                 (it found no SMS support on it): it cannot send SMS",
+            )),
             Request::CheckMessage(message) => sms::check(&message).map(|()| CallReply::Done),
-            Request::Refresh => {
-                self.refresh().await;
-                Ok(CallReply::Done)
-            }
+            Request::Refresh => self
+                .refresh()
+                .await
+                .map(|()| CallReply::Done)
+                .map_err(|e| e.call_error()),
             Request::Poll => {
                 self.take_all_incoming().await;
                 Ok(CallReply::Done)
@@ -545,24 +639,13 @@ impl ServedModem {
             Request::SetLocationEnabled(on) => return self.set_gnss(on, reply),
             Request::Command { line, timeout_ms } => {
                 let (conn, path) = (self.conn.clone(), self.path.clone());
-                tokio::spawn(
-                    async move {
-                        let answer = tokio::time::timeout_at(
-                            answer_by,
-                            command(&conn, path, &line, timeout_ms),
-                        )
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(CallError::new(
-                                CallErrorKind::Timeout,
-                                "ModemManager did not answer the command in time",
-                            ))
-                        });
-                        let _ = reply.send(answer);
-                    }
-                    .instrument(tracing::Span::current()),
-                );
-                return;
+                let answer = async move { command(&conn, path, &line, timeout_ms).await };
+                return answer_beside(reply, answer_by, "the command", answer);
+            }
+            Request::Reset => {
+                let (conn, path) = (self.conn.clone(), self.path.clone());
+                let answer = async move { reset(&conn, path).await };
+                return answer_beside(reply, answer_by, "the reset", answer);
             }
             other => Err(CallError::new(
                 CallErrorKind::NotSupported,
@@ -572,12 +655,12 @@ impl ServedModem {
         let _ = reply.send(result);
     }
 
-    /// Hands the next queued message to ModemManager, when the modem is registered and no other
-    /// message is in flight.
+    /// Hands the next queued message to ModemManager, when the modem is registered, has a
+    /// Messaging interface, and no other message is in flight.
     async fn send_next(&mut self) {
         let registered = self.view.as_ref().is_some_and(ModemView::registered);
         let waiting = self.retry_at.is_some() || self.in_flight.is_some();
-        if self.handle.is_none() || !registered || waiting {
+        if self.handle.is_none() || !registered || waiting || !self.messaging {
             return;
         }
         let Some(id) = self.outbox.start_next() else {

@@ -225,6 +225,15 @@ impl ModemState {
                     Some(level @ (0 | 1 | 4)) => level as u8,
                     _ => return Err(CommandError::Syntax),
                 };
+                let restart = match command.arguments().get(1).map(|_| command.number(1)) {
+                    None | Some(Some(0)) => false,
+                    Some(Some(1)) => true,
+                    Some(_) => return Err(CommandError::Syntax),
+                };
+                if restart {
+                    self.restart(level);
+                    return ok();
+                }
                 self.functionality = level;
                 let urcs = self.network.change(|network| network.radio_on = level == 1);
                 self.hold(urcs);
@@ -232,6 +241,30 @@ impl ModemState {
             }
             Form::Execute => Err(CommandError::Syntax),
         }
+    }
+}
+
+impl ModemState {
+    /// `AT+CFUN=<level>,1`: answers `OK`, then restarts as a Quectel module does: power-on
+    /// settings, the radio at `level`, and the start-up URCs, `RDY` first (which tells
+    /// ModemManager the modem was reset). SIM, network and stored messages stay.
+    fn restart(&mut self, level: u8) {
+        self.reset_settings();
+        self.functionality = level;
+        self.network.radio_on = level == 1;
+        let mut urcs = vec!["RDY".to_owned(), format!("+CFUN: {level}")];
+        urcs.extend(
+            match self.sim {
+                SimState::Ready => Some("+CPIN: READY"),
+                SimState::PinRequired => Some("+CPIN: SIM PIN"),
+                SimState::Missing => None,
+            }
+            .map(str::to_owned),
+        );
+        urcs.push("+QIND: SMS DONE".to_owned());
+        self.hold(urcs);
+        self.events
+            .push(serde_json::json!({"event": "restart", "cfun": level}));
     }
 }
 

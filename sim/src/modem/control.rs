@@ -5,7 +5,7 @@ use m2mhal_sms::{Body, DeliverOptions, PhoneNumber, SmsError, encode_deliver, fr
 use serde_json::{Value, json};
 
 use super::gnss_commands::{ModemFix, ModemGnss};
-use super::network::{AccessTech, Domain, RegistrationStatus, Signal};
+use super::network::{AccessTech, Domain, Network, RegistrationStatus, Signal};
 use super::sms_storage::tpdu_length;
 use super::state::{ModemState, SimState};
 use crate::control_plane::parse_on_off;
@@ -55,6 +55,10 @@ pub const COMMANDS: &[CommandHelp] = &[
     CommandHelp::new(
         "quirk urc-interleave <on|off>",
         "URCs come in the middle of answers",
+    ),
+    CommandHelp::new(
+        "quirk no-sms <on|off>",
+        "a data-only module: every SMS command (+CNMI, +CMGS, ...) answers ERROR",
     ),
     CommandHelp::new(
         GNSS_USAGE,
@@ -161,6 +165,8 @@ pub enum ModemControl {
     ForcedEcho(bool),
     /// `quirk urc-interleave <on|off>`.
     UrcInterleave(bool),
+    /// `quirk no-sms <on|off>`: a module without SMS.
+    NoSms(bool),
     /// `gnss <lat> <lon> [alt]` / `gnss none`: the GNSS fix.
     GnssFix(Option<(f64, f64, Option<f64>)>),
     /// `list`: the stored messages.
@@ -237,8 +243,9 @@ impl ModemControl {
             "quirk" => match arguments.as_slice() {
                 ["echo", switch] => Ok(Self::ForcedEcho(parse_switch(switch)?)),
                 ["urc-interleave", switch] => Ok(Self::UrcInterleave(parse_switch(switch)?)),
+                ["no-sms", switch] => Ok(Self::NoSms(parse_switch(switch)?)),
                 _ => Err(ModemControlError::Usage(
-                    "quirk <echo|urc-interleave|slow|silent|garbage> <on|off|ms>",
+                    "quirk <echo|urc-interleave|no-sms|slow|silent|garbage> <on|off|ms>",
                 )),
             },
             "gnss" => parse_gnss(&arguments),
@@ -400,6 +407,10 @@ impl ModemState {
             }
             ModemControl::ForcedEcho(on) => {
                 self.forced_echo = on;
+                Vec::new()
+            }
+            ModemControl::NoSms(on) => {
+                self.no_sms = on;
                 Vec::new()
             }
             ModemControl::UrcInterleave(on) => {
@@ -569,6 +580,7 @@ impl ModemState {
             "operator": network.operator,
             "csq": network.signal.csq,
             "rsrp": network.signal.rsrp(),
+            "rsrq": Network::rsrq_db(),
             "cfun": self.functionality,
             "echo": self.echo_enabled(),
             "forced_echo": self.forced_echo,
@@ -581,6 +593,7 @@ impl ModemState {
             "cnmi": self.new_message_indication,
             "stored": self.storage.used(),
             "urc_interleave": self.urc_interleave,
+            "no_sms": self.no_sms,
             "sms_ack_held": !self.held_submit_acks.is_empty(),
             "gnss": self.gnss.as_ref().map(ModemGnss::status),
         })

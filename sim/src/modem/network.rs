@@ -5,6 +5,8 @@
 const AREA_CODE: &str = "1A2B";
 /// Cell id reported with `<n>`=2 (28-bit E-UTRAN cell identity).
 const CELL_ID: &str = "01A2B3C4";
+/// The `+CESQ` `<rsrq>` index of an E-UTRAN cell: -10 dB (TS 36.133 §9.1.7: dB = index / 2 - 20).
+const RSRQ_INDEX: u16 = 20;
 
 /// Registration status `<stat>` of 3GPP TS 27.007 §7.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +306,11 @@ impl Network {
         format!("+CSQ: {csq},99")
     }
 
+    /// RSRQ in dB as `+CESQ` reports it on an E-UTRAN cell.
+    pub fn rsrq_db() -> f64 {
+        f64::from(RSRQ_INDEX) / 2.0 - 20.0
+    }
+
     /// The `+CESQ` answer: `<rxlev>,<ber>,<rscp>,<ecno>,<rsrq>,<rsrp>`.
     pub fn cesq_line(&self) -> String {
         let rssi = self.signal.rssi_dbm().filter(|_| self.radio_on);
@@ -316,7 +323,7 @@ impl Network {
                     .signal
                     .rsrp()
                     .map_or(255, |dbm| to_index(dbm + 141, 97));
-                [99, 99, 255, 255, 20, rsrp]
+                [99, 99, 255, 255, RSRQ_INDEX, rsrp]
             }
         };
         let [rxlev, ber, rscp, ecno, rsrq, rsrp] = fields;

@@ -17,6 +17,9 @@ const STORAGE: &str = "SM";
 impl ModemState {
     /// Runs an SMS command; any other unknown command is a plain `ERROR`.
     pub(super) fn execute_sms(&mut self, command: &Command) -> Result<Reply, CommandError> {
+        if self.no_sms {
+            return Err(CommandError::Syntax);
+        }
         match command.name.as_str() {
             "+CMGF" => self.message_format(command),
             "+CSMS" => self.message_service(command),

@@ -113,6 +113,8 @@ pub struct ModemState {
     pub(super) waiting_parts: VecDeque<(Vec<u8>, String)>,
     /// The urc-interleave quirk: URCs appear between information lines and the final result.
     pub(super) urc_interleave: bool,
+    /// The no-sms quirk: the module has no SMS; its SMS commands are unknown to it.
+    pub(super) no_sms: bool,
     /// URCs held back until the next response (during the prompt or by the interleave quirk).
     held_urcs: Vec<String>,
     /// `sms-ack hold`: the network keeps a submitted SMS's acknowledgement until `sms-ack
@@ -152,6 +154,7 @@ impl ModemState {
             concat_reference: 1,
             waiting_parts: VecDeque::new(),
             urc_interleave: false,
+            no_sms: false,
             held_urcs: Vec::new(),
             hold_submit_acks: false,
             held_submit_acks: Vec::new(),

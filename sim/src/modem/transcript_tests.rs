@@ -205,6 +205,35 @@ fn operator_and_radio() {
 }
 
 #[test]
+fn cfun_1_1_restarts_the_modem_with_its_power_on_settings() {
+    let mut modem = quiet_modem();
+    text(&mut modem, "AT+CEREG=2\r");
+    assert_eq!(
+        text(&mut modem, "AT+CFUN=1,1\r"),
+        "\r\nOK\r\n\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QIND: SMS DONE\r\n"
+    );
+    // Echo and registration reports are back to their power-on settings.
+    assert_eq!(
+        text(&mut modem, "AT+CEREG?\r"),
+        "AT+CEREG?\r\r\n+CEREG: 0,1\r\n\r\nOK\r\n"
+    );
+    assert_eq!(
+        text(&mut modem, "AT+CFUN=1,2\r"),
+        "AT+CFUN=1,2\r\r\nERROR\r\n"
+    );
+}
+
+#[test]
+fn a_module_without_sms_knows_no_sms_command() {
+    let mut modem = quiet_modem();
+    control(&mut modem, "quirk no-sms on");
+    assert_eq!(text(&mut modem, "AT+CNMI=?\r"), "\r\nERROR\r\n");
+    assert_eq!(text(&mut modem, "AT+CMGF=0\r"), "\r\nERROR\r\n");
+    control(&mut modem, "quirk no-sms off");
+    assert_eq!(text(&mut modem, "AT+CMGF=0\r"), "\r\nOK\r\n");
+}
+
+#[test]
 fn signal_quality() {
     let mut modem = quiet_modem();
     let (_, urcs) = control(&mut modem, "signal 25 -90");

@@ -19,8 +19,10 @@ use m2mhal_tests::bench_stats::{
     Samples, cpu_ticks, load_average, runtime_between, status_kib, thread_runtimes,
     ticks_per_second,
 };
+use m2mhal_tests::modemmanager::{MM_MODEM, MmRig, mm_proxy, wait_for_mm_property};
 use m2mhal_tests::{
     BUS_NAME, DEVICE, MANAGER, MANAGER_PATH, SIGNAL, Sim, TestBus, daemon_dir, port_config,
+    wait_for_property,
 };
 use tokio::process::{Child, Command};
 use zbus::{Connection, MessageStream, OwnedVariant, Variant};
@@ -97,6 +99,9 @@ async fn main() {
 
     let routing = Routing::measure(&bus).await;
 
+    progress("7. served through ModemManager");
+    let served_through_mm = served_through_modemmanager().await;
+
     let report = Report {
         machine,
         start,
@@ -109,6 +114,7 @@ async fn main() {
         one_idle,
         many_idle,
         many_ready,
+        served_through_mm,
     };
     report.print();
     routing.print();
@@ -372,6 +378,22 @@ async fn report_kernel_event(
     result.unwrap_or_else(|e| panic!("ReportKernelEvent {action} {devnode}: {e:?}"));
 }
 
+/// Polls (every 50 ms) until `devices` devices are `ready`; returns their object paths.
+async fn all_ready(conn: &Connection, devices: usize, deadline: Instant) -> Vec<String> {
+    loop {
+        let ready = ready_devices(conn).await;
+        if ready.len() == devices {
+            return ready;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {devices} devices ready in time",
+            ready.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Object paths of the devices whose `State` is `ready`.
 async fn ready_devices(conn: &Connection) -> Vec<String> {
     let manager = zbus::fdo::ObjectManagerProxy::builder(conn)
@@ -611,19 +633,7 @@ impl Fleet {
         let conn = bus.connect().await;
         let t0 = Instant::now();
         let daemon = BenchDaemon::start(bus, &conn, dir.path(), &ports).await;
-        let deadline = t0 + WAIT;
-        let devices = loop {
-            let ready = ready_devices(&conn).await;
-            if ready.len() == modems {
-                break ready;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "only {} of {modems} modems ready in time",
-                ready.len()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        let devices = all_ready(&conn, modems, t0 + WAIT).await;
         Fleet {
             all_ready: t0.elapsed(),
             daemon,
@@ -660,6 +670,185 @@ impl Fleet {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 7. Modems served through ModemManager
+
+/// Timed re-enablings of the ModemManager modem (one untimed warm-up run comes first).
+const MM_RUNS: usize = 10;
+/// The most ModemManager modems the daemon's memory is measured with (also with 0 and 1).
+const MM_MODEMS: usize = 4;
+/// The benchmark enables the modem, as NetworkManager would; m2mhald leaves it be.
+const MM_ENABLE_OFF: &str = "[modemmanager]\nenable = false\n";
+/// `MMModemState` `disabled`, `enabled` and `registered`.
+const MM_DISABLED: i32 = 3;
+const MM_ENABLED: i32 = 6;
+const MM_REGISTERED: i32 = 8;
+
+/// Part 7's figures.
+struct ServedThroughMm {
+    /// ModemManager's `State` `enabled` (or beyond) to the device's `State` `ready`.
+    ready: Samples,
+    /// ModemManager's `State` `registered` to the device's `Registration` `home`.
+    registered: Samples,
+    /// The daemon's `VmRSS` ([`SETTLE`] after its devices were ready), by ModemManager modems.
+    rss_kib: Vec<(usize, u64)>,
+}
+
+/// Part 7, on a bus of its own with the real ModemManager and `m2msim` modems in a umockdev
+/// testbed (the rig of the ModemManager tests); `None` (after saying why) where ModemManager,
+/// umockdev or python-dbusmock is missing. m2mhald runs outside the testbed, as on a gateway:
+/// it serves ModemManager's modems from the bus alone.
+async fn served_through_modemmanager() -> Option<ServedThroughMm> {
+    let mut rig = MmRig::start_with(&[], MM_MODEMS).await?;
+    let mut rss_kib = vec![(0, mm_daemon_rss(&rig, 0).await)];
+    let first = rig.plug_modem_at(0).await;
+    rig.enable(&first).await;
+    let (ready, registered) = enable_cycles(&rig, &first).await;
+    rss_kib.push((1, mm_daemon_rss(&rig, 1).await));
+    for index in 1..MM_MODEMS {
+        let modem = rig.plug_modem_at(index).await;
+        rig.enable(&modem).await;
+    }
+    rss_kib.push((MM_MODEMS, mm_daemon_rss(&rig, MM_MODEMS).await));
+    Some(ServedThroughMm {
+        ready,
+        registered,
+        rss_kib,
+    })
+}
+
+/// `VmRSS` of a daemon serving the `modems` (enabled) modems ModemManager manages, [`SETTLE`]
+/// after they were all ready.
+async fn mm_daemon_rss(rig: &MmRig, modems: usize) -> u64 {
+    let dir = daemon_dir();
+    let conn = rig.bus.connect().await;
+    let daemon = BenchDaemon::start(&rig.bus, &conn, dir.path(), "").await;
+    all_ready(&conn, modems, Instant::now() + WAIT).await;
+    tokio::time::sleep(SETTLE).await;
+    let rss = status_kib(daemon.pid, "VmRSS");
+    daemon.stop().await;
+    rss
+}
+
+/// When each side said what, in one enabling of the modem, as the signals arrived on one
+/// connection (so in the bus's order).
+#[derive(Default)]
+struct EnableTimeline {
+    mm_enabled: Option<Instant>,
+    mm_registered: Option<Instant>,
+    device_ready: Option<Instant>,
+    device_home: Option<Instant>,
+}
+
+impl EnableTimeline {
+    /// Notes what one `PropertiesChanged` says, if it is one of the four; `modem` is
+    /// ModemManager's object, `device` m2mhal's.
+    fn note(&mut self, message: &zbus::Message, modem: &str, device: &str) {
+        type Changed = (String, HashMap<String, OwnedVariant>, Vec<String>);
+        let now = Instant::now();
+        let header = message.header();
+        let path = header.path().map(|path| path.as_str().to_owned());
+        let Ok((interface, changed, _)) = message.body().deserialize::<Changed>() else {
+            return;
+        };
+        match (path.as_deref(), interface.as_str()) {
+            (Some(path), MM_MODEM) if path == modem => {
+                let state = changed
+                    .get("State")
+                    .and_then(|state| state.try_clone().ok())
+                    .and_then(|state| i32::try_from(state).ok());
+                if state.is_some_and(|state| state >= MM_ENABLED) {
+                    self.mm_enabled.get_or_insert(now);
+                }
+                if state.is_some_and(|state| state >= MM_REGISTERED) {
+                    self.mm_registered.get_or_insert(now);
+                }
+            }
+            (Some(path), DEVICE)
+                if path == device
+                    && string_property(&changed, "State").as_deref() == Some("ready") =>
+            {
+                self.device_ready.get_or_insert(now);
+            }
+            (Some(path), SIGNAL)
+                if path == device
+                    && string_property(&changed, "Registration").as_deref() == Some("home") =>
+            {
+                self.device_home.get_or_insert(now);
+            }
+            _ => {}
+        }
+    }
+
+    /// Both latencies once all four are in.
+    fn latencies(&self) -> Option<(Duration, Duration)> {
+        Some((
+            self.device_ready?
+                .saturating_duration_since(self.mm_enabled?),
+            self.device_home?
+                .saturating_duration_since(self.mm_registered?),
+        ))
+    }
+}
+
+/// Disables and enables ModemManager's modem at `modem` ([`MM_RUNS`] timed runs) under a daemon
+/// that serves it: the time from ModemManager's word to the device's, for `enabled` to `ready`
+/// and `registered` to `Registration` `home`.
+async fn enable_cycles(rig: &MmRig, modem: &str) -> (Samples, Samples) {
+    let dir = daemon_dir();
+    let conn = rig.bus.connect().await;
+    let daemon = BenchDaemon::start(&rig.bus, &conn, dir.path(), MM_ENABLE_OFF).await;
+    let device = all_ready(&conn, 1, Instant::now() + WAIT).await.remove(0);
+    let mut changes = signals(
+        &conn,
+        zbus::MatchRule::builder()
+            .interface("org.freedesktop.DBus.Properties")
+            .member("PropertiesChanged"),
+    )
+    .await;
+    let proxy = mm_proxy(&conn, modem, MM_MODEM).await;
+    let (mut ready, mut registered) = (Vec::new(), Vec::new());
+    for run in 0..=MM_RUNS {
+        proxy
+            .call_method("Enable", &(false,))
+            .await
+            .expect("Modem.Enable(false)");
+        wait_for_mm_property(&conn, modem, MM_MODEM, "State", |s: &i32| *s == MM_DISABLED).await;
+        wait_for_property(&conn, &device, DEVICE, "State", |s: &String| s != "ready").await;
+        wait_for_property(&conn, &device, SIGNAL, "Registration", |r: &String| {
+            r != "home"
+        })
+        .await;
+        let mut timeline = EnableTimeline::default();
+        let enable = async {
+            proxy
+                .call_method("Enable", &(true,))
+                .await
+                .expect("Modem.Enable(true)");
+        };
+        let watch = async {
+            loop {
+                let Some(Ok(message)) = changes.next().await else {
+                    panic!("the bus connection closed");
+                };
+                timeline.note(&message, modem, &device);
+                if let Some(latencies) = timeline.latencies() {
+                    return latencies;
+                }
+            }
+        };
+        let ((), latencies) = tokio::time::timeout(WAIT, async { tokio::join!(enable, watch) })
+            .await
+            .expect("the modem is enabled, registered and ready again in time");
+        if run > 0 {
+            ready.push(latencies.0);
+            registered.push(latencies.1);
+        }
+    }
+    daemon.stop().await;
+    (Samples(ready), Samples(registered))
+}
+
+// ---------------------------------------------------------------------------------------------
 // The table
 
 /// Every figure of one benchmark run.
@@ -675,6 +864,8 @@ struct Report {
     one_idle: Idle,
     many_idle: Idle,
     many_ready: Duration,
+    /// `None` where ModemManager cannot run.
+    served_through_mm: Option<ServedThroughMm>,
 }
 
 fn mib(kib: u64) -> String {
@@ -793,6 +984,52 @@ impl Report {
             "{FLEET} configured ports: daemon spawn to all {FLEET} devices ready: {}",
             ms(self.many_ready)
         );
+        println!();
+        match &self.served_through_mm {
+            Some(mm) => mm.print(),
+            None => println!("7. served through ModemManager: skipped (not installed here)"),
+        }
+    }
+}
+
+impl ServedThroughMm {
+    fn print(&self) {
+        println!("| 7. served through ModemManager ({MM_RUNS} runs) | median | p99 | max |");
+        println!("|---|---|---|---|");
+        for (what, samples) in [
+            ("MM `enabled` to device `ready`", &self.ready),
+            ("MM `registered` to `Registration` `home`", &self.registered),
+        ] {
+            println!(
+                "| {what} | {} | {} | {} |",
+                ms(samples.median()),
+                ms(samples.percentile(0.99)),
+                ms(samples.max())
+            );
+        }
+        println!();
+        println!(
+            "| 7. daemon with ModemManager modems | VmRSS | per modem, over 0 modems | per modem, over the row above |"
+        );
+        println!("|---|---|---|---|");
+        let per_modem = |(modems, kib): (usize, u64), (fewer, base): (usize, u64)| {
+            let added = modems - fewer;
+            format!("{:.0} KiB", (kib as f64 - base as f64) / added as f64)
+        };
+        let none = self.rss_kib[0];
+        for (row, &(modems, kib)) in self.rss_kib.iter().enumerate() {
+            let (over_none, over_above) = match row {
+                0 => ("-".to_owned(), "-".to_owned()),
+                _ => (
+                    per_modem((modems, kib), none),
+                    per_modem((modems, kib), self.rss_kib[row - 1]),
+                ),
+            };
+            println!(
+                "| {modems} modem(s) ready | {} ({kib} kB) | {over_none} | {over_above} |",
+                mib(kib)
+            );
+        }
     }
 }
 
