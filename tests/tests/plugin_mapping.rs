@@ -29,10 +29,10 @@ async fn only_the_plugins_of_present_devices_are_mapped_into_the_daemon() {
         assert!(!loaded.contains("isolated"), "{loaded}");
     }
     wait_for_device(&daemon.conn, &port, "ready").await;
+    let pid = daemon.pid().expect("the daemon runs");
+    assert_eq!(mapped_plugins(pid), ["libm2mhal_driver_cellular.so"]);
     daemon
         .expect_log("mapped driver cellular into the daemon for its first device")
         .await;
-    let pid = daemon.pid().expect("the daemon runs");
-    assert_eq!(mapped_plugins(pid), ["libm2mhal_driver_cellular.so"]);
     assert!(daemon.stop().await.success());
 }
