@@ -14,11 +14,16 @@
 //! `isolated_drivers`, never mapped by the daemon at all: a worker process loads it with the same
 //! checks, and every instance gets a worker of its own ([`crate::worker`]). [`DriverInstance`]
 //! hides which: both speak the same CBOR, decoded here.
+//!
+//! An in-process plugin is mapped when its first device is opened, not at start: which driver
+//! claims a device is decided from the description the checking worker returned, so a driver no
+//! device needs costs the daemon no memory (each plugin carries its own copy of the Rust standard
+//! library: 0.5-0.9 MiB resident, docs/benchmarks.md run 7). It is never unmapped (no `dlclose`).
 
 use std::ffi::{CStr, c_void};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use m2mhal_plugin_api::abi::{self, Buffer, PluginV1};
 use m2mhal_plugin_api::codec::{self, DecodedEffects};
@@ -99,8 +104,9 @@ pub enum PluginError {
         /// The decoding error.
         source: codec::CodecError,
     },
-    /// An isolated plugin's worker refused it; the message is the worker's, as the daemon would
-    /// have said it in-process.
+    /// An isolated plugin's worker refused it (the message is the worker's, as the daemon would
+    /// have said it in-process), or an in-process one could not be mapped when its first device
+    /// was opened (the message is why, as it was logged then).
     #[error("{0}")]
     Refused(String),
     /// An isolated plugin's worker did not answer in time and was killed.
@@ -267,11 +273,52 @@ impl Drop for LibraryInstance {
 /// Where a plugin's code runs.
 #[derive(Debug)]
 enum Code {
-    /// Loaded into the daemon.
-    InProcess(Arc<Library>),
+    /// Loaded into the daemon, when its first instance is opened.
+    InProcess(Mutex<InProcess>),
     /// Loaded from this file by one worker process per instance (`isolated_drivers`); the daemon
     /// never maps it.
     Isolated(PluginFile),
+}
+
+/// The code of a plugin that runs in the daemon: checked by a worker at start, mapped by the
+/// first [`Plugin::open`].
+#[derive(Debug)]
+enum InProcess {
+    /// Checked, not mapped yet: the open file the worker checked, which is the one mapped.
+    Checked(PluginFile),
+    /// Mapped and validated again.
+    Loaded(Arc<Library>),
+    /// Mapping it failed (the file changed since the check, say); why, for every later open.
+    Refused(String),
+}
+
+impl InProcess {
+    /// The mapped library, mapping it now if no instance was opened before.
+    fn library(&mut self, name: &str) -> Result<Arc<Library>, PluginError> {
+        // What stays if mapping panics (a plugin initialiser unwinding into the daemon).
+        let interrupted = InProcess::Refused("mapping it into the daemon panicked".into());
+        let state = std::mem::replace(self, interrupted);
+        let (state, library) = match state {
+            InProcess::Checked(file) => match Library::load_file(file) {
+                Ok(library) => {
+                    tracing::info!("mapped driver {name} into the daemon for its first device");
+                    let library = Arc::new(library);
+                    (InProcess::Loaded(Arc::clone(&library)), Ok(library))
+                }
+                Err(e) => {
+                    tracing::error!("driver {name} cannot be mapped into the daemon: {e}");
+                    (InProcess::Refused(e.to_string()), Err(e))
+                }
+            },
+            InProcess::Loaded(library) => (InProcess::Loaded(Arc::clone(&library)), Ok(library)),
+            InProcess::Refused(why) => (
+                InProcess::Refused(why.clone()),
+                Err(PluginError::Refused(why)),
+            ),
+        };
+        *self = state;
+        library
+    }
 }
 
 /// A loaded, validated plugin.
@@ -286,8 +333,9 @@ pub struct Plugin {
 
 impl Plugin {
     /// Opens the plugin at `path` and has a worker process load, validate and describe it; then
-    /// loads it into the daemon, or (`isolate`, or a plugin built with `panic = "abort"`) leaves
-    /// it to a worker of its own per instance.
+    /// keeps the open file to load it into the daemon when its first instance is opened, or
+    /// (`isolate`, or a plugin built with `panic = "abort"`) leaves it to a worker of its own per
+    /// instance.
     pub async fn load(path: &Path, isolate: bool) -> Result<Plugin, PluginError> {
         let file = PluginFile::open(path)?;
         let description = check(&file).await?;
@@ -303,8 +351,7 @@ impl Plugin {
         let code = if isolate || aborts {
             Code::Isolated(file)
         } else {
-            let library = Library::load_file(file)?;
-            Code::InProcess(Arc::new(library))
+            Code::InProcess(Mutex::new(InProcess::Checked(file)))
         };
         Ok(Plugin {
             path: path.to_owned(),
@@ -333,7 +380,14 @@ impl Plugin {
             source,
         })?;
         let runner = match &self.code {
-            Code::InProcess(library) => Runner::InProcess(library.open(&input)?),
+            Code::InProcess(code) => {
+                // A poisoned lock means a panic while mapping, which left `Refused` behind.
+                let library = code
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .library(self.name())?;
+                Runner::InProcess(library.open(&input)?)
+            }
             Code::Isolated(file) => {
                 let mut worker = Worker::spawn(file)?;
                 worker.call("open", &Request::Open(input)).await?;
