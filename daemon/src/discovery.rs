@@ -355,6 +355,7 @@ async fn attach(
                 continue;
             }
         };
+        tracing::debug!(probed = identity.is_some(), "claimed by {}", plugin.name());
         let _ = claimed_by.set(plugin.name().to_owned());
         let options = config.borrow().driver_options(plugin.name());
         let open = OpenConfig {

@@ -34,6 +34,7 @@ pub mod other_user;
 pub mod paused;
 pub mod plugin_files;
 pub mod power_cut;
+pub mod ready_watch;
 pub mod reload;
 pub mod restart;
 pub mod router;

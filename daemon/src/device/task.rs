@@ -321,6 +321,10 @@ impl DeviceTask {
         if changed.contains(Property::Id) {
             tracing::Span::current().record("id", self.read_state().id.as_str());
         }
+        if changed.contains(Property::State) {
+            let state = self.read_state();
+            tracing::debug!(reason = state.state_reason, "state {}", state.state);
+        }
         self.announce(&changed).await;
     }
 

@@ -20,6 +20,7 @@ use m2mhal_tests::bench_stats::{
     ticks_per_second,
 };
 use m2mhal_tests::modemmanager::{MM_MODEM, MmRig, mm_proxy, wait_for_mm_property};
+use m2mhal_tests::ready_watch::{DeviceChanges, string_property};
 use m2mhal_tests::{
     BUS_NAME, DEVICE, MANAGER, MANAGER_PATH, SIGNAL, Sim, TestBus, daemon_dir, port_config,
     wait_for_property,
@@ -58,6 +59,9 @@ const ROUTING_TARGET: Duration = Duration::from_millis(1);
 
 /// The argument that runs the Router's figures alone.
 const ROUTING_ONLY: &str = "--routing";
+/// The argument (followed by a number of runs) that repeats part 2 alone, the daemon logging at
+/// `M2MHAL_LOG` or debug level into a directory that is kept when a run fails.
+const PORT_TO_READY_ONLY: &str = "--port-to-ready";
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -69,12 +73,21 @@ async fn main() {
         routing.print();
         return;
     }
+    if let Some(runs) = repeated_runs() {
+        let probed = port_to_ready(&bus, ("ID_M2MHAL_CANDIDATE", "1"), runs).await;
+        let named = port_to_ready(&bus, ("ID_M2MHAL_DRIVER", "cellular"), runs).await;
+        machine.print();
+        println!("| figure | median | p90 / p99 | max | target |");
+        println!("|---|---|---|---|---|");
+        print_port_to_ready(&probed, &named, runs);
+        return;
+    }
 
     progress("1. daemon start");
     let start = daemon_start(&bus).await;
     progress("2. port to ready");
-    let probed = port_to_ready(&bus, ("ID_M2MHAL_CANDIDATE", "1")).await;
-    let named = port_to_ready(&bus, ("ID_M2MHAL_DRIVER", "cellular")).await;
+    let probed = port_to_ready(&bus, ("ID_M2MHAL_CANDIDATE", "1"), RUNS).await;
+    let named = port_to_ready(&bus, ("ID_M2MHAL_DRIVER", "cellular"), RUNS).await;
 
     progress("4./5. one modem, idle");
     let one = Fleet::start(&bus, 1, "").await;
@@ -214,7 +227,7 @@ impl BenchDaemon {
             .arg("--config")
             .arg(&config_path)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-            .env_remove("M2MHAL_LOG")
+            .env("M2MHAL_LOG", daemon_log_level())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -245,6 +258,27 @@ impl BenchDaemon {
             .expect("m2mhald exits after SIGTERM")
             .expect("wait for m2mhald");
     }
+}
+
+/// The daemons' log level: their default (`info`); when part 2 is repeated alone, `M2MHAL_LOG`
+/// or `debug`.
+fn daemon_log_level() -> String {
+    if std::env::args().any(|arg| arg == PORT_TO_READY_ONLY) {
+        std::env::var("M2MHAL_LOG").unwrap_or_else(|_| "debug".to_owned())
+    } else {
+        "info".to_owned()
+    }
+}
+
+/// The number of runs after [`PORT_TO_READY_ONLY`], if part 2 is to be repeated alone.
+fn repeated_runs() -> Option<usize> {
+    let mut args = std::env::args().skip_while(|arg| arg != PORT_TO_READY_ONLY);
+    args.next()?;
+    Some(
+        args.next()
+            .and_then(|runs| runs.parse().ok())
+            .unwrap_or_else(|| panic!("{PORT_TO_READY_ONLY} takes a number of runs")),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,71 +320,6 @@ async fn name_acquired(owners: &mut MessageStream) {
     tokio::time::timeout(WAIT, acquired)
         .await
         .expect("m2mhald owns its name in time");
-}
-
-/// `InterfacesAdded` and `PropertiesChanged` of Device interfaces, as one stream.
-type DeviceChanges = futures_util::stream::Select<MessageStream, MessageStream>;
-
-/// Subscribes to [`DeviceChanges`] from the daemon.
-async fn device_changes(conn: &Connection) -> DeviceChanges {
-    let added = zbus::MatchRule::builder()
-        .sender(BUS_NAME)
-        .interface("org.freedesktop.DBus.ObjectManager")
-        .member("InterfacesAdded");
-    let changed = zbus::MatchRule::builder()
-        .sender(BUS_NAME)
-        .interface("org.freedesktop.DBus.Properties")
-        .member("PropertiesChanged")
-        .arg(0, DEVICE);
-    let added = signals(conn, added).await;
-    let changed = signals(conn, changed).await;
-    futures_util::stream::select(added, changed)
-}
-
-/// A string property from a property dictionary.
-fn string_property(properties: &HashMap<String, OwnedVariant>, name: &str) -> Option<String> {
-    properties
-        .get(name)
-        .and_then(|value| String::try_from(value.clone()).ok())
-}
-
-/// Waits until the device on `port` is `ready`, from `InterfacesAdded` (a device published ready)
-/// or `PropertiesChanged` of its Device interface.
-async fn device_ready(changes: &mut DeviceChanges, port: &str) {
-    type Added = (
-        zbus::OwnedObjectPath,
-        HashMap<String, HashMap<String, OwnedVariant>>,
-    );
-    type Changed = (String, HashMap<String, OwnedVariant>, Vec<String>);
-    let ready = async {
-        let mut device_path: Option<String> = None;
-        while let Some(Ok(message)) = changes.next().await {
-            let header = message.header();
-            let member = header.member().map(|m| m.as_str().to_owned());
-            let path = header.path().map(|p| p.as_str().to_owned());
-            if member.as_deref() == Some("InterfacesAdded") {
-                let (object, interfaces): Added = message.body().deserialize().expect("body");
-                let Some(device) = interfaces.get(DEVICE) else {
-                    continue;
-                };
-                if string_property(device, "Port").as_deref() == Some(port) {
-                    device_path = Some(object.as_str().to_owned());
-                    if string_property(device, "State").as_deref() == Some("ready") {
-                        return;
-                    }
-                }
-            } else if path.is_some() && path == device_path {
-                let (_, changed, _): Changed = message.body().deserialize().expect("body");
-                if string_property(&changed, "State").as_deref() == Some("ready") {
-                    return;
-                }
-            }
-        }
-        panic!("the bus connection closed");
-    };
-    tokio::time::timeout(WAIT, ready)
-        .await
-        .unwrap_or_else(|_| panic!("the device on {port} did not become ready in time"));
 }
 
 /// `Manager.ReportKernelEvent` for the tty `devnode`.
@@ -450,14 +419,14 @@ async fn daemon_start(bus: &TestBus) -> Samples {
 
 /// Time from `ReportKernelEvent(add)` for a fresh simulated modem (tagged with `tag`) until its
 /// device is `ready`, with one daemon running throughout.
-async fn port_to_ready(bus: &TestBus, tag: (&str, &str)) -> Samples {
+async fn port_to_ready(bus: &TestBus, tag: (&str, &str), runs: usize) -> Samples {
     let dir = daemon_dir();
     let conn = bus.connect().await;
     let daemon = BenchDaemon::start(bus, &conn, dir.path(), "").await;
-    let mut changes = device_changes(&conn).await;
+    let mut changes = DeviceChanges::subscribe(&conn, BUS_NAME).await;
     let mut samples = Vec::new();
     // Run 0 pages the driver plugin in; it is not counted.
-    for run in 0..=RUNS {
+    for run in 0..=runs {
         // A different modem every run: the same IMEI would come back in its old object (a
         // replug), which is another path than a new device's.
         let imei = imei_for_run(run);
@@ -465,7 +434,13 @@ async fn port_to_ready(bus: &TestBus, tag: (&str, &str)) -> Samples {
         let port = sim.path(0);
         let t0 = Instant::now();
         report_kernel_event(&conn, "add", &port, &[tag]).await;
-        device_ready(&mut changes, &port).await;
+        if !changes.device_ready(&port, WAIT).await {
+            let kept = dir.keep();
+            panic!(
+                "run {run}: the device on {port} did not become ready in time (daemon log: {})",
+                kept.join("m2mhald.log").display()
+            );
+        }
         let elapsed = t0.elapsed();
         report_kernel_event(&conn, "remove", &port, &[]).await;
         drop(sim);
@@ -872,6 +847,21 @@ fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
+/// Part 2's two rows of the table, for `runs` runs each.
+fn print_port_to_ready(probed: &Samples, named: &Samples, runs: usize) {
+    for (what, samples) in [("probed", probed), ("ID_M2MHAL_DRIVER", named)] {
+        let p90 = samples.percentile(0.9);
+        println!(
+            "| 2. port to ready, {what} ({runs} runs) | {} | p90 {} | {} | p90 <= {}: {} |",
+            ms(samples.median()),
+            ms(p90),
+            ms(samples.max()),
+            ms(READY_TARGET),
+            verdict(p90 <= READY_TARGET)
+        );
+    }
+}
+
 impl Machine {
     /// The table's head: the build, the machine and its load before and now.
     fn print(&self) {
@@ -901,17 +891,7 @@ impl Report {
             ms(s.percentile(0.9)),
             ms(s.max())
         );
-        for (what, samples) in [("probed", &self.probed), ("ID_M2MHAL_DRIVER", &self.named)] {
-            let p90 = samples.percentile(0.9);
-            println!(
-                "| 2. port to ready, {what} ({RUNS} runs) | {} | p90 {} | {} | p90 <= {}: {} |",
-                ms(samples.median()),
-                ms(p90),
-                ms(samples.max()),
-                ms(READY_TARGET),
-                verdict(p90 <= READY_TARGET)
-            );
-        }
+        print_port_to_ready(&self.probed, &self.named, RUNS);
         let (get, ping) = (&self.latency.get, &self.latency.ping);
         let ratio = get.median().as_secs_f64() / ping.median().as_secs_f64();
         println!(
