@@ -24,7 +24,8 @@ use tracing::Instrument;
 use zbus::{Connection, OwnedObjectPath};
 
 use super::call::{
-    ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, command, get_all, properties_changed, reset, within,
+    ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, command, get_all, interfaces_changed,
+    properties_changed, reset, within,
 };
 use super::handover::{Handover, SMS_INTERFACE, commit_and_signal};
 use super::location::{self, LOCATION_CAPABILITY, LOCATION_INTERFACE, LocationView};
@@ -263,6 +264,7 @@ impl ServedModem {
         self.waiting.clear();
         self.retry_at = None;
         let mut modem_changes = properties_changed(&self.conn, Some(&self.path), None).await?;
+        let mut interface_changes = interfaces_changed(&self.conn, &self.path).await?;
         let mut sms_changes =
             properties_changed(&self.conn, None, Some((SMS_PATHS, SMS_INTERFACE))).await?;
         let mut bearer_changes =
@@ -276,6 +278,7 @@ impl ServedModem {
                 next = control.recv() => return Ok(next.unwrap_or(Control::Stop(MODEMMANAGER_GONE))),
                 Some(request) = requests.recv() => self.request(request).await,
                 Some(_) = modem_changes.next() => self.refresh_on_change().await,
+                Some(_) = interface_changes.next() => self.refresh_on_change().await,
                 Some(_) = bearer_changes.next() => self.refresh_on_change().await,
                 Some(signal) = added.next() => {
                     if let Ok(args) = signal.args() {
@@ -363,7 +366,9 @@ impl ServedModem {
             location,
             bearers,
         } = self.read().await?;
-        if self.messaging && !messaging {
+        if messaging && !self.messaging {
+            tracing::info!("ModemManager gives this modem a Messaging interface");
+        } else if self.messaging && !messaging {
             tracing::warn!("ModemManager gives this modem no Messaging interface: no SMS");
         }
         self.messaging = messaging;
@@ -402,7 +407,7 @@ impl ServedModem {
         self.follow_up(&view);
         let registered = view.registered();
         self.view = Some(view);
-        if registered && self.handle.is_some() && !self.incoming_listed {
+        if registered && self.messaging && self.handle.is_some() && !self.incoming_listed {
             self.incoming_listed = true;
             self.take_all_incoming().await;
         }
@@ -412,7 +417,11 @@ impl ServedModem {
     /// Applies what MM's Location interface of the modem says (`location`, empty for a modem
     /// without one): its fix and serving cell.
     async fn refresh_location(&mut self, location: &Properties) {
-        if !location.is_empty() {
+        if location.is_empty() {
+            // MM took it away (or has not given it yet): set it up again once it is back.
+            self.location = None;
+            self.location_set_up = false;
+        } else {
             self.location = Some(LocationView::read(location, clock::unix_now()));
         }
         let Some(view) = &self.location else {
