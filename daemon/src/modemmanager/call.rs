@@ -9,7 +9,7 @@ use zbus::names::InterfaceName;
 use zbus::{Connection, MatchRule, MessageStream};
 
 use super::properties::Properties;
-use super::proxies::{MM_NAME, MM_PATH, ModemProxy};
+use super::proxies::{MM_NAME, ModemProxy};
 
 /// How long ModemManager may take to answer a question about its objects.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -119,19 +119,6 @@ pub async fn properties_changed(
             .arg(0, interface.to_owned());
     }
     MessageStream::for_match_rule(rule.build()?, conn, None).await
-}
-
-/// `InterfacesAdded` and `InterfacesRemoved` of MM's object manager for its object `path`: MM
-/// adds a modem's interfaces as it gets to know the modem (after its SIM is unlocked, say).
-pub async fn interfaces_changed(conn: &Connection, path: &str) -> zbus::Result<MessageStream> {
-    let rule = MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .sender(MM_NAME)
-        .interface("org.freedesktop.DBus.ObjectManager")
-        .path(MM_PATH)
-        .arg_path(0, path.to_owned())
-        .build()?;
-    MessageStream::for_match_rule(rule, conn, None).await
 }
 
 /// Runs `Modem.Command` (`timeout_ms` rounded up to MM's whole seconds).

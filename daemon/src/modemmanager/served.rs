@@ -24,8 +24,7 @@ use tracing::Instrument;
 use zbus::{Connection, OwnedObjectPath};
 
 use super::call::{
-    ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, command, get_all, interfaces_changed,
-    properties_changed, reset, within,
+    ANSWER_TIMEOUT, MmError, SLOW_TIMEOUT, command, get_all, properties_changed, reset, within,
 };
 use super::handover::{Handover, SMS_INTERFACE, commit_and_signal};
 use super::location::{self, LOCATION_CAPABILITY, LOCATION_INTERFACE, LocationView};
@@ -137,6 +136,8 @@ struct ServedModem {
 pub enum Control {
     /// ModemManager exports the modem at this object path (again, after a restart).
     Follow(String),
+    /// ModemManager added or removed interfaces of the modem: read it anew.
+    Reread,
     /// ModemManager left the bus: the device is `offline` until it is back, and still takes
     /// messages to send then.
     Away,
@@ -191,6 +192,8 @@ pub async fn run(
                 }
             }
             Control::Away => modem.away(&mut requests, &mut control).await,
+            // Read anew by following the modem's object again.
+            Control::Reread => Control::Follow(modem.path.clone()),
             Control::Stop(reason) => return modem.stop(reason).await,
         };
     }
@@ -264,7 +267,6 @@ impl ServedModem {
         self.waiting.clear();
         self.retry_at = None;
         let mut modem_changes = properties_changed(&self.conn, Some(&self.path), None).await?;
-        let mut interface_changes = interfaces_changed(&self.conn, &self.path).await?;
         let mut sms_changes =
             properties_changed(&self.conn, None, Some((SMS_PATHS, SMS_INTERFACE))).await?;
         let mut bearer_changes =
@@ -275,10 +277,12 @@ impl ServedModem {
         loop {
             self.send_next().await;
             tokio::select! {
-                next = control.recv() => return Ok(next.unwrap_or(Control::Stop(MODEMMANAGER_GONE))),
+                next = control.recv() => match next {
+                    Some(Control::Reread) => self.refresh_on_change().await,
+                    next => return Ok(next.unwrap_or(Control::Stop(MODEMMANAGER_GONE))),
+                },
                 Some(request) = requests.recv() => self.request(request).await,
                 Some(_) = modem_changes.next() => self.refresh_on_change().await,
-                Some(_) = interface_changes.next() => self.refresh_on_change().await,
                 Some(_) = bearer_changes.next() => self.refresh_on_change().await,
                 Some(signal) = added.next() => {
                     if let Ok(args) = signal.args() {
@@ -307,9 +311,16 @@ impl ServedModem {
     ) -> Control {
         self.go_offline(MODEMMANAGER_GONE).await;
         self.view = None;
+        // Messages are taken meanwhile, whatever MM said of its interfaces as it left (it
+        // removes them on its way out).
+        self.messaging = true;
         loop {
             tokio::select! {
-                next = control.recv() => return next.unwrap_or(Control::Stop(MODEMMANAGER_GONE)),
+                next = control.recv() => match next {
+                    // Nothing to read while ModemManager is away.
+                    Some(Control::Reread) => {}
+                    next => return next.unwrap_or(Control::Stop(MODEMMANAGER_GONE)),
+                },
                 Some(request) = requests.recv() => self.request(request).await,
             }
         }
