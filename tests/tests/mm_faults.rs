@@ -2,11 +2,13 @@
 //! managing a simulated modem (the rig of `m2mhal_tests::modemmanager`): a ModemManager that
 //! stops answering costs its modem's callers a named `Timeout`, never a hang, and holds up no
 //! other device; a reset ModemManager cannot do is refused by name, and a modem reset behind
-//! its back is followed.
+//! its back is followed; an SMS ModemManager created after a `Messaging.Create` it did not answer
+//! in time is taken by the next hand-over, not made again.
 
 use std::future::Future;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use m2mhal_tests::modemmanager::*;
 use m2mhal_tests::paused::Paused;
 use m2mhal_tests::*;
@@ -172,4 +174,65 @@ async fn a_modem_modemmanager_gives_no_messaging_refuses_sms_by_name_and_keeps_n
     assert_eq!(pending, 0);
     let state: String = property(conn, &path, DEVICE, "State").await;
     assert_eq!(state, "ready");
+}
+
+/// How long a message ModemManager did not take waits before it is handed over again
+/// (`served.rs`'s 30 s), with a margin for a loaded machine.
+const HANDED_OVER_AGAIN: Duration = Duration::from_secs(90);
+
+/// Waits on a `StateChanged` stream for message `id` in `state` with an error (`Some(true)`),
+/// without (`Some(false)`) or either (`None`), for at most [`HANDED_OVER_AGAIN`].
+async fn next_state(
+    states: &mut zbus::MessageStream,
+    id: &str,
+    state: &str,
+    with_error: Option<bool>,
+) {
+    let accept = |(changed, new, error): &StateChangedBody| {
+        changed == id && new == state && with_error.is_none_or(|e| e != error.is_empty())
+    };
+    let seen = tokio::time::timeout(HANDED_OVER_AGAIN, async {
+        while let Some(Ok(signal)) = states.next().await {
+            if signal.body().deserialize().is_ok_and(|body| accept(&body)) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(seen, Ok(true), "message {id} never got to {state}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sms_modemmanager_created_after_its_create_timed_out_is_taken_not_made_again() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    let modem = rig.plug_modem().await;
+    rig.enable(&modem).await;
+    // Outside the testbed, as in `TwoDevices`: m2mhald serves the modem from the bus alone.
+    let daemon = Daemon::start(&rig.bus, "").await;
+    let conn = &daemon.conn;
+    let path = wait_for_device_id(conn, ID, "ready").await;
+    let mut states = subscribe(conn, MESSAGING, "StateChanged").await;
+    let mut added = messages_added(&rig.mm.conn, &modem).await;
+
+    // ModemManager hangs while m2mhald asks it to create the SMS: the Create times out and the
+    // message stays queued.
+    let paused = Paused::stop(rig.mm.pid().expect("ModemManager runs"));
+    let id = send_text(conn, &path, "+4915123456789", "created late")
+        .await
+        .expect("Send while ModemManager is stopped");
+    next_state(&mut states, &id, "queued", Some(true)).await;
+    // Continued, ModemManager creates the SMS all the same: an orphan, never sent.
+    paused.resume();
+    let orphan = next_message(&mut added).await;
+
+    // Handed over again, the message goes out once, as the orphan, which is then deleted:
+    // ModemManager holds no SMS for it any more.
+    next_state(&mut states, &id, "sent", None).await;
+    let sent = rig.sim.expect_event("sms-sent").await;
+    assert_eq!(sent["text"], "created late", "{sent}");
+    let listed = mm_messages(&rig.mm.conn, &modem).await;
+    assert!(listed.is_empty(), "{orphan} left behind: {listed:?}");
 }

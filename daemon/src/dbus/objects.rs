@@ -31,60 +31,51 @@ pub async fn publish(
     store: &StoreHandle,
     registry: &Arc<Registry>,
 ) -> zbus::Result<()> {
-    let server = conn.object_server();
+    follow_capabilities(conn, handle, store).await?;
     let path = OwnedObjectPath::try_from(handle.path.as_str())?;
-    let (signal, messaging, gatt, sensor, location, data) = {
-        let state = handle.state();
-        (
-            state.has("signal"),
-            state.has("messaging"),
-            state.has("gatt"),
-            state.has("sensor"),
-            state.has("location"),
-            state.has("data"),
-        )
-    };
-    if signal {
-        server
-            .at(&path, Strict::new(SignalInterface::new(Arc::clone(handle))))
-            .await?;
+    let device = DeviceInterface::new(Arc::clone(handle), Arc::clone(registry));
+    conn.object_server().at(&path, Strict::new(device)).await?;
+    Ok(())
+}
+
+/// Makes the interfaces of the device object follow its capabilities (the Device interface
+/// aside): registers each one a capability now calls for (`InterfacesAdded`) and unregisters
+/// each one no capability calls for any more (`InterfacesRemoved`).
+pub async fn follow_capabilities(
+    conn: &Connection,
+    handle: &Arc<DeviceHandle>,
+    store: &StoreHandle,
+) -> zbus::Result<()> {
+    let path = &OwnedObjectPath::try_from(handle.path.as_str())?;
+    let has = |capability| handle.state().has(capability);
+    let device = || Arc::clone(handle);
+    offer(conn, path, has("signal"), || SignalInterface::new(device())).await?;
+    let messaging = || MessagingInterface::new(device(), store.clone());
+    offer(conn, path, has("messaging"), messaging).await?;
+    offer(conn, path, has("gatt"), || GattInterface::new(device())).await?;
+    offer(conn, path, has("sensor"), || SensorInterface::new(device())).await?;
+    offer(conn, path, has("location"), || {
+        LocationInterface::new(device())
+    })
+    .await?;
+    offer(conn, path, has("data"), || DataInterface::new(device())).await
+}
+
+/// Registers interface `I` (made by `make`) at `path` when `wanted` and the object lacks it;
+/// unregisters it when not `wanted` and the object has it.
+async fn offer<I: Interface>(
+    conn: &Connection,
+    path: &OwnedObjectPath,
+    wanted: bool,
+    make: impl FnOnce() -> I,
+) -> zbus::Result<()> {
+    if !wanted {
+        return remove::<Strict<I>>(conn, path).await;
     }
-    if messaging {
-        server
-            .at(
-                &path,
-                Strict::new(MessagingInterface::new(Arc::clone(handle), store.clone())),
-            )
-            .await?;
+    let server = conn.object_server();
+    if server.interface::<_, Strict<I>>(path).await.is_err() {
+        server.at(path, Strict::new(make())).await?;
     }
-    if gatt {
-        server
-            .at(&path, Strict::new(GattInterface::new(Arc::clone(handle))))
-            .await?;
-    }
-    if sensor {
-        server
-            .at(&path, Strict::new(SensorInterface::new(Arc::clone(handle))))
-            .await?;
-    }
-    if location {
-        let location = LocationInterface::new(Arc::clone(handle));
-        server.at(&path, Strict::new(location)).await?;
-    }
-    if data {
-        server
-            .at(&path, Strict::new(DataInterface::new(Arc::clone(handle))))
-            .await?;
-    }
-    server
-        .at(
-            &path,
-            Strict::new(DeviceInterface::new(
-                Arc::clone(handle),
-                Arc::clone(registry),
-            )),
-        )
-        .await?;
     Ok(())
 }
 

@@ -55,6 +55,9 @@ impl DeviceObserver for BusObserver {
     }
 
     async fn changed(&self, device: &Arc<DeviceHandle>, changed: &Changed) {
+        if changed.contains(Property::Capabilities) {
+            self.registry.capabilities_changed(&self.conn, device).await;
+        }
         objects::emit_changed(&self.conn, device, changed).await;
         if changed.contains(Property::State) && device.state().state == states::OFFLINE {
             self.registry.went_offline(&self.conn, device);

@@ -119,6 +119,21 @@ impl Registry {
         Ok(())
     }
 
+    /// Makes a published device's interfaces follow its capabilities, which changed
+    /// ([`objects::follow_capabilities`]); nothing for a device not on the bus.
+    pub async fn capabilities_changed(&self, conn: &Connection, handle: &Arc<DeviceHandle>) {
+        let _changing = self.changes.lock().await;
+        if !self.is_published(handle) {
+            return;
+        }
+        if let Err(e) = objects::follow_capabilities(conn, handle, &self.store).await {
+            tracing::warn!(
+                path = handle.path,
+                "cannot follow the device's capabilities: {e}"
+            );
+        }
+    }
+
     /// Records that a published device went offline: with `forget_after` set, it is forgotten
     /// unless it comes back in time.
     pub fn went_offline(self: &Arc<Self>, conn: &Connection, handle: &Arc<DeviceHandle>) {

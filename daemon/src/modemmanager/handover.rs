@@ -11,11 +11,16 @@
 //! else `failed` with an error saying it may or may not have gone out, for the application to
 //! decide (resending is its call, not the gateway's).
 //!
+//! Before `Messaging.Create`, [`MM_CREATE_INFO`] is committed: ModemManager may create the SMS
+//! even though it did not answer in time (it was stopped, say). The next hand-over of a message
+//! whose Create was asked takes that orphan (never sent) if ModemManager holds it, instead of
+//! creating another.
+//!
 //! ```text
-//!            created_before          Sms.Send
-//!  queued ─> (no SMS) ─ Create ──> asked ───┬─ done ───────────────────> sent
-//!                                           ├─ MM's own error ─> refused ─> queued / failed
-//!                                           └─ no answer (stop, timeout, MM gone) ─┐
+//!            created_before            Sms.Send
+//!  queued ─> (no SMS) ─ orphan|Create ──> asked ─┬─ done ───────────────────> sent
+//!                                                ├─ MM's own error ─> refused ─> queued / failed
+//!                                                └─ no answer (stop, timeout, MM gone) ─┐
 //!  asked, on the next hand-over: wait for the SMS ─┬─ SENT ───────────────> sent  <┘
 //!                                                  └─ not by MM_SEND_LIMIT,
 //!                                                     or gone ────────────> failed (may or may not)
@@ -36,7 +41,9 @@ use super::call::{
 };
 use super::properties::value;
 use super::proxies::{MessagingProxy, SmsProxy};
-use super::sms::{self, MM_SEND_ASKED, MM_SEND_INFO, MM_SEND_REFUSED, MM_SMS_INFO, SMS_SENT};
+use super::sms::{
+    self, MM_CREATE_INFO, MM_SEND_ASKED, MM_SEND_INFO, MM_SEND_REFUSED, MM_SMS_INFO, SMS_SENT,
+};
 use crate::device::handle::DeviceHandle;
 use crate::device::observer::DeviceEvent;
 use crate::device::outgoing;
@@ -204,20 +211,39 @@ impl Handover {
 
     /// Records that ModemManager answered the message's `Sms.Send` with an error of its own.
     async fn record_refused(&self, id: &str) {
+        self.record(id, MM_SEND_INFO, MM_SEND_REFUSED).await;
+    }
+
+    /// Commits the fact `key` = `value` about message `id`, in flight (`sending`; not signalled
+    /// again).
+    async fn record(&self, id: &str, key: &str, value: &str) {
         let change = StateChange {
             id: id.to_owned(),
             state: MessageState::Sending,
             error: String::new(),
-            info: BTreeMap::from([(MM_SEND_INFO.to_owned(), MM_SEND_REFUSED.to_owned())]),
+            info: BTreeMap::from([(key.to_owned(), value.to_owned())]),
         };
         outgoing::commit_state(&self.services.store, change).await;
     }
 
+    /// An SMS object for `message`: the orphan an earlier `Messaging.Create` left if there is
+    /// one, else a new one (recorded as asked for first).
     async fn create(&self, message: &OutgoingMessage) -> Result<OwnedObjectPath, MmError> {
         let messaging = MessagingProxy::builder(&self.conn)
             .path(self.path.clone())
             .build()
             .await?;
+        if message.progress.contains_key(MM_CREATE_INFO)
+            && let Some(orphan) = self.orphan(&messaging, message).await?
+        {
+            tracing::info!(
+                "message {}: taking the SMS ModemManager created for it after all",
+                message.id
+            );
+            return Ok(orphan);
+        }
+        self.record(&message.id, MM_CREATE_INFO, MM_SEND_ASKED)
+            .await;
         let properties = sms::create_properties(message);
         within(
             "Messaging.Create",
@@ -225,6 +251,25 @@ impl Handover {
             messaging.create(properties),
         )
         .await
+    }
+
+    /// The SMS object ModemManager created for `message` after a `Messaging.Create` it did not
+    /// answer in time, and never sent ([`sms::is_orphan`]), if it holds one.
+    async fn orphan(
+        &self,
+        messaging: &MessagingProxy<'_>,
+        message: &OutgoingMessage,
+    ) -> Result<Option<OwnedObjectPath>, MmError> {
+        let listed = within("Messaging.List", ANSWER_TIMEOUT, messaging.list()).await?;
+        for path in listed {
+            match get_all(&self.conn, path.as_str(), SMS_INTERFACE).await {
+                Ok(sms) if sms::is_orphan(&sms, message) => return Ok(Some(path)),
+                Ok(_) => {}
+                Err(MmError::Timeout(what)) => return Err(MmError::Timeout(what)),
+                Err(MmError::Bus(e)) => tracing::debug!("cannot read an SMS: {e}"),
+            }
+        }
+        Ok(None)
     }
 
     /// Deletes a sent SMS from ModemManager (its memory would fill up otherwise).

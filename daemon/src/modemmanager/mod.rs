@@ -254,6 +254,7 @@ mod tests {
                 device: DEVICE.to_owned(),
                 ports: vec!["ttyUSB2".to_owned()],
                 equipment_id: "356938035643809".to_owned(),
+                interface_changes: 0,
             });
         }
         modems

@@ -16,6 +16,9 @@ pub struct ManagedModem {
     pub ports: Vec<String>,
     /// MM's `EquipmentIdentifier`: the IMEI of a 3GPP modem ("" when not known).
     pub equipment_id: String,
+    /// How often ModemManager added or removed other interfaces of the modem (Location,
+    /// Messaging, ...) since it exported it: it does as it gets to know the modem.
+    pub interface_changes: u64,
 }
 
 impl ManagedModem {
@@ -41,6 +44,7 @@ impl ManagedModem {
             device,
             ports,
             equipment_id: text("EquipmentIdentifier").unwrap_or_default(),
+            interface_changes: 0,
         })
     }
 
@@ -77,6 +81,13 @@ impl ManagedModems {
     /// Adds (or replaces) a modem.
     pub fn insert(&mut self, modem: ManagedModem) {
         self.modems.insert(modem.path.clone(), modem);
+    }
+
+    /// Records that ModemManager added or removed interfaces of the modem at `path`; false
+    /// when it is not known.
+    pub fn interfaces_changed(&mut self, path: &str) -> bool {
+        let modem = self.modems.get_mut(path);
+        modem.map(|modem| modem.interface_changes += 1).is_some()
     }
 
     /// Removes the modem at `path`, if known.
@@ -132,6 +143,7 @@ mod tests {
             device: DEVICE.to_owned(),
             ports: vec!["ttyUSB2".to_owned(), "wwan0".to_owned()],
             equipment_id: "356938035643809".to_owned(),
+            interface_changes: 0,
         }
     }
 
@@ -211,5 +223,15 @@ mod tests {
         };
         assert_eq!(esn.id(), None);
         assert_eq!(ManagedModem::from_properties("/m", |_| None), None);
+    }
+
+    #[test]
+    fn interface_changes_are_counted_for_known_modems_only() {
+        let mut modems = ManagedModems::default();
+        modems.insert(modem());
+        assert!(modems.interfaces_changed("/org/freedesktop/ModemManager1/Modem/0"));
+        assert!(!modems.interfaces_changed("/org/freedesktop/ModemManager1/SIM/0"));
+        let counted: Vec<u64> = modems.iter().map(|m| m.interface_changes).collect();
+        assert_eq!(counted, [1]);
     }
 }

@@ -35,6 +35,8 @@ fn to_serve<'a>(modems: &'a ManagedModems, own: &[String]) -> BTreeMap<String, &
 struct Served {
     /// MM's object path it follows; `None` while MM is away.
     path: Option<String>,
+    /// [`ManagedModem::interface_changes`] as the task last heard of it.
+    interface_changes: u64,
     control: mpsc::Sender<Control>,
 }
 
@@ -57,7 +59,13 @@ pub async fn serve(
                 let control = match (&task.path, wanted.get(id)) {
                     (Some(_), None) if !modems.present => Control::Away,
                     (Some(_), None) => Control::Stop(MODEM_REMOVED),
-                    (Some(path), Some(modem)) if *path == modem.path => return true,
+                    (Some(path), Some(modem)) if *path == modem.path => {
+                        if task.interface_changes != modem.interface_changes {
+                            task.interface_changes = modem.interface_changes;
+                            let _ = task.control.try_send(Control::Reread);
+                        }
+                        return true;
+                    }
                     (_, Some(modem)) => Control::Follow(modem.path.clone()),
                     // Away: MM, back, may still be probing it.
                     (None, None) => return true,
@@ -66,6 +74,9 @@ pub async fn serve(
                     Control::Follow(path) => Some(path.clone()),
                     _ => None,
                 };
+                if let Some(modem) = wanted.get(id) {
+                    task.interface_changes = modem.interface_changes;
+                }
                 let stop = matches!(control, Control::Stop(_));
                 let _ = task.control.try_send(control);
                 !stop
@@ -85,8 +96,12 @@ pub async fn serve(
                     controlled,
                 );
                 tokio::spawn(task.instrument(span));
-                let path = Some(modem.path.clone());
-                served.insert(id, Served { path, control });
+                let served_modem = Served {
+                    path: Some(modem.path.clone()),
+                    interface_changes: modem.interface_changes,
+                    control,
+                };
+                served.insert(id, served_modem);
             }
         }
         if managed.changed().await.is_err() {
@@ -105,6 +120,7 @@ mod tests {
             device: format!("/sys/devices/usb1/{path}"),
             ports: Vec::new(),
             equipment_id: imei.to_owned(),
+            interface_changes: 0,
         }
     }
 

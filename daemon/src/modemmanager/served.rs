@@ -136,6 +136,8 @@ struct ServedModem {
 pub enum Control {
     /// ModemManager exports the modem at this object path (again, after a restart).
     Follow(String),
+    /// ModemManager added or removed interfaces of the modem: read it anew.
+    Reread,
     /// ModemManager left the bus: the device is `offline` until it is back, and still takes
     /// messages to send then.
     Away,
@@ -190,6 +192,8 @@ pub async fn run(
                 }
             }
             Control::Away => modem.away(&mut requests, &mut control).await,
+            // Read anew by following the modem's object again.
+            Control::Reread => Control::Follow(modem.path.clone()),
             Control::Stop(reason) => return modem.stop(reason).await,
         };
     }
@@ -273,7 +277,10 @@ impl ServedModem {
         loop {
             self.send_next().await;
             tokio::select! {
-                next = control.recv() => return Ok(next.unwrap_or(Control::Stop(MODEMMANAGER_GONE))),
+                next = control.recv() => match next {
+                    Some(Control::Reread) => self.refresh_on_change().await,
+                    next => return Ok(next.unwrap_or(Control::Stop(MODEMMANAGER_GONE))),
+                },
                 Some(request) = requests.recv() => self.request(request).await,
                 Some(_) = modem_changes.next() => self.refresh_on_change().await,
                 Some(_) = bearer_changes.next() => self.refresh_on_change().await,
@@ -304,9 +311,16 @@ impl ServedModem {
     ) -> Control {
         self.go_offline(MODEMMANAGER_GONE).await;
         self.view = None;
+        // Messages are taken meanwhile, whatever MM said of its interfaces as it left (it
+        // removes them on its way out).
+        self.messaging = true;
         loop {
             tokio::select! {
-                next = control.recv() => return next.unwrap_or(Control::Stop(MODEMMANAGER_GONE)),
+                next = control.recv() => match next {
+                    // Nothing to read while ModemManager is away.
+                    Some(Control::Reread) => {}
+                    next => return next.unwrap_or(Control::Stop(MODEMMANAGER_GONE)),
+                },
                 Some(request) = requests.recv() => self.request(request).await,
             }
         }
@@ -363,7 +377,9 @@ impl ServedModem {
             location,
             bearers,
         } = self.read().await?;
-        if self.messaging && !messaging {
+        if messaging && !self.messaging {
+            tracing::info!("ModemManager gives this modem a Messaging interface");
+        } else if self.messaging && !messaging {
             tracing::warn!("ModemManager gives this modem no Messaging interface: no SMS");
         }
         self.messaging = messaging;
@@ -402,7 +418,7 @@ impl ServedModem {
         self.follow_up(&view);
         let registered = view.registered();
         self.view = Some(view);
-        if registered && self.handle.is_some() && !self.incoming_listed {
+        if registered && self.messaging && self.handle.is_some() && !self.incoming_listed {
             self.incoming_listed = true;
             self.take_all_incoming().await;
         }
@@ -412,7 +428,11 @@ impl ServedModem {
     /// Applies what MM's Location interface of the modem says (`location`, empty for a modem
     /// without one): its fix and serving cell.
     async fn refresh_location(&mut self, location: &Properties) {
-        if !location.is_empty() {
+        if location.is_empty() {
+            // MM took it away (or has not given it yet): set it up again once it is back.
+            self.location = None;
+            self.location_set_up = false;
+        } else {
             self.location = Some(LocationView::read(location, clock::unix_now()));
         }
         let Some(view) = &self.location else {

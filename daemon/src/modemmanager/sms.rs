@@ -22,6 +22,17 @@ pub const MM_SEND_ASKED: &str = "asked";
 /// it knows, the SMS did not go out.
 pub const MM_SEND_REFUSED: &str = "refused";
 
+/// The fact recorded with an outgoing message before its `Messaging.Create`: [`MM_SEND_ASKED`].
+/// ModemManager may create the SMS object even when it does not answer in time (it was stopped,
+/// say): the next hand-over takes that orphan ([`is_orphan`]) instead of creating another.
+pub const MM_CREATE_INFO: &str = "mm-create";
+
+/// `MM_SMS_STATE_UNKNOWN`: what an SMS object created with `Messaging.Create` says until it is
+/// sent.
+const SMS_UNKNOWN: u32 = 0;
+/// `MM_SMS_PDU_TYPE_SUBMIT`: an SMS to send.
+const PDU_SUBMIT: u32 = 2;
+
 /// `MM_SMS_STATE_SENT`. (ModemManager 1.20 never reports `SENDING`: an SMS created with
 /// `Messaging.Create` stays `UNKNOWN` while it is being sent, and after a failed send, until it
 /// is `SENT`.)
@@ -74,6 +85,14 @@ pub fn is_for(sms: &Properties, message: &OutgoingMessage) -> bool {
     let data = value::<Vec<u8>>(sms, "Data").unwrap_or_default();
     number == message.destination
         && (text.as_bytes() == message.payload.as_slice() || data == message.payload)
+}
+
+/// Whether an SMS object ModemManager holds is one it created for `message` and never sent: an
+/// SMS to send, in state `unknown`, with its number and body.
+pub fn is_orphan(sms: &Properties, message: &OutgoingMessage) -> bool {
+    value::<u32>(sms, "State") == Some(SMS_UNKNOWN)
+        && value::<u32>(sms, "PduType") == Some(PDU_SUBMIT)
+        && is_for(sms, message)
 }
 
 /// The message m2mhal stores for a received SMS object's properties; `received_at` (unix
@@ -220,6 +239,25 @@ mod tests {
             ("Text", Variant::from("another")),
         ]);
         assert!(!is_for(&other, &sent));
+    }
+
+    #[test]
+    fn an_orphan_is_an_unsent_sms_to_send_with_the_message_s_number_and_body() {
+        let queued = message("+4915123456789", b"hi", Encoding::Text);
+        let object = |state: u32, pdu_type: u32| {
+            sms(vec![
+                ("Number", Variant::from("+4915123456789")),
+                ("Text", Variant::from("hi")),
+                ("State", Variant::from(state)),
+                ("PduType", Variant::from(pdu_type)),
+            ])
+        };
+        assert!(is_orphan(&object(SMS_UNKNOWN, PDU_SUBMIT), &queued));
+        assert!(!is_orphan(&object(SMS_SENT, PDU_SUBMIT), &queued));
+        // A received SMS with the same number and text is not one m2mhald created.
+        assert!(!is_orphan(&object(3, 1), &queued));
+        let other = message("+4915123456789", b"another", Encoding::Text);
+        assert!(!is_orphan(&object(SMS_UNKNOWN, PDU_SUBMIT), &other));
     }
 
     #[test]

@@ -112,19 +112,25 @@ async fn follow_owner(
         tokio::select! {
             Some(signal) = added.next() => {
                 let Ok(args) = signal.args() else { continue };
-                if let Some(properties) = args.interfaces_and_properties().get(MODEM_INTERFACE)
-                    && let Some(modem) =
-                        ManagedModem::from_properties(args.object_path().as_str(), |name| properties.get(name))
-                {
-                    tracing::info!("ModemManager manages a modem at {}", modem.device);
-                    tx.send_modify(|known| known.get_or_insert_default().insert(modem));
+                let path = args.object_path().as_str();
+                match args.interfaces_and_properties().get(MODEM_INTERFACE) {
+                    Some(properties) => {
+                        let modem = ManagedModem::from_properties(path, |name| properties.get(name));
+                        if let Some(modem) = modem {
+                            tracing::info!("ModemManager manages a modem at {}", modem.device);
+                            tx.send_modify(|known| known.get_or_insert_default().insert(modem));
+                        }
+                    }
+                    None => interfaces_changed(tx, path),
                 }
             }
             Some(signal) = removed.next() => {
                 let Ok(args) = signal.args() else { continue };
+                let path = args.object_path().as_str();
                 if args.interfaces().iter().any(|name| name.as_str() == MODEM_INTERFACE) {
-                    let path = args.object_path().to_string();
-                    tx.send_modify(|known| known.get_or_insert_default().remove(&path));
+                    tx.send_modify(|known| known.get_or_insert_default().remove(path));
+                } else {
+                    interfaces_changed(tx, path);
                 }
             }
             change = owners.next() => {
@@ -135,4 +141,14 @@ async fn follow_owner(
             }
         }
     }
+}
+
+/// Tells the served modem at `path`, if it is one, that ModemManager added or removed some of
+/// its interfaces (one subscription for all modems: the object manager's).
+fn interfaces_changed(tx: &watch::Sender<Option<ManagedModems>>, path: &str) {
+    tx.send_if_modified(|known| {
+        known
+            .as_mut()
+            .is_some_and(|modems| modems.interfaces_changed(path))
+    });
 }
