@@ -12,9 +12,10 @@
 //!                     │  availability or ttl passed -> Withdraw   │
 //!                     └──────────────────── Withdrawn ────────────┤
 //!                                           InFlight: wait for its outcome; ask again only
-//!                                           when the uplink's status changes or after a
-//!                                           back-off (failover_after, at least
-//!                                           30 s, doubled at each answer, up to 15 min)
+//!                                           when the uplink's status or the attempt
+//!                                           changes, or after a back-off (failover_after,
+//!                                           at least 30 s, doubled at each answer, up to
+//!                                           15 min)
 //! ```
 //!
 //! One attempt at a time per message: the next uplink is tried only once the attempt on the
@@ -598,6 +599,13 @@ impl Router {
         let reserved = self.reserved(&uplink.uplink);
         let left = self.ledger(&uplink.uplink).left(&budget, now);
         len + reserved <= left
+    }
+
+    /// The uplink of message `id`'s attempt has news of it short of an outcome (its device
+    /// queued it again after a session that did not carry it): a withdraw answered
+    /// [`AttemptOutcome::InFlight`] is asked again at the next poll, when one is due.
+    pub fn attempt_changed(&mut self, id: &str) {
+        self.held.remove(id);
     }
 
     /// The attempt of message `id` ended (or a withdraw was answered) at `now`.

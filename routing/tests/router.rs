@@ -209,6 +209,18 @@ fn a_held_attempt_is_asked_again_only_when_its_uplink_changes_or_after_a_back_of
 }
 
 #[test]
+fn a_held_attempt_is_asked_again_when_its_device_queues_it_again() {
+    let mut router = router(None);
+    router.queue(message("1", 10));
+    router.poll(1000);
+    // On the wire when failover_after passed (an SBD session under way).
+    assert_eq!(held_withdraws(&mut router, "1", 1001, 1130), [1120]);
+    // The session did not carry it: back in the terminal's queue.
+    router.attempt_changed("1");
+    assert_eq!(transcript(&router.poll(1131)), ["withdraw 1 from LTE"]);
+}
+
+#[test]
 fn a_held_attempt_on_a_route_without_failover_after_waits_at_least_the_shortest_back_off() {
     let mut router = Router::new(vec![RouteSpec {
         name: "home".into(),

@@ -393,7 +393,14 @@ impl RouterService {
                 let outcome = match state {
                     MessageState::Sent => AttemptOutcome::Sent,
                     MessageState::Failed => AttemptOutcome::Failed(error),
-                    MessageState::Queued | MessageState::Sending => return,
+                    MessageState::Queued => {
+                        // Back in its device's queue: it may be withdrawn now.
+                        if let Some(routed) = self.attempts.get(&id) {
+                            self.router.attempt_changed(routed);
+                        }
+                        return;
+                    }
+                    MessageState::Sending => return,
                 };
                 match self.attempts.remove(&id) {
                     Some(routed) => {
