@@ -5,6 +5,10 @@
 //! - a bridge killed -9 holding an unacknowledged routed message publishes it after its restart,
 //!   and the daemon reports it sent once, through MQTT only; so does a daemon killed -9 while the
 //!   bridge held one (the bridge registers again and is offered it again);
+//! - failover_after while the broker hangs: what the bridge handed waits for the broker and goes
+//!   out via MQTT once, what it stored but never handed goes via the modem once;
+//! - a publish the broker refuses under MQTT 5 (ACL, PUBACK 0x87) fails over to the modem; under
+//!   MQTT 3.1.1 the broker acknowledges a denied publish and it counts as sent;
 //! - a command on `<p>/routes/<route>/send` goes through `Router.Send`, results beside it;
 //! - a device command the broker delivers again after a bridge kill (it is acknowledged only once
 //!   m2mhald answered it) and the same command published twice are sent once; a result that came
