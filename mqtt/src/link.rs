@@ -172,7 +172,9 @@ pub struct Link {
 
 impl Link {
     /// Starts connecting with `options`; the events ([`LinkEvent::Connected`] first) come from
-    /// [`Link::next`]. The loop ends at its first error ([`LinkEvent::Closed`]).
+    /// [`Link::next`]. The loop ends at its first error ([`LinkEvent::Closed`]), after the
+    /// packets read with it (a broker may answer a publish with a refusal and close the
+    /// connection at once: that refusal still counts).
     pub fn open(options: &Options) -> Link {
         let (sender, events) = mpsc::unbounded_channel();
         let (client, pump) = match options.clone() {
@@ -182,7 +184,13 @@ impl Link {
                     loop {
                         let event = match eventloop.poll().await {
                             Ok(event) => v311_event(event),
-                            Err(e) => Some(LinkEvent::Closed(e.to_string())),
+                            Err(e) => {
+                                let read = eventloop.state.events.drain(..).map(v311_event);
+                                if !forward_all(&sender, read) {
+                                    return;
+                                }
+                                Some(LinkEvent::Closed(e.to_string()))
+                            }
                         };
                         if !forward(&sender, event) {
                             return;
@@ -197,7 +205,13 @@ impl Link {
                     loop {
                         let event = match eventloop.poll().await {
                             Ok(event) => v5_event(event),
-                            Err(e) => Some(LinkEvent::Closed(e.to_string())),
+                            Err(e) => {
+                                let read = eventloop.state.events.drain(..).map(v5_event);
+                                if !forward_all(&sender, read) {
+                                    return;
+                                }
+                                Some(LinkEvent::Closed(e.to_string()))
+                            }
                         };
                         if !forward(&sender, event) {
                             return;
@@ -277,6 +291,14 @@ impl Link {
 
 /// Hands `event` to the bridge; `false` when the pump should stop (the connection closed, or
 /// nobody listens any more).
+/// Forwards `events` in order; `false` once one could not be (or ended the connection).
+fn forward_all(
+    sender: &mpsc::UnboundedSender<LinkEvent>,
+    mut events: impl Iterator<Item = Option<LinkEvent>>,
+) -> bool {
+    events.all(|event| forward(sender, event))
+}
+
 fn forward(sender: &mpsc::UnboundedSender<LinkEvent>, event: Option<LinkEvent>) -> bool {
     let Some(event) = event else {
         return true;
@@ -410,5 +432,70 @@ mod tests {
             panic!("a refusal");
         };
         assert!(reason.contains("NotAuthorized"), "{reason}");
+    }
+
+    /// Reads one MQTT packet: its first byte and the rest after the length.
+    async fn read_packet(socket: &mut tokio::net::TcpStream) -> (u8, Vec<u8>) {
+        use tokio::io::AsyncReadExt;
+        let kind = socket.read_u8().await.unwrap();
+        let (mut len, mut shift) = (0usize, 0);
+        loop {
+            let byte = socket.read_u8().await.unwrap();
+            len |= usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        let mut body = vec![0; len];
+        socket.read_exact(&mut body).await.unwrap();
+        (kind, body)
+    }
+
+    /// A broker that accepts the connection, answers the first publish with PUBACK 0x87 (not
+    /// authorized) and, in the same write, bytes that are no packet, then closes.
+    async fn refusing_broker() -> u16 {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            assert_eq!(read_packet(&mut socket).await.0, 0x10, "CONNECT");
+            socket.write_all(&[0x20, 3, 0, 0, 0]).await.unwrap();
+            let (kind, body) = loop {
+                let (kind, body) = read_packet(&mut socket).await;
+                if kind & 0xf0 == 0x30 {
+                    break (kind, body);
+                }
+            };
+            assert_eq!(kind & 0x06, 0x02, "QoS 1");
+            let topic_len = usize::from(u16::from_be_bytes([body[0], body[1]]));
+            let pkid = &body[2 + topic_len..4 + topic_len];
+            let answer = [0x40, 3, pkid[0], pkid[1], 0x87, 0, 0];
+            socket.write_all(&answer).await.unwrap();
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn a_refusal_read_with_the_end_of_the_connection_still_counts() {
+        let port = refusing_broker().await;
+        let options = rumqttc::v5::MqttOptions::new("refused", "127.0.0.1", port);
+        let mut link = Link::open(&Options::V5(Box::new(options)));
+        assert!(matches!(link.next().await, Some(LinkEvent::Connected)));
+        let publish = Publish {
+            topic: "p/routes/home/out".into(),
+            payload: b"{}".to_vec(),
+            retain: false,
+        };
+        assert!(link.publish(&publish));
+        let mut events = Vec::new();
+        while let Some(event) = link.next().await {
+            events.push(format!("{event:?}"));
+        }
+        assert_eq!(events.len(), 3, "{events:?}");
+        assert!(events[0].starts_with("Written("), "{events:?}");
+        assert!(events[1].contains("NotAuthorized"), "{events:?}");
+        assert!(events[2].starts_with("Closed("), "{events:?}");
     }
 }

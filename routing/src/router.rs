@@ -11,8 +11,11 @@
 //!                     │  poll: failover_after passed, U lost      │
 //!                     │  availability or ttl passed -> Withdraw   │
 //!                     └──────────────────── Withdrawn ────────────┤
-//!                                           InFlight: wait for its outcome, ask again after
-//!                                           another failover_after
+//!                                           InFlight: wait for its outcome; ask again only
+//!                                           when the uplink's status or the attempt
+//!                                           changes, or after a back-off (failover_after,
+//!                                           at least 30 s, doubled at each answer, up to
+//!                                           15 min)
 //! ```
 //!
 //! One attempt at a time per message: the next uplink is tried only once the attempt on the
@@ -25,6 +28,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::budget::{Budget, Ledger};
+
+/// The shortest wait before a withdraw answered [`AttemptOutcome::InFlight`] is asked again when
+/// nothing changed (seconds).
+const WITHDRAW_BACKOFF_MIN: u64 = 30;
+/// The longest such wait (seconds): the back-off doubles at each such answer up to this.
+const WITHDRAW_BACKOFF_MAX: u64 = 15 * 60;
 
 /// One uplink of a route, as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +131,7 @@ impl RoutedState {
 pub struct Attempt {
     /// The uplink carrying it.
     pub uplink: String,
-    /// When it started, or when the router last asked to withdraw it (unix seconds).
+    /// When it started (unix seconds).
     pub started: u64,
     /// Whether a withdraw was asked and is not answered yet.
     pub withdrawing: bool,
@@ -299,6 +308,46 @@ pub struct Router {
     ledgers: HashMap<String, Ledger>,
     /// Messages not final yet, in order of arrival.
     messages: Vec<RoutedMessage>,
+    /// By message id: the attempts whose uplink answered a withdraw with
+    /// [`AttemptOutcome::InFlight`], and when to ask again.
+    held: HashMap<String, Held>,
+}
+
+/// An attempt that may still deliver: its uplink said so when asked to withdraw it.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    /// The uplink's status when it answered (a change is worth asking again).
+    status: Option<UplinkStatus>,
+    /// Seconds waited before asking again with nothing changed.
+    backoff: u64,
+    /// When to ask again with nothing changed (unix seconds).
+    ask_again: u64,
+}
+
+impl Held {
+    /// The answer at `now`, after the one `before` (if any) for the same attempt.
+    fn new(
+        before: Option<Held>,
+        failover_after: u64,
+        status: Option<UplinkStatus>,
+        now: u64,
+    ) -> Self {
+        let backoff = match before {
+            Some(before) => before.backoff.saturating_mul(2),
+            None => failover_after.max(WITHDRAW_BACKOFF_MIN),
+        }
+        .min(WITHDRAW_BACKOFF_MAX);
+        Held {
+            status,
+            backoff,
+            ask_again: now + backoff,
+        }
+    }
+
+    /// Whether to ask again at `now`, the uplink's status being `status`.
+    fn due(&self, status: Option<UplinkStatus>, now: u64) -> bool {
+        status != self.status || now >= self.ask_again
+    }
 }
 
 impl Router {
@@ -436,6 +485,7 @@ impl Router {
 
     fn step(&mut self, i: usize, now: u64, actions: &mut Vec<RouterAction>) {
         let Some(route) = self.routes.get(&self.messages[i].route).cloned() else {
+            self.held.remove(&self.messages[i].id);
             let message = &mut self.messages[i];
             let error = format!("route {:?} is not configured any more", message.route);
             actions.push(finish(message, RoutedState::Failed, error));
@@ -443,9 +493,16 @@ impl Router {
         };
         let expired = self.messages[i].expires.is_some_and(|e| now >= e);
         if let Some(attempt) = &self.messages[i].attempt {
-            let overdue = route.failover_after > 0 && now >= attempt.started + route.failover_after;
-            let lost = !self.is_available(&attempt.uplink);
-            if !attempt.withdrawing && (overdue || lost || expired) {
+            let due = match self.held.get(&self.messages[i].id) {
+                // It may still deliver: ask again only when its uplink changed or later.
+                Some(held) => held.due(self.status.get(&attempt.uplink).copied(), now),
+                None => {
+                    let overdue =
+                        route.failover_after > 0 && now >= attempt.started + route.failover_after;
+                    overdue || !self.is_available(&attempt.uplink) || expired
+                }
+            };
+            if !attempt.withdrawing && due {
                 let uplink = attempt.uplink.clone();
                 let message = &mut self.messages[i];
                 if let Some(attempt) = message.attempt.as_mut() {
@@ -544,6 +601,13 @@ impl Router {
         len + reserved <= left
     }
 
+    /// The uplink of message `id`'s attempt has news of it short of an outcome (its device
+    /// queued it again after a session that did not carry it): a withdraw answered
+    /// [`AttemptOutcome::InFlight`] is asked again at the next poll, when one is due.
+    pub fn attempt_changed(&mut self, id: &str) {
+        self.held.remove(id);
+    }
+
     /// The attempt of message `id` ended (or a withdraw was answered) at `now`.
     pub fn outcome(&mut self, id: &str, outcome: AttemptOutcome, now: u64) -> Vec<RouterAction> {
         let Some(message) = self.messages.iter_mut().find(|m| m.id == id) else {
@@ -552,6 +616,7 @@ impl Router {
         let Some(attempt) = message.attempt.take() else {
             return Vec::new();
         };
+        let held = self.held.remove(id);
         let actions = match outcome {
             AttemptOutcome::Sent => {
                 let bytes = message.len();
@@ -575,13 +640,19 @@ impl Router {
                 vec![requeue(message, error)]
             }
             AttemptOutcome::InFlight => {
-                // It may still deliver: wait for its outcome; ask again after another
-                // failover_after.
+                // It may still deliver: wait for its outcome; ask again when its uplink
+                // changes, or after a back-off.
+                let failover_after = self
+                    .routes
+                    .get(&message.route)
+                    .map_or(0, |r| r.failover_after);
+                let status = self.status.get(&attempt.uplink).copied();
                 message.attempt = Some(Attempt {
-                    started: now,
                     withdrawing: false,
                     ..attempt
                 });
+                let held = Held::new(held, failover_after, status, now);
+                self.held.insert(id.to_owned(), held);
                 return Vec::new();
             }
         };

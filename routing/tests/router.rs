@@ -163,6 +163,83 @@ fn an_attempt_that_may_still_deliver_is_waited_for() {
     assert!(router.poll(1243).is_empty());
 }
 
+/// Polls every second over `from..=to`, answering each withdraw of message `id` with
+/// `InFlight` at once: the times it was asked, and whether anything else was asked.
+fn held_withdraws(router: &mut Router, id: &str, from: u64, to: u64) -> Vec<u64> {
+    let mut asked = Vec::new();
+    for now in from..=to {
+        for line in transcript(&router.poll(now)) {
+            assert_eq!(line, format!("withdraw {id} from LTE"), "at {now}");
+            asked.push(now);
+            assert!(router.outcome(id, AttemptOutcome::InFlight, now).is_empty());
+        }
+    }
+    asked
+}
+
+#[test]
+fn a_held_attempt_is_asked_again_only_when_its_uplink_changes_or_after_a_back_off() {
+    let mut router = router(None);
+    router.queue(message("1", 10));
+    router.poll(1000);
+    // LTE lost registration with the message on the wire: the device cannot give it back.
+    router.set_status(LTE, down(160));
+    assert_eq!(
+        held_withdraws(&mut router, "1", 1001, 1600),
+        [1001, 1121, 1361],
+        "asked after failover_after, then twice as long each time; never through SBD"
+    );
+    router.set_status(LTE, up(160));
+    assert_eq!(
+        held_withdraws(&mut router, "1", 1601, 1700),
+        [1601],
+        "the device came back: asked once more"
+    );
+    router.set_status(LTE, down(160));
+    assert_eq!(held_withdraws(&mut router, "1", 1701, 1800), [1701]);
+    let withdrawn = router.outcome("1", AttemptOutcome::Withdrawn, 1801);
+    assert_eq!(
+        transcript(&withdrawn),
+        ["1 queued (LTE did not deliver in time)"]
+    );
+    assert_eq!(
+        transcript(&router.poll(1801)),
+        ["1 sending SBD", "attempt 1 via SBD"]
+    );
+}
+
+#[test]
+fn a_held_attempt_is_asked_again_when_its_device_queues_it_again() {
+    let mut router = router(None);
+    router.queue(message("1", 10));
+    router.poll(1000);
+    // On the wire when failover_after passed (an SBD session under way).
+    assert_eq!(held_withdraws(&mut router, "1", 1001, 1130), [1120]);
+    // The session did not carry it: back in the terminal's queue.
+    router.attempt_changed("1");
+    assert_eq!(transcript(&router.poll(1131)), ["withdraw 1 from LTE"]);
+}
+
+#[test]
+fn a_held_attempt_on_a_route_without_failover_after_waits_at_least_the_shortest_back_off() {
+    let mut router = Router::new(vec![RouteSpec {
+        name: "home".into(),
+        failover_after: 0,
+        uplinks: vec![uplink(LTE, None), uplink(SBD, None)],
+    }]);
+    router.set_status(LTE, up(160));
+    router.set_status(SBD, up(340));
+    let mut expiring = message("1", 10);
+    expiring.expires = Some(1010);
+    router.queue(expiring);
+    router.poll(1000);
+    assert_eq!(
+        held_withdraws(&mut router, "1", 1001, 1100),
+        [1010, 1040, 1100],
+        "ttl passed: asked, then after 30 s, then 60 s"
+    );
+}
+
 #[test]
 fn a_failed_uplink_is_not_tried_again_and_failing_everywhere_is_final() {
     let mut router = router(None);

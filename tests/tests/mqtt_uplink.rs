@@ -5,16 +5,22 @@
 //! - a bridge killed -9 holding an unacknowledged routed message publishes it after its restart,
 //!   and the daemon reports it sent once, through MQTT only; so does a daemon killed -9 while the
 //!   bridge held one (the bridge registers again and is offered it again);
+//! - failover_after while the broker hangs: what the bridge handed waits for the broker and goes
+//!   out via MQTT once, what it stored but never handed goes via the modem once;
+//! - a publish the broker refuses under MQTT 5 (ACL, PUBACK 0x87) fails over to the modem; under
+//!   MQTT 3.1.1 the broker acknowledges a denied publish and it counts as sent;
 //! - a command on `<p>/routes/<route>/send` goes through `Router.Send`, results beside it;
 //! - a device command the broker delivers again after a bridge kill (it is acknowledged only once
 //!   m2mhald answered it) and the same command published twice are sent once; a result that came
 //!   while the bridge was away is published after its restart;
 //! - registering an uplink takes polkit's `org.m2mhal.Hal1.MessagingRead`.
 
+use m2mhal_mqtt::flight::WINDOW;
 use m2mhal_tests::mosquitto::{Bridge, Broker, Probe, bridge_config, mosquitto_available};
 use m2mhal_tests::power_cut::kill_hard;
 use m2mhal_tests::router::{
-    LTE, PHONE, RouteOptions, route_send, routed_list, routed_states, wait_routed, wait_uplink,
+    LTE, PHONE, RouteOptions, RoutedState, route_send, routed_list, routed_states, wait_routed,
+    wait_uplink,
 };
 use m2mhal_tests::*;
 use nix::sys::signal::{Signal, kill};
@@ -28,13 +34,14 @@ const UPLINK: &str = "uplink = \"fleet\"\nha_discovery = false";
 
 /// Route "home": the bridge first, then the modem by SMS.
 fn route() -> String {
-    route_with("")
+    route_with(120, "")
 }
 
-/// Route "home" with `fleet_extra` keys on the bridge's uplink (a budget).
-fn route_with(fleet_extra: &str) -> String {
+/// Route "home" failing over after `failover_after` seconds, with `fleet_extra` keys on the
+/// bridge's uplink (a budget).
+fn route_with(failover_after: u64, fleet_extra: &str) -> String {
     format!(
-        "[[route]]\nname = \"home\"\nfailover_after = 120\n\
+        "[[route]]\nname = \"home\"\nfailover_after = {failover_after}\n\
          [[route.uplink]]\nmqtt = \"fleet\"\n{fleet_extra}\
          [[route.uplink]]\ndevice = \"{LTE}\"\ndestination = \"{PHONE}\"\n"
     )
@@ -52,11 +59,20 @@ async fn fleet(dir: &std::path::Path) -> (ModemRig, Broker, Probe, Bridge) {
 
 /// Like [`fleet`], with the daemon's `routes` config.
 async fn fleet_on(dir: &std::path::Path, routes: &str) -> (ModemRig, Broker, Probe, Bridge) {
+    fleet_with(dir, routes, Broker::plain().await, UPLINK).await
+}
+
+/// Like [`fleet_on`], on `broker`, with the bridge's `[mqtt]` keys `bridge_keys`.
+async fn fleet_with(
+    dir: &std::path::Path,
+    routes: &str,
+    broker: Broker,
+    bridge_keys: &str,
+) -> (ModemRig, Broker, Probe, Bridge) {
     let rig = ModemRig::start(&["modem"], routes).await;
-    let broker = Broker::plain().await;
     let filter = format!("{PREFIX}/routes/#");
     let probe = Probe::persistent(broker.port(0), "fleet-probe", &[&filter]).await;
-    let config = bridge_config(&broker.url(0), PREFIX, &dir.join("state"), UPLINK);
+    let config = bridge_config(&broker.url(0), PREFIX, &dir.join("state"), bridge_keys);
     let bridge = Bridge::start(&rig.bus, dir, &config);
     wait_uplink(rig.conn(), "home", FLEET, |available, _| available).await;
     (rig, broker, probe, bridge)
@@ -412,7 +428,8 @@ async fn the_brokers_budget_counts_what_it_acknowledged() {
     }
     let dir = tempfile::tempdir().unwrap();
     let budget = "budget_bytes = 12\nbudget_period = 86400\n";
-    let (mut rig, _broker, mut probe, _bridge) = fleet_on(dir.path(), &route_with(budget)).await;
+    let (mut rig, _broker, mut probe, _bridge) =
+        fleet_on(dir.path(), &route_with(120, budget)).await;
     let mut states = routed_states(rig.conn()).await;
     let options = RouteOptions::new();
 
@@ -433,4 +450,150 @@ async fn the_brokers_budget_counts_what_it_acknowledged() {
         rig.sim.expect_event("sms-sent").await["text"],
         "over budget"
     );
+}
+
+/// Routed message `id` as `Router.List` shows it when final: its state, uplink and attempts.
+async fn listed_final(conn: &zbus::Connection, id: &str) -> Option<(String, String, u32)> {
+    routed_list(conn)
+        .await
+        .iter()
+        .find(|m| field::<String>(m, "id") == id)
+        .map(|m| {
+            (
+                field::<String>(m, "state"),
+                field::<String>(m, "uplink"),
+                field::<u32>(m, "attempts"),
+            )
+        })
+        .filter(|(state, _, _)| state == "sent" || state == "failed")
+}
+
+/// Waits until routed message `id` is final; its state, uplink and attempts.
+async fn wait_final(conn: &zbus::Connection, id: &str) -> (String, String, u32) {
+    wait_until(&format!("routed message {id} to be final"), || async {
+        listed_final(conn, id).await.is_some()
+    })
+    .await;
+    listed_final(conn, id).await.expect("final stays final")
+}
+
+/// failover_after on the bridge while its broker hangs: a publish the bridge handed may be out,
+/// so that message waits for the broker and goes out through MQTT once; a message the bridge took
+/// durably but never handed (its window of unacknowledged publishes was full) is given back and
+/// the modem carries it once. Nothing goes through both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_the_hanging_broker_may_have_waits_for_it_and_one_never_handed_fails_over() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rig, broker, mut probe, mut bridge) = fleet_on(dir.path(), &route_with(2, "")).await;
+    let options = RouteOptions::new();
+
+    // The broker hangs: the bridge hands it publishes up to its window, none is acknowledged;
+    // the last message finds the window full and stays in the bridge's store.
+    broker.pause();
+    bridge.forget_logs();
+    let mut ids = Vec::new();
+    for n in 0..=WINDOW {
+        let id = route_send(rig.conn(), "home", &format!("m{n}"), &options)
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    // failover_after passes: the bridge says what it handed may be out ...
+    bridge.expect_logs("withdrawn=false", 1).await;
+    // ... and gives back what it never handed: the modem carries it, the broker still hangs.
+    let last = ids.last().expect("sent").clone();
+    let (state, uplink, attempts) = wait_final(rig.conn(), &last).await;
+    assert_eq!(
+        (state.as_str(), uplink.as_str(), attempts),
+        ("sent", LTE, 2)
+    );
+
+    broker.resume();
+    let mut by_modem = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        let (state, uplink, attempts) = wait_final(rig.conn(), id).await;
+        assert_eq!(state, "sent", "{id}");
+        if uplink == FLEET {
+            assert_eq!(attempts, 1, "{id}: never tried elsewhere");
+            assert_eq!(published(&mut probe, id).await["text"], format!("m{n}"));
+        } else {
+            assert_eq!(uplink, LTE, "{id}");
+            by_modem.push(format!("m{n}"));
+        }
+    }
+    assert!(
+        !by_modem.contains(&"m0".to_owned()),
+        "the first, handed at once, waited for the broker: {by_modem:?}"
+    );
+    let mut texts = Vec::new();
+    for _ in &by_modem {
+        let sms = rig.sim.expect_event("sms-sent").await;
+        texts.push(sms["text"].as_str().unwrap_or_default().to_owned());
+    }
+    texts.sort();
+    by_modem.sort();
+    assert_eq!(texts, by_modem, "each one the modem carried, once");
+    assert!(rig.sim.events_so_far("sms-sent").await.is_empty());
+    for copy in probe.take_kept(&out_topic()) {
+        let text = copy.json()["text"].as_str().unwrap_or_default().to_owned();
+        assert!(!by_modem.contains(&text), "{text} went through both");
+    }
+}
+
+/// Mosquitto's ACL: no access to the routed messages' topic, every other topic.
+fn acl_denying_routed_messages() -> String {
+    format!("topic deny {PREFIX}/routes/+/out\ntopic readwrite #\n")
+}
+
+/// Under MQTT 5 Mosquitto answers a publish its ACL denies with PUBACK reason 0x87 (not
+/// authorized): the bridge signals `Failed`, the Router fails over to the modem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_the_broker_refuses_under_mqtt_5_fails_over_to_the_modem() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::plain_with_acl(&acl_denying_routed_messages()).await;
+    let keys = format!("{UPLINK}\nprotocol = \"5\"");
+    let (mut rig, _broker, _probe, _bridge) = fleet_with(dir.path(), &route(), broker, &keys).await;
+    let mut states = routed_states(rig.conn()).await;
+
+    let id = route_send(rig.conn(), "home", "refused", &RouteOptions::new())
+        .await
+        .unwrap();
+    let (_, _, _, error) = next_signal(&mut states, |(i, s, _, e): &RoutedState| {
+        *i == id && s == "queued" && !e.is_empty()
+    })
+    .await;
+    assert!(error.starts_with(FLEET), "{error}");
+    assert!(error.contains("NotAuthorized"), "{error}");
+    let (_, _, uplink, _) = wait_routed(&mut states, &id, "sent").await;
+    assert_eq!(uplink, LTE);
+    assert_eq!(rig.sim.expect_event("sms-sent").await["text"], "refused");
+    let (_, _, attempts) = wait_final(rig.conn(), &id).await;
+    assert_eq!(attempts, 2);
+}
+
+/// Under MQTT 3.1.1 Mosquitto acknowledges a publish its ACL denies like any other (the protocol
+/// has no way to say no): the bridge cannot know, and the message counts as sent through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_the_broker_drops_under_mqtt_3_1_1_counts_as_sent() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::plain_with_acl(&acl_denying_routed_messages()).await;
+    let (mut rig, _broker, _probe, _bridge) =
+        fleet_with(dir.path(), &route(), broker, UPLINK).await;
+    let mut states = routed_states(rig.conn()).await;
+
+    let id = route_send(rig.conn(), "home", "dropped", &RouteOptions::new())
+        .await
+        .unwrap();
+    let (_, _, uplink, _) = wait_routed(&mut states, &id, "sent").await;
+    assert_eq!(uplink, FLEET);
+    assert!(rig.sim.events_so_far("sms-sent").await.is_empty());
 }

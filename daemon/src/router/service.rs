@@ -393,7 +393,14 @@ impl RouterService {
                 let outcome = match state {
                     MessageState::Sent => AttemptOutcome::Sent,
                     MessageState::Failed => AttemptOutcome::Failed(error),
-                    MessageState::Queued | MessageState::Sending => return,
+                    MessageState::Queued => {
+                        // Back in its device's queue: it may be withdrawn now.
+                        if let Some(routed) = self.attempts.get(&id) {
+                            self.router.attempt_changed(routed);
+                        }
+                        return;
+                    }
+                    MessageState::Sending => return,
                 };
                 match self.attempts.remove(&id) {
                     Some(routed) => {
@@ -470,6 +477,9 @@ impl RouterService {
                 match early {
                     Some(outcome) => self.router.outcome(&routed, outcome, unix_now()),
                     None => {
+                        // In its device's outbox now: a withdraw held back while it was being
+                        // handed over is asked again when due.
+                        self.router.attempt_changed(&routed);
                         self.attempts.insert(device_message, routed);
                         Vec::new()
                     }
@@ -1094,6 +1104,18 @@ mod tests {
         assert_eq!(attempt.uplink, LTE, "still on its first uplink");
         assert!(!attempt.withdrawing);
         assert!(signals.0.lock().unwrap().is_empty(), "no second uplink");
+        assert!(
+            service.router.poll(unix_now()).is_empty(),
+            "not asked again at once"
+        );
+        // Taken: in the device's outbox, where it may be withdrawn.
+        let taken = service.attempted(routed.id.clone(), None, Ok("7".into()));
+        assert!(taken.await.is_empty());
+        let asked = service.router.poll(unix_now());
+        assert!(
+            matches!(asked.as_slice(), [RouterAction::Withdraw { id, .. }] if *id == routed.id),
+            "{asked:?}"
+        );
     }
 
     #[tokio::test]

@@ -46,6 +46,8 @@ pub enum Listener {
 pub struct Broker {
     dir: tempfile::TempDir,
     listeners: Vec<(Listener, u16)>,
+    /// The rules of its `acl_file`, if it has one.
+    acl: Option<String>,
     child: Option<Child>,
 }
 
@@ -60,6 +62,17 @@ fn free_port() -> u16 {
 impl Broker {
     /// Starts a broker with these listeners, each on a free port.
     pub async fn start_with(listeners: &[Listener]) -> Broker {
+        Broker::start_with_acl(listeners, None).await
+    }
+
+    /// Starts a broker with one plain listener and `acl` as its `acl_file` (Mosquitto's
+    /// `topic read|write|readwrite|deny <filter>` lines; anonymous clients get those before any
+    /// `user` line).
+    pub async fn plain_with_acl(acl: &str) -> Broker {
+        Broker::start_with_acl(&[Listener::Plain], Some(acl.to_owned())).await
+    }
+
+    async fn start_with_acl(listeners: &[Listener], acl: Option<String>) -> Broker {
         let dir = tempfile::tempdir().expect("broker dir");
         let listeners = listeners
             .iter()
@@ -68,6 +81,7 @@ impl Broker {
         let mut broker = Broker {
             dir,
             listeners,
+            acl,
             child: None,
         };
         broker.start().await;
@@ -100,6 +114,11 @@ impl Broker {
              log_type notice\n",
             self.dir.path().display()
         );
+        if let Some(acl) = &self.acl {
+            let path = self.dir.path().join("acl");
+            std::fs::write(&path, acl).expect("write the broker's acl file");
+            config.push_str(&format!("acl_file {}\n", path.display()));
+        }
         for (listener, port) in &self.listeners {
             config.push_str(&format!("listener {port} 127.0.0.1\n"));
             if let Listener::Tls { ca, cert, key } = listener {
