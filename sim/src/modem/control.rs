@@ -23,13 +23,20 @@ pub const COMMANDS: &[CommandHelp] = &[
         "network registration (+CREG/+CEREG URCs)",
     ),
     CommandHelp::new("operator <name>", "the operator name (+COPS)"),
-    CommandHelp::new("sim <ready|missing|pin>", "the SIM card"),
+    CommandHelp::new(
+        "sim <ready|missing|pin>",
+        "the SIM card (+CPIN URC; +QUSIM: 1 when one is inserted into the empty slot)",
+    ),
     CommandHelp::new(
         "sms <from> <text>",
         "an SMS arrives (split into parts when long)",
     ),
     CommandHelp::new("sms-ucs2 <from> <text>", "an SMS arrives in UCS-2"),
     CommandHelp::new("sms-binary <from> <hex>", "an 8-bit data SMS arrives"),
+    CommandHelp::new(
+        "sms-raw <pdu hex>",
+        "a PDU arrives as it is (SMSC address first), damaged or not: stored and announced",
+    ),
     CommandHelp::new(
         "sms-parts-reversed <from> <text>",
         "a multipart SMS arrives last part first",
@@ -156,6 +163,8 @@ pub enum ModemControl {
         /// How the host learns about it.
         delivery: Delivery,
     },
+    /// `sms-raw <hex>`: this PDU (SMSC address first) arrives as it is, whatever it holds.
+    ReceiveRaw(Vec<u8>),
     /// `next-part`: the next waiting part of an `sms-stepwise` message arrives.
     NextPart,
     /// `sms-ack <hold|release|drop>`: a submitted SMS goes out at once, but its `+CMGS` answer
@@ -239,6 +248,10 @@ impl ModemControl {
                     delivery: Delivery::Announced,
                 }),
                 _ => Err(ModemControlError::Usage("sms-binary <from> <hex>")),
+            },
+            "sms-raw" => match arguments.as_slice() {
+                [hex] => Ok(Self::ReceiveRaw(from_hex(hex)?)),
+                _ => Err(ModemControlError::Usage("sms-raw <pdu hex>")),
             },
             "quirk" => match arguments.as_slice() {
                 ["echo", switch] => Ok(Self::ForcedEcho(parse_switch(switch)?)),
@@ -386,6 +399,11 @@ impl ModemState {
                 reply["slots"] = json!(slots);
                 urcs
             }
+            ModemControl::ReceiveRaw(pdu) => {
+                let (slots, urcs) = self.deliver("", vec![pdu], Delivery::Announced)?;
+                reply["slots"] = json!(slots);
+                urcs
+            }
             ModemControl::NextPart => {
                 let (pdu, from) = self
                     .waiting_parts
@@ -451,7 +469,11 @@ impl ModemState {
         })
     }
 
+    /// The SIM changes as `sim` says, with the URCs a Quectel module sends: `+CPIN: <state>`,
+    /// and on a SIM inserted into an empty slot `+QUSIM: 1` (the USIM is detected), which
+    /// ModemManager's Quectel plugin takes as a SIM hot swap: it probes the modem again.
     fn change_sim(&mut self, sim: SimState) -> Vec<String> {
+        let inserted = self.sim == SimState::Missing && sim != SimState::Missing;
         self.sim = sim;
         let pin_state = match sim {
             SimState::Ready => "READY",
@@ -459,6 +481,9 @@ impl ModemState {
             SimState::Missing => "NOT READY",
         };
         let mut urcs = vec![format!("+CPIN: {pin_state}")];
+        if inserted {
+            urcs.push("+QUSIM: 1".to_owned());
+        }
         urcs.extend(
             self.network
                 .change(|network| network.sim_ready = sim == SimState::Ready),

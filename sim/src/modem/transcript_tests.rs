@@ -123,6 +123,24 @@ fn chained_commands_stop_at_the_first_error() {
 }
 
 #[test]
+fn a_sim_inserted_into_the_empty_slot_is_announced_as_quectel_does() {
+    let mut modem = quiet_modem();
+    text(&mut modem, "AT+CMEE=1\r");
+    let (_, urcs) = control(&mut modem, "sim missing");
+    assert_eq!(urcs, "\r\n+CPIN: NOT READY\r\n");
+    assert_eq!(text(&mut modem, "AT+CPIN?\r"), "\r\n+CME ERROR: 10\r\n");
+    let (_, urcs) = control(&mut modem, "sim ready");
+    assert_eq!(urcs, "\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n");
+    assert_eq!(
+        text(&mut modem, "AT+CPIN?\r"),
+        "\r\n+CPIN: READY\r\n\r\nOK\r\n"
+    );
+    // A SIM that stays in its slot is not inserted again.
+    let (_, urcs) = control(&mut modem, "sim pin");
+    assert_eq!(urcs, "\r\n+CPIN: SIM PIN\r\n");
+}
+
+#[test]
 fn sim_pin() {
     let mut modem = quiet_modem();
     text(&mut modem, "AT+CMEE=1;+CREG=1\r");
@@ -416,6 +434,23 @@ fn stored_sms_makes_no_urc_and_binary_sms_is_8bit() {
     let (list, _) = control(&mut modem, "list");
     assert_eq!(list["messages"][0]["status"], "unread");
     assert_eq!(list["messages"][1]["slot"], 1);
+}
+
+#[test]
+fn a_raw_pdu_is_stored_and_read_back_as_it_is() {
+    let mut modem = quiet_modem();
+    // An SMSC address, then an SMS-DELIVER cut off after its originator's length.
+    let (reply, urcs) = control(&mut modem, "sms-raw 0791947101670000040B");
+    assert_eq!(
+        (reply["slots"].clone(), urcs.as_str()),
+        (json!([0]), "\r\n+CMTI: \"SM\",0\r\n")
+    );
+    assert_eq!(
+        text(&mut modem, "AT+CMGR=0\r"),
+        "\r\n+CMGR: 0,,2\r\n0791947101670000040B\r\n\r\nOK\r\n"
+    );
+    assert!(ModemControl::parse("sms-raw 07X1").is_err());
+    assert!(ModemControl::parse("sms-raw").is_err());
 }
 
 #[test]
