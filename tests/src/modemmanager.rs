@@ -155,6 +155,12 @@ impl ModemManager {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Waits until ModemManager's debug log says `needle` (it writes each line as it goes).
+    pub async fn expect_log(&self, needle: &str) {
+        let what = format!("ModemManager to log {needle:?}");
+        crate::wait::wait_until(&what, || async { self.log().contains(needle) }).await;
+    }
 }
 
 impl Drop for ModemManager {

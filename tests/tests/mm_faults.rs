@@ -3,7 +3,9 @@
 //! stops answering costs its modem's callers a named `Timeout`, never a hang, and holds up no
 //! other device; a reset ModemManager cannot do is refused by name, and a modem reset behind
 //! its back is followed; an SMS ModemManager created after a `Messaging.Create` it did not answer
-//! in time is taken by the next hand-over, not made again.
+//! in time is taken by the next hand-over, not made again; a modem without a SIM is `failed`
+//! (`sim-missing`), refuses messages by name and is served again once a SIM is inserted; an SMS
+//! ModemManager cannot parse, or exports without a sender, is not stored and holds up nothing.
 
 use std::future::Future;
 use std::time::Duration;
@@ -235,4 +237,110 @@ async fn an_sms_modemmanager_created_after_its_create_timed_out_is_taken_not_mad
     assert_eq!(sent["text"], "created late", "{sent}");
     let listed = mm_messages(&rig.mm.conn, &modem).await;
     assert!(listed.is_empty(), "{orphan} left behind: {listed:?}");
+}
+
+/// `MM_MODEM_STATE_FAILED`.
+const MM_STATE_FAILED: i32 = -1;
+/// `MM_MODEM_STATE_FAILED_REASON_SIM_MISSING`.
+const MM_FAILED_SIM_MISSING: u32 = 2;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modem_without_a_sim_is_failed_refuses_sms_by_name_and_is_ready_once_one_is_inserted() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    // No SIM in the slot: `AT+CPIN?` answers `+CME ERROR: 10`, and ModemManager gives up on the
+    // modem (`failed`, sim-missing) while it keeps watching the slot.
+    rig.sim.ok("@0 sim missing").await;
+    let modem = rig.plug_modem().await;
+    let mm = &rig.mm.conn;
+    wait_for_mm_property::<i32>(mm, &modem, MM_MODEM, "State", |s| *s == MM_STATE_FAILED).await;
+    let reason: u32 = mm_property(mm, &modem, MM_MODEM, "StateFailedReason").await;
+    assert_eq!(reason, MM_FAILED_SIM_MISSING);
+    let iridium = Sim::start(&["iridium"], 1).await;
+    let port = iridium.path(0);
+    // Outside the testbed, as in `TwoDevices`: m2mhald serves the modem from the bus alone.
+    let daemon = Daemon::start(&rig.bus, &port_config(&port)).await;
+    let conn = &daemon.conn;
+    let path = wait_for_device_id(conn, ID, "failed").await;
+    let text = async |name: &str| property::<String>(conn, &path, DEVICE, name).await;
+    assert_eq!(text("StateReason").await, "sim-missing");
+    assert_eq!(text("Driver").await, "modemmanager");
+
+    // A message is refused by name, and nothing is kept of it.
+    let refused = send_text(conn, &path, "+4915123456789", "no SIM, no SMS").await;
+    let message = assert_hal_error(refused, "NotReady");
+    assert!(message.contains("failed (sim-missing)"), "{message}");
+    assert!(list_messages(conn, &path).await.is_empty());
+    let pending: u32 = property(conn, &path, MESSAGING, "Pending").await;
+    assert_eq!(pending, 0);
+    // The other device is served as before.
+    let direct = wait_for_device(conn, &port, "ready").await;
+    call::<_, ()>(conn, &direct, SIGNAL, "Refresh", &())
+        .await
+        .expect("the directly served device answers beside the failed modem");
+
+    // A SIM is inserted: the modem says so (`+QUSIM: 1`), ModemManager probes it again, and
+    // the device comes back on its object, enabled by m2mhald, ready; messages go out.
+    rig.sim.ok("@0 sim ready").await;
+    assert_eq!(wait_for_device_id(conn, ID, "ready").await, path);
+    assert_eq!(text("StateReason").await, "");
+    let mut states = subscribe(conn, MESSAGING, "StateChanged").await;
+    let id = send_text(conn, &path, "+4915123456789", "SIM in")
+        .await
+        .expect("Send once the SIM is in");
+    wait_message_state(&mut states, &id, "sent").await;
+    let sent = rig.sim.expect_event("sms-sent").await;
+    assert_eq!(sent["text"], "SIM in", "{sent}");
+}
+
+/// An SMS-DELIVER cut off in its sender's address (after the SMSC address, the first octet and
+/// the address length): ModemManager 1.20 cannot parse it.
+const CUT_OFF_PDU: &str = "0791947101670000040B";
+/// An SMS-DELIVER whose sender's address is empty (length 0), text "A": ModemManager 1.20
+/// parses it and exports a received SMS with an empty `Number`.
+const SENDERLESS_PDU: &str = "07919471016700000400810000622170025231000141";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_modemmanager_cannot_parse_or_name_a_sender_for_are_not_stored_and_block_nothing() {
+    let Some(mut rig) = MmRig::start().await else {
+        return;
+    };
+    let modem = rig.plug_modem().await;
+    rig.enable(&modem).await;
+    // Outside the testbed, as in `TwoDevices`: m2mhald serves the modem from the bus alone.
+    let mut daemon = Daemon::start(&rig.bus, "").await;
+    let path = wait_for_device_id(&daemon.conn, ID, "ready").await;
+    let mut received = subscribe(&daemon.conn, MESSAGING, "Received").await;
+    let mut added = messages_added(&rig.mm.conn, &modem).await;
+
+    // ModemManager reads the damaged PDU, cannot parse it, and makes nothing of it: no SMS
+    // object, nothing for m2mhal to see. (ModemManager drops an indication that comes while it
+    // reads another message, so the next one waits for it to be done.)
+    rig.sim.ok(&format!("@0 sms-raw {CUT_OFF_PDU}")).await;
+    rig.mm.expect_log("error parsing PDU").await;
+    // One without a sender ModemManager exports as received: m2mhal stores no message for it and
+    // leaves it to ModemManager.
+    rig.sim.ok(&format!("@0 sms-raw {SENDERLESS_PDU}")).await;
+    let senderless = next_message(&mut added).await;
+    daemon.expect_log("received SMS without a sender").await;
+
+    // The next message comes in as usual, once.
+    rig.sim.ok("@0 sms +4915123456789 after the damage").await;
+    let (stored, peer, payload, _info): ReceivedBody = next_signal(&mut received, |_| true).await;
+    assert_eq!(peer, "+4915123456789");
+    assert_eq!(payload, b"after the damage");
+    // Taken in again (Poll lists ModemManager's messages), nothing more is stored.
+    call::<_, ()>(&daemon.conn, &path, MESSAGING, "Poll", &())
+        .await
+        .expect("Poll");
+    let listed = list_messages(&daemon.conn, &path).await;
+    let ids: Vec<String> = listed.iter().map(|m| field::<String>(m, "id")).collect();
+    assert_eq!(ids, [stored], "{listed:?}");
+    // ModemManager keeps the one without a sender; the good one it was told to delete.
+    let left = mm_messages(&rig.mm.conn, &modem).await;
+    let left: Vec<&str> = left.iter().map(|path| path.as_str()).collect();
+    assert_eq!(left, [senderless.as_str()]);
+    let state: String = property(&daemon.conn, &path, DEVICE, "State").await;
+    assert_eq!(state, "ready");
 }

@@ -641,6 +641,7 @@ impl ServedModem {
         answer_by: Instant,
     ) {
         let result = match request {
+            Request::CheckMessage(_) if self.failed() => Err(self.failed_error()),
             Request::CheckMessage(_) if !self.messaging => Err(CallError::new(
                 CallErrorKind::NotSupported,
                 "ModemManager gives this modem no Messaging interface \
@@ -673,6 +674,22 @@ impl ServedModem {
             )),
         };
         let _ = reply.send(result);
+    }
+
+    /// Whether ModemManager reports the modem `failed` (no SIM, say): it gives it no Messaging
+    /// interface, and takes it up again only when it probes it anew (a SIM inserted).
+    fn failed(&self) -> bool {
+        self.read_state().state == states::FAILED
+    }
+
+    /// The `NotReady` of a message for a modem ModemManager reports `failed`, naming the reason;
+    /// nothing is stored, so that the caller (or the router) can take another way.
+    fn failed_error(&self) -> CallError {
+        let reason = self.read_state().state_reason.clone();
+        CallError::new(
+            CallErrorKind::NotReady,
+            format!("ModemManager reports the modem failed ({reason}): it cannot send SMS"),
+        )
     }
 
     /// Hands the next queued message to ModemManager, when the modem is registered, has a
@@ -760,7 +777,12 @@ impl ServedModem {
             }
             IncomingSms::Commit => self.waiting.remove(path),
         };
-        let message = sms::incoming(&properties, clock::unix_now());
+        let Some(message) = sms::incoming(&properties, clock::unix_now()) else {
+            return tracing::warn!(
+                sms = path,
+                "ModemManager holds a received SMS without a sender: not stored, left to it"
+            );
+        };
         let device_id = self.read_state().id.clone();
         match persist::store_incoming(&self.services.store, device_id, message.clone()).await {
             IncomingOutcome::Committed { id } => {

@@ -96,9 +96,11 @@ pub fn is_orphan(sms: &Properties, message: &OutgoingMessage) -> bool {
 }
 
 /// The message m2mhal stores for a received SMS object's properties; `received_at` (unix
-/// seconds) stands in for a time stamp MM does not have.
-pub fn incoming(sms: &Properties, received_at: u64) -> IncomingMessage {
-    let peer = value::<String>(sms, "Number").unwrap_or_default();
+/// seconds) stands in for a time stamp MM does not have. `None` for an SMS without a sender:
+/// ModemManager 1.20 exports one whose PDU has an empty originator address (a damaged PDU, not
+/// a message anyone sent), and m2mhal stores no message nobody can be named for or answer.
+pub fn incoming(sms: &Properties, received_at: u64) -> Option<IncomingMessage> {
+    let peer = value::<String>(sms, "Number").filter(|peer| !peer.is_empty())?;
     let text = value::<String>(sms, "Text").filter(|text| !text.is_empty());
     let payload = match &text {
         Some(text) => text.as_bytes().to_vec(),
@@ -114,14 +116,14 @@ pub fn incoming(sms: &Properties, received_at: u64) -> IncomingMessage {
         "mm:{:016x}",
         fnv1a(&[peer.as_bytes(), stamp.as_bytes(), &payload])
     );
-    IncomingMessage {
+    Some(IncomingMessage {
         key,
         peer,
         payload,
         text,
         timestamp,
         info,
-    }
+    })
 }
 
 /// FNV-1a over `parts` (each followed by a 0xff separator): a key that is the same for the same
@@ -268,25 +270,41 @@ mod tests {
             ("Timestamp", Variant::from("2026-12-07T21:25:13+01:00")),
             ("SMSC", Variant::from("+491710760000")),
         ]);
-        let message = incoming(&received, 7);
+        let message = incoming(&received, 7).unwrap();
         assert_eq!(message.peer, "+4915123456789");
         assert_eq!(message.payload, b"hello");
         assert_eq!(message.text.as_deref(), Some("hello"));
         assert_eq!(message.timestamp, 1_796_675_113);
         assert_eq!(message.info["smsc"], "+491710760000");
-        assert_eq!(incoming(&received, 8).key, message.key);
+        assert_eq!(incoming(&received, 8).unwrap().key, message.key);
         let other = sms(vec![
             ("Number", Variant::from("+4915123456789")),
             ("Text", Variant::from("hello!")),
             ("Timestamp", Variant::from("2026-12-07T21:25:13+01:00")),
         ]);
-        assert_ne!(incoming(&other, 7).key, message.key);
-        let data = sms(vec![("Data", Variant::from(&[1u8, 2][..]))]);
-        let data = incoming(&data, 7);
+        assert_ne!(incoming(&other, 7).unwrap().key, message.key);
+        let data = sms(vec![
+            ("Number", Variant::from("+4915123456789")),
+            ("Data", Variant::from(&[1u8, 2][..])),
+        ]);
+        let data = incoming(&data, 7).unwrap();
         assert_eq!(
             (data.payload, data.text, data.timestamp),
             (vec![1, 2], None, 7)
         );
+    }
+
+    #[test]
+    fn an_sms_without_a_sender_is_no_message() {
+        // What ModemManager 1.20 exports for a PDU whose originator address is empty.
+        let senderless = sms(vec![
+            ("Number", Variant::from("")),
+            ("Text", Variant::from("A")),
+            ("Timestamp", Variant::from("2026-12-07T20:25:13+00:00")),
+        ]);
+        assert_eq!(incoming(&senderless, 7), None);
+        let unnamed = sms(vec![("Text", Variant::from("A"))]);
+        assert_eq!(incoming(&unnamed, 7), None);
     }
 
     #[test]
