@@ -8,6 +8,7 @@
 //! ModemManager cannot parse, or exports without a sender, is not stored and holds up nothing.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -75,20 +76,34 @@ async fn a_modemmanager_that_stops_answering_costs_a_timeout_and_holds_up_no_oth
 
     // ModemManager hangs: it keeps its name on the bus and answers nothing.
     let paused = Paused::stop(pid);
-    let refresh = call::<_, ()>(conn, served, SIGNAL, "Refresh", &());
+    let refreshed = AtomicBool::new(false);
+    let refresh = async {
+        let answer = call::<_, ()>(conn, served, SIGNAL, "Refresh", &()).await;
+        refreshed.store(true, Ordering::SeqCst);
+        answer
+    };
     let command = call::<_, String>(conn, served, DEVICE, "Command", &("AT+CSQ", 2000u32));
-    // Meanwhile the other device answers, and the daemon's objects stay readable.
+    // Meanwhile the other device answers, the daemon's objects stay readable, and the served
+    // modem itself takes a message into its outbox before the Refresh is answered (its check
+    // needs nothing from ModemManager, so it does not wait behind the reading).
     let others = async {
         let direct_refresh = call::<_, ()>(conn, direct, SIGNAL, "Refresh", &()).await;
         let listed = devices(conn).await.len();
         let state: String = property(conn, served, DEVICE, "State").await;
-        (direct_refresh, listed, state)
+        let sent = send_text(conn, served, "+4915123456789", "while stopped").await;
+        let sent_first = !refreshed.load(Ordering::SeqCst);
+        (direct_refresh, listed, state, (sent, sent_first))
     };
-    let (refresh, command, (direct_refresh, listed, state)) =
+    let (refresh, command, (direct_refresh, listed, state, (sent, sent_first))) =
         answered("a call while ModemManager is stopped", async {
             tokio::join!(refresh, command, others)
         })
         .await;
+    sent.expect("Messaging.Send on the served modem while ModemManager is stopped");
+    assert!(
+        sent_first,
+        "the Send waited for the Refresh that waits for ModemManager"
+    );
     let message = assert_hal_error(refresh, "Timeout");
     assert!(message.contains("ModemManager"), "{message}");
     assert_hal_error(command, "Timeout");

@@ -129,7 +129,19 @@ struct ServedModem {
     in_flight: Option<InFlight>,
     /// When a message ModemManager could not take is handed over again.
     retry_at: Option<Instant>,
+    /// A reading of the modem beside the task, for a change MM announced: requests are answered
+    /// meanwhile, however long MM takes.
+    reading: Option<JoinHandle<Result<Reading, MmError>>>,
+    /// Another change came while reading: read again once that reading is applied.
+    read_again: bool,
+    /// `Refresh` callers the reading under way answers.
+    refresh_callers: Vec<Reply>,
+    /// `Refresh` callers that came while a reading was under way: the next one answers them.
+    refresh_next: Vec<Reply>,
 }
+
+/// Where a call's answer goes.
+type Reply = oneshot::Sender<Result<CallReply, CallError>>;
 
 /// What the supervisor ([`super::serve`]) tells a served modem's task.
 #[derive(Debug)]
@@ -177,6 +189,10 @@ pub async fn run(
         waiting: BTreeSet::new(),
         in_flight: None,
         retry_at: None,
+        reading: None,
+        read_again: false,
+        refresh_callers: Vec::new(),
+        refresh_next: Vec::new(),
     };
     let mut next = Control::Follow(path);
     loop {
@@ -210,7 +226,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// Answers `reply` by `answer_by` (with `Timeout` then) with what `answer`, a call to
 /// ModemManager about `what`, gives: beside the task, which goes on serving meanwhile.
 fn answer_beside(
-    reply: oneshot::Sender<Result<CallReply, CallError>>,
+    reply: Reply,
     answer_by: Instant,
     what: &'static str,
     answer: impl Future<Output = Result<CallReply, CallError>> + Send + 'static,
@@ -239,6 +255,57 @@ fn if_present(properties: Result<Properties, MmError>) -> Result<Properties, MmE
     }
 }
 
+/// Reads MM's properties of the modem at `path`: at most [`ANSWER_TIMEOUT`] in all, however
+/// many calls that takes, so that a ModemManager that stopped answering holds the reader up no
+/// longer than one call would.
+async fn read(conn: &Connection, path: &str) -> Result<Reading, MmError> {
+    let read = async {
+        let modem = get_all(conn, path, MODEM_INTERFACE).await?;
+        // A modem without 3GPP or extended signal figures lacks these interfaces.
+        let gpp = if_present(get_all(conn, path, MODEM_3GPP_INTERFACE).await)?;
+        let signal = if_present(get_all(conn, path, SIGNAL_INTERFACE).await)?;
+        let messaging = if_present(get_all(conn, path, MESSAGING_INTERFACE).await)?;
+        let location = if_present(get_all(conn, path, LOCATION_INTERFACE).await)?;
+        let bearers = bearers(conn, &modem).await;
+        Ok(Reading {
+            modem,
+            gpp,
+            signal,
+            messaging: !messaging.is_empty(),
+            location,
+            bearers,
+        })
+    };
+    tokio::time::timeout(ANSWER_TIMEOUT, read)
+        .await
+        .unwrap_or(Err(MmError::Timeout("the modem's properties")))
+}
+
+/// The `Bearer` properties of the modem's bearers (those MM answers for).
+async fn bearers(conn: &Connection, modem: &Properties) -> Vec<Properties> {
+    let paths = value::<Vec<OwnedObjectPath>>(modem, "Bearers").unwrap_or_default();
+    let mut bearers = Vec::new();
+    for path in paths {
+        match get_all(conn, path.as_str(), BEARER_INTERFACE).await {
+            Ok(bearer) => bearers.push(bearer),
+            Err(e) => tracing::debug!("cannot read a bearer: {e}"),
+        }
+    }
+    bearers
+}
+
+/// Waits for the reading beside the task; forever when there is none.
+async fn reading_done(
+    reading: &mut Option<JoinHandle<Result<Reading, MmError>>>,
+) -> Result<Reading, MmError> {
+    match reading {
+        Some(reading) => reading
+            .await
+            .unwrap_or(Err(MmError::Timeout("the modem's properties"))),
+        None => std::future::pending().await,
+    }
+}
+
 /// Waits for the message in flight to be handed over; forever when there is none.
 async fn handed_over(in_flight: &mut Option<InFlight>) -> Result<CallReply, CallError> {
     match in_flight {
@@ -257,6 +324,7 @@ impl ServedModem {
         requests: &mut mpsc::Receiver<DeviceRequest>,
         control: &mut mpsc::Receiver<Control>,
     ) -> Result<Control, MmError> {
+        self.forget_reading();
         self.view = None;
         self.enable_asked = false;
         self.signal_set_up = false;
@@ -278,12 +346,13 @@ impl ServedModem {
             self.send_next().await;
             tokio::select! {
                 next = control.recv() => match next {
-                    Some(Control::Reread) => self.refresh_on_change().await,
+                    Some(Control::Reread) => self.read_beside(),
                     next => return Ok(next.unwrap_or(Control::Stop(MODEMMANAGER_GONE))),
                 },
                 Some(request) = requests.recv() => self.request(request).await,
-                Some(_) = modem_changes.next() => self.refresh_on_change().await,
-                Some(_) = bearer_changes.next() => self.refresh_on_change().await,
+                Some(_) = modem_changes.next() => self.read_beside(),
+                Some(_) = bearer_changes.next() => self.read_beside(),
+                reading = reading_done(&mut self.reading) => self.read_done(reading).await,
                 Some(signal) = added.next() => {
                     if let Ok(args) = signal.args() {
                         self.take_incoming(args.path().as_str()).await;
@@ -333,32 +402,6 @@ impl ServedModem {
             .await
     }
 
-    /// Reads MM's properties of the modem: at most [`ANSWER_TIMEOUT`] in all, however many
-    /// calls that takes, so that a ModemManager that stopped answering holds the task up no
-    /// longer than one call would.
-    async fn read(&self) -> Result<Reading, MmError> {
-        let read = async {
-            let modem = get_all(&self.conn, &self.path, MODEM_INTERFACE).await?;
-            // A modem without 3GPP or extended signal figures lacks these interfaces.
-            let gpp = if_present(get_all(&self.conn, &self.path, MODEM_3GPP_INTERFACE).await)?;
-            let signal = if_present(get_all(&self.conn, &self.path, SIGNAL_INTERFACE).await)?;
-            let messaging = if_present(get_all(&self.conn, &self.path, MESSAGING_INTERFACE).await)?;
-            let location = if_present(get_all(&self.conn, &self.path, LOCATION_INTERFACE).await)?;
-            let bearers = self.bearers(&modem).await;
-            Ok(Reading {
-                modem,
-                gpp,
-                signal,
-                messaging: !messaging.is_empty(),
-                location,
-                bearers,
-            })
-        };
-        tokio::time::timeout(ANSWER_TIMEOUT, read)
-            .await
-            .unwrap_or(Err(MmError::Timeout("the modem's properties")))
-    }
-
     /// [`Self::refresh`] on a change MM announced: a failure only waits for the next one.
     async fn refresh_on_change(&mut self) {
         if let Err(e) = self.refresh().await {
@@ -366,9 +409,75 @@ impl ServedModem {
         }
     }
 
-    /// Reads MM's properties of the modem anew and applies them; publishes the device once its
-    /// `Id` is known, enables it, sets up its signal figures and takes in its messages.
+    /// Reads MM's properties of the modem beside the task after a change MM announced (one
+    /// reading at a time; a change meanwhile reads again after it), so that requests that need
+    /// no answer from MM (a message's check, properties) never wait behind a slow MM.
+    fn read_beside(&mut self) {
+        if self.reading.is_some() {
+            self.read_again = true;
+            return;
+        }
+        let (conn, path) = (self.conn.clone(), self.path.clone());
+        let reading = async move { read(&conn, &path).await };
+        self.reading = Some(tokio::spawn(reading.instrument(tracing::Span::current())));
+    }
+
+    /// Applies a reading made beside the task (a failure only waits for the next change), then
+    /// reads again if MM announced a change meanwhile.
+    async fn read_done(&mut self, reading: Result<Reading, MmError>) {
+        self.reading = None;
+        let applied = self.apply(reading).await;
+        if let Err(e) = &applied {
+            tracing::debug!("cannot read the modem: {e}");
+        }
+        for caller in std::mem::take(&mut self.refresh_callers) {
+            let answer = applied.as_ref().map(|()| CallReply::Done);
+            let _ = caller.send(answer.map_err(MmError::call_error));
+        }
+        if std::mem::take(&mut self.read_again) {
+            self.refresh_callers = std::mem::take(&mut self.refresh_next);
+            self.read_beside();
+        }
+    }
+
+    /// `Refresh`: answered by a reading that starts after it (beside the task, like a change's).
+    fn refresh_beside(&mut self, caller: Reply) {
+        if self.reading.is_none() {
+            self.refresh_callers.push(caller);
+        } else {
+            self.refresh_next.push(caller);
+        }
+        self.read_beside();
+    }
+
+    /// Forgets a reading under way (of the object the task followed until now); its callers
+    /// hear that the modem is read anew.
+    fn forget_reading(&mut self) {
+        if let Some(reading) = self.reading.take() {
+            reading.abort();
+        }
+        self.read_again = false;
+        let callers = [
+            std::mem::take(&mut self.refresh_callers),
+            std::mem::take(&mut self.refresh_next),
+        ];
+        for caller in callers.into_iter().flatten() {
+            let _ = caller.send(Err(CallError::new(
+                CallErrorKind::NotReady,
+                "ModemManager's modem changed while it was read: refresh again",
+            )));
+        }
+    }
+
+    /// Reads MM's properties of the modem anew and applies them.
     async fn refresh(&mut self) -> Result<(), MmError> {
+        let reading = read(&self.conn, &self.path).await;
+        self.apply(reading).await
+    }
+
+    /// Applies a reading of MM's properties of the modem: publishes the device once its `Id` is
+    /// known, enables it, sets up its signal figures and takes in its messages.
+    async fn apply(&mut self, reading: Result<Reading, MmError>) -> Result<(), MmError> {
         let Reading {
             modem,
             gpp,
@@ -376,7 +485,7 @@ impl ServedModem {
             messaging,
             location,
             bearers,
-        } = self.read().await?;
+        } = reading?;
         if messaging && !self.messaging {
             tracing::info!("ModemManager gives this modem a Messaging interface");
         } else if self.messaging && !messaging {
@@ -445,19 +554,6 @@ impl ServedModem {
         self.announce(&cell).await;
     }
 
-    /// The `Bearer` properties of the modem's bearers (those MM answers for).
-    async fn bearers(&self, modem: &Properties) -> Vec<Properties> {
-        let paths = value::<Vec<OwnedObjectPath>>(modem, "Bearers").unwrap_or_default();
-        let mut bearers = Vec::new();
-        for path in paths {
-            match get_all(&self.conn, path.as_str(), BEARER_INTERFACE).await {
-                Ok(bearer) => bearers.push(bearer),
-                Err(e) => tracing::debug!("cannot read a bearer: {e}"),
-            }
-        }
-        bearers
-    }
-
     /// What a modem's state asks of m2mhald once: enabling it, setting up its signal figures
     /// and its location sources.
     fn follow_up(&mut self, view: &ModemView) {
@@ -521,7 +617,7 @@ impl ServedModem {
 
     /// `Location.SetEnabled`: switches MM's gps-raw source, beside the task; before the modem
     /// is enabled the wish waits for [`Self::follow_up`].
-    fn set_gnss(&mut self, on: bool, reply: oneshot::Sender<Result<CallReply, CallError>>) {
+    fn set_gnss(&mut self, on: bool, reply: Reply) {
         let Some(location) = self
             .location
             .as_ref()
@@ -634,12 +730,7 @@ impl ServedModem {
 
     /// Answers a call of the D-Bus side by `answer_by` for calls that wait on ModemManager
     /// beyond its usual answer time (`Command`). (The caller may have timed out and gone.)
-    async fn call(
-        &mut self,
-        request: Request,
-        reply: oneshot::Sender<Result<CallReply, CallError>>,
-        answer_by: Instant,
-    ) {
+    async fn call(&mut self, request: Request, reply: Reply, answer_by: Instant) {
         let result = match request {
             Request::CheckMessage(_) if self.failed() => Err(self.failed_error()),
             Request::CheckMessage(_) if !self.messaging => Err(CallError::new(
@@ -648,11 +739,7 @@ impl ServedModem {
                  (it found no SMS support on it): it cannot send SMS",
             )),
             Request::CheckMessage(message) => sms::check(&message).map(|()| CallReply::Done),
-            Request::Refresh => self
-                .refresh()
-                .await
-                .map(|()| CallReply::Done)
-                .map_err(|e| e.call_error()),
+            Request::Refresh => return self.refresh_beside(reply),
             Request::Poll => {
                 self.take_all_incoming().await;
                 Ok(CallReply::Done)

@@ -1028,7 +1028,7 @@ impl Routing {
         progress("6. Router.Send against Messaging.Send");
         let mut fleet = Fleet::start(bus, 1, &route_config()).await;
         let cost = send_cost(&fleet.conn, &fleet.devices[0]).await;
-        progress("7. 10,000 routed messages queued, then drained");
+        progress("6. 10,000 routed messages queued, then drained");
         let drain = drain(&fleet.conn, &mut fleet.sim, fleet.daemon.pid).await;
         fleet.stop().await;
         Routing { cost, drain }
