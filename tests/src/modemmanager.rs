@@ -24,7 +24,9 @@ use zbus::{Connection, Proxy};
 use zbus::{OwnedObjectPath, OwnedVariant, Variant};
 
 use crate::bus::{TestBus, wait_for_owner};
+use crate::daemon::Daemon;
 use crate::dbusmock::{MockPolkit, POLKIT_POLICY, dbusmock_available};
+use crate::devices::wait_for_device_id;
 use crate::fake_usb::FakeUsb;
 use crate::python::python_has;
 use crate::sim::Sim;
@@ -253,6 +255,35 @@ impl MmRig {
         })
         .await;
     }
+
+    /// Plugs the modem in, has ModemManager enable it, starts m2mhald and waits until it serves
+    /// the modem as device `id`, `ready`. `in_testbed`: m2mhald runs inside the umockdev testbed
+    /// (it sees the fake udev), otherwise beside it, serving the modem from the bus alone.
+    pub async fn serve_modem(&mut self, id: &str, in_testbed: bool) -> ServedThroughMm {
+        let modem = self.plug_modem().await;
+        self.enable(&modem).await;
+        let daemon = if in_testbed {
+            Daemon::start_with_env(&self.bus, "", &self.usb.env()).await
+        } else {
+            Daemon::start(&self.bus, "").await
+        };
+        let path = wait_for_device_id(&daemon.conn, id, "ready").await;
+        ServedThroughMm {
+            modem,
+            daemon,
+            path,
+        }
+    }
+}
+
+/// A modem m2mhald serves through ModemManager ([`MmRig::serve_modem`]).
+pub struct ServedThroughMm {
+    /// ModemManager's object path of the modem.
+    pub modem: String,
+    /// The daemon serving it.
+    pub daemon: Daemon,
+    /// The m2mhal device's object path.
+    pub path: String,
 }
 
 /// `MM_MODEM_STATE_REGISTERED`.

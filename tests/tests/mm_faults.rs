@@ -129,11 +129,8 @@ async fn a_reset_modemmanager_cannot_do_is_refused_by_name_and_one_behind_its_ba
     let Some(mut rig) = MmRig::start().await else {
         return;
     };
-    let modem = rig.plug_modem().await;
-    rig.enable(&modem).await;
-    let daemon = Daemon::start_with_env(&rig.bus, "", &rig.usb.env()).await;
+    let ServedThroughMm { daemon, path, .. } = rig.serve_modem(ID, true).await;
     let conn = &daemon.conn;
-    let path = wait_for_device_id(conn, ID, "ready").await;
 
     // ModemManager 1.20's Quectel plugin has no reset for an AT modem: it says so, and so does
     // m2mhal, by name; the modem stays as it was.
@@ -225,12 +222,13 @@ async fn an_sms_modemmanager_created_after_its_create_timed_out_is_taken_not_mad
     let Some(mut rig) = MmRig::start().await else {
         return;
     };
-    let modem = rig.plug_modem().await;
-    rig.enable(&modem).await;
     // Outside the testbed, as in `TwoDevices`: m2mhald serves the modem from the bus alone.
-    let daemon = Daemon::start(&rig.bus, "").await;
+    let ServedThroughMm {
+        modem,
+        daemon,
+        path,
+    } = rig.serve_modem(ID, false).await;
     let conn = &daemon.conn;
-    let path = wait_for_device_id(conn, ID, "ready").await;
     let mut states = subscribe(conn, MESSAGING, "StateChanged").await;
     let mut added = messages_added(&rig.mm.conn, &modem).await;
 
@@ -321,11 +319,12 @@ async fn sms_modemmanager_cannot_parse_or_name_a_sender_for_are_not_stored_and_b
     let Some(mut rig) = MmRig::start().await else {
         return;
     };
-    let modem = rig.plug_modem().await;
-    rig.enable(&modem).await;
     // Outside the testbed, as in `TwoDevices`: m2mhald serves the modem from the bus alone.
-    let mut daemon = Daemon::start(&rig.bus, "").await;
-    let path = wait_for_device_id(&daemon.conn, ID, "ready").await;
+    let ServedThroughMm {
+        modem,
+        mut daemon,
+        path,
+    } = rig.serve_modem(ID, false).await;
     let mut received = subscribe(&daemon.conn, MESSAGING, "Received").await;
     let mut added = messages_added(&rig.mm.conn, &modem).await;
 

@@ -158,11 +158,8 @@ async fn a_modemmanager_restart_is_survived_and_a_message_queued_meanwhile_goes_
     let Some(mut rig) = MmRig::start().await else {
         return;
     };
-    let modem = rig.plug_modem().await;
-    rig.enable(&modem).await;
-    let daemon = Daemon::start_with_env(&rig.bus, "", &rig.usb.env()).await;
+    let ServedThroughMm { daemon, path, .. } = rig.serve_modem(ID, true).await;
     let conn = &daemon.conn;
-    let path = wait_for_device_id(conn, ID, "ready").await;
 
     rig.mm.stop().await;
     wait_for_property(conn, &path, DEVICE, "State", |s: &String| s == "offline").await;
@@ -204,11 +201,8 @@ async fn a_modem_removed_while_a_message_is_in_flight_keeps_it_queued_and_caller
     let Some(mut rig) = MmRig::start().await else {
         return;
     };
-    let modem = rig.plug_modem().await;
-    rig.enable(&modem).await;
-    let daemon = Daemon::start_with_env(&rig.bus, "", &rig.usb.env()).await;
+    let ServedThroughMm { daemon, path, .. } = rig.serve_modem(ID, true).await;
     let conn = &daemon.conn;
-    let path = wait_for_device_id(conn, ID, "ready").await;
 
     // The modem stops answering: ModemManager's send hangs.
     rig.sim.ok("@0 quirk silent on").await;

@@ -956,6 +956,29 @@ mod tests {
         async fn rules_changed(&self, _: Vec<RuleView>) {}
     }
 
+    /// A service whose store and router hold one routed message `sending` through LTE.
+    struct Queued {
+        _dir: tempfile::TempDir,
+        routed: RoutedMessage,
+        signals: Arc<Recorded>,
+        service: RouterService,
+    }
+
+    fn queued_through_lte() -> Queued {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let routed = sending_through_lte(&mut store);
+        let signals = Arc::new(Recorded::default());
+        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
+        service.router.queue(routed.clone());
+        Queued {
+            _dir: dir,
+            routed,
+            signals,
+            service,
+        }
+    }
+
     fn service(store: StoreHandle, signals: Arc<Recorded>) -> RouterService {
         let uplink = |name: &str| UplinkSpec {
             uplink: name.into(),
@@ -1063,12 +1086,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_device_state_heard_before_its_attempt_was_answered_is_not_lost() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
-        let routed = sending_through_lte(&mut store);
-        let signals = Arc::new(Recorded::default());
-        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
-        service.router.queue(routed.clone());
+        let Queued {
+            _dir,
+            routed,
+            signals,
+            mut service,
+        } = queued_through_lte();
         service.starting.insert(routed.id.clone(), LTE.into());
         // The device sent it before the background attempt reported back.
         let sent = Input::MessageState {
@@ -1092,12 +1115,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_attempt_being_handed_to_its_device_is_not_withdrawn() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
-        let routed = sending_through_lte(&mut store);
-        let signals = Arc::new(Recorded::default());
-        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
-        service.router.queue(routed.clone());
+        let Queued {
+            _dir,
+            routed,
+            signals,
+            mut service,
+        } = queued_through_lte();
         service.starting.insert(routed.id.clone(), LTE.into());
         assert!(service.withdraw(&routed.id, LTE).await.is_empty());
         let attempt = service.router.messages()[0].attempt.clone().unwrap();
@@ -1120,12 +1143,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_attempt_waiting_for_its_uplink_is_withdrawn_without_reaching_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
-        let routed = sending_through_lte(&mut store);
-        let signals = Arc::new(Recorded::default());
-        let mut service = service(StoreHandle::new(store), Arc::clone(&signals));
-        service.router.queue(routed.clone());
+        let Queued {
+            _dir,
+            routed,
+            signals,
+            mut service,
+        } = queued_through_lte();
         // Another message's attempt is being handed to LTE: this one waits for it.
         service.starting.insert("other".into(), LTE.into());
         let sending = Change {
